@@ -1,0 +1,33 @@
+#ifndef SIMCLR_IMAGE_IO_H
+#define SIMCLR_IMAGE_IO_H
+/*
+ * Image files: decode PNG and JPEG (libpng, libjpeg-turbo) to HWC uint8, resize, and write PNG.
+ */
+#include <stddef.h>
+#include <stdint.h>
+
+#include "simclr/error.h"
+
+/* Decodes the PNG or JPEG file at path (format sniffed from its first bytes, not its name) into a
+ * freshly allocated HWC uint8 buffer with `channels` channels (1: grey, converting colour by
+ * luma; 3: RGB, replicating grey; alpha dropped, 16-bit reduced to 8). On success *pixels is
+ * owned by the caller (free) and *height, *width are set. A file that is missing, truncated, not
+ * an image or larger than 16384 x 16384 gives ERROR_KIND_INPUT naming the file. */
+int image_decode_file(const char *path, int channels, uint8_t **pixels, int *height, int *width,
+                      error *err);
+
+/* Same, from memory (name is used in messages only). */
+int image_decode_memory(const uint8_t *bytes, size_t size, const char *name, int channels,
+                        uint8_t **pixels, int *height, int *width, error *err);
+
+/* Bilinear resize of HWC uint8 (half-pixel centres, as tf.image.resize / PIL bilinear without
+ * antialias), rounding to nearest. out has out_height x out_width x channels bytes. */
+void image_resize_bilinear(const uint8_t *in, int in_height, int in_width, int channels,
+                           uint8_t *out, int out_height, int out_width);
+
+/* Writes HWC uint8 (channels 1, 3 or 4) as PNG, atomically: a temporary file in the same
+ * directory, fsync'd, then renamed over path, so a failure leaves no partial file. */
+int image_write_png(const char *path, const uint8_t *pixels, int height, int width, int channels,
+                    error *err);
+
+#endif

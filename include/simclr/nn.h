@@ -1,0 +1,81 @@
+#ifndef SIMCLR_NN_H
+#define SIMCLR_NN_H
+/*
+ * Layers as forward/backward pairs of plain functions (llm.c style). Tensors are float32:
+ *   images and feature maps NHWC (batch, height, width, channels), as Keras stores them, so
+ *   Flatten is a no-op with Keras's (h, w, c) order;
+ *   conv kernels HWIO (kh, kw, in, out) and dense kernels (in, out), Keras's layouts.
+ * Backward passes ADD into parameter gradients (zeroing all gradients is one memset of the
+ * gradient block) and OVERWRITE activation gradients. A fused ReLU is undone in backward from the
+ * layer's own output: d_out is masked in place where out <= 0.
+ *
+ * Convolutions run on oneDNN (primitives created once per batch size and cached); dense layers
+ * on BLAS sgemm.
+ */
+#include <stddef.h>
+#include <stdint.h>
+
+#include "simclr/error.h"
+#include "simclr/rng.h"
+
+typedef enum nn_activation {
+    NN_ACTIVATION_NONE = 0,
+    NN_ACTIVATION_RELU = 1,
+} nn_activation;
+
+/* ---- Conv2D ------------------------------------------------------------------------------- */
+
+typedef struct conv2d_config {
+    int in_height, in_width, in_channels;
+    int out_channels;
+    int kernel;      /* square kernel size, 3 in the seed */
+    int stride;      /* 2 in the seed */
+    int padding;     /* zero padding on each side; 0 = Keras "valid" */
+    nn_activation activation;
+} conv2d_config;
+
+/* Output size along one axis: (in + 2*padding - kernel) / stride + 1; <= 0 means the input is
+ * too small. */
+int conv2d_output_size(int in, int kernel, int stride, int padding);
+
+typedef struct conv2d conv2d; /* opaque: oneDNN engine, stream and primitives per batch size */
+
+/* Creates a convolution for the given config; fails (ERROR_KIND_INPUT) when the output would be
+ * empty. The caller owns *layer and frees it with conv2d_free. */
+int conv2d_create(conv2d **layer, const conv2d_config *config, error *err);
+void conv2d_free(conv2d *layer);
+int conv2d_out_height(const conv2d *layer);
+int conv2d_out_width(const conv2d *layer);
+
+/* out (N, OH, OW, Cout) = act(conv(in (N, H, W, Cin), weight (K, K, Cin, Cout)) + bias (Cout)). */
+int conv2d_forward(conv2d *layer, float *out, const float *in, const float *weight,
+                   const float *bias, int batch, error *err);
+
+/* Given d_out (N, OH, OW, Cout), the gradient w.r.t. this layer's (activated) output, which is
+ * masked in place by the activation: d_weight and d_bias += their gradients; d_in (N, H, W, Cin)
+ * = gradient w.r.t. the input, unless d_in is NULL (first layer). */
+int conv2d_backward(conv2d *layer, float *d_in, float *d_weight, float *d_bias, float *d_out,
+                    const float *out, const float *in, const float *weight, int batch, error *err);
+
+/* ---- Dense -------------------------------------------------------------------------------- */
+
+/* out (N, O) = act(in (N, I) @ weight (I, O) + bias (O)). */
+void dense_forward(float *out, const float *in, const float *weight, const float *bias, int batch,
+                   int in_features, int out_features, nn_activation activation);
+
+/* d_out (N, O) is masked in place by the activation; d_weight (I, O) and d_bias (O) += their
+ * gradients; d_in (N, I) = gradient w.r.t. in, unless NULL. */
+void dense_backward(float *d_in, float *d_weight, float *d_bias, float *d_out, const float *out,
+                    const float *in, const float *weight, int batch, int in_features,
+                    int out_features, nn_activation activation);
+
+/* ---- Activations and initialisation ------------------------------------------------------- */
+
+void relu_forward(float *out, const float *in, size_t count);
+/* d_x = d_y where y > 0, else 0 (in place allowed: d_x == d_y). */
+void relu_backward(float *d_x, const float *d_y, const float *y, size_t count);
+
+/* Keras glorot_uniform: U(-limit, limit), limit = sqrt(6 / (fan_in + fan_out)). */
+void nn_glorot_uniform(float *weights, size_t count, int fan_in, int fan_out, rng_stream *stream);
+
+#endif

@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Installs the Debian packages simclr needs to build, test and run, when any is missing.
+set -euo pipefail
+packages=(build-essential cmake pkg-config libdnnl-dev libopenblas-openmp-dev zlib1g-dev
+          libpng-dev libjpeg62-turbo-dev libplplot-dev plplot-driver-cairo libcairo2-dev
+          libcmocka-dev dataset-fashion-mnist)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  exit 0
+fi
+echo "install-deps: installing ${missing[*]}"
+sudo_cmd=""
+if [ "$(id -u)" -ne 0 ]; then sudo_cmd="sudo"; fi
+$sudo_cmd apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq --no-install-recommends "${missing[@]}"
