@@ -1,24 +1,28 @@
-# Thin wrapper over CMake/CTest so the usual commands work from the top.
+# Thin wrapper over CMake/CTest so the two README commands work from a fresh clone:
+#   make experiment   installs what is missing, builds, runs the seed's experiment on Fashion-MNIST
+#   make test         installs what is missing, builds, runs every test
 BUILD ?= build
 JOBS ?= 2
+OUT ?= runs/fmnist
 
-.PHONY: all deps test experiment clean
+.PHONY: all deps build test experiment clean FORCE
 
-all: $(BUILD)/simclr
-
-$(BUILD)/Makefile: CMakeLists.txt
-	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release
-
-$(BUILD)/simclr: $(BUILD)/Makefile FORCE
-	cmake --build $(BUILD) -j $(JOBS)
+all: build
 
 deps:
-	scripts/install-deps.sh
+	@scripts/install-deps.sh
 
-test: all
+$(BUILD)/CMakeCache.txt: CMakeLists.txt
+	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release
+
+build: deps $(BUILD)/CMakeCache.txt
+	cmake --build $(BUILD) -j $(JOBS)
+
+test: build
 	cd $(BUILD) && ctest --output-on-failure
+
+experiment: build
+	$(BUILD)/simclr experiment --dataset fashion-mnist --labeled-per-class 300 --out $(OUT)
 
 clean:
 	rm -rf $(BUILD)
-
-FORCE:

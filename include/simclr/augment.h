@@ -48,6 +48,16 @@ void augment_draw(const augment_strength *strength, int height, int width, int c
 void augment_apply(const uint8_t *in, int height, int width, int channels,
                    const augment_params *params, float *out);
 
+/* Bytes of working memory augment_apply_workspace needs for one height x width x channels image
+ * (the translated image between the two resampling passes, and the sampling taps). */
+size_t augment_workspace_size(int height, int width, int channels);
+
+/* augment_apply without allocating: workspace is caller-owned memory of
+ * augment_workspace_size(height, width, channels) bytes from malloc (or aligned like it), reused
+ * across calls; one per thread. */
+void augment_apply_workspace(const uint8_t *in, int height, int width, int channels,
+                             const augment_params *params, void *workspace, float *out);
+
 /* Inference: rescaling only (x / 255). */
 void augment_rescale(const uint8_t *in, size_t count, float *out);
 

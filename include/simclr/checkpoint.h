@@ -1,0 +1,48 @@
+#ifndef SIMCLR_CHECKPOINT_H
+#define SIMCLR_CHECKPOINT_H
+/*
+ * Checkpoints in the safetensors format, readable by PyTorch's `safetensors.torch.load_file`:
+ *   "<net>.<layer>.kernel" / ".bias"      F32, Keras layouts (conv HWIO, dense (in, out))
+ *   "optimizer.<net>.m" / ".v"            F32, flat, the Adam moments of that network
+ *   "__metadata__"                        strings: format, run, epoch, adam_step, seed, dataset,
+ *                                         model config, class names (JSON array)
+ * Written atomically (temporary file, fsync, rename), so a killed run keeps its last checkpoint.
+ */
+#include <stdint.h>
+
+#include "simclr/error.h"
+#include "simclr/model.h"
+#include "simclr/network.h"
+#include "simclr/optim.h"
+
+#define CHECKPOINT_MAX_PARTS 4
+
+typedef struct checkpoint_info {
+    char run[32];           /* "baseline", "pretrain", "finetune" */
+    int epochs_done;        /* completed epochs */
+    int epochs_total;
+    uint64_t seed;
+    char dataset[32];
+    model_config model;
+    int num_classes;
+    char class_names[100][64];
+    char classifier[32];    /* the network used for predictions: "classifier" or "linear_probe" */
+} checkpoint_info;
+
+typedef struct checkpoint_part {
+    network *net;
+    adam *optimizer;        /* may be NULL (no moments saved) */
+} checkpoint_part;
+
+/* Writes the parts and info to path atomically. */
+int checkpoint_save(const char *path, const checkpoint_info *info, const checkpoint_part *parts,
+                    int part_count, error *err);
+
+/* Reads the metadata of a checkpoint (validating the file). */
+int checkpoint_read_info(const char *path, checkpoint_info *info, error *err);
+
+/* Loads a network's tensors by name, checking each shape against net's; the message names the
+ * tensor that does not fit. If optimizer is not NULL its moments and step are loaded too. */
+int checkpoint_load_part(const char *path, network *net, adam *optimizer, error *err);
+
+#endif

@@ -1,0 +1,46 @@
+#ifndef SIMCLR_MODEL_H
+#define SIMCLR_MODEL_H
+/*
+ * The seed's architecture, built from a config:
+ *   encoder:          depth x [Conv2D(width, kernel, stride, padding) + ReLU] -> Flatten
+ *                     -> Dense(width) + ReLU
+ *   projection head:  Dense(width) + ReLU -> Dense(width)
+ *   classifier/probe: Dense(num_classes)
+ * The input shape comes from the dataset. Padding "auto" keeps the seed's "valid" convolutions
+ * when the input is large enough for `depth` of them, and uses padding 1 otherwise (28x28
+ * Fashion-MNIST: 28 -> 14 -> 7 -> 4 -> 2).
+ */
+#include "simclr/network.h"
+
+#define MODEL_PADDING_AUTO (-1)
+
+typedef struct model_config {
+    tensor_shape input;
+    int width;        /* 128: conv channels and dense units */
+    int depth;        /* 4 conv layers */
+    int kernel;       /* 3 */
+    int stride;       /* 2 */
+    int padding;      /* MODEL_PADDING_AUTO, or explicit zero padding */
+    int num_classes;  /* 10 */
+} model_config;
+
+/* The seed's defaults for an input shape and class count (padding auto). */
+model_config model_config_default(tensor_shape input, int num_classes);
+
+/* The padding actually used: the explicit one, or what "auto" resolves to. */
+int model_resolved_padding(const model_config *config);
+
+/* Layer specs of each part; return the layer count (specs has room for NETWORK_MAX_LAYERS). */
+int model_encoder_specs(const model_config *config, layer_spec *specs);
+int model_projection_head_specs(const model_config *config, layer_spec *specs);
+int model_classifier_specs(const model_config *config, layer_spec *specs);
+
+/* Builds each part for batches of up to max_batch images. */
+int model_build_encoder(network *net, const model_config *config, int max_batch, error *err);
+int model_build_projection_head(network *net, const model_config *config, int max_batch,
+                                error *err);
+/* name: "classifier" (baseline/finetune head) or "linear_probe". */
+int model_build_classifier(network *net, const char *name, const model_config *config,
+                           int max_batch, error *err);
+
+#endif

@@ -1,0 +1,100 @@
+#ifndef SIMCLR_NETWORK_H
+#define SIMCLR_NETWORK_H
+/*
+ * A sequential network of Conv2D and Dense layers (each with an optional fused ReLU), the
+ * building block of the encoder, the projection head and the classifiers.
+ *
+ * Parameters live in one contiguous block (`params`), carved per layer into a kernel (Keras
+ * layout: conv HWIO, dense (in, out)) and a bias; `grads` has the same layout, so an optimizer is
+ * one flat loop and zeroing gradients is one memset. Activations are allocated once for
+ * `max_batch` images and reused every step.
+ *
+ *     network encoder;
+ *     network_init(&encoder, "encoder", &input_shape, specs, 5, 1050, &err);
+ *     network_init_weights(&encoder, seed);
+ *     network_forward(&encoder, images, batch, &err);        // output: network_output(&encoder)
+ *     network_zero_grads(&encoder);
+ *     network_backward(&encoder, d_output, batch, NULL, &err);
+ */
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "simclr/error.h"
+#include "simclr/nn.h"
+
+#define NETWORK_MAX_LAYERS 16
+
+typedef enum layer_kind {
+    LAYER_KIND_CONV2D,
+    LAYER_KIND_DENSE,
+} layer_kind;
+
+typedef struct layer_spec {
+    layer_kind kind;
+    int units;          /* conv: output channels; dense: output features */
+    int kernel, stride, padding; /* conv only */
+    nn_activation activation;
+} layer_spec;
+
+/* The shape of one image's tensor: height x width x channels (a feature vector is 1 x 1 x n). */
+typedef struct tensor_shape {
+    int height, width, channels;
+} tensor_shape;
+
+typedef struct network_layer {
+    layer_spec spec;
+    char name[32];            /* "conv2d_1", "dense_1", ... as Keras numbers them */
+    tensor_shape in_shape, out_shape;
+    size_t in_size, out_size; /* floats per image */
+    size_t kernel_offset, kernel_count; /* into params/grads */
+    size_t bias_offset, bias_count;
+    conv2d *conv;             /* conv layers: the oneDNN-backed kernel */
+    float *output;            /* (max_batch, out_size) */
+} network_layer;
+
+typedef struct network {
+    char name[32];
+    tensor_shape in_shape;
+    int layer_count;
+    network_layer layers[NETWORK_MAX_LAYERS];
+    int max_batch;
+    size_t param_count;
+    float *params;            /* owned, param_count */
+    float *grads;             /* owned, param_count */
+    float *grad_buffers[2];   /* ping-pong activation gradients, (max_batch, max layer size) */
+    size_t grad_buffer_size;
+    const float *last_input;  /* the input of the last forward, kept for backward */
+    int last_batch;
+} network;
+
+/* Builds the network; fails naming the layer whose output would be empty. Release with
+ * network_free. Parameters are zero until network_init_weights or a checkpoint load. */
+int network_init(network *net, const char *name, const tensor_shape *in_shape,
+                 const layer_spec *specs, int layer_count, int max_batch, error *err);
+void network_free(network *net);
+
+/* Keras initialisation: glorot_uniform kernels, zero biases; draws keyed by (seed, layer). */
+void network_init_weights(network *net, uint64_t seed);
+
+/* Forward pass of batch images (batch <= max_batch); in is (batch, in_size), kept by pointer for
+ * backward. */
+int network_forward(network *net, const float *in, int batch, error *err);
+const float *network_output(const network *net);
+tensor_shape network_output_shape(const network *net);
+size_t network_output_size(const network *net); /* floats per image */
+
+void network_zero_grads(network *net);
+
+/* Backward pass of the last forward: d_output (batch, out_size) is the gradient w.r.t. the
+ * network's output (not modified); parameter gradients are ADDED to grads; d_input (batch,
+ * in_size) receives the gradient w.r.t. the input unless NULL. */
+int network_backward(network *net, const float *d_output, float *d_input, error *err);
+
+/* Keras-like summary table (layer, output shape, parameters) to stream. */
+void network_print_summary(const network *net, FILE *stream);
+
+/* The tensor name of a layer's kernel or bias: "<net>.<layer>.kernel" / ".bias". */
+void network_tensor_name(const network *net, int layer, int is_bias, char *out, size_t size);
+
+#endif

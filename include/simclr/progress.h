@@ -1,0 +1,34 @@
+#ifndef SIMCLR_PROGRESS_H
+#define SIMCLR_PROGRESS_H
+/*
+ * A Keras-like progress line per epoch:
+ *   Epoch 3/20
+ *   120/120 ━━━━━━━━━━━━━━━━━━━━ 45s 375ms/step - c_acc: 0.6200 - c_loss: 1.9800 - ...
+ * redrawn in place on a terminal (at most every 0.1 s); when the stream is not a terminal only
+ * the finished line of each epoch is printed.
+ */
+#include <stdio.h>
+
+typedef struct progress {
+    FILE *stream;
+    int is_terminal;
+    int steps;
+    double epoch_start;  /* seconds, monotonic */
+    double last_draw;
+} progress;
+
+/* Monotonic clock in seconds. */
+double progress_now(void);
+
+void progress_init(progress *p, FILE *stream);
+/* Prints "Epoch k/N" and starts timing. */
+void progress_begin_epoch(progress *p, int epoch, int epochs, int steps);
+/* After step `done` of `steps`: redraws the line on a terminal. metrics: "name: value - ...". */
+void progress_update(progress *p, int done, const char *metrics);
+/* The finished line (with validation metrics appended by the caller) and a newline. */
+void progress_end_epoch(progress *p, const char *metrics);
+
+/* Appends " - name: value" (4 decimals, Keras style) to buffer. */
+void progress_append_metric(char *buffer, size_t size, const char *name, double value);
+
+#endif

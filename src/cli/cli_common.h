@@ -1,0 +1,38 @@
+#ifndef SIMCLR_CLI_COMMON_H
+#define SIMCLR_CLI_COMMON_H
+/*
+ * What every command shares: the dataset options, opening the dataset from them, and turning an
+ * error into a message and an exit status (2 for bad input, 1 for anything else).
+ */
+#include <stdio.h>
+
+#include "options.h"
+#include "simclr/dataset.h"
+#include "simclr/error.h"
+
+#define CLI_MAX_SPECS 64
+
+typedef struct dataset_cli {
+    const char *dataset;   /* --dataset */
+    const char *data_dir;  /* --data-dir */
+    long long image_size;  /* --image-size (folder datasets) */
+    long long stl10_fold;  /* --stl10-fold */
+    int cifar100_coarse;   /* --cifar100-coarse */
+} dataset_cli;
+
+/* Defaults: fashion-mnist, its default directory. */
+void dataset_cli_defaults(dataset_cli *options);
+
+/* Appends the dataset option specs to specs (at *count, which is advanced). */
+void dataset_cli_add_specs(dataset_cli *options, option_spec *specs, size_t *count);
+
+/* Opens the dataset the options name; on failure err explains which flag or file. */
+int dataset_cli_open(const dataset_cli *options, dataset *ds, error *err);
+
+/* Prints "simclr: <message>" (plus a hint for input errors) and returns the exit status. */
+int cli_report_error(const error *err);
+
+/* Creates directory path (and parents) if missing; err names it on failure. */
+int cli_make_directory(const char *path, error *err);
+
+#endif

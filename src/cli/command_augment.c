@@ -1,0 +1,91 @@
+/* simclr augment: the seed's figure: original, weakly augmented, strongly augmented (twice). */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "cli_common.h"
+#include "commands.h"
+#include "simclr/augment.h"
+#include "simclr/plot.h"
+#include "simclr/rng.h"
+
+int command_augment(int argc, char **argv)
+{
+    dataset_cli data;
+    dataset_cli_defaults(&data);
+    const char *out_path = NULL;
+    long long columns = 8, seed = 0, scale = 0;
+    option_spec specs[CLI_MAX_SPECS];
+    size_t spec_count = 0;
+    dataset_cli_add_specs(&data, specs, &spec_count);
+    specs[spec_count++] = (option_spec){"out", OPTION_TYPE_STRING, &out_path, 0, 0, NULL, "FILE",
+                                        "PNG file to write (required)", NULL};
+    specs[spec_count++] = (option_spec){"n", OPTION_TYPE_INT, &columns, 1, 64, NULL, "N",
+                                        "images per row", "8"};
+    specs[spec_count++] = (option_spec){"seed", OPTION_TYPE_INT, &seed, 0, 9.2e18, NULL, "S",
+                                        "picks the images and the augmentations", "0"};
+    specs[spec_count++] = (option_spec){"scale", OPTION_TYPE_INT, &scale, 0, 16, NULL, "K",
+                                        "upscale each pixel K x K (0: about 200 px per image)",
+                                        "0"};
+    option_parser parser = {.command = "augment",
+                            .usage = "simclr augment --out grid.png [--n 8] [--seed S] [options]",
+                            .summary = "Writes the seed's augmentation figure: 4 rows x n columns "
+                                       "(original, weakly augmented, strongly augmented, strongly "
+                                       "augmented again with another draw) of images drawn at "
+                                       "random from the unlabeled stream.",
+                            .specs = specs,
+                            .spec_count = spec_count};
+    error err;
+    int parsed = options_parse(&parser, argc, argv, &err);
+    if (parsed != 0) return parsed > 0 ? 0 : cli_report_error(&err);
+    if (!out_path) {
+        error_input(&err, "simclr augment: --out FILE is required");
+        return cli_report_error(&err);
+    }
+
+    dataset ds;
+    if (dataset_cli_open(&data, &ds, &err) != 0) return cli_report_error(&err);
+    dataset_split_id source = dataset_unlabeled_source(&ds);
+    size_t available = ds.splits[source].count;
+    size_t n = (size_t)columns;
+    if (available < n) n = available;
+    size_t image_bytes = dataset_image_bytes(&ds);
+    size_t image_floats = image_bytes;
+    uint8_t *originals = malloc(n * image_bytes);
+    float *grid = malloc(4 * n * image_floats * sizeof(float));
+    int status = 0;
+    if (!originals || !grid) {
+        error_set(&err, ERROR_KIND_RESOURCE, "out of memory");
+        status = cli_report_error(&err);
+        goto done;
+    }
+    /* Distinct random images of the unlabeled stream, as the seed's first shuffled batch. */
+    rng_stream pick = rng_stream_make((uint64_t)seed, RNG_PURPOSE_SHUFFLE_UNLABELED, 0, 0, 0, 1);
+    for (size_t i = 0; i < n; i++) {
+        size_t index = (size_t)rng_below(&pick, available);
+        dataset_read_image(&ds, source, index, originals + i * image_bytes);
+    }
+    const augment_strength *row_strength[4] = {NULL, &AUGMENT_CLASSIFICATION, &AUGMENT_CONTRASTIVE,
+                                               &AUGMENT_CONTRASTIVE};
+    for (int row = 0; row < 4; row++) {
+        augment_batch(originals, n, ds.height, ds.width, ds.channels, row_strength[row],
+                      (uint64_t)seed, 0, 0, (uint64_t)row, grid + (size_t)row * n * image_floats);
+    }
+    int pixel_scale = (int)scale;
+    if (pixel_scale == 0) {
+        pixel_scale = 200 / (ds.height > ds.width ? ds.height : ds.width);
+        if (pixel_scale < 1) pixel_scale = 1;
+    }
+    const char *titles[4] = {"Original:", "Weakly augmented:", "Strongly augmented:",
+                             "Strongly augmented:"};
+    if (plot_image_grid_png(out_path, grid, 4, (int)n, ds.height, ds.width, ds.channels, titles,
+                            pixel_scale, &err) != 0) {
+        status = cli_report_error(&err);
+        goto done;
+    }
+    printf("%s: 4 x %zu augmentation grid (seed %lld) -> %s\n", ds.name, n, seed, out_path);
+done:
+    free(originals);
+    free(grid);
+    dataset_close(&ds);
+    return status;
+}

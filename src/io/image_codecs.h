@@ -1,0 +1,21 @@
+#ifndef SIMCLR_IO_IMAGE_CODECS_H
+#define SIMCLR_IO_IMAGE_CODECS_H
+/*
+ * Private to src/io: the PNG and JPEG decoders behind image_io.h. Each decodes to the file's own
+ * channel count (1 for grey files, 3 for colour ones); image_decode.c converts to what the caller
+ * asked for. Both check the declared size against IMAGE_MAX_SIDE before allocating anything.
+ */
+#include <stddef.h>
+#include <stdint.h>
+
+#include "simclr/error.h"
+
+#define IMAGE_MAX_SIDE 16384
+
+/* On success *pixels (height x width x *channels bytes, HWC) is owned by the caller. */
+int image_png_decode(const uint8_t *bytes, size_t size, const char *name, uint8_t **pixels,
+                     int *height, int *width, int *channels, error *err);
+int image_jpeg_decode(const uint8_t *bytes, size_t size, const char *name, uint8_t **pixels,
+                      int *height, int *width, int *channels, error *err);
+
+#endif

@@ -1,0 +1,124 @@
+/*
+ * image_decode_*: read the file, sniff PNG or JPEG from its first bytes, decode, then convert to
+ * the channel count the caller asked for.
+ */
+#include "io/image_codecs.h"
+#include "simclr/image_io.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+/* Compressed files above this are refused before reading: an image within 16384 x 16384 x 3
+ * would not need it. */
+#define IMAGE_MAX_FILE_BYTES ((size_t)1 << 30)
+
+static const uint8_t png_signature[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
+static const uint8_t jpeg_signature[3] = {0xff, 0xd8, 0xff};
+
+/* ITU-R 601 luma in 16-bit fixed point, as PIL's convert("L") computes it. */
+static uint8_t luma_of_rgb(const uint8_t *rgb)
+{
+    return (uint8_t)((rgb[0] * 19595u + rgb[1] * 38470u + rgb[2] * 7471u + 0x8000u) >> 16);
+}
+
+/* Converts *pixels from `from` to `to` channels (1 <-> 3), replacing the buffer when it grows. */
+static int convert_channels(uint8_t **pixels, size_t pixel_count, int from, int to,
+                            const char *name, error *err)
+{
+    if (from == to) return 0;
+    uint8_t *source = *pixels;
+    if (from == 3 && to == 1) {
+        for (size_t i = 0; i < pixel_count; i++) source[i] = luma_of_rgb(source + 3 * i);
+        return 0;
+    }
+    uint8_t *rgb = malloc(pixel_count * 3);
+    if (!rgb) return error_set(err, ERROR_KIND_RESOURCE, "%s: out of memory", name);
+    for (size_t i = 0; i < pixel_count; i++) rgb[3 * i] = rgb[3 * i + 1] = rgb[3 * i + 2] = source[i];
+    free(source);
+    *pixels = rgb;
+    return 0;
+}
+
+int image_decode_memory(const uint8_t *bytes, size_t size, const char *name, int channels,
+                        uint8_t **pixels, int *height, int *width, error *err)
+{
+    if (channels != 1 && channels != 3)
+        return error_input(err, "%s: cannot decode to %d channels (expected 1 or 3)", name,
+                           channels);
+    if (size == 0) return error_input(err, "%s: file is empty, expected a PNG or JPEG image", name);
+
+    uint8_t *decoded = NULL;
+    int decoded_height = 0, decoded_width = 0, decoded_channels = 0;
+    int status;
+    if (size >= sizeof png_signature && memcmp(bytes, png_signature, sizeof png_signature) == 0) {
+        status = image_png_decode(bytes, size, name, &decoded, &decoded_height, &decoded_width,
+                                  &decoded_channels, err);
+    } else if (size >= sizeof jpeg_signature &&
+               memcmp(bytes, jpeg_signature, sizeof jpeg_signature) == 0) {
+        status = image_jpeg_decode(bytes, size, name, &decoded, &decoded_height, &decoded_width,
+                                   &decoded_channels, err);
+    } else {
+        return error_input(err, "%s: not a PNG or JPEG image (starts with bytes %02x %02x %02x)",
+                           name, bytes[0], size > 1 ? bytes[1] : 0, size > 2 ? bytes[2] : 0);
+    }
+    if (status != 0) return -1;
+
+    size_t pixel_count = (size_t)decoded_height * (size_t)decoded_width;
+    if (convert_channels(&decoded, pixel_count, decoded_channels, channels, name, err) != 0) {
+        free(decoded);
+        return -1;
+    }
+    *pixels = decoded;
+    *height = decoded_height;
+    *width = decoded_width;
+    return 0;
+}
+
+/* Reads the whole file into a fresh buffer (caller frees). */
+static int read_whole_file(const char *path, uint8_t **bytes, size_t *size, error *err)
+{
+    FILE *file = fopen(path, "rb");
+    if (!file) return error_input(err, "cannot open image %s: %s", path, strerror(errno));
+    struct stat info;
+    if (fstat(fileno(file), &info) != 0 || !S_ISREG(info.st_mode)) {
+        fclose(file);
+        return error_input(err, "%s: not a regular file, expected a PNG or JPEG image", path);
+    }
+    if ((unsigned long long)info.st_size > IMAGE_MAX_FILE_BYTES) {
+        fclose(file);
+        return error_input(err, "%s: %lld bytes is too large for an image file", path,
+                           (long long)info.st_size);
+    }
+    size_t length = (size_t)info.st_size;
+    uint8_t *buffer = malloc(length ? length : 1);
+    if (!buffer) {
+        fclose(file);
+        return error_set(err, ERROR_KIND_RESOURCE, "%s: out of memory reading %zu bytes", path,
+                         length);
+    }
+    size_t got = fread(buffer, 1, length, file);
+    int read_failed = ferror(file);
+    fclose(file);
+    if (got != length || read_failed) {
+        free(buffer);
+        return error_input(err, "%s: read %zu of %zu bytes (file changed or unreadable)", path,
+                           got, length);
+    }
+    *bytes = buffer;
+    *size = length;
+    return 0;
+}
+
+int image_decode_file(const char *path, int channels, uint8_t **pixels, int *height, int *width,
+                      error *err)
+{
+    uint8_t *bytes = NULL;
+    size_t size = 0;
+    if (read_whole_file(path, &bytes, &size, err) != 0) return -1;
+    int status = image_decode_memory(bytes, size, path, channels, pixels, height, width, err);
+    free(bytes);
+    return status;
+}

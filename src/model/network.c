@@ -1,0 +1,258 @@
+#include "simclr/network.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "simclr/rng.h"
+
+static size_t shape_size(tensor_shape shape)
+{
+    return (size_t)shape.height * (size_t)shape.width * (size_t)shape.channels;
+}
+
+int network_init(network *net, const char *name, const tensor_shape *in_shape,
+                 const layer_spec *specs, int layer_count, int max_batch, error *err)
+{
+    memset(net, 0, sizeof *net);
+    if (layer_count < 1 || layer_count > NETWORK_MAX_LAYERS)
+        return error_input(err, "%s: %d layers (expected 1..%d)", name, layer_count,
+                           NETWORK_MAX_LAYERS);
+    if (max_batch < 1) return error_input(err, "%s: batch size %d (expected >= 1)", name, max_batch);
+    snprintf(net->name, sizeof net->name, "%s", name);
+    net->in_shape = *in_shape;
+    net->layer_count = layer_count;
+    net->max_batch = max_batch;
+
+    tensor_shape shape = *in_shape;
+    size_t param_count = 0, largest = 0;
+    int conv_number = 0, dense_number = 0;
+    for (int i = 0; i < layer_count; i++) {
+        network_layer *layer = &net->layers[i];
+        layer->spec = specs[i];
+        layer->in_shape = shape;
+        layer->in_size = shape_size(shape);
+        if (specs[i].kind == LAYER_KIND_CONV2D) {
+            snprintf(layer->name, sizeof layer->name, "conv2d_%d", ++conv_number);
+            conv2d_config config = {.in_height = shape.height,
+                                    .in_width = shape.width,
+                                    .in_channels = shape.channels,
+                                    .out_channels = specs[i].units,
+                                    .kernel = specs[i].kernel,
+                                    .stride = specs[i].stride,
+                                    .padding = specs[i].padding,
+                                    .activation = specs[i].activation};
+            int out_height = conv2d_output_size(shape.height, specs[i].kernel, specs[i].stride,
+                                                specs[i].padding);
+            int out_width = conv2d_output_size(shape.width, specs[i].kernel, specs[i].stride,
+                                               specs[i].padding);
+            if (out_height < 1 || out_width < 1) {
+                error_input(err,
+                            "%s: %s gets a %dx%d input, too small for a %dx%d kernel with stride "
+                            "%d and padding %d (try --padding 1, fewer --depth layers or a larger "
+                            "image)",
+                            name, layer->name, shape.height, shape.width, specs[i].kernel,
+                            specs[i].kernel, specs[i].stride, specs[i].padding);
+                network_free(net);
+                return -1;
+            }
+            if (conv2d_create(&layer->conv, &config, err) != 0) {
+                network_free(net);
+                return -1;
+            }
+            layer->kernel_count = (size_t)specs[i].kernel * (size_t)specs[i].kernel *
+                                  (size_t)shape.channels * (size_t)specs[i].units;
+            shape = (tensor_shape){out_height, out_width, specs[i].units};
+        } else {
+            snprintf(layer->name, sizeof layer->name, "dense_%d", ++dense_number);
+            layer->kernel_count = layer->in_size * (size_t)specs[i].units;
+            shape = (tensor_shape){1, 1, specs[i].units};
+        }
+        layer->bias_count = (size_t)specs[i].units;
+        layer->kernel_offset = param_count;
+        layer->bias_offset = param_count + layer->kernel_count;
+        param_count += layer->kernel_count + layer->bias_count;
+        layer->out_shape = shape;
+        layer->out_size = shape_size(shape);
+        if (layer->out_size > largest) largest = layer->out_size;
+        layer->output = checked_calloc((size_t)max_batch * layer->out_size, sizeof(float),
+                                       "layer activations", err);
+        if (!layer->output) {
+            network_free(net);
+            return -1;
+        }
+    }
+    net->param_count = param_count;
+    net->params = checked_calloc(param_count, sizeof(float), "parameters", err);
+    net->grads = net->params ? checked_calloc(param_count, sizeof(float), "gradients", err) : NULL;
+    net->grad_buffer_size = (size_t)max_batch * largest;
+    for (int b = 0; b < 2 && net->grads; b++) {
+        net->grad_buffers[b] = checked_calloc(net->grad_buffer_size, sizeof(float),
+                                              "activation gradients", err);
+        if (!net->grad_buffers[b]) break;
+    }
+    if (!net->params || !net->grads || !net->grad_buffers[0] || !net->grad_buffers[1]) {
+        network_free(net);
+        return -1;
+    }
+    return 0;
+}
+
+void network_free(network *net)
+{
+    for (int i = 0; i < NETWORK_MAX_LAYERS; i++) {
+        if (net->layers[i].conv) conv2d_free(net->layers[i].conv);
+        free(net->layers[i].output);
+    }
+    free(net->params);
+    free(net->grads);
+    free(net->grad_buffers[0]);
+    free(net->grad_buffers[1]);
+    memset(net, 0, sizeof *net);
+}
+
+void network_init_weights(network *net, uint64_t seed)
+{
+    uint64_t name_key = 0;
+    for (const char *c = net->name; *c; c++) name_key = name_key * 131 + (uint8_t)*c;
+    for (int i = 0; i < net->layer_count; i++) {
+        network_layer *layer = &net->layers[i];
+        int fan_in, fan_out;
+        if (layer->spec.kind == LAYER_KIND_CONV2D) {
+            int receptive = layer->spec.kernel * layer->spec.kernel;
+            fan_in = receptive * layer->in_shape.channels;
+            fan_out = receptive * layer->spec.units;
+        } else {
+            fan_in = (int)layer->in_size;
+            fan_out = layer->spec.units;
+        }
+        rng_stream stream = rng_stream_make(seed, RNG_PURPOSE_INIT, name_key, (uint64_t)i, 0, 0);
+        nn_glorot_uniform(net->params + layer->kernel_offset, layer->kernel_count, fan_in, fan_out,
+                          &stream);
+        memset(net->params + layer->bias_offset, 0, layer->bias_count * sizeof(float));
+    }
+}
+
+int network_forward(network *net, const float *in, int batch, error *err)
+{
+    if (batch < 1 || batch > net->max_batch)
+        return error_set(err, ERROR_KIND_RESOURCE, "%s: batch of %d images (room for %d)",
+                         net->name, batch, net->max_batch);
+    const float *current = in;
+    for (int i = 0; i < net->layer_count; i++) {
+        network_layer *layer = &net->layers[i];
+        const float *kernel = net->params + layer->kernel_offset;
+        const float *bias = net->params + layer->bias_offset;
+        if (layer->spec.kind == LAYER_KIND_CONV2D) {
+            if (conv2d_forward(layer->conv, layer->output, current, kernel, bias, batch, err) != 0)
+                return -1;
+        } else {
+            dense_forward(layer->output, current, kernel, bias, batch, (int)layer->in_size,
+                          layer->spec.units, layer->spec.activation);
+        }
+        current = layer->output;
+    }
+    net->last_input = in;
+    net->last_batch = batch;
+    return 0;
+}
+
+const float *network_output(const network *net)
+{
+    return net->layers[net->layer_count - 1].output;
+}
+
+tensor_shape network_output_shape(const network *net)
+{
+    return net->layers[net->layer_count - 1].out_shape;
+}
+
+size_t network_output_size(const network *net)
+{
+    return net->layers[net->layer_count - 1].out_size;
+}
+
+void network_zero_grads(network *net)
+{
+    memset(net->grads, 0, net->param_count * sizeof(float));
+}
+
+int network_backward(network *net, const float *d_output, float *d_input, error *err)
+{
+    int batch = net->last_batch;
+    if (!net->last_input || batch < 1)
+        return error_set(err, ERROR_KIND_RESOURCE, "%s: backward without a forward pass", net->name);
+    int current = 0;
+    const network_layer *last = &net->layers[net->layer_count - 1];
+    memcpy(net->grad_buffers[current], d_output, (size_t)batch * last->out_size * sizeof(float));
+    for (int i = net->layer_count - 1; i >= 0; i--) {
+        network_layer *layer = &net->layers[i];
+        const float *input = i > 0 ? net->layers[i - 1].output : net->last_input;
+        float *d_out = net->grad_buffers[current];
+        float *d_in = i > 0 ? net->grad_buffers[1 - current] : d_input;
+        const float *kernel = net->params + layer->kernel_offset;
+        float *d_kernel = net->grads + layer->kernel_offset;
+        float *d_bias = net->grads + layer->bias_offset;
+        if (layer->spec.kind == LAYER_KIND_CONV2D) {
+            if (conv2d_backward(layer->conv, d_in, d_kernel, d_bias, d_out, layer->output, input,
+                                kernel, batch, err) != 0)
+                return -1;
+        } else {
+            dense_backward(d_in, d_kernel, d_bias, d_out, layer->output, input, kernel, batch,
+                           (int)layer->in_size, layer->spec.units, layer->spec.activation);
+        }
+        current = 1 - current;
+    }
+    return 0;
+}
+
+void network_tensor_name(const network *net, int layer, int is_bias, char *out, size_t size)
+{
+    snprintf(out, size, "%s.%s.%s", net->name, net->layers[layer].name, is_bias ? "bias" : "kernel");
+}
+
+static void format_count(size_t value, char *out, size_t size)
+{
+    char digits[32];
+    snprintf(digits, sizeof digits, "%zu", value);
+    size_t length = strlen(digits), j = 0;
+    for (size_t i = 0; i < length && j + 1 < size; i++) {
+        if (i > 0 && (length - i) % 3 == 0 && j + 1 < size) out[j++] = ',';
+        if (j + 1 < size) out[j++] = digits[i];
+    }
+    out[j] = '\0';
+}
+
+void network_print_summary(const network *net, FILE *stream)
+{
+    fprintf(stream, "Model: \"%s\"\n", net->name);
+    fprintf(stream, "%-34s %-26s %12s\n", "Layer (type)", "Output Shape", "Param #");
+    fprintf(stream, "%.*s\n", 74, "==========================================================================");
+    for (int i = 0; i < net->layer_count; i++) {
+        const network_layer *layer = &net->layers[i];
+        char title[64], shape[64], count[32], extra[64] = "";
+        if (layer->spec.kind == LAYER_KIND_CONV2D) {
+            snprintf(title, sizeof title, "%s (Conv2D)", layer->name);
+            snprintf(shape, sizeof shape, "(None, %d, %d, %d)", layer->out_shape.height,
+                     layer->out_shape.width, layer->out_shape.channels);
+            snprintf(extra, sizeof extra, "  %dx%d/%d pad %d%s", layer->spec.kernel,
+                     layer->spec.kernel, layer->spec.stride, layer->spec.padding,
+                     layer->spec.activation == NN_ACTIVATION_RELU ? " relu" : "");
+        } else {
+            snprintf(title, sizeof title, "%s (Dense)", layer->name);
+            snprintf(shape, sizeof shape, "(None, %d)", layer->out_shape.channels);
+            if (layer->spec.activation == NN_ACTIVATION_RELU) snprintf(extra, sizeof extra, "  relu");
+            if (i > 0 && net->layers[i - 1].spec.kind == LAYER_KIND_CONV2D) {
+                char flat[64];
+                snprintf(flat, sizeof flat, "(None, %zu)", layer->in_size);
+                fprintf(stream, "%-34s %-26s %12s\n", "flatten (Flatten)", flat, "0");
+            }
+        }
+        format_count(layer->kernel_count + layer->bias_count, count, sizeof count);
+        fprintf(stream, "%-34s %-26s %12s%s\n", title, shape, count, extra);
+    }
+    char total[32], bytes[32];
+    format_count(net->param_count, total, sizeof total);
+    snprintf(bytes, sizeof bytes, "%.2f KB", (double)net->param_count * 4.0 / 1024.0);
+    fprintf(stream, "%.*s\n", 74, "==========================================================================");
+    fprintf(stream, "Total params: %s (%s)\n\n", total, bytes);
+}

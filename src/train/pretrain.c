@@ -1,0 +1,246 @@
+/* Contrastive pretraining as in the seed: each step takes unlabeled_batch + labeled_batch images,
+ * augments each twice (strong), runs both views through encoder and projection head as one batch
+ * of 2B, and trains both by the contrastive loss; then the linear probe is trained on the labeled
+ * images (weak augmentation) over encoder features in inference mode, with no gradient into the
+ * encoder. After every epoch the probe is evaluated on the test split. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "simclr/augment.h"
+#include "simclr/checkpoint.h"
+#include "simclr/loss.h"
+#include "simclr/progress.h"
+#include "simclr/sampler.h"
+#include "train_internal.h"
+
+static const char *const PRETRAIN_METRICS[] = {"c_acc", "c_loss", "p_acc", "p_loss",
+                                               "val_p_acc", "val_p_loss"};
+enum { PRETRAIN_METRIC_COUNT = 6 };
+
+typedef struct pretrain_state {
+    network encoder, head, probe;
+    adam encoder_optimizer, head_optimizer, probe_optimizer;
+    sampler stream;
+    size_t *labeled_indices;
+    size_t labeled_count;
+    size_t *unlabeled_batch_indices, *labeled_batch_indices;
+    uint8_t *pixels;        /* (B, image) B = unlabeled + labeled */
+    float *views;           /* (2B, image): view 1 then view 2 */
+    float *d_projections;   /* (2B, width) */
+    float *loss_workspace;
+    float *d_logits;        /* (labeled, classes) */
+    int32_t *labels;
+} pretrain_state;
+
+static void pretrain_state_free(pretrain_state *state)
+{
+    network_free(&state->encoder);
+    network_free(&state->head);
+    network_free(&state->probe);
+    adam_free(&state->encoder_optimizer);
+    adam_free(&state->head_optimizer);
+    adam_free(&state->probe_optimizer);
+    sampler_free(&state->stream);
+    free(state->labeled_indices);
+    free(state->unlabeled_batch_indices);
+    free(state->labeled_batch_indices);
+    free(state->pixels);
+    free(state->views);
+    free(state->d_projections);
+    free(state->loss_workspace);
+    free(state->d_logits);
+    free(state->labels);
+}
+
+static int pretrain_setup(pretrain_state *state, const dataset *ds, const train_config *config,
+                          error *err)
+{
+    if (train_labeled_subset(ds, config, &state->labeled_indices, &state->labeled_count, err) != 0)
+        return -1;
+    sampler_config stream_config = {.unlabeled_batch = config->unlabeled_batch,
+                                    .labeled_batch = config->labeled_batch,
+                                    .steps_per_epoch = config->steps_per_epoch,
+                                    .seed = config->seed};
+    if (sampler_init(&state->stream, ds, state->labeled_indices, state->labeled_count,
+                     &stream_config, err) != 0)
+        return -1;
+    size_t batch = config->unlabeled_batch + config->labeled_batch;
+    size_t views = 2 * batch;
+    size_t max_batch = views > config->test_batch ? views : config->test_batch;
+    if (model_build_encoder(&state->encoder, &config->model, (int)max_batch, err) != 0 ||
+        model_build_projection_head(&state->head, &config->model, (int)views, err) != 0 ||
+        model_build_classifier(&state->probe, "linear_probe", &config->model, (int)max_batch,
+                               err) != 0)
+        return -1;
+    network_init_weights(&state->encoder, config->seed);
+    network_init_weights(&state->head, config->seed);
+    network_init_weights(&state->probe, config->seed);
+    if (adam_init(&state->encoder_optimizer, state->encoder.param_count, &config->adam, err) != 0 ||
+        adam_init(&state->head_optimizer, state->head.param_count, &config->adam, err) != 0 ||
+        adam_init(&state->probe_optimizer, state->probe.param_count, &config->adam, err) != 0)
+        return -1;
+    size_t image_bytes = dataset_image_bytes(ds);
+    size_t width = (size_t)config->model.width;
+    state->unlabeled_batch_indices = checked_calloc(config->unlabeled_batch, sizeof(size_t),
+                                                    "batch indices", err);
+    state->labeled_batch_indices = checked_calloc(config->labeled_batch, sizeof(size_t),
+                                                  "batch indices", err);
+    state->pixels = checked_calloc(max_batch, image_bytes, "image batch", err);
+    state->views = checked_calloc(max_batch * image_bytes, sizeof(float), "augmented views", err);
+    state->d_projections = checked_calloc(views * width, sizeof(float), "projection gradients",
+                                          err);
+    state->loss_workspace = checked_calloc(
+        contrastive_workspace_floats(config->loss_kind, (int)batch, (int)width), sizeof(float),
+        "contrastive workspace", err);
+    state->d_logits = checked_calloc(config->labeled_batch * (size_t)config->model.num_classes,
+                                     sizeof(float), "logit gradients", err);
+    state->labels = checked_calloc(config->labeled_batch, sizeof(int32_t), "labels", err);
+    if (!state->unlabeled_batch_indices || !state->labeled_batch_indices || !state->pixels ||
+        !state->views || !state->d_projections || !state->loss_workspace || !state->d_logits ||
+        !state->labels)
+        return -1;
+    return 0;
+}
+
+typedef struct step_metrics {
+    contrastive_result contrastive;
+    float probe_loss;
+    int probe_correct;
+} step_metrics;
+
+static int pretrain_step(pretrain_state *state, const dataset *ds, const train_config *config,
+                         int epoch, size_t step, step_metrics *metrics, error *err)
+{
+    size_t unlabeled = config->unlabeled_batch, labeled = config->labeled_batch;
+    size_t batch = unlabeled + labeled;
+    size_t image_bytes = dataset_image_bytes(ds);
+    size_t width = (size_t)config->model.width;
+    sampler_batch(&state->stream, epoch, (int64_t)step, state->unlabeled_batch_indices,
+                  state->labeled_batch_indices);
+    /* Both labeled and unlabeled images are used, without labels: unlabeled first, as the seed
+     * concatenates them. */
+    batch_read_images(ds, state->stream.unlabeled_split, state->unlabeled_batch_indices, unlabeled,
+                      state->pixels);
+    batch_read_images(ds, DATASET_SPLIT_TRAIN, state->labeled_batch_indices, labeled,
+                      state->pixels + unlabeled * image_bytes);
+    augment_batch(state->pixels, batch, ds->height, ds->width, ds->channels, &AUGMENT_CONTRASTIVE,
+                  config->seed, (uint64_t)epoch, step, 1, state->views);
+    augment_batch(state->pixels, batch, ds->height, ds->width, ds->channels, &AUGMENT_CONTRASTIVE,
+                  config->seed, (uint64_t)epoch, step, 2, state->views + batch * image_bytes);
+
+    int views = (int)(2 * batch);
+    if (network_forward(&state->encoder, state->views, views, err) != 0) return -1;
+    if (network_forward(&state->head, network_output(&state->encoder), views, err) != 0) return -1;
+    const float *projections = network_output(&state->head);
+    contrastive_loss(config->loss_kind, projections, projections + batch * width, (int)batch,
+                     (int)width, config->temperature, state->d_projections,
+                     state->d_projections + batch * width, state->loss_workspace,
+                     &metrics->contrastive);
+    if (check_finite(&metrics->contrastive.loss, 1, "contrastive loss", epoch + 1, step, err) != 0)
+        return -1;
+    network_zero_grads(&state->encoder);
+    network_zero_grads(&state->head);
+    float *d_features = state->encoder.grad_buffers[1];
+    if (network_backward(&state->head, state->d_projections, d_features, err) != 0) return -1;
+    if (network_backward(&state->encoder, d_features, NULL, err) != 0) return -1;
+    if (check_finite(state->encoder.grads, state->encoder.param_count, "encoder gradients",
+                     epoch + 1, step, err) != 0 ||
+        check_finite(state->head.grads, state->head.param_count, "projection_head gradients",
+                     epoch + 1, step, err) != 0)
+        return -1;
+    adam_update(&state->encoder_optimizer, state->encoder.params, state->encoder.grads);
+    adam_update(&state->head_optimizer, state->head.params, state->head.grads);
+
+    /* The probe: weak augmentation of the labeled images, encoder in inference mode (no gradient
+     * reaches it), Dense(num_classes) trained by cross-entropy. */
+    batch_read_labels(ds, DATASET_SPLIT_TRAIN, state->labeled_batch_indices, labeled,
+                      state->labels);
+    augment_batch(state->pixels + unlabeled * image_bytes, labeled, ds->height, ds->width,
+                  ds->channels, &AUGMENT_CLASSIFICATION, config->seed, (uint64_t)epoch, step, 3,
+                  state->views);
+    if (network_forward(&state->encoder, state->views, (int)labeled, err) != 0) return -1;
+    if (network_forward(&state->probe, network_output(&state->encoder), (int)labeled, err) != 0)
+        return -1;
+    metrics->probe_loss = softmax_cross_entropy(network_output(&state->probe), state->labels,
+                                                (int)labeled, config->model.num_classes,
+                                                state->d_logits, &metrics->probe_correct);
+    network_zero_grads(&state->probe);
+    if (network_backward(&state->probe, state->d_logits, NULL, err) != 0) return -1;
+    if (check_finite(state->probe.grads, state->probe.param_count, "linear_probe gradients",
+                     epoch + 1, step, err) != 0)
+        return -1;
+    adam_update(&state->probe_optimizer, state->probe.params, state->probe.grads);
+    return 0;
+}
+
+int train_pretrain(const dataset *ds, const train_config *config, history *hist, error *err)
+{
+    history_init(hist, PRETRAIN_METRICS, PRETRAIN_METRIC_COUNT);
+    pretrain_state state;
+    memset(&state, 0, sizeof state);
+    int status = -1;
+    if (pretrain_setup(&state, ds, config, err) != 0) goto done;
+    if (!config->quiet) {
+        network_print_summary(&state.encoder, config->log);
+        network_print_summary(&state.head, config->log);
+        network_print_summary(&state.probe, config->log);
+        fprintf(config->log, "batch size is %zu (unlabeled) + %zu (labeled), %zu steps per epoch\n",
+                config->unlabeled_batch, config->labeled_batch, state.stream.steps_per_epoch);
+    }
+    size_t steps = state.stream.steps_per_epoch;
+    progress bar;
+    progress_init(&bar, config->log);
+    char path[4096], metrics[512];
+    for (int epoch = 0; epoch < config->epochs; epoch++) {
+        if (!config->quiet) progress_begin_epoch(&bar, epoch + 1, config->epochs, (int)steps);
+        double epoch_start = progress_now();
+        double c_loss_sum = 0.0, p_loss_sum = 0.0;
+        size_t c_correct = 0, c_total = 0, p_correct = 0, p_total = 0;
+        for (size_t step = 0; step < steps; step++) {
+            step_metrics step_result;
+            if (pretrain_step(&state, ds, config, epoch, step, &step_result, err) != 0) goto done;
+            c_loss_sum += step_result.contrastive.loss;
+            c_correct += (size_t)step_result.contrastive.correct;
+            c_total += (size_t)step_result.contrastive.total;
+            p_loss_sum += step_result.probe_loss;
+            p_correct += (size_t)step_result.probe_correct;
+            p_total += config->labeled_batch;
+            if (!config->quiet && bar.is_terminal) {
+                metrics[0] = '\0';
+                progress_append_metric(metrics, sizeof metrics, "c_acc", (double)c_correct / c_total);
+                progress_append_metric(metrics, sizeof metrics, "c_loss", c_loss_sum / (step + 1));
+                progress_append_metric(metrics, sizeof metrics, "p_acc", (double)p_correct / p_total);
+                progress_append_metric(metrics, sizeof metrics, "p_loss", p_loss_sum / (step + 1));
+                progress_update(&bar, (int)step + 1, metrics);
+            }
+        }
+        evaluation test;
+        if (evaluate_classifier(ds, &state.encoder, &state.probe, config->test_batch, state.pixels,
+                                state.views, &test, err) != 0)
+            goto done;
+        double values[PRETRAIN_METRIC_COUNT] = {
+            (double)c_correct / (double)c_total, c_loss_sum / (double)steps,
+            (double)p_correct / (double)p_total, p_loss_sum / (double)steps,
+            test.accuracy, test.loss};
+        if (history_append(hist, values, progress_now() - epoch_start, err) != 0 ||
+            history_write(hist, config->out_dir, "pretrain", err) != 0)
+            goto done;
+        checkpoint_info info;
+        train_fill_checkpoint_info(&info, ds, config, "pretrain", "linear_probe", epoch + 1);
+        checkpoint_part parts[3] = {{&state.encoder, &state.encoder_optimizer},
+                                    {&state.head, &state.head_optimizer},
+                                    {&state.probe, &state.probe_optimizer}};
+        snprintf(path, sizeof path, "%s/pretrain.safetensors", config->out_dir);
+        if (checkpoint_save(path, &info, parts, 3, err) != 0) goto done;
+        if (!config->quiet) {
+            metrics[0] = '\0';
+            for (int m = 0; m < PRETRAIN_METRIC_COUNT; m++)
+                progress_append_metric(metrics, sizeof metrics, PRETRAIN_METRICS[m], values[m]);
+            progress_end_epoch(&bar, metrics);
+        }
+    }
+    status = 0;
+done:
+    pretrain_state_free(&state);
+    return status;
+}

@@ -1,0 +1,78 @@
+#include "simclr/progress.h"
+
+#include <math.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#define PROGRESS_BAR_WIDTH 20
+
+double progress_now(void)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (double)now.tv_sec + (double)now.tv_nsec * 1e-9;
+}
+
+void progress_init(progress *p, FILE *stream)
+{
+    memset(p, 0, sizeof *p);
+    p->stream = stream;
+    p->is_terminal = isatty(fileno(stream));
+}
+
+void progress_begin_epoch(progress *p, int epoch, int epochs, int steps)
+{
+    p->steps = steps;
+    p->epoch_start = progress_now();
+    p->last_draw = 0.0;
+    fprintf(p->stream, "Epoch %d/%d\n", epoch, epochs);
+    fflush(p->stream);
+}
+
+static void draw(progress *p, int done, const char *metrics, int final)
+{
+    double elapsed = progress_now() - p->epoch_start;
+    int filled = p->steps > 0 ? (int)((long long)done * PROGRESS_BAR_WIDTH / p->steps) : 0;
+    char bar[PROGRESS_BAR_WIDTH * 3 + 1];
+    size_t used = 0;
+    /* Keras draws the done part with U+2501 (heavy) and the rest with U+2500 (light). */
+    for (int i = 0; i < PROGRESS_BAR_WIDTH; i++) {
+        const char *glyph = i < filled ? "\xe2\x94\x81" : "\xe2\x94\x80";
+        memcpy(bar + used, glyph, 3);
+        used += 3;
+    }
+    bar[used] = '\0';
+    double per_step_ms = done > 0 ? elapsed * 1000.0 / done : 0.0;
+    char timing[64];
+    if (final || done >= p->steps)
+        snprintf(timing, sizeof timing, "%.0fs %.0fms/step", floor(elapsed), per_step_ms);
+    else {
+        double eta = done > 0 ? (p->steps - done) * elapsed / done : 0.0;
+        snprintf(timing, sizeof timing, "%.0fs %.0fms/step (eta %.0fs)", floor(elapsed),
+                 per_step_ms, eta);
+    }
+    fprintf(p->stream, "%s%d/%d %s %s%s%s", p->is_terminal ? "\r\033[K" : "", done, p->steps, bar,
+            timing, metrics ? metrics : "", final ? "\n" : "");
+    fflush(p->stream);
+}
+
+void progress_update(progress *p, int done, const char *metrics)
+{
+    if (!p->is_terminal) return;
+    double now = progress_now();
+    if (done < p->steps && now - p->last_draw < 0.1) return;
+    p->last_draw = now;
+    draw(p, done, metrics, 0);
+}
+
+void progress_end_epoch(progress *p, const char *metrics)
+{
+    draw(p, p->steps, metrics, 1);
+}
+
+void progress_append_metric(char *buffer, size_t size, const char *name, double value)
+{
+    size_t used = strlen(buffer);
+    if (used < size) snprintf(buffer + used, size - used, " - %s: %.4f", name, value);
+}

@@ -1,0 +1,208 @@
+/* The supervised runs: the baseline (fresh encoder) and finetuning (pretrained encoder), each
+ * with weak augmentation and a fresh Dense(num_classes), over the labeled subset in batches of
+ * labeled_batch, evaluated on the test split after every epoch. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "simclr/augment.h"
+#include "simclr/checkpoint.h"
+#include "simclr/loss.h"
+#include "simclr/progress.h"
+#include "simclr/sampler.h"
+#include "train_internal.h"
+
+static const char *const SUPERVISED_METRICS[] = {"acc", "loss", "val_acc", "val_loss"};
+
+typedef struct supervised_state {
+    network encoder, classifier;
+    adam encoder_optimizer, classifier_optimizer;
+    sampler stream;
+    size_t *labeled_indices;
+    size_t labeled_count;
+    uint8_t *pixels;
+    float *inputs;
+    float *d_logits;
+    int32_t *labels;
+} supervised_state;
+
+static void supervised_state_free(supervised_state *state)
+{
+    network_free(&state->encoder);
+    network_free(&state->classifier);
+    adam_free(&state->encoder_optimizer);
+    adam_free(&state->classifier_optimizer);
+    sampler_free(&state->stream);
+    free(state->labeled_indices);
+    free(state->pixels);
+    free(state->inputs);
+    free(state->d_logits);
+    free(state->labels);
+}
+
+static int supervised_setup(supervised_state *state, const dataset *ds, const train_config *config,
+                            const char *from, error *err)
+{
+    if (train_labeled_subset(ds, config, &state->labeled_indices, &state->labeled_count, err) != 0)
+        return -1;
+    sampler_config stream_config = {.unlabeled_batch = config->unlabeled_batch,
+                                    .labeled_batch = config->labeled_batch,
+                                    .steps_per_epoch = config->steps_per_epoch,
+                                    .seed = config->seed};
+    if (sampler_init(&state->stream, ds, state->labeled_indices, state->labeled_count,
+                     &stream_config, err) != 0)
+        return -1;
+    size_t max_batch = config->labeled_batch > config->test_batch ? config->labeled_batch
+                                                                   : config->test_batch;
+    if (model_build_encoder(&state->encoder, &config->model, (int)max_batch, err) != 0) return -1;
+    if (model_build_classifier(&state->classifier, "classifier", &config->model, (int)max_batch,
+                               err) != 0)
+        return -1;
+    if (from) {
+        if (checkpoint_load_part(from, &state->encoder, NULL, err) != 0) return -1;
+    } else {
+        network_init_weights(&state->encoder, config->seed);
+    }
+    network_init_weights(&state->classifier, config->seed);
+    if (adam_init(&state->encoder_optimizer, state->encoder.param_count, &config->adam, err) != 0 ||
+        adam_init(&state->classifier_optimizer, state->classifier.param_count, &config->adam,
+                  err) != 0)
+        return -1;
+    size_t image_bytes = dataset_image_bytes(ds);
+    int classes = config->model.num_classes;
+    state->pixels = checked_calloc(max_batch, image_bytes, "image batch", err);
+    state->inputs = checked_calloc(max_batch * image_bytes, sizeof(float), "input batch", err);
+    state->d_logits = checked_calloc(max_batch * (size_t)classes, sizeof(float), "logit gradients",
+                                     err);
+    state->labels = checked_calloc(max_batch, sizeof(int32_t), "labels", err);
+    if (!state->pixels || !state->inputs || !state->d_logits || !state->labels) return -1;
+    return 0;
+}
+
+/* One optimisation step on `count` labeled images; returns the batch mean loss via *loss. */
+static int supervised_step(supervised_state *state, const dataset *ds, const train_config *config,
+                           int epoch, size_t step, size_t count, float *loss, int *correct,
+                           error *err)
+{
+    int classes = config->model.num_classes;
+    augment_batch(state->pixels, count, ds->height, ds->width, ds->channels,
+                  &AUGMENT_CLASSIFICATION, config->seed, (uint64_t)epoch, step, 0, state->inputs);
+    if (network_forward(&state->encoder, state->inputs, (int)count, err) != 0) return -1;
+    if (network_forward(&state->classifier, network_output(&state->encoder), (int)count, err) != 0)
+        return -1;
+    *loss = softmax_cross_entropy(network_output(&state->classifier), state->labels, (int)count,
+                                  classes, state->d_logits, correct);
+    if (check_finite(loss, 1, "loss", epoch + 1, step, err) != 0) return -1;
+    network_zero_grads(&state->encoder);
+    network_zero_grads(&state->classifier);
+    /* The classifier's input gradient lands in the encoder's spare gradient buffer. */
+    float *d_features = state->encoder.grad_buffers[1];
+    if (network_backward(&state->classifier, state->d_logits, d_features, err) != 0) return -1;
+    if (network_backward(&state->encoder, d_features, NULL, err) != 0) return -1;
+    if (check_finite(state->encoder.grads, state->encoder.param_count, "encoder gradients",
+                     epoch + 1, step, err) != 0 ||
+        check_finite(state->classifier.grads, state->classifier.param_count,
+                     "classifier gradients", epoch + 1, step, err) != 0)
+        return -1;
+    adam_update(&state->encoder_optimizer, state->encoder.params, state->encoder.grads);
+    adam_update(&state->classifier_optimizer, state->classifier.params, state->classifier.grads);
+    return 0;
+}
+
+static int train_supervised(const dataset *ds, const train_config *config, const char *run,
+                            const char *from, history *hist, error *err)
+{
+    history_init(hist, SUPERVISED_METRICS, 4);
+    supervised_state state;
+    memset(&state, 0, sizeof state);
+    int status = -1;
+    if (supervised_setup(&state, ds, config, from, err) != 0) goto done;
+    if (!config->quiet) {
+        network_print_summary(&state.encoder, config->log);
+        network_print_summary(&state.classifier, config->log);
+    }
+    size_t natural_steps = sampler_labeled_steps(&state.stream, config->labeled_batch);
+    size_t steps = config->steps_per_epoch ? config->steps_per_epoch : natural_steps;
+    size_t *batch_indices = malloc(config->labeled_batch * sizeof(size_t));
+    if (!batch_indices) {
+        error_set(err, ERROR_KIND_RESOURCE, "out of memory");
+        goto done;
+    }
+    progress bar;
+    progress_init(&bar, config->log);
+    char path[4096];
+    for (int epoch = 0; epoch < config->epochs; epoch++) {
+        if (!config->quiet) progress_begin_epoch(&bar, epoch + 1, config->epochs, (int)steps);
+        double epoch_start = progress_now();
+        double loss_sum = 0.0;
+        size_t correct_sum = 0, seen = 0;
+        char metrics[512];
+        for (size_t step = 0; step < steps; step++) {
+            /* Past the natural end of the labeled set, further passes reshuffle. */
+            int64_t pass_epoch = (int64_t)epoch * 1000003 + (int64_t)(step / natural_steps);
+            if (step < natural_steps) pass_epoch = epoch;
+            size_t count = sampler_labeled_batch(&state.stream, pass_epoch, (int64_t)(step % natural_steps),
+                                                 config->labeled_batch, batch_indices);
+            batch_read_images(ds, DATASET_SPLIT_TRAIN, batch_indices, count, state.pixels);
+            batch_read_labels(ds, DATASET_SPLIT_TRAIN, batch_indices, count, state.labels);
+            float loss = 0.0f;
+            int correct = 0;
+            if (supervised_step(&state, ds, config, epoch, step, count, &loss, &correct, err) != 0) {
+                free(batch_indices);
+                goto done;
+            }
+            loss_sum += (double)loss * (double)count;
+            correct_sum += (size_t)correct;
+            seen += count;
+            if (!config->quiet && bar.is_terminal) {
+                metrics[0] = '\0';
+                progress_append_metric(metrics, sizeof metrics, "acc", (double)correct_sum / seen);
+                progress_append_metric(metrics, sizeof metrics, "loss", loss_sum / seen);
+                progress_update(&bar, (int)step + 1, metrics);
+            }
+        }
+        evaluation test;
+        if (evaluate_classifier(ds, &state.encoder, &state.classifier, config->test_batch,
+                                state.pixels, state.inputs, &test, err) != 0) {
+            free(batch_indices);
+            goto done;
+        }
+        double values[4] = {(double)correct_sum / (double)seen, loss_sum / (double)seen,
+                            test.accuracy, test.loss};
+        if (history_append(hist, values, progress_now() - epoch_start, err) != 0 ||
+            history_write(hist, config->out_dir, run, err) != 0) {
+            free(batch_indices);
+            goto done;
+        }
+        checkpoint_info info;
+        train_fill_checkpoint_info(&info, ds, config, run, "classifier", epoch + 1);
+        checkpoint_part parts[2] = {{&state.encoder, &state.encoder_optimizer},
+                                    {&state.classifier, &state.classifier_optimizer}};
+        snprintf(path, sizeof path, "%s/%s.safetensors", config->out_dir, run);
+        if (checkpoint_save(path, &info, parts, 2, err) != 0) {
+            free(batch_indices);
+            goto done;
+        }
+        if (!config->quiet) {
+            metrics[0] = '\0';
+            for (int m = 0; m < 4; m++)
+                progress_append_metric(metrics, sizeof metrics, SUPERVISED_METRICS[m], values[m]);
+            progress_end_epoch(&bar, metrics);
+        }
+    }
+    free(batch_indices);
+    status = 0;
+done:
+    supervised_state_free(&state);
+    return status;
+}
+
+int train_baseline(const dataset *ds, const train_config *config, history *hist, error *err)
+{
+    return train_supervised(ds, config, "baseline", NULL, hist, err);
+}
+
+int train_finetune(const dataset *ds, const train_config *config, const char *from, history *hist,
+                   error *err)
+{
+    return train_supervised(ds, config, "finetune", from, hist, err);
+}

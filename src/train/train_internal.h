@@ -1,0 +1,37 @@
+#ifndef SIMCLR_TRAIN_INTERNAL_H
+#define SIMCLR_TRAIN_INTERNAL_H
+/* Shared by the training loops: batch assembly, evaluation and metric bookkeeping. */
+#include <stdint.h>
+
+#include "simclr/checkpoint.h"
+#include "simclr/dataset.h"
+#include "simclr/network.h"
+#include "simclr/train.h"
+
+/* Reads images[indices[i]] of a split into out (count HWC uint8 images), in parallel. */
+void batch_read_images(const dataset *ds, dataset_split_id split, const size_t *indices,
+                       size_t count, uint8_t *out);
+/* Labels of indices[i] in split. */
+void batch_read_labels(const dataset *ds, dataset_split_id split, const size_t *indices,
+                       size_t count, int32_t *out);
+
+/* Test-set loss (mean over images) and accuracy of encoder + classifier in inference mode, in
+ * batches of up to test_batch (<= both networks' max_batch). pixels: test_batch images of room;
+ * inputs: test_batch images of floats. */
+int evaluate_classifier(const dataset *ds, network *encoder, network *classifier,
+                        size_t test_batch, uint8_t *pixels, float *inputs, evaluation *result,
+                        error *err);
+
+/* Checks that every value is finite; on failure err names the tensor, epoch and step. */
+int check_finite(const float *values, size_t count, const char *tensor, int epoch, size_t step,
+                 error *err);
+
+/* Fills the checkpoint info shared by all runs. */
+void train_fill_checkpoint_info(checkpoint_info *info, const dataset *ds,
+                                const train_config *config, const char *run, const char *classifier,
+                                int epochs_done);
+
+/* Joins out_dir and a file name. */
+void train_out_path(const train_config *config, const char *file, char *out, size_t size);
+
+#endif

@@ -1,0 +1,302 @@
+/*
+ * conv2d against a naive double-precision convolution: the forward output, and every gradient
+ * (input, kernel, bias) against central differences of the objective sum(out * R) computed in
+ * double, so the only error measured is the layer's own float32 arithmetic.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+
+#include "simclr/nn.h"
+#include "simclr/rng.h"
+#include "test_support.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Entries per tensor checked by finite differences (all of them in small tensors). */
+#define GRADIENT_SAMPLES 96
+
+typedef struct conv_case {
+    const char *name;
+    int batch;
+    conv2d_config config;
+} conv_case;
+
+/* A case's tensors: float for the layer, double copies for the reference. */
+typedef struct conv_tensors {
+    const conv_case *c;
+    int out_height, out_width;
+    size_t in_count, weight_count, out_count;
+    float *in, *weight, *bias, *out, *d_out_seed; /* d_out_seed: R, the objective's weights */
+    double *in64, *weight64, *bias64, *seed64;
+} conv_tensors;
+
+static void fill_uniform(float *values, size_t count, float low, float high, uint64_t key)
+{
+    rng_stream stream = rng_stream_make(key, RNG_PURPOSE_INIT, 7, 0, 0, 0);
+    for (size_t i = 0; i < count; i++) values[i] = rng_uniform(&stream, low, high);
+}
+
+static double *to_double(const float *values, size_t count)
+{
+    double *copy = malloc(count * sizeof *copy);
+    assert_non_null(copy);
+    for (size_t i = 0; i < count; i++) copy[i] = values[i];
+    return copy;
+}
+
+static float *float_array(size_t count)
+{
+    float *values = calloc(count ? count : 1, sizeof *values);
+    assert_non_null(values);
+    return values;
+}
+
+static conv_tensors tensors_make(const conv_case *c, uint64_t key)
+{
+    const conv2d_config *k = &c->config;
+    conv_tensors t = {.c = c};
+    t.out_height = conv2d_output_size(k->in_height, k->kernel, k->stride, k->padding);
+    t.out_width = conv2d_output_size(k->in_width, k->kernel, k->stride, k->padding);
+    t.in_count = (size_t)c->batch * k->in_height * k->in_width * k->in_channels;
+    t.weight_count = (size_t)k->kernel * k->kernel * k->in_channels * k->out_channels;
+    t.out_count = (size_t)c->batch * t.out_height * t.out_width * k->out_channels;
+    t.in = float_array(t.in_count);
+    t.weight = float_array(t.weight_count);
+    t.bias = float_array((size_t)k->out_channels);
+    t.out = float_array(t.out_count);
+    t.d_out_seed = float_array(t.out_count);
+    fill_uniform(t.in, t.in_count, -1.0f, 1.0f, key);
+    fill_uniform(t.weight, t.weight_count, -0.5f, 0.5f, key + 1);
+    fill_uniform(t.bias, (size_t)k->out_channels, -0.2f, 0.2f, key + 2);
+    fill_uniform(t.d_out_seed, t.out_count, -1.0f, 1.0f, key + 3);
+    t.in64 = to_double(t.in, t.in_count);
+    t.weight64 = to_double(t.weight, t.weight_count);
+    t.bias64 = to_double(t.bias, (size_t)k->out_channels);
+    t.seed64 = to_double(t.d_out_seed, t.out_count);
+    return t;
+}
+
+static void tensors_free(conv_tensors *t)
+{
+    free(t->in), free(t->weight), free(t->bias), free(t->out), free(t->d_out_seed);
+    free(t->in64), free(t->weight64), free(t->bias64), free(t->seed64);
+}
+
+/* Naive NHWC/HWIO convolution with zero padding and optional ReLU, in double. */
+static void reference_forward(double *out, const conv_tensors *t)
+{
+    const conv2d_config *k = &t->c->config;
+    for (int n = 0; n < t->c->batch; n++)
+        for (int oy = 0; oy < t->out_height; oy++)
+            for (int ox = 0; ox < t->out_width; ox++)
+                for (int co = 0; co < k->out_channels; co++) {
+                    double sum = t->bias64[co];
+                    for (int ky = 0; ky < k->kernel; ky++)
+                        for (int kx = 0; kx < k->kernel; kx++) {
+                            int iy = oy * k->stride + ky - k->padding;
+                            int ix = ox * k->stride + kx - k->padding;
+                            if (iy < 0 || iy >= k->in_height || ix < 0 || ix >= k->in_width)
+                                continue;
+                            const double *pixel =
+                                t->in64 +
+                                (((size_t)n * k->in_height + iy) * k->in_width + ix) * k->in_channels;
+                            const double *taps = t->weight64 + ((size_t)(ky * k->kernel + kx) *
+                                                                k->in_channels) * k->out_channels;
+                            for (int ci = 0; ci < k->in_channels; ci++)
+                                sum += pixel[ci] * taps[(size_t)ci * k->out_channels + co];
+                        }
+                    if (k->activation == NN_ACTIVATION_RELU && sum < 0.0) sum = 0.0;
+                    out[(((size_t)n * t->out_height + oy) * t->out_width + ox) * k->out_channels +
+                        co] = sum;
+                }
+}
+
+/* The scalar whose gradient the layer's backward computes when d_out = R: sum(out * R). */
+static double objective(const conv_tensors *t)
+{
+    double *out = malloc(t->out_count * sizeof *out);
+    assert_non_null(out);
+    reference_forward(out, t);
+    double total = 0.0;
+    for (size_t i = 0; i < t->out_count; i++) total += out[i] * t->seed64[i];
+    free(out);
+    return total;
+}
+
+/* Compares analytic[i] with the central difference of objective() w.r.t. values[i] (a double
+ * tensor the objective reads), on up to GRADIENT_SAMPLES entries spread over the tensor. */
+static void check_gradient(const char *label, double *values, size_t count, const float *analytic,
+                           const conv_tensors *t)
+{
+    size_t samples = count < GRADIENT_SAMPLES ? count : GRADIENT_SAMPLES;
+    float *numeric = float_array(samples), *picked = float_array(samples);
+    for (size_t s = 0; s < samples; s++) {
+        size_t i = samples == count ? s : (s * 7919u) % count;
+        double saved = values[i];
+        double step = 1e-6 * fmax(1.0, fabs(saved));
+        values[i] = saved + step;
+        double above = objective(t);
+        values[i] = saved - step;
+        double below = objective(t);
+        values[i] = saved;
+        numeric[s] = (float)((above - below) / (2.0 * step));
+        picked[s] = analytic[i];
+    }
+    test_assert_close(label, picked, numeric, samples, 5e-5, 5e-5);
+    free(numeric);
+    free(picked);
+}
+
+static void check_forward(conv2d *layer, conv_tensors *t)
+{
+    error err = {0};
+    if (conv2d_forward(layer, t->out, t->in, t->weight, t->bias, t->c->batch, &err))
+        fail_msg("conv2d_forward: %s", err.message);
+    double *expected64 = malloc(t->out_count * sizeof *expected64);
+    assert_non_null(expected64);
+    reference_forward(expected64, t);
+    float *expected = float_array(t->out_count);
+    for (size_t i = 0; i < t->out_count; i++) expected[i] = (float)expected64[i];
+    char label[96];
+    snprintf(label, sizeof label, "%s forward", t->c->name);
+    test_assert_close(label, t->out, expected, t->out_count, 1e-5, 1e-5);
+    free(expected);
+    free(expected64);
+}
+
+static void run_case(const conv_case *c, uint64_t key)
+{
+    const conv2d_config *k = &c->config;
+    conv_tensors t = tensors_make(c, key);
+    conv2d *layer = NULL;
+    error err = {0};
+    if (conv2d_create(&layer, k, &err)) fail_msg("conv2d_create: %s", err.message);
+    assert_int_equal(conv2d_out_height(layer), t.out_height);
+    assert_int_equal(conv2d_out_width(layer), t.out_width);
+    check_forward(layer, &t);
+
+    float *d_in = float_array(t.in_count), *d_weight = float_array(t.weight_count);
+    float *d_bias = float_array((size_t)k->out_channels), *d_out = float_array(t.out_count);
+    memcpy(d_out, t.d_out_seed, t.out_count * sizeof *d_out);
+    if (conv2d_backward(layer, d_in, d_weight, d_bias, d_out, t.out, t.in, t.weight, c->batch,
+                        &err))
+        fail_msg("conv2d_backward: %s", err.message);
+    char label[96];
+    snprintf(label, sizeof label, "%s d_in", c->name);
+    check_gradient(label, t.in64, t.in_count, d_in, &t);
+    snprintf(label, sizeof label, "%s d_weight", c->name);
+    check_gradient(label, t.weight64, t.weight_count, d_weight, &t);
+    snprintf(label, sizeof label, "%s d_bias", c->name);
+    check_gradient(label, t.bias64, (size_t)k->out_channels, d_bias, &t);
+
+    /* A second backward (d_in NULL, the first layer's case) adds the same gradients again. */
+    float *once_weight = float_array(t.weight_count), *twice_weight = float_array(t.weight_count);
+    float *once_bias = float_array((size_t)k->out_channels);
+    float *twice_bias = float_array((size_t)k->out_channels);
+    memcpy(once_weight, d_weight, t.weight_count * sizeof(float));
+    memcpy(once_bias, d_bias, (size_t)k->out_channels * sizeof(float));
+    memcpy(d_out, t.d_out_seed, t.out_count * sizeof *d_out);
+    if (conv2d_backward(layer, NULL, d_weight, d_bias, d_out, t.out, t.in, t.weight, c->batch,
+                        &err))
+        fail_msg("conv2d_backward (d_in NULL): %s", err.message);
+    for (size_t i = 0; i < t.weight_count; i++) twice_weight[i] = 2.0f * once_weight[i];
+    for (int i = 0; i < k->out_channels; i++) twice_bias[i] = 2.0f * once_bias[i];
+    snprintf(label, sizeof label, "%s d_weight accumulates", c->name);
+    test_assert_close(label, d_weight, twice_weight, t.weight_count, 1e-6, 1e-6);
+    snprintf(label, sizeof label, "%s d_bias accumulates", c->name);
+    test_assert_close(label, d_bias, twice_bias, (size_t)k->out_channels, 1e-6, 1e-6);
+
+    free(once_weight), free(twice_weight), free(once_bias), free(twice_bias);
+    free(d_in), free(d_weight), free(d_bias), free(d_out);
+    conv2d_free(layer);
+    tensors_free(&t);
+}
+
+static void test_stride2_valid_relu_rectangular(void **state)
+{
+    (void)state;
+    conv_case c = {"s2 p0 relu 9x7x3->4", 2, {9, 7, 3, 4, 3, 2, 0, NN_ACTIVATION_RELU}};
+    run_case(&c, 100);
+}
+
+static void test_stride1_padded_linear(void **state)
+{
+    (void)state;
+    conv_case c = {"s1 p1 none 6x5x2->3", 3, {6, 5, 2, 3, 3, 1, 1, NN_ACTIVATION_NONE}};
+    run_case(&c, 200);
+}
+
+static void test_stride2_padded_relu_even(void **state)
+{
+    (void)state;
+    conv_case c = {"s2 p1 relu 8x10x1->5", 2, {8, 10, 1, 5, 3, 2, 1, NN_ACTIVATION_RELU}};
+    run_case(&c, 300);
+}
+
+static void test_stride1_valid_relu(void **state)
+{
+    (void)state;
+    conv_case c = {"s1 p0 relu 5x7x2->2", 1, {5, 7, 2, 2, 3, 1, 0, NN_ACTIVATION_RELU}};
+    run_case(&c, 400);
+}
+
+/* Channel counts of blocked jit kernels (multiples of 16): oneDNN reorders the kernel. */
+static void test_wide_channels(void **state)
+{
+    (void)state;
+    conv_case first = {"s2 p0 relu 13x11x3->32", 2, {13, 11, 3, 32, 3, 2, 0, NN_ACTIVATION_RELU}};
+    run_case(&first, 500);
+    conv_case inner = {"s2 p0 relu 9x8x32->32", 3, {9, 8, 32, 32, 3, 2, 0, NN_ACTIVATION_RELU}};
+    run_case(&inner, 600);
+}
+
+/* More batch sizes than cached plans: evicted plans are rebuilt and still compute the same. */
+static void test_batch_size_cache(void **state)
+{
+    (void)state;
+    conv2d_config config = {7, 6, 3, 16, 3, 2, 1, NN_ACTIVATION_RELU};
+    conv2d *layer = NULL;
+    error err = {0};
+    if (conv2d_create(&layer, &config, &err)) fail_msg("conv2d_create: %s", err.message);
+    int batches[] = {1, 5, 2, 3, 4, 6, 5, 1, 2};
+    for (size_t i = 0; i < sizeof batches / sizeof batches[0]; i++) {
+        conv_case c = {"cache", batches[i], config};
+        conv_tensors t = tensors_make(&c, 700 + i);
+        check_forward(layer, &t);
+        tensors_free(&t);
+    }
+    conv2d_free(layer);
+}
+
+static void test_rejects_empty_output(void **state)
+{
+    (void)state;
+    conv2d_config config = {2, 8, 3, 4, 3, 2, 0, NN_ACTIVATION_RELU};
+    conv2d *layer = NULL;
+    error err = {0};
+    assert_int_equal(conv2d_create(&layer, &config, &err), -1);
+    assert_null(layer);
+    assert_int_equal(err.kind, ERROR_KIND_INPUT);
+    assert_int_equal(conv2d_output_size(96, 3, 2, 0), 47);
+    assert_int_equal(conv2d_output_size(28, 3, 2, 1), 14);
+    assert_int_equal(conv2d_output_size(2, 3, 2, 0), 0);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_stride2_valid_relu_rectangular),
+        cmocka_unit_test(test_stride1_padded_linear),
+        cmocka_unit_test(test_stride2_padded_relu_even),
+        cmocka_unit_test(test_stride1_valid_relu),
+        cmocka_unit_test(test_wide_channels),
+        cmocka_unit_test(test_batch_size_cache),
+        cmocka_unit_test(test_rejects_empty_output),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
