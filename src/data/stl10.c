@@ -134,11 +134,12 @@ static int stl10_select_fold(dataset *ds, int fold, error *err)
         unsigned long long value = strtoull(cursor, &after, 10);
         if (after == cursor || errno != 0 || *cursor == '-' || *cursor == '+' ||
             value >= train->count || count >= capacity) {
+            error_input(err, "stl10: %s line %d: \"%.20s\" is not a train index; expected "
+                             "integers 0..%zu separated by spaces",
+                        path, fold + 1, cursor, train->count - 1);
             free(indices);
             free(bytes);
-            return error_input(err, "stl10: %s line %d: \"%.20s\" is not a train index; expected "
-                                    "integers 0..%zu separated by spaces",
-                               path, fold + 1, cursor, train->count - 1);
+            return -1;
         }
         indices[count++] = (size_t)value;
         cursor = after;

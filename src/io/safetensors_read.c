@@ -93,8 +93,7 @@ static int validate_tensors(safetensors_file *file, const uint8_t *data, uint64_
     for (size_t i = 0; i < file->tensor_count; i++) {
         const safetensors_tensor *tensor = &file->tensors[i];
         unsigned long long begin = tensor->data_begin, end = tensor->data_end;
-        char shape[160];
-        safetensors_format_shape(shape, sizeof shape, tensor->shape, tensor->ndim);
+        char shape[160] = "";
         if (begin > end)
             return error_input(err, "%s: tensor '%s' has data_offsets [%llu, %llu] ending before "
                                "they begin", name, tensor->name, begin, end);
@@ -103,7 +102,10 @@ static int validate_tensors(safetensors_file *file, const uint8_t *data, uint64_
                                "%llu bytes of data (truncated file?)", name, tensor->name, begin,
                                end, (unsigned long long)data_size);
         uint64_t expected_bytes = 0;
-        if (shape_byte_count(tensor, &expected_bytes) != 0)
+        int overflows = shape_byte_count(tensor, &expected_bytes) != 0;
+        if (overflows || expected_bytes != end - begin)
+            safetensors_format_shape(shape, sizeof shape, tensor->shape, tensor->ndim);
+        if (overflows)
             return error_input(err, "%s: tensor '%s' has shape %s whose size overflows", name,
                                tensor->name, shape);
         if (expected_bytes != end - begin)
