@@ -34,37 +34,41 @@ static void test_two_hand_computed_steps(void **state)
     assert_int_equal(adam_init(&opt, 3, &config, &err), 0);
     float weights[3] = {1.0f, -2.0f, 0.5f};
 
-    /* Step 1, t = 1, g = (0.5, -1, 2):
-     *   alpha = 0.1 * sqrt(1 - 0.999) / (1 - 0.9) = 0.1 * 0.0316227766 / 0.1 = 0.0316227766
+    /* As in Keras, beta^t is float32 (0.9f = 0.90000004, 0.999f = 0.99900001) while the moment
+     * rates (1 - beta) are 0.1 and 0.001 (Python doubles rounded to float32).
+     * Step 1, t = 1, g = (0.5, -1, 2):
+     *   alpha = 0.1 * sqrt(1 - 0.999f) / (1 - 0.9f) = 0.1 * sqrt(0.00099998713) / 0.10000002
+     *         = 0.0316225660
      *   m = 0.1 g = (0.05, -0.1, 0.2);  v = 0.001 g^2 = (0.00025, 0.001, 0.004)
      *   sqrt(v) = (0.0158113883, 0.0316227766, 0.0632455532)
-     *   w -= alpha m / (sqrt(v) + 1e-7): each |step| = 0.1 * sqrt(v) / (sqrt(v) + 1e-7)
-     *   = 0.1 * (0.99999368, 0.99999684, 0.99999842)
-     *   w = (0.90000063, -1.90000032, 0.40000016) */
+     *   w -= alpha m / (sqrt(v) + 1e-7): |step| = 0.0316225660 * 3.16227766 * sqrt(v) /
+     *   (sqrt(v) + 1e-7) = 0.0999993 * (0.99999368, 0.99999684, 0.99999842)
+     *   w = (0.90000130, -1.90000098, 0.40000082) */
     float grads1[3] = {0.5f, -1.0f, 2.0f};
     adam_update(&opt, weights, grads1);
     assert_int_equal(opt.step, 1);
-    float expected1[3] = {0.90000063f, -1.90000032f, 0.40000016f};
+    float expected1[3] = {0.90000130f, -1.90000098f, 0.40000082f};
     test_assert_close("adam step 1 weights", weights, expected1, 3, 0.0, 2e-7);
     float moments1[3] = {0.05f, -0.1f, 0.2f};
-    test_assert_close("adam step 1 m", opt.m, moments1, 3, 0.0, 1e-6);
+    test_assert_close("adam step 1 m", opt.m, moments1, 3, 0.0, 2e-7);
 
     /* Step 2, t = 2, g = (0.25, 1, -2):
-     *   alpha = 0.1 * sqrt(1 - 0.999^2) / (1 - 0.9^2) = 0.1 * sqrt(0.001999) / 0.19 = 0.0235316725
+     *   alpha = 0.1 * sqrt(1 - 0.999f^2) / (1 - 0.9f^2) = 0.1 * sqrt(0.00199897428) / 0.19000004
+     *         = 0.0235315162
      *   m = 0.9 m + 0.1 g = (0.07, 0.01, -0.02)
      *   v = 0.999 v + 0.001 g^2 = (0.00031225, 0.001999, 0.007996)
-     *   w0 = 0.90000063 - 0.0235316725 * 0.07 / (0.0176705970 + 1e-7) = 0.80678320
-     *   w1 = -1.90000032 - 0.0235316725 * 0.01 / (0.0447101778 + 1e-7) = -1.90526346
-     *   w2 = 0.40000016 + 0.0235316725 * 0.02 / (0.0894203556 + 1e-7) = 0.40526331 */
+     *   w0 = 0.90000130 - 0.0235315162 * 0.07 / (0.0176705970 + 1e-7) = 0.80678448
+     *   w1 = -1.90000098 - 0.0235315162 * 0.01 / (0.0447101778 + 1e-7) = -1.90526409
+     *   w2 = 0.40000082 + 0.0235315162 * 0.02 / (0.0894203556 + 1e-7) = 0.40526394 */
     float grads2[3] = {0.25f, 1.0f, -2.0f};
     adam_update(&opt, weights, grads2);
     assert_int_equal(opt.step, 2);
-    float expected2[3] = {0.80678320f, -1.90526346f, 0.40526331f};
+    float expected2[3] = {0.80678448f, -1.90526409f, 0.40526394f};
     test_assert_close("adam step 2 weights", weights, expected2, 3, 0.0, 1e-6);
     float moments2[3] = {0.07f, 0.01f, -0.02f};
     float second2[3] = {0.00031225f, 0.001999f, 0.007996f};
-    test_assert_close("adam step 2 m", opt.m, moments2, 3, 0.0, 1e-5);
-    test_assert_close("adam step 2 v", opt.v, second2, 3, 0.0, 1e-5);
+    test_assert_close("adam step 2 m", opt.m, moments2, 3, 0.0, 1e-6);
+    test_assert_close("adam step 2 v", opt.v, second2, 3, 0.0, 1e-6);
     adam_free(&opt);
 }
 

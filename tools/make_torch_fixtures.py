@@ -179,10 +179,12 @@ def make_adam():
         w -= (m * alpha) / (sqrt(v) + epsilon)
     torch.optim.Adam is NOT the same: it adds epsilon to the bias-corrected sqrt(v_hat)
     (w -= lr * m_hat / (sqrt(v_hat) + eps)), i.e. Keras's epsilon scaled by sqrt(1 - beta2^t), which
-    matters while v is tiny. The betas are float32 here, as in simclr's adam_config (Keras keeps
-    them as Python doubles; 1 - 0.9f differs from 0.1f by 2.4e-7 relative)."""
+    matters while v is tiny. As in Keras, beta^t is float32 math on float32 betas, while
+    (1 - beta) is computed on the Python doubles and then rounded to float32 (0.001f, whereas
+    1 - 0.999f in float32 is 0.00099998713)."""
     f32 = np.float32
     lr, beta1, beta2, epsilon = f32(1e-3), f32(0.9), f32(0.999), f32(1e-7)
+    first_rate, second_rate = f32(1 - 0.9), f32(1 - 0.999)  # Python doubles, then float32
     rng = np.random.default_rng(3)
     count, steps = 64, 3
     weights = rng.uniform(-1, 1, count).astype(f32)
@@ -198,8 +200,8 @@ def make_adam():
         t = f32(step + 1)
         alpha = lr * np.sqrt(f32(1) - np.power(beta2, t)) / (f32(1) - np.power(beta1, t))
         g = grads[step]
-        m = m + (g - m) * (f32(1) - beta1)
-        v = v + (g * g - v) * (f32(1) - beta2)
+        m = m + (g - m) * first_rate
+        v = v + (g * g - v) * second_rate
         w = w - (m * alpha) / (np.sqrt(v) + epsilon)
         assert w.dtype == f32
         history.append(w.copy())

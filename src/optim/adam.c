@@ -3,13 +3,14 @@
  *   alpha = lr * sqrt(1 - beta2^t) / (1 - beta1^t)
  *   m += (g - m) * (1 - beta1);  v += (g^2 - v) * (1 - beta2)
  *   w -= (m * alpha) / (sqrt(v) + epsilon)
- * Keras holds beta1/beta2 as Python doubles, so its (1 - beta) is rounded from a double; here the
- * config is float, and 1 - 0.9f = 0.100000024 instead of Keras's 0.1f: a 2.4e-7 relative
- * difference in the moments' update rate, well below float32 training noise.
+ * Everything is float32 except (1 - beta), which Keras computes from the Python double the user
+ * wrote (1 - 0.999 = 0.001 in double, then 0.001f); in float, 1 - 0.999f = 0.00099998713, 1.3e-5
+ * off. keras_complement recovers Keras's value from the float config.
  */
 #include "simclr/optim.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 /* Fewer parameters than this are updated on the calling thread. */
@@ -18,6 +19,18 @@
 adam_config adam_config_keras(void)
 {
     return (adam_config){.learning_rate = 1e-3f, .beta1 = 0.9f, .beta2 = 0.999f, .epsilon = 1e-7f};
+}
+
+/* (1 - beta) as Keras computes it: beta read as the shortest decimal that rounds to the float
+ * (what the user wrote, 0.999), subtracted in double, then rounded to float32. */
+static float keras_complement(float beta)
+{
+    char text[32];
+    for (int digits = 1; digits <= 9; digits++) { /* 9 significant digits always round-trip */
+        snprintf(text, sizeof text, "%.*g", digits, (double)beta);
+        if (strtof(text, NULL) == beta) break;
+    }
+    return (float)(1.0 - strtod(text, NULL));
 }
 
 int adam_init(adam *opt, size_t count, const adam_config *config, error *err)
@@ -48,8 +61,8 @@ void adam_update(adam *opt, float *weights, const float *grads)
     /* Keras: local_step = iterations + 1 cast to float32; beta^t with float32 pow. */
     float t = (float)(opt->step + 1);
     float alpha = c->learning_rate * sqrtf(1.0f - powf(c->beta2, t)) / (1.0f - powf(c->beta1, t));
-    float first_rate = 1.0f - c->beta1;
-    float second_rate = 1.0f - c->beta2;
+    float first_rate = keras_complement(c->beta1);
+    float second_rate = keras_complement(c->beta2);
     float epsilon = c->epsilon;
     float *m = opt->m, *v = opt->v;
     size_t count = opt->count;
