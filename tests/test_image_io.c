@@ -162,7 +162,7 @@ static void test_jpeg_decode_within_jpeg_error(void **state)
         for (int y = 0; y < height; y++)
             for (int x = 0; x < width; x++)
                 for (int c = 0; c < channels; c++)
-                    smooth[((size_t)y * width + x) * channels + c] = (uint8_t)(40 + 6 * x + 5 * y + 20 * c);
+                    smooth[((size_t)y * width + x) * channels + c] = (uint8_t)(20 + 4 * x + 3 * y + 15 * c);
         unsigned long size = 0;
         unsigned char *jpeg = encode_jpeg(smooth, height, width, channels, &size);
         char *path = test_write_file(dir, channels == 1 ? "grey.jpg" : "rgb.jpg", jpeg, size);
@@ -271,6 +271,17 @@ static void test_bad_files_give_errors_naming_the_file(void **state)
     char *huge = test_write_file(dir, "huge.png", header, header_size);
     assert_decode_fails(huge, "16384");
     free(huge);
+
+    /* Within the limit but far too short for its pixels (deflate reaches at most 1032:1): refused
+     * as truncated before allocating the 768 MB it declares. */
+    header_size = make_png_header(header, 16384, 16384);
+    uint8_t idat[12 + 10] = {0, 0, 0, 10, 'I', 'D', 'A', 'T'};
+    uLong idat_crc = crc32(0L, idat + 4, 4 + 10);
+    for (int i = 0; i < 4; i++) idat[18 + i] = (uint8_t)(idat_crc >> (24 - 8 * i));
+    memcpy(header + header_size, idat, sizeof idat);
+    char *short_png = test_write_file(dir, "short.png", header, header_size + sizeof idat);
+    assert_decode_fails(short_png, "truncated");
+    free(short_png);
 
     free(good);
     free(pattern);

@@ -16,6 +16,7 @@
 #include "simclr/optim.h"
 
 #define CHECKPOINT_MAX_PARTS 4
+#define CHECKPOINT_MAX_ACCUMULATORS 8
 
 typedef struct checkpoint_info {
     char run[32];           /* "baseline", "pretrain", "finetune" */
@@ -27,6 +28,13 @@ typedef struct checkpoint_info {
     int num_classes;
     char class_names[100][64];
     char classifier[32];    /* the network used for predictions: "classifier" or "linear_probe" */
+    /* Where to continue: a checkpoint written at an epoch boundary has resume_step 0; one written
+     * on an interruption holds the steps of epoch `epochs_done` already taken, the running sums of
+     * that epoch's metrics and the seconds it had run. */
+    int resume_step;
+    int accumulator_count;
+    double accumulators[CHECKPOINT_MAX_ACCUMULATORS];
+    double epoch_seconds;
 } checkpoint_info;
 
 typedef struct checkpoint_part {

@@ -11,6 +11,7 @@ typedef enum error_kind {
     ERROR_KIND_NONE = 0,
     ERROR_KIND_INPUT,    /* bad user input: flag, file, data; exit status 2 */
     ERROR_KIND_RESOURCE, /* out of memory, disk full, library failure; exit status 1 */
+    ERROR_KIND_INTERRUPTED, /* stopped by a signal after saving a checkpoint; exit status 130 */
 } error_kind;
 
 typedef struct error {

@@ -8,6 +8,7 @@
  * <run>.safetensors (the weights, the optimizer moments and what a resume needs), both rewritten
  * atomically after every epoch.
  */
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 
@@ -32,6 +33,17 @@ typedef struct train_config {
     const char *out_dir;         /* where files go */
     int quiet;                   /* 1: no summaries and progress lines */
     FILE *log;                   /* progress output (stdout) */
+    /* Continue from <out_dir>/<run>.safetensors and <run>_history.csv (epoch boundary or the step
+     * an interruption saved). A finished run is not trained again. */
+    int resume;
+    /* When *stop_requested becomes non-zero (a signal handler sets it), the run finishes its
+     * step, saves a checkpoint holding the position in the epoch and returns -1 with
+     * ERROR_KIND_INTERRUPTED. NULL: never. */
+    const volatile sig_atomic_t *stop_requested;
+    /* Test hooks: behave as if interrupted after this many steps of this process (0: off);
+     * replace the loss by NaN at this global step (-1: off), to exercise the numerical guard. */
+    long long stop_after_steps;
+    long long inject_nan_at_step;
 } train_config;
 
 /* Defaults for a dataset: the seed's hyperparameters and the seed's model on its image shape. */

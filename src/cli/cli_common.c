@@ -50,7 +50,9 @@ int dataset_cli_open(const dataset_cli *options, dataset *ds, error *err)
 
 int cli_report_error(const error *err)
 {
-    fprintf(stderr, "simclr: error: %s\n", err->message[0] ? err->message : "unknown failure");
+    fprintf(stderr, "simclr: %s%s\n", err->kind == ERROR_KIND_INTERRUPTED ? "" : "error: ",
+            err->message[0] ? err->message : "unknown failure");
+    if (err->kind == ERROR_KIND_INTERRUPTED) return 130;
     return err->kind == ERROR_KIND_INPUT ? 2 : 1;
 }
 

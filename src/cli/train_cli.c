@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "simclr/atomic_file.h"
+#include "signals.h"
 
 void train_cli_defaults(train_cli *options)
 {
@@ -64,6 +65,10 @@ void train_cli_add_specs(train_cli *o, option_spec *specs, size_t *count)
          "-1"},
         {"out", OPTION_TYPE_STRING, &o->out, 0, 0, NULL, "DIR",
          "where history, checkpoints, plots and the configuration go", "runs/latest"},
+        {"resume", OPTION_TYPE_STRING, &o->resume, 0, 0, NULL, "DIR",
+         "continue the run(s) saved in DIR (its --out) from the last checkpoint; give the same "
+         "options as the interrupted run",
+         NULL},
         {"quiet", OPTION_TYPE_FLAG, &o->quiet, 0, 0, NULL, NULL,
          "no model summaries or progress lines", NULL},
     };
@@ -122,8 +127,10 @@ int train_cli_configure(const train_cli *options, const dataset *ds, const char 
     config->model.width = (int)options->width;
     config->model.depth = (int)options->depth;
     config->model.padding = (int)options->padding;
-    config->out_dir = options->out;
+    config->out_dir = options->resume ? options->resume : options->out;
+    config->resume = options->resume != NULL;
     config->quiet = options->quiet;
+    config->stop_requested = cli_stop_flag();
     if (options->threads > 0) omp_set_num_threads((int)options->threads);
     if (ds->splits[DATASET_SPLIT_TEST].count == 0)
         return error_input(err, "dataset %s at %s has no test split (expected for evaluation "

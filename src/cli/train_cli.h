@@ -12,6 +12,7 @@ typedef struct train_cli {
     double temperature, learning_rate;
     const char *loss;
     const char *out;
+    const char *resume;
     int quiet;
 } train_cli;
 

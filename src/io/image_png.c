@@ -58,6 +58,7 @@ static int png_decode_into_state(png_decode_state *state)
     if (setjmp(png_jmpbuf(state->png))) return -1;
 
     png_set_read_fn(state->png, state, png_read_from_memory);
+    png_set_user_limits(state->png, IMAGE_MAX_SIDE, IMAGE_MAX_SIDE);
     png_read_info(state->png, state->info);
     int bit_depth = 0, color_type = 0;
     png_get_IHDR(state->png, state->info, &state->width, &state->height, &bit_depth, &color_type,
@@ -65,6 +66,16 @@ static int png_decode_into_state(png_decode_state *state)
     if (state->width == 0 || state->height == 0 || state->width > IMAGE_MAX_SIDE ||
         state->height > IMAGE_MAX_SIDE) {
         state->size_rejected = 1;
+        return -1;
+    }
+
+    /* deflate compresses at most 1032:1, so a file much smaller than its declared pixels is
+     * truncated: say so before allocating up to 1 GB for it. */
+    size_t file_row_bytes = png_get_rowbytes(state->png, state->info);
+    if ((file_row_bytes + 1) * state->height / 1032 > state->size) {
+        snprintf(state->message, sizeof state->message,
+                 "%zu bytes cannot hold %u x %u pixels; file is truncated", state->size,
+                 (unsigned)state->width, (unsigned)state->height);
         return -1;
     }
 
@@ -95,9 +106,25 @@ static int png_decode_into_state(png_decode_state *state)
     return 0;
 }
 
+static uint32_t read_big_endian_u32(const uint8_t *bytes)
+{
+    return (uint32_t)bytes[0] << 24 | (uint32_t)bytes[1] << 16 | (uint32_t)bytes[2] << 8 | bytes[3];
+}
+
 int image_png_decode(const uint8_t *bytes, size_t size, const char *name, uint8_t **pixels,
                      int *height, int *width, int *channels, error *err)
 {
+    /* The IHDR chunk comes first (signature, length, "IHDR", width, height): check the declared
+     * size there, so the message says why even when the rest of the file is missing. */
+    if (size >= 24 && memcmp(bytes + 12, "IHDR", 4) == 0) {
+        uint32_t declared_width = read_big_endian_u32(bytes + 16);
+        uint32_t declared_height = read_big_endian_u32(bytes + 20);
+        if (declared_width == 0 || declared_height == 0 || declared_width > IMAGE_MAX_SIDE ||
+            declared_height > IMAGE_MAX_SIDE)
+            return error_input(err, "%s: PNG declares %u x %u pixels; expected 1 to %d per side",
+                               name, (unsigned)declared_width, (unsigned)declared_height,
+                               IMAGE_MAX_SIDE);
+    }
     png_decode_state state;
     memset(&state, 0, sizeof state);
     state.bytes = bytes;

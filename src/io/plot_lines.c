@@ -107,8 +107,38 @@ static void draw_series(const plot_series *series, PLFLT *x, PLFLT *y)
     }
 }
 
-/* matplotlib's legend: top right inside the axes, white box with a light frame. */
-static void draw_legend(const plot_series *series, int series_count)
+/* Like matplotlib's loc="best": the corner of the axes (upper right, upper left, lower left,
+ * lower right, in that order of preference) whose box holds the fewest data points. The box is
+ * about the legend's size: 45% of the width, 8% of the height per series. */
+static PLINT best_legend_corner(const plot_series *series, int series_count,
+                                const plot_range *range)
+{
+    static const PLINT corners[4] = {
+        PL_POSITION_TOP | PL_POSITION_RIGHT, PL_POSITION_TOP | PL_POSITION_LEFT,
+        PL_POSITION_BOTTOM | PL_POSITION_LEFT, PL_POSITION_BOTTOM | PL_POSITION_RIGHT};
+    double box_width = 0.45, box_height = 0.08 * series_count + 0.04;
+    long inside[4] = {0, 0, 0, 0};
+    for (int s = 0; s < series_count; s++) {
+        for (int i = 0; i < series[s].count; i++) {
+            if (!isfinite(series[s].y[i])) continue;
+            double u = ((double)(i + 1) - range->x_min) / (range->x_max - range->x_min);
+            double v = ((double)series[s].y[i] - range->y_min) / (range->y_max - range->y_min);
+            int right = u > 1.0 - box_width, left = u < box_width;
+            int top = v > 1.0 - box_height, bottom = v < box_height;
+            inside[0] += right && top;
+            inside[1] += left && top;
+            inside[2] += left && bottom;
+            inside[3] += right && bottom;
+        }
+    }
+    int best = 0;
+    for (int c = 1; c < 4; c++)
+        if (inside[c] < inside[best]) best = c;
+    return corners[best];
+}
+
+/* matplotlib's legend: inside the axes, white box with a light frame. */
+static void draw_legend(const plot_series *series, int series_count, const plot_range *range)
 {
     char labels[PLOT_MAX_SERIES][PLOT_TEXT_MAX / 2];
     const char *texts[PLOT_MAX_SERIES];
@@ -130,7 +160,7 @@ static void draw_legend(const plot_series *series, int series_count)
     }
     PLFLT legend_width = 0.0, legend_height = 0.0;
     pllegend(&legend_width, &legend_height, PL_LEGEND_BACKGROUND | PL_LEGEND_BOUNDING_BOX,
-             PL_POSITION_INSIDE | PL_POSITION_TOP | PL_POSITION_RIGHT, 0.02, 0.02, 0.08,
+             PL_POSITION_INSIDE | best_legend_corner(series, series_count, range), 0.02, 0.02, 0.08,
              PLOT_COLOR_BACKGROUND, PLOT_COLOR_GRID, 1, 0, 0, series_count, options, 1.0, 0.9,
              2.0, 0.0, text_colors, texts, NULL, NULL, NULL, NULL, line_colors, line_styles,
              line_widths, NULL, NULL, NULL, NULL);
@@ -162,7 +192,7 @@ static void draw_plot(const char *title, const char *x_label, const char *y_labe
         draw_series(&series[s], x, y);
     }
 
-    draw_legend(series, series_count);
+    draw_legend(series, series_count, range);
 }
 
 /* Checks the temporary file PLplot wrote is a PNG and commits it; removes it otherwise. */

@@ -115,7 +115,8 @@ static int validate_tensors(safetensors_file *file, const uint8_t *data, uint64_
                                (unsigned long long)expected_bytes, begin, end, end - begin);
     }
 
-    qsort(file->tensors, file->tensor_count, sizeof *file->tensors, compare_by_offsets);
+    if (file->tensor_count > 1)
+        qsort(file->tensors, file->tensor_count, sizeof *file->tensors, compare_by_offsets);
     uint64_t covered = 0;
     for (size_t i = 0; i < file->tensor_count; i++) {
         const safetensors_tensor *tensor = &file->tensors[i];
@@ -136,13 +137,16 @@ static int validate_tensors(safetensors_file *file, const uint8_t *data, uint64_
         return error_input(err, "%s: %llu bytes of data after the last tensor belong to no tensor",
                            name, (unsigned long long)(data_size - covered));
 
-    qsort(file->tensors, file->tensor_count, sizeof *file->tensors, compare_by_name);
+    if (file->tensor_count > 1)
+        qsort(file->tensors, file->tensor_count, sizeof *file->tensors, compare_by_name);
     for (size_t i = 0; i < file->tensor_count; i++) {
         if (i > 0 && strcmp(file->tensors[i - 1].name, file->tensors[i].name) == 0)
             return error_input(err, "%s: tensor '%s' appears twice", name, file->tensors[i].name);
         file->tensors[i].data = data + file->tensors[i].data_begin;
     }
-    qsort(file->metadata, file->metadata_count, sizeof *file->metadata, compare_metadata_by_key);
+    if (file->metadata_count > 1)
+        qsort(file->metadata, file->metadata_count, sizeof *file->metadata,
+              compare_metadata_by_key);
     for (size_t i = 1; i < file->metadata_count; i++)
         if (strcmp(file->metadata[i - 1].key, file->metadata[i].key) == 0)
             return error_input(err, "%s: metadata key '%s' appears twice", name,
@@ -245,6 +249,7 @@ void safetensors_close(safetensors_file *file)
 
 const safetensors_tensor *safetensors_find(const safetensors_file *file, const char *name)
 {
+    if (file->tensor_count == 0) return NULL;
     safetensors_tensor key;
     key.name = (char *)name; /* only compared, never written */
     return bsearch(&key, file->tensors, file->tensor_count, sizeof *file->tensors,
@@ -253,6 +258,7 @@ const safetensors_tensor *safetensors_find(const safetensors_file *file, const c
 
 const char *safetensors_metadata(const safetensors_file *file, const char *key)
 {
+    if (file->metadata_count == 0) return NULL;
     safetensors_metadata_entry wanted = {(char *)key, NULL};
     const safetensors_metadata_entry *entry =
         bsearch(&wanted, file->metadata, file->metadata_count, sizeof *file->metadata,

@@ -51,6 +51,17 @@ static int add_metadata(safetensors_writer *writer, const checkpoint_info *info,
         set_int(writer, "model.padding", model_resolved_padding(&info->model), err) != 0 ||
         set_int(writer, "model.num_classes", info->num_classes, err) != 0)
         return -1;
+    if (set_int(writer, "resume.step", info->resume_step, err) != 0) return -1;
+    char numbers[CHECKPOINT_MAX_ACCUMULATORS * 32 + 32] = "";
+    for (int i = 0; i < info->accumulator_count && i < CHECKPOINT_MAX_ACCUMULATORS; i++) {
+        size_t used = strlen(numbers);
+        snprintf(numbers + used, sizeof numbers - used, "%s%.17g", i ? "," : "",
+                 info->accumulators[i]);
+    }
+    if (safetensors_writer_set_metadata(writer, "resume.accumulators", numbers, err) != 0)
+        return -1;
+    snprintf(numbers, sizeof numbers, "%.6f", info->epoch_seconds);
+    if (safetensors_writer_set_metadata(writer, "resume.seconds", numbers, err) != 0) return -1;
     /* Class names one per line (a name never holds a newline). */
     size_t size = (size_t)info->num_classes * 65 + 1;
     char *names = calloc(size, 1);
@@ -163,6 +174,23 @@ static int read_info(const safetensors_file *file, checkpoint_info *info, error 
     info->model.padding = (int)values[9];
     info->model.num_classes = (int)values[10];
     info->num_classes = (int)values[10];
+    long long resume_step = 0;
+    if (safetensors_metadata(file, "resume.step") &&
+        metadata_int(file, "resume.step", 0, 1000000000, &resume_step, err) != 0)
+        return -1;
+    info->resume_step = (int)resume_step;
+    const char *numbers = safetensors_metadata(file, "resume.accumulators");
+    while (numbers && *numbers && info->accumulator_count < CHECKPOINT_MAX_ACCUMULATORS) {
+        char *end = NULL;
+        double value = strtod(numbers, &end);
+        if (end == numbers)
+            return error_input(err, "%s: metadata 'resume.accumulators' is not a list of numbers",
+                               file->name);
+        info->accumulators[info->accumulator_count++] = value;
+        numbers = *end == ',' ? end + 1 : end;
+    }
+    const char *seconds = safetensors_metadata(file, "resume.seconds");
+    info->epoch_seconds = seconds ? strtod(seconds, NULL) : 0.0;
     const char *names = safetensors_metadata(file, "class_names");
     int c = 0;
     while (names && *names && c < info->num_classes) {

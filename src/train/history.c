@@ -76,7 +76,7 @@ void history_column(const history *h, int metric, float *out)
 static void write_number(FILE *stream, double value)
 {
     if (isfinite(value))
-        fprintf(stream, "%.9g", value);
+        fprintf(stream, "%.17g", value);
     else
         fprintf(stream, isnan(value) ? "NaN" : (value > 0 ? "Infinity" : "-Infinity"));
 }
@@ -112,7 +112,7 @@ int history_write(const history *h, const char *dir, const char *run, error *err
                 double value = h->values[(size_t)e * (size_t)h->metric_count + (size_t)m];
                 /* JSON has no NaN: write null. */
                 if (isfinite(value))
-                    fprintf(file.stream, "%.9g", value);
+                    fprintf(file.stream, "%.17g", value);
                 else
                     fprintf(file.stream, "null");
             } else {

@@ -3,6 +3,7 @@
  * of 2B, and trains both by the contrastive loss; then the linear probe is trained on the labeled
  * images (weak augmentation) over encoder features in inference mode, with no gradient into the
  * encoder. After every epoch the probe is evaluated on the test split. */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -109,7 +110,7 @@ typedef struct step_metrics {
 } step_metrics;
 
 static int pretrain_step(pretrain_state *state, const dataset *ds, const train_config *config,
-                         int epoch, size_t step, step_metrics *metrics, error *err)
+                         int epoch, size_t step, int inject_nan, step_metrics *metrics, error *err)
 {
     size_t unlabeled = config->unlabeled_batch, labeled = config->labeled_batch;
     size_t batch = unlabeled + labeled;
@@ -136,6 +137,7 @@ static int pretrain_step(pretrain_state *state, const dataset *ds, const train_c
                      (int)width, config->temperature, state->d_projections,
                      state->d_projections + batch * width, state->loss_workspace,
                      &metrics->contrastive);
+    if (inject_nan) metrics->contrastive.loss = NAN;
     if (check_finite(&metrics->contrastive.loss, 1, "contrastive loss", epoch + 1, step, err) != 0)
         return -1;
     network_zero_grads(&state->encoder);
@@ -180,6 +182,17 @@ int train_pretrain(const dataset *ds, const train_config *config, history *hist,
     memset(&state, 0, sizeof state);
     int status = -1;
     if (pretrain_setup(&state, ds, config, err) != 0) goto done;
+    checkpoint_part parts[3] = {{&state.encoder, &state.encoder_optimizer},
+                                {&state.head, &state.head_optimizer},
+                                {&state.probe, &state.probe_optimizer}};
+    run_position start;
+    int finished = 0;
+    if (train_resume_begin(config, "pretrain", parts, 3, hist, &start, &finished, err) != 0)
+        goto done;
+    if (finished) {
+        status = 0;
+        goto done;
+    }
     if (!config->quiet) {
         network_print_summary(&state.encoder, config->log);
         network_print_summary(&state.head, config->log);
@@ -191,45 +204,55 @@ int train_pretrain(const dataset *ds, const train_config *config, history *hist,
     progress bar;
     progress_init(&bar, config->log);
     char path[4096], metrics[512];
-    for (int epoch = 0; epoch < config->epochs; epoch++) {
+    long long steps_this_process = 0;
+    for (int epoch = start.epoch; epoch < config->epochs; epoch++) {
+        int resumed = epoch == start.epoch && start.step > 0;
+        /* Running sums: c_loss, c_correct, c_total, p_loss, p_correct, p_total. */
+        double sums[6] = {0, 0, 0, 0, 0, 0};
+        if (resumed) memcpy(sums, start.accumulators, sizeof sums);
+        double epoch_start = progress_now() - (resumed ? start.seconds : 0.0);
         if (!config->quiet) progress_begin_epoch(&bar, epoch + 1, config->epochs, (int)steps);
-        double epoch_start = progress_now();
-        double c_loss_sum = 0.0, p_loss_sum = 0.0;
-        size_t c_correct = 0, c_total = 0, p_correct = 0, p_total = 0;
-        for (size_t step = 0; step < steps; step++) {
-            step_metrics step_result;
-            if (pretrain_step(&state, ds, config, epoch, step, &step_result, err) != 0) goto done;
-            c_loss_sum += step_result.contrastive.loss;
-            c_correct += (size_t)step_result.contrastive.correct;
-            c_total += (size_t)step_result.contrastive.total;
-            p_loss_sum += step_result.probe_loss;
-            p_correct += (size_t)step_result.probe_correct;
-            p_total += config->labeled_batch;
+        for (size_t step = resumed ? start.step : 0; step < steps; step++) {
+            step_metrics result;
+            long long global_step = (long long)epoch * (long long)steps + (long long)step;
+            int inject_nan = config->inject_nan_at_step == global_step;
+            if (pretrain_step(&state, ds, config, epoch, step, inject_nan, &result, err) != 0)
+                goto done;
+            sums[0] += result.contrastive.loss;
+            sums[1] += result.contrastive.correct;
+            sums[2] += result.contrastive.total;
+            sums[3] += result.probe_loss;
+            sums[4] += result.probe_correct;
+            sums[5] += (double)config->labeled_batch;
+            steps_this_process++;
             if (!config->quiet && bar.is_terminal) {
                 metrics[0] = '\0';
-                progress_append_metric(metrics, sizeof metrics, "c_acc", (double)c_correct / c_total);
-                progress_append_metric(metrics, sizeof metrics, "c_loss", c_loss_sum / (step + 1));
-                progress_append_metric(metrics, sizeof metrics, "p_acc", (double)p_correct / p_total);
-                progress_append_metric(metrics, sizeof metrics, "p_loss", p_loss_sum / (step + 1));
+                double done_steps = (double)(step + 1);
+                progress_append_metric(metrics, sizeof metrics, "c_acc", sums[1] / sums[2]);
+                progress_append_metric(metrics, sizeof metrics, "c_loss", sums[0] / done_steps);
+                progress_append_metric(metrics, sizeof metrics, "p_acc", sums[4] / sums[5]);
+                progress_append_metric(metrics, sizeof metrics, "p_loss", sums[3] / done_steps);
                 progress_update(&bar, (int)step + 1, metrics);
+            }
+            if (step + 1 < steps && train_stop_requested(config, steps_this_process)) {
+                if (!config->quiet) fprintf(config->log, "\n");
+                train_save_interrupted(ds, config, "pretrain", "linear_probe", parts, 3, epoch,
+                                       step + 1, sums, 6, progress_now() - epoch_start, err);
+                goto done;
             }
         }
         evaluation test;
         if (evaluate_classifier(ds, &state.encoder, &state.probe, config->test_batch, state.pixels,
                                 state.views, &test, err) != 0)
             goto done;
-        double values[PRETRAIN_METRIC_COUNT] = {
-            (double)c_correct / (double)c_total, c_loss_sum / (double)steps,
-            (double)p_correct / (double)p_total, p_loss_sum / (double)steps,
-            test.accuracy, test.loss};
+        double values[PRETRAIN_METRIC_COUNT] = {sums[1] / sums[2], sums[0] / (double)steps,
+                                                sums[4] / sums[5], sums[3] / (double)steps,
+                                                test.accuracy,     test.loss};
         if (history_append(hist, values, progress_now() - epoch_start, err) != 0 ||
             history_write(hist, config->out_dir, "pretrain", err) != 0)
             goto done;
         checkpoint_info info;
         train_fill_checkpoint_info(&info, ds, config, "pretrain", "linear_probe", epoch + 1);
-        checkpoint_part parts[3] = {{&state.encoder, &state.encoder_optimizer},
-                                    {&state.head, &state.head_optimizer},
-                                    {&state.probe, &state.probe_optimizer}};
         snprintf(path, sizeof path, "%s/pretrain.safetensors", config->out_dir);
         if (checkpoint_save(path, &info, parts, 3, err) != 0) goto done;
         if (!config->quiet) {
@@ -237,6 +260,13 @@ int train_pretrain(const dataset *ds, const train_config *config, history *hist,
             for (int m = 0; m < PRETRAIN_METRIC_COUNT; m++)
                 progress_append_metric(metrics, sizeof metrics, PRETRAIN_METRICS[m], values[m]);
             progress_end_epoch(&bar, metrics);
+        }
+        if (epoch + 1 < config->epochs && train_stop_requested(config, steps_this_process)) {
+            error_set(err, ERROR_KIND_INTERRUPTED,
+                      "interrupted after epoch %d; saved %s. Continue with the same options plus "
+                      "--resume",
+                      epoch + 1, path);
+            goto done;
         }
     }
     status = 0;

@@ -1,6 +1,7 @@
 /* The supervised runs: the baseline (fresh encoder) and finetuning (pretrained encoder), each
  * with weak augmentation and a fresh Dense(num_classes), over the labeled subset in batches of
  * labeled_batch, evaluated on the test split after every epoch. */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -80,8 +81,8 @@ static int supervised_setup(supervised_state *state, const dataset *ds, const tr
 
 /* One optimisation step on `count` labeled images; returns the batch mean loss via *loss. */
 static int supervised_step(supervised_state *state, const dataset *ds, const train_config *config,
-                           int epoch, size_t step, size_t count, float *loss, int *correct,
-                           error *err)
+                           int epoch, size_t step, size_t count, int inject_nan, float *loss,
+                           int *correct, error *err)
 {
     int classes = config->model.num_classes;
     augment_batch(state->pixels, count, ds->height, ds->width, ds->channels,
@@ -91,6 +92,7 @@ static int supervised_step(supervised_state *state, const dataset *ds, const tra
         return -1;
     *loss = softmax_cross_entropy(network_output(&state->classifier), state->labels, (int)count,
                                   classes, state->d_logits, correct);
+    if (inject_nan) *loss = NAN;
     if (check_finite(loss, 1, "loss", epoch + 1, step, err) != 0) return -1;
     network_zero_grads(&state->encoder);
     network_zero_grads(&state->classifier);
@@ -115,83 +117,99 @@ static int train_supervised(const dataset *ds, const train_config *config, const
     supervised_state state;
     memset(&state, 0, sizeof state);
     int status = -1;
+    size_t *batch_indices = NULL;
     if (supervised_setup(&state, ds, config, from, err) != 0) goto done;
+    checkpoint_part parts[2] = {{&state.encoder, &state.encoder_optimizer},
+                                {&state.classifier, &state.classifier_optimizer}};
+    run_position start;
+    int finished = 0;
+    if (train_resume_begin(config, run, parts, 2, hist, &start, &finished, err) != 0) goto done;
+    if (finished) {
+        status = 0;
+        goto done;
+    }
     if (!config->quiet) {
         network_print_summary(&state.encoder, config->log);
         network_print_summary(&state.classifier, config->log);
     }
     size_t natural_steps = sampler_labeled_steps(&state.stream, config->labeled_batch);
     size_t steps = config->steps_per_epoch ? config->steps_per_epoch : natural_steps;
-    size_t *batch_indices = malloc(config->labeled_batch * sizeof(size_t));
-    if (!batch_indices) {
-        error_set(err, ERROR_KIND_RESOURCE, "out of memory");
-        goto done;
-    }
+    batch_indices = checked_calloc(config->labeled_batch, sizeof(size_t), "batch indices", err);
+    if (!batch_indices) goto done;
     progress bar;
     progress_init(&bar, config->log);
-    char path[4096];
-    for (int epoch = 0; epoch < config->epochs; epoch++) {
+    char path[4096], metrics[512];
+    long long steps_this_process = 0;
+    for (int epoch = start.epoch; epoch < config->epochs; epoch++) {
+        int resumed = epoch == start.epoch && start.step > 0;
+        /* Running sums: loss * images, correct, images. */
+        double sums[3] = {0.0, 0.0, 0.0};
+        if (resumed) memcpy(sums, start.accumulators, sizeof sums);
+        double epoch_start = progress_now() - (resumed ? start.seconds : 0.0);
         if (!config->quiet) progress_begin_epoch(&bar, epoch + 1, config->epochs, (int)steps);
-        double epoch_start = progress_now();
-        double loss_sum = 0.0;
-        size_t correct_sum = 0, seen = 0;
-        char metrics[512];
-        for (size_t step = 0; step < steps; step++) {
+        for (size_t step = resumed ? start.step : 0; step < steps; step++) {
             /* Past the natural end of the labeled set, further passes reshuffle. */
-            int64_t pass_epoch = (int64_t)epoch * 1000003 + (int64_t)(step / natural_steps);
-            if (step < natural_steps) pass_epoch = epoch;
-            size_t count = sampler_labeled_batch(&state.stream, pass_epoch, (int64_t)(step % natural_steps),
+            int64_t pass_epoch = step < natural_steps
+                                     ? epoch
+                                     : (int64_t)epoch * 1000003 + (int64_t)(step / natural_steps);
+            size_t count = sampler_labeled_batch(&state.stream, pass_epoch,
+                                                 (int64_t)(step % natural_steps),
                                                  config->labeled_batch, batch_indices);
             batch_read_images(ds, DATASET_SPLIT_TRAIN, batch_indices, count, state.pixels);
             batch_read_labels(ds, DATASET_SPLIT_TRAIN, batch_indices, count, state.labels);
             float loss = 0.0f;
             int correct = 0;
-            if (supervised_step(&state, ds, config, epoch, step, count, &loss, &correct, err) != 0) {
-                free(batch_indices);
+            long long global_step = (long long)epoch * (long long)steps + (long long)step;
+            int inject_nan = config->inject_nan_at_step == global_step;
+            if (supervised_step(&state, ds, config, epoch, step, count, inject_nan, &loss, &correct,
+                                err) != 0)
                 goto done;
-            }
-            loss_sum += (double)loss * (double)count;
-            correct_sum += (size_t)correct;
-            seen += count;
+            sums[0] += (double)loss * (double)count;
+            sums[1] += (double)correct;
+            sums[2] += (double)count;
+            steps_this_process++;
             if (!config->quiet && bar.is_terminal) {
                 metrics[0] = '\0';
-                progress_append_metric(metrics, sizeof metrics, "acc", (double)correct_sum / seen);
-                progress_append_metric(metrics, sizeof metrics, "loss", loss_sum / seen);
+                progress_append_metric(metrics, sizeof metrics, "acc", sums[1] / sums[2]);
+                progress_append_metric(metrics, sizeof metrics, "loss", sums[0] / sums[2]);
                 progress_update(&bar, (int)step + 1, metrics);
+            }
+            if (step + 1 < steps && train_stop_requested(config, steps_this_process)) {
+                if (!config->quiet) fprintf(config->log, "\n");
+                train_save_interrupted(ds, config, run, "classifier", parts, 2, epoch, step + 1,
+                                       sums, 3, progress_now() - epoch_start, err);
+                goto done;
             }
         }
         evaluation test;
         if (evaluate_classifier(ds, &state.encoder, &state.classifier, config->test_batch,
-                                state.pixels, state.inputs, &test, err) != 0) {
-            free(batch_indices);
+                                state.pixels, state.inputs, &test, err) != 0)
             goto done;
-        }
-        double values[4] = {(double)correct_sum / (double)seen, loss_sum / (double)seen,
-                            test.accuracy, test.loss};
+        double values[4] = {sums[1] / sums[2], sums[0] / sums[2], test.accuracy, test.loss};
         if (history_append(hist, values, progress_now() - epoch_start, err) != 0 ||
-            history_write(hist, config->out_dir, run, err) != 0) {
-            free(batch_indices);
+            history_write(hist, config->out_dir, run, err) != 0)
             goto done;
-        }
         checkpoint_info info;
         train_fill_checkpoint_info(&info, ds, config, run, "classifier", epoch + 1);
-        checkpoint_part parts[2] = {{&state.encoder, &state.encoder_optimizer},
-                                    {&state.classifier, &state.classifier_optimizer}};
         snprintf(path, sizeof path, "%s/%s.safetensors", config->out_dir, run);
-        if (checkpoint_save(path, &info, parts, 2, err) != 0) {
-            free(batch_indices);
-            goto done;
-        }
+        if (checkpoint_save(path, &info, parts, 2, err) != 0) goto done;
         if (!config->quiet) {
             metrics[0] = '\0';
             for (int m = 0; m < 4; m++)
                 progress_append_metric(metrics, sizeof metrics, SUPERVISED_METRICS[m], values[m]);
             progress_end_epoch(&bar, metrics);
         }
+        if (epoch + 1 < config->epochs && train_stop_requested(config, steps_this_process)) {
+            error_set(err, ERROR_KIND_INTERRUPTED,
+                      "interrupted after epoch %d; saved %s. Continue with the same options plus "
+                      "--resume",
+                      epoch + 1, path);
+            goto done;
+        }
     }
-    free(batch_indices);
     status = 0;
 done:
+    free(batch_indices);
     supervised_state_free(&state);
     return status;
 }

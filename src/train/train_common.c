@@ -1,6 +1,7 @@
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "simclr/augment.h"
 #include "simclr/loss.h"
@@ -23,6 +24,10 @@ train_config train_config_default(const dataset *ds)
         .out_dir = "runs/latest",
         .quiet = 0,
         .log = stdout,
+        .resume = 0,
+        .stop_requested = NULL,
+        .stop_after_steps = 0,
+        .inject_nan_at_step = -1,
     };
     tensor_shape input = {ds->height, ds->width, ds->channels};
     config.model = model_config_default(input, ds->num_classes);
@@ -116,4 +121,74 @@ void train_fill_checkpoint_info(checkpoint_info *info, const dataset *ds,
     info->num_classes = ds->num_classes;
     for (int c = 0; c < ds->num_classes && c < 100; c++)
         snprintf(info->class_names[c], sizeof info->class_names[c], "%s", ds->class_names[c]);
+}
+
+int train_resume_begin(const train_config *config, const char *run, const checkpoint_part *parts,
+                       int part_count, history *hist, run_position *position, int *finished,
+                       error *err)
+{
+    memset(position, 0, sizeof *position);
+    *finished = 0;
+    if (!config->resume) return 0;
+    char path[4096];
+    snprintf(path, sizeof path, "%s/%s.safetensors", config->out_dir, run);
+    if (access(path, F_OK) != 0) {
+        if (!config->quiet)
+            fprintf(config->log, "No %s checkpoint at %s yet: starting %s from the beginning\n",
+                    run, path, run);
+        return 0;
+    }
+    checkpoint_info info;
+    if (checkpoint_read_info(path, &info, err) != 0) return -1;
+    if (strcmp(info.run, run) != 0)
+        return error_input(err, "--resume: %s is a %s checkpoint, not %s", path, info.run, run);
+    if (info.seed != config->seed)
+        return error_input(err, "--resume: %s was trained with --seed %llu, not %llu", path,
+                           (unsigned long long)info.seed, (unsigned long long)config->seed);
+    for (int p = 0; p < part_count; p++)
+        if (checkpoint_load_part(path, parts[p].net, parts[p].optimizer, err) != 0) return -1;
+    char csv[4096];
+    snprintf(csv, sizeof csv, "%s/%s_history.csv", config->out_dir, run);
+    if (info.epochs_done > 0) {
+        if (history_read_csv(hist, csv, err) != 0) return -1;
+        if (hist->epoch_count < info.epochs_done)
+            return error_input(err, "--resume: %s has %d epochs but %s says %d were done", csv,
+                               hist->epoch_count, path, info.epochs_done);
+        history_truncate(hist, info.epochs_done);
+    }
+    position->epoch = info.epochs_done;
+    position->step = (size_t)info.resume_step;
+    for (int i = 0; i < info.accumulator_count; i++) position->accumulators[i] = info.accumulators[i];
+    position->seconds = info.epoch_seconds;
+    *finished = info.epochs_done >= config->epochs && info.resume_step == 0;
+    if (!config->quiet)
+        fprintf(config->log, "Resuming %s from %s: epoch %d, step %d\n", run, path,
+                info.epochs_done + 1, info.resume_step);
+    return 0;
+}
+
+int train_stop_requested(const train_config *config, long long steps_this_process)
+{
+    if (config->stop_requested && *config->stop_requested) return 1;
+    return config->stop_after_steps > 0 && steps_this_process >= config->stop_after_steps;
+}
+
+int train_save_interrupted(const dataset *ds, const train_config *config, const char *run,
+                           const char *classifier, const checkpoint_part *parts, int part_count,
+                           int epoch, size_t next_step, const double *accumulators,
+                           int accumulator_count, double seconds, error *err)
+{
+    checkpoint_info info;
+    train_fill_checkpoint_info(&info, ds, config, run, classifier, epoch);
+    info.resume_step = (int)next_step;
+    info.accumulator_count = accumulator_count;
+    for (int i = 0; i < accumulator_count; i++) info.accumulators[i] = accumulators[i];
+    info.epoch_seconds = seconds;
+    char path[4096];
+    snprintf(path, sizeof path, "%s/%s.safetensors", config->out_dir, run);
+    if (checkpoint_save(path, &info, parts, part_count, err) != 0) return -1;
+    return error_set(err, ERROR_KIND_INTERRUPTED,
+                     "interrupted in epoch %d after step %zu; saved %s. Continue with the same "
+                     "options plus --resume (simclr %s ... --resume --out %s)",
+                     epoch + 1, next_step, path, run, config->out_dir);
 }

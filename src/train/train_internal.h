@@ -31,6 +31,31 @@ void train_fill_checkpoint_info(checkpoint_info *info, const dataset *ds,
                                 const train_config *config, const char *run, const char *classifier,
                                 int epochs_done);
 
+/* Where a run starts: epoch, step within it, and the running sums of that epoch's metrics. */
+typedef struct run_position {
+    int epoch;
+    size_t step;
+    double accumulators[CHECKPOINT_MAX_ACCUMULATORS];
+    double seconds;          /* already spent in `epoch` before an interruption */
+} run_position;
+
+/* Without config->resume: position zero. With it: loads every part (weights and optimizer) from
+ * <out_dir>/<run>.safetensors and the history rows of the epochs it completed, and sets the
+ * position; *finished is 1 when the run already did all config->epochs. */
+int train_resume_begin(const train_config *config, const char *run, const checkpoint_part *parts,
+                       int part_count, history *hist, run_position *position, int *finished,
+                       error *err);
+
+/* Whether the run must stop after this step (signal, or the stop_after_steps test hook). */
+int train_stop_requested(const train_config *config, long long steps_this_process);
+
+/* Saves <out_dir>/<run>.safetensors at a position inside an epoch and returns -1 with an
+ * ERROR_KIND_INTERRUPTED message saying how to continue. */
+int train_save_interrupted(const dataset *ds, const train_config *config, const char *run,
+                           const char *classifier, const checkpoint_part *parts, int part_count,
+                           int epoch, size_t next_step, const double *accumulators,
+                           int accumulator_count, double seconds, error *err);
+
 /* Joins out_dir and a file name. */
 void train_out_path(const train_config *config, const char *file, char *out, size_t size);
 
