@@ -100,8 +100,6 @@ static void encode_png(buffer *out, int width, int height, int color_type, int b
     if (color_type == PNG_COLOR_TYPE_PALETTE) {
         png_color palette[4] = {{0, 0, 0}, {255, 0, 0}, {0, 255, 0}, {0, 0, 255}};
         png_set_PLTE(png, info, palette, 4);
-        png_byte alpha[4] = {255, 128, 64, 0};
-        png_set_tRNS(png, info, alpha, 4, NULL);
     }
     png_write_info(png, info);
     int channels = color_type == PNG_COLOR_TYPE_GRAY || color_type == PNG_COLOR_TYPE_PALETTE ? 1
@@ -308,7 +306,7 @@ static void image_corpus(void)
         {"png_gray8", 0, 7, 3, 1, 5, 4, PNG_COLOR_TYPE_GRAY, 8, 0},
         {"png_rgb8_file", 3, 1, 5, 1, 3, 2, PNG_COLOR_TYPE_RGB, 8, 0},
         {"png_gray_alpha16_interlaced", 1, 9, 9, 1, 4, 4, PNG_COLOR_TYPE_GRAY_ALPHA, 16, 1},
-        {"png_palette_trns", 1, 2, 2, 1, 3, 3, PNG_COLOR_TYPE_PALETTE, 8, 0},
+        {"png_palette", 1, 2, 2, 1, 3, 3, PNG_COLOR_TYPE_PALETTE, 8, 0},
         {"png_gray1", 0, 3, 3, 1, 9, 2, PNG_COLOR_TYPE_GRAY, 1, 0},
         {"png_rgba8", 3, 0, 0, 1, 2, 2, PNG_COLOR_TYPE_RGB_ALPHA, 8, 0},
         {"jpeg_gray", 0, 3, 3, 0, 8, 8, 1, 0, 0},

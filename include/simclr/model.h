@@ -43,4 +43,9 @@ int model_build_projection_head(network *net, const model_config *config, int ma
 int model_build_classifier(network *net, const char *name, const model_config *config,
                            int max_batch, error *err);
 
+/* Bytes the parts need (networks built for these batch sizes plus their Adam moments); a batch
+ * of 0 leaves that part out. */
+int model_estimate_bytes(const model_config *config, int encoder_batch, int head_batch,
+                         int classifier_batch, size_t *bytes, error *err);
+
 #endif

@@ -74,6 +74,11 @@ int network_init(network *net, const char *name, const tensor_shape *in_shape,
                  const layer_spec *specs, int layer_count, int max_batch, error *err);
 void network_free(network *net);
 
+/* The bytes network_init would allocate (parameters, gradients, activations, gradient buffers)
+ * and the parameter count (if not NULL), without allocating; fails like network_init on a shape that does not fit. */
+int network_estimate_bytes(const tensor_shape *in_shape, const layer_spec *specs, int layer_count,
+                           int max_batch, size_t *bytes, size_t *param_count, error *err);
+
 /* Keras initialisation: glorot_uniform kernels, zero biases; draws keyed by (seed, layer). */
 void network_init_weights(network *net, uint64_t seed);
 

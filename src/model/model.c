@@ -90,3 +90,27 @@ int model_build_classifier(network *net, const char *name, const model_config *c
     tensor_shape features = {1, 1, config->width};
     return network_init(net, name, &features, specs, count, max_batch, err);
 }
+
+int model_estimate_bytes(const model_config *config, int encoder_batch, int head_batch,
+                         int classifier_batch, size_t *bytes, error *err)
+{
+    layer_spec specs[NETWORK_MAX_LAYERS];
+    tensor_shape features = {1, 1, config->width};
+    const tensor_shape *inputs[3] = {&config->input, &features, &features};
+    int batches[3] = {encoder_batch, head_batch, classifier_batch};
+    size_t total = 0;
+    for (int part = 0; part < 3; part++) {
+        if (batches[part] <= 0) continue;
+        int count = part == 0   ? model_encoder_specs(config, specs)
+                    : part == 1 ? model_projection_head_specs(config, specs)
+                                : model_classifier_specs(config, specs);
+        size_t part_bytes = 0, params = 0;
+        if (network_estimate_bytes(inputs[part], specs, count, batches[part], &part_bytes, &params,
+                                   err) != 0)
+            return -1;
+        /* Plus the part's Adam moments. */
+        total += part_bytes + 2 * params * sizeof(float);
+    }
+    *bytes = total;
+    return 0;
+}

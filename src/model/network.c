@@ -10,8 +10,9 @@ static size_t shape_size(tensor_shape shape)
     return (size_t)shape.height * (size_t)shape.width * (size_t)shape.channels;
 }
 
-int network_init(network *net, const char *name, const tensor_shape *in_shape,
-                 const layer_spec *specs, int layer_count, int max_batch, error *err)
+/* Fills every layer's shapes, names and parameter offsets without allocating anything. */
+static int network_plan(network *net, const char *name, const tensor_shape *in_shape,
+                        const layer_spec *specs, int layer_count, int max_batch, error *err)
 {
     memset(net, 0, sizeof *net);
     if (layer_count < 1 || layer_count > NETWORK_MAX_LAYERS)
@@ -33,32 +34,17 @@ int network_init(network *net, const char *name, const tensor_shape *in_shape,
         layer->in_size = shape_size(shape);
         if (specs[i].kind == LAYER_KIND_CONV2D) {
             snprintf(layer->name, sizeof layer->name, "conv2d_%d", ++conv_number);
-            conv2d_config config = {.in_height = shape.height,
-                                    .in_width = shape.width,
-                                    .in_channels = shape.channels,
-                                    .out_channels = specs[i].units,
-                                    .kernel = specs[i].kernel,
-                                    .stride = specs[i].stride,
-                                    .padding = specs[i].padding,
-                                    .activation = specs[i].activation};
             int out_height = conv2d_output_size(shape.height, specs[i].kernel, specs[i].stride,
                                                 specs[i].padding);
             int out_width = conv2d_output_size(shape.width, specs[i].kernel, specs[i].stride,
                                                specs[i].padding);
-            if (out_height < 1 || out_width < 1) {
-                error_input(err,
-                            "%s: %s gets a %dx%d input, too small for a %dx%d kernel with stride "
-                            "%d and padding %d (try --padding 1, fewer --depth layers or a larger "
-                            "image)",
-                            name, layer->name, shape.height, shape.width, specs[i].kernel,
-                            specs[i].kernel, specs[i].stride, specs[i].padding);
-                network_free(net);
-                return -1;
-            }
-            if (conv2d_create(&layer->conv, &config, err) != 0) {
-                network_free(net);
-                return -1;
-            }
+            if (out_height < 1 || out_width < 1)
+                return error_input(err,
+                                   "%s: %s gets a %dx%d input, too small for a %dx%d kernel with "
+                                   "stride %d and padding %d (try --padding 1, fewer --depth "
+                                   "layers or a larger image)",
+                                   name, layer->name, shape.height, shape.width, specs[i].kernel,
+                                   specs[i].kernel, specs[i].stride, specs[i].padding);
             layer->kernel_count = (size_t)specs[i].kernel * (size_t)specs[i].kernel *
                                   (size_t)shape.channels * (size_t)specs[i].units;
             shape = (tensor_shape){out_height, out_width, specs[i].units};
@@ -74,6 +60,46 @@ int network_init(network *net, const char *name, const tensor_shape *in_shape,
         layer->out_shape = shape;
         layer->out_size = shape_size(shape);
         if (layer->out_size > largest) largest = layer->out_size;
+    }
+    net->param_count = param_count;
+    net->grad_buffer_size = (size_t)max_batch * largest;
+    return 0;
+}
+
+int network_estimate_bytes(const tensor_shape *in_shape, const layer_spec *specs, int layer_count,
+                           int max_batch, size_t *bytes, size_t *param_count, error *err)
+{
+    network plan;
+    if (network_plan(&plan, "network", in_shape, specs, layer_count, max_batch, err) != 0)
+        return -1;
+    size_t floats = 2 * plan.param_count + 2 * plan.grad_buffer_size;
+    for (int i = 0; i < plan.layer_count; i++)
+        floats += (size_t)max_batch * plan.layers[i].out_size;
+    *bytes = floats * sizeof(float);
+    if (param_count) *param_count = plan.param_count;
+    return 0;
+}
+
+int network_init(network *net, const char *name, const tensor_shape *in_shape,
+                 const layer_spec *specs, int layer_count, int max_batch, error *err)
+{
+    if (network_plan(net, name, in_shape, specs, layer_count, max_batch, err) != 0) return -1;
+    for (int i = 0; i < net->layer_count; i++) {
+        network_layer *layer = &net->layers[i];
+        if (layer->spec.kind == LAYER_KIND_CONV2D) {
+            conv2d_config config = {.in_height = layer->in_shape.height,
+                                    .in_width = layer->in_shape.width,
+                                    .in_channels = layer->in_shape.channels,
+                                    .out_channels = layer->spec.units,
+                                    .kernel = layer->spec.kernel,
+                                    .stride = layer->spec.stride,
+                                    .padding = layer->spec.padding,
+                                    .activation = layer->spec.activation};
+            if (conv2d_create(&layer->conv, &config, err) != 0) {
+                network_free(net);
+                return -1;
+            }
+        }
         layer->output = checked_calloc((size_t)max_batch * layer->out_size, sizeof(float),
                                        "layer activations", err);
         if (!layer->output) {
@@ -81,10 +107,9 @@ int network_init(network *net, const char *name, const tensor_shape *in_shape,
             return -1;
         }
     }
-    net->param_count = param_count;
-    net->params = checked_calloc(param_count, sizeof(float), "parameters", err);
-    net->grads = net->params ? checked_calloc(param_count, sizeof(float), "gradients", err) : NULL;
-    net->grad_buffer_size = (size_t)max_batch * largest;
+    net->params = checked_calloc(net->param_count, sizeof(float), "parameters", err);
+    net->grads = net->params ? checked_calloc(net->param_count, sizeof(float), "gradients", err)
+                             : NULL;
     for (int b = 0; b < 2 && net->grads; b++) {
         net->grad_buffers[b] = checked_calloc(net->grad_buffer_size, sizeof(float),
                                               "activation gradients", err);

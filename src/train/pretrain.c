@@ -68,6 +68,18 @@ static int pretrain_setup(pretrain_state *state, const dataset *ds, const train_
     size_t batch = config->unlabeled_batch + config->labeled_batch;
     size_t views = 2 * batch;
     size_t max_batch = views > config->test_batch ? views : config->test_batch;
+    size_t image_bytes = dataset_image_bytes(ds);
+    size_t width = (size_t)config->model.width;
+    size_t needed = 0;
+    if (model_estimate_bytes(&config->model, (int)max_batch, (int)views, (int)max_batch, &needed,
+                             err) != 0)
+        return -1;
+    needed += max_batch * image_bytes * (1 + sizeof(float)) + 2 * views * width * sizeof(float) +
+              contrastive_workspace_floats(config->loss_kind, (int)batch, (int)width) *
+                  sizeof(float);
+    if (train_check_memory("pretraining", needed,
+                           "lower --unlabeled-batch, --labeled-batch or --width", err) != 0)
+        return -1;
     if (model_build_encoder(&state->encoder, &config->model, (int)max_batch, err) != 0 ||
         model_build_projection_head(&state->head, &config->model, (int)views, err) != 0 ||
         model_build_classifier(&state->probe, "linear_probe", &config->model, (int)max_batch,
@@ -80,8 +92,6 @@ static int pretrain_setup(pretrain_state *state, const dataset *ds, const train_
         adam_init(&state->head_optimizer, state->head.param_count, &config->adam, err) != 0 ||
         adam_init(&state->probe_optimizer, state->probe.param_count, &config->adam, err) != 0)
         return -1;
-    size_t image_bytes = dataset_image_bytes(ds);
-    size_t width = (size_t)config->model.width;
     state->unlabeled_batch_indices = checked_calloc(config->unlabeled_batch, sizeof(size_t),
                                                     "batch indices", err);
     state->labeled_batch_indices = checked_calloc(config->labeled_batch, sizeof(size_t),

@@ -54,6 +54,14 @@ static int supervised_setup(supervised_state *state, const dataset *ds, const tr
         return -1;
     size_t max_batch = config->labeled_batch > config->test_batch ? config->labeled_batch
                                                                    : config->test_batch;
+    size_t image_bytes = dataset_image_bytes(ds);
+    size_t needed = 0;
+    if (model_estimate_bytes(&config->model, (int)max_batch, 0, (int)max_batch, &needed, err) != 0)
+        return -1;
+    needed += max_batch * image_bytes * (1 + sizeof(float));
+    if (train_check_memory("training", needed, "lower --labeled-batch, --test-batch or --width",
+                           err) != 0)
+        return -1;
     if (model_build_encoder(&state->encoder, &config->model, (int)max_batch, err) != 0) return -1;
     if (model_build_classifier(&state->classifier, "classifier", &config->model, (int)max_batch,
                                err) != 0)
@@ -68,7 +76,6 @@ static int supervised_setup(supervised_state *state, const dataset *ds, const tr
         adam_init(&state->classifier_optimizer, state->classifier.param_count, &config->adam,
                   err) != 0)
         return -1;
-    size_t image_bytes = dataset_image_bytes(ds);
     int classes = config->model.num_classes;
     state->pixels = checked_calloc(max_batch, image_bytes, "image batch", err);
     state->inputs = checked_calloc(max_batch * image_bytes, sizeof(float), "input batch", err);

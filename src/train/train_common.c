@@ -1,5 +1,6 @@
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -191,4 +192,45 @@ int train_save_interrupted(const dataset *ds, const train_config *config, const 
                      "interrupted in epoch %d after step %zu; saved %s. Continue with the same "
                      "options plus --resume (simclr %s ... --resume --out %s)",
                      epoch + 1, next_step, path, run, config->out_dir);
+}
+
+/* Memory this process may still use: MemAvailable, lowered by a cgroup v2 limit, or the
+ * SIMCLR_MEMORY_LIMIT environment variable (bytes) when set, which stands in for a smaller
+ * machine. 0 when unknown. */
+static size_t available_memory_bytes(void)
+{
+    const char *override = getenv("SIMCLR_MEMORY_LIMIT");
+    if (override && *override) return (size_t)strtoull(override, NULL, 10);
+    size_t available = 0;
+    FILE *meminfo = fopen("/proc/meminfo", "r");
+    if (meminfo) {
+        char line[256];
+        while (fgets(line, sizeof line, meminfo)) {
+            unsigned long long kib = 0;
+            if (sscanf(line, "MemAvailable: %llu kB", &kib) == 1) {
+                available = (size_t)kib * 1024;
+                break;
+            }
+        }
+        fclose(meminfo);
+    }
+    FILE *cgroup = fopen("/sys/fs/cgroup/memory.max", "r");
+    if (cgroup) {
+        unsigned long long limit = 0;
+        if (fscanf(cgroup, "%llu", &limit) == 1 && limit > 0 && (available == 0 || limit < available))
+            available = (size_t)limit;
+        fclose(cgroup);
+    }
+    return available;
+}
+
+int train_check_memory(const char *run, size_t bytes, const char *hint, error *err)
+{
+    size_t available = available_memory_bytes();
+    if (available == 0 || bytes <= available) return 0;
+    const double gib = 1024.0 * 1024.0 * 1024.0;
+    return error_input(err,
+                       "%s needs about %.2f GiB of memory for this configuration but only %.2f "
+                       "GiB is available; %s",
+                       run, (double)bytes / gib, (double)available / gib, hint);
 }

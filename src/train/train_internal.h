@@ -56,6 +56,10 @@ int train_save_interrupted(const dataset *ds, const train_config *config, const 
                            int epoch, size_t next_step, const double *accumulators,
                            int accumulator_count, double seconds, error *err);
 
+/* Refuses (ERROR_KIND_INPUT, with the estimate and what is available) a run whose estimated
+ * memory does not fit; hint says which options lower it. */
+int train_check_memory(const char *run, size_t bytes, const char *hint, error *err);
+
 /* Joins out_dir and a file name. */
 void train_out_path(const train_config *config, const char *file, char *out, size_t size);
 

@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# Faults a user meets, with real signals: Ctrl-C (SIGINT) and SIGTERM save a checkpoint and exit
+# 130, kill -9 loses at most the current epoch, and --resume reproduces the uninterrupted run's
+# per-epoch metrics; a configuration that cannot fit in memory is refused before allocating; an
+# unwritable output directory is reported. Needs the real Fashion-MNIST (skips otherwise).
+set -uo pipefail
+simclr=$1
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+passes=0
+failures=0
+pass() { passes=$((passes + 1)); echo "ok   - $1"; }
+fail() { failures=$((failures + 1)); echo "FAIL - $1"; }
+metrics() { cut -d, -f1-5 "$1"; } # history without the seconds column
+
+if [ ! -e /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz ]; then
+    echo "skipping: Fashion-MNIST is not installed"; echo "0 passed, 0 failed"; exit 0
+fi
+common=(--labeled-per-class 40 --width 32 --threads 2 --quiet)
+
+# Memory: refused with the estimate, exit 2, nothing written.
+SIMCLR_MEMORY_LIMIT=1000000 "$simclr" pretrain "${common[@]}" --out "$work/mem" >"$work/out" 2>"$work/err"
+status=$?
+if [ $status -eq 2 ] && grep -q "needs about" "$work/err" && grep -q -- "--unlabeled-batch" "$work/err"; then
+    pass "memory estimate refuses a configuration that does not fit"
+else fail "memory refusal (exit $status)"; cat "$work/err"; fi
+if [ ! -e "$work/mem/pretrain.safetensors" ]; then pass "no checkpoint from a refused run"; else fail "refused run wrote a checkpoint"; fi
+
+# Unwritable output directory: a clear error naming it.
+mkdir -p "$work/readonly" && chmod 500 "$work/readonly"
+if [ "$(id -u)" -ne 0 ]; then
+    "$simclr" baseline "${common[@]}" --epochs 1 --out "$work/readonly/run" >"$work/out" 2>"$work/err"
+    if [ $? -ne 0 ] && grep -q "$work/readonly" "$work/err"; then pass "read-only --out reported"; else fail "read-only --out"; fi
+else
+    echo "skip - read-only directory check (root ignores permissions)"
+fi
+
+# The uninterrupted reference: 3 epochs of 16 steps.
+"$simclr" baseline "${common[@]}" --epochs 3 --out "$work/straight" >/dev/null 2>&1 || fail "reference run"
+
+# kill -9 after the first epoch's checkpoint: at most that epoch's work is lost.
+"$simclr" baseline "${common[@]}" --epochs 3 --out "$work/killed" >/dev/null 2>&1 &
+pid=$!
+for _ in $(seq 1 600); do [ -e "$work/killed/baseline.safetensors" ] && break; sleep 0.05; done
+kill -9 $pid 2>/dev/null
+wait $pid 2>/dev/null
+ls "$work/killed"/*.tmp.* >/dev/null 2>&1 && fail "temporary file left after kill -9" || pass "no temporary file after kill -9"
+"$simclr" baseline "${common[@]}" --epochs 3 --resume "$work/killed" >"$work/out" 2>"$work/err"
+if [ $? -eq 0 ]; then pass "resume after kill -9"; else fail "resume after kill -9"; cat "$work/err"; fi
+if diff <(metrics "$work/straight/baseline_history.csv") <(metrics "$work/killed/baseline_history.csv") >/dev/null; then
+    pass "kill -9 + --resume reproduces the uninterrupted per-epoch metrics"
+else fail "resumed history differs"; diff <(metrics "$work/straight/baseline_history.csv") <(metrics "$work/killed/baseline_history.csv"); fi
+
+# SIGINT (Ctrl-C) and SIGTERM mid-run: checkpoint saved, exit 130, resume completes identically.
+for signal in INT TERM; do
+    out="$work/signal-$signal"
+    "$simclr" baseline "${common[@]}" --epochs 3 --out "$out" >/dev/null 2>"$work/err" &
+    pid=$!
+    sleep 1.5
+    kill -s $signal $pid
+    wait $pid
+    status=$?
+    if [ $status -eq 130 ] && grep -q -- "--resume" "$work/err"; then pass "SIG$signal saves and exits 130"
+    elif [ $status -eq 0 ]; then echo "skip - SIG$signal arrived after the run finished"
+    else fail "SIG$signal (exit $status)"; cat "$work/err"; fi
+    "$simclr" baseline "${common[@]}" --epochs 3 --resume "$out" >/dev/null 2>"$work/err" || { fail "resume after SIG$signal"; cat "$work/err"; }
+    if diff <(metrics "$work/straight/baseline_history.csv") <(metrics "$out/baseline_history.csv") >/dev/null; then
+        pass "SIG$signal + --resume reproduces the uninterrupted per-epoch metrics"
+    else fail "history after SIG$signal differs"; fi
+done
+
+# A corrupt checkpoint: --resume refuses it by name and leaves it alone.
+cp "$work/straight/baseline.safetensors" "$work/corrupt.safetensors"
+mkdir -p "$work/corrupt" && cp "$work/straight/baseline_history.csv" "$work/corrupt/"
+head -c 200 "$work/corrupt.safetensors" >"$work/corrupt/baseline.safetensors"
+"$simclr" baseline "${common[@]}" --epochs 3 --resume "$work/corrupt" >"$work/out" 2>"$work/err"
+status=$?
+if [ $status -eq 2 ] && grep -q "baseline.safetensors" "$work/err"; then pass "corrupt checkpoint named, exit 2"; else fail "corrupt checkpoint (exit $status)"; cat "$work/err"; fi
+
+echo "$passes passed, $failures failed"
+[ "$failures" -eq 0 ]
