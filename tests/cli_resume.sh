@@ -16,7 +16,7 @@ metrics() { cut -d, -f1-5 "$1"; } # history without the seconds column
 if [ ! -e /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz ]; then
     echo "skipping: Fashion-MNIST is not installed"; echo "0 passed, 0 failed"; exit 0
 fi
-common=(--labeled-per-class 40 --width 32 --threads 2 --quiet)
+common=(--labeled-per-class 100 --width 32 --threads 2 --quiet)
 
 # Memory: refused with the estimate, exit 2, nothing written.
 SIMCLR_MEMORY_LIMIT=1000000 "$simclr" pretrain "${common[@]}" --out "$work/mem" >"$work/out" 2>"$work/err"
@@ -35,7 +35,7 @@ else
     echo "skip - read-only directory check (root ignores permissions)"
 fi
 
-# The uninterrupted reference: 3 epochs of 16 steps.
+# The uninterrupted reference: 3 epochs of 40 steps.
 "$simclr" baseline "${common[@]}" --epochs 3 --out "$work/straight" >/dev/null 2>&1 || fail "reference run"
 
 # kill -9 after the first epoch's checkpoint: at most that epoch's work is lost.
@@ -76,6 +76,25 @@ head -c 200 "$work/corrupt.safetensors" >"$work/corrupt/baseline.safetensors"
 "$simclr" baseline "${common[@]}" --epochs 3 --resume "$work/corrupt" >"$work/out" 2>"$work/err"
 status=$?
 if [ $status -eq 2 ] && grep -q "baseline.safetensors" "$work/err"; then pass "corrupt checkpoint named, exit 2"; else fail "corrupt checkpoint (exit $status)"; cat "$work/err"; fi
+
+# Disk full: a small tmpfs holding one epoch's files, then filled up. The next checkpoint write
+# fails with a message naming it, and the previous checkpoint stays intact and usable.
+mkdir -p "$work/full"
+if mount -t tmpfs -o size=2m tmpfs "$work/full" 2>/dev/null; then
+    "$simclr" baseline "${common[@]}" --epochs 1 --out "$work/full/run" >/dev/null 2>&1 || fail "first epoch on tmpfs"
+    dd if=/dev/zero of="$work/full/filler" bs=4k >/dev/null 2>&1
+    "$simclr" baseline "${common[@]}" --epochs 2 --resume "$work/full/run" >"$work/out" 2>"$work/err"
+    status=$?
+    if [ $status -eq 1 ] && grep -q "intact" "$work/err"; then pass "disk full reported, previous file intact (exit 1)"
+    else fail "disk full (exit $status)"; cat "$work/err"; fi
+    if "$simclr" eval --model "$work/full/run/baseline.safetensors" >"$work/out" 2>&1 && grep -q "1 epochs" "$work/out"; then
+        pass "the previous checkpoint still loads after a failed write"
+    else fail "previous checkpoint after disk full"; cat "$work/out"; fi
+    ls "$work/full/run"/*.tmp.* >/dev/null 2>&1 && fail "temporary file left on a full disk" || pass "no temporary file left on a full disk"
+    umount "$work/full"
+else
+    echo "skip - disk-full check (cannot mount a tmpfs here)"
+fi
 
 echo "$passes passed, $failures failed"
 [ "$failures" -eq 0 ]
