@@ -26,3 +26,10 @@ experiment: build
 
 clean:
 	rm -rf $(BUILD)
+
+# libFuzzer targets (clang + libclang-rt-14-dev; build-fuzz/): each runs FUZZ_SECONDS (default
+# 60; 0 = no limit) and/or FUZZ_RUNS executions; FUZZ_TARGETS picks some. See fuzz/run.sh.
+FUZZ_SECONDS ?= 60
+.PHONY: fuzz
+fuzz: deps
+	FUZZ_SECONDS=$(FUZZ_SECONDS) fuzz/run.sh $(FUZZ_TARGETS)

@@ -8,8 +8,8 @@
  * everything here is static and marked unused: a target uses only some of it.
  *
  * Readers that take a directory get their files written into a per-process scratch directory,
- * created once (mkdtemp, in /dev/shm when it exists, as it is memory) and removed at exit; each
- * execution empties its own subdirectory and reuses the same file names.
+ * created once (mkdtemp: /dev/shm/simclr-fuzz-<pid>-XXXXXX when /dev/shm exists, as it is memory)
+ * and removed at exit; each execution empties its own subdirectory and reuses the same file names.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -110,7 +110,8 @@ static FUZZ_UNUSED const char *fuzz_scratch_dir(void)
         if (!base || !*base) base = "/tmp";
     }
     char path[sizeof fuzz_scratch_path];
-    snprintf(path, sizeof path, "%s/simclr-fuzz-XXXXXX", base);
+    /* The pid lets fuzz/run.sh remove what a crashed process (no atexit) left behind. */
+    snprintf(path, sizeof path, "%s/simclr-fuzz-%ld-XXXXXX", base, (long)getpid());
     if (!mkdtemp(path)) {
         fprintf(stderr, "fuzz: cannot create a scratch directory in %s: %s\n", base,
                 strerror(errno));

@@ -15,6 +15,7 @@
 #   FUZZ_NICE      run the build and the fuzzers under `nice -n FUZZ_NICE` (default 0: not niced)
 #   FUZZ_ARGS      extra libFuzzer flags, e.g. "-max_len=65536" or "-jobs=2"
 #
+# fuzz/<target>.dict, when present, is passed as the libFuzzer dictionary.
 # Each target fuzzes a working corpus FUZZ_OUT/corpus/<target>/ (kept between runs; new inputs go
 # there) seeded from the committed fuzz/corpus/<target>/ and fuzz/regressions/<target>/, which
 # are only read. A crash, leak, timeout or out-of-memory is saved as
@@ -77,6 +78,7 @@ for target in $targets; do
     seeds=("fuzz/corpus/$target")
     [ -d "fuzz/regressions/$target" ] && seeds+=("fuzz/regressions/$target")
     flags=(-print_final_stats=1 -timeout=25 -rss_limit_mb=2560 -artifact_prefix="$crashes/")
+    [ -f "fuzz/$target.dict" ] && flags+=(-dict="fuzz/$target.dict")
     # --help output of the option parser would flood the log.
     [ "$target" = options ] && flags+=(-close_fd_mask=1)
     if [ "$mode" = replay ]; then
@@ -93,6 +95,15 @@ for target in $targets; do
     niced "$binary" "${flags[@]}" $EXTRA "${dirs[@]}" >"$log" 2>&1
     status=$?
     elapsed=$(($(date +%s) - start))
+    # A crashed target cannot remove its scratch folder (fuzz/fuzz_common.h): remove those whose
+    # process is gone.
+    for scratch in /dev/shm/simclr-fuzz-* "${TMPDIR:-/tmp}"/simclr-fuzz-*; do
+        [ -d "$scratch" ] || continue
+        pid=${scratch##*/simclr-fuzz-}
+        pid=${pid%%-*}
+        case "$pid" in *[!0-9]* | "") continue ;; esac
+        kill -0 "$pid" 2>/dev/null || rm -rf "$scratch"
+    done
     executions=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -n 1)
     per_second=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log" | tail -n 1)
     corpus=$(find "$work" -type f | wc -l)

@@ -2,9 +2,9 @@
  * fuzz_regressions: replays every input the fuzzers found a crash, leak or hang with
  * (fuzz/regressions/<target>/) and the seed corpora (fuzz/corpus/<target>/) through the fuzz
  * targets' own entry functions, fuzz_<target>_one, in the normal build: a fixed bug stays fixed,
- * and the targets' code keeps compiling and running with the library it fuzzes. The valid seeds
- * must also be accepted by the readers (their file names do not start with "bad_" and the like),
- * so a seed that no longer parses is noticed.
+ * and the targets' code keeps compiling and running with the library it fuzzes. Inputs named as
+ * near misses ("bad_...", "missing_...", "unknown_...", "...mismatch...") must be refused, and the
+ * other seeds accepted, so a seed that no longer parses is noticed.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -46,11 +46,11 @@ static int is_near_miss(const char *name)
     return 0;
 }
 
-/* Runs every file of FUZZ_DIR/<folder>/<target>/ (in name order) through entry. With
- * check_status, a seed must give 0 (accepted) unless its name marks a near miss. Returns how
- * many files ran. */
+/* Runs every file of FUZZ_DIR/<folder>/<target>/ (in name order) through entry. A file whose
+ * name marks a near miss must be refused (-1); with all_valid, every other file must be accepted
+ * (0, or 1 for --help). Returns how many files ran. */
 static size_t replay_folder(const char *folder, const char *target, fuzz_entry entry,
-                            int check_status)
+                            int all_valid)
 {
     char dir_path[1024];
     snprintf(dir_path, sizeof dir_path, "%s/%s/%s", FUZZ_DIR, folder, target);
@@ -76,12 +76,10 @@ static size_t replay_folder(const char *folder, const char *target, fuzz_entry e
         int status = entry(data, size);
         print_message("  %s/%s/%s: %s\n", folder, target, names[i],
                       status == 0 ? "accepted" : status == 1 ? "help" : "refused");
-        if (check_status) {
-            int expected = is_near_miss(names[i]) ? -1 : 0;
-            if (status != expected && !(status == 1 && expected == 0))
-                fail_msg("%s: %s, expected it to be %s", path, status == 0 ? "accepted" : "refused",
-                         expected == 0 ? "accepted" : "refused");
-        }
+        if (is_near_miss(names[i]) && status != -1)
+            fail_msg("%s was accepted; expected the reader to refuse it", path);
+        if (all_valid && !is_near_miss(names[i]) && status == -1)
+            fail_msg("%s was refused; expected a valid input (or name it bad_...)", path);
         free(data);
         free(names[i]);
     }

@@ -43,10 +43,14 @@ static void jpeg_on_error(j_common_ptr info)
 }
 
 /* Warnings (level -1) are tolerated like PIL does (stray bytes before a marker, say), except a
- * premature end of data: libjpeg would fill the rest of a truncated file with grey. */
+ * premature end of data: libjpeg would fill the rest of a truncated file (JWRN_JPEG_EOF), or of a
+ * scan that ends at the next marker before its blocks do (JWRN_HIT_MARKER), with grey. Without the
+ * latter a few hundred bytes declaring 16384 x 16384 pixels decode "successfully" (1.5 GB). */
 static void jpeg_on_message(j_common_ptr info, int level)
 {
-    if (level < 0 && info->err->msg_code == JWRN_JPEG_EOF) jpeg_on_error(info);
+    if (level < 0 &&
+        (info->err->msg_code == JWRN_JPEG_EOF || info->err->msg_code == JWRN_HIT_MARKER))
+        jpeg_on_error(info);
 }
 
 static void jpeg_on_progress(j_common_ptr info)
