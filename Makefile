@@ -5,7 +5,7 @@ BUILD ?= build
 JOBS ?= 2
 OUT ?= runs/fmnist
 
-.PHONY: all deps build test experiment clean FORCE
+.PHONY: all deps build test test-sanitize experiment fuzz clean FORCE
 
 all: build
 
@@ -33,3 +33,9 @@ FUZZ_SECONDS ?= 60
 .PHONY: fuzz
 fuzz: deps
 	FUZZ_SECONDS=$(FUZZ_SECONDS) fuzz/run.sh $(FUZZ_TARGETS)
+
+# The whole test suite again, built with AddressSanitizer and UndefinedBehaviorSanitizer.
+test-sanitize: deps
+	cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSIMCLR_SANITIZE=ON
+	cmake --build build-asan -j $(JOBS)
+	cd build-asan && ctest --output-on-failure

@@ -19,6 +19,8 @@
 
 #include "simclr/image_io.h"
 
+#include <png.h>
+
 /* A pattern that differs in every pixel and channel, so transposed or shifted data shows. */
 static uint8_t *make_pattern(int height, int width, int channels)
 {
@@ -289,6 +291,48 @@ static void test_bad_files_give_errors_naming_the_file(void **state)
     free(dir);
 }
 
+/* A palette PNG with tRNS transparency (common for icons) decodes to its RGB colours, alpha
+ * dropped. */
+static void test_palette_png_with_transparency(void **state)
+{
+    (void)state;
+    char *dir = test_make_temp_dir();
+    char path[4096];
+    snprintf(path, sizeof path, "%s/palette.png", dir);
+    FILE *file = fopen(path, "wb");
+    assert_non_null(file);
+    png_structp png = png_create_write_struct(PNG_LIBPNG_VER_STRING, NULL, NULL, NULL);
+    png_infop info = png_create_info_struct(png);
+    assert_non_null(png);
+    assert_non_null(info);
+    if (setjmp(png_jmpbuf(png))) fail_msg("libpng failed writing the test image");
+    png_init_io(png, file);
+    png_set_IHDR(png, info, 3, 2, 8, PNG_COLOR_TYPE_PALETTE, PNG_INTERLACE_NONE,
+                 PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
+    png_color palette[3] = {{255, 0, 0}, {0, 255, 0}, {10, 20, 30}};
+    png_set_PLTE(png, info, palette, 3);
+    png_byte alpha[3] = {0, 128, 255};
+    png_set_tRNS(png, info, alpha, 3, NULL);
+    png_write_info(png, info);
+    png_byte rows[2][3] = {{0, 1, 2}, {2, 1, 0}};
+    for (int y = 0; y < 2; y++) png_write_row(png, rows[y]);
+    png_write_end(png, NULL);
+    png_destroy_write_struct(&png, &info);
+    fclose(file);
+
+    uint8_t *pixels = NULL;
+    int height = 0, width = 0;
+    error err;
+    if (image_decode_file(path, 3, &pixels, &height, &width, &err) != 0) fail_msg("%s", err.message);
+    assert_int_equal(height, 2);
+    assert_int_equal(width, 3);
+    const uint8_t expected[18] = {255, 0, 0, 0, 255, 0, 10, 20, 30, 10, 20, 30, 0, 255, 0, 255, 0, 0};
+    assert_memory_equal(pixels, expected, sizeof expected);
+    free(pixels);
+    test_remove_tree(dir);
+    free(dir);
+}
+
 static void test_resize_identity_and_constant(void **state)
 {
     (void)state;
@@ -344,6 +388,7 @@ int main(void)
         cmocka_unit_test(test_png_channel_conversion),
         cmocka_unit_test(test_jpeg_decode_within_jpeg_error),
         cmocka_unit_test(test_bad_files_give_errors_naming_the_file),
+        cmocka_unit_test(test_palette_png_with_transparency),
         cmocka_unit_test(test_resize_identity_and_constant),
         cmocka_unit_test(test_resize_half_pixel_bilinear),
     };

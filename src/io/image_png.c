@@ -83,7 +83,11 @@ static int png_decode_into_state(png_decode_state *state)
     if (color_type == PNG_COLOR_TYPE_GRAY && bit_depth < 8)
         png_set_expand_gray_1_2_4_to_8(state->png);
     if (bit_depth == 16) png_set_strip_16(state->png);
-    if (color_type & PNG_COLOR_MASK_ALPHA) png_set_strip_alpha(state->png);
+    /* Alpha is dropped, including the tRNS transparency of palette images, which libpng would
+     * otherwise expand into a fourth channel. */
+    if ((color_type & PNG_COLOR_MASK_ALPHA) ||
+        png_get_valid(state->png, state->info, PNG_INFO_tRNS))
+        png_set_strip_alpha(state->png);
     png_set_interlace_handling(state->png);
     png_read_update_info(state->png, state->info);
 
