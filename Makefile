@@ -31,7 +31,8 @@ clean:
 # 60; 0 = no limit) and/or FUZZ_RUNS executions; FUZZ_TARGETS picks some. See fuzz/run.sh.
 FUZZ_SECONDS ?= 60
 .PHONY: fuzz
-fuzz: deps
+fuzz:
+	@scripts/install-deps.sh fuzz
 	FUZZ_SECONDS=$(FUZZ_SECONDS) fuzz/run.sh $(FUZZ_TARGETS)
 
 # The whole test suite again, built with AddressSanitizer and UndefinedBehaviorSanitizer.

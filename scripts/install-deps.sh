@@ -1,9 +1,18 @@
 #!/usr/bin/env bash
 # Installs the Debian packages simclr needs to build, test and run, when any is missing.
+# Extra groups: `install-deps.sh fuzz` (clang + libFuzzer), `install-deps.sh bench` (the PyTorch
+# twin of the benchmark).
 set -euo pipefail
 packages=(build-essential cmake pkg-config libdnnl-dev libopenblas-openmp-dev zlib1g-dev
           libpng-dev libjpeg62-turbo-dev libplplot-dev plplot-driver-cairo libcairo2-dev
           libcmocka-dev dataset-fashion-mnist)
+for group in "$@"; do
+  case "$group" in
+    fuzz) packages+=(clang-14 libclang-rt-14-dev) ;;
+    bench) packages+=(python3-torch python3-numpy) ;;
+    *) echo "install-deps: unknown group '$group' (expected fuzz or bench)" >&2; exit 2 ;;
+  esac
+done
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
