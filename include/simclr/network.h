@@ -62,8 +62,9 @@ typedef struct network {
     size_t param_count;
     float *params;            /* owned, param_count */
     float *grads;             /* owned, param_count */
-    float *grad_buffers[2];   /* ping-pong activation gradients, (max_batch, max layer size) */
-    size_t grad_buffer_size;
+    float *d_output;          /* (max_batch, output size): room for a caller's output gradient */
+    uint64_t *relu_mask;      /* bits, backward's ReLU masks of one layer at a time */
+    size_t mask_words;
     const float *last_input;  /* the input of the last forward, kept for backward */
     int last_batch;
 } network;
@@ -92,8 +93,10 @@ size_t network_output_size(const network *net); /* floats per image */
 void network_zero_grads(network *net);
 
 /* Backward pass of the last forward: d_output (batch, out_size) is the gradient w.r.t. the
- * network's output (not modified); parameter gradients are ADDED to grads; d_input (batch,
- * in_size) receives the gradient w.r.t. the input unless NULL. */
+ * network's output (not modified; it may be net->d_output); parameter gradients are ADDED to
+ * grads; d_input (batch, in_size) receives the gradient w.r.t. the input unless NULL. The
+ * activations (network_output included) are consumed: backward writes each layer's gradient
+ * into that layer's output buffer, so a step needs no memory beyond its activations. */
 int network_backward(network *net, const float *d_output, float *d_input, error *err);
 
 /* Keras-like summary table (layer, output shape, parameters) to stream. */

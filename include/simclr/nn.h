@@ -7,7 +7,9 @@
  *   conv kernels HWIO (kh, kw, in, out) and dense kernels (in, out), Keras's layouts.
  * Backward passes ADD into parameter gradients (zeroing all gradients is one memset of the
  * gradient block) and OVERWRITE activation gradients. A fused ReLU is undone in backward from the
- * layer's own output: d_out is masked in place where out <= 0.
+ * layer's own output: d_out is masked in place where out <= 0 (pass out = NULL when d_out is
+ * already masked). Parameter gradients are computed before d_in is written, so d_in may be the
+ * input's own buffer: training keeps no separate activation-gradient buffers.
  *
  * Convolutions run on oneDNN (primitives created once per batch size and cached); dense layers
  * on BLAS sgemm.

@@ -62,7 +62,15 @@ static int network_plan(network *net, const char *name, const tensor_shape *in_s
         if (layer->out_size > largest) largest = layer->out_size;
     }
     net->param_count = param_count;
-    net->grad_buffer_size = (size_t)max_batch * largest;
+    /* Backward keeps the ReLU masks of one layer's output as bits while that output's buffer is
+     * overwritten by its gradient (see network_backward). */
+    size_t largest_masked = 0;
+    for (int i = 0; i + 1 < layer_count; i++)
+        if (net->layers[i].spec.activation == NN_ACTIVATION_RELU &&
+            net->layers[i].out_size > largest_masked)
+            largest_masked = net->layers[i].out_size;
+    net->mask_words = ((size_t)max_batch * largest_masked + 63) / 64;
+    (void)largest;
     return 0;
 }
 
@@ -72,10 +80,11 @@ int network_estimate_bytes(const tensor_shape *in_shape, const layer_spec *specs
     network plan;
     if (network_plan(&plan, "network", in_shape, specs, layer_count, max_batch, err) != 0)
         return -1;
-    size_t floats = 2 * plan.param_count + 2 * plan.grad_buffer_size;
+    size_t floats = 2 * plan.param_count +
+                    (size_t)max_batch * plan.layers[plan.layer_count - 1].out_size;
     for (int i = 0; i < plan.layer_count; i++)
         floats += (size_t)max_batch * plan.layers[i].out_size;
-    *bytes = floats * sizeof(float);
+    *bytes = floats * sizeof(float) + plan.mask_words * sizeof(uint64_t);
     if (param_count) *param_count = plan.param_count;
     return 0;
 }
@@ -110,12 +119,10 @@ int network_init(network *net, const char *name, const tensor_shape *in_shape,
     net->params = checked_calloc(net->param_count, sizeof(float), "parameters", err);
     net->grads = net->params ? checked_calloc(net->param_count, sizeof(float), "gradients", err)
                              : NULL;
-    for (int b = 0; b < 2 && net->grads; b++) {
-        net->grad_buffers[b] = checked_calloc(net->grad_buffer_size, sizeof(float),
-                                              "activation gradients", err);
-        if (!net->grad_buffers[b]) break;
-    }
-    if (!net->params || !net->grads || !net->grad_buffers[0] || !net->grad_buffers[1]) {
+    net->d_output = checked_calloc((size_t)max_batch * network_output_size(net), sizeof(float),
+                                   "output gradients", err);
+    net->relu_mask = checked_calloc(net->mask_words, sizeof(uint64_t), "ReLU masks", err);
+    if (!net->params || !net->grads || !net->d_output || !net->relu_mask) {
         network_free(net);
         return -1;
     }
@@ -130,8 +137,8 @@ void network_free(network *net)
     }
     free(net->params);
     free(net->grads);
-    free(net->grad_buffers[0]);
-    free(net->grad_buffers[1]);
+    free(net->d_output);
+    free(net->relu_mask);
     memset(net, 0, sizeof *net);
 }
 
@@ -201,32 +208,77 @@ void network_zero_grads(network *net)
     memset(net->grads, 0, net->param_count * sizeof(float));
 }
 
+/* Bit i of mask = values[i] > 0. */
+static void mask_store(uint64_t *mask, const float *values, size_t count)
+{
+    size_t words = (count + 63) / 64;
+#pragma omp parallel for schedule(static) if (count > 65536)
+    for (size_t w = 0; w < words; w++) {
+        size_t begin = w * 64, end = begin + 64 < count ? begin + 64 : count;
+        uint64_t bits = 0;
+        for (size_t i = begin; i < end; i++) bits |= (uint64_t)(values[i] > 0.0f) << (i - begin);
+        mask[w] = bits;
+    }
+}
+
+/* values[i] = 0 where bit i of mask is clear. */
+static void mask_apply(float *values, const uint64_t *mask, size_t count)
+{
+    size_t words = (count + 63) / 64;
+#pragma omp parallel for schedule(static) if (count > 65536)
+    for (size_t w = 0; w < words; w++) {
+        size_t begin = w * 64, end = begin + 64 < count ? begin + 64 : count;
+        uint64_t bits = mask[w];
+        for (size_t i = begin; i < end; i++)
+            if (!((bits >> (i - begin)) & 1)) values[i] = 0.0f;
+    }
+}
+
 int network_backward(network *net, const float *d_output, float *d_input, error *err)
 {
     int batch = net->last_batch;
     if (!net->last_input || batch < 1)
         return error_set(err, ERROR_KIND_RESOURCE, "%s: backward without a forward pass", net->name);
-    int current = 0;
-    const network_layer *last = &net->layers[net->layer_count - 1];
-    memcpy(net->grad_buffers[current], d_output, (size_t)batch * last->out_size * sizeof(float));
+    /* Every layer's output buffer takes over the gradient w.r.t. that output, already masked by
+     * its ReLU, so no separate activation-gradient buffers exist: the peak memory of a training
+     * step is the activations themselves. First the network's own output. */
+    network_layer *last = &net->layers[net->layer_count - 1];
+    size_t count = (size_t)batch * last->out_size;
+    float *d_last = last->output;
+    if (last->spec.activation == NN_ACTIVATION_RELU) {
+        for (size_t i = 0; i < count; i++) d_last[i] = d_last[i] > 0.0f ? d_output[i] : 0.0f;
+    } else {
+        memmove(d_last, d_output, count * sizeof(float));
+    }
     for (int i = net->layer_count - 1; i >= 0; i--) {
         network_layer *layer = &net->layers[i];
-        const float *input = i > 0 ? net->layers[i - 1].output : net->last_input;
-        float *d_out = net->grad_buffers[current];
-        float *d_in = i > 0 ? net->grad_buffers[1 - current] : d_input;
         const float *kernel = net->params + layer->kernel_offset;
         float *d_kernel = net->grads + layer->kernel_offset;
         float *d_bias = net->grads + layer->bias_offset;
+        float *d_out = layer->output;
+        const float *input = net->last_input;
+        float *d_in = d_input;
+        network_layer *previous = i > 0 ? &net->layers[i - 1] : NULL;
+        size_t previous_count = previous ? (size_t)batch * previous->out_size : 0;
+        int previous_masked = previous && previous->spec.activation == NN_ACTIVATION_RELU;
+        if (previous) {
+            /* The input is the previous layer's output; its gradient overwrites it in place,
+             * after its ReLU mask is kept as bits. */
+            input = previous->output;
+            d_in = previous->output;
+            if (previous_masked) mask_store(net->relu_mask, previous->output, previous_count);
+        }
         if (layer->spec.kind == LAYER_KIND_CONV2D) {
-            if (conv2d_backward(layer->conv, d_in, d_kernel, d_bias, d_out, layer->output, input,
-                                kernel, batch, err) != 0)
+            if (conv2d_backward(layer->conv, d_in, d_kernel, d_bias, d_out, NULL, input, kernel,
+                                batch, err) != 0)
                 return -1;
         } else {
-            dense_backward(d_in, d_kernel, d_bias, d_out, layer->output, input, kernel, batch,
-                           (int)layer->in_size, layer->spec.units, layer->spec.activation);
+            dense_backward(d_in, d_kernel, d_bias, d_out, NULL, input, kernel, batch,
+                           (int)layer->in_size, layer->spec.units, NN_ACTIVATION_NONE);
         }
-        current = 1 - current;
+        if (previous_masked) mask_apply(previous->output, net->relu_mask, previous_count);
     }
+    net->last_batch = 0; /* the activations are gone */
     return 0;
 }
 

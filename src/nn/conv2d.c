@@ -508,23 +508,14 @@ int conv2d_backward(conv2d *layer, float *d_in, float *d_weight, float *d_bias, 
     const conv2d_config *c = &layer->config;
     conv2d_plan *plan = plan_for_batch(layer, batch, err);
     if (!plan) return -1;
-    if (c->activation == NN_ACTIVATION_RELU)
+    if (c->activation == NN_ACTIVATION_RELU && out)
         relu_mask(d_out, out,
                   (size_t)batch * layer->out_height * layer->out_width * c->out_channels);
     if (memory_bind(layer, plan->dst, d_out, err)) return -1;
 
-    if (d_in) {
-        if (weights_prepare(layer, plan, &plan->weights_to_backward_data,
-                            plan->backward_data_weights, weight, err) ||
-            memory_bind(layer, plan->src, d_in, err))
-            return -1;
-        dnnl_exec_arg_t args[4] = {{DNNL_ARG_DIFF_DST, plan->dst},
-                                   {DNNL_ARG_WEIGHTS, plan->backward_data_weights},
-                                   {DNNL_ARG_DIFF_SRC, plan->src}};
-        if (step_run(layer, &plan->backward_data, args, 3, err)) return -1;
-    }
-
-    /* oneDNN overwrites its gradients; they land in scratch buffers and are added afterwards. */
+    /* Weight gradients first: d_in may be the input's own buffer, which backward-data then
+     * overwrites. oneDNN overwrites its gradients; they land in scratch buffers and are added
+     * afterwards. */
     void *diff_weights_target = plan->diff_weights_to_hwio.primitive ? layer->diff_weights_staging
                                                                      : (void *)layer->diff_weights_hwio;
     if (memory_bind(layer, plan->src, in, err) ||
@@ -541,6 +532,17 @@ int conv2d_backward(conv2d *layer, float *d_in, float *d_weight, float *d_bias, 
         dnnl_exec_arg_t reorder_args[3] = {{DNNL_ARG_FROM, plan->diff_weights},
                                            {DNNL_ARG_TO, plan->hwio_weights}};
         if (step_run(layer, &plan->diff_weights_to_hwio, reorder_args, 2, err)) return -1;
+    }
+
+    if (d_in) {
+        if (weights_prepare(layer, plan, &plan->weights_to_backward_data,
+                            plan->backward_data_weights, weight, err) ||
+            memory_bind(layer, plan->src, d_in, err))
+            return -1;
+        dnnl_exec_arg_t data_args[4] = {{DNNL_ARG_DIFF_DST, plan->dst},
+                                        {DNNL_ARG_WEIGHTS, plan->backward_data_weights},
+                                        {DNNL_ARG_DIFF_SRC, plan->src}};
+        if (step_run(layer, &plan->backward_data, data_args, 3, err)) return -1;
     }
     add_into(d_weight, layer->diff_weights_hwio,
              (size_t)c->kernel * c->kernel * c->in_channels * c->out_channels);

@@ -23,7 +23,7 @@ void dense_backward(float *d_in, float *d_weight, float *d_bias, float *d_out, c
                     const float *in, const float *weight, int batch, int in_features,
                     int out_features, nn_activation activation)
 {
-    if (activation == NN_ACTIVATION_RELU)
+    if (activation == NN_ACTIVATION_RELU && out)
         relu_backward(d_out, d_out, out, (size_t)batch * out_features);
     /* d_weight (I, O) += in^T (I, N) @ d_out (N, O) */
     cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, in_features, out_features, batch, 1.0f,
@@ -33,7 +33,7 @@ void dense_backward(float *d_in, float *d_weight, float *d_bias, float *d_out, c
         const float *row = d_out + (size_t)n * out_features;
         for (int o = 0; o < out_features; o++) d_bias[o] += row[o];
     }
-    /* d_in (N, I) = d_out (N, O) @ weight^T (O, I) */
+    /* d_in (N, I) = d_out (N, O) @ weight^T (O, I), last: d_in may be the input's own buffer. */
     if (d_in)
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, batch, in_features, out_features,
                     1.0f, d_out, out_features, weight, out_features, 0.0f, d_in, in_features);

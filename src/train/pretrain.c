@@ -152,7 +152,7 @@ static int pretrain_step(pretrain_state *state, const dataset *ds, const train_c
         return -1;
     network_zero_grads(&state->encoder);
     network_zero_grads(&state->head);
-    float *d_features = state->encoder.grad_buffers[1];
+    float *d_features = state->encoder.d_output;
     if (network_backward(&state->head, state->d_projections, d_features, err) != 0) return -1;
     if (network_backward(&state->encoder, d_features, NULL, err) != 0) return -1;
     if (check_finite(state->encoder.grads, state->encoder.param_count, "encoder gradients",

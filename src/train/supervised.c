@@ -103,8 +103,8 @@ static int supervised_step(supervised_state *state, const dataset *ds, const tra
     if (check_finite(loss, 1, "loss", epoch + 1, step, err) != 0) return -1;
     network_zero_grads(&state->encoder);
     network_zero_grads(&state->classifier);
-    /* The classifier's input gradient lands in the encoder's spare gradient buffer. */
-    float *d_features = state->encoder.grad_buffers[1];
+    /* The classifier's input gradient is the gradient w.r.t. the encoder's output. */
+    float *d_features = state->encoder.d_output;
     if (network_backward(&state->classifier, state->d_logits, d_features, err) != 0) return -1;
     if (network_backward(&state->encoder, d_features, NULL, err) != 0) return -1;
     if (check_finite(state->encoder.grads, state->encoder.param_count, "encoder gradients",
