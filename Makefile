@@ -40,3 +40,10 @@ test-sanitize: deps
 	cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSIMCLR_SANITIZE=ON
 	cmake --build build-asan -j $(JOBS)
 	cd build-asan && ctest --output-on-failure
+
+# The performance benchmark: simclr against its PyTorch twin, one configuration per process
+# (bench/run.sh; about 6 minutes on 2 cores). Results and the table: docs/PERFORMANCE.md.
+.PHONY: bench
+bench:
+	@scripts/install-deps.sh bench
+	bench/run.sh

@@ -124,7 +124,7 @@ static double network_forward_flops(const network *net)
 enum { BENCH_MAX_PHASES = 48 };
 typedef struct phase_table {
     int count;
-    char names[BENCH_MAX_PHASES][48];
+    char names[BENCH_MAX_PHASES][64];
     double seconds[BENCH_MAX_PHASES];
     double flops[BENCH_MAX_PHASES];
     int recording; /* 0 during warmup */
@@ -147,76 +147,6 @@ static void phase_add(phase_table *table, const char *name, double seconds, doub
     table->flops[i] += flops;
 }
 
-/* network_forward, layer by layer as src/model/network.c does it, each call timed under
- * "<label> <layer> fwd". Without a table it is network_forward itself. */
-static int bench_forward(network *net, const char *label, const float *in, int batch,
-                         phase_table *table, error *err)
-{
-    if (!table) return network_forward(net, in, batch, err);
-    if (batch < 1 || batch > net->max_batch)
-        return error_set(err, ERROR_KIND_RESOURCE, "%s: batch of %d images (room for %d)",
-                         net->name, batch, net->max_batch);
-    const float *current = in;
-    char name[48];
-    for (int i = 0; i < net->layer_count; i++) {
-        network_layer *layer = &net->layers[i];
-        const float *kernel = net->params + layer->kernel_offset;
-        const float *bias = net->params + layer->bias_offset;
-        double start = now_seconds();
-        if (layer->spec.kind == LAYER_KIND_CONV2D) {
-            if (conv2d_forward(layer->conv, layer->output, current, kernel, bias, batch, err) != 0)
-                return -1;
-        } else {
-            dense_forward(layer->output, current, kernel, bias, batch, (int)layer->in_size,
-                          layer->spec.units, layer->spec.activation);
-        }
-        snprintf(name, sizeof name, "%s %s fwd", label, layer->name);
-        phase_add(table, name, now_seconds() - start, batch * layer_forward_flops(layer));
-        current = layer->output;
-    }
-    net->last_input = in;
-    net->last_batch = batch;
-    return 0;
-}
-
-/* network_backward likewise, each call timed under "<label> <layer> bwd". The FLOPs count what
- * the call computes: the weight gradient, plus the input gradient unless it is not wanted. */
-static int bench_backward(network *net, const char *label, const float *d_output, float *d_input,
-                          phase_table *table, error *err)
-{
-    if (!table) return network_backward(net, d_output, d_input, err);
-    int batch = net->last_batch;
-    if (!net->last_input || batch < 1)
-        return error_set(err, ERROR_KIND_RESOURCE, "%s: backward without a forward pass", net->name);
-    int current = 0;
-    const network_layer *last = &net->layers[net->layer_count - 1];
-    memcpy(net->grad_buffers[current], d_output, (size_t)batch * last->out_size * sizeof(float));
-    char name[48];
-    for (int i = net->layer_count - 1; i >= 0; i--) {
-        network_layer *layer = &net->layers[i];
-        const float *input = i > 0 ? net->layers[i - 1].output : net->last_input;
-        float *d_out = net->grad_buffers[current];
-        float *d_in = i > 0 ? net->grad_buffers[1 - current] : d_input;
-        const float *kernel = net->params + layer->kernel_offset;
-        float *d_kernel = net->grads + layer->kernel_offset;
-        float *d_bias = net->grads + layer->bias_offset;
-        double start = now_seconds();
-        if (layer->spec.kind == LAYER_KIND_CONV2D) {
-            if (conv2d_backward(layer->conv, d_in, d_kernel, d_bias, d_out, layer->output, input,
-                                kernel, batch, err) != 0)
-                return -1;
-        } else {
-            dense_backward(d_in, d_kernel, d_bias, d_out, layer->output, input, kernel, batch,
-                           (int)layer->in_size, layer->spec.units, layer->spec.activation);
-        }
-        snprintf(name, sizeof name, "%s %s bwd%s", label, layer->name, d_in ? "" : " (weights only)");
-        phase_add(table, name, now_seconds() - start,
-                  (d_in ? 2.0 : 1.0) * batch * layer_forward_flops(layer));
-        current = 1 - current;
-    }
-    return 0;
-}
-
 /* Times a plain call under a phase name. */
 #define TIMED(table, name, flops, statement)                                                       \
     do {                                                                                           \
@@ -234,6 +164,7 @@ typedef struct bench_state {
     float *inputs;         /* (max images, image floats) */
     uint8_t *pixels;       /* augment mode: (B, image bytes) */
     float *d_projections;  /* (2B, width) */
+    float *d_features;     /* (2B, width): the head's input gradient */
     float *loss_workspace;
     float *d_logits;       /* (labeled or test batch, classes) */
     int32_t *labels;
@@ -250,6 +181,7 @@ static void bench_state_free(bench_state *s)
     free(s->inputs);
     free(s->pixels);
     free(s->d_projections);
+    free(s->d_features);
     free(s->loss_workspace);
     free(s->d_logits);
     free(s->labels);
@@ -304,7 +236,8 @@ static int bench_setup(bench_state *s, const bench_options *o, error *err)
     s->d_logits = checked_calloc(max_batch * (size_t)classes, sizeof(float), "logit gradients",
                                  err);
     s->labels = checked_calloc(max_batch, sizeof(int32_t), "labels", err);
-    if (!s->inputs || !s->d_logits || !s->labels) return -1;
+    s->d_features = checked_calloc(max_batch * width, sizeof(float), "feature gradients", err);
+    if (!s->inputs || !s->d_logits || !s->labels || !s->d_features) return -1;
     fill_uniform(s->inputs, max_batch * image, 0);
     fill_labels(s->labels, (int)max_batch, classes);
     return 0;
@@ -320,26 +253,36 @@ static int pretrain_step(bench_state *s, const bench_options *o, phase_table *t,
     int batch = o->unlabeled + o->labeled, views = 2 * batch, labeled = o->labeled;
     size_t width = (size_t)s->model.width;
     int classes = s->model.num_classes;
-    if (bench_forward(&s->encoder, "encoder", s->inputs, views, t, err) != 0) return -1;
-    if (bench_forward(&s->head, "head", network_output(&s->encoder), views, t, err) != 0) return -1;
+    double encoder_flops = network_forward_flops(&s->encoder);
+    double head_flops = network_forward_flops(&s->head);
+    /* The first conv computes no input gradient: its backward is the weight gradient alone. */
+    double first_layer_flops = layer_forward_flops(&s->encoder.layers[0]);
+    int ok = 1;
+    TIMED(t, "encoder fwd (2B views)", views * encoder_flops,
+          ok = network_forward(&s->encoder, s->inputs, views, err) == 0);
+    if (!ok) return -1;
+    TIMED(t, "head fwd", views * head_flops,
+          ok = network_forward(&s->head, network_output(&s->encoder), views, err) == 0);
+    if (!ok) return -1;
     const float *projections = network_output(&s->head);
     contrastive_result result;
-    TIMED(t, "contrastive loss (fwd+bwd)", 6.0 * batch * batch * (double)width,
+    TIMED(t, "contrastive loss (fwd + bwd)", 6.0 * batch * batch * (double)width,
           contrastive_loss(CONTRASTIVE_KIND_SEED, projections, projections + batch * width, batch,
                            (int)width, 0.1f, s->d_projections, s->d_projections + batch * width,
                            s->loss_workspace, &result));
     if (check_finite(&result.loss, 1, "contrastive loss", 1, 0, err) != 0) return -1;
     TIMED(t, "zero grads", 0.0, network_zero_grads(&s->encoder); network_zero_grads(&s->head));
-    float *d_features = s->encoder.grad_buffers[1];
-    if (bench_backward(&s->head, "head", s->d_projections, d_features, t, err) != 0) return -1;
-    if (bench_backward(&s->encoder, "encoder", d_features, NULL, t, err) != 0) return -1;
-    int finite;
-    TIMED(t, "check_finite (grads)", 0.0,
-          finite = check_finite(s->encoder.grads, s->encoder.param_count, "encoder gradients", 1,
-                                0, err) == 0 &&
-                   check_finite(s->head.grads, s->head.param_count, "head gradients", 1, 0,
-                                err) == 0);
-    if (!finite) return -1;
+    TIMED(t, "head bwd", 2.0 * views * head_flops,
+          ok = network_backward(&s->head, s->d_projections, s->d_features, err) == 0);
+    if (!ok) return -1;
+    TIMED(t, "encoder bwd", views * (2.0 * encoder_flops - first_layer_flops),
+          ok = network_backward(&s->encoder, s->d_features, NULL, err) == 0);
+    if (!ok) return -1;
+    TIMED(t, "check_finite (gradients)", 0.0,
+          ok = check_finite(s->encoder.grads, s->encoder.param_count, "encoder gradients", 1, 0,
+                            err) == 0 &&
+               check_finite(s->head.grads, s->head.param_count, "head gradients", 1, 0, err) == 0);
+    if (!ok) return -1;
     TIMED(t, "adam (encoder + head)", 0.0,
           adam_update(&s->encoder_optimizer, s->encoder.params, s->encoder.grads);
           adam_update(&s->head_optimizer, s->head.params, s->head.grads));
@@ -347,8 +290,8 @@ static int pretrain_step(bench_state *s, const bench_options *o, phase_table *t,
     /* The probe: encoder in inference mode on the labeled images, Dense(10) trained alone. */
     double start = now_seconds();
     if (network_forward(&s->encoder, s->inputs, labeled, err) != 0) return -1;
-    phase_add(t, "probe: encoder fwd (25 images)", now_seconds() - start,
-              labeled * network_forward_flops(&s->encoder));
+    phase_add(t, "probe: encoder fwd (labeled images)", now_seconds() - start,
+              labeled * encoder_flops);
     start = now_seconds();
     if (network_forward(&s->classifier, network_output(&s->encoder), labeled, err) != 0) return -1;
     int correct = 0;
@@ -378,9 +321,8 @@ static int baseline_step(bench_state *s, const bench_options *o, error *err)
     if (check_finite(&loss, 1, "loss", 1, 0, err) != 0) return -1;
     network_zero_grads(&s->encoder);
     network_zero_grads(&s->classifier);
-    float *d_features = s->encoder.grad_buffers[1];
-    if (network_backward(&s->classifier, s->d_logits, d_features, err) != 0) return -1;
-    if (network_backward(&s->encoder, d_features, NULL, err) != 0) return -1;
+    if (network_backward(&s->classifier, s->d_logits, s->d_features, err) != 0) return -1;
+    if (network_backward(&s->encoder, s->d_features, NULL, err) != 0) return -1;
     if (check_finite(s->encoder.grads, s->encoder.param_count, "encoder gradients", 1, 0, err) !=
             0 ||
         check_finite(s->classifier.grads, s->classifier.param_count, "classifier gradients", 1, 0,
@@ -430,3 +372,300 @@ static int run_step(bench_state *s, const bench_options *o, uint64_t step, phase
     return 0;
 }
 
+
+/* FLOPs of one step and the images it processes (see the top of the file for the convention). */
+static void step_work(const bench_state *s, const bench_options *o, double *flops, int *images)
+{
+    int batch = o->unlabeled + o->labeled;
+    switch (o->mode) {
+    case BENCH_MODE_PRETRAIN: {
+        double encoder = network_forward_flops(&s->encoder);
+        double head = network_forward_flops(&s->head);
+        double probe = network_forward_flops(&s->classifier);
+        *flops = 2.0 * batch * 3.0 * (encoder + head) +
+                 6.0 * batch * batch * (double)s->model.width +
+                 o->labeled * (encoder + 3.0 * probe);
+        *images = batch;
+        return;
+    }
+    case BENCH_MODE_BASELINE:
+        *flops = o->labeled * 3.0 *
+                 (network_forward_flops(&s->encoder) + network_forward_flops(&s->classifier));
+        *images = o->labeled;
+        return;
+    case BENCH_MODE_INFERENCE:
+        *flops = o->test_batch *
+                 (network_forward_flops(&s->encoder) + network_forward_flops(&s->classifier));
+        *images = o->test_batch;
+        return;
+    case BENCH_MODE_AUGMENT:
+        *flops = 0.0;
+        *images = batch;
+        return;
+    }
+}
+
+/* ---- Options ------------------------------------------------------------------------------- */
+
+static void usage(FILE *stream)
+{
+    fprintf(stream,
+            "usage: simclr_bench [options]\n"
+            "  --shape HxWxC        image shape (default 96x96x3; 28x28x1 for Fashion-MNIST)\n"
+            "  --mode MODE          pretrain | baseline | inference | augment (default pretrain)\n"
+            "  --steps N            timed steps (default 3)\n"
+            "  --warmup N           untimed steps first (default 1)\n"
+            "  --threads N          OpenMP threads (default 2)\n"
+            "  --padding P          conv padding, -1 = the model's auto rule (default -1)\n"
+            "  --unlabeled-batch N  (default 500)   --labeled-batch N (default 25)\n"
+            "  --test-batch N       (default 525)\n"
+            "  --peak-gflops X      the machine's fp32 peak for the fraction (default %.1f)\n"
+            "  --breakdown          pretrain only: time every layer call and print the phases\n",
+            BENCH_DEFAULT_PEAK_GFLOPS);
+}
+
+static int parse_int(const char *flag, const char *text, int low, int high, int *out)
+{
+    char *end = NULL;
+    long value = strtol(text, &end, 10);
+    if (!*text || *end || value < low || value > high) {
+        fprintf(stderr, "simclr_bench: %s '%s': expected an integer in %d..%d\n", flag, text, low,
+                high);
+        return -1;
+    }
+    *out = (int)value;
+    return 0;
+}
+
+static int parse_options(int argc, char **argv, bench_options *o)
+{
+    *o = (bench_options){.shape = {96, 96, 3}, .padding = MODEL_PADDING_AUTO,
+                         .mode = BENCH_MODE_PRETRAIN, .steps = 3, .warmup = 1, .threads = 2,
+                         .unlabeled = 500, .labeled = 25, .test_batch = 525,
+                         .peak_gflops = BENCH_DEFAULT_PEAK_GFLOPS};
+    for (int i = 1; i < argc; i++) {
+        const char *flag = argv[i];
+        if (strcmp(flag, "--help") == 0) {
+            usage(stdout);
+            exit(0);
+        }
+        if (strcmp(flag, "--breakdown") == 0) {
+            o->breakdown = 1;
+            continue;
+        }
+        if (i + 1 >= argc) {
+            fprintf(stderr, "simclr_bench: %s needs a value (see --help)\n", flag);
+            return -1;
+        }
+        const char *value = argv[++i];
+        int status = 0;
+        if (strcmp(flag, "--shape") == 0) {
+            tensor_shape shape;
+            char tail;
+            if (sscanf(value, "%dx%dx%d%c", &shape.height, &shape.width, &shape.channels, &tail) !=
+                    3 ||
+                shape.height < 1 || shape.width < 1 || shape.channels < 1 ||
+                shape.channels > AUGMENT_MAX_CHANNELS) {
+                fprintf(stderr, "simclr_bench: --shape '%s': expected HxWxC, C in 1..%d\n", value,
+                        AUGMENT_MAX_CHANNELS);
+                return -1;
+            }
+            o->shape = shape;
+        } else if (strcmp(flag, "--mode") == 0) {
+            int found = -1;
+            for (int m = 0; m < 4; m++)
+                if (strcmp(value, BENCH_MODE_NAMES[m]) == 0) found = m;
+            if (found < 0) {
+                fprintf(stderr, "simclr_bench: --mode '%s': expected pretrain, baseline, "
+                                "inference or augment\n", value);
+                return -1;
+            }
+            o->mode = (bench_mode)found;
+        } else if (strcmp(flag, "--steps") == 0) {
+            status = parse_int(flag, value, 1, 100000, &o->steps);
+        } else if (strcmp(flag, "--warmup") == 0) {
+            status = parse_int(flag, value, 0, 100000, &o->warmup);
+        } else if (strcmp(flag, "--threads") == 0) {
+            status = parse_int(flag, value, 1, 1024, &o->threads);
+        } else if (strcmp(flag, "--padding") == 0) {
+            status = parse_int(flag, value, -1, 64, &o->padding);
+        } else if (strcmp(flag, "--unlabeled-batch") == 0) {
+            status = parse_int(flag, value, 1, 100000, &o->unlabeled);
+        } else if (strcmp(flag, "--labeled-batch") == 0) {
+            status = parse_int(flag, value, 1, 100000, &o->labeled);
+        } else if (strcmp(flag, "--test-batch") == 0) {
+            status = parse_int(flag, value, 1, 4096, &o->test_batch);
+        } else if (strcmp(flag, "--peak-gflops") == 0) {
+            char *end = NULL;
+            o->peak_gflops = strtod(value, &end);
+            if (*end || !(o->peak_gflops > 0.0)) {
+                fprintf(stderr, "simclr_bench: --peak-gflops '%s': expected a positive number\n",
+                        value);
+                return -1;
+            }
+        } else {
+            fprintf(stderr, "simclr_bench: unknown option '%s' (see --help)\n", flag);
+            return -1;
+        }
+        if (status != 0) return -1;
+    }
+    if (o->breakdown && o->mode != BENCH_MODE_PRETRAIN) {
+        fprintf(stderr, "simclr_bench: --breakdown is for --mode pretrain\n");
+        return -1;
+    }
+    return 0;
+}
+
+/* ---- Main ---------------------------------------------------------------------------------- */
+
+/* --breakdown, second table: each layer of the encoder and the head alone at the pretraining
+ * batch (2B views), through the network's own conv2d objects (their cached oneDNN plans) and
+ * dense calls, on the activations of a fresh forward pass. Forward recomputes the layer's output
+ * in place; backward writes its input gradient to a scratch buffer so the activations stay. */
+static int layer_breakdown(bench_state *s, int views, int reps, phase_table *t, error *err)
+{
+    network *nets[2] = {&s->encoder, &s->head};
+    size_t largest = 0;
+    for (int n = 0; n < 2; n++)
+        for (int i = 0; i < nets[n]->layer_count; i++) {
+            if (nets[n]->layers[i].in_size > largest) largest = nets[n]->layers[i].in_size;
+            if (nets[n]->layers[i].out_size > largest) largest = nets[n]->layers[i].out_size;
+        }
+    float *d_out = checked_calloc((size_t)views * largest, sizeof(float), "breakdown d_out", err);
+    float *d_in = checked_calloc((size_t)views * largest, sizeof(float), "breakdown d_in", err);
+    int status = -1;
+    if (!d_out || !d_in) goto done;
+    fill_uniform(d_out, (size_t)views * largest, 3);
+    if (network_forward(&s->encoder, s->inputs, views, err) != 0 ||
+        network_forward(&s->head, network_output(&s->encoder), views, err) != 0)
+        goto done;
+    char name[64];
+    for (int n = 0; n < 2; n++) {
+        network *net = nets[n];
+        for (int i = 0; i < net->layer_count; i++) {
+            network_layer *layer = &net->layers[i];
+            const float *input = i > 0 ? net->layers[i - 1].output
+                                       : (n == 0 ? s->inputs : network_output(&s->encoder));
+            const float *kernel = net->params + layer->kernel_offset;
+            const float *bias = net->params + layer->bias_offset;
+            float *d_kernel = net->grads + layer->kernel_offset;
+            float *d_bias = net->grads + layer->bias_offset;
+            float *d_input = n == 0 && i == 0 ? NULL : d_in;
+            double flops = views * layer_forward_flops(layer);
+            int conv = layer->spec.kind == LAYER_KIND_CONV2D;
+            for (int r = 0; r <= reps; r++) { /* r == 0: untimed */
+                t->recording = r > 0;
+                double start = now_seconds();
+                if (conv) {
+                    if (conv2d_forward(layer->conv, layer->output, input, kernel, bias, views,
+                                       err) != 0)
+                        goto done;
+                } else {
+                    dense_forward(layer->output, input, kernel, bias, views, (int)layer->in_size,
+                                  layer->spec.units, layer->spec.activation);
+                }
+                snprintf(name, sizeof name, "%s %s %s fwd", net->name, layer->name,
+                         conv ? "(conv)" : "(dense)");
+                phase_add(t, name, (now_seconds() - start) / reps, flops / reps);
+                start = now_seconds();
+                if (conv) {
+                    if (conv2d_backward(layer->conv, d_input, d_kernel, d_bias, d_out,
+                                        layer->output, input, kernel, views, err) != 0)
+                        goto done;
+                } else {
+                    dense_backward(d_input, d_kernel, d_bias, d_out, layer->output, input, kernel,
+                                   views, (int)layer->in_size, layer->spec.units,
+                                   layer->spec.activation);
+                }
+                snprintf(name, sizeof name, "%s %s %s bwd%s", net->name, layer->name,
+                         conv ? "(conv)" : "(dense)", d_input ? "" : " (weights only)");
+                phase_add(t, name, (now_seconds() - start) / reps,
+                          (d_input ? 2.0 : 1.0) * flops / reps);
+            }
+        }
+    }
+    status = 0;
+done:
+    free(d_out);
+    free(d_in);
+    return status;
+}
+
+/* One '#' line per phase: seconds per step (the table's sums over `divisor` steps), share of the
+ * measured step, FLOPs and rate. */
+static void print_phases(const char *title, const phase_table *t, int divisor,
+                         double step_seconds, double peak)
+{
+    double total = 0.0;
+    for (int i = 0; i < t->count; i++) total += t->seconds[i];
+    printf("# %s: %.4f s in these rows, the step measured %.4f s\n", title, total / divisor,
+           step_seconds);
+    printf("# %-46s %9s %7s %9s %9s %7s\n", "phase", "seconds", "of step", "GFLOP", "GFLOP/s",
+           "peak");
+    for (int i = 0; i < t->count; i++) {
+        double seconds = t->seconds[i] / divisor, gflop = t->flops[i] / divisor / 1e9;
+        double rate = seconds > 0.0 ? gflop / seconds : 0.0;
+        printf("# %-46s %9.4f %6.1f%% %9.2f %9.1f %6.1f%%\n", t->names[i], seconds,
+               100.0 * seconds / step_seconds, gflop, rate, 100.0 * rate / peak);
+    }
+}
+
+int main(int argc, char **argv)
+{
+    bench_options o;
+    if (parse_options(argc, argv, &o) != 0) return 2;
+    omp_set_num_threads(o.threads);
+    error err;
+    error_clear(&err);
+    bench_state s;
+    memset(&s, 0, sizeof s);
+    phase_table phases;
+    memset(&phases, 0, sizeof phases);
+    phase_table *t = o.breakdown ? &phases : NULL;
+    int status = 1;
+    if (bench_setup(&s, &o, &err) != 0) goto done;
+    for (int i = 0; i < o.warmup; i++)
+        if (run_step(&s, &o, (uint64_t)i, t, &err) != 0) goto done;
+    phases.recording = 1;
+    double total = 0.0, best = INFINITY;
+    for (int i = 0; i < o.steps; i++) {
+        double start = now_seconds();
+        if (run_step(&s, &o, (uint64_t)(o.warmup + i), t, &err) != 0) goto done;
+        double seconds = now_seconds() - start;
+        total += seconds;
+        if (seconds < best) best = seconds;
+    }
+    double mean = total / o.steps, flops = 0.0;
+    int images = 0;
+    step_work(&s, &o, &flops, &images);
+    double gflops = flops / mean / 1e9;
+    double forward_per_image =
+        o.mode == BENCH_MODE_AUGMENT ? 0.0 : network_forward_flops(&s.encoder) / 1e9;
+    double rss = peak_rss_mib(); /* before the layer breakdown's scratch buffers */
+    if (o.breakdown) {
+        print_phases("pretraining step by phase (mean of the timed steps)", &phases, o.steps, mean,
+                     o.peak_gflops);
+        phase_table layers;
+        memset(&layers, 0, sizeof layers);
+        int reps = 2;
+        if (layer_breakdown(&s, 2 * (o.unlabeled + o.labeled), reps, &layers, &err) != 0)
+            goto done;
+        print_phases("each layer alone at the pretraining batch (2B views, mean of 2 runs)",
+                     &layers, 1, mean, o.peak_gflops);
+    }
+    printf("{\"impl\": \"simclr\", \"version\": \"%s\", \"shape\": \"%dx%dx%d\", \"mode\": \"%s\", "
+           "\"layout\": \"nhwc\", \"padding\": %d, \"threads\": %d, \"images_per_step\": %d, "
+           "\"steps\": %d, \"warmup\": %d, \"seconds_per_step\": %.6f, \"best_seconds\": %.6f, "
+           "\"images_per_s\": %.2f, \"gflop_per_step\": %.4f, \"gflop_per_image\": %.4f, "
+           "\"encoder_fwd_gflop_per_image\": %.5f, \"gflops\": %.2f, \"peak_gflops\": %.1f, "
+           "\"peak_fraction\": %.4f, \"peak_rss_mib\": %.1f}\n",
+           SIMCLR_VERSION, o.shape.height, o.shape.width, o.shape.channels,
+           BENCH_MODE_NAMES[o.mode], model_resolved_padding(&s.model), o.threads, images, o.steps,
+           o.warmup, mean, best, images / mean, flops / 1e9, flops / 1e9 / images,
+           forward_per_image, gflops, o.peak_gflops, gflops / o.peak_gflops, rss);
+    status = 0;
+done:
+    if (status != 0) fprintf(stderr, "simclr_bench: %s\n", err.message);
+    bench_state_free(&s);
+    return status;
+}

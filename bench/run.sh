@@ -1,0 +1,201 @@
+#!/usr/bin/env bash
+# The performance benchmark (`make bench`): builds simclr_bench, then times simclr and its
+# PyTorch twin (bench/torch_twin.py) one configuration per process, one after the other:
+#   shapes 96x96x3 (STL-10, padding 0) and 28x28x1 (Fashion-MNIST, padding 1);
+#   steps  pretrain (525 images: 1050 views + probe), baseline (25 images), inference (525);
+#   PyTorch: Debian's python3-torch (/usr/bin/python3) and, when it installs, the current PyPI
+#   release in build-bench/venv, each in both layouts (channels_last, contiguous);
+#   ours also: the augmentation of one pretraining batch, and a per-phase breakdown of the
+#   pretraining step at 96x96x3.
+# Prints Markdown tables (also written to build-bench/results.md); raw JSON lines go to
+# build-bench/results.jsonl, everything the programs print to build-bench/bench.log.
+#
+# Environment: BENCH_THREADS (2), BENCH_QUICK=1 (fewer steps, a smoke run),
+# BENCH_PYPI_TORCH=0 (do not create build-bench/venv with PyPI's torch; it is ~5 GB),
+# BENCH_PEAK_GFLOPS (234.5: 2 cores of the development machine, fp32 FMA).
+# Timings mean something only on an otherwise idle machine: run nothing else meanwhile.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+out=build-bench
+threads=${BENCH_THREADS:-2}
+peak=${BENCH_PEAK_GFLOPS:-234.5}
+export OMP_NUM_THREADS=$threads MKL_NUM_THREADS=$threads OPENBLAS_NUM_THREADS=$threads
+mkdir -p "$out"
+results=$out/results.jsonl
+log=$out/bench.log
+: > "$results"
+: > "$log"
+
+echo "bench: building simclr_bench ($out/cmake)"
+cmake -S . -B "$out/cmake" -DCMAKE_BUILD_TYPE=Release >> "$log"
+nice cmake --build "$out/cmake" -j "${JOBS:-2}" --target simclr_bench >> "$log"
+bench_bin=$out/cmake/simclr_bench
+
+# The PyTorch interpreters: Debian's, and PyPI's current release in a venv of our own.
+pythons=()
+if /usr/bin/python3 -c 'import torch' 2>/dev/null; then
+  pythons+=(/usr/bin/python3)
+else
+  echo "bench: /usr/bin/python3 has no torch (scripts/install-deps.sh bench installs python3-torch)"
+fi
+venv=$out/venv
+if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c 'import torch' 2>/dev/null; then
+  if [ "${BENCH_PYPI_TORCH:-1}" != 0 ]; then
+    echo "bench: installing PyPI's torch into $venv (once; several GB; BENCH_PYPI_TORCH=0 skips)"
+    if ! { python3 -m venv "$venv" && "$venv/bin/pip" install -q --progress-bar off torch; } \
+        >> "$log" 2>&1; then
+      echo "bench: could not install torch from PyPI (see $log); continuing with Debian's"
+    fi
+  fi
+fi
+if [ -x "$venv/bin/python" ] && "$venv/bin/python" -c 'import torch' 2>/dev/null; then
+  pythons+=("$venv/bin/python")
+fi
+
+load=$(cut -d' ' -f1 /proc/loadavg)
+if awk -v l="$load" 'BEGIN { exit !(l > 0.5) }'; then
+  echo "bench: warning: load average $load — something else is running; timings will be low"
+fi
+
+# One configuration in its own process (so ru_maxrss is that configuration's peak); appends its
+# JSON line (the last line starting with '{') to the results.
+run() {
+  local label=$1
+  shift
+  local output
+  echo "bench: $label" | tee -a "$log"
+  echo "+ $*" >> "$log"
+  if ! output=$("$@" 2>> "$log"); then
+    echo "bench: FAILED: $* (see $log)" >&2
+    failed=1
+    return 0
+  fi
+  printf '%s\n' "$output" >> "$log"
+  printf '%s\n' "$output" | grep '^{' | tail -n 1 >> "$results"
+}
+
+failed=0
+# shape, mode, steps, warmup: each pretraining step at 96x96x3 takes seconds, the others less.
+configs=(
+  "96x96x3 pretrain 3 1"
+  "96x96x3 baseline 20 3"
+  "96x96x3 inference 5 2"
+  "28x28x1 pretrain 6 2"
+  "28x28x1 baseline 40 5"
+  "28x28x1 inference 20 3"
+)
+if [ "${BENCH_QUICK:-0}" = 1 ]; then
+  configs=("96x96x3 pretrain 1 1" "96x96x3 baseline 2 1" "96x96x3 inference 1 1"
+           "28x28x1 pretrain 1 1" "28x28x1 baseline 2 1" "28x28x1 inference 1 1")
+fi
+
+for config in "${configs[@]}"; do
+  read -r shape mode steps warmup <<< "$config"
+  args=(--shape "$shape" --mode "$mode" --steps "$steps" --warmup "$warmup" --threads "$threads"
+        --peak-gflops "$peak")
+  run "simclr $shape $mode" "$bench_bin" "${args[@]}"
+  for py in "${pythons[@]}"; do
+    for layout in channels_last contiguous; do
+      run "torch ($py) $shape $mode $layout" "$py" bench/torch_twin.py "${args[@]}" \
+        --layout "$layout"
+    done
+  done
+done
+for shape in 96x96x3 28x28x1; do
+  run "simclr $shape augment" "$bench_bin" --shape "$shape" --mode augment --steps 5 \
+    --warmup 1 --threads "$threads"
+done
+
+# The pretraining step at 96x96x3 phase by phase, and each layer alone (its own process: the
+# layer timings need scratch buffers that would inflate the peak RSS above).
+echo "bench: simclr 96x96x3 pretrain --breakdown" | tee -a "$log"
+breakdown=$("$bench_bin" --shape 96x96x3 --mode pretrain --steps 1 --warmup 1 \
+  --threads "$threads" --peak-gflops "$peak" --breakdown 2>> "$log")
+printf '%s\n' "$breakdown" >> "$log"
+
+cpu=$(lscpu | sed -n 's/^Model name: *//p' | head -n 1)
+/usr/bin/python3 - "$results" "$cpu" "$threads" "$peak" > "$out/results.md" <<'EOF'
+import json, sys
+
+results_path, cpu, threads, peak = sys.argv[1], sys.argv[2], sys.argv[3], float(sys.argv[4])
+rows = [json.loads(line) for line in open(results_path) if line.strip()]
+MODES = {"pretrain": "pretraining step", "baseline": "baseline step", "inference": "inference",
+         "augment": "augmentation of a pretraining batch"}
+
+print(f"Machine: {cpu}, {threads} threads; fp32 peak {peak:g} GFLOP/s (FMA, {threads} cores).\n")
+print("| shape | step | implementation | layout | images/s | s/step | GFLOP/image | GFLOP/s "
+      "| of peak | peak RSS MiB |")
+print("|---|---|---|---|---:|---:|---:|---:|---:|---:|")
+for r in rows:
+    impl = "simclr" if r["impl"] == "simclr" else f"PyTorch {r['version']}"
+    flop = r["gflop_per_image"] > 0
+    print(f"| {r['shape']} | {MODES[r['mode']]} | {impl} | {r['layout']} | "
+          f"{r['images_per_s']:.1f} | {r['seconds_per_step']:.4f} | "
+          f"{r['gflop_per_image']:.4f} | " +
+          (f"{r['gflops']:.1f} | {100 * r['peak_fraction']:.1f}% | " if flop else "– | – | ") +
+          f"{r['peak_rss_mib']:.0f} |")
+
+ours = {(r["shape"], r["mode"]): r for r in rows if r["impl"] == "simclr"}
+versions = sorted({r["version"] for r in rows if r["impl"] == "torch"})
+best = {}
+for r in rows:
+    if r["impl"] != "torch":
+        continue
+    key = (r["shape"], r["mode"], r["version"])
+    if key not in best or r["images_per_s"] > best[key]["images_per_s"]:
+        best[key] = r
+print("\nOurs against PyTorch's best layout (ratio > 1: simclr is faster / uses more memory):\n")
+header = "| shape | step | simclr images/s |"
+rule = "|---|---|---:|"
+for v in versions:
+    header += f" PyTorch {v} images/s (layout) | simclr / {v} | RSS simclr / {v} |"
+    rule += "---:|---:|---:|"
+print(header)
+print(rule)
+for (shape, mode), r in ours.items():
+    if mode == "augment":
+        continue
+    line = f"| {shape} | {MODES[mode]} | {r['images_per_s']:.1f} |"
+    for v in versions:
+        t = best.get((shape, mode, v))
+        if t is None:
+            line += " – | – | – |"
+            continue
+        line += (f" {t['images_per_s']:.1f} ({t['layout']}) | "
+                 f"{r['images_per_s'] / t['images_per_s']:.2f} | "
+                 f"{r['peak_rss_mib'] / t['peak_rss_mib']:.2f} |")
+    print(line)
+
+notes = []
+for shape in sorted({s for s, _ in ours}):
+    pre, aug = ours.get((shape, "pretrain")), ours.get((shape, "augment"))
+    if pre and aug:
+        with_aug = 1.0 / (1.0 / pre["images_per_s"] + 1.0 / aug["images_per_s"])
+        notes.append(f"{shape}: augmenting a pretraining batch takes {aug['seconds_per_step']:.3f} s "
+                     f"({100 * aug['seconds_per_step'] / pre['seconds_per_step']:.1f}% of the step); "
+                     f"pretraining with augmentation, serially: {with_aug:.1f} images/s")
+    if pre:
+        notes.append(f"{shape}: encoder forward {pre['encoder_fwd_gflop_per_image']:.4f} GFLOP per "
+                     f"view; a pretraining step counts {pre['gflop_per_step']:.1f} GFLOP "
+                     f"({pre['gflop_per_image']:.3f} per image)")
+if notes:
+    print("\n" + "\n".join(f"- {n}" for n in notes))
+EOF
+cat "$out/results.md"
+echo
+echo "Pretraining step at 96x96x3, simclr, phase by phase (GFLOP/s against the ${peak} peak):"
+echo
+echo '```'
+printf '%s\n' "$breakdown" | sed -n 's/^# //p'
+echo '```'
+{
+  echo
+  echo '```'
+  printf '%s\n' "$breakdown" | sed -n 's/^# //p'
+  echo '```'
+} >> "$out/results.md"
+if [ "$failed" != 0 ]; then
+  echo "bench: some configurations failed (see $log)" >&2
+  exit 1
+fi

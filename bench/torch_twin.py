@@ -1,0 +1,185 @@
+#!/usr/bin/env python3
+"""PyTorch twin of simclr's benchmark (bench/bench_simclr.c): the same model, the same step, the
+same batch sizes, on random inputs; prints one JSON line with the same fields.
+
+    python3 bench/torch_twin.py --shape 96x96x3 --mode pretrain --steps 3 --warmup 1 \
+        --threads 2 --layout channels_last
+
+Model (the seed's): encoder 4 x [Conv2d(128, 3x3, stride 2, padding 0 at 96x96 / 1 at 28x28) +
+ReLU] -> Flatten -> Linear(128) + ReLU; projection head Linear(128) + ReLU -> Linear(128); probe /
+classifier Linear(10). PyTorch's default initialisation (the values do not matter for timing;
+Flatten takes PyTorch's (c, h, w) order, a permutation of Keras's).
+
+Steps (augmentation excluded, as on the C side):
+  pretrain   encoder + head forward/backward on 2B = 1050 views (one batch), the seed's
+             contrastive loss (B x B similarities / 0.1, symmetric cross-entropy, gradient of the
+             SUM of per-image losses), Adam on encoder + head; then the probe on the 25 labeled
+             images: encoder forward without gradient, Linear(10), cross-entropy, Adam.
+  baseline   25 images through encoder + Linear(10), cross-entropy, backward, Adam.
+  inference  525 images through encoder + Linear(10) and the cross-entropy, no gradient.
+Adam: Keras's hyperparameters (lr 1e-3, betas 0.9/0.999, eps 1e-7); the fused CPU kernel where
+this PyTorch has one, else the foreach one.
+
+FLOPs: computed from the layer shapes below, 2 x multiply-adds; a training pass is 3 x forward;
+the contrastive loss adds 6 B^2 D (same convention as bench_simclr.c).
+"""
+import argparse
+import json
+import resource
+import time
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+TEMPERATURE = 0.1
+WIDTH = 128
+DEPTH = 4
+CLASSES = 10
+
+
+def conv_out(size, padding):
+    return (size + 2 * padding - 3) // 2 + 1
+
+
+def build(shape, padding):
+    height, width, channels = shape
+    layers, flops = [], 0.0
+    for i in range(DEPTH):
+        layers += [nn.Conv2d(channels if i == 0 else WIDTH, WIDTH, 3, stride=2, padding=padding),
+                   nn.ReLU()]
+        in_channels = channels if i == 0 else WIDTH
+        height, width = conv_out(height, padding), conv_out(width, padding)
+        flops += 2.0 * height * width * WIDTH * 9 * in_channels
+    flat = height * width * WIDTH
+    layers += [nn.Flatten(), nn.Linear(flat, WIDTH), nn.ReLU()]
+    flops += 2.0 * flat * WIDTH
+    encoder = nn.Sequential(*layers)
+    head = nn.Sequential(nn.Linear(WIDTH, WIDTH), nn.ReLU(), nn.Linear(WIDTH, WIDTH))
+    classifier = nn.Linear(WIDTH, CLASSES)
+    return encoder, head, classifier, flops, 2.0 * 2 * WIDTH * WIDTH, 2.0 * WIDTH * CLASSES
+
+
+def make_adam(params):
+    """Keras's Adam settings with the fastest CPU implementation this PyTorch offers."""
+    params = list(params)
+    kwargs = dict(lr=1e-3, betas=(0.9, 0.999), eps=1e-7)
+    for variant in ("fused", "foreach"):
+        try:
+            return torch.optim.Adam(params, **kwargs, **{variant: True}), variant
+        except (TypeError, RuntimeError, ValueError):
+            continue
+    return torch.optim.Adam(params, **kwargs), "single-tensor"
+
+
+def seed_contrastive(z1, z2):
+    """Sum over images of (CE(S_i, i) + CE(S^T_i, i)) / 2, S = normalise(z1) normalise(z2)^T / T."""
+    p1, p2 = F.normalize(z1, dim=1, eps=1e-7), F.normalize(z2, dim=1, eps=1e-7)
+    similarity = p1 @ p2.T / TEMPERATURE
+    labels = torch.arange(z1.shape[0])
+    return (F.cross_entropy(similarity, labels, reduction="sum") +
+            F.cross_entropy(similarity.T, labels, reduction="sum")) / 2
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--shape", default="96x96x3")
+    parser.add_argument("--mode", choices=["pretrain", "baseline", "inference"], default="pretrain")
+    parser.add_argument("--steps", type=int, default=3)
+    parser.add_argument("--warmup", type=int, default=1)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--layout", choices=["channels_last", "contiguous"],
+                        default="channels_last")
+    parser.add_argument("--padding", type=int, default=-1,
+                        help="-1: 0 when four valid convolutions fit, else 1 (the model's rule)")
+    parser.add_argument("--unlabeled-batch", type=int, default=500)
+    parser.add_argument("--labeled-batch", type=int, default=25)
+    parser.add_argument("--test-batch", type=int, default=525)
+    parser.add_argument("--peak-gflops", type=float, default=234.5)
+    args = parser.parse_args()
+
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(0)
+    height, width, channels = (int(v) for v in args.shape.split("x"))
+    padding = args.padding
+    if padding < 0:
+        size = min(height, width)
+        for _ in range(DEPTH):
+            size = conv_out(size, 0)
+        padding = 0 if size >= 1 else 1
+    encoder, head, classifier, encoder_flops, head_flops, classifier_flops = build(
+        (height, width, channels), padding)
+    memory_format = (torch.channels_last if args.layout == "channels_last"
+                     else torch.contiguous_format)
+    for module in (encoder, head, classifier):
+        module.to(memory_format=memory_format)
+
+    batch, labeled = args.unlabeled_batch + args.labeled_batch, args.labeled_batch
+    count = {"pretrain": 2 * batch, "baseline": labeled, "inference": args.test_batch}[args.mode]
+    inputs = torch.rand(count, channels, height, width).contiguous(memory_format=memory_format)
+    labels = torch.randint(0, CLASSES, (count,))
+
+    if args.mode == "pretrain":
+        optimizer, adam = make_adam(list(encoder.parameters()) + list(head.parameters()))
+        probe_optimizer, _ = make_adam(classifier.parameters())
+        probe_inputs, probe_labels = inputs[:labeled], labels[:labeled]
+
+        def step():
+            optimizer.zero_grad(set_to_none=True)
+            projections = head(encoder(inputs))
+            loss = seed_contrastive(projections[:batch], projections[batch:])
+            loss.backward()
+            optimizer.step()
+            with torch.no_grad():
+                features = encoder(probe_inputs)
+            probe_optimizer.zero_grad(set_to_none=True)
+            F.cross_entropy(classifier(features), probe_labels).backward()
+            probe_optimizer.step()
+
+        flops = (2 * batch * 3 * (encoder_flops + head_flops) + 6.0 * batch * batch * WIDTH +
+                 labeled * (encoder_flops + 3 * classifier_flops))
+        images = batch
+    elif args.mode == "baseline":
+        optimizer, adam = make_adam(list(encoder.parameters()) + list(classifier.parameters()))
+
+        def step():
+            optimizer.zero_grad(set_to_none=True)
+            F.cross_entropy(classifier(encoder(inputs)), labels).backward()
+            optimizer.step()
+
+        flops = labeled * 3 * (encoder_flops + classifier_flops)
+        images = labeled
+    else:
+        adam = "none"
+
+        def step():
+            with torch.inference_mode():
+                F.cross_entropy(classifier(encoder(inputs)), labels)
+
+        flops = args.test_batch * (encoder_flops + classifier_flops)
+        images = args.test_batch
+
+    for _ in range(args.warmup):
+        step()
+    times = []
+    for _ in range(args.steps):
+        start = time.perf_counter()
+        step()
+        times.append(time.perf_counter() - start)
+    mean = sum(times) / len(times)
+    gflops = flops / mean / 1e9
+    print(json.dumps({
+        "impl": "torch", "version": torch.__version__.split("+")[0], "shape": args.shape,
+        "mode": args.mode, "layout": args.layout, "padding": padding, "threads": args.threads,
+        "adam": adam, "images_per_step": images, "steps": args.steps, "warmup": args.warmup,
+        "seconds_per_step": round(mean, 6), "best_seconds": round(min(times), 6),
+        "images_per_s": round(images / mean, 2), "gflop_per_step": round(flops / 1e9, 4),
+        "gflop_per_image": round(flops / 1e9 / images, 4),
+        "encoder_fwd_gflop_per_image": round(encoder_flops / 1e9, 5),
+        "gflops": round(gflops, 2), "peak_gflops": args.peak_gflops,
+        "peak_fraction": round(gflops / args.peak_gflops, 4),
+        "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)}))
+
+
+if __name__ == "__main__":
+    main()
