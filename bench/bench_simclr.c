@@ -82,6 +82,21 @@ static double peak_rss_mib(void)
     return (double)usage.ru_maxrss / 1024.0; /* Linux: kilobytes */
 }
 
+/* The malloc in use: tcmalloc or jemalloc when preloaded, else glibc's (what the JSON reports). */
+static const char *allocator_name(void)
+{
+    const char *name = "glibc";
+    FILE *maps = fopen("/proc/self/maps", "r");
+    if (!maps) return name;
+    char line[512];
+    while (fgets(line, sizeof line, maps)) {
+        if (strstr(line, "tcmalloc")) name = "tcmalloc";
+        if (strstr(line, "jemalloc")) name = "jemalloc";
+    }
+    fclose(maps);
+    return name;
+}
+
 static void fill_uniform(float *values, size_t count, uint64_t key)
 {
     rng_stream stream = rng_stream_make(12345, RNG_PURPOSE_AUGMENT, key, 0, 0, 0);
@@ -653,15 +668,16 @@ int main(int argc, char **argv)
         print_phases("each layer alone at the pretraining batch (2B views, mean of 2 runs)",
                      &layers, 1, mean, o.peak_gflops);
     }
-    printf("{\"impl\": \"simclr\", \"version\": \"%s\", \"shape\": \"%dx%dx%d\", \"mode\": \"%s\", "
-           "\"layout\": \"nhwc\", \"padding\": %d, \"threads\": %d, \"images_per_step\": %d, "
-           "\"steps\": %d, \"warmup\": %d, \"seconds_per_step\": %.6f, \"best_seconds\": %.6f, "
-           "\"images_per_s\": %.2f, \"gflop_per_step\": %.4f, \"gflop_per_image\": %.4f, "
+    printf("{\"impl\": \"simclr\", \"version\": \"%s\", \"shape\": \"%dx%dx%d\", "
+           "\"mode\": \"%s\", \"layout\": \"nhwc\", \"malloc\": \"%s\", \"padding\": %d, "
+           "\"threads\": %d, \"images_per_step\": %d, \"steps\": %d, \"warmup\": %d, "
+           "\"seconds_per_step\": %.6f, \"best_seconds\": %.6f, \"images_per_s\": %.2f, "
+           "\"gflop_per_step\": %.4f, \"gflop_per_image\": %.4f, "
            "\"encoder_fwd_gflop_per_image\": %.5f, \"gflops\": %.2f, \"peak_gflops\": %.1f, "
            "\"peak_fraction\": %.4f, \"peak_rss_mib\": %.1f}\n",
            SIMCLR_VERSION, o.shape.height, o.shape.width, o.shape.channels,
-           BENCH_MODE_NAMES[o.mode], model_resolved_padding(&s.model), o.threads, images, o.steps,
-           o.warmup, mean, best, images / mean, flops / 1e9, flops / 1e9 / images,
+           BENCH_MODE_NAMES[o.mode], allocator_name(), model_resolved_padding(&s.model), o.threads,
+           images, o.steps, o.warmup, mean, best, images / mean, flops / 1e9, flops / 1e9 / images,
            forward_per_image, gflops, o.peak_gflops, gflops / o.peak_gflops, rss);
     status = 0;
 done:

@@ -12,7 +12,9 @@
 #
 # Environment: BENCH_THREADS (2), BENCH_QUICK=1 (fewer steps, a smoke run),
 # BENCH_PYPI_TORCH=0 (do not create build-bench/venv with PyPI's torch; it is ~5 GB),
-# BENCH_PEAK_GFLOPS (234.5: 2 cores of the development machine, fp32 FMA).
+# BENCH_PEAK_GFLOPS (234.5: 2 cores of the development machine, fp32 FMA),
+# BENCH_TORCH_MALLOC (tcmalloc: PyTorch runs with tcmalloc preloaded when libtcmalloc_minimal.so.4
+# is installed, its fastest setup here; glibc: without), BENCH_SIMCLR_MALLOC (glibc, or tcmalloc).
 # Timings mean something only on an otherwise idle machine: run nothing else meanwhile.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -51,6 +53,21 @@ if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c 'import torch' 2>/dev/
 fi
 if [ -x "$venv/bin/python" ] && "$venv/bin/python" -c 'import torch' 2>/dev/null; then
   pythons+=("$venv/bin/python")
+fi
+
+# tcmalloc for PyTorch: with glibc's malloc each step's large activations are fresh mmaps, and
+# their page faults cost PyTorch 15-40% here (docs/PERFORMANCE.md). simclr allocates nothing per
+# step, so it runs on glibc unless told otherwise.
+tcmalloc=$( (ldconfig -p 2>/dev/null || true) |
+  awk '/libtcmalloc_minimal\.so\.4 / { print $NF; exit }')
+preload() { # preload <glibc|tcmalloc>: the LD_PRELOAD value for that choice
+  if [ "$1" = tcmalloc ] && [ -n "$tcmalloc" ]; then echo "$tcmalloc"; fi
+}
+torch_preload=$(preload "${BENCH_TORCH_MALLOC:-tcmalloc}")
+simclr_preload=$(preload "${BENCH_SIMCLR_MALLOC:-glibc}")
+if [ "${BENCH_TORCH_MALLOC:-tcmalloc}" = tcmalloc ] && [ -z "$tcmalloc" ]; then
+  echo "bench: libtcmalloc_minimal.so.4 not found (Debian: libgoogle-perftools4); PyTorch runs" \
+       "on glibc's malloc, 15-40% slower here"
 fi
 
 load=$(cut -d' ' -f1 /proc/loadavg)
@@ -94,11 +111,11 @@ for config in "${configs[@]}"; do
   read -r shape mode steps warmup <<< "$config"
   args=(--shape "$shape" --mode "$mode" --steps "$steps" --warmup "$warmup" --threads "$threads"
         --peak-gflops "$peak")
-  run "simclr $shape $mode" "$bench_bin" "${args[@]}"
+  run "simclr $shape $mode" env LD_PRELOAD="$simclr_preload" "$bench_bin" "${args[@]}"
   for py in "${pythons[@]}"; do
     for layout in channels_last contiguous; do
-      run "torch ($py) $shape $mode $layout" "$py" bench/torch_twin.py "${args[@]}" \
-        --layout "$layout"
+      run "torch ($py) $shape $mode $layout" env LD_PRELOAD="$torch_preload" \
+        "$py" bench/torch_twin.py "${args[@]}" --layout "$layout"
     done
   done
 done
@@ -124,13 +141,13 @@ MODES = {"pretrain": "pretraining step", "baseline": "baseline step", "inference
          "augment": "augmentation of a pretraining batch"}
 
 print(f"Machine: {cpu}, {threads} threads; fp32 peak {peak:g} GFLOP/s (FMA, {threads} cores).\n")
-print("| shape | step | implementation | layout | images/s | s/step | GFLOP/image | GFLOP/s "
-      "| of peak | peak RSS MiB |")
-print("|---|---|---|---|---:|---:|---:|---:|---:|---:|")
+print("| shape | step | implementation | layout | malloc | images/s | s/step | GFLOP/image "
+      "| GFLOP/s | of peak | peak RSS MiB |")
+print("|---|---|---|---|---|---:|---:|---:|---:|---:|---:|")
 for r in rows:
     impl = "simclr" if r["impl"] == "simclr" else f"PyTorch {r['version']}"
     flop = r["gflop_per_image"] > 0
-    print(f"| {r['shape']} | {MODES[r['mode']]} | {impl} | {r['layout']} | "
+    print(f"| {r['shape']} | {MODES[r['mode']]} | {impl} | {r['layout']} | {r['malloc']} | "
           f"{r['images_per_s']:.1f} | {r['seconds_per_step']:.4f} | "
           f"{r['gflop_per_image']:.4f} | " +
           (f"{r['gflops']:.1f} | {100 * r['peak_fraction']:.1f}% | " if flop else "– | – | ") +
@@ -172,9 +189,10 @@ for shape in sorted({s for s, _ in ours}):
     pre, aug = ours.get((shape, "pretrain")), ours.get((shape, "augment"))
     if pre and aug:
         with_aug = 1.0 / (1.0 / pre["images_per_s"] + 1.0 / aug["images_per_s"])
-        notes.append(f"{shape}: augmenting a pretraining batch takes {aug['seconds_per_step']:.3f} s "
-                     f"({100 * aug['seconds_per_step'] / pre['seconds_per_step']:.1f}% of the step); "
-                     f"pretraining with augmentation, serially: {with_aug:.1f} images/s")
+        share = 100 * aug["seconds_per_step"] / pre["seconds_per_step"]
+        notes.append(f"{shape}: augmenting a pretraining batch takes "
+                     f"{aug['seconds_per_step']:.3f} s ({share:.1f}% of the step); pretraining "
+                     f"with augmentation, serially: {with_aug:.1f} images/s")
     if pre:
         notes.append(f"{shape}: encoder forward {pre['encoder_fwd_gflop_per_image']:.4f} GFLOP per "
                      f"view; a pretraining step counts {pre['gflop_per_step']:.1f} GFLOP "

@@ -18,7 +18,9 @@ Steps (augmentation excluded, as on the C side):
   baseline   25 images through encoder + Linear(10), cross-entropy, backward, Adam.
   inference  525 images through encoder + Linear(10) and the cross-entropy, no gradient.
 Adam: Keras's hyperparameters (lr 1e-3, betas 0.9/0.999, eps 1e-7); the fused CPU kernel where
-this PyTorch has one, else the foreach one.
+this PyTorch has one, else the foreach one. The JSON line names the malloc in use: bench/run.sh
+preloads tcmalloc when it is installed, since with glibc's malloc every step's large activations
+are fresh mmaps whose page faults cost PyTorch 15-40% here (see docs/PERFORMANCE.md).
 
 FLOPs: computed from the layer shapes below, 2 x multiply-adds; a training pass is 3 x forward;
 the contrastive loss adds 6 B^2 D (same convention as bench_simclr.c).
@@ -36,6 +38,16 @@ TEMPERATURE = 0.1
 WIDTH = 128
 DEPTH = 4
 CLASSES = 10
+
+
+def allocator():
+    """The malloc this process runs on: tcmalloc or jemalloc when preloaded, else glibc's."""
+    with open("/proc/self/maps") as maps:
+        text = maps.read()
+    for name in ("tcmalloc", "jemalloc"):
+        if name in text:
+            return name
+    return "glibc"
 
 
 def conv_out(size, padding):
@@ -171,7 +183,8 @@ def main():
     print(json.dumps({
         "impl": "torch", "version": torch.__version__.split("+")[0], "shape": args.shape,
         "mode": args.mode, "layout": args.layout, "padding": padding, "threads": args.threads,
-        "adam": adam, "images_per_step": images, "steps": args.steps, "warmup": args.warmup,
+        "adam": adam, "malloc": allocator(), "images_per_step": images, "steps": args.steps,
+        "warmup": args.warmup,
         "seconds_per_step": round(mean, 6), "best_seconds": round(min(times), 6),
         "images_per_s": round(images / mean, 2), "gflop_per_step": round(flops / 1e9, 4),
         "gflop_per_image": round(flops / 1e9 / images, 4),
