@@ -20,10 +20,11 @@
  * gradient w.r.t. the weights), the convention of the PyTorch twin (bench/torch_twin.py). The
  * seed's contrastive loss adds 6 B^2 D (similarity product and its two gradient products).
  *
- * --breakdown runs the pretraining step with every layer call timed: the per-layer loop of
- * src/model/network.c (network_forward / network_backward) written out here with a clock around
- * each conv2d / dense call, checked against network_forward once. It prints one line per phase
- * ('#' lines) before the JSON line.
+ * --breakdown (pretrain) prints two tables as '#' lines before the JSON line: the step's calls
+ * each timed (the clocks run in every mode; only --breakdown prints them), then each layer of
+ * the encoder and the head alone at 2B views, through the network's own conv2d objects and the
+ * dense calls (public API only, so it follows src/model/network.c whatever that does inside).
+ * The peak RSS is read before the layer table, whose scratch buffers it would count.
  *
  * Nothing here changes the library: every call is one the training loops make.
  */

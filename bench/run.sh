@@ -56,8 +56,8 @@ if [ -x "$venv/bin/python" ] && "$venv/bin/python" -c 'import torch' 2>/dev/null
 fi
 
 # tcmalloc for PyTorch: with glibc's malloc each step's large activations are fresh mmaps, and
-# their page faults cost PyTorch 15-40% here (docs/PERFORMANCE.md). simclr allocates nothing per
-# step, so it runs on glibc unless told otherwise.
+# their page faults make PyTorch 1.2-2.1x slower here (docs/PERFORMANCE.md). simclr allocates
+# nothing per step, so it runs on glibc unless told otherwise.
 tcmalloc=$( (ldconfig -p 2>/dev/null || true) |
   awk '/libtcmalloc_minimal\.so\.4 / { print $NF; exit }')
 preload() { # preload <glibc|tcmalloc>: the LD_PRELOAD value for that choice
@@ -67,12 +67,23 @@ torch_preload=$(preload "${BENCH_TORCH_MALLOC:-tcmalloc}")
 simclr_preload=$(preload "${BENCH_SIMCLR_MALLOC:-glibc}")
 if [ "${BENCH_TORCH_MALLOC:-tcmalloc}" = tcmalloc ] && [ -z "$tcmalloc" ]; then
   echo "bench: libtcmalloc_minimal.so.4 not found (Debian: libgoogle-perftools4); PyTorch runs" \
-       "on glibc's malloc, 15-40% slower here"
+       "on glibc's malloc, 1.2-2.1x slower here"
 fi
 
-load=$(cut -d' ' -f1 /proc/loadavg)
-if awk -v l="$load" 'BEGIN { exit !(l > 0.5) }'; then
-  echo "bench: warning: load average $load — something else is running; timings will be low"
+# Is anything else using the CPUs? Busy share over one second, from /proc/stat.
+cpu_busy() {
+  local a b
+  read -r -a a < /proc/stat
+  sleep 1
+  read -r -a b < /proc/stat
+  local total=0 i
+  for i in 1 2 3 4 5 6 7 8; do total=$((total + b[i] - a[i])); done
+  local idle=$((b[4] + b[5] - a[4] - a[5]))
+  echo $((total > 0 ? 100 * (total - idle) / total : 0))
+}
+busy=$(cpu_busy)
+if [ "$busy" -gt 10 ]; then
+  echo "bench: warning: the CPUs are ${busy}% busy with something else; timings will be low"
 fi
 
 # One configuration in its own process (so ru_maxrss is that configuration's peak); appends its
@@ -98,7 +109,7 @@ configs=(
   "96x96x3 pretrain 3 1"
   "96x96x3 baseline 20 3"
   "96x96x3 inference 5 2"
-  "28x28x1 pretrain 6 2"
+  "28x28x1 pretrain 10 2"
   "28x28x1 baseline 40 5"
   "28x28x1 inference 20 3"
 )
@@ -127,9 +138,30 @@ done
 # The pretraining step at 96x96x3 phase by phase, and each layer alone (its own process: the
 # layer timings need scratch buffers that would inflate the peak RSS above).
 echo "bench: simclr 96x96x3 pretrain --breakdown" | tee -a "$log"
-breakdown=$("$bench_bin" --shape 96x96x3 --mode pretrain --steps 1 --warmup 1 \
-  --threads "$threads" --peak-gflops "$peak" --breakdown 2>> "$log")
+if ! breakdown=$("$bench_bin" --shape 96x96x3 --mode pretrain --steps 1 --warmup 1 \
+    --threads "$threads" --peak-gflops "$peak" --breakdown 2>> "$log"); then
+  echo "bench: FAILED: simclr breakdown (see $log)" >&2
+  failed=1
+fi
 printf '%s\n' "$breakdown" >> "$log"
+
+# The same layer table for each PyTorch (channels_last, its best layout for pretraining here).
+torch_breakdowns=""
+for py in "${pythons[@]}"; do
+  echo "bench: torch ($py) 96x96x3 pretrain --breakdown" | tee -a "$log"
+  if lines=$(env LD_PRELOAD="$torch_preload" "$py" bench/torch_twin.py --shape 96x96x3 \
+      --mode pretrain --steps 1 --warmup 1 --threads "$threads" --peak-gflops "$peak" \
+      --layout channels_last --breakdown 2>> "$log"); then
+    printf '%s\n' "$lines" >> "$log"
+    version=$(printf '%s\n' "$lines" | sed -n 's/.*"version": "\([^"]*\)".*/\1/p')
+    step=$(printf '%s\n' "$lines" | sed -n 's/.*"seconds_per_step": \([0-9.]*\).*/\1/p')
+    torch_breakdowns+=$'\n'"PyTorch $version (channels_last), this run's step: $step s"$'\n'
+    torch_breakdowns+=$(printf '%s\n' "$lines" | sed -n 's/^# //p')$'\n'
+  else
+    echo "bench: FAILED: torch breakdown with $py (see $log)" >&2
+    failed=1
+  fi
+done
 
 cpu=$(lscpu | sed -n 's/^Model name: *//p' | head -n 1)
 /usr/bin/python3 - "$results" "$cpu" "$threads" "$peak" > "$out/results.md" <<'EOF'
@@ -206,11 +238,13 @@ echo "Pretraining step at 96x96x3, simclr, phase by phase (GFLOP/s against the $
 echo
 echo '```'
 printf '%s\n' "$breakdown" | sed -n 's/^# //p'
+printf '%s' "$torch_breakdowns"
 echo '```'
 {
   echo
   echo '```'
   printf '%s\n' "$breakdown" | sed -n 's/^# //p'
+  printf '%s' "$torch_breakdowns"
   echo '```'
 } >> "$out/results.md"
 if [ "$failed" != 0 ]; then

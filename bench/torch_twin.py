@@ -20,7 +20,7 @@ Steps (augmentation excluded, as on the C side):
 Adam: Keras's hyperparameters (lr 1e-3, betas 0.9/0.999, eps 1e-7); the fused CPU kernel where
 this PyTorch has one, else the foreach one. The JSON line names the malloc in use: bench/run.sh
 preloads tcmalloc when it is installed, since with glibc's malloc every step's large activations
-are fresh mmaps whose page faults cost PyTorch 15-40% here (see docs/PERFORMANCE.md).
+are fresh mmaps whose page faults make PyTorch 1.2-2.1x slower here (docs/PERFORMANCE.md).
 
 FLOPs: computed from the layer shapes below, 2 x multiply-adds; a training pass is 3 x forward;
 the contrastive loss adds 6 B^2 D (same convention as bench_simclr.c).
@@ -93,6 +93,38 @@ def seed_contrastive(z1, z2):
             F.cross_entropy(similarity.T, labels, reduction="sum")) / 2
 
 
+def layer_breakdown(encoder, inputs, peak, reps=2):
+    """Each conv layer of the encoder alone on the pretraining batch, forward (conv + ReLU) and
+    backward (weights, bias and, after the first layer, the input), as bench_simclr --breakdown
+    times ours. Prints '#' lines."""
+    print(f"# each conv layer alone at batch {inputs.shape[0]} (mean of {reps} runs)")
+    print(f"# {'phase':<46} {'seconds':>9} {'GFLOP':>9} {'GFLOP/s':>9} {'peak':>7}")
+    x = inputs
+    convs = [m for m in encoder if isinstance(m, nn.Conv2d)]
+    for i, conv in enumerate(convs):
+        source = x.detach().requires_grad_(i > 0)
+        out = None
+        seconds = [0.0, 0.0]
+        for r in range(reps + 1):  # r == 0: untimed
+            start = time.perf_counter()
+            out = F.relu(conv(source))
+            middle = time.perf_counter()
+            wanted = [conv.weight, conv.bias] + ([source] if i > 0 else [])
+            torch.autograd.grad(out, wanted, torch.ones_like(out))
+            end = time.perf_counter()
+            if r > 0:
+                seconds[0] += (middle - start) / reps
+                seconds[1] += (end - middle) / reps
+        n, _, oh, ow = out.shape
+        flops = 2.0 * n * oh * ow * conv.out_channels * 9 * conv.in_channels
+        for name, sec, f in ((f"conv2d_{i + 1} fwd", seconds[0], flops),
+                             (f"conv2d_{i + 1} bwd" + ("" if i > 0 else " (weights only)"),
+                              seconds[1], flops * (2 if i > 0 else 1))):
+            rate = f / sec / 1e9
+            print(f"# {name:<46} {sec:9.4f} {f / 1e9:9.2f} {rate:9.1f} {100 * rate / peak:6.1f}%")
+        x = out.detach()
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--shape", default="96x96x3")
@@ -108,6 +140,8 @@ def main():
     parser.add_argument("--labeled-batch", type=int, default=25)
     parser.add_argument("--test-batch", type=int, default=525)
     parser.add_argument("--peak-gflops", type=float, default=234.5)
+    parser.add_argument("--breakdown", action="store_true",
+                        help="pretrain: also time each conv layer alone ('#' lines)")
     args = parser.parse_args()
 
     torch.set_num_threads(args.threads)
@@ -180,6 +214,9 @@ def main():
         times.append(time.perf_counter() - start)
     mean = sum(times) / len(times)
     gflops = flops / mean / 1e9
+    peak_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # before the breakdown
+    if args.breakdown and args.mode == "pretrain":
+        layer_breakdown(encoder, inputs, args.peak_gflops)
     print(json.dumps({
         "impl": "torch", "version": torch.__version__.split("+")[0], "shape": args.shape,
         "mode": args.mode, "layout": args.layout, "padding": padding, "threads": args.threads,
@@ -191,7 +228,7 @@ def main():
         "encoder_fwd_gflop_per_image": round(encoder_flops / 1e9, 5),
         "gflops": round(gflops, 2), "peak_gflops": args.peak_gflops,
         "peak_fraction": round(gflops / args.peak_gflops, 4),
-        "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)}))
+        "peak_rss_mib": round(peak_rss, 1)}))
 
 
 if __name__ == "__main__":
