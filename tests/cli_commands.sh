@@ -92,7 +92,7 @@ else
     expect_text "$work/out" "ms/step" "Keras-like progress line"
     for file in baseline.safetensors pretrain.safetensors finetune.safetensors \
         baseline_history.csv pretrain_history.json finetune_history.csv \
-        baseline_config.json val_accuracy.png val_loss.png; do
+        experiment_config.json val_accuracy.png val_loss.png; do
         if [ -s "$run/$file" ]; then pass "$file written"; else fail "$file missing"; fi
     done
     expect_text "$run/pretrain_history.csv" "epoch,c_acc,c_loss,p_acc,p_loss,val_p_acc,val_p_loss,seconds" "pretrain history columns"
