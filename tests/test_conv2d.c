@@ -220,28 +220,28 @@ static void run_case(const conv_case *c, uint64_t key)
 static void test_stride2_valid_relu_rectangular(void **state)
 {
     (void)state;
-    conv_case c = {"s2 p0 relu 9x7x3->4", 2, {9, 7, 3, 4, 3, 2, 0, NN_ACTIVATION_RELU}};
+    conv_case c = {"s2 p0 relu 9x7x3->4", 2, {9, 7, 3, 4, 3, 2, 0, NN_ACTIVATION_RELU, NN_PRECISION_FP32}};
     run_case(&c, 100);
 }
 
 static void test_stride1_padded_linear(void **state)
 {
     (void)state;
-    conv_case c = {"s1 p1 none 6x5x2->3", 3, {6, 5, 2, 3, 3, 1, 1, NN_ACTIVATION_NONE}};
+    conv_case c = {"s1 p1 none 6x5x2->3", 3, {6, 5, 2, 3, 3, 1, 1, NN_ACTIVATION_NONE, NN_PRECISION_FP32}};
     run_case(&c, 200);
 }
 
 static void test_stride2_padded_relu_even(void **state)
 {
     (void)state;
-    conv_case c = {"s2 p1 relu 8x10x1->5", 2, {8, 10, 1, 5, 3, 2, 1, NN_ACTIVATION_RELU}};
+    conv_case c = {"s2 p1 relu 8x10x1->5", 2, {8, 10, 1, 5, 3, 2, 1, NN_ACTIVATION_RELU, NN_PRECISION_FP32}};
     run_case(&c, 300);
 }
 
 static void test_stride1_valid_relu(void **state)
 {
     (void)state;
-    conv_case c = {"s1 p0 relu 5x7x2->2", 1, {5, 7, 2, 2, 3, 1, 0, NN_ACTIVATION_RELU}};
+    conv_case c = {"s1 p0 relu 5x7x2->2", 1, {5, 7, 2, 2, 3, 1, 0, NN_ACTIVATION_RELU, NN_PRECISION_FP32}};
     run_case(&c, 400);
 }
 
@@ -249,9 +249,9 @@ static void test_stride1_valid_relu(void **state)
 static void test_wide_channels(void **state)
 {
     (void)state;
-    conv_case first = {"s2 p0 relu 13x11x3->32", 2, {13, 11, 3, 32, 3, 2, 0, NN_ACTIVATION_RELU}};
+    conv_case first = {"s2 p0 relu 13x11x3->32", 2, {13, 11, 3, 32, 3, 2, 0, NN_ACTIVATION_RELU, NN_PRECISION_FP32}};
     run_case(&first, 500);
-    conv_case inner = {"s2 p0 relu 9x8x32->32", 3, {9, 8, 32, 32, 3, 2, 0, NN_ACTIVATION_RELU}};
+    conv_case inner = {"s2 p0 relu 9x8x32->32", 3, {9, 8, 32, 32, 3, 2, 0, NN_ACTIVATION_RELU, NN_PRECISION_FP32}};
     run_case(&inner, 600);
 }
 
@@ -259,7 +259,7 @@ static void test_wide_channels(void **state)
 static void test_batch_size_cache(void **state)
 {
     (void)state;
-    conv2d_config config = {7, 6, 3, 16, 3, 2, 1, NN_ACTIVATION_RELU};
+    conv2d_config config = {7, 6, 3, 16, 3, 2, 1, NN_ACTIVATION_RELU, NN_PRECISION_FP32};
     conv2d *layer = NULL;
     error err = {0};
     if (conv2d_create(&layer, &config, &err)) fail_msg("conv2d_create: %s", err.message);
@@ -273,10 +273,126 @@ static void test_batch_size_cache(void **state)
     conv2d_free(layer);
 }
 
+/* Rounds a float tensor (and its double copy) to bf16-representable values. */
+static void round_to_bf16(float *values, double *copy, size_t count)
+{
+    uint16_t *bf16 = malloc(count * sizeof *bf16);
+    assert_non_null(bf16);
+    nn_f32_to_bf16(bf16, values, count);
+    nn_bf16_to_f32(values, bf16, count);
+    for (size_t i = 0; i < count; i++) copy[i] = values[i];
+    free(bf16);
+}
+
+/* A bf16 layer against the same layer in fp32 on bf16-representable inputs, kernel and output
+ * gradient: products are then exact in both and both accumulate in float32, so the forward
+ * output and the input gradient differ by bf16's final rounding (2^-8 relative) and the kernel
+ * and bias gradients (accumulated and returned in float32) by the order of the sums. */
+static void run_bf16_case(const conv_case *c, uint64_t key)
+{
+    conv_case fp32_case = *c;
+    fp32_case.config.precision = NN_PRECISION_FP32;
+    conv_case bf16_case = *c;
+    bf16_case.config.precision = NN_PRECISION_BF16;
+    conv_tensors t = tensors_make(&fp32_case, key);
+    round_to_bf16(t.in, t.in64, t.in_count);
+    round_to_bf16(t.weight, t.weight64, t.weight_count);
+    round_to_bf16(t.d_out_seed, t.seed64, t.out_count);
+    conv2d *fp32 = NULL, *bf16 = NULL;
+    error err = {0};
+    if (conv2d_create(&fp32, &fp32_case.config, &err) ||
+        conv2d_create(&bf16, &bf16_case.config, &err))
+        fail_msg("conv2d_create: %s", err.message);
+    const conv2d_config *k = &c->config;
+    size_t bias_count = (size_t)k->out_channels;
+
+    /* fp32 reference: forward and backward. */
+    float *d_in = float_array(t.in_count), *d_weight = float_array(t.weight_count);
+    float *d_bias = float_array(bias_count), *d_out = float_array(t.out_count);
+    if (conv2d_forward(fp32, t.out, t.in, t.weight, t.bias, c->batch, &err))
+        fail_msg("conv2d_forward: %s", err.message);
+    memcpy(d_out, t.d_out_seed, t.out_count * sizeof *d_out);
+    if (conv2d_backward(fp32, d_in, d_weight, d_bias, d_out, t.out, t.in, t.weight, c->batch,
+                        &err))
+        fail_msg("conv2d_backward: %s", err.message);
+
+    /* bf16: the same through bf16 tensors. */
+    uint16_t *in16 = malloc(t.in_count * 2), *out16 = malloc(t.out_count * 2);
+    uint16_t *d_out16 = malloc(t.out_count * 2), *d_in16 = malloc(t.in_count * 2);
+    assert_true(in16 && out16 && d_out16 && d_in16);
+    float *out = float_array(t.out_count), *d_in_bf16 = float_array(t.in_count);
+    float *d_weight_bf16 = float_array(t.weight_count), *d_bias_bf16 = float_array(bias_count);
+    nn_f32_to_bf16(in16, t.in, t.in_count);
+    if (conv2d_forward(bf16, out16, in16, t.weight, t.bias, c->batch, &err))
+        fail_msg("bf16 conv2d_forward: %s", err.message);
+    nn_bf16_to_f32(out, out16, t.out_count);
+    nn_f32_to_bf16(d_out16, t.d_out_seed, t.out_count);
+    if (conv2d_backward(bf16, d_in16, d_weight_bf16, d_bias_bf16, d_out16, out16, in16, t.weight,
+                        c->batch, &err))
+        fail_msg("bf16 conv2d_backward: %s", err.message);
+    nn_bf16_to_f32(d_in_bf16, d_in16, t.in_count);
+
+    char label[96];
+    snprintf(label, sizeof label, "%s bf16 forward", c->name);
+    test_assert_close(label, out, t.out, t.out_count, 1e-3, 1.0 / 128);
+    snprintf(label, sizeof label, "%s bf16 d_in", c->name);
+    test_assert_close(label, d_in_bf16, d_in, t.in_count, 1e-3, 1.0 / 128);
+    snprintf(label, sizeof label, "%s bf16 d_weight", c->name);
+    test_assert_close(label, d_weight_bf16, d_weight, t.weight_count, 1e-4, 1e-4);
+    snprintf(label, sizeof label, "%s bf16 d_bias", c->name);
+    test_assert_close(label, d_bias_bf16, d_bias, bias_count, 1e-4, 1e-4);
+
+    free(in16), free(out16), free(d_out16), free(d_in16);
+    free(out), free(d_in_bf16), free(d_weight_bf16), free(d_bias_bf16);
+    free(d_in), free(d_weight), free(d_bias), free(d_out);
+    conv2d_free(fp32);
+    conv2d_free(bf16);
+    tensors_free(&t);
+}
+
+static void test_bf16_matches_fp32(void **state)
+{
+    (void)state;
+    if (!conv2d_bf16_available()) {
+        printf("  skipping: oneDNN has no bf16 convolution on this CPU\n");
+        skip();
+    }
+    /* The seed's inner layers (valid, stride 2) and a Fashion-MNIST-like first layer (one
+     * channel, padding 1). */
+    conv_case inner = {"s2 p0 relu 13x11x32->32", 3,
+                       {13, 11, 32, 32, 3, 2, 0, NN_ACTIVATION_RELU, NN_PRECISION_BF16}};
+    conv_case first = {"s2 p1 relu 12x12x1->16", 4,
+                       {12, 12, 1, 16, 3, 2, 1, NN_ACTIVATION_RELU, NN_PRECISION_BF16}};
+    conv_case linear = {"s1 p1 none 6x5x3->8", 2,
+                        {6, 5, 3, 8, 3, 1, 1, NN_ACTIVATION_NONE, NN_PRECISION_BF16}};
+    run_bf16_case(&inner, 900);
+    run_bf16_case(&first, 910);
+    run_bf16_case(&linear, 920);
+}
+
+/* Round to nearest even, NaN kept, and the exact way back. */
+static void test_bf16_conversion(void **state)
+{
+    (void)state;
+    float in[6] = {1.0f, 1.00390625f /* 1 + 2^-8: a tie, to even (1) */,
+                   1.01171875f /* 1 + 3 * 2^-8: a tie, to even (1 + 2^-6) */, -2.5f, 0.0f, NAN};
+    uint16_t out[6];
+    nn_f32_to_bf16(out, in, 6);
+    assert_int_equal(out[0], 0x3f80);
+    assert_int_equal(out[1], 0x3f80);
+    assert_int_equal(out[2], 0x3f82);
+    assert_int_equal(out[3], 0xc020);
+    assert_int_equal(out[4], 0x0000);
+    float back[6];
+    nn_bf16_to_f32(back, out, 6);
+    assert_true(back[0] == 1.0f && back[1] == 1.0f && back[2] == 1.015625f && back[3] == -2.5f);
+    assert_true(isnan(back[5]));
+}
+
 static void test_rejects_empty_output(void **state)
 {
     (void)state;
-    conv2d_config config = {2, 8, 3, 4, 3, 2, 0, NN_ACTIVATION_RELU};
+    conv2d_config config = {2, 8, 3, 4, 3, 2, 0, NN_ACTIVATION_RELU, NN_PRECISION_FP32};
     conv2d *layer = NULL;
     error err = {0};
     assert_int_equal(conv2d_create(&layer, &config, &err), -1);
@@ -297,6 +413,8 @@ int main(void)
         cmocka_unit_test(test_wide_channels),
         cmocka_unit_test(test_batch_size_cache),
         cmocka_unit_test(test_rejects_empty_output),
+        cmocka_unit_test(test_bf16_conversion),
+        cmocka_unit_test(test_bf16_matches_fp32),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

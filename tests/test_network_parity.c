@@ -3,6 +3,16 @@
  * gradients into the activation buffers in place) against the PyTorch twin's fixtures
  * (tools/make_torch_fixtures.py): encoder + projection head + the seed's contrastive loss, every
  * parameter gradient and the input gradient.
+ *
+ * bf16: networks with bf16 convolutions against the same networks in fp32, on a random output
+ * gradient (the contrastive gradient of these small fixtures is ill-conditioned: merely rounding
+ * the input to bf16 and computing in fp32 moves the encoder's gradients by 7-16 %).
+ *  - Without ReLUs the two differ only by bf16's rounding: every gradient within 3 % (relative
+ *    L2). This checks the conversions, the staging buffers and the in-place gradients.
+ *  - The model's encoder (ReLU after every layer): a pre-activation within bf16's rounding of zero
+ *    can land on the other side of the ReLU, and in tensors this small one such flip moves a
+ *    gradient by 10-20 %; so the features must be within 1 % and every gradient point the same
+ *    way (cosine similarity >= 0.95), which a wrong mask or layout would break.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -16,6 +26,7 @@
 
 #include "simclr/loss.h"
 #include "simclr/model.h"
+#include "simclr/rng.h"
 #include "test_support.h"
 
 #define WIDTH 16
@@ -23,7 +34,55 @@
 typedef struct case_config {
     const char *key;
     int height, width, channels, padding, batch; /* batch per view */
+    nn_precision precision;
 } case_config;
+
+/* bf16 against fp32: largest relative L2 error allowed per tensor, and the smallest cosine
+ * similarity of the ReLU encoder's gradients. */
+#define BF16_RELATIVE_L2 0.03
+#define BF16_RELU_COSINE 0.95
+
+static double cosine_similarity(const float *a, const float *b, size_t count)
+{
+    double dot = 0.0, norm_a = 0.0, norm_b = 0.0;
+    for (size_t i = 0; i < count; i++) {
+        dot += (double)a[i] * b[i];
+        norm_a += (double)a[i] * a[i];
+        norm_b += (double)b[i] * b[i];
+    }
+    return norm_a > 0 && norm_b > 0 ? dot / sqrt(norm_a * norm_b) : (norm_a == norm_b ? 1.0 : 0.0);
+}
+
+static void assert_same_direction(const char *key, const char *name, const float *actual,
+                                  const float *expected, size_t count)
+{
+    double cosine = cosine_similarity(actual, expected, count);
+    printf("  %s bf16 %-22s cosine similarity %.4f\n", key, name, cosine);
+    if (!(cosine >= BF16_RELU_COSINE))
+        fail_msg("%s %s: bf16 gradient's cosine similarity %.4f < %.2f", key, name, cosine,
+                 BF16_RELU_COSINE);
+}
+
+static double relative_l2(const float *actual, const float *expected, size_t count)
+{
+    double squared_error = 0.0, norm = 0.0;
+    for (size_t i = 0; i < count; i++) {
+        double d = (double)actual[i] - expected[i];
+        squared_error += d * d;
+        norm += (double)expected[i] * expected[i];
+    }
+    return sqrt(squared_error / (norm > 0 ? norm : 1.0));
+}
+
+static void assert_bf16_close(const char *key, const char *name, const float *actual,
+                              const float *expected, size_t count)
+{
+    double relative = relative_l2(actual, expected, count);
+    printf("  %s bf16 %-22s relative L2 error %.2e\n", key, name, relative);
+    if (!(relative <= BF16_RELATIVE_L2))
+        fail_msg("%s %s: bf16 relative L2 error %.3g > %.3g", key, name, relative,
+                 BF16_RELATIVE_L2);
+}
 
 static float *fixture(const case_config *c, const char *name, size_t count)
 {
@@ -83,6 +142,7 @@ static void run_case(const case_config *c)
     model_config config = model_config_default((tensor_shape){c->height, c->width, c->channels}, 10);
     config.width = WIDTH;
     config.padding = c->padding;
+    config.precision = c->precision;
     int views = 2 * c->batch;
     network encoder, head;
     if (model_build_encoder(&encoder, &config, views, &err) != 0) fail_msg("%s", err.message);
@@ -142,15 +202,165 @@ static void run_case(const case_config *c)
 static void test_network_padded_gray(void **state)
 {
     (void)state;
-    case_config c = {"a", 28, 28, 1, 1, 6};
+    case_config c = {"a", 28, 28, 1, 1, 6, NN_PRECISION_FP32};
     run_case(&c);
 }
 
 static void test_network_valid_rgb(void **state)
 {
     (void)state;
-    case_config c = {"b", 48, 40, 3, 0, 4};
+    case_config c = {"b", 48, 40, 3, 0, 4, NN_PRECISION_FP32};
     run_case(&c);
+}
+
+/* Forward and backward of the fp32 and the bf16 network on the same input and a random output
+ * gradient; the gradients (and d_input) compared by `check`. */
+static void compare_bf16_networks(const char *key, network *nets, const float *input, int batch,
+                                  const float *expected_output, int relu)
+{
+    error err;
+    size_t input_count = (size_t)batch * nets[0].layers[0].in_size;
+    size_t output_count = (size_t)batch * network_output_size(&nets[0]);
+    float *d_output = calloc(output_count, sizeof(float));
+    float *outputs[2] = {calloc(output_count, sizeof(float)), calloc(output_count, sizeof(float))};
+    float *d_inputs[2] = {calloc(input_count, sizeof(float)), calloc(input_count, sizeof(float))};
+    rng_stream stream = rng_stream_make(5, RNG_PURPOSE_INIT, 11, 0, 0, 0);
+    for (size_t i = 0; i < output_count; i++) d_output[i] = rng_uniform(&stream, -1.0f, 1.0f);
+    for (int p = 0; p < 2; p++) {
+        if (network_forward(&nets[p], input, batch, &err) != 0) fail_msg("%s", err.message);
+        memcpy(outputs[p], network_output(&nets[p]), output_count * sizeof(float));
+        network_zero_grads(&nets[p]);
+        if (network_backward(&nets[p], d_output, d_inputs[p], &err) != 0)
+            fail_msg("%s", err.message);
+    }
+    assert_bf16_close(key, "output", outputs[1], expected_output ? expected_output : outputs[0],
+                      output_count);
+    for (int i = 0; i < nets[0].layer_count; i++) {
+        const network_layer *layer = &nets[0].layers[i];
+        const float *grads[2] = {nets[0].grads, nets[1].grads};
+        char name[64];
+        for (int is_bias = 0; is_bias < 2; is_bias++) {
+            size_t offset = is_bias ? layer->bias_offset : layer->kernel_offset;
+            size_t count = is_bias ? layer->bias_count : layer->kernel_count;
+            snprintf(name, sizeof name, "d_%s.%s", layer->name, is_bias ? "bias" : "kernel");
+            if (relu)
+                assert_same_direction(key, name, grads[1] + offset, grads[0] + offset, count);
+            else
+                assert_bf16_close(key, name, grads[1] + offset, grads[0] + offset, count);
+        }
+    }
+    if (relu)
+        assert_same_direction(key, "d_input", d_inputs[1], d_inputs[0], input_count);
+    else
+        assert_bf16_close(key, "d_input", d_inputs[1], d_inputs[0], input_count);
+    free(d_output);
+    for (int p = 0; p < 2; p++) {
+        free(outputs[p]);
+        free(d_inputs[p]);
+    }
+}
+
+/* The model's encoder, fixture weights and input; its features against PyTorch's. */
+static void run_bf16_encoder_case(const case_config *c)
+{
+    error err;
+    model_config config = model_config_default((tensor_shape){c->height, c->width, c->channels}, 10);
+    config.width = WIDTH;
+    config.padding = c->padding;
+    int views = 2 * c->batch;
+    network encoders[2];
+    for (int p = 0; p < 2; p++) {
+        config.precision = p ? NN_PRECISION_BF16 : NN_PRECISION_FP32;
+        if (model_build_encoder(&encoders[p], &config, views, &err) != 0)
+            fail_msg("%s", err.message);
+        load_weights(c, &encoders[p], ENCODER_NAMES);
+    }
+    size_t input_count = (size_t)views * c->height * c->width * c->channels;
+    float *input = fixture(c, "input", input_count);
+    float *expected_features = fixture(c, "features", (size_t)views * WIDTH);
+    compare_bf16_networks(c->key, encoders, input, views, expected_features, 1);
+    free(input);
+    free(expected_features);
+    network_free(&encoders[0]);
+    network_free(&encoders[1]);
+}
+
+/* Three linear convs and two dense layers (random weights): only rounding separates bf16. */
+static void test_network_bf16_linear(void **state)
+{
+    (void)state;
+    if (!conv2d_bf16_available()) {
+        printf("  skipping: oneDNN has no bf16 convolution on this CPU\n");
+        skip();
+    }
+    tensor_shape input_shape = {20, 18, 3};
+    network nets[2];
+    error err;
+    for (int p = 0; p < 2; p++) {
+        nn_precision precision = p ? NN_PRECISION_BF16 : NN_PRECISION_FP32;
+        layer_spec specs[5];
+        for (int i = 0; i < 3; i++)
+            specs[i] = (layer_spec){.kind = LAYER_KIND_CONV2D, .units = 24, .kernel = 3,
+                                    .stride = i == 1 ? 1 : 2, .padding = 1,
+                                    .activation = NN_ACTIVATION_NONE, .precision = precision};
+        specs[3] = (layer_spec){.kind = LAYER_KIND_DENSE, .units = 32};
+        specs[4] = (layer_spec){.kind = LAYER_KIND_DENSE, .units = 8};
+        if (network_init(&nets[p], "linear", &input_shape, specs, 5, 6, &err) != 0)
+            fail_msg("%s", err.message);
+        network_init_weights(&nets[p], 3);
+    }
+    size_t input_count = (size_t)6 * 20 * 18 * 3;
+    float *input = malloc(input_count * sizeof(float));
+    rng_stream stream = rng_stream_make(9, RNG_PURPOSE_INIT, 1, 0, 0, 0);
+    for (size_t i = 0; i < input_count; i++) input[i] = rng_uniform(&stream, 0.0f, 1.0f);
+    compare_bf16_networks("linear", nets, input, 6, NULL, 0);
+    free(input);
+    network_free(&nets[0]);
+    network_free(&nets[1]);
+}
+
+static void test_network_bf16(void **state)
+{
+    (void)state;
+    if (!conv2d_bf16_available()) {
+        printf("  skipping: oneDNN has no bf16 convolution on this CPU\n");
+        skip();
+    }
+    case_config gray = {"a", 28, 28, 1, 1, 6, NN_PRECISION_BF16};
+    run_bf16_encoder_case(&gray);
+    case_config rgb = {"b", 48, 40, 3, 0, 4, NN_PRECISION_BF16};
+    run_bf16_encoder_case(&rgb);
+}
+
+/* Mixed precisions a network cannot hold are refused when it is built. */
+static void test_network_precision_rules(void **state)
+{
+    (void)state;
+    tensor_shape input = {24, 24, 3};
+    layer_spec conv = {.kind = LAYER_KIND_CONV2D, .units = 32, .kernel = 3, .stride = 2,
+                       .activation = NN_ACTIVATION_RELU, .precision = NN_PRECISION_BF16};
+    layer_spec conv32 = conv;
+    conv32.precision = NN_PRECISION_FP32;
+    layer_spec dense = {.kind = LAYER_KIND_DENSE, .units = 3};
+    layer_spec dense16 = dense;
+    dense16.precision = NN_PRECISION_BF16;
+    network net;
+    error err;
+    layer_spec mixed[3] = {conv, conv32, dense};
+    assert_int_equal(network_init(&net, "n", &input, mixed, 3, 2, &err), -1);
+    assert_non_null(strstr(err.message, "precision"));
+    layer_spec bf16_dense[2] = {conv, dense16};
+    assert_int_equal(network_init(&net, "n", &input, bf16_dense, 2, 2, &err), -1);
+    assert_non_null(strstr(err.message, "fp32 only"));
+    layer_spec bf16_last[1] = {conv};
+    assert_int_equal(network_init(&net, "n", &input, bf16_last, 1, 2, &err), -1);
+    assert_non_null(strstr(err.message, "last layer"));
+    /* bf16 activations take half the bytes of fp32 ones in the estimate. */
+    layer_spec good16[3] = {conv, conv, dense}, good32[3] = {conv32, conv32, dense};
+    size_t bytes16 = 0, bytes32 = 0;
+    assert_int_equal(network_estimate_bytes(&input, good16, 3, 1000, &bytes16, NULL, &err), 0);
+    assert_int_equal(network_estimate_bytes(&input, good32, 3, 1000, &bytes32, NULL, &err), 0);
+    assert_true(bytes16 < bytes32);
 }
 
 int main(void)
@@ -158,6 +368,9 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_network_padded_gray),
         cmocka_unit_test(test_network_valid_rgb),
+        cmocka_unit_test(test_network_bf16_linear),
+        cmocka_unit_test(test_network_bf16),
+        cmocka_unit_test(test_network_precision_rules),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -22,6 +22,7 @@ typedef struct model_config {
     int stride;       /* 2 */
     int padding;      /* MODEL_PADDING_AUTO, or explicit zero padding */
     int num_classes;  /* 10 */
+    nn_precision precision; /* of the encoder's convolutions: fp32, or bf16 (fp32 weights) */
 } model_config;
 
 /* The seed's defaults for an input shape and class count (padding auto). */

@@ -9,6 +9,12 @@
  * one flat loop and zeroing gradients is one memset. Activations are allocated once for
  * `max_batch` images and reused every step.
  *
+ * Precision: conv layers may compute in bf16 (layer_spec.precision); their activations and
+ * activation gradients are then bf16, while parameters, their gradients, dense layers and the
+ * network's input and output stay float32. The network converts where the two meet (the input
+ * of a bf16 first conv, the features entering a dense layer after bf16 convs, and the gradients
+ * going back), into staging buffers allocated with the rest.
+ *
  *     network encoder;
  *     network_init(&encoder, "encoder", &input_shape, specs, 5, 1050, &err);
  *     network_init_weights(&encoder, seed);
@@ -35,6 +41,7 @@ typedef struct layer_spec {
     int units;          /* conv: output channels; dense: output features */
     int kernel, stride, padding; /* conv only */
     nn_activation activation;
+    nn_precision precision;      /* conv only (dense layers are fp32): of its activations */
 } layer_spec;
 
 /* The shape of one image's tensor: height x width x channels (a feature vector is 1 x 1 x n). */
@@ -50,7 +57,8 @@ typedef struct network_layer {
     size_t kernel_offset, kernel_count; /* into params/grads */
     size_t bias_offset, bias_count;
     conv2d *conv;             /* conv layers: the oneDNN-backed kernel */
-    float *output;            /* (max_batch, out_size) */
+    size_t element_size;      /* bytes per output element: 4 (float), 2 (bf16 conv) */
+    void *output;             /* (max_batch, out_size) of float or uint16_t (bf16) */
 } network_layer;
 
 typedef struct network {
@@ -65,6 +73,9 @@ typedef struct network {
     float *d_output;          /* (max_batch, output size): room for a caller's output gradient */
     uint64_t *relu_mask;      /* bits, backward's ReLU masks of one layer at a time */
     size_t mask_words;
+    uint16_t *input_bf16;     /* bf16 copy of the input when the first layer is a bf16 conv */
+    float *dense_input;       /* float copy of bf16 features entering a dense layer */
+    size_t input_bf16_count, dense_input_count;
     const float *last_input;  /* the input of the last forward, kept for backward */
     int last_batch;
 } network;

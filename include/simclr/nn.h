@@ -13,6 +13,11 @@
  *
  * Convolutions run on oneDNN (primitives created once per batch size and cached); dense layers
  * on BLAS sgemm.
+ *
+ * Precision: a convolution can compute in bf16 (NN_PRECISION_BF16). Its input, output and their
+ * gradients are then bf16 tensors (uint16_t, the upper half of a float32), its kernel and bias
+ * stay float32 in the caller's hands (master weights) and are rounded to bf16 by the layer, and
+ * its kernel and bias gradients are accumulated in float32. Dense layers are always float32.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -25,6 +30,20 @@ typedef enum nn_activation {
     NN_ACTIVATION_RELU = 1,
 } nn_activation;
 
+typedef enum nn_precision {
+    NN_PRECISION_FP32 = 0,
+    NN_PRECISION_BF16 = 1,
+} nn_precision;
+
+/* "fp32" / "bf16". */
+const char *nn_precision_name(nn_precision precision);
+/* Bytes per activation element: 4 (fp32) or 2 (bf16). */
+size_t nn_precision_element_size(nn_precision precision);
+
+/* float32 -> bf16 with round-to-nearest-even (NaN stays NaN), and back (exact). */
+void nn_f32_to_bf16(uint16_t *out, const float *in, size_t count);
+void nn_bf16_to_f32(float *out, const uint16_t *in, size_t count);
+
 /* ---- Conv2D ------------------------------------------------------------------------------- */
 
 typedef struct conv2d_config {
@@ -34,6 +53,7 @@ typedef struct conv2d_config {
     int stride;      /* 2 in the seed */
     int padding;     /* zero padding on each side; 0 = Keras "valid" */
     nn_activation activation;
+    nn_precision precision; /* of in, out and their gradients (fp32 by default) */
 } conv2d_config;
 
 /* Output size along one axis: (in + 2*padding - kernel) / stride + 1; <= 0 means the input is
@@ -43,21 +63,25 @@ int conv2d_output_size(int in, int kernel, int stride, int padding);
 typedef struct conv2d conv2d; /* opaque: oneDNN engine, stream and primitives per batch size */
 
 /* Creates a convolution for the given config; fails (ERROR_KIND_INPUT) when the output would be
- * empty. The caller owns *layer and frees it with conv2d_free. */
+ * empty. The caller owns *layer and frees it with conv2d_free. A bf16 layer fails on its first
+ * call when oneDNN has no bf16 kernel for this CPU (it needs AVX-512). */
 int conv2d_create(conv2d **layer, const conv2d_config *config, error *err);
 void conv2d_free(conv2d *layer);
+/* 1 when oneDNN has bf16 convolution kernels for this CPU (AVX-512), else 0. */
+int conv2d_bf16_available(void);
 int conv2d_out_height(const conv2d *layer);
 int conv2d_out_width(const conv2d *layer);
 
-/* out (N, OH, OW, Cout) = act(conv(in (N, H, W, Cin), weight (K, K, Cin, Cout)) + bias (Cout)). */
-int conv2d_forward(conv2d *layer, float *out, const float *in, const float *weight,
+/* out (N, OH, OW, Cout) = act(conv(in (N, H, W, Cin), weight (K, K, Cin, Cout)) + bias (Cout)).
+ * in and out are float or uint16_t (bf16) by the layer's precision; weight and bias float. */
+int conv2d_forward(conv2d *layer, void *out, const void *in, const float *weight,
                    const float *bias, int batch, error *err);
 
 /* Given d_out (N, OH, OW, Cout), the gradient w.r.t. this layer's (activated) output, which is
  * masked in place by the activation: d_weight and d_bias += their gradients; d_in (N, H, W, Cin)
  * = gradient w.r.t. the input, unless d_in is NULL (first layer). */
-int conv2d_backward(conv2d *layer, float *d_in, float *d_weight, float *d_bias, float *d_out,
-                    const float *out, const float *in, const float *weight, int batch, error *err);
+int conv2d_backward(conv2d *layer, void *d_in, float *d_weight, float *d_bias, void *d_out,
+                    const void *out, const void *in, const float *weight, int batch, error *err);
 
 /* ---- Dense -------------------------------------------------------------------------------- */
 

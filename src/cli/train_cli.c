@@ -26,6 +26,7 @@ void train_cli_defaults(train_cli *options)
     options->temperature = 0.1;
     options->learning_rate = 1e-3;
     options->loss = "seed";
+    options->precision = "fp32";
     options->out = "runs/latest";
 }
 
@@ -52,6 +53,10 @@ void train_cli_add_specs(train_cli *o, option_spec *specs, size_t *count)
          "worker threads (0: OMP_NUM_THREADS or all cores)", "0"},
         {"temperature", OPTION_TYPE_FLOAT, &o->temperature, 1e-4, 100, NULL, "T",
          "contrastive loss temperature", "0.1"},
+        {"precision", OPTION_TYPE_CHOICE, &o->precision, 0, 0, "fp32|bf16", NULL,
+         "convolution arithmetic: fp32, or bf16 with fp32 master weights and optimizer state "
+         "(needs AVX-512)",
+         "fp32"},
         {"loss", OPTION_TYPE_CHOICE, &o->loss, 0, 0, "seed|nt-xent", NULL,
          "contrastive loss: the example's B x B (seed) or the paper's NT-Xent (2B-2 negatives)",
          "seed"},
@@ -100,9 +105,10 @@ static int write_config(const train_config *config, const train_cli *options, co
             (double)config->adam.learning_rate, (double)config->adam.beta1,
             (double)config->adam.beta2, (double)config->adam.epsilon);
     fprintf(s, "  \"model\": {\"width\": %d, \"depth\": %d, \"kernel\": %d, \"stride\": %d, "
-               "\"padding\": %d, \"num_classes\": %d},\n",
+               "\"padding\": %d, \"num_classes\": %d, \"precision\": \"%s\"},\n",
             config->model.width, config->model.depth, config->model.kernel, config->model.stride,
-            model_resolved_padding(&config->model), config->model.num_classes);
+            model_resolved_padding(&config->model), config->model.num_classes,
+            nn_precision_name(config->model.precision));
     fprintf(s, "  \"augmentation\": {\"contrastive\": {\"min_area\": 0.25, \"brightness\": 0.6, "
                "\"jitter\": 0.2}, \"classification\": {\"min_area\": 0.75, \"brightness\": 0.3, "
                "\"jitter\": 0.1}}\n}\n");
@@ -127,6 +133,8 @@ int train_cli_configure(const train_cli *options, const dataset *ds, const char 
     config->model.width = (int)options->width;
     config->model.depth = (int)options->depth;
     config->model.padding = (int)options->padding;
+    config->model.precision = strcmp(options->precision, "bf16") == 0 ? NN_PRECISION_BF16
+                                                                      : NN_PRECISION_FP32;
     config->out_dir = options->resume ? options->resume : options->out;
     config->resume = options->resume != NULL;
     config->quiet = options->quiet;

@@ -11,6 +11,7 @@ typedef struct train_cli {
     long long seed, threads, width, depth, padding;
     double temperature, learning_rate;
     const char *loss;
+    const char *precision; /* "fp32" or "bf16" */
     const char *out;
     const char *resume;
     int quiet;

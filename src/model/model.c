@@ -8,7 +8,8 @@ model_config model_config_default(tensor_shape input, int num_classes)
                            .kernel = 3,
                            .stride = 2,
                            .padding = MODEL_PADDING_AUTO,
-                           .num_classes = num_classes};
+                           .num_classes = num_classes,
+                           .precision = NN_PRECISION_FP32};
     return config;
 }
 
@@ -39,7 +40,8 @@ int model_encoder_specs(const model_config *config, layer_spec *specs)
                                       .kernel = config->kernel,
                                       .stride = config->stride,
                                       .padding = padding,
-                                      .activation = NN_ACTIVATION_RELU};
+                                      .activation = NN_ACTIVATION_RELU,
+                                      .precision = config->precision};
     }
     specs[count++] = (layer_spec){.kind = LAYER_KIND_DENSE,
                                   .units = config->width,

@@ -53,6 +53,26 @@ static int network_plan(network *net, const char *name, const tensor_shape *in_s
             layer->kernel_count = layer->in_size * (size_t)specs[i].units;
             shape = (tensor_shape){1, 1, specs[i].units};
         }
+        if (specs[i].precision != NN_PRECISION_FP32 && specs[i].precision != NN_PRECISION_BF16)
+            return error_input(err, "%s: %s has an unknown precision %d", name, layer->name,
+                               (int)specs[i].precision);
+        if (specs[i].kind == LAYER_KIND_DENSE && specs[i].precision != NN_PRECISION_FP32)
+            return error_input(err, "%s: %s: dense layers compute in fp32 only", name,
+                               layer->name);
+        /* bf16 convs form one run starting at the first layer: the network converts only at its
+         * input and where that run meets a dense layer. */
+        if (specs[i].kind == LAYER_KIND_CONV2D && i > 0 &&
+            specs[i].precision != specs[i - 1].precision)
+            return error_input(err, "%s: %s computes in %s after a %s layer (a network's conv "
+                                    "layers share one precision)",
+                               name, layer->name, nn_precision_name(specs[i].precision),
+                               nn_precision_name(specs[i - 1].precision));
+        layer->element_size = nn_precision_element_size(specs[i].precision);
+        if (i > 0 && net->layers[i - 1].element_size != sizeof(float) &&
+            specs[i].kind == LAYER_KIND_DENSE) {
+            size_t count = (size_t)max_batch * layer->in_size;
+            if (count > net->dense_input_count) net->dense_input_count = count;
+        }
         layer->bias_count = (size_t)specs[i].units;
         layer->kernel_offset = param_count;
         layer->bias_offset = param_count + layer->kernel_count;
@@ -62,6 +82,11 @@ static int network_plan(network *net, const char *name, const tensor_shape *in_s
         if (layer->out_size > largest) largest = layer->out_size;
     }
     net->param_count = param_count;
+    if (net->layers[layer_count - 1].element_size != sizeof(float))
+        return error_input(err, "%s: its last layer must compute in fp32 (the output is float)",
+                           name);
+    if (net->layers[0].element_size != sizeof(float))
+        net->input_bf16_count = (size_t)max_batch * net->layers[0].in_size;
     /* Backward keeps the ReLU masks of one layer's output as bits while that output's buffer is
      * overwritten by its gradient (see network_backward). */
     size_t largest_masked = 0;
@@ -81,10 +106,13 @@ int network_estimate_bytes(const tensor_shape *in_shape, const layer_spec *specs
     if (network_plan(&plan, "network", in_shape, specs, layer_count, max_batch, err) != 0)
         return -1;
     size_t floats = 2 * plan.param_count +
-                    (size_t)max_batch * plan.layers[plan.layer_count - 1].out_size;
+                    (size_t)max_batch * plan.layers[plan.layer_count - 1].out_size +
+                    plan.dense_input_count;
+    size_t activation_bytes = 0;
     for (int i = 0; i < plan.layer_count; i++)
-        floats += (size_t)max_batch * plan.layers[i].out_size;
-    *bytes = floats * sizeof(float) + plan.mask_words * sizeof(uint64_t);
+        activation_bytes += (size_t)max_batch * plan.layers[i].out_size * plan.layers[i].element_size;
+    *bytes = floats * sizeof(float) + activation_bytes + plan.input_bf16_count * sizeof(uint16_t) +
+             plan.mask_words * sizeof(uint64_t);
     if (param_count) *param_count = plan.param_count;
     return 0;
 }
@@ -103,13 +131,14 @@ int network_init(network *net, const char *name, const tensor_shape *in_shape,
                                     .kernel = layer->spec.kernel,
                                     .stride = layer->spec.stride,
                                     .padding = layer->spec.padding,
-                                    .activation = layer->spec.activation};
+                                    .activation = layer->spec.activation,
+                                    .precision = layer->spec.precision};
             if (conv2d_create(&layer->conv, &config, err) != 0) {
                 network_free(net);
                 return -1;
             }
         }
-        layer->output = checked_calloc((size_t)max_batch * layer->out_size, sizeof(float),
+        layer->output = checked_calloc((size_t)max_batch * layer->out_size, layer->element_size,
                                        "layer activations", err);
         if (!layer->output) {
             network_free(net);
@@ -122,7 +151,15 @@ int network_init(network *net, const char *name, const tensor_shape *in_shape,
     net->d_output = checked_calloc((size_t)max_batch * network_output_size(net), sizeof(float),
                                    "output gradients", err);
     net->relu_mask = checked_calloc(net->mask_words, sizeof(uint64_t), "ReLU masks", err);
-    if (!net->params || !net->grads || !net->d_output || !net->relu_mask) {
+    if (net->input_bf16_count)
+        net->input_bf16 = checked_calloc(net->input_bf16_count, sizeof(uint16_t),
+                                         "bf16 input copy", err);
+    if (net->dense_input_count)
+        net->dense_input = checked_calloc(net->dense_input_count, sizeof(float),
+                                          "float copy of bf16 features", err);
+    if (!net->params || !net->grads || !net->d_output || !net->relu_mask ||
+        (net->input_bf16_count && !net->input_bf16) ||
+        (net->dense_input_count && !net->dense_input)) {
         network_free(net);
         return -1;
     }
@@ -139,6 +176,8 @@ void network_free(network *net)
     free(net->grads);
     free(net->d_output);
     free(net->relu_mask);
+    free(net->input_bf16);
+    free(net->dense_input);
     memset(net, 0, sizeof *net);
 }
 
@@ -169,19 +208,30 @@ int network_forward(network *net, const float *in, int batch, error *err)
     if (batch < 1 || batch > net->max_batch)
         return error_set(err, ERROR_KIND_RESOURCE, "%s: batch of %d images (room for %d)",
                          net->name, batch, net->max_batch);
-    const float *current = in;
+    const void *current = in;
+    size_t current_element_size = sizeof(float);
     for (int i = 0; i < net->layer_count; i++) {
         network_layer *layer = &net->layers[i];
         const float *kernel = net->params + layer->kernel_offset;
         const float *bias = net->params + layer->bias_offset;
+        size_t in_count = (size_t)batch * layer->in_size;
         if (layer->spec.kind == LAYER_KIND_CONV2D) {
+            if (layer->element_size != current_element_size) { /* a bf16 first layer */
+                nn_f32_to_bf16(net->input_bf16, current, in_count);
+                current = net->input_bf16;
+            }
             if (conv2d_forward(layer->conv, layer->output, current, kernel, bias, batch, err) != 0)
                 return -1;
         } else {
+            if (current_element_size != sizeof(float)) { /* bf16 features */
+                nn_bf16_to_f32(net->dense_input, current, in_count);
+                current = net->dense_input;
+            }
             dense_forward(layer->output, current, kernel, bias, batch, (int)layer->in_size,
                           layer->spec.units, layer->spec.activation);
         }
         current = layer->output;
+        current_element_size = layer->element_size;
     }
     net->last_input = in;
     net->last_batch = batch;
@@ -208,29 +258,44 @@ void network_zero_grads(network *net)
     memset(net->grads, 0, net->param_count * sizeof(float));
 }
 
-/* Bit i of mask = values[i] > 0. */
-static void mask_store(uint64_t *mask, const float *values, size_t count)
+/* Bit i of mask = values[i] > 0; values are float (element_size 4) or bf16 (2), where a bf16
+ * value is > 0 when it is neither zero, negative nor NaN. */
+static void mask_store(uint64_t *mask, const void *values, size_t element_size, size_t count)
 {
     size_t words = (count + 63) / 64;
+    const float *f32 = values;
+    const uint16_t *bf16 = values;
 #pragma omp parallel for schedule(static) if (count > 65536)
     for (size_t w = 0; w < words; w++) {
         size_t begin = w * 64, end = begin + 64 < count ? begin + 64 : count;
         uint64_t bits = 0;
-        for (size_t i = begin; i < end; i++) bits |= (uint64_t)(values[i] > 0.0f) << (i - begin);
+        if (element_size == sizeof(float)) {
+            for (size_t i = begin; i < end; i++) bits |= (uint64_t)(f32[i] > 0.0f) << (i - begin);
+        } else {
+            for (size_t i = begin; i < end; i++)
+                bits |= (uint64_t)(bf16[i] != 0 && bf16[i] < 0x7f81u) << (i - begin);
+        }
         mask[w] = bits;
     }
 }
 
 /* values[i] = 0 where bit i of mask is clear. */
-static void mask_apply(float *values, const uint64_t *mask, size_t count)
+static void mask_apply(void *values, size_t element_size, const uint64_t *mask, size_t count)
 {
     size_t words = (count + 63) / 64;
+    float *f32 = values;
+    uint16_t *bf16 = values;
 #pragma omp parallel for schedule(static) if (count > 65536)
     for (size_t w = 0; w < words; w++) {
         size_t begin = w * 64, end = begin + 64 < count ? begin + 64 : count;
         uint64_t bits = mask[w];
-        for (size_t i = begin; i < end; i++)
-            if (!((bits >> (i - begin)) & 1)) values[i] = 0.0f;
+        for (size_t i = begin; i < end; i++) {
+            if ((bits >> (i - begin)) & 1) continue;
+            if (element_size == sizeof(float))
+                f32[i] = 0.0f;
+            else
+                bf16[i] = 0;
+        }
     }
 }
 
@@ -244,7 +309,7 @@ int network_backward(network *net, const float *d_output, float *d_input, error 
      * step is the activations themselves. First the network's own output. */
     network_layer *last = &net->layers[net->layer_count - 1];
     size_t count = (size_t)batch * last->out_size;
-    float *d_last = last->output;
+    float *d_last = last->output; /* the last layer is fp32 (network_plan checks) */
     if (last->spec.activation == NN_ACTIVATION_RELU) {
         for (size_t i = 0; i < count; i++) d_last[i] = d_last[i] > 0.0f ? d_output[i] : 0.0f;
     } else {
@@ -255,28 +320,48 @@ int network_backward(network *net, const float *d_output, float *d_input, error 
         const float *kernel = net->params + layer->kernel_offset;
         float *d_kernel = net->grads + layer->kernel_offset;
         float *d_bias = net->grads + layer->bias_offset;
-        float *d_out = layer->output;
-        const float *input = net->last_input;
-        float *d_in = d_input;
+        void *d_out = layer->output;
+        const void *input = net->last_input;
+        void *d_in = d_input;
         network_layer *previous = i > 0 ? &net->layers[i - 1] : NULL;
-        size_t previous_count = previous ? (size_t)batch * previous->out_size : 0;
+        size_t in_count = (size_t)batch * layer->in_size;
+        size_t in_element_size = previous ? previous->element_size : sizeof(float);
         int previous_masked = previous && previous->spec.activation == NN_ACTIVATION_RELU;
+        /* Where precisions meet, the layer works on the staging copy the forward pass made, and
+         * its input gradient is converted into the real destination afterwards. */
+        int converts = in_element_size != layer->element_size ||
+                       (layer->spec.kind == LAYER_KIND_DENSE && in_element_size != sizeof(float));
         if (previous) {
             /* The input is the previous layer's output; its gradient overwrites it in place,
              * after its ReLU mask is kept as bits. */
             input = previous->output;
             d_in = previous->output;
-            if (previous_masked) mask_store(net->relu_mask, previous->output, previous_count);
+            if (previous_masked)
+                mask_store(net->relu_mask, previous->output, previous->element_size, in_count);
         }
+        void *staging = NULL;
+        if (converts) {
+            staging = layer->spec.kind == LAYER_KIND_DENSE ? (void *)net->dense_input
+                                                           : (void *)net->input_bf16;
+            input = staging;
+        }
+        void *layer_d_in = d_in && converts ? staging : d_in;
         if (layer->spec.kind == LAYER_KIND_CONV2D) {
-            if (conv2d_backward(layer->conv, d_in, d_kernel, d_bias, d_out, NULL, input, kernel,
-                                batch, err) != 0)
+            if (conv2d_backward(layer->conv, layer_d_in, d_kernel, d_bias, d_out, NULL, input,
+                                kernel, batch, err) != 0)
                 return -1;
         } else {
-            dense_backward(d_in, d_kernel, d_bias, d_out, NULL, input, kernel, batch,
+            dense_backward(layer_d_in, d_kernel, d_bias, d_out, NULL, input, kernel, batch,
                            (int)layer->in_size, layer->spec.units, NN_ACTIVATION_NONE);
         }
-        if (previous_masked) mask_apply(previous->output, net->relu_mask, previous_count);
+        if (d_in && converts) {
+            if (in_element_size == sizeof(float))
+                nn_bf16_to_f32(d_in, staging, in_count);
+            else
+                nn_f32_to_bf16(d_in, staging, in_count);
+        }
+        if (previous_masked)
+            mask_apply(previous->output, previous->element_size, net->relu_mask, in_count);
     }
     net->last_batch = 0; /* the activations are gone */
     return 0;

@@ -49,7 +49,9 @@ static int add_metadata(safetensors_writer *writer, const checkpoint_info *info,
         set_int(writer, "model.kernel", info->model.kernel, err) != 0 ||
         set_int(writer, "model.stride", info->model.stride, err) != 0 ||
         set_int(writer, "model.padding", model_resolved_padding(&info->model), err) != 0 ||
-        set_int(writer, "model.num_classes", info->num_classes, err) != 0)
+        set_int(writer, "model.num_classes", info->num_classes, err) != 0 ||
+        safetensors_writer_set_metadata(writer, "model.precision",
+                                        nn_precision_name(info->model.precision), err) != 0)
         return -1;
     if (set_int(writer, "resume.step", info->resume_step, err) != 0) return -1;
     char numbers[CHECKPOINT_MAX_ACCUMULATORS * 32 + 32] = "";
@@ -174,6 +176,15 @@ static int read_info(const safetensors_file *file, checkpoint_info *info, error 
     info->model.padding = (int)values[9];
     info->model.num_classes = (int)values[10];
     info->num_classes = (int)values[10];
+    /* Written since bf16 arrived; older checkpoints are fp32. */
+    const char *precision = safetensors_metadata(file, "model.precision");
+    if (!precision || strcmp(precision, "fp32") == 0)
+        info->model.precision = NN_PRECISION_FP32;
+    else if (strcmp(precision, "bf16") == 0)
+        info->model.precision = NN_PRECISION_BF16;
+    else
+        return error_input(err, "%s: metadata 'model.precision' is '%s' (expected fp32 or bf16)",
+                           file->name, precision);
     long long resume_step = 0;
     if (safetensors_metadata(file, "resume.step") &&
         metadata_int(file, "resume.step", 0, 1000000000, &resume_step, err) != 0)

@@ -146,6 +146,10 @@ int train_resume_begin(const train_config *config, const char *run, const checkp
     if (info.seed != config->seed)
         return error_input(err, "--resume: %s was trained with --seed %llu, not %llu", path,
                            (unsigned long long)info.seed, (unsigned long long)config->seed);
+    if (info.model.precision != config->model.precision)
+        return error_input(err, "--resume: %s was trained with --precision %s, not %s", path,
+                           nn_precision_name(info.model.precision),
+                           nn_precision_name(config->model.precision));
     for (int p = 0; p < part_count; p++)
         if (checkpoint_load_part(path, parts[p].net, parts[p].optimizer, err) != 0) return -1;
     char csv[4096];
