@@ -92,6 +92,24 @@ static void test_three_runs_learn(void **state)
     printf("  eval of baseline.safetensors: %.4f (last epoch %.4f)\n", evaluated.accuracy, last);
     assert_true(fabs(evaluated.accuracy - last) < 1e-9);
 
+    /* The same baseline with bf16 convolutions learns as well (within a few points at 3
+     * epochs). */
+    if (conv2d_bf16_available()) {
+        config = small_config(f);
+        config.epochs = 3;
+        config.model.precision = NN_PRECISION_BF16;
+        history baseline_bf16;
+        if (train_baseline(&f->ds, &config, &baseline_bf16, &err) != 0)
+            fail_msg("%s", err.message);
+        double bf16_best = history_max(&baseline_bf16, "val_acc");
+        printf("  baseline bf16: val_acc %.4f (fp32 %.4f)\n", bf16_best, baseline_best);
+        assert_true(bf16_best > 0.55);
+        assert_true(fabs(bf16_best - baseline_best) < 0.05);
+        history_free(&baseline_bf16);
+    } else {
+        printf("  bf16 skipped: no bf16 convolutions on this CPU\n");
+    }
+
     config = small_config(f);
     config.epochs = 2;
     config.unlabeled_batch = 200;
