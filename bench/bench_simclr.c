@@ -64,6 +64,7 @@ typedef struct bench_options {
     int steps, warmup, threads;
     int unlabeled, labeled, test_batch;
     int breakdown;
+    nn_precision precision;
     double peak_gflops;
 } bench_options;
 
@@ -209,6 +210,7 @@ static int bench_setup(bench_state *s, const bench_options *o, error *err)
 {
     s->model = model_config_default(o->shape, 10);
     s->model.padding = o->padding;
+    s->model.precision = o->precision;
     size_t image = (size_t)o->shape.height * o->shape.width * o->shape.channels;
     size_t batch = (size_t)o->unlabeled + (size_t)o->labeled;
     size_t width = (size_t)s->model.width;
@@ -435,6 +437,7 @@ static void usage(FILE *stream)
             "  --padding P          conv padding, -1 = the model's auto rule (default -1)\n"
             "  --unlabeled-batch N  (default 500)   --labeled-batch N (default 25)\n"
             "  --test-batch N       (default 525)\n"
+            "  --precision P        fp32 | bf16: the convolutions' arithmetic (default fp32)\n"
             "  --peak-gflops X      the machine's fp32 peak for the fraction (default %.1f)\n"
             "  --breakdown          pretrain only: time every layer call and print the phases\n",
             BENCH_DEFAULT_PEAK_GFLOPS);
@@ -511,6 +514,15 @@ static int parse_options(int argc, char **argv, bench_options *o)
             status = parse_int(flag, value, 1, 100000, &o->labeled);
         } else if (strcmp(flag, "--test-batch") == 0) {
             status = parse_int(flag, value, 1, 4096, &o->test_batch);
+        } else if (strcmp(flag, "--precision") == 0) {
+            if (strcmp(value, "fp32") == 0) {
+                o->precision = NN_PRECISION_FP32;
+            } else if (strcmp(value, "bf16") == 0) {
+                o->precision = NN_PRECISION_BF16;
+            } else {
+                fprintf(stderr, "simclr_bench: --precision '%s': expected fp32 or bf16\n", value);
+                return -1;
+            }
         } else if (strcmp(flag, "--peak-gflops") == 0) {
             char *end = NULL;
             o->peak_gflops = strtod(value, &end);
@@ -549,9 +561,12 @@ static int layer_breakdown(bench_state *s, int views, int reps, phase_table *t, 
         }
     float *d_out = checked_calloc((size_t)views * largest, sizeof(float), "breakdown d_out", err);
     float *d_in = checked_calloc((size_t)views * largest, sizeof(float), "breakdown d_in", err);
+    uint16_t *d_out_bf16 = checked_calloc((size_t)views * largest, sizeof(uint16_t),
+                                          "breakdown bf16 d_out", err);
     int status = -1;
-    if (!d_out || !d_in) goto done;
+    if (!d_out || !d_in || !d_out_bf16) goto done;
     fill_uniform(d_out, (size_t)views * largest, 3);
+    nn_f32_to_bf16(d_out_bf16, d_out, (size_t)views * largest);
     if (network_forward(&s->encoder, s->inputs, views, err) != 0 ||
         network_forward(&s->head, network_output(&s->encoder), views, err) != 0)
         goto done;
@@ -560,8 +575,14 @@ static int layer_breakdown(bench_state *s, int views, int reps, phase_table *t, 
         network *net = nets[n];
         for (int i = 0; i < net->layer_count; i++) {
             network_layer *layer = &net->layers[i];
-            const float *input = i > 0 ? net->layers[i - 1].output
-                                       : (n == 0 ? s->inputs : network_output(&s->encoder));
+            const void *input = i > 0 ? net->layers[i - 1].output
+                                      : (n == 0 ? s->inputs : network_output(&s->encoder));
+            /* Where precisions meet, the layer reads the copy the forward pass converted. */
+            int layer_bf16 = layer->element_size != sizeof(float);
+            int input_bf16 = i > 0 && net->layers[i - 1].element_size != sizeof(float);
+            if (layer_bf16 && !input_bf16) input = net->input_bf16;
+            if (!layer_bf16 && input_bf16) input = net->dense_input;
+            void *layer_d_out = layer_bf16 ? (void *)d_out_bf16 : (void *)d_out;
             const float *kernel = net->params + layer->kernel_offset;
             const float *bias = net->params + layer->bias_offset;
             float *d_kernel = net->grads + layer->kernel_offset;
@@ -585,7 +606,7 @@ static int layer_breakdown(bench_state *s, int views, int reps, phase_table *t, 
                 phase_add(t, name, (now_seconds() - start) / reps, flops / reps);
                 start = now_seconds();
                 if (conv) {
-                    if (conv2d_backward(layer->conv, d_input, d_kernel, d_bias, d_out,
+                    if (conv2d_backward(layer->conv, d_input, d_kernel, d_bias, layer_d_out,
                                         layer->output, input, kernel, views, err) != 0)
                         goto done;
                 } else {
@@ -604,6 +625,7 @@ static int layer_breakdown(bench_state *s, int views, int reps, phase_table *t, 
 done:
     free(d_out);
     free(d_in);
+    free(d_out_bf16);
     return status;
 }
 
@@ -670,14 +692,15 @@ int main(int argc, char **argv)
                      &layers, 1, mean, o.peak_gflops);
     }
     printf("{\"impl\": \"simclr\", \"version\": \"%s\", \"shape\": \"%dx%dx%d\", "
-           "\"mode\": \"%s\", \"layout\": \"nhwc\", \"malloc\": \"%s\", \"padding\": %d, "
+           "\"mode\": \"%s\", \"precision\": \"%s\", \"layout\": \"nhwc\", \"malloc\": \"%s\", "
+           "\"padding\": %d, "
            "\"threads\": %d, \"images_per_step\": %d, \"steps\": %d, \"warmup\": %d, "
            "\"seconds_per_step\": %.6f, \"best_seconds\": %.6f, \"images_per_s\": %.2f, "
            "\"gflop_per_step\": %.4f, \"gflop_per_image\": %.4f, "
            "\"encoder_fwd_gflop_per_image\": %.5f, \"gflops\": %.2f, \"peak_gflops\": %.1f, "
            "\"peak_fraction\": %.4f, \"peak_rss_mib\": %.1f}\n",
            SIMCLR_VERSION, o.shape.height, o.shape.width, o.shape.channels,
-           BENCH_MODE_NAMES[o.mode], allocator_name(), model_resolved_padding(&s.model), o.threads,
+           BENCH_MODE_NAMES[o.mode], nn_precision_name(o.precision), allocator_name(), model_resolved_padding(&s.model), o.threads,
            images, o.steps, o.warmup, mean, best, images / mean, flops / 1e9, flops / 1e9 / images,
            forward_per_image, gflops, o.peak_gflops, gflops / o.peak_gflops, rss);
     status = 0;

@@ -123,11 +123,16 @@ for config in "${configs[@]}"; do
   args=(--shape "$shape" --mode "$mode" --steps "$steps" --warmup "$warmup" --threads "$threads"
         --peak-gflops "$peak")
   run "simclr $shape $mode" env LD_PRELOAD="$simclr_preload" "$bench_bin" "${args[@]}"
+  run "simclr $shape $mode bf16" env LD_PRELOAD="$simclr_preload" "$bench_bin" "${args[@]}" \
+    --precision bf16
   for py in "${pythons[@]}"; do
     for layout in channels_last contiguous; do
       run "torch ($py) $shape $mode $layout" env LD_PRELOAD="$torch_preload" \
         "$py" bench/torch_twin.py "${args[@]}" --layout "$layout"
     done
+    # PyTorch's own mixed precision (autocast to bf16), in its best layout here.
+    run "torch ($py) $shape $mode channels_last bf16" env LD_PRELOAD="$torch_preload" \
+      "$py" bench/torch_twin.py "${args[@]}" --layout channels_last --precision bf16
   done
 done
 for shape in 96x96x3 28x28x1; do
@@ -173,48 +178,64 @@ MODES = {"pretrain": "pretraining step", "baseline": "baseline step", "inference
          "augment": "augmentation of a pretraining batch"}
 
 print(f"Machine: {cpu}, {threads} threads; fp32 peak {peak:g} GFLOP/s (FMA, {threads} cores).\n")
-print("| shape | step | implementation | layout | malloc | images/s | s/step | GFLOP/image "
-      "| GFLOP/s | of peak | peak RSS MiB |")
-print("|---|---|---|---|---|---:|---:|---:|---:|---:|---:|")
+print("| shape | step | implementation | precision | layout | malloc | images/s | s/step "
+      "| GFLOP/image | GFLOP/s | of fp32 peak | peak RSS MiB |")
+print("|---|---|---|---|---|---|---:|---:|---:|---:|---:|---:|")
+for r in rows:
+    r.setdefault("precision", "fp32")
 for r in rows:
     impl = "simclr" if r["impl"] == "simclr" else f"PyTorch {r['version']}"
     flop = r["gflop_per_image"] > 0
-    print(f"| {r['shape']} | {MODES[r['mode']]} | {impl} | {r['layout']} | {r['malloc']} | "
+    print(f"| {r['shape']} | {MODES[r['mode']]} | {impl} | {r['precision']} | {r['layout']} | "
+          f"{r['malloc']} | "
           f"{r['images_per_s']:.1f} | {r['seconds_per_step']:.4f} | "
           f"{r['gflop_per_image']:.4f} | " +
           (f"{r['gflops']:.1f} | {100 * r['peak_fraction']:.1f}% | " if flop else "– | – | ") +
           f"{r['peak_rss_mib']:.0f} |")
 
-ours = {(r["shape"], r["mode"]): r for r in rows if r["impl"] == "simclr"}
+ours_all = {(r["shape"], r["mode"], r["precision"]): r for r in rows if r["impl"] == "simclr"}
+ours = {(s, m): r for (s, m, p), r in ours_all.items() if p == "fp32"}
 versions = sorted({r["version"] for r in rows if r["impl"] == "torch"})
-best = {}
+best = {}  # PyTorch's fastest layout, per precision
 for r in rows:
     if r["impl"] != "torch":
         continue
-    key = (r["shape"], r["mode"], r["version"])
+    key = (r["shape"], r["mode"], r["version"], r["precision"])
     if key not in best or r["images_per_s"] > best[key]["images_per_s"]:
         best[key] = r
-print("\nOurs against PyTorch's best layout (ratio > 1: simclr is faster / uses more memory):\n")
-header = "| shape | step | simclr images/s |"
-rule = "|---|---|---:|"
-for v in versions:
-    header += f" PyTorch {v} images/s (layout) | simclr / {v} | RSS simclr / {v} |"
-    rule += "---:|---:|---:|"
-print(header)
-print(rule)
-for (shape, mode), r in ours.items():
-    if mode == "augment":
-        continue
-    line = f"| {shape} | {MODES[mode]} | {r['images_per_s']:.1f} |"
+
+
+def ratio_table(title, torch_precision):
+    print(f"\n{title}\n")
+    header = "| shape | step | simclr precision | simclr images/s |"
+    rule = "|---|---|---|---:|"
     for v in versions:
-        t = best.get((shape, mode, v))
-        if t is None:
-            line += " – | – | – |"
+        header += (f" PyTorch {v} {torch_precision} images/s (layout) | simclr / {v} "
+                   f"| RSS simclr / {v} |")
+        rule += "---:|---:|---:|"
+    print(header)
+    print(rule)
+    for (shape, mode, precision), r in sorted(ours_all.items(),
+                                              key=lambda kv: (kv[0][0] != "96x96x3", kv[0][1],
+                                                              kv[0][2])):
+        if mode == "augment" or (torch_precision == "bf16" and precision != "bf16"):
             continue
-        line += (f" {t['images_per_s']:.1f} ({t['layout']}) | "
-                 f"{r['images_per_s'] / t['images_per_s']:.2f} | "
-                 f"{r['peak_rss_mib'] / t['peak_rss_mib']:.2f} |")
-    print(line)
+        line = f"| {shape} | {MODES[mode]} | {precision} | {r['images_per_s']:.1f} |"
+        for v in versions:
+            t = best.get((shape, mode, v, torch_precision))
+            if t is None:
+                line += " – | – | – |"
+                continue
+            line += (f" {t['images_per_s']:.1f} ({t['layout']}) | "
+                     f"{r['images_per_s'] / t['images_per_s']:.2f} | "
+                     f"{r['peak_rss_mib'] / t['peak_rss_mib']:.2f} |")
+        print(line)
+
+
+ratio_table("Ours (fp32 and bf16) against PyTorch fp32 in its best layout (ratio > 1: simclr is "
+            "faster / uses more memory):", "fp32")
+ratio_table("bf16 against PyTorch's own mixed precision (torch.autocast to bfloat16, "
+            "channels_last):", "bf16")
 
 notes = []
 for shape in sorted({s for s, _ in ours}):

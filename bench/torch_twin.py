@@ -140,6 +140,9 @@ def main():
     parser.add_argument("--labeled-batch", type=int, default=25)
     parser.add_argument("--test-batch", type=int, default=525)
     parser.add_argument("--peak-gflops", type=float, default=234.5)
+    parser.add_argument("--precision", choices=["fp32", "bf16"], default="fp32",
+                        help="bf16: forward passes under torch.autocast('cpu', bfloat16), "
+                             "PyTorch's mixed precision (fp32 weights and optimizer)")
     parser.add_argument("--breakdown", action="store_true",
                         help="pretrain: also time each conv layer alone ('#' lines)")
     args = parser.parse_args()
@@ -165,6 +168,11 @@ def main():
     inputs = torch.rand(count, channels, height, width).contiguous(memory_format=memory_format)
     labels = torch.randint(0, CLASSES, (count,))
 
+    bf16 = args.precision == "bf16"
+
+    def autocast():
+        return torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16)
+
     if args.mode == "pretrain":
         optimizer, adam = make_adam(list(encoder.parameters()) + list(head.parameters()))
         probe_optimizer, _ = make_adam(classifier.parameters())
@@ -172,14 +180,17 @@ def main():
 
         def step():
             optimizer.zero_grad(set_to_none=True)
-            projections = head(encoder(inputs))
-            loss = seed_contrastive(projections[:batch], projections[batch:])
+            with autocast():
+                projections = head(encoder(inputs))
+                loss = seed_contrastive(projections[:batch].float(), projections[batch:].float())
             loss.backward()
             optimizer.step()
-            with torch.no_grad():
+            with torch.no_grad(), autocast():
                 features = encoder(probe_inputs)
             probe_optimizer.zero_grad(set_to_none=True)
-            F.cross_entropy(classifier(features), probe_labels).backward()
+            with autocast():
+                probe_loss = F.cross_entropy(classifier(features).float(), probe_labels)
+            probe_loss.backward()
             probe_optimizer.step()
 
         flops = (2 * batch * 3 * (encoder_flops + head_flops) + 6.0 * batch * batch * WIDTH +
@@ -190,7 +201,9 @@ def main():
 
         def step():
             optimizer.zero_grad(set_to_none=True)
-            F.cross_entropy(classifier(encoder(inputs)), labels).backward()
+            with autocast():
+                loss = F.cross_entropy(classifier(encoder(inputs)).float(), labels)
+            loss.backward()
             optimizer.step()
 
         flops = labeled * 3 * (encoder_flops + classifier_flops)
@@ -199,8 +212,8 @@ def main():
         adam = "none"
 
         def step():
-            with torch.inference_mode():
-                F.cross_entropy(classifier(encoder(inputs)), labels)
+            with torch.inference_mode(), autocast():
+                F.cross_entropy(classifier(encoder(inputs)).float(), labels)
 
         flops = args.test_batch * (encoder_flops + classifier_flops)
         images = args.test_batch
@@ -219,7 +232,7 @@ def main():
         layer_breakdown(encoder, inputs, args.peak_gflops)
     print(json.dumps({
         "impl": "torch", "version": torch.__version__.split("+")[0], "shape": args.shape,
-        "mode": args.mode, "layout": args.layout, "padding": padding, "threads": args.threads,
+        "mode": args.mode, "precision": args.precision, "layout": args.layout, "padding": padding, "threads": args.threads,
         "adam": adam, "malloc": allocator(), "images_per_step": images, "steps": args.steps,
         "warmup": args.warmup,
         "seconds_per_step": round(mean, 6), "best_seconds": round(min(times), 6),

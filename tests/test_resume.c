@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <cmocka.h>
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -173,12 +174,34 @@ static void test_nan_stops_and_keeps_checkpoint(void **state)
     free(dir);
 }
 
+/* An optimizer step that overflows the weights (an infinite learning rate stands in for a
+ * diverging run) is caught on that step, naming the weights. */
+static void test_infinite_weights_stop(void **state)
+{
+    (void)state;
+    if (!have_data) skip();
+    char *dir = test_make_temp_dir();
+    train_config config = small_config(dir);
+    config.adam.learning_rate = INFINITY;
+    history hist;
+    error err;
+    assert_int_equal(train_baseline(&fashion, &config, &hist, &err), -1);
+    printf("  %s\n", err.message);
+    assert_non_null(strstr(err.message, "non-finite"));
+    assert_non_null(strstr(err.message, "encoder weights"));
+    assert_non_null(strstr(err.message, "epoch 1, step 1"));
+    history_free(&hist);
+    test_remove_tree(dir);
+    free(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_baseline_resume),
         cmocka_unit_test(test_pretrain_resume),
         cmocka_unit_test(test_nan_stops_and_keeps_checkpoint),
+        cmocka_unit_test(test_infinite_weights_stop),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

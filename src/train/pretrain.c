@@ -162,6 +162,11 @@ static int pretrain_step(pretrain_state *state, const dataset *ds, const train_c
         return -1;
     adam_update(&state->encoder_optimizer, state->encoder.params, state->encoder.grads);
     adam_update(&state->head_optimizer, state->head.params, state->head.grads);
+    if (check_finite(state->encoder.params, state->encoder.param_count, "encoder weights",
+                     epoch + 1, step, err) != 0 ||
+        check_finite(state->head.params, state->head.param_count, "projection_head weights",
+                     epoch + 1, step, err) != 0)
+        return -1;
 
     /* The probe: weak augmentation of the labeled images, encoder in inference mode (no gradient
      * reaches it), Dense(num_classes) trained by cross-entropy. */
@@ -182,6 +187,9 @@ static int pretrain_step(pretrain_state *state, const dataset *ds, const train_c
                      epoch + 1, step, err) != 0)
         return -1;
     adam_update(&state->probe_optimizer, state->probe.params, state->probe.grads);
+    if (check_finite(state->probe.params, state->probe.param_count, "linear_probe weights",
+                     epoch + 1, step, err) != 0)
+        return -1;
     return 0;
 }
 

@@ -114,6 +114,11 @@ static int supervised_step(supervised_state *state, const dataset *ds, const tra
         return -1;
     adam_update(&state->encoder_optimizer, state->encoder.params, state->encoder.grads);
     adam_update(&state->classifier_optimizer, state->classifier.params, state->classifier.grads);
+    if (check_finite(state->encoder.params, state->encoder.param_count, "encoder weights",
+                     epoch + 1, step, err) != 0 ||
+        check_finite(state->classifier.params, state->classifier.param_count,
+                     "classifier weights", epoch + 1, step, err) != 0)
+        return -1;
     return 0;
 }
 
