@@ -24,7 +24,7 @@ enum { FUZZ_OPTIONS_MAX_ARGS = 64, FUZZ_OPTIONS_MAX_SPECS = 32 };
 
 /* Where the training table's values go (train_cli.h's train_cli and dataset_cli, flattened). */
 typedef struct fuzz_options_values {
-    const char *dataset, *data_dir, *loss, *out, *from, *model;
+    const char *dataset, *data_dir, *loss, *precision, *out, *from, *model;
     long long image_size, stl10_fold, epochs, steps_per_epoch, labeled_per_class;
     long long unlabeled_batch, labeled_batch, test_batch, seed, threads, width, depth, padding, top;
     double temperature, learning_rate;
@@ -62,6 +62,8 @@ static size_t fuzz_options_training_specs(fuzz_options_values *v, option_spec *s
          "contrastive loss temperature", "0.1"},
         {"loss", OPTION_TYPE_CHOICE, &v->loss, 0, 0, "seed|nt-xent", NULL, "contrastive loss",
          "seed"},
+        {"precision", OPTION_TYPE_CHOICE, &v->precision, 0, 0, "fp32|bf16", NULL,
+         "convolution arithmetic", "fp32"},
         {"learning-rate", OPTION_TYPE_FLOAT, &v->learning_rate, 1e-9, 10, NULL, "LR",
          "Adam learning rate", "0.001"},
         {"width", OPTION_TYPE_INT, &v->width, 1, 4096, NULL, "N", "encoder width", "128"},
