@@ -106,7 +106,7 @@ run() {
 failed=0
 # shape, mode, steps, warmup: each pretraining step at 96x96x3 takes seconds, the others less.
 configs=(
-  "96x96x3 pretrain 3 1"
+  "96x96x3 pretrain 5 1"
   "96x96x3 baseline 20 3"
   "96x96x3 inference 5 2"
   "28x28x1 pretrain 10 2"
