@@ -213,8 +213,9 @@ static void test_network_valid_rgb(void **state)
     run_case(&c);
 }
 
-/* Forward and backward of the fp32 and the bf16 network on the same input and a random output
- * gradient; the gradients (and d_input) compared by `check`. */
+/* Forward and backward of nets[0] (fp32) and nets[1] (bf16) on the same input and a random
+ * output gradient. The bf16 output is compared with expected_output (or the fp32 one); the
+ * gradients and d_input by direction when the network has ReLUs (relu), else by relative error. */
 static void compare_bf16_networks(const char *key, network *nets, const float *input, int batch,
                                   const float *expected_output, int relu)
 {

@@ -329,8 +329,7 @@ int network_backward(network *net, const float *d_output, float *d_input, error 
         int previous_masked = previous && previous->spec.activation == NN_ACTIVATION_RELU;
         /* Where precisions meet, the layer works on the staging copy the forward pass made, and
          * its input gradient is converted into the real destination afterwards. */
-        int converts = in_element_size != layer->element_size ||
-                       (layer->spec.kind == LAYER_KIND_DENSE && in_element_size != sizeof(float));
+        int converts = in_element_size != layer->element_size;
         if (previous) {
             /* The input is the previous layer's output; its gradient overwrites it in place,
              * after its ReLU mask is kept as bits. */
