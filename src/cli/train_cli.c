@@ -135,6 +135,9 @@ int train_cli_configure(const train_cli *options, const dataset *ds, const char 
     config->model.padding = (int)options->padding;
     config->model.precision = strcmp(options->precision, "bf16") == 0 ? NN_PRECISION_BF16
                                                                       : NN_PRECISION_FP32;
+    if (config->model.precision == NN_PRECISION_BF16 && !conv2d_bf16_available())
+        return error_input(err, "--precision bf16: oneDNN has no bf16 convolution on this CPU "
+                                "(it needs AVX-512); use --precision fp32");
     config->out_dir = options->resume ? options->resume : options->out;
     config->resume = options->resume != NULL;
     config->quiet = options->quiet;
