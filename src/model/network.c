@@ -3,7 +3,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "simclr/large_buffer.h"
 #include "simclr/rng.h"
 
 static size_t shape_size(tensor_shape shape)
@@ -139,8 +138,8 @@ int network_init(network *net, const char *name, const tensor_shape *in_shape,
                 return -1;
             }
         }
-        layer->output = large_buffer_calloc((size_t)max_batch * layer->out_size,
-                                            layer->element_size, "layer activations", err);
+        layer->output = checked_calloc((size_t)max_batch * layer->out_size, layer->element_size,
+                                       "layer activations", err);
         if (!layer->output) {
             network_free(net);
             return -1;
@@ -153,7 +152,7 @@ int network_init(network *net, const char *name, const tensor_shape *in_shape,
                                    "output gradients", err);
     net->relu_mask = checked_calloc(net->mask_words, sizeof(uint64_t), "ReLU masks", err);
     if (net->input_bf16_count)
-        net->input_bf16 = large_buffer_calloc(net->input_bf16_count, sizeof(uint16_t),
+        net->input_bf16 = checked_calloc(net->input_bf16_count, sizeof(uint16_t),
                                          "bf16 input copy", err);
     if (net->dense_input_count)
         net->dense_input = checked_calloc(net->dense_input_count, sizeof(float),

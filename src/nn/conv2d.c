@@ -27,8 +27,6 @@
  */
 #include "simclr/nn.h"
 
-#include "simclr/large_buffer.h"
-
 #include <oneapi/dnnl/dnnl.h>
 #include <oneapi/dnnl/dnnl_debug.h>
 #include <stdlib.h>
@@ -37,11 +35,8 @@
 /* Batch sizes whose primitives are kept; the least recently used one is replaced. */
 enum { CONV2D_PLAN_SLOTS = 4 };
 
-/* Alignment of the buffers handed to oneDNN: one cache line, what its jit kernels prefer.
- * Buffers of CONV2D_LARGE_BUFFER bytes or more (scratchpads at training batches) come from
- * large_buffer_calloc: 2 MiB aligned, in transparent huge pages. */
+/* Alignment of the buffers handed to oneDNN: one cache line, what its jit kernels prefer. */
 enum { CONV2D_BUFFER_ALIGNMENT = 64 };
-#define CONV2D_LARGE_BUFFER ((size_t)2 << 20)
 
 /* Weights layout the primitives are created with: "any", see the measurement above. */
 #define CONV2D_WEIGHTS_TAG dnnl_format_tag_any
@@ -110,7 +105,6 @@ static int dnnl_check(dnnl_status_t status, const char *call, const conv2d *laye
 
 static void *aligned_buffer(size_t size, const char *what, error *err)
 {
-    if (size >= CONV2D_LARGE_BUFFER) return large_buffer_calloc(size, 1, what, err);
     size_t rounded = (size + CONV2D_BUFFER_ALIGNMENT - 1) / CONV2D_BUFFER_ALIGNMENT *
                      CONV2D_BUFFER_ALIGNMENT;
     if (rounded == 0) rounded = CONV2D_BUFFER_ALIGNMENT;
