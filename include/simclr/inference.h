@@ -14,7 +14,9 @@ typedef struct classifier_model {
 } classifier_model;
 
 /* Loads the encoder and the checkpoint's classifier ("classifier" or "linear_probe") for batches
- * of up to max_batch images. Release with classifier_model_free. */
+ * of up to max_batch images, computing in the precision it was trained with (a bf16 model runs
+ * in fp32 on a CPU without bf16 convolutions; info.model.precision says which). Release with
+ * classifier_model_free. */
 int classifier_model_load(classifier_model *model, const char *path, int max_batch, error *err);
 void classifier_model_free(classifier_model *model);
 

@@ -13,6 +13,10 @@ int classifier_model_load(classifier_model *model, const char *path, int max_bat
 {
     memset(model, 0, sizeof *model);
     if (checkpoint_read_info(path, &model->info, err) != 0) return -1;
+    /* The weights are fp32 whatever the training precision: a bf16-trained model runs in fp32
+     * where oneDNN has no bf16 convolution. */
+    if (model->info.model.precision == NN_PRECISION_BF16 && !conv2d_bf16_available())
+        model->info.model.precision = NN_PRECISION_FP32;
     if (model_build_encoder(&model->encoder, &model->info.model, max_batch, err) != 0) return -1;
     if (model_build_classifier(&model->classifier, model->info.classifier, &model->info.model,
                                max_batch, err) != 0 ||
