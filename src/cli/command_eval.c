@@ -45,8 +45,9 @@ int command_eval(int argc, char **argv)
     if (train_evaluate_checkpoint(&ds, model_path, (size_t)test_batch, &result, &err) != 0) {
         status = cli_report_error(&err);
     } else {
-        printf("model     %s (%s run, %s, %d epochs, %s convolutions)\n", model_path, info.run,
-               info.classifier, info.epochs_done, nn_precision_name(info.model.precision));
+        printf("model     %s (%s run, %s, %d epochs, trained with %s convolutions)\n",
+               model_path, info.run, info.classifier, info.epochs_done,
+               nn_precision_name(info.model.precision));
         printf("dataset   %s test split, %zu images\n", ds.name, result.count);
         printf("accuracy  %.4f (%.2f%%)\nloss      %.4f\n", result.accuracy,
                result.accuracy * 100.0, result.loss);
