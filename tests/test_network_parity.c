@@ -213,6 +213,15 @@ static void test_network_valid_rgb(void **state)
     run_case(&c);
 }
 
+/* Skips the calling test where oneDNN has no bf16 convolution (a CPU without AVX-512). */
+#define skip_without_bf16()                                                                        \
+    do {                                                                                           \
+        if (!conv2d_bf16_available()) {                                                            \
+            printf("  skipping: oneDNN has no bf16 convolution on this CPU\n");                  \
+            skip();                                                                                \
+        }                                                                                          \
+    } while (0)
+
 /* Forward and backward of nets[0] (fp32) and nets[1] (bf16) on the same input and a random
  * output gradient. The bf16 output is compared with expected_output (or the fp32 one); the
  * gradients and d_input by direction when the network has ReLUs (relu), else by relative error. */
@@ -290,10 +299,7 @@ static void run_bf16_encoder_case(const case_config *c)
 static void test_network_bf16_linear(void **state)
 {
     (void)state;
-    if (!conv2d_bf16_available()) {
-        printf("  skipping: oneDNN has no bf16 convolution on this CPU\n");
-        skip();
-    }
+    skip_without_bf16();
     tensor_shape input_shape = {20, 18, 3};
     network nets[2];
     error err;
@@ -323,10 +329,7 @@ static void test_network_bf16_linear(void **state)
 static void test_network_bf16(void **state)
 {
     (void)state;
-    if (!conv2d_bf16_available()) {
-        printf("  skipping: oneDNN has no bf16 convolution on this CPU\n");
-        skip();
-    }
+    skip_without_bf16();
     case_config gray = {"a", 28, 28, 1, 1, 6, NN_PRECISION_BF16};
     run_bf16_encoder_case(&gray);
     case_config rgb = {"b", 48, 40, 3, 0, 4, NN_PRECISION_BF16};
