@@ -575,13 +575,10 @@ static int layer_breakdown(bench_state *s, int views, int reps, phase_table *t, 
         network *net = nets[n];
         for (int i = 0; i < net->layer_count; i++) {
             network_layer *layer = &net->layers[i];
-            const void *input = i > 0 ? net->layers[i - 1].output
-                                      : (n == 0 ? s->inputs : network_output(&s->encoder));
-            /* Where precisions meet, the layer reads the copy the forward pass converted. */
+            /* Where formats meet, the layer reads the copy the forward pass converted. */
+            const void *input =
+                network_layer_input(net, i, n == 0 ? s->inputs : network_output(&s->encoder));
             int layer_bf16 = layer->element_size != sizeof(float);
-            int input_bf16 = i > 0 && net->layers[i - 1].element_size != sizeof(float);
-            if (layer_bf16 && !input_bf16) input = net->input_bf16;
-            if (!layer_bf16 && input_bf16) input = net->dense_input;
             void *layer_d_out = layer_bf16 ? (void *)d_out_bf16 : (void *)d_out;
             const float *kernel = net->params + layer->kernel_offset;
             const float *bias = net->params + layer->bias_offset;

@@ -220,28 +220,28 @@ static void run_case(const conv_case *c, uint64_t key)
 static void test_stride2_valid_relu_rectangular(void **state)
 {
     (void)state;
-    conv_case c = {"s2 p0 relu 9x7x3->4", 2, {9, 7, 3, 4, 3, 2, 0, NN_ACTIVATION_RELU, NN_PRECISION_FP32}};
+    conv_case c = {"s2 p0 relu 9x7x3->4", 2, {9, 7, 3, 4, 3, 2, 0, NN_ACTIVATION_RELU, NN_PRECISION_FP32, NN_LAYOUT_NHWC, NN_LAYOUT_NHWC}};
     run_case(&c, 100);
 }
 
 static void test_stride1_padded_linear(void **state)
 {
     (void)state;
-    conv_case c = {"s1 p1 none 6x5x2->3", 3, {6, 5, 2, 3, 3, 1, 1, NN_ACTIVATION_NONE, NN_PRECISION_FP32}};
+    conv_case c = {"s1 p1 none 6x5x2->3", 3, {6, 5, 2, 3, 3, 1, 1, NN_ACTIVATION_NONE, NN_PRECISION_FP32, NN_LAYOUT_NHWC, NN_LAYOUT_NHWC}};
     run_case(&c, 200);
 }
 
 static void test_stride2_padded_relu_even(void **state)
 {
     (void)state;
-    conv_case c = {"s2 p1 relu 8x10x1->5", 2, {8, 10, 1, 5, 3, 2, 1, NN_ACTIVATION_RELU, NN_PRECISION_FP32}};
+    conv_case c = {"s2 p1 relu 8x10x1->5", 2, {8, 10, 1, 5, 3, 2, 1, NN_ACTIVATION_RELU, NN_PRECISION_FP32, NN_LAYOUT_NHWC, NN_LAYOUT_NHWC}};
     run_case(&c, 300);
 }
 
 static void test_stride1_valid_relu(void **state)
 {
     (void)state;
-    conv_case c = {"s1 p0 relu 5x7x2->2", 1, {5, 7, 2, 2, 3, 1, 0, NN_ACTIVATION_RELU, NN_PRECISION_FP32}};
+    conv_case c = {"s1 p0 relu 5x7x2->2", 1, {5, 7, 2, 2, 3, 1, 0, NN_ACTIVATION_RELU, NN_PRECISION_FP32, NN_LAYOUT_NHWC, NN_LAYOUT_NHWC}};
     run_case(&c, 400);
 }
 
@@ -249,9 +249,9 @@ static void test_stride1_valid_relu(void **state)
 static void test_wide_channels(void **state)
 {
     (void)state;
-    conv_case first = {"s2 p0 relu 13x11x3->32", 2, {13, 11, 3, 32, 3, 2, 0, NN_ACTIVATION_RELU, NN_PRECISION_FP32}};
+    conv_case first = {"s2 p0 relu 13x11x3->32", 2, {13, 11, 3, 32, 3, 2, 0, NN_ACTIVATION_RELU, NN_PRECISION_FP32, NN_LAYOUT_NHWC, NN_LAYOUT_NHWC}};
     run_case(&first, 500);
-    conv_case inner = {"s2 p0 relu 9x8x32->32", 3, {9, 8, 32, 32, 3, 2, 0, NN_ACTIVATION_RELU, NN_PRECISION_FP32}};
+    conv_case inner = {"s2 p0 relu 9x8x32->32", 3, {9, 8, 32, 32, 3, 2, 0, NN_ACTIVATION_RELU, NN_PRECISION_FP32, NN_LAYOUT_NHWC, NN_LAYOUT_NHWC}};
     run_case(&inner, 600);
 }
 
@@ -259,7 +259,7 @@ static void test_wide_channels(void **state)
 static void test_batch_size_cache(void **state)
 {
     (void)state;
-    conv2d_config config = {7, 6, 3, 16, 3, 2, 1, NN_ACTIVATION_RELU, NN_PRECISION_FP32};
+    conv2d_config config = {7, 6, 3, 16, 3, 2, 1, NN_ACTIVATION_RELU, NN_PRECISION_FP32, NN_LAYOUT_NHWC, NN_LAYOUT_NHWC};
     conv2d *layer = NULL;
     error err = {0};
     if (conv2d_create(&layer, &config, &err)) fail_msg("conv2d_create: %s", err.message);
@@ -360,14 +360,171 @@ static void test_bf16_matches_fp32(void **state)
     /* The seed's inner layers (valid, stride 2) and a Fashion-MNIST-like first layer (one
      * channel, padding 1). */
     conv_case inner = {"s2 p0 relu 13x11x32->32", 3,
-                       {13, 11, 32, 32, 3, 2, 0, NN_ACTIVATION_RELU, NN_PRECISION_BF16}};
+                       {13, 11, 32, 32, 3, 2, 0, NN_ACTIVATION_RELU, NN_PRECISION_BF16, NN_LAYOUT_NHWC, NN_LAYOUT_NHWC}};
     conv_case first = {"s2 p1 relu 12x12x1->16", 4,
-                       {12, 12, 1, 16, 3, 2, 1, NN_ACTIVATION_RELU, NN_PRECISION_BF16}};
+                       {12, 12, 1, 16, 3, 2, 1, NN_ACTIVATION_RELU, NN_PRECISION_BF16, NN_LAYOUT_NHWC, NN_LAYOUT_NHWC}};
     conv_case linear = {"s1 p1 none 6x5x3->8", 2,
-                        {6, 5, 3, 8, 3, 1, 1, NN_ACTIVATION_NONE, NN_PRECISION_BF16}};
+                        {6, 5, 3, 8, 3, 1, 1, NN_ACTIVATION_NONE, NN_PRECISION_BF16, NN_LAYOUT_NHWC, NN_LAYOUT_NHWC}};
     run_bf16_case(&inner, 900);
     run_bf16_case(&first, 910);
     run_bf16_case(&linear, 920);
+}
+
+/* The layout conversions against the index formulas of nn.h, on a tensor whose every element
+ * holds its own NHWC index. */
+static void test_layout_conversion(void **state)
+{
+    (void)state;
+    enum { N = 2, H = 3, W = 2, C = 32 };
+    size_t count = (size_t)N * H * W * C;
+    float *nhwc = float_array(count), *back = float_array(count), *moved = float_array(count);
+    uint16_t *moved16 = malloc(count * sizeof *moved16);
+    assert_non_null(moved16);
+    for (size_t i = 0; i < count; i++) nhwc[i] = (float)i;
+    nn_layout layouts[] = {NN_LAYOUT_NHWC, NN_LAYOUT_NCHW, NN_LAYOUT_BLOCKED16};
+    for (int l = 0; l < 3; l++) {
+        nn_activations_from_nhwc(moved, layouts[l], NN_PRECISION_FP32, nhwc, N, H, W, C);
+        for (int n = 0; n < N; n++)
+            for (int h = 0; h < H; h++)
+                for (int w = 0; w < W; w++)
+                    for (int c = 0; c < C; c++) {
+                        size_t logical = (((size_t)n * H + h) * W + w) * C + c, offset;
+                        if (layouts[l] == NN_LAYOUT_NCHW)
+                            offset = (((size_t)n * C + c) * H + h) * W + w;
+                        else if (layouts[l] == NN_LAYOUT_BLOCKED16)
+                            offset = ((((size_t)n * (C / 16) + c / 16) * H + h) * W + w) * 16 +
+                                     c % 16;
+                        else
+                            offset = logical;
+                        if (moved[offset] != (float)logical)
+                            fail_msg("%s: element (%d,%d,%d,%d) at %zu holds %g", 
+                                     nn_layout_name(layouts[l]), n, h, w, c, offset,
+                                     (double)moved[offset]);
+                    }
+        nn_activations_to_nhwc(back, moved, layouts[l], NN_PRECISION_FP32, N, H, W, C);
+        assert_memory_equal(back, nhwc, count * sizeof(float));
+        /* bf16: the same places, rounded (indices up to 383 need 9 bits: exact below 256). */
+        nn_activations_from_nhwc(moved16, layouts[l], NN_PRECISION_BF16, nhwc, N, H, W, C);
+        nn_activations_to_nhwc(back, moved16, layouts[l], NN_PRECISION_BF16, N, H, W, C);
+        for (size_t i = 0; i < count; i++) {
+            uint16_t rounded;
+            float expected;
+            nn_f32_to_bf16(&rounded, &nhwc[i], 1);
+            nn_bf16_to_f32(&expected, &rounded, 1);
+            if (back[i] != expected)
+                fail_msg("%s bf16: element %zu came back as %g, expected %g",
+                         nn_layout_name(layouts[l]), i, (double)back[i], (double)expected);
+        }
+    }
+    free(nhwc), free(back), free(moved), free(moved16);
+}
+
+/* A layer in oneDNN's layouts (NCHW -> nChw16c for a first layer, nChw16c -> nChw16c inside)
+ * against the same layer in NHWC, whose gradients the cases above check by finite differences:
+ * the tensors are moved between layouts with nn_activations_*; forward, input gradient (for
+ * nChw16c inputs: a first layer's is never needed) and kernel and bias gradients must agree to
+ * float32 summation order. */
+static void run_layout_case(const conv_case *c, uint64_t key)
+{
+    conv_case nhwc_case = *c;
+    nhwc_case.config.in_layout = nhwc_case.config.out_layout = NN_LAYOUT_NHWC;
+    conv_tensors t = tensors_make(&nhwc_case, key);
+    conv2d *reference = NULL, *layer = NULL;
+    error err = {0};
+    if (conv2d_create(&reference, &nhwc_case.config, &err) ||
+        conv2d_create(&layer, &c->config, &err))
+        fail_msg("conv2d_create: %s", err.message);
+    const conv2d_config *k = &c->config;
+    size_t bias_count = (size_t)k->out_channels;
+    int in_blocked = k->in_layout == NN_LAYOUT_BLOCKED16;
+
+    float *d_in = float_array(t.in_count), *d_weight = float_array(t.weight_count);
+    float *d_bias = float_array(bias_count), *d_out = float_array(t.out_count);
+    if (conv2d_forward(reference, t.out, t.in, t.weight, t.bias, c->batch, &err))
+        fail_msg("conv2d_forward: %s", err.message);
+    memcpy(d_out, t.d_out_seed, t.out_count * sizeof *d_out);
+    if (conv2d_backward(reference, d_in, d_weight, d_bias, d_out, t.out, t.in, t.weight,
+                        c->batch, &err))
+        fail_msg("conv2d_backward: %s", err.message);
+
+    float *in = float_array(t.in_count), *out = float_array(t.out_count);
+    float *layer_d_out = float_array(t.out_count), *layer_d_in = float_array(t.in_count);
+    float *out_nhwc = float_array(t.out_count), *d_in_nhwc = float_array(t.in_count);
+    float *layer_d_weight = float_array(t.weight_count), *layer_d_bias = float_array(bias_count);
+    nn_activations_from_nhwc(in, k->in_layout, NN_PRECISION_FP32, t.in, c->batch, k->in_height,
+                             k->in_width, k->in_channels);
+    if (conv2d_forward(layer, out, in, t.weight, t.bias, c->batch, &err))
+        fail_msg("conv2d_forward (%s): %s", nn_layout_name(k->out_layout), err.message);
+    nn_activations_to_nhwc(out_nhwc, out, k->out_layout, NN_PRECISION_FP32, c->batch,
+                           t.out_height, t.out_width, k->out_channels);
+    nn_activations_from_nhwc(layer_d_out, k->out_layout, NN_PRECISION_FP32, t.d_out_seed,
+                             c->batch, t.out_height, t.out_width, k->out_channels);
+    if (conv2d_backward(layer, in_blocked ? layer_d_in : NULL, layer_d_weight, layer_d_bias,
+                        layer_d_out, out, in, t.weight, c->batch, &err))
+        fail_msg("conv2d_backward (%s): %s", nn_layout_name(k->out_layout), err.message);
+
+    char label[96];
+    snprintf(label, sizeof label, "%s forward", c->name);
+    test_assert_close(label, out_nhwc, t.out, t.out_count, 1e-5, 1e-5);
+    if (in_blocked) {
+        nn_activations_to_nhwc(d_in_nhwc, layer_d_in, k->in_layout, NN_PRECISION_FP32, c->batch,
+                               k->in_height, k->in_width, k->in_channels);
+        snprintf(label, sizeof label, "%s d_in", c->name);
+        test_assert_close(label, d_in_nhwc, d_in, t.in_count, 1e-5, 1e-5);
+    }
+    snprintf(label, sizeof label, "%s d_weight", c->name);
+    test_assert_close(label, layer_d_weight, d_weight, t.weight_count, 1e-5, 1e-5);
+    snprintf(label, sizeof label, "%s d_bias", c->name);
+    test_assert_close(label, layer_d_bias, d_bias, bias_count, 1e-5, 1e-5);
+
+    free(in), free(out), free(layer_d_out), free(layer_d_in), free(out_nhwc), free(d_in_nhwc);
+    free(layer_d_weight), free(layer_d_bias);
+    free(d_in), free(d_weight), free(d_bias), free(d_out);
+    conv2d_free(reference);
+    conv2d_free(layer);
+    tensors_free(&t);
+}
+
+static void test_blocked_layouts_match_nhwc(void **state)
+{
+    (void)state;
+    conv_case first = {"nchw->nChw16c s2 p0 relu 13x11x3->32", 3,
+                       {13, 11, 3, 32, 3, 2, 0, NN_ACTIVATION_RELU, NN_PRECISION_FP32,
+                        NN_LAYOUT_NCHW, NN_LAYOUT_BLOCKED16}};
+    conv_case inner = {"nChw16c s2 p1 relu 9x8x32->16", 2,
+                       {9, 8, 32, 16, 3, 2, 1, NN_ACTIVATION_RELU, NN_PRECISION_FP32,
+                        NN_LAYOUT_BLOCKED16, NN_LAYOUT_BLOCKED16}};
+    conv_case linear = {"nChw16c s1 p1 none 6x5x16->32", 2,
+                        {6, 5, 16, 32, 3, 1, 1, NN_ACTIVATION_NONE, NN_PRECISION_FP32,
+                         NN_LAYOUT_BLOCKED16, NN_LAYOUT_BLOCKED16}};
+    run_layout_case(&first, 1000);
+    run_layout_case(&inner, 1010);
+    run_layout_case(&linear, 1020);
+}
+
+/* Layout pairs without a jit kernel, and blocked layouts on channel counts that are not
+ * multiples of 16, are refused up front. */
+static void test_rejects_unsupported_layouts(void **state)
+{
+    (void)state;
+    conv2d_config configs[] = {
+        {9, 9, 16, 16, 3, 2, 0, NN_ACTIVATION_RELU, NN_PRECISION_FP32, NN_LAYOUT_BLOCKED16,
+         NN_LAYOUT_NHWC},
+        {9, 9, 16, 16, 3, 2, 0, NN_ACTIVATION_RELU, NN_PRECISION_FP32, NN_LAYOUT_NHWC,
+         NN_LAYOUT_BLOCKED16},
+        {9, 9, 16, 24, 3, 2, 0, NN_ACTIVATION_RELU, NN_PRECISION_FP32, NN_LAYOUT_BLOCKED16,
+         NN_LAYOUT_BLOCKED16},
+        {9, 9, 32, 16, 3, 2, 0, NN_ACTIVATION_RELU, NN_PRECISION_FP32, NN_LAYOUT_NCHW,
+         NN_LAYOUT_BLOCKED16},
+    };
+    for (size_t i = 0; i < sizeof configs / sizeof configs[0]; i++) {
+        conv2d *layer = NULL;
+        error err = {0};
+        assert_int_equal(conv2d_create(&layer, &configs[i], &err), -1);
+        assert_null(layer);
+        assert_int_equal(err.kind, ERROR_KIND_INPUT);
+        assert_non_null(strstr(err.message, "layouts"));
+    }
 }
 
 /* Round to nearest even, NaN kept, and the exact way back. */
@@ -392,7 +549,7 @@ static void test_bf16_conversion(void **state)
 static void test_rejects_empty_output(void **state)
 {
     (void)state;
-    conv2d_config config = {2, 8, 3, 4, 3, 2, 0, NN_ACTIVATION_RELU, NN_PRECISION_FP32};
+    conv2d_config config = {2, 8, 3, 4, 3, 2, 0, NN_ACTIVATION_RELU, NN_PRECISION_FP32, NN_LAYOUT_NHWC, NN_LAYOUT_NHWC};
     conv2d *layer = NULL;
     error err = {0};
     assert_int_equal(conv2d_create(&layer, &config, &err), -1);
@@ -415,6 +572,9 @@ int main(void)
         cmocka_unit_test(test_rejects_empty_output),
         cmocka_unit_test(test_bf16_conversion),
         cmocka_unit_test(test_bf16_matches_fp32),
+        cmocka_unit_test(test_layout_conversion),
+        cmocka_unit_test(test_blocked_layouts_match_nhwc),
+        cmocka_unit_test(test_rejects_unsupported_layouts),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

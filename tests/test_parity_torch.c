@@ -116,7 +116,8 @@ static void run_parity(const parity_config *p)
     float *input = load(p, "input", input_count);
     for (int l = 0; l < LAYERS; l++) {
         conv2d_config config = {height, width, channels, WIDTH, 3, 2, p->padding,
-                                NN_ACTIVATION_RELU, NN_PRECISION_FP32};
+                                NN_ACTIVATION_RELU, NN_PRECISION_FP32, NN_LAYOUT_NHWC,
+                                NN_LAYOUT_NHWC};
         if (conv2d_create(&convs[l], &config, &err)) fail_msg("conv2d_create: %s", err.message);
         char name[64];
         kernel_counts[l] = (size_t)9 * channels * WIDTH;

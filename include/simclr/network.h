@@ -9,11 +9,15 @@
  * one flat loop and zeroing gradients is one memset. Activations are allocated once for
  * `max_batch` images and reused every step.
  *
- * Precision: conv layers may compute in bf16 (layer_spec.precision); their activations and
- * activation gradients are then bf16, while parameters, their gradients, dense layers and the
- * network's input and output stay float32. The network converts where the two meet (the input
- * of a bf16 first conv, the features entering a dense layer after bf16 convs, and the gradients
- * going back), into staging buffers allocated with the rest.
+ * Precision and layout: conv layers may compute in bf16 (layer_spec.precision); their
+ * activations and activation gradients are then bf16, while parameters, their gradients, dense
+ * layers and the network's input and output stay float32 NHWC. The convs at the start of a
+ * network keep their activations in oneDNN's blocked nChw16c layout (nn.h, nn_layout) when every
+ * one of them has a multiple of 16 output channels and a dense layer follows them, because
+ * oneDNN's backward kernels are faster on it; the first of them then reads its input as NCHW (an
+ * input of fewer than 16 channels) or nChw16c. The network converts where formats meet (the
+ * input of the first conv, the features entering the first dense layer, and the gradients going
+ * back), into staging buffers allocated with the rest.
  *
  *     network encoder;
  *     network_init(&encoder, "encoder", &input_shape, specs, 5, 1050, &err);
@@ -58,6 +62,9 @@ typedef struct network_layer {
     size_t bias_offset, bias_count;
     conv2d *conv;             /* conv layers: the oneDNN-backed kernel */
     size_t element_size;      /* bytes per output element: 4 (float), 2 (bf16 conv) */
+    nn_layout in_layout;      /* of the input the layer reads (NHWC for dense layers) */
+    nn_layout out_layout;     /* of output (NHWC for dense layers and the last layer) */
+    int reads_staging;        /* the layer reads a converted copy of its input (see network) */
     void *output;             /* (max_batch, out_size) of float or uint16_t (bf16) */
 } network_layer;
 
@@ -73,9 +80,11 @@ typedef struct network {
     float *d_output;          /* (max_batch, output size): room for a caller's output gradient */
     uint64_t *relu_mask;      /* bits, backward's ReLU masks of one layer at a time */
     size_t mask_words;
-    uint16_t *input_bf16;     /* bf16 copy of the input when the first layer is a bf16 conv */
-    float *dense_input;       /* float copy of bf16 features entering a dense layer */
-    size_t input_bf16_count, dense_input_count;
+    void *input_staging;      /* the input in the first conv's layout and precision, if they
+                                 differ from float32 NHWC */
+    float *dense_input;       /* float32 NHWC copy of bf16 or blocked features entering a dense
+                                 layer */
+    size_t input_staging_bytes, dense_input_count;
     const float *last_input;  /* the input of the last forward, kept for backward */
     int last_batch;
 } network;
@@ -102,6 +111,10 @@ tensor_shape network_output_shape(const network *net);
 size_t network_output_size(const network *net); /* floats per image */
 
 void network_zero_grads(network *net);
+
+/* The buffer layer `layer` reads in a forward pass whose input is `in`: `in` itself, the previous
+ * layer's output, or the staging copy the forward pass converted (network_layer.reads_staging). */
+const void *network_layer_input(const network *net, int layer, const float *in);
 
 /* Backward pass of the last forward: d_output (batch, out_size) is the gradient w.r.t. the
  * network's output (not modified; it may be net->d_output); parameter gradients are ADDED to

@@ -44,6 +44,34 @@ size_t nn_precision_element_size(nn_precision precision);
 void nn_f32_to_bf16(uint16_t *out, const float *in, size_t count);
 void nn_bf16_to_f32(float *out, const uint16_t *in, size_t count);
 
+/* ---- Activation layouts ------------------------------------------------------------------ */
+
+/* How a batch of images' activations lies in memory. Everything outside the conv layers is NHWC
+ * (Keras's channels-last); between conv layers the network may keep oneDNN's own layouts, whose
+ * backward kernels are faster (docs/PERFORMANCE.md):
+ *   NHWC       (N, H, W, C)
+ *   NCHW       (N, C, H, W): the input of a first conv with few channels (oneDNN's "first
+ *              convolution" kernels read it, and write BLOCKED16)
+ *   BLOCKED16  (N, C/16, H, W, 16), oneDNN's nChw16c; needs C % 16 == 0, so it holds exactly
+ *              N*H*W*C elements like the others and element-wise code (ReLU masks) is unchanged. */
+typedef enum nn_layout {
+    NN_LAYOUT_NHWC = 0,
+    NN_LAYOUT_NCHW = 1,
+    NN_LAYOUT_BLOCKED16 = 2,
+} nn_layout;
+
+#define NN_LAYOUT_BLOCK 16
+
+/* "nhwc" / "nchw" / "nChw16c". */
+const char *nn_layout_name(nn_layout layout);
+
+/* Converts a float32 NHWC batch into `layout` and `precision` (bf16 rounds to nearest even),
+ * and back; (batch, height, width, channels) are the tensor's logical sizes. */
+void nn_activations_from_nhwc(void *out, nn_layout layout, nn_precision precision, const float *in,
+                              int batch, int height, int width, int channels);
+void nn_activations_to_nhwc(float *out, const void *in, nn_layout layout, nn_precision precision,
+                            int batch, int height, int width, int channels);
+
 /* ---- Conv2D ------------------------------------------------------------------------------- */
 
 typedef struct conv2d_config {
@@ -54,6 +82,11 @@ typedef struct conv2d_config {
     int padding;     /* zero padding on each side; 0 = Keras "valid" */
     nn_activation activation;
     nn_precision precision; /* of in, out and their gradients (fp32 by default) */
+    /* Layouts of in / d_in and out / d_out (NHWC by default). Accepted pairs: NHWC -> NHWC;
+     * BLOCKED16 -> BLOCKED16 (both channel counts multiples of 16); NCHW -> BLOCKED16 for an
+     * input of fewer than 16 channels, where the input gradient (never needed by a first layer in
+     * training) runs oneDNN's slow reference kernel. */
+    nn_layout in_layout, out_layout;
 } conv2d_config;
 
 /* Output size along one axis: (in + 2*padding - kernel) / stride + 1; <= 0 means the input is
@@ -73,7 +106,8 @@ int conv2d_out_height(const conv2d *layer);
 int conv2d_out_width(const conv2d *layer);
 
 /* out (N, OH, OW, Cout) = act(conv(in (N, H, W, Cin), weight (K, K, Cin, Cout)) + bias (Cout)).
- * in and out are float or uint16_t (bf16) by the layer's precision; weight and bias float. */
+ * in and out are float or uint16_t (bf16) by the layer's precision, laid out as its config says;
+ * weight and bias float. */
 int conv2d_forward(conv2d *layer, void *out, const void *in, const float *weight,
                    const float *bias, int batch, error *err);
 

@@ -10,6 +10,49 @@ static size_t shape_size(tensor_shape shape)
     return (size_t)shape.height * (size_t)shape.width * (size_t)shape.channels;
 }
 
+/* 1 when a float32 NHWC tensor of this shape is already in `layout` and `precision`. */
+static int is_float_nhwc(nn_layout layout, nn_precision precision, tensor_shape shape)
+{
+    if (precision != NN_PRECISION_FP32) return 0;
+    if (layout == NN_LAYOUT_NHWC) return 1;
+    return layout == NN_LAYOUT_NCHW && (shape.channels == 1 || shape.height * shape.width == 1);
+}
+
+/* Chooses each layer's activation layouts (network.h): the leading conv layers run in nChw16c
+ * when all have multiples of 16 output channels, a dense layer follows them, and the input's
+ * channels suit a first layer (fewer than 16: NCHW, or a multiple of 16); everything else is
+ * NHWC. Then marks the layers that read a converted copy of their input. */
+static void plan_layouts(network *net)
+{
+    int convs = 0;
+    while (convs < net->layer_count && net->layers[convs].spec.kind == LAYER_KIND_CONV2D) convs++;
+    int blocked = convs > 0 && convs < net->layer_count;
+    for (int i = 0; i < convs; i++)
+        if (net->layers[i].spec.units % NN_LAYOUT_BLOCK != 0) blocked = 0;
+    int in_channels = net->in_shape.channels;
+    nn_layout first_layout = NN_LAYOUT_NHWC;
+    if (in_channels < NN_LAYOUT_BLOCK)
+        first_layout = NN_LAYOUT_NCHW;
+    else if (in_channels % NN_LAYOUT_BLOCK == 0)
+        first_layout = NN_LAYOUT_BLOCKED16;
+    else
+        blocked = 0;
+    for (int i = 0; i < net->layer_count; i++) {
+        network_layer *layer = &net->layers[i];
+        int in_run = blocked && i < convs;
+        layer->in_layout = in_run ? (i == 0 ? first_layout : NN_LAYOUT_BLOCKED16) : NN_LAYOUT_NHWC;
+        layer->out_layout = in_run ? NN_LAYOUT_BLOCKED16 : NN_LAYOUT_NHWC;
+        if (i == 0)
+            layer->reads_staging = !is_float_nhwc(layer->in_layout, layer->spec.precision,
+                                                  layer->in_shape);
+        else
+            layer->reads_staging = layer->spec.kind == LAYER_KIND_DENSE &&
+                                   !is_float_nhwc(net->layers[i - 1].out_layout,
+                                                  net->layers[i - 1].spec.precision,
+                                                  net->layers[i - 1].out_shape);
+    }
+}
+
 /* Fills every layer's shapes, names and parameter offsets without allocating anything. */
 static int network_plan(network *net, const char *name, const tensor_shape *in_shape,
                         const layer_spec *specs, int layer_count, int max_batch, error *err)
@@ -68,11 +111,6 @@ static int network_plan(network *net, const char *name, const tensor_shape *in_s
                                name, layer->name, nn_precision_name(specs[i].precision),
                                nn_precision_name(specs[i - 1].precision));
         layer->element_size = nn_precision_element_size(specs[i].precision);
-        if (i > 0 && net->layers[i - 1].element_size != sizeof(float) &&
-            specs[i].kind == LAYER_KIND_DENSE) {
-            size_t count = (size_t)max_batch * layer->in_size;
-            if (count > net->dense_input_count) net->dense_input_count = count;
-        }
         layer->bias_count = (size_t)specs[i].units;
         layer->kernel_offset = param_count;
         layer->bias_offset = param_count + layer->kernel_count;
@@ -85,8 +123,17 @@ static int network_plan(network *net, const char *name, const tensor_shape *in_s
     if (net->layers[layer_count - 1].element_size != sizeof(float))
         return error_input(err, "%s: its last layer must compute in fp32 (the output is float)",
                            name);
-    if (net->layers[0].element_size != sizeof(float))
-        net->input_bf16_count = (size_t)max_batch * net->layers[0].in_size;
+    plan_layouts(net);
+    for (int i = 0; i < layer_count; i++) {
+        const network_layer *layer = &net->layers[i];
+        if (!layer->reads_staging) continue;
+        if (layer->spec.kind == LAYER_KIND_CONV2D) {
+            net->input_staging_bytes = (size_t)max_batch * layer->in_size * layer->element_size;
+        } else {
+            size_t count = (size_t)max_batch * layer->in_size;
+            if (count > net->dense_input_count) net->dense_input_count = count;
+        }
+    }
     /* Backward keeps the ReLU masks of one layer's output as bits while that output's buffer is
      * overwritten by its gradient (see network_backward). */
     size_t largest_masked = 0;
@@ -111,7 +158,7 @@ int network_estimate_bytes(const tensor_shape *in_shape, const layer_spec *specs
     size_t activation_bytes = 0;
     for (int i = 0; i < plan.layer_count; i++)
         activation_bytes += (size_t)max_batch * plan.layers[i].out_size * plan.layers[i].element_size;
-    *bytes = floats * sizeof(float) + activation_bytes + plan.input_bf16_count * sizeof(uint16_t) +
+    *bytes = floats * sizeof(float) + activation_bytes + plan.input_staging_bytes +
              plan.mask_words * sizeof(uint64_t);
     if (param_count) *param_count = plan.param_count;
     return 0;
@@ -132,7 +179,9 @@ int network_init(network *net, const char *name, const tensor_shape *in_shape,
                                     .stride = layer->spec.stride,
                                     .padding = layer->spec.padding,
                                     .activation = layer->spec.activation,
-                                    .precision = layer->spec.precision};
+                                    .precision = layer->spec.precision,
+                                    .in_layout = layer->in_layout,
+                                    .out_layout = layer->out_layout};
             if (conv2d_create(&layer->conv, &config, err) != 0) {
                 network_free(net);
                 return -1;
@@ -151,14 +200,14 @@ int network_init(network *net, const char *name, const tensor_shape *in_shape,
     net->d_output = checked_calloc((size_t)max_batch * network_output_size(net), sizeof(float),
                                    "output gradients", err);
     net->relu_mask = checked_calloc(net->mask_words, sizeof(uint64_t), "ReLU masks", err);
-    if (net->input_bf16_count)
-        net->input_bf16 = checked_calloc(net->input_bf16_count, sizeof(uint16_t),
-                                         "bf16 input copy", err);
+    if (net->input_staging_bytes)
+        net->input_staging = checked_calloc(net->input_staging_bytes, 1,
+                                            "the input in the first conv's layout", err);
     if (net->dense_input_count)
         net->dense_input = checked_calloc(net->dense_input_count, sizeof(float),
                                           "float copy of bf16 features", err);
     if (!net->params || !net->grads || !net->d_output || !net->relu_mask ||
-        (net->input_bf16_count && !net->input_bf16) ||
+        (net->input_staging_bytes && !net->input_staging) ||
         (net->dense_input_count && !net->dense_input)) {
         network_free(net);
         return -1;
@@ -176,7 +225,7 @@ void network_free(network *net)
     free(net->grads);
     free(net->d_output);
     free(net->relu_mask);
-    free(net->input_bf16);
+    free(net->input_staging);
     free(net->dense_input);
     memset(net, 0, sizeof *net);
 }
@@ -209,33 +258,45 @@ int network_forward(network *net, const float *in, int batch, error *err)
         return error_set(err, ERROR_KIND_RESOURCE, "%s: batch of %d images (room for %d)",
                          net->name, batch, net->max_batch);
     const void *current = in;
-    size_t current_element_size = sizeof(float);
     for (int i = 0; i < net->layer_count; i++) {
         network_layer *layer = &net->layers[i];
         const float *kernel = net->params + layer->kernel_offset;
         const float *bias = net->params + layer->bias_offset;
-        size_t in_count = (size_t)batch * layer->in_size;
-        if (layer->spec.kind == LAYER_KIND_CONV2D) {
-            if (layer->element_size != current_element_size) { /* a bf16 first layer */
-                nn_f32_to_bf16(net->input_bf16, current, in_count);
-                current = net->input_bf16;
+        if (layer->reads_staging) {
+            if (layer->spec.kind == LAYER_KIND_CONV2D) { /* the first layer */
+                tensor_shape shape = layer->in_shape;
+                nn_activations_from_nhwc(net->input_staging, layer->in_layout,
+                                         layer->spec.precision, in, batch, shape.height,
+                                         shape.width, shape.channels);
+            } else { /* features of bf16 or blocked convs */
+                const network_layer *previous = &net->layers[i - 1];
+                tensor_shape shape = previous->out_shape;
+                nn_activations_to_nhwc(net->dense_input, current, previous->out_layout,
+                                       previous->spec.precision, batch, shape.height, shape.width,
+                                       shape.channels);
             }
+            current = network_layer_input(net, i, in);
+        }
+        if (layer->spec.kind == LAYER_KIND_CONV2D) {
             if (conv2d_forward(layer->conv, layer->output, current, kernel, bias, batch, err) != 0)
                 return -1;
         } else {
-            if (current_element_size != sizeof(float)) { /* bf16 features */
-                nn_bf16_to_f32(net->dense_input, current, in_count);
-                current = net->dense_input;
-            }
             dense_forward(layer->output, current, kernel, bias, batch, (int)layer->in_size,
                           layer->spec.units, layer->spec.activation);
         }
         current = layer->output;
-        current_element_size = layer->element_size;
     }
     net->last_input = in;
     net->last_batch = batch;
     return 0;
+}
+
+const void *network_layer_input(const network *net, int layer, const float *in)
+{
+    const network_layer *l = &net->layers[layer];
+    if (l->reads_staging)
+        return l->spec.kind == LAYER_KIND_CONV2D ? net->input_staging : (const void *)net->dense_input;
+    return layer > 0 ? net->layers[layer - 1].output : (const void *)in;
 }
 
 const float *network_output(const network *net)
@@ -325,11 +386,10 @@ int network_backward(network *net, const float *d_output, float *d_input, error 
         void *d_in = d_input;
         network_layer *previous = i > 0 ? &net->layers[i - 1] : NULL;
         size_t in_count = (size_t)batch * layer->in_size;
-        size_t in_element_size = previous ? previous->element_size : sizeof(float);
         int previous_masked = previous && previous->spec.activation == NN_ACTIVATION_RELU;
-        /* Where precisions meet, the layer works on the staging copy the forward pass made, and
-         * its input gradient is converted into the real destination afterwards. */
-        int converts = in_element_size != layer->element_size;
+        /* Where formats meet, the layer works on the staging copy the forward pass made, and its
+         * input gradient is converted into the real destination afterwards. */
+        int converts = layer->reads_staging;
         if (previous) {
             /* The input is the previous layer's output; its gradient overwrites it in place,
              * after its ReLU mask is kept as bits. */
@@ -340,8 +400,7 @@ int network_backward(network *net, const float *d_output, float *d_input, error 
         }
         void *staging = NULL;
         if (converts) {
-            staging = layer->spec.kind == LAYER_KIND_DENSE ? (void *)net->dense_input
-                                                           : (void *)net->input_bf16;
+            staging = (void *)network_layer_input(net, i, net->last_input);
             input = staging;
         }
         void *layer_d_in = d_in && converts ? staging : d_in;
@@ -354,10 +413,16 @@ int network_backward(network *net, const float *d_output, float *d_input, error 
                            (int)layer->in_size, layer->spec.units, NN_ACTIVATION_NONE);
         }
         if (d_in && converts) {
-            if (in_element_size == sizeof(float))
-                nn_bf16_to_f32(d_in, staging, in_count);
-            else
-                nn_f32_to_bf16(d_in, staging, in_count);
+            if (previous) { /* a dense layer's float NHWC gradient back into the conv's format */
+                tensor_shape shape = previous->out_shape;
+                nn_activations_from_nhwc(d_in, previous->out_layout, previous->spec.precision,
+                                         staging, batch, shape.height, shape.width,
+                                         shape.channels);
+            } else { /* the first conv's input gradient into the caller's float NHWC */
+                tensor_shape shape = layer->in_shape;
+                nn_activations_to_nhwc(d_in, staging, layer->in_layout, layer->spec.precision,
+                                       batch, shape.height, shape.width, shape.channels);
+            }
         }
         if (previous_masked)
             mask_apply(previous->output, previous->element_size, net->relu_mask, in_count);

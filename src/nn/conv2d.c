@@ -1,6 +1,7 @@
 /*
- * Conv2D on oneDNN 2.x (C API). Activations stay NHWC and the caller keeps its kernel in Keras's
- * HWIO layout; the primitives are created with weights format "any" so oneDNN picks the layout of
+ * Conv2D on oneDNN 2.x (C API). Activations are in the layouts the config names (NHWC by
+ * default; the network keeps runs of conv layers in oneDNN's blocked nChw16c, see below) and the
+ * caller keeps its kernel in Keras's HWIO layout; the primitives are created with weights format "any" so oneDNN picks the layout of
  * its fastest jit kernel, and the kernel (and its gradient) is reordered from/to HWIO on every
  * call, which costs little next to the convolution (<150K parameters against millions of
  * activations).
@@ -13,6 +14,17 @@
  * With "any" oneDNN picks brgconv:avx512_core (forward) and jit:avx512_core (both backward
  * passes) with blocked kernels (Acdb64a, ABcd16a16b, ABcd16b16a); with HWIO it falls back to
  * gemm:jit (im2col + sgemm) for all three. The reorders (jit:uni) take 0.02-0.2 ms each.
+ *
+ * Activation layouts, measured the same way at the pretraining batch (1050 views, 96x96x3 model,
+ * fp32, seconds forward + backward-data + backward-weights; docs/PERFORMANCE.md):
+ *                                   NHWC -> NHWC            nChw16c (conv1: NCHW -> nChw16c)
+ *   conv1 (no backward-data)        0.148 + 0.206           0.089 + 0.123
+ *   conv2                           0.761 + 0.827 + 1.142   0.789 + 0.836 + 0.812
+ *   conv3                           0.182 + 0.199 + 0.277   0.197 + 0.176 + 0.202
+ * (NHWC runs brgconv forward and jit backward kernels, nChw16c jit kernels throughout, whose
+ * backward-weights is the fast one.) Mixed pairs such as nChw16c -> NHWC have no jit kernel
+ * (oneDNN falls back to its reference, hundreds of times slower), so conv2d_create accepts only
+ * the pairs nn.h lists.
  *
  * bf16 layers: src, dst and their gradients are bf16, the kernel is reordered from the caller's
  * float32 HWIO into a bf16 layout of oneDNN's choice (the reorder rounds), the bias stays
@@ -54,8 +66,8 @@ typedef struct conv2d_step {
 typedef struct conv2d_plan {
     int batch;          /* 0: empty slot */
     uint64_t last_used; /* layer->clock at its last use, for LRU replacement */
-    dnnl_memory_t src;  /* (N, Cin, H, W) nhwc: src, and diff_src in backward-data */
-    dnnl_memory_t dst;  /* (N, Cout, OH, OW) nhwc: dst, and diff_dst in both backward passes */
+    dnnl_memory_t src;  /* (N, Cin, H, W) in_layout: src, and diff_src in backward-data */
+    dnnl_memory_t dst;  /* (N, Cout, OH, OW) out_layout: dst, and diff_dst in both backward */
     dnnl_memory_t bias; /* (Cout): bias, and diff_bias */
     dnnl_memory_t hwio_weights;          /* the caller's layout */
     dnnl_memory_t forward_weights;       /* layouts the primitives chose */
@@ -199,6 +211,15 @@ static int memory_create(conv2d *layer, dnnl_memory_t *memory, const dnnl_memory
     return 0;
 }
 
+static dnnl_format_tag_t layout_tag(nn_layout layout)
+{
+    switch (layout) {
+    case NN_LAYOUT_NCHW: return dnnl_nchw;
+    case NN_LAYOUT_BLOCKED16: return dnnl_nChw16c;
+    default: return dnnl_nhwc;
+    }
+}
+
 /* The three convolution primitive descriptors of one batch size. */
 typedef struct conv2d_descs {
     dnnl_primitive_desc_t forward, backward_data, backward_weights;
@@ -219,8 +240,10 @@ static int descs_create(conv2d *layer, conv2d_descs *descs, int batch,
      * the kernel gradient stay float32. */
     dnnl_data_type_t type = c->precision == NN_PRECISION_BF16 ? dnnl_bf16 : dnnl_f32;
     dnnl_memory_desc_t src_md, dst_md, weights_md, diff_weights_md, bias_md;
-    DNNL_CALL(dnnl_memory_desc_init_by_tag, &src_md, 4, src_dims, type, dnnl_nhwc);
-    DNNL_CALL(dnnl_memory_desc_init_by_tag, &dst_md, 4, dst_dims, type, dnnl_nhwc);
+    DNNL_CALL(dnnl_memory_desc_init_by_tag, &src_md, 4, src_dims, type,
+              layout_tag(c->in_layout));
+    DNNL_CALL(dnnl_memory_desc_init_by_tag, &dst_md, 4, dst_dims, type,
+              layout_tag(c->out_layout));
     DNNL_CALL(dnnl_memory_desc_init_by_tag, &weights_md, 4, weights_dims, type,
               CONV2D_WEIGHTS_TAG);
     DNNL_CALL(dnnl_memory_desc_init_by_tag, &diff_weights_md, 4, weights_dims, dnnl_f32,
@@ -418,6 +441,26 @@ static int weights_prepare(conv2d *layer, conv2d_plan *plan, const conv2d_step *
     return step_run(layer, reorder, args, 2, err);
 }
 
+/* Accepts the layout pairs that have oneDNN jit kernels (nn.h, conv2d_config). */
+static int layouts_check(const conv2d_config *config, error *err)
+{
+    nn_layout in = config->in_layout, out = config->out_layout;
+    int in_blockable = config->in_channels % NN_LAYOUT_BLOCK == 0;
+    int out_blockable = config->out_channels % NN_LAYOUT_BLOCK == 0;
+    if (in == NN_LAYOUT_NHWC && out == NN_LAYOUT_NHWC) return 0;
+    if (in == NN_LAYOUT_BLOCKED16 && out == NN_LAYOUT_BLOCKED16 && in_blockable && out_blockable)
+        return 0;
+    if (in == NN_LAYOUT_NCHW && out == NN_LAYOUT_BLOCKED16 &&
+        config->in_channels < NN_LAYOUT_BLOCK && out_blockable)
+        return 0;
+    return error_input(err,
+                       "conv2d: layouts %s -> %s with %d -> %d channels are not supported "
+                       "(expected nhwc -> nhwc, nChw16c -> nChw16c with channels multiples of "
+                       "%d, or nchw -> nChw16c with fewer than %d input channels)",
+                       nn_layout_name(in), nn_layout_name(out), config->in_channels,
+                       config->out_channels, NN_LAYOUT_BLOCK, NN_LAYOUT_BLOCK);
+}
+
 int conv2d_create(conv2d **layer_out, const conv2d_config *config, error *err)
 {
     *layer_out = NULL;
@@ -431,6 +474,7 @@ int conv2d_create(conv2d **layer_out, const conv2d_config *config, error *err)
     if (config->precision != NN_PRECISION_FP32 && config->precision != NN_PRECISION_BF16)
         return error_input(err, "conv2d: unknown precision %d (expected fp32 or bf16)",
                            (int)config->precision);
+    if (layouts_check(config, err)) return -1;
     int out_height = conv2d_output_size(config->in_height, config->kernel, config->stride,
                                         config->padding);
     int out_width = conv2d_output_size(config->in_width, config->kernel, config->stride,

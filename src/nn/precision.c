@@ -4,9 +4,9 @@
  * layer, and their gradients). bf16 is the upper 16 bits of a float32; rounding is to nearest,
  * ties to even, as oneDNN and PyTorch round.
  */
-#include <string.h>
-
 #include "simclr/nn.h"
+
+#include "bf16.h"
 
 /* Below this many elements a parallel region costs more than it saves. */
 #define PRECISION_PARALLEL_MIN 65536
@@ -21,26 +21,14 @@ size_t nn_precision_element_size(nn_precision precision)
     return precision == NN_PRECISION_BF16 ? sizeof(uint16_t) : sizeof(float);
 }
 
-static inline uint16_t f32_to_bf16(float value)
-{
-    uint32_t bits;
-    memcpy(&bits, &value, sizeof bits);
-    if ((bits & 0x7fffffffu) > 0x7f800000u) return (uint16_t)((bits >> 16) | 0x0040u); /* NaN */
-    bits += 0x7fffu + ((bits >> 16) & 1u);
-    return (uint16_t)(bits >> 16);
-}
-
 void nn_f32_to_bf16(uint16_t *out, const float *in, size_t count)
 {
 #pragma omp parallel for simd schedule(static) if (count > PRECISION_PARALLEL_MIN)
-    for (size_t i = 0; i < count; i++) out[i] = f32_to_bf16(in[i]);
+    for (size_t i = 0; i < count; i++) out[i] = bf16_from_f32(in[i]);
 }
 
 void nn_bf16_to_f32(float *out, const uint16_t *in, size_t count)
 {
 #pragma omp parallel for simd schedule(static) if (count > PRECISION_PARALLEL_MIN)
-    for (size_t i = 0; i < count; i++) {
-        uint32_t bits = (uint32_t)in[i] << 16;
-        memcpy(&out[i], &bits, sizeof bits);
-    }
+    for (size_t i = 0; i < count; i++) out[i] = bf16_to_f32(in[i]);
 }
