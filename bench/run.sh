@@ -5,8 +5,9 @@
 #   steps  pretrain (525 images: 1050 views + probe), baseline (25 images), inference (525);
 #   PyTorch: Debian's python3-torch (/usr/bin/python3) and, when it installs, the current PyPI
 #   release in build-bench/venv, each in both layouts (channels_last, contiguous);
-#   ours also: the augmentation of one pretraining batch, and a per-phase breakdown of the
-#   pretraining step at 96x96x3.
+#   ours also: the augmentation of one pretraining batch, a per-phase breakdown of the
+#   pretraining step at 96x96x3, and the kernel choice (bench_conv_kernels: the four convolutions
+#   on oneDNN against im2col + OpenBLAS sgemm).
 # Prints Markdown tables (also written to build-bench/results.md); raw JSON lines go to
 # build-bench/results.jsonl, everything the programs print to build-bench/bench.log.
 #
@@ -31,8 +32,9 @@ log=$out/bench.log
 
 echo "bench: building simclr_bench ($out/cmake)"
 cmake -S . -B "$out/cmake" -DCMAKE_BUILD_TYPE=Release >> "$log"
-nice cmake --build "$out/cmake" -j "${JOBS:-2}" --target simclr_bench >> "$log"
+nice cmake --build "$out/cmake" -j "${JOBS:-2}" --target simclr_bench bench_conv_kernels >> "$log"
 bench_bin=$out/cmake/simclr_bench
+kernels_bin=$out/cmake/bench_conv_kernels
 
 # The PyTorch interpreters: Debian's, and PyPI's current release in a venv of our own.
 pythons=()
@@ -170,6 +172,18 @@ for py in "${pythons[@]}"; do
   fi
 done
 
+# The kernel choice: oneDNN (what simclr uses) against im2col + OpenBLAS sgemm, layer by layer
+# at the batch of the speed issue's oneDNN measurement (210 views).
+echo "bench: convolution kernels, oneDNN against im2col + OpenBLAS" | tee -a "$log"
+kernel_steps=3
+if [ "${BENCH_QUICK:-0}" = 1 ]; then kernel_steps=1; fi
+if ! kernels=$("$kernels_bin" --batch 210 --steps "$kernel_steps" --warmup 1 \
+    --peak-gflops "$peak" 2>> "$log"); then
+  echo "bench: FAILED: bench_conv_kernels (see $log)" >&2
+  failed=1
+fi
+printf '%s\n' "$kernels" >> "$log"
+
 cpu=$(lscpu | sed -n 's/^Model name: *//p' | head -n 1)
 /usr/bin/python3 - "$results" "$cpu" "$threads" "$peak" > "$out/results.md" <<'EOF'
 import json, sys
@@ -263,12 +277,16 @@ echo '```'
 printf '%s\n' "$breakdown" | sed -n 's/^# //p'
 printf '%s' "$torch_breakdowns"
 echo '```'
+echo
+printf '%s\n' "$kernels"
 {
   echo
   echo '```'
   printf '%s\n' "$breakdown" | sed -n 's/^# //p'
   printf '%s' "$torch_breakdowns"
   echo '```'
+  echo
+  printf '%s\n' "$kernels"
 } >> "$out/results.md"
 if [ "$failed" != 0 ]; then
   echo "bench: some configurations failed (see $log)" >&2
