@@ -50,14 +50,21 @@ static inline void load_run(float *out, size_t stride, const void *in, nn_precis
  * channel of one image (read from NHWC with stride C), in BLOCKED16 one 16-channel block of one
  * image (a 16-element run per pixel), in NHWC one whole image. */
 
+static size_t layout_rows(nn_layout layout, int batch, size_t channels)
+{
+    if (layout == NN_LAYOUT_NCHW)
+        return (size_t)batch * channels;
+    if (layout == NN_LAYOUT_BLOCKED16)
+        return (size_t)batch * (channels / NN_LAYOUT_BLOCK);
+    return (size_t)batch;
+}
+
 void nn_activations_from_nhwc(void *out, nn_layout layout, nn_precision precision, const float *in,
                               int batch, int height, int width, int channels)
 {
     size_t pixels = (size_t)height * (size_t)width, count = (size_t)channels;
     size_t image = pixels * count, blocks = count / NN_LAYOUT_BLOCK;
-    size_t rows = layout == NN_LAYOUT_NCHW        ? (size_t)batch * count
-                  : layout == NN_LAYOUT_BLOCKED16 ? (size_t)batch * blocks
-                                                  : (size_t)batch;
+    size_t rows = layout_rows(layout, batch, count);
 #pragma omp parallel for schedule(static) if ((size_t)batch * image > LAYOUT_PARALLEL_MIN)
     for (size_t r = 0; r < rows; r++) {
         if (layout == NN_LAYOUT_NCHW) {
@@ -79,9 +86,7 @@ void nn_activations_to_nhwc(float *out, const void *in, nn_layout layout, nn_pre
 {
     size_t pixels = (size_t)height * (size_t)width, count = (size_t)channels;
     size_t image = pixels * count, blocks = count / NN_LAYOUT_BLOCK;
-    size_t rows = layout == NN_LAYOUT_NCHW        ? (size_t)batch * count
-                  : layout == NN_LAYOUT_BLOCKED16 ? (size_t)batch * blocks
-                                                  : (size_t)batch;
+    size_t rows = layout_rows(layout, batch, count);
 #pragma omp parallel for schedule(static) if ((size_t)batch * image > LAYOUT_PARALLEL_MIN)
     for (size_t r = 0; r < rows; r++) {
         if (layout == NN_LAYOUT_NCHW) {
