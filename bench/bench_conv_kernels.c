@@ -14,7 +14,7 @@
  * within AGREEMENT_TOLERANCE, relative to the largest value, or the program exits 1; the
  * differences are printed) and count the same FLOPs, 2 x multiply-adds
  * per pass. conv1's backward-data is skipped on both sides: a first layer never needs it.
- * conv2d_backward always computes the weight gradient, so oneDNN's backward-data time is a call
+ * simclr_conv2d_backward always computes the weight gradient, so oneDNN's backward-data time is a call
  * with the input gradient minus one without; on the smallest layer that difference is noisy.
  *
  *   bench_conv_kernels [--batch 210] [--steps 3] [--warmup 1] [--peak-gflops 234.5]
@@ -180,18 +180,18 @@ static void bench_layer(const layer_shape *shape, int batch, int steps, int warm
                         pass_times *blas, double *forward_difference, double *weight_difference,
                         double *input_difference)
 {
-    int first = shape->in_channels < NN_LAYOUT_BLOCK;
-    conv2d_config config = {shape->in_size, shape->in_size, shape->in_channels,
-                            shape->out_channels, KERNEL, STRIDE, 0, NN_ACTIVATION_NONE,
-                            NN_PRECISION_FP32, first ? NN_LAYOUT_NCHW : NN_LAYOUT_BLOCKED16,
-                            NN_LAYOUT_BLOCKED16};
-    error err;
-    conv2d *layer = NULL;
-    if (conv2d_create(&layer, &config, &err) != 0) {
+    int first = shape->in_channels < SIMCLR_NN_LAYOUT_BLOCK;
+    simclr_conv2d_config config = {shape->in_size, shape->in_size, shape->in_channels,
+                            shape->out_channels, KERNEL, STRIDE, 0, SIMCLR_NN_ACTIVATION_NONE,
+                            SIMCLR_NN_PRECISION_FP32, first ? SIMCLR_NN_LAYOUT_NCHW : SIMCLR_NN_LAYOUT_BLOCKED16,
+                            SIMCLR_NN_LAYOUT_BLOCKED16};
+    simclr_error err;
+    simclr_conv2d *layer = NULL;
+    if (simclr_conv2d_create(&layer, &config, &err) != 0) {
         fprintf(stderr, "bench_conv_kernels: %s\n", err.message);
         exit(1);
     }
-    int out_size = conv2d_out_height(layer);
+    int out_size = simclr_conv2d_out_height(layer);
     size_t in_count = (size_t)batch * shape->in_size * shape->in_size * shape->in_channels;
     size_t out_count = (size_t)batch * out_size * out_size * shape->out_channels;
     size_t weight_count = (size_t)KERNEL * KERNEL * shape->in_channels * shape->out_channels;
@@ -217,9 +217,9 @@ static void bench_layer(const layer_shape *shape, int batch, int steps, int warm
     fill_uniform(weight, weight_count, 2, 0.1f);
     fill_uniform(bias, (size_t)shape->out_channels, 3, 0.1f);
     fill_uniform(d_out_nhwc, out_count, 4, 1.0f);
-    nn_activations_from_nhwc(in_dnn, config.in_layout, NN_PRECISION_FP32, in_nhwc, batch,
+    simclr_nn_activations_from_nhwc(in_dnn, config.in_layout, SIMCLR_NN_PRECISION_FP32, in_nhwc, batch,
                              shape->in_size, shape->in_size, shape->in_channels);
-    nn_activations_from_nhwc(d_out_dnn, config.out_layout, NN_PRECISION_FP32, d_out_nhwc, batch,
+    simclr_nn_activations_from_nhwc(d_out_dnn, config.out_layout, SIMCLR_NN_PRECISION_FP32, d_out_nhwc, batch,
                              out_size, out_size, shape->out_channels);
 
     memset(dnn, 0, sizeof *dnn);
@@ -227,17 +227,17 @@ static void bench_layer(const layer_shape *shape, int batch, int steps, int warm
     for (int run = 0; run < warmup + steps; run++) {
         double scale = run < warmup ? 0.0 : 1.0 / steps;
         double t0 = now_seconds();
-        if (conv2d_forward(layer, out_dnn, in_dnn, weight, bias, batch, &err) != 0)
+        if (simclr_conv2d_forward(layer, out_dnn, in_dnn, weight, bias, batch, &err) != 0)
             goto failed;
         double t1 = now_seconds();
         memset(dw_dnn, 0, weight_count * sizeof(float));
         /* Weights only (d_in NULL), then both: backward-data is the difference. */
-        if (conv2d_backward(layer, NULL, dw_dnn, db, d_out_dnn, NULL, in_dnn, weight, batch, &err) != 0)
+        if (simclr_conv2d_backward(layer, NULL, dw_dnn, db, d_out_dnn, NULL, in_dnn, weight, batch, &err) != 0)
             goto failed;
         double t2 = now_seconds();
         double t3 = t2;
         if (!first) {
-            if (conv2d_backward(layer, d_in_dnn, dw_dnn, db, d_out_dnn, NULL, in_dnn, weight, batch,
+            if (simclr_conv2d_backward(layer, d_in_dnn, dw_dnn, db, d_out_dnn, NULL, in_dnn, weight, batch,
                                 &err) != 0)
                 goto failed;
             t3 = now_seconds();
@@ -263,18 +263,18 @@ static void bench_layer(const layer_shape *shape, int batch, int steps, int warm
     if (!first)
         for (size_t i = 0; i < weight_count; i++)
             dw_dnn[i] *= 0.5f;
-    nn_activations_to_nhwc(out_check, out_dnn, config.out_layout, NN_PRECISION_FP32, batch,
+    simclr_nn_activations_to_nhwc(out_check, out_dnn, config.out_layout, SIMCLR_NN_PRECISION_FP32, batch,
                            out_size, out_size, shape->out_channels);
     *forward_difference = max_relative_difference(out_check, out_blas, out_count);
     *weight_difference = max_relative_difference(dw_dnn, dw_blas, weight_count);
     *input_difference = 0.0;
     if (!first) {
-        nn_activations_to_nhwc(d_in_check, d_in_dnn, config.in_layout, NN_PRECISION_FP32, batch,
+        simclr_nn_activations_to_nhwc(d_in_check, d_in_dnn, config.in_layout, SIMCLR_NN_PRECISION_FP32, batch,
                                shape->in_size, shape->in_size, shape->in_channels);
         *input_difference = max_relative_difference(d_in_check, d_in_blas, in_count);
     }
 
-    conv2d_free(layer);
+    simclr_conv2d_free(layer);
     free(in_nhwc), free(in_dnn), free(d_in_dnn), free(d_in_blas), free(d_in_check);
     free(out_dnn), free(out_blas), free(out_check);
     free(d_out_nhwc), free(d_out_dnn), free(weight), free(bias), free(dw_dnn), free(dw_blas);
@@ -339,7 +339,7 @@ int main(int argc, char **argv)
     double total_dnn = 0.0, total_blas = 0.0, total_flops = 0.0;
     for (size_t l = 0; l < sizeof SEED_LAYERS / sizeof SEED_LAYERS[0]; l++) {
         const layer_shape *s = &SEED_LAYERS[l];
-        int out_size = conv2d_output_size(s->in_size, KERNEL, STRIDE, 0);
+        int out_size = simclr_conv2d_output_size(s->in_size, KERNEL, STRIDE, 0);
         double flops = 2.0 * batch * out_size * out_size * KERNEL * KERNEL * s->in_channels *
                        s->out_channels;
         pass_times dnn, blas;

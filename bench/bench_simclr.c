@@ -13,7 +13,7 @@
  *              step of src/train/supervised.c without augmentation.
  *   inference  525 images through encoder + Dense(10) and the cross-entropy, as evaluation does.
  *   augment    the augmentation of one pretraining batch: two strong views of 525 images and the
- *              probe's weak view of 25 (augment_batch, as pretrain.c calls it); no FLOPs counted.
+ *              probe's weak view of 25 (simclr_augment_batch, as pretrain.c calls it); no FLOPs counted.
  *
  * FLOPs: 2 x multiply-adds of the convolutions and dense layers (biases, activations, reorders
  * not counted); a training pass counts 3 x its forward FLOPs (forward, gradient w.r.t. the input,
@@ -58,13 +58,13 @@ typedef enum bench_mode {
 static const char *const BENCH_MODE_NAMES[] = {"pretrain", "baseline", "inference", "augment"};
 
 typedef struct bench_options {
-    tensor_shape shape;
-    int padding; /* MODEL_PADDING_AUTO or explicit */
+    simclr_tensor_shape shape;
+    int padding; /* SIMCLR_MODEL_PADDING_AUTO or explicit */
     bench_mode mode;
     int steps, warmup, threads;
     int unlabeled, labeled, test_batch;
     int breakdown;
-    nn_precision precision;
+    simclr_nn_precision precision;
     double peak_gflops;
 } bench_options;
 
@@ -101,41 +101,41 @@ static const char *allocator_name(void)
 
 static void fill_uniform(float *values, size_t count, uint64_t key)
 {
-    rng_stream stream = rng_stream_make(12345, RNG_PURPOSE_AUGMENT, key, 0, 0, 0);
-    for (size_t i = 0; i < count; i++) values[i] = rng_uniform01(&stream);
+    simclr_rng_stream stream = simclr_rng_stream_make(12345, SIMCLR_RNG_PURPOSE_AUGMENT, key, 0, 0, 0);
+    for (size_t i = 0; i < count; i++) values[i] = simclr_rng_uniform01(&stream);
 }
 
 static void fill_bytes(uint8_t *values, size_t count, uint64_t key)
 {
-    rng_stream stream = rng_stream_make(12345, RNG_PURPOSE_AUGMENT, key, 1, 0, 0);
-    for (size_t i = 0; i < count; i++) values[i] = (uint8_t)rng_below(&stream, 256);
+    simclr_rng_stream stream = simclr_rng_stream_make(12345, SIMCLR_RNG_PURPOSE_AUGMENT, key, 1, 0, 0);
+    for (size_t i = 0; i < count; i++) values[i] = (uint8_t)simclr_rng_below(&stream, 256);
 }
 
 static void fill_labels(int32_t *labels, int count, int classes)
 {
-    rng_stream stream = rng_stream_make(12345, RNG_PURPOSE_AUGMENT, 7, 2, 0, 0);
-    for (int i = 0; i < count; i++) labels[i] = (int32_t)rng_below(&stream, (uint64_t)classes);
+    simclr_rng_stream stream = simclr_rng_stream_make(12345, SIMCLR_RNG_PURPOSE_AUGMENT, 7, 2, 0, 0);
+    for (int i = 0; i < count; i++) labels[i] = (int32_t)simclr_rng_below(&stream, (uint64_t)classes);
 }
 
 /* ---- FLOP counts ---------------------------------------------------------------------------- */
 
 /* Forward FLOPs of one layer for one image: 2 x multiply-adds. */
-static double layer_forward_flops(const network_layer *layer)
+static double layer_forward_flops(const simclr_network_layer *layer)
 {
-    if (layer->spec.kind == LAYER_KIND_CONV2D)
+    if (layer->spec.kind == SIMCLR_LAYER_KIND_CONV2D)
         return 2.0 * layer->out_shape.height * layer->out_shape.width * layer->out_shape.channels *
                layer->spec.kernel * layer->spec.kernel * layer->in_shape.channels;
     return 2.0 * (double)layer->in_size * layer->spec.units;
 }
 
-static double network_forward_flops(const network *net)
+static double network_forward_flops(const simclr_network *net)
 {
     double flops = 0.0;
     for (int i = 0; i < net->layer_count; i++) flops += layer_forward_flops(&net->layers[i]);
     return flops;
 }
 
-/* ---- The timed pass: network_forward / network_backward with a clock per layer ------------- */
+/* ---- The timed pass: simclr_network_forward / simclr_network_backward with a clock per layer ------------- */
 
 /* Seconds and FLOPs accumulated per phase over the timed steps. */
 enum { BENCH_MAX_PHASES = 48 };
@@ -175,9 +175,9 @@ static void phase_add(phase_table *table, const char *name, double seconds, doub
 /* ---- The state of one configuration ------------------------------------------------------- */
 
 typedef struct bench_state {
-    model_config model;
-    network encoder, head, classifier;
-    adam encoder_optimizer, head_optimizer, classifier_optimizer;
+    simclr_model_config model;
+    simclr_network encoder, head, classifier;
+    simclr_adam encoder_optimizer, head_optimizer, classifier_optimizer;
     float *inputs;         /* (max images, image floats) */
     uint8_t *pixels;       /* augment mode: (B, image bytes) */
     float *d_projections;  /* (2B, width) */
@@ -189,12 +189,12 @@ typedef struct bench_state {
 
 static void bench_state_free(bench_state *s)
 {
-    network_free(&s->encoder);
-    network_free(&s->head);
-    network_free(&s->classifier);
-    adam_free(&s->encoder_optimizer);
-    adam_free(&s->head_optimizer);
-    adam_free(&s->classifier_optimizer);
+    simclr_network_free(&s->encoder);
+    simclr_network_free(&s->head);
+    simclr_network_free(&s->classifier);
+    simclr_adam_free(&s->encoder_optimizer);
+    simclr_adam_free(&s->head_optimizer);
+    simclr_adam_free(&s->classifier_optimizer);
     free(s->inputs);
     free(s->pixels);
     free(s->d_projections);
@@ -206,19 +206,19 @@ static void bench_state_free(bench_state *s)
 
 /* Builds the networks as the training loop of the mode does (same max_batch, so the same memory
  * and the same cached oneDNN primitives) and fills the inputs with random values. */
-static int bench_setup(bench_state *s, const bench_options *o, error *err)
+static int bench_setup(bench_state *s, const bench_options *o, simclr_error *err)
 {
-    s->model = model_config_default(o->shape, 10);
+    s->model = simclr_model_config_default(o->shape, 10);
     s->model.padding = o->padding;
     s->model.precision = o->precision;
     size_t image = (size_t)o->shape.height * o->shape.width * o->shape.channels;
     size_t batch = (size_t)o->unlabeled + (size_t)o->labeled;
     size_t width = (size_t)s->model.width;
     int classes = s->model.num_classes;
-    adam_config adam_settings = adam_config_keras();
+    simclr_adam_config adam_settings = simclr_adam_config_keras();
     if (o->mode == BENCH_MODE_AUGMENT) {
-        s->pixels = checked_calloc(batch, image, "pixels", err);
-        s->inputs = checked_calloc(2 * batch * image, sizeof(float), "views", err);
+        s->pixels = simclr_checked_calloc(batch, image, "pixels", err);
+        s->inputs = simclr_checked_calloc(2 * batch * image, sizeof(float), "views", err);
         if (!s->pixels || !s->inputs) return -1;
         fill_bytes(s->pixels, batch * image, 1);
         return 0;
@@ -227,34 +227,34 @@ static int bench_setup(bench_state *s, const bench_options *o, error *err)
     if (o->mode == BENCH_MODE_PRETRAIN) {
         size_t views = 2 * batch;
         max_batch = views > (size_t)o->test_batch ? views : (size_t)o->test_batch;
-        if (model_build_projection_head(&s->head, &s->model, (int)views, err) != 0) return -1;
-        network_init_weights(&s->head, 0);
-        if (adam_init(&s->head_optimizer, s->head.param_count, &adam_settings, err) != 0)
+        if (simclr_model_build_projection_head(&s->head, &s->model, (int)views, err) != 0) return -1;
+        simclr_network_init_weights(&s->head, 0);
+        if (simclr_adam_init(&s->head_optimizer, s->head.param_count, &adam_settings, err) != 0)
             return -1;
-        s->d_projections = checked_calloc(views * width, sizeof(float), "projection gradients",
+        s->d_projections = simclr_checked_calloc(views * width, sizeof(float), "projection gradients",
                                           err);
-        s->loss_workspace = checked_calloc(
-            contrastive_workspace_floats(CONTRASTIVE_KIND_SEED, (int)batch, (int)width),
+        s->loss_workspace = simclr_checked_calloc(
+            simclr_contrastive_workspace_floats(SIMCLR_CONTRASTIVE_KIND_SEED, (int)batch, (int)width),
             sizeof(float), "contrastive workspace", err);
         if (!s->d_projections || !s->loss_workspace) return -1;
     } else {
         max_batch = (size_t)(o->labeled > o->test_batch ? o->labeled : o->test_batch);
     }
-    if (model_build_encoder(&s->encoder, &s->model, (int)max_batch, err) != 0 ||
-        model_build_classifier(&s->classifier,
+    if (simclr_model_build_encoder(&s->encoder, &s->model, (int)max_batch, err) != 0 ||
+        simclr_model_build_classifier(&s->classifier,
                                o->mode == BENCH_MODE_PRETRAIN ? "linear_probe" : "classifier",
                                &s->model, (int)max_batch, err) != 0)
         return -1;
-    network_init_weights(&s->encoder, 0);
-    network_init_weights(&s->classifier, 0);
-    if (adam_init(&s->encoder_optimizer, s->encoder.param_count, &adam_settings, err) != 0 ||
-        adam_init(&s->classifier_optimizer, s->classifier.param_count, &adam_settings, err) != 0)
+    simclr_network_init_weights(&s->encoder, 0);
+    simclr_network_init_weights(&s->classifier, 0);
+    if (simclr_adam_init(&s->encoder_optimizer, s->encoder.param_count, &adam_settings, err) != 0 ||
+        simclr_adam_init(&s->classifier_optimizer, s->classifier.param_count, &adam_settings, err) != 0)
         return -1;
-    s->inputs = checked_calloc(max_batch * image, sizeof(float), "inputs", err);
-    s->d_logits = checked_calloc(max_batch * (size_t)classes, sizeof(float), "logit gradients",
+    s->inputs = simclr_checked_calloc(max_batch * image, sizeof(float), "inputs", err);
+    s->d_logits = simclr_checked_calloc(max_batch * (size_t)classes, sizeof(float), "logit gradients",
                                  err);
-    s->labels = checked_calloc(max_batch, sizeof(int32_t), "labels", err);
-    s->d_features = checked_calloc(max_batch * width, sizeof(float), "feature gradients", err);
+    s->labels = simclr_checked_calloc(max_batch, sizeof(int32_t), "labels", err);
+    s->d_features = simclr_checked_calloc(max_batch * width, sizeof(float), "feature gradients", err);
     if (!s->inputs || !s->d_logits || !s->labels || !s->d_features) return -1;
     fill_uniform(s->inputs, max_batch * image, 0);
     fill_labels(s->labels, (int)max_batch, classes);
@@ -266,7 +266,7 @@ static int bench_setup(bench_state *s, const bench_options *o, error *err)
 /* The step of src/train/pretrain.c from the augmented views on: inputs holds 2B views (view 1
  * then view 2); the probe reads the first `labeled` images, as pretrain.c's weak view lands
  * there. */
-static int pretrain_step(bench_state *s, const bench_options *o, phase_table *t, error *err)
+static int pretrain_step(bench_state *s, const bench_options *o, phase_table *t, simclr_error *err)
 {
     int batch = o->unlabeled + o->labeled, views = 2 * batch, labeled = o->labeled;
     size_t width = (size_t)s->model.width;
@@ -277,109 +277,109 @@ static int pretrain_step(bench_state *s, const bench_options *o, phase_table *t,
     double first_layer_flops = layer_forward_flops(&s->encoder.layers[0]);
     int ok = 1;
     TIMED(t, "encoder fwd (2B views)", views * encoder_flops,
-          ok = network_forward(&s->encoder, s->inputs, views, err) == 0);
+          ok = simclr_network_forward(&s->encoder, s->inputs, views, err) == 0);
     if (!ok) return -1;
     TIMED(t, "head fwd", views * head_flops,
-          ok = network_forward(&s->head, network_output(&s->encoder), views, err) == 0);
+          ok = simclr_network_forward(&s->head, simclr_network_output(&s->encoder), views, err) == 0);
     if (!ok) return -1;
-    const float *projections = network_output(&s->head);
-    contrastive_result result;
+    const float *projections = simclr_network_output(&s->head);
+    simclr_contrastive_result result;
     TIMED(t, "contrastive loss (fwd + bwd)", 6.0 * batch * batch * (double)width,
-          contrastive_loss(CONTRASTIVE_KIND_SEED, projections, projections + batch * width, batch,
+          simclr_contrastive_loss(SIMCLR_CONTRASTIVE_KIND_SEED, projections, projections + batch * width, batch,
                            (int)width, 0.1f, s->d_projections, s->d_projections + batch * width,
                            s->loss_workspace, &result));
-    if (check_finite(&result.loss, 1, "contrastive loss", 1, 0, err) != 0) return -1;
-    TIMED(t, "zero grads", 0.0, network_zero_grads(&s->encoder); network_zero_grads(&s->head));
+    if (simclr_check_finite(&result.loss, 1, "contrastive loss", 1, 0, err) != 0) return -1;
+    TIMED(t, "zero grads", 0.0, simclr_network_zero_grads(&s->encoder); simclr_network_zero_grads(&s->head));
     TIMED(t, "head bwd", 2.0 * views * head_flops,
-          ok = network_backward(&s->head, s->d_projections, s->d_features, err) == 0);
+          ok = simclr_network_backward(&s->head, s->d_projections, s->d_features, err) == 0);
     if (!ok) return -1;
     TIMED(t, "encoder bwd", views * (2.0 * encoder_flops - first_layer_flops),
-          ok = network_backward(&s->encoder, s->d_features, NULL, err) == 0);
+          ok = simclr_network_backward(&s->encoder, s->d_features, NULL, err) == 0);
     if (!ok) return -1;
     TIMED(t, "check_finite (gradients)", 0.0,
-          ok = check_finite(s->encoder.grads, s->encoder.param_count, "encoder gradients", 1, 0,
+          ok = simclr_check_finite(s->encoder.grads, s->encoder.param_count, "encoder gradients", 1, 0,
                             err) == 0 &&
-               check_finite(s->head.grads, s->head.param_count, "head gradients", 1, 0, err) == 0);
+               simclr_check_finite(s->head.grads, s->head.param_count, "head gradients", 1, 0, err) == 0);
     if (!ok) return -1;
     TIMED(t, "adam (encoder + head)", 0.0,
-          adam_update(&s->encoder_optimizer, s->encoder.params, s->encoder.grads);
-          adam_update(&s->head_optimizer, s->head.params, s->head.grads));
+          simclr_adam_update(&s->encoder_optimizer, s->encoder.params, s->encoder.grads);
+          simclr_adam_update(&s->head_optimizer, s->head.params, s->head.grads));
 
     /* The probe: encoder in inference mode on the labeled images, Dense(10) trained alone. */
     double start = now_seconds();
-    if (network_forward(&s->encoder, s->inputs, labeled, err) != 0) return -1;
+    if (simclr_network_forward(&s->encoder, s->inputs, labeled, err) != 0) return -1;
     phase_add(t, "probe: encoder fwd (labeled images)", now_seconds() - start,
               labeled * encoder_flops);
     start = now_seconds();
-    if (network_forward(&s->classifier, network_output(&s->encoder), labeled, err) != 0) return -1;
+    if (simclr_network_forward(&s->classifier, simclr_network_output(&s->encoder), labeled, err) != 0) return -1;
     int correct = 0;
-    float loss = softmax_cross_entropy(network_output(&s->classifier), s->labels, labeled, classes,
+    float loss = simclr_softmax_cross_entropy(simclr_network_output(&s->classifier), s->labels, labeled, classes,
                                        s->d_logits, &correct);
-    if (check_finite(&loss, 1, "probe loss", 1, 0, err) != 0) return -1;
-    network_zero_grads(&s->classifier);
-    if (network_backward(&s->classifier, s->d_logits, NULL, err) != 0) return -1;
-    if (check_finite(s->classifier.grads, s->classifier.param_count, "probe gradients", 1, 0,
+    if (simclr_check_finite(&loss, 1, "probe loss", 1, 0, err) != 0) return -1;
+    simclr_network_zero_grads(&s->classifier);
+    if (simclr_network_backward(&s->classifier, s->d_logits, NULL, err) != 0) return -1;
+    if (simclr_check_finite(s->classifier.grads, s->classifier.param_count, "probe gradients", 1, 0,
                      err) != 0)
         return -1;
-    adam_update(&s->classifier_optimizer, s->classifier.params, s->classifier.grads);
+    simclr_adam_update(&s->classifier_optimizer, s->classifier.params, s->classifier.grads);
     phase_add(t, "probe: dense + CE + bwd + adam", now_seconds() - start,
               3.0 * labeled * network_forward_flops(&s->classifier));
     return 0;
 }
 
 /* The step of src/train/supervised.c from the augmented inputs on. */
-static int baseline_step(bench_state *s, const bench_options *o, error *err)
+static int baseline_step(bench_state *s, const bench_options *o, simclr_error *err)
 {
     int count = o->labeled, classes = s->model.num_classes;
-    if (network_forward(&s->encoder, s->inputs, count, err) != 0) return -1;
-    if (network_forward(&s->classifier, network_output(&s->encoder), count, err) != 0) return -1;
+    if (simclr_network_forward(&s->encoder, s->inputs, count, err) != 0) return -1;
+    if (simclr_network_forward(&s->classifier, simclr_network_output(&s->encoder), count, err) != 0) return -1;
     int correct = 0;
-    float loss = softmax_cross_entropy(network_output(&s->classifier), s->labels, count, classes,
+    float loss = simclr_softmax_cross_entropy(simclr_network_output(&s->classifier), s->labels, count, classes,
                                        s->d_logits, &correct);
-    if (check_finite(&loss, 1, "loss", 1, 0, err) != 0) return -1;
-    network_zero_grads(&s->encoder);
-    network_zero_grads(&s->classifier);
-    if (network_backward(&s->classifier, s->d_logits, s->d_features, err) != 0) return -1;
-    if (network_backward(&s->encoder, s->d_features, NULL, err) != 0) return -1;
-    if (check_finite(s->encoder.grads, s->encoder.param_count, "encoder gradients", 1, 0, err) !=
+    if (simclr_check_finite(&loss, 1, "loss", 1, 0, err) != 0) return -1;
+    simclr_network_zero_grads(&s->encoder);
+    simclr_network_zero_grads(&s->classifier);
+    if (simclr_network_backward(&s->classifier, s->d_logits, s->d_features, err) != 0) return -1;
+    if (simclr_network_backward(&s->encoder, s->d_features, NULL, err) != 0) return -1;
+    if (simclr_check_finite(s->encoder.grads, s->encoder.param_count, "encoder gradients", 1, 0, err) !=
             0 ||
-        check_finite(s->classifier.grads, s->classifier.param_count, "classifier gradients", 1, 0,
+        simclr_check_finite(s->classifier.grads, s->classifier.param_count, "classifier gradients", 1, 0,
                      err) != 0)
         return -1;
-    adam_update(&s->encoder_optimizer, s->encoder.params, s->encoder.grads);
-    adam_update(&s->classifier_optimizer, s->classifier.params, s->classifier.grads);
+    simclr_adam_update(&s->encoder_optimizer, s->encoder.params, s->encoder.grads);
+    simclr_adam_update(&s->classifier_optimizer, s->classifier.params, s->classifier.grads);
     return 0;
 }
 
-/* One test batch as evaluate_classifier runs it (after the rescale). */
-static int inference_step(bench_state *s, const bench_options *o, error *err)
+/* One test batch as simclr_evaluate_classifier runs it (after the rescale). */
+static int inference_step(bench_state *s, const bench_options *o, simclr_error *err)
 {
     int count = o->test_batch;
-    if (network_forward(&s->encoder, s->inputs, count, err) != 0) return -1;
-    if (network_forward(&s->classifier, network_output(&s->encoder), count, err) != 0) return -1;
+    if (simclr_network_forward(&s->encoder, s->inputs, count, err) != 0) return -1;
+    if (simclr_network_forward(&s->classifier, simclr_network_output(&s->encoder), count, err) != 0) return -1;
     int correct = 0;
-    volatile float loss = softmax_cross_entropy(network_output(&s->classifier), s->labels, count,
+    volatile float loss = simclr_softmax_cross_entropy(simclr_network_output(&s->classifier), s->labels, count,
                                                 s->model.num_classes, NULL, &correct);
     (void)loss;
     return 0;
 }
 
 /* The augmentation of one pretraining step: two strong views of B images, the weak view of the
- * labeled ones (pretrain.c's three augment_batch calls). */
+ * labeled ones (pretrain.c's three simclr_augment_batch calls). */
 static void augment_step(bench_state *s, const bench_options *o, uint64_t step)
 {
     size_t batch = (size_t)o->unlabeled + (size_t)o->labeled;
     size_t image = (size_t)o->shape.height * o->shape.width * o->shape.channels;
     int h = o->shape.height, w = o->shape.width, c = o->shape.channels;
-    augment_batch(s->pixels, batch, h, w, c, &AUGMENT_CONTRASTIVE, 0, 0, step, 1, s->inputs);
-    augment_batch(s->pixels, batch, h, w, c, &AUGMENT_CONTRASTIVE, 0, 0, step, 2,
+    simclr_augment_batch(s->pixels, batch, h, w, c, &SIMCLR_AUGMENT_CONTRASTIVE, 0, 0, step, 1, s->inputs);
+    simclr_augment_batch(s->pixels, batch, h, w, c, &SIMCLR_AUGMENT_CONTRASTIVE, 0, 0, step, 2,
                   s->inputs + batch * image);
-    augment_batch(s->pixels + (size_t)o->unlabeled * image, (size_t)o->labeled, h, w, c,
-                  &AUGMENT_CLASSIFICATION, 0, 0, step, 3, s->inputs);
+    simclr_augment_batch(s->pixels + (size_t)o->unlabeled * image, (size_t)o->labeled, h, w, c,
+                  &SIMCLR_AUGMENT_CLASSIFICATION, 0, 0, step, 3, s->inputs);
 }
 
 static int run_step(bench_state *s, const bench_options *o, uint64_t step, phase_table *t,
-                    error *err)
+                    simclr_error *err)
 {
     switch (o->mode) {
     case BENCH_MODE_PRETRAIN: return pretrain_step(s, o, t, err);
@@ -458,7 +458,7 @@ static int parse_int(const char *flag, const char *text, int low, int high, int 
 
 static int parse_options(int argc, char **argv, bench_options *o)
 {
-    *o = (bench_options){.shape = {96, 96, 3}, .padding = MODEL_PADDING_AUTO,
+    *o = (bench_options){.shape = {96, 96, 3}, .padding = SIMCLR_MODEL_PADDING_AUTO,
                          .mode = BENCH_MODE_PRETRAIN, .steps = 3, .warmup = 1, .threads = 2,
                          .unlabeled = 500, .labeled = 25, .test_batch = 525,
                          .peak_gflops = BENCH_DEFAULT_PEAK_GFLOPS};
@@ -479,14 +479,14 @@ static int parse_options(int argc, char **argv, bench_options *o)
         const char *value = argv[++i];
         int status = 0;
         if (strcmp(flag, "--shape") == 0) {
-            tensor_shape shape;
+            simclr_tensor_shape shape;
             char tail;
             if (sscanf(value, "%dx%dx%d%c", &shape.height, &shape.width, &shape.channels, &tail) !=
                     3 ||
                 shape.height < 1 || shape.width < 1 || shape.channels < 1 ||
-                shape.channels > AUGMENT_MAX_CHANNELS) {
+                shape.channels > SIMCLR_AUGMENT_MAX_CHANNELS) {
                 fprintf(stderr, "simclr_bench: --shape '%s': expected HxWxC, C in 1..%d\n", value,
-                        AUGMENT_MAX_CHANNELS);
+                        SIMCLR_AUGMENT_MAX_CHANNELS);
                 return -1;
             }
             o->shape = shape;
@@ -516,9 +516,9 @@ static int parse_options(int argc, char **argv, bench_options *o)
             status = parse_int(flag, value, 1, 4096, &o->test_batch);
         } else if (strcmp(flag, "--precision") == 0) {
             if (strcmp(value, "fp32") == 0) {
-                o->precision = NN_PRECISION_FP32;
+                o->precision = SIMCLR_NN_PRECISION_FP32;
             } else if (strcmp(value, "bf16") == 0) {
-                o->precision = NN_PRECISION_BF16;
+                o->precision = SIMCLR_NN_PRECISION_BF16;
             } else {
                 fprintf(stderr, "simclr_bench: --precision '%s': expected fp32 or bf16\n", value);
                 return -1;
@@ -550,34 +550,34 @@ static int parse_options(int argc, char **argv, bench_options *o)
  * batch (2B views), through the network's own conv2d objects (their cached oneDNN plans) and
  * dense calls, on the activations of a fresh forward pass. Forward recomputes the layer's output
  * in place; backward writes its input gradient to a scratch buffer so the activations stay. */
-static int layer_breakdown(bench_state *s, int views, int reps, phase_table *t, error *err)
+static int layer_breakdown(bench_state *s, int views, int reps, phase_table *t, simclr_error *err)
 {
-    network *nets[2] = {&s->encoder, &s->head};
+    simclr_network *nets[2] = {&s->encoder, &s->head};
     size_t largest = 0;
     for (int n = 0; n < 2; n++)
         for (int i = 0; i < nets[n]->layer_count; i++) {
             if (nets[n]->layers[i].in_size > largest) largest = nets[n]->layers[i].in_size;
             if (nets[n]->layers[i].out_size > largest) largest = nets[n]->layers[i].out_size;
         }
-    float *d_out = checked_calloc((size_t)views * largest, sizeof(float), "breakdown d_out", err);
-    float *d_in = checked_calloc((size_t)views * largest, sizeof(float), "breakdown d_in", err);
-    uint16_t *d_out_bf16 = checked_calloc((size_t)views * largest, sizeof(uint16_t),
+    float *d_out = simclr_checked_calloc((size_t)views * largest, sizeof(float), "breakdown d_out", err);
+    float *d_in = simclr_checked_calloc((size_t)views * largest, sizeof(float), "breakdown d_in", err);
+    uint16_t *d_out_bf16 = simclr_checked_calloc((size_t)views * largest, sizeof(uint16_t),
                                           "breakdown bf16 d_out", err);
     int status = -1;
     if (!d_out || !d_in || !d_out_bf16) goto done;
     fill_uniform(d_out, (size_t)views * largest, 3);
-    nn_f32_to_bf16(d_out_bf16, d_out, (size_t)views * largest);
-    if (network_forward(&s->encoder, s->inputs, views, err) != 0 ||
-        network_forward(&s->head, network_output(&s->encoder), views, err) != 0)
+    simclr_nn_f32_to_bf16(d_out_bf16, d_out, (size_t)views * largest);
+    if (simclr_network_forward(&s->encoder, s->inputs, views, err) != 0 ||
+        simclr_network_forward(&s->head, simclr_network_output(&s->encoder), views, err) != 0)
         goto done;
     char name[64];
     for (int n = 0; n < 2; n++) {
-        network *net = nets[n];
+        simclr_network *net = nets[n];
         for (int i = 0; i < net->layer_count; i++) {
-            network_layer *layer = &net->layers[i];
+            simclr_network_layer *layer = &net->layers[i];
             /* Where formats meet, the layer reads the copy the forward pass converted. */
             const void *input =
-                network_layer_input(net, i, n == 0 ? s->inputs : network_output(&s->encoder));
+                simclr_network_layer_input(net, i, n == 0 ? s->inputs : simclr_network_output(&s->encoder));
             int layer_bf16 = layer->element_size != sizeof(float);
             void *layer_d_out = layer_bf16 ? (void *)d_out_bf16 : (void *)d_out;
             const float *kernel = net->params + layer->kernel_offset;
@@ -586,16 +586,16 @@ static int layer_breakdown(bench_state *s, int views, int reps, phase_table *t, 
             float *d_bias = net->grads + layer->bias_offset;
             float *d_input = n == 0 && i == 0 ? NULL : d_in;
             double flops = views * layer_forward_flops(layer);
-            int conv = layer->spec.kind == LAYER_KIND_CONV2D;
+            int conv = layer->spec.kind == SIMCLR_LAYER_KIND_CONV2D;
             for (int r = 0; r <= reps; r++) { /* r == 0: untimed */
                 t->recording = r > 0;
                 double start = now_seconds();
                 if (conv) {
-                    if (conv2d_forward(layer->conv, layer->output, input, kernel, bias, views,
+                    if (simclr_conv2d_forward(layer->conv, layer->output, input, kernel, bias, views,
                                        err) != 0)
                         goto done;
                 } else {
-                    dense_forward(layer->output, input, kernel, bias, views, (int)layer->in_size,
+                    simclr_dense_forward(layer->output, input, kernel, bias, views, (int)layer->in_size,
                                   layer->spec.units, layer->spec.activation);
                 }
                 snprintf(name, sizeof name, "%s %s %s fwd", net->name, layer->name,
@@ -603,11 +603,11 @@ static int layer_breakdown(bench_state *s, int views, int reps, phase_table *t, 
                 phase_add(t, name, (now_seconds() - start) / reps, flops / reps);
                 start = now_seconds();
                 if (conv) {
-                    if (conv2d_backward(layer->conv, d_input, d_kernel, d_bias, layer_d_out,
+                    if (simclr_conv2d_backward(layer->conv, d_input, d_kernel, d_bias, layer_d_out,
                                         layer->output, input, kernel, views, err) != 0)
                         goto done;
                 } else {
-                    dense_backward(d_input, d_kernel, d_bias, d_out, layer->output, input, kernel,
+                    simclr_dense_backward(d_input, d_kernel, d_bias, d_out, layer->output, input, kernel,
                                    views, (int)layer->in_size, layer->spec.units,
                                    layer->spec.activation);
                 }
@@ -650,8 +650,8 @@ int main(int argc, char **argv)
     bench_options o;
     if (parse_options(argc, argv, &o) != 0) return 2;
     omp_set_num_threads(o.threads);
-    error err;
-    error_clear(&err);
+    simclr_error err;
+    simclr_error_clear(&err);
     bench_state s;
     memset(&s, 0, sizeof s);
     phase_table phases;
@@ -697,7 +697,7 @@ int main(int argc, char **argv)
            "\"encoder_fwd_gflop_per_image\": %.5f, \"gflops\": %.2f, \"peak_gflops\": %.1f, "
            "\"peak_fraction\": %.4f, \"peak_rss_mib\": %.1f}\n",
            SIMCLR_VERSION, o.shape.height, o.shape.width, o.shape.channels,
-           BENCH_MODE_NAMES[o.mode], nn_precision_name(o.precision), allocator_name(), model_resolved_padding(&s.model), o.threads,
+           BENCH_MODE_NAMES[o.mode], simclr_nn_precision_name(o.precision), allocator_name(), simclr_model_resolved_padding(&s.model), o.threads,
            images, o.steps, o.warmup, mean, best, images / mean, flops / 1e9, flops / 1e9 / images,
            forward_per_image, gflops, o.peak_gflops, gflops / o.peak_gflops, rss);
     status = 0;

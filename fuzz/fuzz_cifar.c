@@ -1,5 +1,5 @@
 /*
- * Fuzzes the CIFAR-10 and CIFAR-100 readers (src/data/cifar.c) through dataset_open.
+ * Fuzzes the CIFAR-10 and CIFAR-100 readers (src/data/cifar.c) through simclr_dataset_open.
  *
  * The input describes the files; pixels are zeros (they do not steer the reader), the label bytes
  * and the sizes come from the input:
@@ -75,8 +75,8 @@ int fuzz_cifar_one(const uint8_t *data, size_t size)
         fuzz_write_file(dir, names, bytes, got, got);
     }
 
-    dataset_options options = dataset_options_default();
-    options.kind = cifar100 ? DATASET_KIND_CIFAR100 : DATASET_KIND_CIFAR10;
+    simclr_dataset_options options = simclr_dataset_options_default();
+    options.kind = cifar100 ? SIMCLR_DATASET_KIND_CIFAR100 : SIMCLR_DATASET_KIND_CIFAR10;
     options.cifar100_coarse = coarse;
     return fuzz_open_dataset(&options, root, 32, 32, 3);
 }

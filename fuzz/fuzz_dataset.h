@@ -14,54 +14,54 @@
 
 /* Checks an open dataset: its shape (height or width 0: any), class names, and every image and
  * label of every split. */
-static FUZZ_UNUSED void fuzz_check_dataset(const dataset *ds, int height, int width, int channels)
+static FUZZ_UNUSED void fuzz_check_dataset(const simclr_dataset *ds, int height, int width, int channels)
 {
     FUZZ_CHECK(height ? ds->height == height : ds->height >= 1);
     FUZZ_CHECK(width ? ds->width == width : ds->width >= 1);
     FUZZ_CHECK(ds->channels == channels);
-    FUZZ_CHECK(ds->num_classes >= 1 && ds->num_classes <= DATASET_MAX_CLASSES);
+    FUZZ_CHECK(ds->num_classes >= 1 && ds->num_classes <= SIMCLR_DATASET_MAX_CLASSES);
     for (int c = 0; c < ds->num_classes; c++)
-        FUZZ_CHECK(memchr(ds->class_names[c], '\0', DATASET_CLASS_NAME_MAX) != NULL);
-    FUZZ_CHECK(ds->splits[DATASET_SPLIT_TRAIN].count > 0);
-    size_t image_bytes = dataset_image_bytes(ds);
+        FUZZ_CHECK(memchr(ds->class_names[c], '\0', SIMCLR_DATASET_CLASS_NAME_MAX) != NULL);
+    FUZZ_CHECK(ds->splits[SIMCLR_DATASET_SPLIT_TRAIN].count > 0);
+    size_t image_bytes = simclr_dataset_image_bytes(ds);
     FUZZ_CHECK(image_bytes == (size_t)ds->height * (size_t)ds->width * (size_t)channels);
     uint8_t *pixels = malloc(image_bytes);
     FUZZ_CHECK(pixels != NULL);
-    for (int s = 0; s < DATASET_SPLIT_COUNT; s++) {
-        dataset_split_id id = (dataset_split_id)s;
-        const dataset_split *split = &ds->splits[s];
-        if (split->count > 0 && id != DATASET_SPLIT_UNLABELED) FUZZ_CHECK(split->labels != NULL);
+    for (int s = 0; s < SIMCLR_DATASET_SPLIT_COUNT; s++) {
+        simclr_dataset_split_id id = (simclr_dataset_split_id)s;
+        const simclr_dataset_split *split = &ds->splits[s];
+        if (split->count > 0 && id != SIMCLR_DATASET_SPLIT_UNLABELED) FUZZ_CHECK(split->labels != NULL);
         unsigned checksum = 0;
         for (size_t i = 0; i < split->count; i++) {
-            dataset_read_image(ds, id, i, pixels);
+            simclr_dataset_read_image(ds, id, i, pixels);
             for (size_t b = 0; b < image_bytes; b++) checksum += pixels[b];
-            int label = dataset_label(ds, id, i);
+            int label = simclr_dataset_label(ds, id, i);
             if (split->labels) FUZZ_CHECK(label >= 0 && label < ds->num_classes);
-            else FUZZ_CHECK(label == DATASET_LABEL_NONE);
+            else FUZZ_CHECK(label == SIMCLR_DATASET_LABEL_NONE);
         }
         (void)checksum;
-        FUZZ_CHECK(dataset_label(ds, id, split->count) == DATASET_LABEL_NONE);
+        FUZZ_CHECK(simclr_dataset_label(ds, id, split->count) == SIMCLR_DATASET_LABEL_NONE);
     }
-    dataset_split_id source = dataset_unlabeled_source(ds);
+    simclr_dataset_split_id source = simclr_dataset_unlabeled_source(ds);
     FUZZ_CHECK(ds->splits[source].count > 0);
     free(pixels);
 }
 
 /* Opens `kind` from dir with options and, when it opens, checks it and closes it. Returns what
- * dataset_open returned; a failure must come with a message. */
-static FUZZ_UNUSED int fuzz_open_dataset(dataset_options *options, const char *dir, int height,
+ * simclr_dataset_open returned; a failure must come with a message. */
+static FUZZ_UNUSED int fuzz_open_dataset(simclr_dataset_options *options, const char *dir, int height,
                                          int width, int channels)
 {
     options->data_dir = dir;
-    dataset ds;
-    error err;
-    int status = dataset_open(&ds, options, &err);
+    simclr_dataset ds;
+    simclr_error err;
+    int status = simclr_dataset_open(&ds, options, &err);
     if (status == 0) {
         fuzz_check_dataset(&ds, height, width, channels);
-        dataset_close(&ds);
+        simclr_dataset_close(&ds);
     } else {
         FUZZ_CHECK(status == -1);
-        FUZZ_CHECK(err.kind != ERROR_KIND_NONE && err.message[0] != '\0');
+        FUZZ_CHECK(err.kind != SIMCLR_ERROR_KIND_NONE && err.message[0] != '\0');
     }
     return status;
 }

@@ -1,5 +1,5 @@
 /*
- * Fuzzes the image-folder reader (src/data/folder.c) through dataset_open: listing train/<class>/,
+ * Fuzzes the image-folder reader (src/data/folder.c) through simclr_dataset_open: listing train/<class>/,
  * test/<class>/ and unlabeled/ (any depth), decoding every image and resizing it.
  *
  * Input:
@@ -67,8 +67,8 @@ int fuzz_folder_one(const uint8_t *data, size_t size)
         }
     }
 
-    dataset_options options = dataset_options_default();
-    options.kind = DATASET_KIND_FOLDER;
+    simclr_dataset_options options = simclr_dataset_options_default();
+    options.kind = SIMCLR_DATASET_KIND_FOLDER;
     options.image_size = selector == 17 ? 5000 : selector;
     int side = selector == 0 ? 96 : selector;
     return fuzz_open_dataset(&options, root, side, side, 3);

@@ -1,6 +1,6 @@
 /*
  * Fuzzes the MNIST / Fashion-MNIST IDX reader (src/data/idx.c), raw and gzipped, through
- * dataset_open.
+ * simclr_dataset_open.
  *
  * Input:
  *   u8 flags   bit 0: fashion-mnist (else mnist)
@@ -49,8 +49,8 @@ int fuzz_idx_one(const uint8_t *data, size_t size)
     fuzz_idx_file(&in, dir, "t10k-images-idx3-ubyte");
     fuzz_idx_file(&in, dir, "t10k-labels-idx1-ubyte");
 
-    dataset_options options = dataset_options_default();
-    options.kind = flags & 1 ? DATASET_KIND_FASHION_MNIST : DATASET_KIND_MNIST;
+    simclr_dataset_options options = simclr_dataset_options_default();
+    options.kind = flags & 1 ? SIMCLR_DATASET_KIND_FASHION_MNIST : SIMCLR_DATASET_KIND_MNIST;
     return fuzz_open_dataset(&options, dir, 0, 0, 1);
 }
 

@@ -4,7 +4,7 @@
  *
  * Input:
  *   u8 options   bit 0: decode to 3 channels (else 1); bit 1: also decode through a file
- *                (image_decode_file) and check that it gives the same outcome and pixels
+ *                (simclr_image_decode_file) and check that it gives the same outcome and pixels
  *   u8 height    the resize target: 1 + height % 64
  *   u8 width     likewise
  *   the rest     the PNG or JPEG file
@@ -35,7 +35,7 @@ int fuzz_image_one(const uint8_t *data, size_t size)
     size_t length = 0;
     const uint8_t *bytes = fuzz_rest(&in, &length);
 
-    /* Through a file first (image_decode_file), remembering only the outcome. */
+    /* Through a file first (simclr_image_decode_file), remembering only the outcome. */
     int file_status = 0, file_height = 0, file_width = 0;
     uint64_t file_hash = 0;
     if (options & 2) {
@@ -44,12 +44,12 @@ int fuzz_image_one(const uint8_t *data, size_t size)
         char path[600];
         snprintf(path, sizeof path, "%s/image", dir);
         uint8_t *pixels = NULL;
-        error err;
+        simclr_error err;
         if (fuzz_write_file(dir, "image", bytes, length, length) != 0)
             options = (uint8_t)(options & ~2);
         else
             file_status =
-                image_decode_file(path, channels, &pixels, &file_height, &file_width, &err);
+                simclr_image_decode_file(path, channels, &pixels, &file_height, &file_width, &err);
         if (pixels)
             file_hash = fuzz_image_hash(pixels, (size_t)file_height * (size_t)file_width *
                                                     (size_t)channels);
@@ -58,13 +58,13 @@ int fuzz_image_one(const uint8_t *data, size_t size)
 
     uint8_t *pixels = NULL;
     int height = 0, width = 0;
-    error err;
-    error_clear(&err);
+    simclr_error err;
+    simclr_error_clear(&err);
     int status =
-        image_decode_memory(bytes, length, "fuzz-image", channels, &pixels, &height, &width, &err);
+        simclr_image_decode_memory(bytes, length, "fuzz-image", channels, &pixels, &height, &width, &err);
     if (status != 0) {
         FUZZ_CHECK(status == -1 && pixels == NULL);
-        FUZZ_CHECK(err.kind != ERROR_KIND_NONE && err.message[0] != '\0');
+        FUZZ_CHECK(err.kind != SIMCLR_ERROR_KIND_NONE && err.message[0] != '\0');
         if (options & 2) FUZZ_CHECK(file_status == -1);
         return status;
     }
@@ -79,12 +79,12 @@ int fuzz_image_one(const uint8_t *data, size_t size)
 
     uint8_t *resized = malloc((size_t)out_height * (size_t)out_width * (size_t)channels);
     FUZZ_CHECK(resized != NULL);
-    image_resize_bilinear(pixels, height, width, channels, resized, out_height, out_width);
+    simclr_image_resize_bilinear(pixels, height, width, channels, resized, out_height, out_width);
     /* Resizing to the same size keeps the pixels (the folder reader copies them instead). */
     if (height <= 64 && width <= 64) {
         uint8_t *same = malloc(pixel_bytes);
         FUZZ_CHECK(same != NULL);
-        image_resize_bilinear(pixels, height, width, channels, same, height, width);
+        simclr_image_resize_bilinear(pixels, height, width, channels, same, height, width);
         FUZZ_CHECK(memcmp(same, pixels, pixel_bytes) == 0);
         free(same);
     }

@@ -182,11 +182,11 @@ int fuzz_options_one(const uint8_t *data, size_t size)
         parser.spec_count = fuzz_options_training_specs(&values, specs);
     }
 
-    error err;
-    error_clear(&err);
+    simclr_error err;
+    simclr_error_clear(&err);
     int status = options_parse(&parser, argc, argv, &err);
     FUZZ_CHECK(status == -1 || status == 0 || status == 1);
-    if (status == -1) FUZZ_CHECK(err.kind == ERROR_KIND_INPUT && err.message[0] != '\0');
+    if (status == -1) FUZZ_CHECK(err.kind == SIMCLR_ERROR_KIND_INPUT && err.message[0] != '\0');
     if (status == 0) fuzz_options_check(&parser, argc, argv);
     free(text);
     return status;

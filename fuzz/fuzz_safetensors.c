@@ -1,12 +1,12 @@
 /*
  * Fuzzes the safetensors reader (src/io/safetensors_read.c, safetensors_header.c) and the
- * checkpoint metadata parser (src/train/checkpoint.c, checkpoint_read_info).
+ * checkpoint metadata parser (src/train/checkpoint.c, simclr_checkpoint_read_info).
  *
  * The input is the file. It is opened from memory; when it opens, every tensor is looked up and
  * read (as it is, and with a wrong dtype and shape, which must fail), every metadata value is
  * looked up, and the file is written back with the writer and read again: the tensors and
  * metadata must survive the round trip. The same bytes, written to a file, go through
- * checkpoint_read_info, which must accept only files that opened.
+ * simclr_checkpoint_read_info, which must accept only files that opened.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -17,15 +17,15 @@
 #include "simclr/safetensors.h"
 
 /* Reads tensor t back through the public API and checks what it promises. */
-static void fuzz_safetensors_check_tensor(const safetensors_file *file,
-                                          const safetensors_tensor *tensor)
+static void fuzz_safetensors_check_tensor(const simclr_safetensors_file *file,
+                                          const simclr_safetensors_tensor *tensor)
 {
     FUZZ_CHECK(tensor->name != NULL);
-    FUZZ_CHECK(safetensors_find(file, tensor->name) == tensor);
-    FUZZ_CHECK(tensor->ndim >= 0 && tensor->ndim <= SAFETENSORS_MAX_DIMS);
+    FUZZ_CHECK(simclr_safetensors_find(file, tensor->name) == tensor);
+    FUZZ_CHECK(tensor->ndim >= 0 && tensor->ndim <= SIMCLR_SAFETENSORS_MAX_DIMS);
     FUZZ_CHECK(tensor->data_begin <= tensor->data_end && tensor->data_end <= file->size);
     size_t bytes = (size_t)(tensor->data_end - tensor->data_begin);
-    uint64_t expected = safetensors_dtype_size(tensor->dtype);
+    uint64_t expected = simclr_safetensors_dtype_size(tensor->dtype);
     for (int d = 0; d < tensor->ndim; d++) {
         FUZZ_CHECK(tensor->shape[d] >= 0);
         expected *= (uint64_t)tensor->shape[d]; /* validated not to overflow */
@@ -35,60 +35,60 @@ static void fuzz_safetensors_check_tensor(const safetensors_file *file,
 
     uint8_t *out = malloc(bytes ? bytes : 1);
     FUZZ_CHECK(out != NULL);
-    error err;
-    FUZZ_CHECK(safetensors_read(file, tensor->name, tensor->dtype, tensor->shape, tensor->ndim, out,
+    simclr_error err;
+    FUZZ_CHECK(simclr_safetensors_read(file, tensor->name, tensor->dtype, tensor->shape, tensor->ndim, out,
                                 &err) == 0);
     FUZZ_CHECK(bytes == 0 || memcmp(out, tensor->data, bytes) == 0);
-    if (tensor->dtype == SAFETENSORS_DTYPE_F32)
-        FUZZ_CHECK(safetensors_read_f32(file, tensor->name, tensor->shape, tensor->ndim,
+    if (tensor->dtype == SIMCLR_SAFETENSORS_DTYPE_F32)
+        FUZZ_CHECK(simclr_safetensors_read_f32(file, tensor->name, tensor->shape, tensor->ndim,
                                         (float *)(void *)out, &err) == 0);
     /* A wrong dtype, a wrong rank and a wrong dimension are refused with a message. */
-    safetensors_dtype other = tensor->dtype == SAFETENSORS_DTYPE_U8 ? SAFETENSORS_DTYPE_I8
-                                                                    : SAFETENSORS_DTYPE_U8;
-    FUZZ_CHECK(safetensors_read(file, tensor->name, other, tensor->shape, tensor->ndim, out,
+    simclr_safetensors_dtype other = tensor->dtype == SIMCLR_SAFETENSORS_DTYPE_U8 ? SIMCLR_SAFETENSORS_DTYPE_I8
+                                                                    : SIMCLR_SAFETENSORS_DTYPE_U8;
+    FUZZ_CHECK(simclr_safetensors_read(file, tensor->name, other, tensor->shape, tensor->ndim, out,
                                 &err) == -1 && err.message[0]);
-    int64_t shape[SAFETENSORS_MAX_DIMS + 1];
+    int64_t shape[SIMCLR_SAFETENSORS_MAX_DIMS + 1];
     memcpy(shape, tensor->shape, sizeof tensor->shape);
     shape[tensor->ndim] = 1;
-    if (tensor->ndim < SAFETENSORS_MAX_DIMS)
-        FUZZ_CHECK(safetensors_read(file, tensor->name, tensor->dtype, shape, tensor->ndim + 1,
+    if (tensor->ndim < SIMCLR_SAFETENSORS_MAX_DIMS)
+        FUZZ_CHECK(simclr_safetensors_read(file, tensor->name, tensor->dtype, shape, tensor->ndim + 1,
                                     out, &err) == -1);
     if (tensor->ndim > 0) {
         shape[0] = tensor->shape[0] ^ 1;
-        FUZZ_CHECK(safetensors_read(file, tensor->name, tensor->dtype, shape, tensor->ndim, out,
+        FUZZ_CHECK(simclr_safetensors_read(file, tensor->name, tensor->dtype, shape, tensor->ndim, out,
                                     &err) == -1);
     }
     free(out);
 }
 
 /* Writes file back with the writer into dir and reads it again: same tensors, same metadata. */
-static void fuzz_safetensors_round_trip(const safetensors_file *file, const char *dir)
+static void fuzz_safetensors_round_trip(const simclr_safetensors_file *file, const char *dir)
 {
-    safetensors_writer writer;
-    safetensors_writer_init(&writer);
-    error err;
+    simclr_safetensors_writer writer;
+    simclr_safetensors_writer_init(&writer);
+    simclr_error err;
     int status = 0;
     for (size_t i = 0; status == 0 && i < file->tensor_count; i++) {
-        const safetensors_tensor *t = &file->tensors[i];
-        status = safetensors_writer_add(&writer, t->name, t->dtype, t->shape, t->ndim, t->data,
+        const simclr_safetensors_tensor *t = &file->tensors[i];
+        status = simclr_safetensors_writer_add(&writer, t->name, t->dtype, t->shape, t->ndim, t->data,
                                         &err);
     }
     for (size_t i = 0; status == 0 && i < file->metadata_count; i++)
-        status = safetensors_writer_set_metadata(&writer, file->metadata[i].key,
+        status = simclr_safetensors_writer_set_metadata(&writer, file->metadata[i].key,
                                                  file->metadata[i].value, &err);
     char path[600];
     snprintf(path, sizeof path, "%s/round-trip.safetensors", dir);
-    if (status == 0) status = safetensors_writer_write(&writer, path, &err);
-    safetensors_writer_free(&writer);
+    if (status == 0) status = simclr_safetensors_writer_write(&writer, path, &err);
+    simclr_safetensors_writer_free(&writer);
     /* The writer may refuse what the reader accepts (an empty name, "__metadata__" as a tensor
      * name); anything it writes must read back the same. */
     if (status != 0) return;
-    safetensors_file again;
-    FUZZ_CHECK(safetensors_open(&again, path, &err) == 0);
+    simclr_safetensors_file again;
+    FUZZ_CHECK(simclr_safetensors_open(&again, path, &err) == 0);
     FUZZ_CHECK(again.tensor_count == file->tensor_count);
     FUZZ_CHECK(again.metadata_count == file->metadata_count);
     for (size_t i = 0; i < file->tensor_count; i++) {
-        const safetensors_tensor *a = &file->tensors[i], *b = &again.tensors[i];
+        const simclr_safetensors_tensor *a = &file->tensors[i], *b = &again.tensors[i];
         FUZZ_CHECK(strcmp(a->name, b->name) == 0 && a->dtype == b->dtype && a->ndim == b->ndim);
         FUZZ_CHECK(memcmp(a->shape, b->shape, sizeof a->shape[0] * (size_t)a->ndim) == 0);
         size_t bytes = (size_t)(a->data_end - a->data_begin);
@@ -99,7 +99,7 @@ static void fuzz_safetensors_round_trip(const safetensors_file *file, const char
         FUZZ_CHECK(strcmp(file->metadata[i].key, again.metadata[i].key) == 0);
         FUZZ_CHECK(strcmp(file->metadata[i].value, again.metadata[i].value) == 0);
     }
-    safetensors_close(&again);
+    simclr_safetensors_close(&again);
 }
 
 int fuzz_safetensors_one(const uint8_t *data, size_t size)
@@ -107,10 +107,10 @@ int fuzz_safetensors_one(const uint8_t *data, size_t size)
     char dir[512];
     fuzz_fresh_dir("safetensors", dir, sizeof dir);
 
-    safetensors_file file;
-    error err;
-    error_clear(&err);
-    int status = safetensors_open_memory(&file, data, size, "fuzz.safetensors", &err);
+    simclr_safetensors_file file;
+    simclr_error err;
+    simclr_error_clear(&err);
+    int status = simclr_safetensors_open_memory(&file, data, size, "fuzz.safetensors", &err);
     if (status != 0) {
         FUZZ_CHECK(status == -1 && err.message[0] != '\0');
         FUZZ_CHECK(file.tensors == NULL && file.metadata == NULL && file.bytes == NULL);
@@ -118,26 +118,26 @@ int fuzz_safetensors_one(const uint8_t *data, size_t size)
         for (size_t i = 0; i < file.tensor_count; i++)
             fuzz_safetensors_check_tensor(&file, &file.tensors[i]);
         for (size_t i = 0; i < file.metadata_count; i++) {
-            const char *value = safetensors_metadata(&file, file.metadata[i].key);
+            const char *value = simclr_safetensors_metadata(&file, file.metadata[i].key);
             FUZZ_CHECK(value == file.metadata[i].value);
         }
-        FUZZ_CHECK(safetensors_find(&file, "no such tensor \x01") == NULL);
-        FUZZ_CHECK(safetensors_metadata(&file, "no such key \x01") == NULL);
-        error missing;
-        FUZZ_CHECK(safetensors_read(&file, "no such tensor \x01", SAFETENSORS_DTYPE_F32, NULL, 0,
+        FUZZ_CHECK(simclr_safetensors_find(&file, "no such tensor \x01") == NULL);
+        FUZZ_CHECK(simclr_safetensors_metadata(&file, "no such key \x01") == NULL);
+        simclr_error missing;
+        FUZZ_CHECK(simclr_safetensors_read(&file, "no such tensor \x01", SIMCLR_SAFETENSORS_DTYPE_F32, NULL, 0,
                                     NULL, &missing) == -1);
         fuzz_safetensors_round_trip(&file, dir);
-        safetensors_close(&file);
+        simclr_safetensors_close(&file);
     }
 
     /* The checkpoint metadata parser reads the file from a path. */
     if (fuzz_write_file(dir, "checkpoint.safetensors", data, size, size) == 0) {
         char path[600];
         snprintf(path, sizeof path, "%s/checkpoint.safetensors", dir);
-        checkpoint_info info;
-        error info_err;
-        error_clear(&info_err);
-        int info_status = checkpoint_read_info(path, &info, &info_err);
+        simclr_checkpoint_info info;
+        simclr_error info_err;
+        simclr_error_clear(&info_err);
+        int info_status = simclr_checkpoint_read_info(path, &info, &info_err);
         if (status != 0) FUZZ_CHECK(info_status == -1);
         if (info_status == 0) {
             FUZZ_CHECK(info.num_classes >= 1 && info.num_classes <= 100);

@@ -1,5 +1,5 @@
 /*
- * Fuzzes the STL-10 reader (src/data/stl10.c) through dataset_open.
+ * Fuzzes the STL-10 reader (src/data/stl10.c) through simclr_dataset_open.
  *
  * The input describes the dataset's files compactly, so that a few bytes make a valid dataset
  * (images are 27648 bytes, so their pixels are zeros and only their count and size come from the
@@ -60,8 +60,8 @@ int fuzz_stl10_one(const uint8_t *data, size_t size)
     if (flags & 2) fuzz_stl10_bytes(&in, dir, "class_names.txt", 1);
     if (flags & 4) fuzz_stl10_bytes(&in, dir, "fold_indices.txt", 1);
 
-    dataset_options options = dataset_options_default();
-    options.kind = DATASET_KIND_STL10;
+    simclr_dataset_options options = simclr_dataset_options_default();
+    options.kind = SIMCLR_DATASET_KIND_STL10;
     options.stl10_fold = fold;
     return fuzz_open_dataset(&options, root, 96, 96, 3);
 }

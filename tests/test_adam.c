@@ -17,7 +17,7 @@
 static void test_keras_defaults(void **state)
 {
     (void)state;
-    adam_config config = adam_config_keras();
+    simclr_adam_config config = simclr_adam_config_keras();
     assert_true(config.learning_rate == 1e-3f);
     assert_true(config.beta1 == 0.9f);
     assert_true(config.beta2 == 0.999f);
@@ -27,11 +27,11 @@ static void test_keras_defaults(void **state)
 static void test_two_hand_computed_steps(void **state)
 {
     (void)state;
-    adam_config config = adam_config_keras();
+    simclr_adam_config config = simclr_adam_config_keras();
     config.learning_rate = 0.1f; /* large enough for the steps to show */
-    adam opt;
-    error err = {0};
-    assert_int_equal(adam_init(&opt, 3, &config, &err), 0);
+    simclr_adam opt;
+    simclr_error err = {0};
+    assert_int_equal(simclr_adam_init(&opt, 3, &config, &err), 0);
     float weights[3] = {1.0f, -2.0f, 0.5f};
 
     /* As in Keras, beta^t is float32 (0.9f = 0.90000004, 0.999f = 0.99900001) while the moment
@@ -45,7 +45,7 @@ static void test_two_hand_computed_steps(void **state)
      *   (sqrt(v) + 1e-7) = 0.0999993 * (0.99999368, 0.99999684, 0.99999842)
      *   w = (0.90000130, -1.90000098, 0.40000082) */
     float grads1[3] = {0.5f, -1.0f, 2.0f};
-    adam_update(&opt, weights, grads1);
+    simclr_adam_update(&opt, weights, grads1);
     assert_int_equal(opt.step, 1);
     float expected1[3] = {0.90000130f, -1.90000098f, 0.40000082f};
     test_assert_close("adam step 1 weights", weights, expected1, 3, 0.0, 2e-7);
@@ -61,7 +61,7 @@ static void test_two_hand_computed_steps(void **state)
      *   w1 = -1.90000098 - 0.0235315162 * 0.01 / (0.0447101778 + 1e-7) = -1.90526409
      *   w2 = 0.40000082 + 0.0235315162 * 0.02 / (0.0894203556 + 1e-7) = 0.40526394 */
     float grads2[3] = {0.25f, 1.0f, -2.0f};
-    adam_update(&opt, weights, grads2);
+    simclr_adam_update(&opt, weights, grads2);
     assert_int_equal(opt.step, 2);
     float expected2[3] = {0.80678448f, -1.90526409f, 0.40526394f};
     test_assert_close("adam step 2 weights", weights, expected2, 3, 0.0, 1e-6);
@@ -69,7 +69,7 @@ static void test_two_hand_computed_steps(void **state)
     float second2[3] = {0.00031225f, 0.001999f, 0.007996f};
     test_assert_close("adam step 2 m", opt.m, moments2, 3, 0.0, 1e-6);
     test_assert_close("adam step 2 v", opt.v, second2, 3, 0.0, 1e-6);
-    adam_free(&opt);
+    simclr_adam_free(&opt);
 }
 
 /* The fixture: 64 weights (the first four with gradients ~1e-4, where epsilon's placement
@@ -81,16 +81,16 @@ static void test_against_fixture(void **state)
     float *weights = test_load_fixture_floats("torch_adam_weights0.f32", COUNT);
     float *grads = test_load_fixture_floats("torch_adam_grads.f32", (size_t)STEPS * COUNT);
     float *expected = test_load_fixture_floats("torch_adam_weights.f32", (size_t)STEPS * COUNT);
-    adam_config config = adam_config_keras();
-    adam opt;
-    error err = {0};
-    assert_int_equal(adam_init(&opt, COUNT, &config, &err), 0);
+    simclr_adam_config config = simclr_adam_config_keras();
+    simclr_adam opt;
+    simclr_error err = {0};
+    assert_int_equal(simclr_adam_init(&opt, COUNT, &config, &err), 0);
     for (int step = 0; step < STEPS; step++) {
-        adam_update(&opt, weights, grads + (size_t)step * COUNT);
+        simclr_adam_update(&opt, weights, grads + (size_t)step * COUNT);
         test_assert_close("adam fixture step", weights, expected + (size_t)step * COUNT, COUNT,
                           1e-7, 1e-6);
     }
-    adam_free(&opt);
+    simclr_adam_free(&opt);
     free(weights), free(grads), free(expected);
 }
 
@@ -106,21 +106,21 @@ static void test_parallel_matches_serial(void **state)
         big[i] = (float)(i % 7) - 3.0f;
         grads[i] = (float)(i % 5) * 0.25f - 0.5f;
     }
-    adam_config config = adam_config_keras();
-    adam large, small;
-    error err = {0};
-    assert_int_equal(adam_init(&large, count, &config, &err), 0);
-    assert_int_equal(adam_init(&small, 35, &config, &err), 0);
+    simclr_adam_config config = simclr_adam_config_keras();
+    simclr_adam large, small;
+    simclr_error err = {0};
+    assert_int_equal(simclr_adam_init(&large, count, &config, &err), 0);
+    assert_int_equal(simclr_adam_init(&small, 35, &config, &err), 0);
     float reference[35];
     memcpy(reference, big, sizeof reference);
     for (int step = 0; step < 3; step++) {
-        adam_update(&large, big, grads);
-        adam_update(&small, reference, grads);
+        simclr_adam_update(&large, big, grads);
+        simclr_adam_update(&small, reference, grads);
     }
     assert_memory_equal(big, reference, sizeof reference);
     assert_memory_equal(big + 35, reference, 35 * sizeof(float)); /* period 35 = lcm(7, 5) */
-    adam_free(&large);
-    adam_free(&small);
+    simclr_adam_free(&large);
+    simclr_adam_free(&small);
     free(big), free(grads);
 }
 

@@ -14,9 +14,9 @@
 #include <string.h>
 
 /* Parameters with no effect: no flip, no shift, zoom 1, identity colour for `channels`. */
-static augment_params identity_params(int channels)
+static simclr_augment_params identity_params(int channels)
 {
-    augment_params params = {.flip = 0, .zoom_y = 1.0f, .zoom_x = 1.0f};
+    simclr_augment_params params = {.flip = 0, .zoom_y = 1.0f, .zoom_x = 1.0f};
     for (int c = 0; c < channels; c++) params.color[c * channels + c] = 1.0f;
     return params;
 }
@@ -46,7 +46,7 @@ static void test_inference_is_rescale(void **state)
     images[0] = 0;
     images[1] = 255;
     float out[COUNT];
-    augment_batch(images, BATCH, H, W, C, NULL, 42, 0, 0, 0, out);
+    simclr_augment_batch(images, BATCH, H, W, C, NULL, 42, 0, 0, 0, out);
     for (int i = 0; i < COUNT; i++) {
         assert_true(out[i] == rescaled(images[i]));
         assert_true(fabsf(out[i] - (float)images[i] / 255.0f) <= 1e-7f);
@@ -55,8 +55,8 @@ static void test_inference_is_rescale(void **state)
 
     /* Identity parameters through the full pipeline leave exactly the rescaled image. */
     float applied[H * W * C];
-    augment_params params = identity_params(C);
-    augment_apply(images, H, W, C, &params, applied);
+    simclr_augment_params params = identity_params(C);
+    simclr_augment_apply(images, H, W, C, &params, applied);
     assert_memory_equal(applied, out, sizeof applied);
 }
 
@@ -65,10 +65,10 @@ static void test_flip_is_exact(void **state)
     (void)state;
     enum { H = 4, W = 7, C = 2 };
     uint8_t *image = make_image(H, W, C);
-    augment_params params = identity_params(C);
+    simclr_augment_params params = identity_params(C);
     params.flip = 1;
     float out[H * W * C];
-    augment_apply(image, H, W, C, &params, out);
+    simclr_augment_apply(image, H, W, C, &params, out);
     for (int y = 0; y < H; y++)
         for (int x = 0; x < W; x++)
             for (int c = 0; c < C; c++)
@@ -84,11 +84,11 @@ static void check_translation(float dy, float dx, const float expected_values[4]
     uint8_t image[H * W];
     for (int y = 0; y < H; y++)
         for (int x = 0; x < W; x++) image[y * W + x] = (uint8_t)(10 * y + x);
-    augment_params params = identity_params(1);
+    simclr_augment_params params = identity_params(1);
     params.translate_y = dy;
     params.translate_x = dx;
     float out[H * W], expected[H * W];
-    augment_apply(image, H, W, 1, &params, out);
+    simclr_augment_apply(image, H, W, 1, &params, out);
     for (int i = 0; i < H * W; i++) expected[i] = expected_values[i / W][i % W] / 255.0f;
     test_assert_close("translation", out, expected, H * W, 1e-6, 0.0);
 }
@@ -123,11 +123,11 @@ static void test_zoom_keeps_centre_and_follows_formula(void **state)
     uint8_t image[H * W];
     for (int y = 0; y < H; y++)
         for (int x = 0; x < W; x++) image[y * W + x] = (uint8_t)(20 * x + 3 * y);
-    augment_params params = identity_params(1);
+    simclr_augment_params params = identity_params(1);
     params.zoom_y = 0.6f;
     params.zoom_x = 0.83f;
     float out[H * W], expected[H * W];
-    augment_apply(image, H, W, 1, &params, out);
+    simclr_augment_apply(image, H, W, 1, &params, out);
     for (int y = 0; y < H; y++) {
         for (int x = 0; x < W; x++) {
             float x_in = params.zoom_x * x + (W - 1) / 2.0f * (1.0f - params.zoom_x);
@@ -147,10 +147,10 @@ static void test_color_affine_is_row_times_matrix_clipped(void **state)
     uint8_t *image = make_image(H, W, C);
     /* Not symmetric, so M and its transpose give different results. */
     const float matrix[C * C] = {1.3f, -0.4f, 0.25f, 0.6f, 0.9f, -0.35f, -0.2f, 0.45f, 1.5f};
-    augment_params params = identity_params(C);
+    simclr_augment_params params = identity_params(C);
     memcpy(params.color, matrix, sizeof matrix);
     float out[H * W * C], expected[H * W * C];
-    augment_apply(image, H, W, C, &params, out);
+    simclr_augment_apply(image, H, W, C, &params, out);
     int clipped = 0;
     for (int p = 0; p < H * W; p++) {
         for (int j = 0; j < C; j++) {
@@ -176,18 +176,18 @@ static void test_batch_is_independent_of_thread_count(void **state)
     static float one_thread[BATCH * SIZE], two_threads[BATCH * SIZE];
     int saved = omp_get_max_threads();
     omp_set_num_threads(1);
-    augment_batch(images, BATCH, H, W, C, &AUGMENT_CONTRASTIVE, 7, 3, 11, 1, one_thread);
+    simclr_augment_batch(images, BATCH, H, W, C, &SIMCLR_AUGMENT_CONTRASTIVE, 7, 3, 11, 1, one_thread);
     omp_set_num_threads(2);
-    augment_batch(images, BATCH, H, W, C, &AUGMENT_CONTRASTIVE, 7, 3, 11, 1, two_threads);
+    simclr_augment_batch(images, BATCH, H, W, C, &SIMCLR_AUGMENT_CONTRASTIVE, 7, 3, 11, 1, two_threads);
     omp_set_num_threads(saved);
     assert_memory_equal(one_thread, two_threads, sizeof one_thread);
 
     /* And each image is exactly draw(key of image i) then apply. */
     for (int i = 0; i < BATCH; i++) {
-        augment_params params;
+        simclr_augment_params params;
         float single[SIZE];
-        augment_draw(&AUGMENT_CONTRASTIVE, H, W, C, 7, 3, 11, (uint64_t)i, 1, &params);
-        augment_apply(images + i * SIZE, H, W, C, &params, single);
+        simclr_augment_draw(&SIMCLR_AUGMENT_CONTRASTIVE, H, W, C, 7, 3, 11, (uint64_t)i, 1, &params);
+        simclr_augment_apply(images + i * SIZE, H, W, C, &params, single);
         assert_memory_equal(single, one_thread + i * SIZE, sizeof single);
     }
 }
@@ -195,15 +195,15 @@ static void test_batch_is_independent_of_thread_count(void **state)
 static void test_views_steps_and_images_differ(void **state)
 {
     (void)state;
-    augment_params base, other;
-    augment_draw(&AUGMENT_CONTRASTIVE, 96, 96, 3, 1, 0, 0, 0, 0, &base);
-    augment_draw(&AUGMENT_CONTRASTIVE, 96, 96, 3, 1, 0, 0, 0, 0, &other);
+    simclr_augment_params base, other;
+    simclr_augment_draw(&SIMCLR_AUGMENT_CONTRASTIVE, 96, 96, 3, 1, 0, 0, 0, 0, &base);
+    simclr_augment_draw(&SIMCLR_AUGMENT_CONTRASTIVE, 96, 96, 3, 1, 0, 0, 0, 0, &other);
     assert_memory_equal(&base, &other, sizeof base);
     /* Change one key part at a time: view, step, epoch, image, seed. */
     const uint64_t keys[5][5] = {{1, 0, 0, 0, 1}, {1, 0, 1, 0, 0}, {1, 1, 0, 0, 0},
                                  {1, 0, 0, 1, 0}, {2, 0, 0, 0, 0}};
     for (int k = 0; k < 5; k++) {
-        augment_draw(&AUGMENT_CONTRASTIVE, 96, 96, 3, keys[k][0], keys[k][1], keys[k][2],
+        simclr_augment_draw(&SIMCLR_AUGMENT_CONTRASTIVE, 96, 96, 3, keys[k][0], keys[k][1], keys[k][2],
                      keys[k][3], keys[k][4], &other);
         assert_true(other.translate_x != base.translate_x);
         assert_true(other.zoom_y != base.zoom_y);
@@ -211,7 +211,7 @@ static void test_views_steps_and_images_differ(void **state)
     }
 }
 
-static void check_draw_statistics(const augment_strength *strength)
+static void check_draw_statistics(const simclr_augment_strength *strength)
 {
     enum { H = 96, W = 80, C = 3, DRAWS = 20000 };
     float zoom = 1.0f - sqrtf(strength->min_area);
@@ -220,8 +220,8 @@ static void check_draw_statistics(const augment_strength *strength)
     float largest_dy = 0.0f, largest_dx = 0.0f, smallest_zoom = 1.0f;
     double sum_dx = 0.0;
     for (int i = 0; i < DRAWS; i++) {
-        augment_params p;
-        augment_draw(strength, H, W, C, 99, 0, 5, (uint64_t)i, 0, &p);
+        simclr_augment_params p;
+        simclr_augment_draw(strength, H, W, C, 99, 0, 5, (uint64_t)i, 0, &p);
         flips += p.flip;
         assert_true(fabsf(p.translate_y) <= max_dy && fabsf(p.translate_x) <= max_dx);
         assert_true(p.zoom_y >= 1.0f - zoom - 1e-6f && p.zoom_y <= 1.0f);
@@ -250,12 +250,12 @@ static void check_draw_statistics(const augment_strength *strength)
 static void test_draw_statistics(void **state)
 {
     (void)state;
-    check_draw_statistics(&AUGMENT_CONTRASTIVE);
-    check_draw_statistics(&AUGMENT_CLASSIFICATION);
-    assert_true(AUGMENT_CONTRASTIVE.min_area == 0.25f && AUGMENT_CONTRASTIVE.brightness == 0.6f &&
-                AUGMENT_CONTRASTIVE.jitter == 0.2f);
-    assert_true(AUGMENT_CLASSIFICATION.min_area == 0.75f &&
-                AUGMENT_CLASSIFICATION.brightness == 0.3f && AUGMENT_CLASSIFICATION.jitter == 0.1f);
+    check_draw_statistics(&SIMCLR_AUGMENT_CONTRASTIVE);
+    check_draw_statistics(&SIMCLR_AUGMENT_CLASSIFICATION);
+    assert_true(SIMCLR_AUGMENT_CONTRASTIVE.min_area == 0.25f && SIMCLR_AUGMENT_CONTRASTIVE.brightness == 0.6f &&
+                SIMCLR_AUGMENT_CONTRASTIVE.jitter == 0.2f);
+    assert_true(SIMCLR_AUGMENT_CLASSIFICATION.min_area == 0.75f &&
+                SIMCLR_AUGMENT_CLASSIFICATION.brightness == 0.3f && SIMCLR_AUGMENT_CLASSIFICATION.jitter == 0.1f);
 }
 
 /* Mirrors CASES in tools/make_keras_augment_fixtures.py: M = scale * I + J, cut to C x C. */
@@ -294,12 +294,12 @@ static void check_keras_image(const char *image_name, int height, int width, int
     assert_non_null(out);
     for (size_t k = 0; k < sizeof KERAS_CASES / sizeof KERAS_CASES[0]; k++) {
         const keras_case *kc = &KERAS_CASES[k];
-        augment_params params = {.flip = kc->flip, .translate_y = kc->dy, .translate_x = kc->dx,
+        simclr_augment_params params = {.flip = kc->flip, .translate_y = kc->dy, .translate_x = kc->dx,
                                  .zoom_y = kc->zoom_y, .zoom_x = kc->zoom_x};
         for (int r = 0; r < channels; r++)
             for (int c = 0; c < channels; c++)
                 params.color[r * channels + c] = (r == c ? kc->scale : 0.0f) + kc->jitter[r][c];
-        augment_apply(image, height, width, channels, &params, out);
+        simclr_augment_apply(image, height, width, channels, &params, out);
         snprintf(name, sizeof name, "augment_%s_%s.f32", image_name, kc->name);
         float *expected = test_load_fixture_floats(name, size);
         test_assert_close(name, out, expected, size, 1e-5, 0.0);

@@ -13,9 +13,9 @@
 #include "simclr/model.h"
 #include "test_support.h"
 
-static checkpoint_info make_info(const model_config *config)
+static simclr_checkpoint_info make_info(const simclr_model_config *config)
 {
-    checkpoint_info info;
+    simclr_checkpoint_info info;
     memset(&info, 0, sizeof info);
     snprintf(info.run, sizeof info.run, "baseline");
     snprintf(info.classifier, sizeof info.classifier, "classifier");
@@ -34,15 +34,15 @@ static checkpoint_info make_info(const model_config *config)
 static void test_round_trip(void **state)
 {
     (void)state;
-    error err;
-    model_config config = model_config_default((tensor_shape){28, 28, 1}, 10);
+    simclr_error err;
+    simclr_model_config config = simclr_model_config_default((simclr_tensor_shape){28, 28, 1}, 10);
     config.width = 8;
-    network encoder, restored;
-    assert_int_equal(model_build_encoder(&encoder, &config, 4, &err), 0);
-    network_init_weights(&encoder, 7);
-    adam optimizer, restored_optimizer;
-    adam_config adam_settings = adam_config_keras();
-    assert_int_equal(adam_init(&optimizer, encoder.param_count, &adam_settings, &err), 0);
+    simclr_network encoder, restored;
+    assert_int_equal(simclr_model_build_encoder(&encoder, &config, 4, &err), 0);
+    simclr_network_init_weights(&encoder, 7);
+    simclr_adam optimizer, restored_optimizer;
+    simclr_adam_config adam_settings = simclr_adam_config_keras();
+    assert_int_equal(simclr_adam_init(&optimizer, encoder.param_count, &adam_settings, &err), 0);
     for (size_t i = 0; i < encoder.param_count; i++) {
         optimizer.m[i] = (float)i * 0.5f;
         optimizer.v[i] = (float)i * 0.25f;
@@ -51,12 +51,12 @@ static void test_round_trip(void **state)
     char *dir = test_make_temp_dir();
     char path[4096];
     snprintf(path, sizeof path, "%s/model.safetensors", dir);
-    checkpoint_info info = make_info(&config);
-    checkpoint_part part = {&encoder, &optimizer};
-    if (checkpoint_save(path, &info, &part, 1, &err) != 0) fail_msg("%s", err.message);
+    simclr_checkpoint_info info = make_info(&config);
+    simclr_checkpoint_part part = {&encoder, &optimizer};
+    if (simclr_checkpoint_save(path, &info, &part, 1, &err) != 0) fail_msg("%s", err.message);
 
-    checkpoint_info read;
-    if (checkpoint_read_info(path, &read, &err) != 0) fail_msg("%s", err.message);
+    simclr_checkpoint_info read;
+    if (simclr_checkpoint_read_info(path, &read, &err) != 0) fail_msg("%s", err.message);
     assert_string_equal(read.run, "baseline");
     assert_int_equal(read.epochs_done, 3);
     assert_int_equal(read.model.width, 8);
@@ -64,9 +64,9 @@ static void test_round_trip(void **state)
     assert_string_equal(read.class_names[0], "T-shirt/top");
     assert_string_equal(read.class_names[9], "class 9");
 
-    assert_int_equal(model_build_encoder(&restored, &read.model, 4, &err), 0);
-    assert_int_equal(adam_init(&restored_optimizer, restored.param_count, &adam_settings, &err), 0);
-    if (checkpoint_load_part(path, &restored, &restored_optimizer, &err) != 0)
+    assert_int_equal(simclr_model_build_encoder(&restored, &read.model, 4, &err), 0);
+    assert_int_equal(simclr_adam_init(&restored_optimizer, restored.param_count, &adam_settings, &err), 0);
+    if (simclr_checkpoint_load_part(path, &restored, &restored_optimizer, &err) != 0)
         fail_msg("%s", err.message);
     assert_memory_equal(restored.params, encoder.params, encoder.param_count * sizeof(float));
     assert_memory_equal(restored_optimizer.m, optimizer.m, encoder.param_count * sizeof(float));
@@ -74,25 +74,25 @@ static void test_round_trip(void **state)
     assert_int_equal(restored_optimizer.step, 123);
 
     /* Another architecture: the message names the first tensor that does not fit. */
-    model_config wider = config;
+    simclr_model_config wider = config;
     wider.width = 16;
-    network other;
-    assert_int_equal(model_build_encoder(&other, &wider, 4, &err), 0);
-    assert_int_equal(checkpoint_load_part(path, &other, NULL, &err), -1);
+    simclr_network other;
+    assert_int_equal(simclr_model_build_encoder(&other, &wider, 4, &err), 0);
+    assert_int_equal(simclr_checkpoint_load_part(path, &other, NULL, &err), -1);
     printf("  wrong architecture: %s\n", err.message);
     assert_non_null(strstr(err.message, "encoder.conv2d_1.kernel"));
 
     /* A file that is not a checkpoint. */
     char *garbage = test_write_file(dir, "garbage.safetensors", "not a checkpoint", 16);
-    assert_int_equal(checkpoint_read_info(garbage, &read, &err), -1);
+    assert_int_equal(simclr_checkpoint_read_info(garbage, &read, &err), -1);
     assert_non_null(strstr(err.message, "garbage.safetensors"));
 
     free(garbage);
-    network_free(&other);
-    network_free(&restored);
-    network_free(&encoder);
-    adam_free(&optimizer);
-    adam_free(&restored_optimizer);
+    simclr_network_free(&other);
+    simclr_network_free(&restored);
+    simclr_network_free(&encoder);
+    simclr_adam_free(&optimizer);
+    simclr_adam_free(&restored_optimizer);
     test_remove_tree(dir);
     free(dir);
 }

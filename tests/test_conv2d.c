@@ -23,7 +23,7 @@
 typedef struct conv_case {
     const char *name;
     int batch;
-    conv2d_config config;
+    simclr_conv2d_config config;
 } conv_case;
 
 /* A case's tensors: float for the layer, double copies for the reference. */
@@ -37,8 +37,8 @@ typedef struct conv_tensors {
 
 static void fill_uniform(float *values, size_t count, float low, float high, uint64_t key)
 {
-    rng_stream stream = rng_stream_make(key, RNG_PURPOSE_INIT, 7, 0, 0, 0);
-    for (size_t i = 0; i < count; i++) values[i] = rng_uniform(&stream, low, high);
+    simclr_rng_stream stream = simclr_rng_stream_make(key, SIMCLR_RNG_PURPOSE_INIT, 7, 0, 0, 0);
+    for (size_t i = 0; i < count; i++) values[i] = simclr_rng_uniform(&stream, low, high);
 }
 
 static double *to_double(const float *values, size_t count)
@@ -58,10 +58,10 @@ static float *float_array(size_t count)
 
 static conv_tensors tensors_make(const conv_case *c, uint64_t key)
 {
-    const conv2d_config *k = &c->config;
+    const simclr_conv2d_config *k = &c->config;
     conv_tensors t = {.c = c};
-    t.out_height = conv2d_output_size(k->in_height, k->kernel, k->stride, k->padding);
-    t.out_width = conv2d_output_size(k->in_width, k->kernel, k->stride, k->padding);
+    t.out_height = simclr_conv2d_output_size(k->in_height, k->kernel, k->stride, k->padding);
+    t.out_width = simclr_conv2d_output_size(k->in_width, k->kernel, k->stride, k->padding);
     t.in_count = (size_t)c->batch * k->in_height * k->in_width * k->in_channels;
     t.weight_count = (size_t)k->kernel * k->kernel * k->in_channels * k->out_channels;
     t.out_count = (size_t)c->batch * t.out_height * t.out_width * k->out_channels;
@@ -90,7 +90,7 @@ static void tensors_free(conv_tensors *t)
 /* Naive NHWC/HWIO convolution with zero padding and optional ReLU, in double. */
 static void reference_forward(double *out, const conv_tensors *t)
 {
-    const conv2d_config *k = &t->c->config;
+    const simclr_conv2d_config *k = &t->c->config;
     for (int n = 0; n < t->c->batch; n++)
         for (int oy = 0; oy < t->out_height; oy++)
             for (int ox = 0; ox < t->out_width; ox++)
@@ -110,7 +110,7 @@ static void reference_forward(double *out, const conv_tensors *t)
                             for (int ci = 0; ci < k->in_channels; ci++)
                                 sum += pixel[ci] * taps[(size_t)ci * k->out_channels + co];
                         }
-                    if (k->activation == NN_ACTIVATION_RELU && sum < 0.0) sum = 0.0;
+                    if (k->activation == SIMCLR_NN_ACTIVATION_RELU && sum < 0.0) sum = 0.0;
                     out[(((size_t)n * t->out_height + oy) * t->out_width + ox) * k->out_channels +
                         co] = sum;
                 }
@@ -152,10 +152,10 @@ static void check_gradient(const char *label, double *values, size_t count, cons
     free(picked);
 }
 
-static void check_forward(conv2d *layer, conv_tensors *t)
+static void check_forward(simclr_conv2d *layer, conv_tensors *t)
 {
-    error err = {0};
-    if (conv2d_forward(layer, t->out, t->in, t->weight, t->bias, t->c->batch, &err))
+    simclr_error err = {0};
+    if (simclr_conv2d_forward(layer, t->out, t->in, t->weight, t->bias, t->c->batch, &err))
         fail_msg("conv2d_forward: %s", err.message);
     double *expected64 = malloc(t->out_count * sizeof *expected64);
     assert_non_null(expected64);
@@ -171,19 +171,19 @@ static void check_forward(conv2d *layer, conv_tensors *t)
 
 static void run_case(const conv_case *c, uint64_t key)
 {
-    const conv2d_config *k = &c->config;
+    const simclr_conv2d_config *k = &c->config;
     conv_tensors t = tensors_make(c, key);
-    conv2d *layer = NULL;
-    error err = {0};
-    if (conv2d_create(&layer, k, &err)) fail_msg("conv2d_create: %s", err.message);
-    assert_int_equal(conv2d_out_height(layer), t.out_height);
-    assert_int_equal(conv2d_out_width(layer), t.out_width);
+    simclr_conv2d *layer = NULL;
+    simclr_error err = {0};
+    if (simclr_conv2d_create(&layer, k, &err)) fail_msg("conv2d_create: %s", err.message);
+    assert_int_equal(simclr_conv2d_out_height(layer), t.out_height);
+    assert_int_equal(simclr_conv2d_out_width(layer), t.out_width);
     check_forward(layer, &t);
 
     float *d_in = float_array(t.in_count), *d_weight = float_array(t.weight_count);
     float *d_bias = float_array((size_t)k->out_channels), *d_out = float_array(t.out_count);
     memcpy(d_out, t.d_out_seed, t.out_count * sizeof *d_out);
-    if (conv2d_backward(layer, d_in, d_weight, d_bias, d_out, t.out, t.in, t.weight, c->batch,
+    if (simclr_conv2d_backward(layer, d_in, d_weight, d_bias, d_out, t.out, t.in, t.weight, c->batch,
                         &err))
         fail_msg("conv2d_backward: %s", err.message);
     char label[96];
@@ -201,7 +201,7 @@ static void run_case(const conv_case *c, uint64_t key)
     memcpy(once_weight, d_weight, t.weight_count * sizeof(float));
     memcpy(once_bias, d_bias, (size_t)k->out_channels * sizeof(float));
     memcpy(d_out, t.d_out_seed, t.out_count * sizeof *d_out);
-    if (conv2d_backward(layer, NULL, d_weight, d_bias, d_out, t.out, t.in, t.weight, c->batch,
+    if (simclr_conv2d_backward(layer, NULL, d_weight, d_bias, d_out, t.out, t.in, t.weight, c->batch,
                         &err))
         fail_msg("conv2d_backward (d_in NULL): %s", err.message);
     for (size_t i = 0; i < t.weight_count; i++) twice_weight[i] = 2.0f * once_weight[i];
@@ -213,35 +213,35 @@ static void run_case(const conv_case *c, uint64_t key)
 
     free(once_weight), free(twice_weight), free(once_bias), free(twice_bias);
     free(d_in), free(d_weight), free(d_bias), free(d_out);
-    conv2d_free(layer);
+    simclr_conv2d_free(layer);
     tensors_free(&t);
 }
 
 static void test_stride2_valid_relu_rectangular(void **state)
 {
     (void)state;
-    conv_case c = {"s2 p0 relu 9x7x3->4", 2, {9, 7, 3, 4, 3, 2, 0, NN_ACTIVATION_RELU, NN_PRECISION_FP32, NN_LAYOUT_NHWC, NN_LAYOUT_NHWC}};
+    conv_case c = {"s2 p0 relu 9x7x3->4", 2, {9, 7, 3, 4, 3, 2, 0, SIMCLR_NN_ACTIVATION_RELU, SIMCLR_NN_PRECISION_FP32, SIMCLR_NN_LAYOUT_NHWC, SIMCLR_NN_LAYOUT_NHWC}};
     run_case(&c, 100);
 }
 
 static void test_stride1_padded_linear(void **state)
 {
     (void)state;
-    conv_case c = {"s1 p1 none 6x5x2->3", 3, {6, 5, 2, 3, 3, 1, 1, NN_ACTIVATION_NONE, NN_PRECISION_FP32, NN_LAYOUT_NHWC, NN_LAYOUT_NHWC}};
+    conv_case c = {"s1 p1 none 6x5x2->3", 3, {6, 5, 2, 3, 3, 1, 1, SIMCLR_NN_ACTIVATION_NONE, SIMCLR_NN_PRECISION_FP32, SIMCLR_NN_LAYOUT_NHWC, SIMCLR_NN_LAYOUT_NHWC}};
     run_case(&c, 200);
 }
 
 static void test_stride2_padded_relu_even(void **state)
 {
     (void)state;
-    conv_case c = {"s2 p1 relu 8x10x1->5", 2, {8, 10, 1, 5, 3, 2, 1, NN_ACTIVATION_RELU, NN_PRECISION_FP32, NN_LAYOUT_NHWC, NN_LAYOUT_NHWC}};
+    conv_case c = {"s2 p1 relu 8x10x1->5", 2, {8, 10, 1, 5, 3, 2, 1, SIMCLR_NN_ACTIVATION_RELU, SIMCLR_NN_PRECISION_FP32, SIMCLR_NN_LAYOUT_NHWC, SIMCLR_NN_LAYOUT_NHWC}};
     run_case(&c, 300);
 }
 
 static void test_stride1_valid_relu(void **state)
 {
     (void)state;
-    conv_case c = {"s1 p0 relu 5x7x2->2", 1, {5, 7, 2, 2, 3, 1, 0, NN_ACTIVATION_RELU, NN_PRECISION_FP32, NN_LAYOUT_NHWC, NN_LAYOUT_NHWC}};
+    conv_case c = {"s1 p0 relu 5x7x2->2", 1, {5, 7, 2, 2, 3, 1, 0, SIMCLR_NN_ACTIVATION_RELU, SIMCLR_NN_PRECISION_FP32, SIMCLR_NN_LAYOUT_NHWC, SIMCLR_NN_LAYOUT_NHWC}};
     run_case(&c, 400);
 }
 
@@ -249,9 +249,9 @@ static void test_stride1_valid_relu(void **state)
 static void test_wide_channels(void **state)
 {
     (void)state;
-    conv_case first = {"s2 p0 relu 13x11x3->32", 2, {13, 11, 3, 32, 3, 2, 0, NN_ACTIVATION_RELU, NN_PRECISION_FP32, NN_LAYOUT_NHWC, NN_LAYOUT_NHWC}};
+    conv_case first = {"s2 p0 relu 13x11x3->32", 2, {13, 11, 3, 32, 3, 2, 0, SIMCLR_NN_ACTIVATION_RELU, SIMCLR_NN_PRECISION_FP32, SIMCLR_NN_LAYOUT_NHWC, SIMCLR_NN_LAYOUT_NHWC}};
     run_case(&first, 500);
-    conv_case inner = {"s2 p0 relu 9x8x32->32", 3, {9, 8, 32, 32, 3, 2, 0, NN_ACTIVATION_RELU, NN_PRECISION_FP32, NN_LAYOUT_NHWC, NN_LAYOUT_NHWC}};
+    conv_case inner = {"s2 p0 relu 9x8x32->32", 3, {9, 8, 32, 32, 3, 2, 0, SIMCLR_NN_ACTIVATION_RELU, SIMCLR_NN_PRECISION_FP32, SIMCLR_NN_LAYOUT_NHWC, SIMCLR_NN_LAYOUT_NHWC}};
     run_case(&inner, 600);
 }
 
@@ -259,10 +259,10 @@ static void test_wide_channels(void **state)
 static void test_batch_size_cache(void **state)
 {
     (void)state;
-    conv2d_config config = {7, 6, 3, 16, 3, 2, 1, NN_ACTIVATION_RELU, NN_PRECISION_FP32, NN_LAYOUT_NHWC, NN_LAYOUT_NHWC};
-    conv2d *layer = NULL;
-    error err = {0};
-    if (conv2d_create(&layer, &config, &err)) fail_msg("conv2d_create: %s", err.message);
+    simclr_conv2d_config config = {7, 6, 3, 16, 3, 2, 1, SIMCLR_NN_ACTIVATION_RELU, SIMCLR_NN_PRECISION_FP32, SIMCLR_NN_LAYOUT_NHWC, SIMCLR_NN_LAYOUT_NHWC};
+    simclr_conv2d *layer = NULL;
+    simclr_error err = {0};
+    if (simclr_conv2d_create(&layer, &config, &err)) fail_msg("conv2d_create: %s", err.message);
     int batches[] = {1, 5, 2, 3, 4, 6, 5, 1, 2};
     for (size_t i = 0; i < sizeof batches / sizeof batches[0]; i++) {
         conv_case c = {"cache", batches[i], config};
@@ -270,7 +270,7 @@ static void test_batch_size_cache(void **state)
         check_forward(layer, &t);
         tensors_free(&t);
     }
-    conv2d_free(layer);
+    simclr_conv2d_free(layer);
 }
 
 /* Rounds a float tensor (and its double copy) to bf16-representable values. */
@@ -278,8 +278,8 @@ static void round_to_bf16(float *values, double *copy, size_t count)
 {
     uint16_t *bf16 = malloc(count * sizeof *bf16);
     assert_non_null(bf16);
-    nn_f32_to_bf16(bf16, values, count);
-    nn_bf16_to_f32(values, bf16, count);
+    simclr_nn_f32_to_bf16(bf16, values, count);
+    simclr_nn_bf16_to_f32(values, bf16, count);
     for (size_t i = 0; i < count; i++) copy[i] = values[i];
     free(bf16);
 }
@@ -291,28 +291,28 @@ static void round_to_bf16(float *values, double *copy, size_t count)
 static void run_bf16_case(const conv_case *c, uint64_t key)
 {
     conv_case fp32_case = *c;
-    fp32_case.config.precision = NN_PRECISION_FP32;
+    fp32_case.config.precision = SIMCLR_NN_PRECISION_FP32;
     conv_case bf16_case = *c;
-    bf16_case.config.precision = NN_PRECISION_BF16;
+    bf16_case.config.precision = SIMCLR_NN_PRECISION_BF16;
     conv_tensors t = tensors_make(&fp32_case, key);
     round_to_bf16(t.in, t.in64, t.in_count);
     round_to_bf16(t.weight, t.weight64, t.weight_count);
     round_to_bf16(t.d_out_seed, t.seed64, t.out_count);
-    conv2d *fp32 = NULL, *bf16 = NULL;
-    error err = {0};
-    if (conv2d_create(&fp32, &fp32_case.config, &err) ||
-        conv2d_create(&bf16, &bf16_case.config, &err))
+    simclr_conv2d *fp32 = NULL, *bf16 = NULL;
+    simclr_error err = {0};
+    if (simclr_conv2d_create(&fp32, &fp32_case.config, &err) ||
+        simclr_conv2d_create(&bf16, &bf16_case.config, &err))
         fail_msg("conv2d_create: %s", err.message);
-    const conv2d_config *k = &c->config;
+    const simclr_conv2d_config *k = &c->config;
     size_t bias_count = (size_t)k->out_channels;
 
     /* fp32 reference: forward and backward. */
     float *d_in = float_array(t.in_count), *d_weight = float_array(t.weight_count);
     float *d_bias = float_array(bias_count), *d_out = float_array(t.out_count);
-    if (conv2d_forward(fp32, t.out, t.in, t.weight, t.bias, c->batch, &err))
+    if (simclr_conv2d_forward(fp32, t.out, t.in, t.weight, t.bias, c->batch, &err))
         fail_msg("conv2d_forward: %s", err.message);
     memcpy(d_out, t.d_out_seed, t.out_count * sizeof *d_out);
-    if (conv2d_backward(fp32, d_in, d_weight, d_bias, d_out, t.out, t.in, t.weight, c->batch,
+    if (simclr_conv2d_backward(fp32, d_in, d_weight, d_bias, d_out, t.out, t.in, t.weight, c->batch,
                         &err))
         fail_msg("conv2d_backward: %s", err.message);
 
@@ -322,15 +322,15 @@ static void run_bf16_case(const conv_case *c, uint64_t key)
     assert_true(in16 && out16 && d_out16 && d_in16);
     float *out = float_array(t.out_count), *d_in_bf16 = float_array(t.in_count);
     float *d_weight_bf16 = float_array(t.weight_count), *d_bias_bf16 = float_array(bias_count);
-    nn_f32_to_bf16(in16, t.in, t.in_count);
-    if (conv2d_forward(bf16, out16, in16, t.weight, t.bias, c->batch, &err))
+    simclr_nn_f32_to_bf16(in16, t.in, t.in_count);
+    if (simclr_conv2d_forward(bf16, out16, in16, t.weight, t.bias, c->batch, &err))
         fail_msg("bf16 conv2d_forward: %s", err.message);
-    nn_bf16_to_f32(out, out16, t.out_count);
-    nn_f32_to_bf16(d_out16, t.d_out_seed, t.out_count);
-    if (conv2d_backward(bf16, d_in16, d_weight_bf16, d_bias_bf16, d_out16, out16, in16, t.weight,
+    simclr_nn_bf16_to_f32(out, out16, t.out_count);
+    simclr_nn_f32_to_bf16(d_out16, t.d_out_seed, t.out_count);
+    if (simclr_conv2d_backward(bf16, d_in16, d_weight_bf16, d_bias_bf16, d_out16, out16, in16, t.weight,
                         c->batch, &err))
         fail_msg("bf16 conv2d_backward: %s", err.message);
-    nn_bf16_to_f32(d_in_bf16, d_in16, t.in_count);
+    simclr_nn_bf16_to_f32(d_in_bf16, d_in16, t.in_count);
 
     char label[96];
     snprintf(label, sizeof label, "%s bf16 forward", c->name);
@@ -345,26 +345,26 @@ static void run_bf16_case(const conv_case *c, uint64_t key)
     free(in16), free(out16), free(d_out16), free(d_in16);
     free(out), free(d_in_bf16), free(d_weight_bf16), free(d_bias_bf16);
     free(d_in), free(d_weight), free(d_bias), free(d_out);
-    conv2d_free(fp32);
-    conv2d_free(bf16);
+    simclr_conv2d_free(fp32);
+    simclr_conv2d_free(bf16);
     tensors_free(&t);
 }
 
 static void test_bf16_matches_fp32(void **state)
 {
     (void)state;
-    if (!conv2d_bf16_available()) {
+    if (!simclr_conv2d_bf16_available()) {
         printf("  skipping: oneDNN has no bf16 convolution on this CPU\n");
         skip();
     }
     /* The seed's inner layers (valid, stride 2) and a Fashion-MNIST-like first layer (one
      * channel, padding 1). */
     conv_case inner = {"s2 p0 relu 13x11x32->32", 3,
-                       {13, 11, 32, 32, 3, 2, 0, NN_ACTIVATION_RELU, NN_PRECISION_BF16, NN_LAYOUT_NHWC, NN_LAYOUT_NHWC}};
+                       {13, 11, 32, 32, 3, 2, 0, SIMCLR_NN_ACTIVATION_RELU, SIMCLR_NN_PRECISION_BF16, SIMCLR_NN_LAYOUT_NHWC, SIMCLR_NN_LAYOUT_NHWC}};
     conv_case first = {"s2 p1 relu 12x12x1->16", 4,
-                       {12, 12, 1, 16, 3, 2, 1, NN_ACTIVATION_RELU, NN_PRECISION_BF16, NN_LAYOUT_NHWC, NN_LAYOUT_NHWC}};
+                       {12, 12, 1, 16, 3, 2, 1, SIMCLR_NN_ACTIVATION_RELU, SIMCLR_NN_PRECISION_BF16, SIMCLR_NN_LAYOUT_NHWC, SIMCLR_NN_LAYOUT_NHWC}};
     conv_case linear = {"s1 p1 none 6x5x3->8", 2,
-                        {6, 5, 3, 8, 3, 1, 1, NN_ACTIVATION_NONE, NN_PRECISION_BF16, NN_LAYOUT_NHWC, NN_LAYOUT_NHWC}};
+                        {6, 5, 3, 8, 3, 1, 1, SIMCLR_NN_ACTIVATION_NONE, SIMCLR_NN_PRECISION_BF16, SIMCLR_NN_LAYOUT_NHWC, SIMCLR_NN_LAYOUT_NHWC}};
     run_bf16_case(&inner, 900);
     run_bf16_case(&first, 910);
     run_bf16_case(&linear, 920);
@@ -381,39 +381,39 @@ static void test_layout_conversion(void **state)
     uint16_t *moved16 = malloc(count * sizeof *moved16);
     assert_non_null(moved16);
     for (size_t i = 0; i < count; i++) nhwc[i] = (float)i;
-    nn_layout layouts[] = {NN_LAYOUT_NHWC, NN_LAYOUT_NCHW, NN_LAYOUT_BLOCKED16};
+    simclr_nn_layout layouts[] = {SIMCLR_NN_LAYOUT_NHWC, SIMCLR_NN_LAYOUT_NCHW, SIMCLR_NN_LAYOUT_BLOCKED16};
     for (int l = 0; l < 3; l++) {
-        nn_activations_from_nhwc(moved, layouts[l], NN_PRECISION_FP32, nhwc, N, H, W, C);
+        simclr_nn_activations_from_nhwc(moved, layouts[l], SIMCLR_NN_PRECISION_FP32, nhwc, N, H, W, C);
         for (int n = 0; n < N; n++)
             for (int h = 0; h < H; h++)
                 for (int w = 0; w < W; w++)
                     for (int c = 0; c < C; c++) {
                         size_t logical = (((size_t)n * H + h) * W + w) * C + c, offset;
-                        if (layouts[l] == NN_LAYOUT_NCHW)
+                        if (layouts[l] == SIMCLR_NN_LAYOUT_NCHW)
                             offset = (((size_t)n * C + c) * H + h) * W + w;
-                        else if (layouts[l] == NN_LAYOUT_BLOCKED16)
+                        else if (layouts[l] == SIMCLR_NN_LAYOUT_BLOCKED16)
                             offset = ((((size_t)n * (C / 16) + c / 16) * H + h) * W + w) * 16 +
                                      c % 16;
                         else
                             offset = logical;
                         if (moved[offset] != (float)logical)
                             fail_msg("%s: element (%d,%d,%d,%d) at %zu holds %g", 
-                                     nn_layout_name(layouts[l]), n, h, w, c, offset,
+                                     simclr_nn_layout_name(layouts[l]), n, h, w, c, offset,
                                      (double)moved[offset]);
                     }
-        nn_activations_to_nhwc(back, moved, layouts[l], NN_PRECISION_FP32, N, H, W, C);
+        simclr_nn_activations_to_nhwc(back, moved, layouts[l], SIMCLR_NN_PRECISION_FP32, N, H, W, C);
         assert_memory_equal(back, nhwc, count * sizeof(float));
         /* bf16: the same places, rounded (indices up to 383 need 9 bits: exact below 256). */
-        nn_activations_from_nhwc(moved16, layouts[l], NN_PRECISION_BF16, nhwc, N, H, W, C);
-        nn_activations_to_nhwc(back, moved16, layouts[l], NN_PRECISION_BF16, N, H, W, C);
+        simclr_nn_activations_from_nhwc(moved16, layouts[l], SIMCLR_NN_PRECISION_BF16, nhwc, N, H, W, C);
+        simclr_nn_activations_to_nhwc(back, moved16, layouts[l], SIMCLR_NN_PRECISION_BF16, N, H, W, C);
         for (size_t i = 0; i < count; i++) {
             uint16_t rounded;
             float expected;
-            nn_f32_to_bf16(&rounded, &nhwc[i], 1);
-            nn_bf16_to_f32(&expected, &rounded, 1);
+            simclr_nn_f32_to_bf16(&rounded, &nhwc[i], 1);
+            simclr_nn_bf16_to_f32(&expected, &rounded, 1);
             if (back[i] != expected)
                 fail_msg("%s bf16: element %zu came back as %g, expected %g",
-                         nn_layout_name(layouts[l]), i, (double)back[i], (double)expected);
+                         simclr_nn_layout_name(layouts[l]), i, (double)back[i], (double)expected);
         }
     }
     free(nhwc), free(back), free(moved), free(moved16);
@@ -427,23 +427,23 @@ static void test_layout_conversion(void **state)
 static void run_layout_case(const conv_case *c, uint64_t key)
 {
     conv_case nhwc_case = *c;
-    nhwc_case.config.in_layout = nhwc_case.config.out_layout = NN_LAYOUT_NHWC;
+    nhwc_case.config.in_layout = nhwc_case.config.out_layout = SIMCLR_NN_LAYOUT_NHWC;
     conv_tensors t = tensors_make(&nhwc_case, key);
-    conv2d *reference = NULL, *layer = NULL;
-    error err = {0};
-    if (conv2d_create(&reference, &nhwc_case.config, &err) ||
-        conv2d_create(&layer, &c->config, &err))
+    simclr_conv2d *reference = NULL, *layer = NULL;
+    simclr_error err = {0};
+    if (simclr_conv2d_create(&reference, &nhwc_case.config, &err) ||
+        simclr_conv2d_create(&layer, &c->config, &err))
         fail_msg("conv2d_create: %s", err.message);
-    const conv2d_config *k = &c->config;
+    const simclr_conv2d_config *k = &c->config;
     size_t bias_count = (size_t)k->out_channels;
-    int in_blocked = k->in_layout == NN_LAYOUT_BLOCKED16;
+    int in_blocked = k->in_layout == SIMCLR_NN_LAYOUT_BLOCKED16;
 
     float *d_in = float_array(t.in_count), *d_weight = float_array(t.weight_count);
     float *d_bias = float_array(bias_count), *d_out = float_array(t.out_count);
-    if (conv2d_forward(reference, t.out, t.in, t.weight, t.bias, c->batch, &err))
+    if (simclr_conv2d_forward(reference, t.out, t.in, t.weight, t.bias, c->batch, &err))
         fail_msg("conv2d_forward: %s", err.message);
     memcpy(d_out, t.d_out_seed, t.out_count * sizeof *d_out);
-    if (conv2d_backward(reference, d_in, d_weight, d_bias, d_out, t.out, t.in, t.weight,
+    if (simclr_conv2d_backward(reference, d_in, d_weight, d_bias, d_out, t.out, t.in, t.weight,
                         c->batch, &err))
         fail_msg("conv2d_backward: %s", err.message);
 
@@ -451,23 +451,23 @@ static void run_layout_case(const conv_case *c, uint64_t key)
     float *layer_d_out = float_array(t.out_count), *layer_d_in = float_array(t.in_count);
     float *out_nhwc = float_array(t.out_count), *d_in_nhwc = float_array(t.in_count);
     float *layer_d_weight = float_array(t.weight_count), *layer_d_bias = float_array(bias_count);
-    nn_activations_from_nhwc(in, k->in_layout, NN_PRECISION_FP32, t.in, c->batch, k->in_height,
+    simclr_nn_activations_from_nhwc(in, k->in_layout, SIMCLR_NN_PRECISION_FP32, t.in, c->batch, k->in_height,
                              k->in_width, k->in_channels);
-    if (conv2d_forward(layer, out, in, t.weight, t.bias, c->batch, &err))
-        fail_msg("conv2d_forward (%s): %s", nn_layout_name(k->out_layout), err.message);
-    nn_activations_to_nhwc(out_nhwc, out, k->out_layout, NN_PRECISION_FP32, c->batch,
+    if (simclr_conv2d_forward(layer, out, in, t.weight, t.bias, c->batch, &err))
+        fail_msg("conv2d_forward (%s): %s", simclr_nn_layout_name(k->out_layout), err.message);
+    simclr_nn_activations_to_nhwc(out_nhwc, out, k->out_layout, SIMCLR_NN_PRECISION_FP32, c->batch,
                            t.out_height, t.out_width, k->out_channels);
-    nn_activations_from_nhwc(layer_d_out, k->out_layout, NN_PRECISION_FP32, t.d_out_seed,
+    simclr_nn_activations_from_nhwc(layer_d_out, k->out_layout, SIMCLR_NN_PRECISION_FP32, t.d_out_seed,
                              c->batch, t.out_height, t.out_width, k->out_channels);
-    if (conv2d_backward(layer, in_blocked ? layer_d_in : NULL, layer_d_weight, layer_d_bias,
+    if (simclr_conv2d_backward(layer, in_blocked ? layer_d_in : NULL, layer_d_weight, layer_d_bias,
                         layer_d_out, out, in, t.weight, c->batch, &err))
-        fail_msg("conv2d_backward (%s): %s", nn_layout_name(k->out_layout), err.message);
+        fail_msg("conv2d_backward (%s): %s", simclr_nn_layout_name(k->out_layout), err.message);
 
     char label[96];
     snprintf(label, sizeof label, "%s forward", c->name);
     test_assert_close(label, out_nhwc, t.out, t.out_count, 1e-5, 1e-5);
     if (in_blocked) {
-        nn_activations_to_nhwc(d_in_nhwc, layer_d_in, k->in_layout, NN_PRECISION_FP32, c->batch,
+        simclr_nn_activations_to_nhwc(d_in_nhwc, layer_d_in, k->in_layout, SIMCLR_NN_PRECISION_FP32, c->batch,
                                k->in_height, k->in_width, k->in_channels);
         snprintf(label, sizeof label, "%s d_in", c->name);
         test_assert_close(label, d_in_nhwc, d_in, t.in_count, 1e-5, 1e-5);
@@ -480,8 +480,8 @@ static void run_layout_case(const conv_case *c, uint64_t key)
     free(in), free(out), free(layer_d_out), free(layer_d_in), free(out_nhwc), free(d_in_nhwc);
     free(layer_d_weight), free(layer_d_bias);
     free(d_in), free(d_weight), free(d_bias), free(d_out);
-    conv2d_free(reference);
-    conv2d_free(layer);
+    simclr_conv2d_free(reference);
+    simclr_conv2d_free(layer);
     tensors_free(&t);
 }
 
@@ -489,14 +489,14 @@ static void test_blocked_layouts_match_nhwc(void **state)
 {
     (void)state;
     conv_case first = {"nchw->nChw16c s2 p0 relu 13x11x3->32", 3,
-                       {13, 11, 3, 32, 3, 2, 0, NN_ACTIVATION_RELU, NN_PRECISION_FP32,
-                        NN_LAYOUT_NCHW, NN_LAYOUT_BLOCKED16}};
+                       {13, 11, 3, 32, 3, 2, 0, SIMCLR_NN_ACTIVATION_RELU, SIMCLR_NN_PRECISION_FP32,
+                        SIMCLR_NN_LAYOUT_NCHW, SIMCLR_NN_LAYOUT_BLOCKED16}};
     conv_case inner = {"nChw16c s2 p1 relu 9x8x32->16", 2,
-                       {9, 8, 32, 16, 3, 2, 1, NN_ACTIVATION_RELU, NN_PRECISION_FP32,
-                        NN_LAYOUT_BLOCKED16, NN_LAYOUT_BLOCKED16}};
+                       {9, 8, 32, 16, 3, 2, 1, SIMCLR_NN_ACTIVATION_RELU, SIMCLR_NN_PRECISION_FP32,
+                        SIMCLR_NN_LAYOUT_BLOCKED16, SIMCLR_NN_LAYOUT_BLOCKED16}};
     conv_case linear = {"nChw16c s1 p1 none 6x5x16->32", 2,
-                        {6, 5, 16, 32, 3, 1, 1, NN_ACTIVATION_NONE, NN_PRECISION_FP32,
-                         NN_LAYOUT_BLOCKED16, NN_LAYOUT_BLOCKED16}};
+                        {6, 5, 16, 32, 3, 1, 1, SIMCLR_NN_ACTIVATION_NONE, SIMCLR_NN_PRECISION_FP32,
+                         SIMCLR_NN_LAYOUT_BLOCKED16, SIMCLR_NN_LAYOUT_BLOCKED16}};
     run_layout_case(&first, 1000);
     run_layout_case(&inner, 1010);
     run_layout_case(&linear, 1020);
@@ -507,22 +507,22 @@ static void test_blocked_layouts_match_nhwc(void **state)
 static void test_rejects_unsupported_layouts(void **state)
 {
     (void)state;
-    conv2d_config configs[] = {
-        {9, 9, 16, 16, 3, 2, 0, NN_ACTIVATION_RELU, NN_PRECISION_FP32, NN_LAYOUT_BLOCKED16,
-         NN_LAYOUT_NHWC},
-        {9, 9, 16, 16, 3, 2, 0, NN_ACTIVATION_RELU, NN_PRECISION_FP32, NN_LAYOUT_NHWC,
-         NN_LAYOUT_BLOCKED16},
-        {9, 9, 16, 24, 3, 2, 0, NN_ACTIVATION_RELU, NN_PRECISION_FP32, NN_LAYOUT_BLOCKED16,
-         NN_LAYOUT_BLOCKED16},
-        {9, 9, 32, 16, 3, 2, 0, NN_ACTIVATION_RELU, NN_PRECISION_FP32, NN_LAYOUT_NCHW,
-         NN_LAYOUT_BLOCKED16},
+    simclr_conv2d_config configs[] = {
+        {9, 9, 16, 16, 3, 2, 0, SIMCLR_NN_ACTIVATION_RELU, SIMCLR_NN_PRECISION_FP32, SIMCLR_NN_LAYOUT_BLOCKED16,
+         SIMCLR_NN_LAYOUT_NHWC},
+        {9, 9, 16, 16, 3, 2, 0, SIMCLR_NN_ACTIVATION_RELU, SIMCLR_NN_PRECISION_FP32, SIMCLR_NN_LAYOUT_NHWC,
+         SIMCLR_NN_LAYOUT_BLOCKED16},
+        {9, 9, 16, 24, 3, 2, 0, SIMCLR_NN_ACTIVATION_RELU, SIMCLR_NN_PRECISION_FP32, SIMCLR_NN_LAYOUT_BLOCKED16,
+         SIMCLR_NN_LAYOUT_BLOCKED16},
+        {9, 9, 32, 16, 3, 2, 0, SIMCLR_NN_ACTIVATION_RELU, SIMCLR_NN_PRECISION_FP32, SIMCLR_NN_LAYOUT_NCHW,
+         SIMCLR_NN_LAYOUT_BLOCKED16},
     };
     for (size_t i = 0; i < sizeof configs / sizeof configs[0]; i++) {
-        conv2d *layer = NULL;
-        error err = {0};
-        assert_int_equal(conv2d_create(&layer, &configs[i], &err), -1);
+        simclr_conv2d *layer = NULL;
+        simclr_error err = {0};
+        assert_int_equal(simclr_conv2d_create(&layer, &configs[i], &err), -1);
         assert_null(layer);
-        assert_int_equal(err.kind, ERROR_KIND_INPUT);
+        assert_int_equal(err.kind, SIMCLR_ERROR_KIND_INPUT);
         assert_non_null(strstr(err.message, "layouts"));
     }
 }
@@ -534,14 +534,14 @@ static void test_bf16_conversion(void **state)
     float in[6] = {1.0f, 1.00390625f /* 1 + 2^-8: a tie, to even (1) */,
                    1.01171875f /* 1 + 3 * 2^-8: a tie, to even (1 + 2^-6) */, -2.5f, 0.0f, NAN};
     uint16_t out[6];
-    nn_f32_to_bf16(out, in, 6);
+    simclr_nn_f32_to_bf16(out, in, 6);
     assert_int_equal(out[0], 0x3f80);
     assert_int_equal(out[1], 0x3f80);
     assert_int_equal(out[2], 0x3f82);
     assert_int_equal(out[3], 0xc020);
     assert_int_equal(out[4], 0x0000);
     float back[6];
-    nn_bf16_to_f32(back, out, 6);
+    simclr_nn_bf16_to_f32(back, out, 6);
     assert_true(back[0] == 1.0f && back[1] == 1.0f && back[2] == 1.015625f && back[3] == -2.5f);
     assert_true(isnan(back[5]));
 }
@@ -549,15 +549,15 @@ static void test_bf16_conversion(void **state)
 static void test_rejects_empty_output(void **state)
 {
     (void)state;
-    conv2d_config config = {2, 8, 3, 4, 3, 2, 0, NN_ACTIVATION_RELU, NN_PRECISION_FP32, NN_LAYOUT_NHWC, NN_LAYOUT_NHWC};
-    conv2d *layer = NULL;
-    error err = {0};
-    assert_int_equal(conv2d_create(&layer, &config, &err), -1);
+    simclr_conv2d_config config = {2, 8, 3, 4, 3, 2, 0, SIMCLR_NN_ACTIVATION_RELU, SIMCLR_NN_PRECISION_FP32, SIMCLR_NN_LAYOUT_NHWC, SIMCLR_NN_LAYOUT_NHWC};
+    simclr_conv2d *layer = NULL;
+    simclr_error err = {0};
+    assert_int_equal(simclr_conv2d_create(&layer, &config, &err), -1);
     assert_null(layer);
-    assert_int_equal(err.kind, ERROR_KIND_INPUT);
-    assert_int_equal(conv2d_output_size(96, 3, 2, 0), 47);
-    assert_int_equal(conv2d_output_size(28, 3, 2, 1), 14);
-    assert_int_equal(conv2d_output_size(2, 3, 2, 0), 0);
+    assert_int_equal(err.kind, SIMCLR_ERROR_KIND_INPUT);
+    assert_int_equal(simclr_conv2d_output_size(96, 3, 2, 0), 47);
+    assert_int_equal(simclr_conv2d_output_size(28, 3, 2, 1), 14);
+    assert_int_equal(simclr_conv2d_output_size(2, 3, 2, 0), 0);
 }
 
 int main(void)

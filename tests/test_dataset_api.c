@@ -14,31 +14,31 @@ static void test_names_round_trip(void **state)
     (void)state;
     const char *names[] = {"stl10", "cifar10", "cifar100", "mnist", "fashion-mnist", "folder"};
     for (int i = 0; i < 6; i++) {
-        dataset_kind kind;
-        assert_int_equal(dataset_kind_parse(names[i], &kind), 0);
-        assert_string_equal(dataset_kind_name(kind), names[i]);
+        simclr_dataset_kind kind;
+        assert_int_equal(simclr_dataset_kind_parse(names[i], &kind), 0);
+        assert_string_equal(simclr_dataset_kind_name(kind), names[i]);
     }
-    dataset_kind kind;
-    assert_int_equal(dataset_kind_parse("imagenet", &kind), -1);
-    assert_int_equal(dataset_kind_parse(NULL, &kind), -1);
+    simclr_dataset_kind kind;
+    assert_int_equal(simclr_dataset_kind_parse("imagenet", &kind), -1);
+    assert_int_equal(simclr_dataset_kind_parse(NULL, &kind), -1);
     const char *splits[] = {"unlabeled", "train", "test"};
     for (int i = 0; i < 3; i++) {
-        dataset_split_id split;
-        assert_int_equal(dataset_split_parse(splits[i], &split), 0);
+        simclr_dataset_split_id split;
+        assert_int_equal(simclr_dataset_split_parse(splits[i], &split), 0);
         assert_int_equal(split, i);
-        assert_string_equal(dataset_split_name(split), splits[i]);
+        assert_string_equal(simclr_dataset_split_name(split), splits[i]);
     }
-    dataset_split_id split;
-    assert_int_equal(dataset_split_parse("val", &split), -1);
+    simclr_dataset_split_id split;
+    assert_int_equal(simclr_dataset_split_parse("val", &split), -1);
 
-    assert_string_equal(dataset_default_dir(DATASET_KIND_FASHION_MNIST),
+    assert_string_equal(simclr_dataset_default_dir(SIMCLR_DATASET_KIND_FASHION_MNIST),
                         "/usr/share/datasets/fashion-mnist");
-    assert_string_equal(dataset_default_dir(DATASET_KIND_MNIST), "/usr/share/datasets/mnist");
-    assert_string_equal(dataset_default_dir(DATASET_KIND_STL10), "");
-    assert_string_equal(dataset_default_dir(DATASET_KIND_FOLDER), "");
+    assert_string_equal(simclr_dataset_default_dir(SIMCLR_DATASET_KIND_MNIST), "/usr/share/datasets/mnist");
+    assert_string_equal(simclr_dataset_default_dir(SIMCLR_DATASET_KIND_STL10), "");
+    assert_string_equal(simclr_dataset_default_dir(SIMCLR_DATASET_KIND_FOLDER), "");
 
-    dataset_options options = dataset_options_default();
-    assert_int_equal(options.kind, DATASET_KIND_FASHION_MNIST);
+    simclr_dataset_options options = simclr_dataset_options_default();
+    assert_int_equal(options.kind, SIMCLR_DATASET_KIND_FASHION_MNIST);
     assert_null(options.data_dir);
     assert_int_equal(options.image_size, 96);
     assert_int_equal(options.stl10_fold, -1);
@@ -48,24 +48,24 @@ static void test_names_round_trip(void **state)
 static void test_kinds_without_default_dir_ask_for_one(void **state)
 {
     (void)state;
-    dataset_kind kinds[] = {DATASET_KIND_STL10, DATASET_KIND_CIFAR10, DATASET_KIND_CIFAR100,
-                            DATASET_KIND_FOLDER};
+    simclr_dataset_kind kinds[] = {SIMCLR_DATASET_KIND_STL10, SIMCLR_DATASET_KIND_CIFAR10, SIMCLR_DATASET_KIND_CIFAR100,
+                            SIMCLR_DATASET_KIND_FOLDER};
     for (int i = 0; i < 4; i++) {
-        dataset_options options = dataset_options_default();
+        simclr_dataset_options options = simclr_dataset_options_default();
         options.kind = kinds[i];
-        dataset ds;
-        error err;
-        assert_int_equal(dataset_open(&ds, &options, &err), -1);
-        assert_int_equal(err.kind, ERROR_KIND_INPUT);
+        simclr_dataset ds;
+        simclr_error err;
+        assert_int_equal(simclr_dataset_open(&ds, &options, &err), -1);
+        assert_int_equal(err.kind, SIMCLR_ERROR_KIND_INPUT);
         assert_non_null(strstr(err.message, "--data-dir"));
-        assert_non_null(strstr(err.message, dataset_kind_name(kinds[i])));
+        assert_non_null(strstr(err.message, simclr_dataset_kind_name(kinds[i])));
     }
-    dataset_options options = dataset_options_default();
-    options.kind = DATASET_KIND_MNIST;
+    simclr_dataset_options options = simclr_dataset_options_default();
+    options.kind = SIMCLR_DATASET_KIND_MNIST;
     options.data_dir = "/nonexistent/mnist-dir";
-    dataset ds;
-    error err;
-    assert_int_equal(dataset_open(&ds, &options, &err), -1);
+    simclr_dataset ds;
+    simclr_error err;
+    assert_int_equal(simclr_dataset_open(&ds, &options, &err), -1);
     assert_non_null(strstr(err.message, "/nonexistent/mnist-dir"));
 }
 
@@ -84,30 +84,30 @@ static void test_read_image_layouts(void **state)
                 planes_col[c * H * W + x * H + y] = v;
             }
     planes_row[0] = 255; /* a label byte before the pixels */
-    dataset ds;
+    simclr_dataset ds;
     memset(&ds, 0, sizeof ds);
     ds.height = H;
     ds.width = W;
     ds.channels = C;
-    assert_int_equal(dataset_image_bytes(&ds), H * W * C);
-    dataset_split layouts[3] = {
-        {.count = 1, .base = hwc, .record_stride = sizeof hwc, .layout = DATASET_PIXELS_HWC},
+    assert_int_equal(simclr_dataset_image_bytes(&ds), H * W * C);
+    simclr_dataset_split layouts[3] = {
+        {.count = 1, .base = hwc, .record_stride = sizeof hwc, .layout = SIMCLR_DATASET_PIXELS_HWC},
         {.count = 1, .base = planes_row, .record_stride = sizeof planes_row, .pixel_offset = 1,
-         .layout = DATASET_PIXELS_PLANES_ROW_MAJOR},
+         .layout = SIMCLR_DATASET_PIXELS_PLANES_ROW_MAJOR},
         {.count = 1, .base = planes_col, .record_stride = sizeof planes_col,
-         .layout = DATASET_PIXELS_PLANES_COLUMN_MAJOR},
+         .layout = SIMCLR_DATASET_PIXELS_PLANES_COLUMN_MAJOR},
     };
     for (int i = 0; i < 3; i++) {
-        ds.splits[DATASET_SPLIT_TRAIN] = layouts[i];
+        ds.splits[SIMCLR_DATASET_SPLIT_TRAIN] = layouts[i];
         uint8_t out[H * W * C];
         memset(out, 0, sizeof out);
-        dataset_read_image(&ds, DATASET_SPLIT_TRAIN, 0, out);
+        simclr_dataset_read_image(&ds, SIMCLR_DATASET_SPLIT_TRAIN, 0, out);
         assert_memory_equal(out, hwc, sizeof hwc);
-        assert_int_equal(dataset_label(&ds, DATASET_SPLIT_TRAIN, 0), DATASET_LABEL_NONE);
+        assert_int_equal(simclr_dataset_label(&ds, SIMCLR_DATASET_SPLIT_TRAIN, 0), SIMCLR_DATASET_LABEL_NONE);
     }
     memset(&ds.splits, 0, sizeof ds.splits);
-    dataset_close(&ds);
-    dataset_close(NULL);
+    simclr_dataset_close(&ds);
+    simclr_dataset_close(NULL);
 }
 
 int main(void)

@@ -40,10 +40,10 @@ static void write_records(const char *dir, const char *name, int first_image, in
     free(bytes);
 }
 
-static void check_image(const dataset *ds, dataset_split_id split, int index, int image)
+static void check_image(const simclr_dataset *ds, simclr_dataset_split_id split, int index, int image)
 {
     uint8_t out[PIXELS];
-    dataset_read_image(ds, split, (size_t)index, out);
+    simclr_dataset_read_image(ds, split, (size_t)index, out);
     for (int y = 0; y < SIDE; y++)
         for (int x = 0; x < SIDE; x++)
             for (int c = 0; c < 3; c++)
@@ -65,13 +65,13 @@ static void write_cifar10(const char *dir)
     write_records(dir, "test_batch.bin", 100, 3, 1, test_labels, 0);
 }
 
-static int open_kind(dataset *ds, dataset_kind kind, const char *dir, int coarse, error *err)
+static int open_kind(simclr_dataset *ds, simclr_dataset_kind kind, const char *dir, int coarse, simclr_error *err)
 {
-    dataset_options options = dataset_options_default();
+    simclr_dataset_options options = simclr_dataset_options_default();
     options.kind = kind;
     options.data_dir = dir;
     options.cifar100_coarse = coarse;
-    return dataset_open(ds, &options, err);
+    return simclr_dataset_open(ds, &options, err);
 }
 
 static void test_cifar10_concatenates_batches(void **state)
@@ -81,9 +81,9 @@ static void test_cifar10_concatenates_batches(void **state)
     write_cifar10(dir);
     const char meta[] = "plane\ncar\nbird\ncat\ndeer\ndog\nfrog\nhorse\nship\ntruck\n\n";
     free(test_write_file(dir, "batches.meta.txt", meta, strlen(meta)));
-    dataset ds;
-    error err;
-    if (open_kind(&ds, DATASET_KIND_CIFAR10, dir, 0, &err) != 0) fail_msg("%s", err.message);
+    simclr_dataset ds;
+    simclr_error err;
+    if (open_kind(&ds, SIMCLR_DATASET_KIND_CIFAR10, dir, 0, &err) != 0) fail_msg("%s", err.message);
     assert_string_equal(ds.name, "cifar10");
     assert_int_equal(ds.height, 32);
     assert_int_equal(ds.width, 32);
@@ -91,21 +91,21 @@ static void test_cifar10_concatenates_batches(void **state)
     assert_int_equal(ds.num_classes, 10);
     assert_string_equal(ds.class_names[0], "plane");
     assert_string_equal(ds.class_names[9], "truck");
-    assert_int_equal(ds.splits[DATASET_SPLIT_TRAIN].count, 10);
-    assert_int_equal(ds.splits[DATASET_SPLIT_TEST].count, 3);
-    assert_int_equal(ds.splits[DATASET_SPLIT_UNLABELED].count, 0);
-    assert_int_equal(dataset_unlabeled_source(&ds), DATASET_SPLIT_TRAIN);
+    assert_int_equal(ds.splits[SIMCLR_DATASET_SPLIT_TRAIN].count, 10);
+    assert_int_equal(ds.splits[SIMCLR_DATASET_SPLIT_TEST].count, 3);
+    assert_int_equal(ds.splits[SIMCLR_DATASET_SPLIT_UNLABELED].count, 0);
+    assert_int_equal(simclr_dataset_unlabeled_source(&ds), SIMCLR_DATASET_SPLIT_TRAIN);
     for (int i = 0; i < 10; i++) {
         int b = i / 2;
-        assert_int_equal(dataset_label(&ds, DATASET_SPLIT_TRAIN, (size_t)i), i % 2 ? 9 - b : b);
+        assert_int_equal(simclr_dataset_label(&ds, SIMCLR_DATASET_SPLIT_TRAIN, (size_t)i), i % 2 ? 9 - b : b);
     }
-    assert_int_equal(dataset_label(&ds, DATASET_SPLIT_TEST, 0), 7);
-    assert_int_equal(dataset_label(&ds, DATASET_SPLIT_TEST, 2), 3);
-    check_image(&ds, DATASET_SPLIT_TRAIN, 0, 0);
-    check_image(&ds, DATASET_SPLIT_TRAIN, 5, 5);
-    check_image(&ds, DATASET_SPLIT_TRAIN, 9, 9);
-    check_image(&ds, DATASET_SPLIT_TEST, 2, 102);
-    dataset_close(&ds);
+    assert_int_equal(simclr_dataset_label(&ds, SIMCLR_DATASET_SPLIT_TEST, 0), 7);
+    assert_int_equal(simclr_dataset_label(&ds, SIMCLR_DATASET_SPLIT_TEST, 2), 3);
+    check_image(&ds, SIMCLR_DATASET_SPLIT_TRAIN, 0, 0);
+    check_image(&ds, SIMCLR_DATASET_SPLIT_TRAIN, 5, 5);
+    check_image(&ds, SIMCLR_DATASET_SPLIT_TRAIN, 9, 9);
+    check_image(&ds, SIMCLR_DATASET_SPLIT_TEST, 2, 102);
+    simclr_dataset_close(&ds);
     test_remove_tree(dir);
     free(dir);
 }
@@ -118,25 +118,25 @@ static void test_cifar10_nested_folder_and_default_names(void **state)
     snprintf(nested, sizeof nested, "%s/cifar-10-batches-bin", dir);
     assert_int_equal(mkdir(nested, 0755), 0);
     write_cifar10(nested);
-    dataset ds;
-    error err;
-    if (open_kind(&ds, DATASET_KIND_CIFAR10, dir, 0, &err) != 0) fail_msg("%s", err.message);
+    simclr_dataset ds;
+    simclr_error err;
+    if (open_kind(&ds, SIMCLR_DATASET_KIND_CIFAR10, dir, 0, &err) != 0) fail_msg("%s", err.message);
     assert_string_equal(ds.path, nested);
     assert_string_equal(ds.class_names[1], "automobile");
     assert_string_equal(ds.class_names[6], "frog");
-    dataset_close(&ds);
+    simclr_dataset_close(&ds);
     test_remove_tree(dir);
     free(dir);
 }
 
-static void expect_failure(dataset_kind kind, const char *dir, int coarse, const char *file)
+static void expect_failure(simclr_dataset_kind kind, const char *dir, int coarse, const char *file)
 {
-    dataset ds;
-    error err;
+    simclr_dataset ds;
+    simclr_error err;
     assert_int_equal(open_kind(&ds, kind, dir, coarse, &err), -1);
-    assert_int_equal(err.kind, ERROR_KIND_INPUT);
+    assert_int_equal(err.kind, SIMCLR_ERROR_KIND_INPUT);
     if (!strstr(err.message, file)) fail_msg("message does not name %s: %s", file, err.message);
-    for (int s = 0; s < DATASET_SPLIT_COUNT; s++) {
+    for (int s = 0; s < SIMCLR_DATASET_SPLIT_COUNT; s++) {
         assert_int_equal(ds.splits[s].count, 0);
         assert_null(ds.splits[s].owned_pixels);
     }
@@ -152,19 +152,19 @@ static void test_cifar10_bad_files(void **state)
     char path[1100];
 
     write_records(dir, "data_batch_3.bin", 4, 2, 1, labels, 1); /* truncated */
-    expect_failure(DATASET_KIND_CIFAR10, dir, 0, "data_batch_3.bin");
+    expect_failure(SIMCLR_DATASET_KIND_CIFAR10, dir, 0, "data_batch_3.bin");
     write_records(dir, "data_batch_3.bin", 4, 2, 1, bad_labels, 0); /* label 10 */
-    expect_failure(DATASET_KIND_CIFAR10, dir, 0, "data_batch_3.bin");
+    expect_failure(SIMCLR_DATASET_KIND_CIFAR10, dir, 0, "data_batch_3.bin");
     write_records(dir, "data_batch_3.bin", 4, 2, 1, labels, 0);
     free(test_write_file(dir, "test_batch.bin", "", 0)); /* empty */
-    expect_failure(DATASET_KIND_CIFAR10, dir, 0, "test_batch.bin");
+    expect_failure(SIMCLR_DATASET_KIND_CIFAR10, dir, 0, "test_batch.bin");
     snprintf(path, sizeof path, "%s/test_batch.bin", dir);
     assert_int_equal(remove(path), 0);
-    expect_failure(DATASET_KIND_CIFAR10, dir, 0, "test_batch.bin");
+    expect_failure(SIMCLR_DATASET_KIND_CIFAR10, dir, 0, "test_batch.bin");
     write_records(dir, "test_batch.bin", 0, 2, 1, labels, 0);
     snprintf(path, sizeof path, "%s/data_batch_5.bin", dir);
     assert_int_equal(remove(path), 0);
-    expect_failure(DATASET_KIND_CIFAR10, dir, 0, "data_batch_5.bin");
+    expect_failure(SIMCLR_DATASET_KIND_CIFAR10, dir, 0, "data_batch_5.bin");
     test_remove_tree(dir);
     free(dir);
 }
@@ -177,19 +177,19 @@ static void test_cifar100_fine_and_coarse(void **state)
     uint8_t test_labels[4] = {1, 2, 3, 4};
     write_records(dir, "train.bin", 0, 4, 2, train_labels, 0);
     write_records(dir, "test.bin", 50, 2, 2, test_labels, 0);
-    dataset ds;
-    error err;
-    if (open_kind(&ds, DATASET_KIND_CIFAR100, dir, 0, &err) != 0) fail_msg("%s", err.message);
+    simclr_dataset ds;
+    simclr_error err;
+    if (open_kind(&ds, SIMCLR_DATASET_KIND_CIFAR100, dir, 0, &err) != 0) fail_msg("%s", err.message);
     assert_string_equal(ds.name, "cifar100");
     assert_int_equal(ds.num_classes, 100);
     assert_string_equal(ds.class_names[42], "class_42");
-    assert_int_equal(ds.splits[DATASET_SPLIT_TRAIN].count, 4);
-    assert_int_equal(dataset_label(&ds, DATASET_SPLIT_TRAIN, 0), 99);
-    assert_int_equal(dataset_label(&ds, DATASET_SPLIT_TRAIN, 2), 42);
-    assert_int_equal(dataset_label(&ds, DATASET_SPLIT_TEST, 1), 4);
-    check_image(&ds, DATASET_SPLIT_TRAIN, 3, 3);
-    check_image(&ds, DATASET_SPLIT_TEST, 1, 51);
-    dataset_close(&ds);
+    assert_int_equal(ds.splits[SIMCLR_DATASET_SPLIT_TRAIN].count, 4);
+    assert_int_equal(simclr_dataset_label(&ds, SIMCLR_DATASET_SPLIT_TRAIN, 0), 99);
+    assert_int_equal(simclr_dataset_label(&ds, SIMCLR_DATASET_SPLIT_TRAIN, 2), 42);
+    assert_int_equal(simclr_dataset_label(&ds, SIMCLR_DATASET_SPLIT_TEST, 1), 4);
+    check_image(&ds, SIMCLR_DATASET_SPLIT_TRAIN, 3, 3);
+    check_image(&ds, SIMCLR_DATASET_SPLIT_TEST, 1, 51);
+    simclr_dataset_close(&ds);
 
     char names[20 * 8 + 1] = "";
     for (int c = 0; c < 20; c++) {
@@ -198,22 +198,22 @@ static void test_cifar100_fine_and_coarse(void **state)
         strcat(names, line);
     }
     free(test_write_file(dir, "coarse_label_names.txt", names, strlen(names)));
-    if (open_kind(&ds, DATASET_KIND_CIFAR100, dir, 1, &err) != 0) fail_msg("%s", err.message);
+    if (open_kind(&ds, SIMCLR_DATASET_KIND_CIFAR100, dir, 1, &err) != 0) fail_msg("%s", err.message);
     assert_int_equal(ds.num_classes, 20);
     assert_string_equal(ds.class_names[19], "group19");
-    assert_int_equal(dataset_label(&ds, DATASET_SPLIT_TRAIN, 0), 19);
-    assert_int_equal(dataset_label(&ds, DATASET_SPLIT_TRAIN, 2), 5);
-    check_image(&ds, DATASET_SPLIT_TRAIN, 1, 1);
-    dataset_close(&ds);
+    assert_int_equal(simclr_dataset_label(&ds, SIMCLR_DATASET_SPLIT_TRAIN, 0), 19);
+    assert_int_equal(simclr_dataset_label(&ds, SIMCLR_DATASET_SPLIT_TRAIN, 2), 5);
+    check_image(&ds, SIMCLR_DATASET_SPLIT_TRAIN, 1, 1);
+    simclr_dataset_close(&ds);
 
     uint8_t bad_coarse[2] = {20, 1}, bad_fine[2] = {1, 100};
     write_records(dir, "test.bin", 0, 1, 2, bad_coarse, 0);
-    expect_failure(DATASET_KIND_CIFAR100, dir, 1, "test.bin");
-    expect_failure(DATASET_KIND_CIFAR100, dir, 0, "test.bin");
+    expect_failure(SIMCLR_DATASET_KIND_CIFAR100, dir, 1, "test.bin");
+    expect_failure(SIMCLR_DATASET_KIND_CIFAR100, dir, 0, "test.bin");
     write_records(dir, "test.bin", 0, 1, 2, bad_fine, 0);
-    expect_failure(DATASET_KIND_CIFAR100, dir, 0, "test.bin");
+    expect_failure(SIMCLR_DATASET_KIND_CIFAR100, dir, 0, "test.bin");
     write_records(dir, "test.bin", 0, 3, 2, train_labels, 2 * PIXELS); /* not whole records */
-    expect_failure(DATASET_KIND_CIFAR100, dir, 0, "test.bin");
+    expect_failure(SIMCLR_DATASET_KIND_CIFAR100, dir, 0, "test.bin");
     test_remove_tree(dir);
     free(dir);
 }

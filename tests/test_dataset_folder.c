@@ -108,19 +108,19 @@ static char *write_tree(void)
     return root;
 }
 
-static int open_dir(dataset *ds, const char *dir, int image_size, error *err)
+static int open_dir(simclr_dataset *ds, const char *dir, int image_size, simclr_error *err)
 {
-    dataset_options options = dataset_options_default();
-    options.kind = DATASET_KIND_FOLDER;
+    simclr_dataset_options options = simclr_dataset_options_default();
+    options.kind = SIMCLR_DATASET_KIND_FOLDER;
     options.data_dir = dir;
     options.image_size = image_size;
-    return dataset_open(ds, &options, err);
+    return simclr_dataset_open(ds, &options, err);
 }
 
-static void check_image(const dataset *ds, dataset_split_id split, int index, int image)
+static void check_image(const simclr_dataset *ds, simclr_dataset_split_id split, int index, int image)
 {
     uint8_t out[SIDE * SIDE * 3];
-    dataset_read_image(ds, split, (size_t)index, out);
+    simclr_dataset_read_image(ds, split, (size_t)index, out);
     for (int y = 0; y < SIDE; y++)
         for (int x = 0; x < SIDE; x++)
             for (int c = 0; c < 3; c++)
@@ -133,8 +133,8 @@ static void test_reads_sorted_classes_and_files(void **state)
 {
     (void)state;
     char *root = write_tree();
-    dataset ds;
-    error err;
+    simclr_dataset ds;
+    simclr_error err;
     if (open_dir(&ds, root, SIDE, &err) != 0) fail_msg("%s", err.message);
     assert_string_equal(ds.name, "folder");
     assert_int_equal(ds.height, SIDE);
@@ -143,22 +143,22 @@ static void test_reads_sorted_classes_and_files(void **state)
     assert_int_equal(ds.num_classes, 2);
     assert_string_equal(ds.class_names[0], "cat");
     assert_string_equal(ds.class_names[1], "dog");
-    assert_int_equal(ds.splits[DATASET_SPLIT_TRAIN].count, 3);
-    assert_int_equal(ds.splits[DATASET_SPLIT_TEST].count, 1);
-    assert_int_equal(ds.splits[DATASET_SPLIT_UNLABELED].count, 2);
-    assert_int_equal(dataset_unlabeled_source(&ds), DATASET_SPLIT_UNLABELED);
-    assert_int_equal(dataset_label(&ds, DATASET_SPLIT_TRAIN, 0), 0);
-    assert_int_equal(dataset_label(&ds, DATASET_SPLIT_TRAIN, 1), 0);
-    assert_int_equal(dataset_label(&ds, DATASET_SPLIT_TRAIN, 2), 1);
-    assert_int_equal(dataset_label(&ds, DATASET_SPLIT_TEST, 0), 1);
-    assert_int_equal(dataset_label(&ds, DATASET_SPLIT_UNLABELED, 0), DATASET_LABEL_NONE);
-    check_image(&ds, DATASET_SPLIT_TRAIN, 0, 0); /* a.png before b.png */
-    check_image(&ds, DATASET_SPLIT_TRAIN, 1, 1);
-    check_image(&ds, DATASET_SPLIT_TRAIN, 2, 2);
-    check_image(&ds, DATASET_SPLIT_TEST, 0, 3);
-    check_image(&ds, DATASET_SPLIT_UNLABELED, 0, 4); /* "sub" sorts before "x.png" */
-    check_image(&ds, DATASET_SPLIT_UNLABELED, 1, 5);
-    dataset_close(&ds);
+    assert_int_equal(ds.splits[SIMCLR_DATASET_SPLIT_TRAIN].count, 3);
+    assert_int_equal(ds.splits[SIMCLR_DATASET_SPLIT_TEST].count, 1);
+    assert_int_equal(ds.splits[SIMCLR_DATASET_SPLIT_UNLABELED].count, 2);
+    assert_int_equal(simclr_dataset_unlabeled_source(&ds), SIMCLR_DATASET_SPLIT_UNLABELED);
+    assert_int_equal(simclr_dataset_label(&ds, SIMCLR_DATASET_SPLIT_TRAIN, 0), 0);
+    assert_int_equal(simclr_dataset_label(&ds, SIMCLR_DATASET_SPLIT_TRAIN, 1), 0);
+    assert_int_equal(simclr_dataset_label(&ds, SIMCLR_DATASET_SPLIT_TRAIN, 2), 1);
+    assert_int_equal(simclr_dataset_label(&ds, SIMCLR_DATASET_SPLIT_TEST, 0), 1);
+    assert_int_equal(simclr_dataset_label(&ds, SIMCLR_DATASET_SPLIT_UNLABELED, 0), SIMCLR_DATASET_LABEL_NONE);
+    check_image(&ds, SIMCLR_DATASET_SPLIT_TRAIN, 0, 0); /* a.png before b.png */
+    check_image(&ds, SIMCLR_DATASET_SPLIT_TRAIN, 1, 1);
+    check_image(&ds, SIMCLR_DATASET_SPLIT_TRAIN, 2, 2);
+    check_image(&ds, SIMCLR_DATASET_SPLIT_TEST, 0, 3);
+    check_image(&ds, SIMCLR_DATASET_SPLIT_UNLABELED, 0, 4); /* "sub" sorts before "x.png" */
+    check_image(&ds, SIMCLR_DATASET_SPLIT_UNLABELED, 1, 5);
+    simclr_dataset_close(&ds);
     test_remove_tree(root);
     free(root);
 }
@@ -169,43 +169,43 @@ static void test_resizes_and_reads_jpeg(void **state)
     char *root = write_tree();
     write_png(root, "train/cat/big.png", -1, 20, 12); /* one colour, 20x12 -> 8x8 */
     write_jpeg(root, "train/dog/e.jpeg", 200, 100, 50);
-    dataset ds;
-    error err;
+    simclr_dataset ds;
+    simclr_error err;
     if (open_dir(&ds, root, SIDE, &err) != 0) fail_msg("%s", err.message);
-    assert_int_equal(ds.splits[DATASET_SPLIT_TRAIN].count, 5);
+    assert_int_equal(ds.splits[SIMCLR_DATASET_SPLIT_TRAIN].count, 5);
     uint8_t out[SIDE * SIDE * 3];
-    dataset_read_image(&ds, DATASET_SPLIT_TRAIN, 2, out); /* a, b, big, c, e */
+    simclr_dataset_read_image(&ds, SIMCLR_DATASET_SPLIT_TRAIN, 2, out); /* a, b, big, c, e */
     for (int i = 0; i < SIDE * SIDE; i++) {
         assert_int_equal(out[i * 3], 40);
         assert_int_equal(out[i * 3 + 1], 100);
         assert_int_equal(out[i * 3 + 2], 160);
     }
-    dataset_read_image(&ds, DATASET_SPLIT_TRAIN, 4, out);
+    simclr_dataset_read_image(&ds, SIMCLR_DATASET_SPLIT_TRAIN, 4, out);
     for (int i = 0; i < SIDE * SIDE; i++) {
         assert_in_range(out[i * 3], 197, 203);
         assert_in_range(out[i * 3 + 1], 97, 103);
         assert_in_range(out[i * 3 + 2], 47, 53);
     }
-    assert_int_equal(dataset_label(&ds, DATASET_SPLIT_TRAIN, 4), 1);
-    dataset_close(&ds);
+    assert_int_equal(simclr_dataset_label(&ds, SIMCLR_DATASET_SPLIT_TRAIN, 4), 1);
+    simclr_dataset_close(&ds);
 
     /* Default size 96: everything is resized. */
     if (open_dir(&ds, root, 0, &err) != 0) fail_msg("%s", err.message);
     assert_int_equal(ds.height, 96);
-    assert_int_equal(dataset_image_bytes(&ds), 96 * 96 * 3);
-    dataset_close(&ds);
+    assert_int_equal(simclr_dataset_image_bytes(&ds), 96 * 96 * 3);
+    simclr_dataset_close(&ds);
     test_remove_tree(root);
     free(root);
 }
 
 static void expect_failure(const char *root, int image_size, const char *text)
 {
-    dataset ds;
-    error err;
+    simclr_dataset ds;
+    simclr_error err;
     assert_int_equal(open_dir(&ds, root, image_size, &err), -1);
-    assert_int_equal(err.kind, ERROR_KIND_INPUT);
+    assert_int_equal(err.kind, SIMCLR_ERROR_KIND_INPUT);
     if (!strstr(err.message, text)) fail_msg("message does not name %s: %s", text, err.message);
-    for (int s = 0; s < DATASET_SPLIT_COUNT; s++) {
+    for (int s = 0; s < SIMCLR_DATASET_SPLIT_COUNT; s++) {
         assert_int_equal(ds.splits[s].count, 0);
         assert_null(ds.splits[s].owned_pixels);
     }

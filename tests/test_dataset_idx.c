@@ -95,18 +95,18 @@ static void write_idx(const char *dir, const char *suffix)
     write_labels(dir, name, 0x801, TEST, test_labels);
 }
 
-static int open_kind(dataset *ds, dataset_kind kind, const char *dir, error *err)
+static int open_kind(simclr_dataset *ds, simclr_dataset_kind kind, const char *dir, simclr_error *err)
 {
-    dataset_options options = dataset_options_default();
+    simclr_dataset_options options = simclr_dataset_options_default();
     options.kind = kind;
     options.data_dir = dir;
-    return dataset_open(ds, &options, err);
+    return simclr_dataset_open(ds, &options, err);
 }
 
-static void check_image(const dataset *ds, dataset_split_id split, int index, int image)
+static void check_image(const simclr_dataset *ds, simclr_dataset_split_id split, int index, int image)
 {
     uint8_t out[ROWS * COLS];
-    dataset_read_image(ds, split, (size_t)index, out);
+    simclr_dataset_read_image(ds, split, (size_t)index, out);
     for (int y = 0; y < ROWS; y++)
         for (int x = 0; x < COLS; x++)
             if (out[y * COLS + x] != pixel_value(image, y, x))
@@ -114,24 +114,24 @@ static void check_image(const dataset *ds, dataset_split_id split, int index, in
                          out[y * COLS + x], pixel_value(image, y, x));
 }
 
-static void check_contents(const dataset *ds)
+static void check_contents(const simclr_dataset *ds)
 {
     assert_int_equal(ds->height, ROWS);
     assert_int_equal(ds->width, COLS);
     assert_int_equal(ds->channels, 1);
-    assert_int_equal(dataset_image_bytes(ds), ROWS * COLS);
+    assert_int_equal(simclr_dataset_image_bytes(ds), ROWS * COLS);
     assert_int_equal(ds->num_classes, 10);
-    assert_int_equal(ds->splits[DATASET_SPLIT_TRAIN].count, TRAIN);
-    assert_int_equal(ds->splits[DATASET_SPLIT_TEST].count, TEST);
-    assert_int_equal(ds->splits[DATASET_SPLIT_UNLABELED].count, 0);
-    assert_int_equal(dataset_unlabeled_source(ds), DATASET_SPLIT_TRAIN);
+    assert_int_equal(ds->splits[SIMCLR_DATASET_SPLIT_TRAIN].count, TRAIN);
+    assert_int_equal(ds->splits[SIMCLR_DATASET_SPLIT_TEST].count, TEST);
+    assert_int_equal(ds->splits[SIMCLR_DATASET_SPLIT_UNLABELED].count, 0);
+    assert_int_equal(simclr_dataset_unlabeled_source(ds), SIMCLR_DATASET_SPLIT_TRAIN);
     for (int i = 0; i < TRAIN; i++)
-        assert_int_equal(dataset_label(ds, DATASET_SPLIT_TRAIN, (size_t)i), train_labels[i]);
+        assert_int_equal(simclr_dataset_label(ds, SIMCLR_DATASET_SPLIT_TRAIN, (size_t)i), train_labels[i]);
     for (int i = 0; i < TEST; i++)
-        assert_int_equal(dataset_label(ds, DATASET_SPLIT_TEST, (size_t)i), test_labels[i]);
-    check_image(ds, DATASET_SPLIT_TRAIN, 0, 0);
-    check_image(ds, DATASET_SPLIT_TRAIN, 4, 4);
-    check_image(ds, DATASET_SPLIT_TEST, 2, 102);
+        assert_int_equal(simclr_dataset_label(ds, SIMCLR_DATASET_SPLIT_TEST, (size_t)i), test_labels[i]);
+    check_image(ds, SIMCLR_DATASET_SPLIT_TRAIN, 0, 0);
+    check_image(ds, SIMCLR_DATASET_SPLIT_TRAIN, 4, 4);
+    check_image(ds, SIMCLR_DATASET_SPLIT_TEST, 2, 102);
 }
 
 static void test_plain_idx(void **state)
@@ -139,14 +139,14 @@ static void test_plain_idx(void **state)
     (void)state;
     char *dir = test_make_temp_dir();
     write_idx(dir, "");
-    dataset ds;
-    error err;
-    if (open_kind(&ds, DATASET_KIND_MNIST, dir, &err) != 0) fail_msg("%s", err.message);
+    simclr_dataset ds;
+    simclr_error err;
+    if (open_kind(&ds, SIMCLR_DATASET_KIND_MNIST, dir, &err) != 0) fail_msg("%s", err.message);
     assert_string_equal(ds.name, "mnist");
     check_contents(&ds);
     assert_string_equal(ds.class_names[0], "0");
     assert_string_equal(ds.class_names[9], "9");
-    dataset_close(&ds);
+    simclr_dataset_close(&ds);
     test_remove_tree(dir);
     free(dir);
 }
@@ -156,28 +156,28 @@ static void test_gzipped_idx(void **state)
     (void)state;
     char *dir = test_make_temp_dir();
     write_idx(dir, ".gz");
-    dataset ds;
-    error err;
-    if (open_kind(&ds, DATASET_KIND_FASHION_MNIST, dir, &err) != 0) fail_msg("%s", err.message);
+    simclr_dataset ds;
+    simclr_error err;
+    if (open_kind(&ds, SIMCLR_DATASET_KIND_FASHION_MNIST, dir, &err) != 0) fail_msg("%s", err.message);
     assert_string_equal(ds.name, "fashion-mnist");
     check_contents(&ds);
     assert_string_equal(ds.class_names[0], "T-shirt/top");
     assert_string_equal(ds.class_names[9], "Ankle boot");
-    dataset_close(&ds);
+    simclr_dataset_close(&ds);
     test_remove_tree(dir);
     free(dir);
 }
 
 static void expect_failure(const char *dir, const char *file, const char *detail)
 {
-    dataset ds;
-    error err;
-    assert_int_equal(open_kind(&ds, DATASET_KIND_MNIST, dir, &err), -1);
-    assert_int_equal(err.kind, ERROR_KIND_INPUT);
+    simclr_dataset ds;
+    simclr_error err;
+    assert_int_equal(open_kind(&ds, SIMCLR_DATASET_KIND_MNIST, dir, &err), -1);
+    assert_int_equal(err.kind, SIMCLR_ERROR_KIND_INPUT);
     if (!strstr(err.message, file)) fail_msg("message does not name %s: %s", file, err.message);
     if (detail && !strstr(err.message, detail))
         fail_msg("message does not say %s: %s", detail, err.message);
-    for (int s = 0; s < DATASET_SPLIT_COUNT; s++) {
+    for (int s = 0; s < SIMCLR_DATASET_SPLIT_COUNT; s++) {
         assert_int_equal(ds.splits[s].count, 0);
         assert_null(ds.splits[s].owned_pixels);
     }
@@ -251,27 +251,27 @@ static void test_real_fashion_mnist(void **state)
     (void)state;
     const char *dir = "/usr/share/datasets/fashion-mnist";
     if (access("/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz", R_OK) != 0) skip();
-    dataset_options options = dataset_options_default();
-    assert_int_equal(options.kind, DATASET_KIND_FASHION_MNIST);
-    assert_string_equal(dataset_default_dir(options.kind), dir);
-    dataset ds;
-    error err;
-    if (dataset_open(&ds, &options, &err) != 0) fail_msg("%s", err.message);
+    simclr_dataset_options options = simclr_dataset_options_default();
+    assert_int_equal(options.kind, SIMCLR_DATASET_KIND_FASHION_MNIST);
+    assert_string_equal(simclr_dataset_default_dir(options.kind), dir);
+    simclr_dataset ds;
+    simclr_error err;
+    if (simclr_dataset_open(&ds, &options, &err) != 0) fail_msg("%s", err.message);
     assert_string_equal(ds.path, dir);
-    assert_int_equal(ds.splits[DATASET_SPLIT_TRAIN].count, 60000);
-    assert_int_equal(ds.splits[DATASET_SPLIT_TEST].count, 10000);
+    assert_int_equal(ds.splits[SIMCLR_DATASET_SPLIT_TRAIN].count, 60000);
+    assert_int_equal(ds.splits[SIMCLR_DATASET_SPLIT_TEST].count, 10000);
     assert_int_equal(ds.height, 28);
     assert_int_equal(ds.width, 28);
     assert_int_equal(ds.channels, 1);
     static const char *const names[10] = {"T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
                                           "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"};
     for (int c = 0; c < 10; c++) assert_string_equal(ds.class_names[c], names[c]);
-    assert_int_equal(dataset_label(&ds, DATASET_SPLIT_TRAIN, 0), 9);
-    assert_string_equal(ds.class_names[dataset_label(&ds, DATASET_SPLIT_TRAIN, 0)], "Ankle boot");
+    assert_int_equal(simclr_dataset_label(&ds, SIMCLR_DATASET_SPLIT_TRAIN, 0), 9);
+    assert_string_equal(ds.class_names[simclr_dataset_label(&ds, SIMCLR_DATASET_SPLIT_TRAIN, 0)], "Ankle boot");
     int counts[10] = {0};
-    for (size_t i = 0; i < 60000; i++) counts[dataset_label(&ds, DATASET_SPLIT_TRAIN, i)]++;
+    for (size_t i = 0; i < 60000; i++) counts[simclr_dataset_label(&ds, SIMCLR_DATASET_SPLIT_TRAIN, i)]++;
     for (int c = 0; c < 10; c++) assert_int_equal(counts[c], 6000);
-    dataset_close(&ds);
+    simclr_dataset_close(&ds);
 }
 
 int main(void)

@@ -54,28 +54,28 @@ static void write_stl10(const char *dir, int with_unlabeled)
     if (with_unlabeled) write_images(dir, "unlabeled_X.bin", 0, 4, 0);
 }
 
-static void check_image(const dataset *ds, dataset_split_id split, int image)
+static void check_image(const simclr_dataset *ds, simclr_dataset_split_id split, int image)
 {
-    uint8_t *out = malloc(dataset_image_bytes(ds));
+    uint8_t *out = malloc(simclr_dataset_image_bytes(ds));
     assert_non_null(out);
-    dataset_read_image(ds, split, (size_t)image, out);
+    simclr_dataset_read_image(ds, split, (size_t)image, out);
     for (int y = 0; y < SIDE; y++)
         for (int x = 0; x < SIDE; x++)
             for (int c = 0; c < 3; c++)
                 if (out[(y * SIDE + x) * 3 + c] != pixel_value((int)split, image, y, x, c))
                     fail_msg("%s image %d pixel (y %d, x %d, c %d) is %d, expected %d",
-                             dataset_split_name(split), image, y, x, c,
+                             simclr_dataset_split_name(split), image, y, x, c,
                              out[(y * SIDE + x) * 3 + c], pixel_value((int)split, image, y, x, c));
     free(out);
 }
 
-static int open_dir(dataset *ds, const char *dir, int fold, error *err)
+static int open_dir(simclr_dataset *ds, const char *dir, int fold, simclr_error *err)
 {
-    dataset_options options = dataset_options_default();
-    options.kind = DATASET_KIND_STL10;
+    simclr_dataset_options options = simclr_dataset_options_default();
+    options.kind = SIMCLR_DATASET_KIND_STL10;
     options.data_dir = dir;
     options.stl10_fold = fold;
-    return dataset_open(ds, &options, err);
+    return simclr_dataset_open(ds, &options, err);
 }
 
 static void test_reads_all_splits_column_major(void **state)
@@ -85,34 +85,34 @@ static void test_reads_all_splits_column_major(void **state)
     write_stl10(dir, 1);
     const char names[] = "a\nb\nc\nd\ne\nf\ng\nh\ni\nlast one\n";
     free(test_write_file(dir, "class_names.txt", names, strlen(names)));
-    dataset ds;
-    error err;
+    simclr_dataset ds;
+    simclr_error err;
     if (open_dir(&ds, dir, -1, &err) != 0) fail_msg("%s", err.message);
     assert_string_equal(ds.name, "stl10");
     assert_int_equal(ds.height, 96);
     assert_int_equal(ds.width, 96);
     assert_int_equal(ds.channels, 3);
-    assert_int_equal(dataset_image_bytes(&ds), IMAGE);
+    assert_int_equal(simclr_dataset_image_bytes(&ds), IMAGE);
     assert_int_equal(ds.num_classes, 10);
     assert_string_equal(ds.class_names[0], "a");
     assert_string_equal(ds.class_names[9], "last one");
-    assert_int_equal(ds.splits[DATASET_SPLIT_TRAIN].count, 3);
-    assert_int_equal(ds.splits[DATASET_SPLIT_TEST].count, 2);
-    assert_int_equal(ds.splits[DATASET_SPLIT_UNLABELED].count, 4);
-    assert_int_equal(ds.splits[DATASET_SPLIT_TRAIN].layout, DATASET_PIXELS_PLANES_COLUMN_MAJOR);
-    assert_non_null(ds.splits[DATASET_SPLIT_TRAIN].mapping);
-    assert_int_equal(dataset_label(&ds, DATASET_SPLIT_TRAIN, 0), 0);
-    assert_int_equal(dataset_label(&ds, DATASET_SPLIT_TRAIN, 1), 9);
-    assert_int_equal(dataset_label(&ds, DATASET_SPLIT_TRAIN, 2), 4);
-    assert_int_equal(dataset_label(&ds, DATASET_SPLIT_TEST, 1), 2);
-    assert_int_equal(dataset_label(&ds, DATASET_SPLIT_UNLABELED, 0), DATASET_LABEL_NONE);
-    assert_int_equal(dataset_label(&ds, DATASET_SPLIT_TRAIN, 3), DATASET_LABEL_NONE);
-    assert_int_equal(dataset_unlabeled_source(&ds), DATASET_SPLIT_UNLABELED);
-    check_image(&ds, DATASET_SPLIT_TRAIN, 0);
-    check_image(&ds, DATASET_SPLIT_TRAIN, 2);
-    check_image(&ds, DATASET_SPLIT_TEST, 1);
-    check_image(&ds, DATASET_SPLIT_UNLABELED, 3);
-    dataset_close(&ds);
+    assert_int_equal(ds.splits[SIMCLR_DATASET_SPLIT_TRAIN].count, 3);
+    assert_int_equal(ds.splits[SIMCLR_DATASET_SPLIT_TEST].count, 2);
+    assert_int_equal(ds.splits[SIMCLR_DATASET_SPLIT_UNLABELED].count, 4);
+    assert_int_equal(ds.splits[SIMCLR_DATASET_SPLIT_TRAIN].layout, SIMCLR_DATASET_PIXELS_PLANES_COLUMN_MAJOR);
+    assert_non_null(ds.splits[SIMCLR_DATASET_SPLIT_TRAIN].mapping);
+    assert_int_equal(simclr_dataset_label(&ds, SIMCLR_DATASET_SPLIT_TRAIN, 0), 0);
+    assert_int_equal(simclr_dataset_label(&ds, SIMCLR_DATASET_SPLIT_TRAIN, 1), 9);
+    assert_int_equal(simclr_dataset_label(&ds, SIMCLR_DATASET_SPLIT_TRAIN, 2), 4);
+    assert_int_equal(simclr_dataset_label(&ds, SIMCLR_DATASET_SPLIT_TEST, 1), 2);
+    assert_int_equal(simclr_dataset_label(&ds, SIMCLR_DATASET_SPLIT_UNLABELED, 0), SIMCLR_DATASET_LABEL_NONE);
+    assert_int_equal(simclr_dataset_label(&ds, SIMCLR_DATASET_SPLIT_TRAIN, 3), SIMCLR_DATASET_LABEL_NONE);
+    assert_int_equal(simclr_dataset_unlabeled_source(&ds), SIMCLR_DATASET_SPLIT_UNLABELED);
+    check_image(&ds, SIMCLR_DATASET_SPLIT_TRAIN, 0);
+    check_image(&ds, SIMCLR_DATASET_SPLIT_TRAIN, 2);
+    check_image(&ds, SIMCLR_DATASET_SPLIT_TEST, 1);
+    check_image(&ds, SIMCLR_DATASET_SPLIT_UNLABELED, 3);
+    simclr_dataset_close(&ds);
     test_remove_tree(dir);
     free(dir);
 }
@@ -125,16 +125,16 @@ static void test_optional_files_and_nested_folder(void **state)
     snprintf(nested, sizeof nested, "%s/stl10_binary", dir);
     assert_int_equal(mkdir(nested, 0755), 0);
     write_stl10(nested, 0);
-    dataset ds;
-    error err;
+    simclr_dataset ds;
+    simclr_error err;
     if (open_dir(&ds, dir, -1, &err) != 0) fail_msg("%s", err.message);
     assert_string_equal(ds.path, nested);
-    assert_int_equal(ds.splits[DATASET_SPLIT_UNLABELED].count, 0);
-    assert_int_equal(dataset_unlabeled_source(&ds), DATASET_SPLIT_TRAIN);
+    assert_int_equal(ds.splits[SIMCLR_DATASET_SPLIT_UNLABELED].count, 0);
+    assert_int_equal(simclr_dataset_unlabeled_source(&ds), SIMCLR_DATASET_SPLIT_TRAIN);
     assert_string_equal(ds.class_names[0], "airplane");
     assert_string_equal(ds.class_names[7], "monkey");
     assert_string_equal(ds.class_names[9], "truck");
-    dataset_close(&ds);
+    simclr_dataset_close(&ds);
     test_remove_tree(dir);
     free(dir);
 }
@@ -146,25 +146,25 @@ static void test_fold_selects_indices(void **state)
     write_stl10(dir, 0);
     const char folds[] = "2 0\n1\n";
     free(test_write_file(dir, "fold_indices.txt", folds, strlen(folds)));
-    dataset ds;
-    error err;
+    simclr_dataset ds;
+    simclr_error err;
     if (open_dir(&ds, dir, 0, &err) != 0) fail_msg("%s", err.message);
-    assert_int_equal(ds.splits[DATASET_SPLIT_TRAIN].count, 2);
-    assert_null(ds.splits[DATASET_SPLIT_TRAIN].mapping);
-    assert_int_equal(dataset_label(&ds, DATASET_SPLIT_TRAIN, 0), 4); /* train image 2 */
-    assert_int_equal(dataset_label(&ds, DATASET_SPLIT_TRAIN, 1), 0); /* train image 0 */
+    assert_int_equal(ds.splits[SIMCLR_DATASET_SPLIT_TRAIN].count, 2);
+    assert_null(ds.splits[SIMCLR_DATASET_SPLIT_TRAIN].mapping);
+    assert_int_equal(simclr_dataset_label(&ds, SIMCLR_DATASET_SPLIT_TRAIN, 0), 4); /* train image 2 */
+    assert_int_equal(simclr_dataset_label(&ds, SIMCLR_DATASET_SPLIT_TRAIN, 1), 0); /* train image 0 */
     uint8_t *out = malloc(IMAGE);
     assert_non_null(out);
-    dataset_read_image(&ds, DATASET_SPLIT_TRAIN, 0, out);
+    simclr_dataset_read_image(&ds, SIMCLR_DATASET_SPLIT_TRAIN, 0, out);
     assert_int_equal(out[(5 * SIDE + 70) * 3 + 1], pixel_value(1, 2, 5, 70, 1));
     assert_int_equal(out[(70 * SIDE + 5) * 3 + 2], pixel_value(1, 2, 70, 5, 2));
     free(out);
-    dataset_close(&ds);
+    simclr_dataset_close(&ds);
 
     if (open_dir(&ds, dir, 1, &err) != 0) fail_msg("%s", err.message);
-    assert_int_equal(ds.splits[DATASET_SPLIT_TRAIN].count, 1);
-    assert_int_equal(dataset_label(&ds, DATASET_SPLIT_TRAIN, 0), 9);
-    dataset_close(&ds);
+    assert_int_equal(ds.splits[SIMCLR_DATASET_SPLIT_TRAIN].count, 1);
+    assert_int_equal(simclr_dataset_label(&ds, SIMCLR_DATASET_SPLIT_TRAIN, 0), 9);
+    simclr_dataset_close(&ds);
 
     assert_int_equal(open_dir(&ds, dir, 5, &err), -1);
     assert_non_null(strstr(err.message, "fold_indices.txt"));
@@ -179,12 +179,12 @@ static void test_fold_selects_indices(void **state)
 /* Opening must fail with an input error whose message names `file`, leaving ds released. */
 static void expect_failure(const char *dir, const char *file)
 {
-    dataset ds;
-    error err;
+    simclr_dataset ds;
+    simclr_error err;
     assert_int_equal(open_dir(&ds, dir, -1, &err), -1);
-    assert_int_equal(err.kind, ERROR_KIND_INPUT);
+    assert_int_equal(err.kind, SIMCLR_ERROR_KIND_INPUT);
     if (!strstr(err.message, file)) fail_msg("message does not name %s: %s", file, err.message);
-    for (int s = 0; s < DATASET_SPLIT_COUNT; s++) {
+    for (int s = 0; s < SIMCLR_DATASET_SPLIT_COUNT; s++) {
         assert_int_equal(ds.splits[s].count, 0);
         assert_null(ds.splits[s].mapping);
     }
@@ -200,8 +200,8 @@ static void test_bad_files_give_clear_errors(void **state)
     /* Truncated: one byte short of 3 images. */
     write_images(dir, "train_X.bin", 1, 2, IMAGE - 1);
     expect_failure(dir, "train_X.bin");
-    dataset ds;
-    error err;
+    simclr_dataset ds;
+    simclr_error err;
     assert_int_equal(open_dir(&ds, dir, -1, &err), -1);
     assert_non_null(strstr(err.message, "27648"));
     assert_non_null(strstr(err.message, "3 labels"));
@@ -247,10 +247,10 @@ static void test_bad_files_give_clear_errors(void **state)
 static void test_no_data_dir(void **state)
 {
     (void)state;
-    dataset ds;
-    error err;
+    simclr_dataset ds;
+    simclr_error err;
     assert_int_equal(open_dir(&ds, NULL, -1, &err), -1);
-    assert_int_equal(err.kind, ERROR_KIND_INPUT);
+    assert_int_equal(err.kind, SIMCLR_ERROR_KIND_INPUT);
     assert_non_null(strstr(err.message, "--data-dir"));
     assert_int_equal(open_dir(&ds, "/nonexistent/stl10", -1, &err), -1);
     assert_non_null(strstr(err.message, "/nonexistent/stl10"));

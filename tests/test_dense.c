@@ -18,14 +18,14 @@
 
 typedef struct dense_case {
     int batch, in_features, out_features;
-    nn_activation activation;
+    simclr_nn_activation activation;
     double *in, *weight, *bias, *seed; /* double copies read by the objective */
 } dense_case;
 
 static void fill_uniform(float *values, size_t count, float low, float high, uint64_t key)
 {
-    rng_stream stream = rng_stream_make(key, RNG_PURPOSE_INIT, 11, 0, 0, 0);
-    for (size_t i = 0; i < count; i++) values[i] = rng_uniform(&stream, low, high);
+    simclr_rng_stream stream = simclr_rng_stream_make(key, SIMCLR_RNG_PURPOSE_INIT, 11, 0, 0, 0);
+    for (size_t i = 0; i < count; i++) values[i] = simclr_rng_uniform(&stream, low, high);
 }
 
 static float *float_array(size_t count)
@@ -52,7 +52,7 @@ static void reference_forward(double *out, const dense_case *c)
             for (int i = 0; i < c->in_features; i++)
                 sum += c->in[(size_t)n * c->in_features + i] *
                        c->weight[(size_t)i * c->out_features + o];
-            if (c->activation == NN_ACTIVATION_RELU && sum < 0.0) sum = 0.0;
+            if (c->activation == SIMCLR_NN_ACTIVATION_RELU && sum < 0.0) sum = 0.0;
             out[(size_t)n * c->out_features + o] = sum;
         }
 }
@@ -87,7 +87,7 @@ static void check_gradient(const char *label, double *values, size_t count, cons
     free(numeric);
 }
 
-static void run_case(int batch, int in_features, int out_features, nn_activation activation,
+static void run_case(int batch, int in_features, int out_features, simclr_nn_activation activation,
                      uint64_t key)
 {
     size_t in_count = (size_t)batch * in_features, out_count = (size_t)batch * out_features;
@@ -105,19 +105,19 @@ static void run_case(int batch, int in_features, int out_features, nn_activation
                     to_double(weight, weight_count), to_double(bias, (size_t)out_features),
                     to_double(seed, out_count)};
 
-    dense_forward(out, in, weight, bias, batch, in_features, out_features, activation);
+    simclr_dense_forward(out, in, weight, bias, batch, in_features, out_features, activation);
     double *expected64 = malloc(out_count * sizeof *expected64);
     assert_non_null(expected64);
     reference_forward(expected64, &c);
     float *expected = float_array(out_count);
     for (size_t i = 0; i < out_count; i++) expected[i] = (float)expected64[i];
     char label[80];
-    const char *name = activation == NN_ACTIVATION_RELU ? "relu" : "linear";
+    const char *name = activation == SIMCLR_NN_ACTIVATION_RELU ? "relu" : "linear";
     snprintf(label, sizeof label, "dense %s forward", name);
     test_assert_close(label, out, expected, out_count, 1e-5, 1e-5);
 
     memcpy(d_out, seed, out_count * sizeof *d_out);
-    dense_backward(d_in, d_weight, d_bias, d_out, out, in, weight, batch, in_features,
+    simclr_dense_backward(d_in, d_weight, d_bias, d_out, out, in, weight, batch, in_features,
                    out_features, activation);
     snprintf(label, sizeof label, "dense %s d_in", name);
     check_gradient(label, c.in, in_count, d_in, &c);
@@ -131,7 +131,7 @@ static void run_case(int batch, int in_features, int out_features, nn_activation
     for (size_t i = 0; i < weight_count; i++) twice_weight[i] = 2.0f * d_weight[i];
     for (int o = 0; o < out_features; o++) twice_bias[o] = 2.0f * d_bias[o];
     memcpy(d_out, seed, out_count * sizeof *d_out);
-    dense_backward(NULL, d_weight, d_bias, d_out, out, in, weight, batch, in_features,
+    simclr_dense_backward(NULL, d_weight, d_bias, d_out, out, in, weight, batch, in_features,
                    out_features, activation);
     test_assert_close("d_weight accumulates", d_weight, twice_weight, weight_count, 1e-6, 1e-6);
     test_assert_close("d_bias accumulates", d_bias, twice_bias, (size_t)out_features, 1e-6, 1e-6);
@@ -145,19 +145,19 @@ static void run_case(int batch, int in_features, int out_features, nn_activation
 static void test_dense_relu(void **state)
 {
     (void)state;
-    run_case(5, 7, 6, NN_ACTIVATION_RELU, 10);
+    run_case(5, 7, 6, SIMCLR_NN_ACTIVATION_RELU, 10);
 }
 
 static void test_dense_linear(void **state)
 {
     (void)state;
-    run_case(3, 9, 4, NN_ACTIVATION_NONE, 20);
+    run_case(3, 9, 4, SIMCLR_NN_ACTIVATION_NONE, 20);
 }
 
 static void test_dense_single_row(void **state)
 {
     (void)state;
-    run_case(1, 4, 10, NN_ACTIVATION_NONE, 30);
+    run_case(1, 4, 10, SIMCLR_NN_ACTIVATION_NONE, 30);
 }
 
 static void test_relu(void **state)
@@ -166,17 +166,17 @@ static void test_relu(void **state)
     float in[] = {-2.0f, -0.0f, 0.0f, 1e-30f, 3.5f};
     float expected[] = {0.0f, 0.0f, 0.0f, 1e-30f, 3.5f};
     float out[5];
-    relu_forward(out, in, 5);
+    simclr_relu_forward(out, in, 5);
     test_assert_close("relu forward", out, expected, 5, 0.0, 0.0);
     float d_y[] = {1.0f, 2.0f, 3.0f, 4.0f, 5.0f};
     float d_expected[] = {0.0f, 0.0f, 0.0f, 4.0f, 5.0f};
-    relu_backward(d_y, d_y, out, 5); /* in place */
+    simclr_relu_backward(d_y, d_y, out, 5); /* in place */
     test_assert_close("relu backward", d_y, d_expected, 5, 0.0, 0.0);
     /* A large tensor takes the parallel path. */
     size_t count = 200000;
     float *big = float_array(count), *big_out = float_array(count);
     fill_uniform(big, count, -1.0f, 1.0f, 40);
-    relu_forward(big_out, big, count);
+    simclr_relu_forward(big_out, big, count);
     for (size_t i = 0; i < count; i++) assert_true(big_out[i] == (big[i] > 0.0f ? big[i] : 0.0f));
     free(big), free(big_out);
 }
@@ -187,8 +187,8 @@ static void test_glorot_uniform(void **state)
     /* conv1 of the seed: fan_in 3*3*3, fan_out 3*3*128 -> limit sqrt(6 / 1179) = 0.0713 */
     size_t count = 3 * 3 * 3 * 128;
     float *weights = float_array(count);
-    rng_stream stream = rng_stream_make(1, RNG_PURPOSE_INIT, 0, 0, 0, 0);
-    nn_glorot_uniform(weights, count, 27, 1152, &stream);
+    simclr_rng_stream stream = simclr_rng_stream_make(1, SIMCLR_RNG_PURPOSE_INIT, 0, 0, 0, 0);
+    simclr_nn_glorot_uniform(weights, count, 27, 1152, &stream);
     double limit = sqrt(6.0 / 1179.0), sum = 0.0, squares = 0.0;
     for (size_t i = 0; i < count; i++) {
         assert_true(fabs(weights[i]) <= limit);
@@ -201,8 +201,8 @@ static void test_glorot_uniform(void **state)
     assert_true(fabs(variance / (limit * limit / 3.0) - 1.0) < 0.1);
     /* The same stream key gives the same weights. */
     float again[16];
-    rng_stream replay = rng_stream_make(1, RNG_PURPOSE_INIT, 0, 0, 0, 0);
-    nn_glorot_uniform(again, 16, 27, 1152, &replay);
+    simclr_rng_stream replay = simclr_rng_stream_make(1, SIMCLR_RNG_PURPOSE_INIT, 0, 0, 0, 0);
+    simclr_nn_glorot_uniform(again, 16, 27, 1152, &replay);
     assert_memory_equal(again, weights, sizeof again);
     free(weights);
 }

@@ -16,21 +16,21 @@ static void test_write_and_read(void **state)
 {
     (void)state;
     const char *names[] = {"acc", "loss", "val_acc", "val_loss"};
-    history h, back;
-    history_init(&h, names, 4);
-    error err;
+    simclr_history h, back;
+    simclr_history_init(&h, names, 4);
+    simclr_error err;
     for (int e = 0; e < 5; e++) {
         double values[4] = {0.1 * e, 2.0 - 0.1 * e, 0.25 + 0.125 * e, 1.5};
-        assert_int_equal(history_append(&h, values, 1.5 + e, &err), 0);
+        assert_int_equal(simclr_history_append(&h, values, 1.5 + e, &err), 0);
     }
-    assert_true(history_max(&h, "val_acc") == 0.75);
-    assert_true(isnan(history_max(&h, "c_acc")));
+    assert_true(simclr_history_max(&h, "val_acc") == 0.75);
+    assert_true(isnan(simclr_history_max(&h, "c_acc")));
     char *dir = test_make_temp_dir();
-    if (history_write(&h, dir, "baseline", &err) != 0) fail_msg("%s", err.message);
+    if (simclr_history_write(&h, dir, "baseline", &err) != 0) fail_msg("%s", err.message);
     char path[4096];
     snprintf(path, sizeof path, "%s/baseline_history.csv", dir);
-    history_init(&back, names, 4);
-    if (history_read_csv(&back, path, &err) != 0) fail_msg("%s", err.message);
+    simclr_history_init(&back, names, 4);
+    if (simclr_history_read_csv(&back, path, &err) != 0) fail_msg("%s", err.message);
     assert_int_equal(back.epoch_count, 5);
     for (int i = 0; i < 20; i++) assert_true(back.values[i] == h.values[i]); /* %.17g round-trips exactly */
 
@@ -43,14 +43,14 @@ static void test_write_and_read(void **state)
     assert_non_null(strstr(text, "\"val_acc\": [0.25, 0.375, 0.5, 0.625, 0.75]"));
 
     const char *other_names[] = {"c_acc", "c_loss"};
-    history other;
-    history_init(&other, other_names, 2);
+    simclr_history other;
+    simclr_history_init(&other, other_names, 2);
     snprintf(path, sizeof path, "%s/baseline_history.csv", dir);
-    assert_int_equal(history_read_csv(&other, path, &err), -1);
+    assert_int_equal(simclr_history_read_csv(&other, path, &err), -1);
     assert_non_null(strstr(err.message, "columns"));
-    history_free(&h);
-    history_free(&back);
-    history_free(&other);
+    simclr_history_free(&h);
+    simclr_history_free(&back);
+    simclr_history_free(&other);
     test_remove_tree(dir);
     free(dir);
 }

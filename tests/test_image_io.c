@@ -45,13 +45,13 @@ static char *join_path(const char *dir, const char *name)
 /* Decoding must fail with an input error that names the file. */
 static void assert_decode_fails(const char *path, const char *expected_phrase)
 {
-    error err;
-    error_clear(&err);
+    simclr_error err;
+    simclr_error_clear(&err);
     uint8_t *pixels = NULL;
     int height = -1, width = -1;
-    assert_int_equal(image_decode_file(path, 3, &pixels, &height, &width, &err), -1);
+    assert_int_equal(simclr_image_decode_file(path, 3, &pixels, &height, &width, &err), -1);
     assert_null(pixels);
-    assert_int_equal(err.kind, ERROR_KIND_INPUT);
+    assert_int_equal(err.kind, SIMCLR_ERROR_KIND_INPUT);
     if (!strstr(err.message, path)) fail_msg("message does not name %s: %s", path, err.message);
     if (expected_phrase && !strstr(err.message, expected_phrase))
         fail_msg("expected '%s' in: %s", expected_phrase, err.message);
@@ -65,11 +65,11 @@ static void test_png_round_trip_grey_and_rgb(void **state)
         const int height = 5, width = 7; /* rows != cols catches a transposition */
         uint8_t *pattern = make_pattern(height, width, channels);
         char *path = join_path(dir, channels == 1 ? "grey.png" : "rgb.png");
-        error err;
-        assert_int_equal(image_write_png(path, pattern, height, width, channels, &err), 0);
+        simclr_error err;
+        assert_int_equal(simclr_image_write_png(path, pattern, height, width, channels, &err), 0);
         uint8_t *decoded = NULL;
         int decoded_height = 0, decoded_width = 0;
-        assert_int_equal(image_decode_file(path, channels, &decoded, &decoded_height,
+        assert_int_equal(simclr_image_decode_file(path, channels, &decoded, &decoded_height,
                                            &decoded_width, &err), 0);
         assert_int_equal(decoded_height, height);
         assert_int_equal(decoded_width, width);
@@ -86,14 +86,14 @@ static void test_png_channel_conversion(void **state)
 {
     (void)state;
     char *dir = test_make_temp_dir();
-    error err;
+    simclr_error err;
     /* RGB file read as grey: ITU-R 601 luma, rounded (PIL's convert("L")). */
     const uint8_t rgb[2 * 3] = {255, 0, 0, 10, 200, 90};
     char *rgb_path = join_path(dir, "rgb.png");
-    assert_int_equal(image_write_png(rgb_path, rgb, 1, 2, 3, &err), 0);
+    assert_int_equal(simclr_image_write_png(rgb_path, rgb, 1, 2, 3, &err), 0);
     uint8_t *grey = NULL;
     int height = 0, width = 0;
-    assert_int_equal(image_decode_file(rgb_path, 1, &grey, &height, &width, &err), 0);
+    assert_int_equal(simclr_image_decode_file(rgb_path, 1, &grey, &height, &width, &err), 0);
     assert_int_equal(height, 1);
     assert_int_equal(width, 2);
     assert_int_equal(grey[0], (int)lround(0.299 * 255));
@@ -103,9 +103,9 @@ static void test_png_channel_conversion(void **state)
     /* Grey file read as RGB: the value replicated. */
     const uint8_t grey_pixels[3] = {0, 128, 255};
     char *grey_path = join_path(dir, "grey.png");
-    assert_int_equal(image_write_png(grey_path, grey_pixels, 3, 1, 1, &err), 0);
+    assert_int_equal(simclr_image_write_png(grey_path, grey_pixels, 3, 1, 1, &err), 0);
     uint8_t *rgb_decoded = NULL;
-    assert_int_equal(image_decode_file(grey_path, 3, &rgb_decoded, &height, &width, &err), 0);
+    assert_int_equal(simclr_image_decode_file(grey_path, 3, &rgb_decoded, &height, &width, &err), 0);
     const uint8_t expected[9] = {0, 0, 0, 128, 128, 128, 255, 255, 255};
     assert_memory_equal(rgb_decoded, expected, 9);
     free(rgb_decoded);
@@ -113,8 +113,8 @@ static void test_png_channel_conversion(void **state)
     /* RGBA file read as RGB: alpha dropped, colour kept as it is. */
     const uint8_t rgba[2 * 4] = {10, 20, 30, 0, 40, 50, 60, 128};
     char *rgba_path = join_path(dir, "rgba.png");
-    assert_int_equal(image_write_png(rgba_path, rgba, 1, 2, 4, &err), 0);
-    assert_int_equal(image_decode_file(rgba_path, 3, &rgb_decoded, &height, &width, &err), 0);
+    assert_int_equal(simclr_image_write_png(rgba_path, rgba, 1, 2, 4, &err), 0);
+    assert_int_equal(simclr_image_decode_file(rgba_path, 3, &rgb_decoded, &height, &width, &err), 0);
     const uint8_t without_alpha[6] = {10, 20, 30, 40, 50, 60};
     assert_memory_equal(rgb_decoded, without_alpha, 6);
     free(rgb_decoded);
@@ -171,8 +171,8 @@ static void test_jpeg_decode_within_jpeg_error(void **state)
 
         uint8_t *decoded = NULL;
         int decoded_height = 0, decoded_width = 0;
-        error err;
-        assert_int_equal(image_decode_file(path, channels, &decoded, &decoded_height,
+        simclr_error err;
+        assert_int_equal(simclr_image_decode_file(path, channels, &decoded, &decoded_height,
                                            &decoded_width, &err), 0);
         assert_int_equal(decoded_height, height);
         assert_int_equal(decoded_width, width);
@@ -235,8 +235,8 @@ static void test_bad_files_give_errors_naming_the_file(void **state)
     /* A real PNG cut at every length: each must fail cleanly. */
     uint8_t *pattern = make_pattern(9, 13, 3);
     char *good = join_path(dir, "good.png");
-    error err;
-    assert_int_equal(image_write_png(good, pattern, 9, 13, 3, &err), 0);
+    simclr_error err;
+    assert_int_equal(simclr_image_write_png(good, pattern, 9, 13, 3, &err), 0);
     FILE *file = fopen(good, "rb");
     assert_non_null(file);
     uint8_t bytes[4096];
@@ -246,10 +246,10 @@ static void test_bad_files_give_errors_naming_the_file(void **state)
     for (size_t cut = 1; cut < size; cut++) {
         uint8_t *pixels = NULL;
         int height = 0, width = 0;
-        error_clear(&err);
-        if (image_decode_memory(bytes, cut, "cut.png", 3, &pixels, &height, &width, &err) == 0)
+        simclr_error_clear(&err);
+        if (simclr_image_decode_memory(bytes, cut, "cut.png", 3, &pixels, &height, &width, &err) == 0)
             fail_msg("a PNG cut to %zu of %zu bytes decoded", cut, size);
-        assert_int_equal(err.kind, ERROR_KIND_INPUT);
+        assert_int_equal(err.kind, SIMCLR_ERROR_KIND_INPUT);
         assert_non_null(strstr(err.message, "cut.png"));
     }
     char *half = test_write_file(dir, "half.png", bytes, size / 2);
@@ -263,7 +263,7 @@ static void test_bad_files_give_errors_naming_the_file(void **state)
         corrupt[i] ^= 0x5a;
         uint8_t *pixels = NULL;
         int height = 0, width = 0;
-        if (image_decode_memory(corrupt, size, "flipped.png", 3, &pixels, &height, &width, &err) == 0)
+        if (simclr_image_decode_memory(corrupt, size, "flipped.png", 3, &pixels, &height, &width, &err) == 0)
             free(pixels);
     }
 
@@ -322,8 +322,8 @@ static void test_palette_png_with_transparency(void **state)
 
     uint8_t *pixels = NULL;
     int height = 0, width = 0;
-    error err;
-    if (image_decode_file(path, 3, &pixels, &height, &width, &err) != 0) fail_msg("%s", err.message);
+    simclr_error err;
+    if (simclr_image_decode_file(path, 3, &pixels, &height, &width, &err) != 0) fail_msg("%s", err.message);
     assert_int_equal(height, 2);
     assert_int_equal(width, 3);
     const uint8_t expected[18] = {255, 0, 0, 0, 255, 0, 10, 20, 30, 10, 20, 30, 0, 255, 0, 255, 0, 0};
@@ -338,7 +338,7 @@ static void test_resize_identity_and_constant(void **state)
     (void)state;
     uint8_t *pattern = make_pattern(6, 5, 3);
     uint8_t same[6 * 5 * 3];
-    image_resize_bilinear(pattern, 6, 5, 3, same, 6, 5);
+    simclr_image_resize_bilinear(pattern, 6, 5, 3, same, 6, 5);
     assert_memory_equal(same, pattern, sizeof same);
     free(pattern);
 
@@ -347,7 +347,7 @@ static void test_resize_identity_and_constant(void **state)
     for (int out_height = 1; out_height <= 12; out_height += 5) {
         for (int out_width = 1; out_width <= 12; out_width += 4) {
             uint8_t resized[12 * 12 * 3];
-            image_resize_bilinear(constant, 7, 3, 3, resized, out_height, out_width);
+            simclr_image_resize_bilinear(constant, 7, 3, 3, resized, out_height, out_width);
             for (int i = 0; i < out_height * out_width * 3; i++) assert_int_equal(resized[i], 77);
         }
     }
@@ -361,7 +361,7 @@ static void test_resize_half_pixel_bilinear(void **state)
     const uint8_t in[4] = {0, 100, 200, 40};
     const double weight[4][2] = {{1, 0}, {0.75, 0.25}, {0.25, 0.75}, {0, 1}};
     uint8_t out[16];
-    image_resize_bilinear(in, 2, 2, 1, out, 4, 4);
+    simclr_image_resize_bilinear(in, 2, 2, 1, out, 4, 4);
     for (int y = 0; y < 4; y++) {
         for (int x = 0; x < 4; x++) {
             double value = 0;
@@ -376,7 +376,7 @@ static void test_resize_half_pixel_bilinear(void **state)
      * align_corners would). */
     const uint8_t block[16] = {0, 10, 100, 110, 20, 30, 120, 130, 200, 210, 40, 50, 220, 230, 60, 70};
     uint8_t small[4];
-    image_resize_bilinear(block, 4, 4, 1, small, 2, 2);
+    simclr_image_resize_bilinear(block, 4, 4, 1, small, 2, 2);
     const uint8_t means[4] = {15, 115, 215, 55};
     assert_memory_equal(small, means, 4);
 }

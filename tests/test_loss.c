@@ -21,8 +21,8 @@
 
 static void fill_uniform(float *values, size_t count, float low, float high, uint64_t key)
 {
-    rng_stream stream = rng_stream_make(key, RNG_PURPOSE_INIT, 13, 0, 0, 0);
-    for (size_t i = 0; i < count; i++) values[i] = rng_uniform(&stream, low, high);
+    simclr_rng_stream stream = simclr_rng_stream_make(key, SIMCLR_RNG_PURPOSE_INIT, 13, 0, 0, 0);
+    for (size_t i = 0; i < count; i++) values[i] = simclr_rng_uniform(&stream, low, high);
 }
 
 static float *float_array(size_t count)
@@ -106,7 +106,7 @@ static void test_cross_entropy_hand_computed(void **state)
     int32_t labels[] = {2, 0};
     float d_logits[6];
     int correct = -1;
-    float loss = softmax_cross_entropy(logits, labels, 2, 3, d_logits, &correct);
+    float loss = simclr_softmax_cross_entropy(logits, labels, 2, 3, d_logits, &correct);
     assert_true(fabs(loss - 0.75310912) < 1e-6);
     assert_int_equal(correct, 2);
     float expected[] = {0.09003057f / 2, 0.24472847f / 2, (0.66524096f - 1) / 2,
@@ -115,7 +115,7 @@ static void test_cross_entropy_hand_computed(void **state)
     /* Huge logits stay finite through the log-softmax. */
     float huge[] = {1000.0f, -1000.0f, 0.0f};
     int32_t label = 1;
-    float huge_loss = softmax_cross_entropy(huge, &label, 1, 3, NULL, NULL);
+    float huge_loss = simclr_softmax_cross_entropy(huge, &label, 1, 3, NULL, NULL);
     assert_true(fabs(huge_loss - 2000.0f) < 1e-2);
 }
 
@@ -126,11 +126,11 @@ static void run_cross_entropy(int batch, int classes, uint64_t key)
     fill_uniform(logits, count, -4.0f, 4.0f, key);
     int32_t *labels = malloc((size_t)batch * sizeof *labels);
     assert_non_null(labels);
-    rng_stream stream = rng_stream_make(key, RNG_PURPOSE_INIT, 1, 0, 0, 0);
-    for (int n = 0; n < batch; n++) labels[n] = (int32_t)rng_below(&stream, (uint64_t)classes);
+    simclr_rng_stream stream = simclr_rng_stream_make(key, SIMCLR_RNG_PURPOSE_INIT, 1, 0, 0, 0);
+    for (int n = 0; n < batch; n++) labels[n] = (int32_t)simclr_rng_below(&stream, (uint64_t)classes);
     ce_case c = {batch, classes, to_double(logits, count), labels};
     int correct = -1;
-    float loss = softmax_cross_entropy(logits, labels, batch, classes, d_logits, &correct);
+    float loss = simclr_softmax_cross_entropy(logits, labels, batch, classes, d_logits, &correct);
     double expected = ce_reference(&c);
     float loss_array[1] = {loss}, expected_array[1] = {(float)expected};
     test_assert_close("ce loss", loss_array, expected_array, 1, 1e-6, 1e-6);
@@ -156,7 +156,7 @@ static void test_cross_entropy_random(void **state)
 /* ---- Contrastive losses ------------------------------------------------------------------- */
 
 typedef struct contrastive_case {
-    contrastive_kind kind;
+    simclr_contrastive_kind kind;
     int batch, dim;
     double temperature;
     double *z1, *z2;
@@ -184,7 +184,7 @@ static double contrastive_reference_counted(const contrastive_case *c, int *corr
     normalize_reference(p + (size_t)b * d, c->z2, b, d);
     double total = 0.0;
     int hits = 0;
-    if (c->kind == CONTRASTIVE_KIND_SEED) {
+    if (c->kind == SIMCLR_CONTRASTIVE_KIND_SEED) {
         /* Anchor i of view 1 against all of view 2 (rows of S), then the transpose. */
         for (int transposed = 0; transposed < 2; transposed++)
             for (int i = 0; i < b; i++) {
@@ -224,7 +224,7 @@ static double contrastive_reference(const void *context)
     return contrastive_reference_counted(context, NULL);
 }
 
-static void run_contrastive(contrastive_kind kind, int batch, int dim, float temperature,
+static void run_contrastive(simclr_contrastive_kind kind, int batch, int dim, float temperature,
                             uint64_t key, int tiny_row)
 {
     size_t count = (size_t)batch * dim;
@@ -239,14 +239,14 @@ static void run_contrastive(contrastive_kind kind, int batch, int dim, float tem
         for (int k = 0; k < dim; k++) z1[k] *= 1e-9f;
     contrastive_case c = {kind, batch, dim, temperature, to_double(z1, count),
                           to_double(z2, count)};
-    float *workspace = float_array(contrastive_workspace_floats(kind, batch, dim));
-    contrastive_result result = {0};
-    contrastive_loss(kind, z1, z2, batch, dim, temperature, d_z1, d_z2, workspace, &result);
+    float *workspace = float_array(simclr_contrastive_workspace_floats(kind, batch, dim));
+    simclr_contrastive_result result = {0};
+    simclr_contrastive_loss(kind, z1, z2, batch, dim, temperature, d_z1, d_z2, workspace, &result);
 
     int expected_correct = -1;
     double expected_sum = contrastive_reference_counted(&c, &expected_correct);
     char label[96];
-    const char *name = kind == CONTRASTIVE_KIND_SEED ? "seed" : "nt-xent";
+    const char *name = kind == SIMCLR_CONTRASTIVE_KIND_SEED ? "seed" : "nt-xent";
     snprintf(label, sizeof label, "%s B=%d loss", name, batch);
     float loss[1] = {result.loss}, expected[1] = {(float)(expected_sum / batch)};
     test_assert_close(label, loss, expected, 1, 1e-5, 1e-5);
@@ -261,10 +261,10 @@ static void run_contrastive(contrastive_kind kind, int batch, int dim, float tem
 
     /* Only one gradient asked for: the same values, and the loss without any. */
     float *only_z2 = float_array(count);
-    contrastive_loss(kind, z1, z2, batch, dim, temperature, NULL, only_z2, workspace, &result);
+    simclr_contrastive_loss(kind, z1, z2, batch, dim, temperature, NULL, only_z2, workspace, &result);
     test_assert_close("d_z2 alone", only_z2, d_z2, count, 0.0, 0.0);
-    contrastive_result no_gradient = {0};
-    contrastive_loss(kind, z1, z2, batch, dim, temperature, NULL, NULL, workspace, &no_gradient);
+    simclr_contrastive_result no_gradient = {0};
+    simclr_contrastive_loss(kind, z1, z2, batch, dim, temperature, NULL, NULL, workspace, &no_gradient);
     assert_true(no_gradient.loss == result.loss);
 
     free(only_z2), free(workspace), free(c.z1), free(c.z2);
@@ -274,25 +274,25 @@ static void run_contrastive(contrastive_kind kind, int batch, int dim, float tem
 static void test_seed_loss_small(void **state)
 {
     (void)state;
-    run_contrastive(CONTRASTIVE_KIND_SEED, 5, 7, 0.1f, 10, 0);
-    run_contrastive(CONTRASTIVE_KIND_SEED, 4, 3, 0.5f, 20, 1);
-    run_contrastive(CONTRASTIVE_KIND_SEED, 1, 4, 0.1f, 25, 0);
+    run_contrastive(SIMCLR_CONTRASTIVE_KIND_SEED, 5, 7, 0.1f, 10, 0);
+    run_contrastive(SIMCLR_CONTRASTIVE_KIND_SEED, 4, 3, 0.5f, 20, 1);
+    run_contrastive(SIMCLR_CONTRASTIVE_KIND_SEED, 1, 4, 0.1f, 25, 0);
 }
 
 static void test_nt_xent_small(void **state)
 {
     (void)state;
-    run_contrastive(CONTRASTIVE_KIND_NT_XENT, 5, 7, 0.1f, 30, 0);
-    run_contrastive(CONTRASTIVE_KIND_NT_XENT, 4, 3, 0.5f, 40, 1);
-    run_contrastive(CONTRASTIVE_KIND_NT_XENT, 1, 4, 0.1f, 45, 0);
+    run_contrastive(SIMCLR_CONTRASTIVE_KIND_NT_XENT, 5, 7, 0.1f, 30, 0);
+    run_contrastive(SIMCLR_CONTRASTIVE_KIND_NT_XENT, 4, 3, 0.5f, 40, 1);
+    run_contrastive(SIMCLR_CONTRASTIVE_KIND_NT_XENT, 1, 4, 0.1f, 45, 0);
 }
 
 /* More rows than the parallel threshold and more columns than one column block. */
 static void test_contrastive_larger(void **state)
 {
     (void)state;
-    run_contrastive(CONTRASTIVE_KIND_SEED, 133, 16, 0.1f, 50, 0);
-    run_contrastive(CONTRASTIVE_KIND_NT_XENT, 70, 16, 0.1f, 60, 0);
+    run_contrastive(SIMCLR_CONTRASTIVE_KIND_SEED, 133, 16, 0.1f, 50, 0);
+    run_contrastive(SIMCLR_CONTRASTIVE_KIND_NT_XENT, 70, 16, 0.1f, 60, 0);
 }
 
 static void test_contrastive_hand_computed(void **state)
@@ -307,9 +307,9 @@ static void test_contrastive_hand_computed(void **state)
     float z1[] = {2.0f, 0.0f, 0.0f, 0.5f};
     float z2[] = {1.0f, 0.0f, 3.0f, 0.0f};
     float workspace[64];
-    assert_true(contrastive_workspace_floats(CONTRASTIVE_KIND_SEED, 2, 2) <= 64);
-    contrastive_result result = {0};
-    contrastive_loss(CONTRASTIVE_KIND_SEED, z1, z2, 2, 2, 1.0f, NULL, NULL, workspace, &result);
+    assert_true(simclr_contrastive_workspace_floats(SIMCLR_CONTRASTIVE_KIND_SEED, 2, 2) <= 64);
+    simclr_contrastive_result result = {0};
+    simclr_contrastive_loss(SIMCLR_CONTRASTIVE_KIND_SEED, z1, z2, 2, 2, 1.0f, NULL, NULL, workspace, &result);
     assert_true(fabs(result.loss - 0.75320443) < 1e-6);
     assert_int_equal(result.correct, 2);
     assert_int_equal(result.total, 4);

@@ -34,7 +34,7 @@
 typedef struct case_config {
     const char *key;
     int height, width, channels, padding, batch; /* batch per view */
-    nn_precision precision;
+    simclr_nn_precision precision;
 } case_config;
 
 /* bf16 against fp32: largest relative L2 error allowed per tensor, and the smallest cosine
@@ -108,10 +108,10 @@ static void compare(const case_config *c, const char *name, const float *actual,
 static const char *const ENCODER_NAMES[] = {"conv1", "conv2", "conv3", "conv4", "encoder_dense"};
 static const char *const HEAD_NAMES[] = {"head1", "head2"};
 
-static void load_weights(const case_config *c, network *net, const char *const *names)
+static void load_weights(const case_config *c, simclr_network *net, const char *const *names)
 {
     for (int i = 0; i < net->layer_count; i++) {
-        const network_layer *layer = &net->layers[i];
+        const simclr_network_layer *layer = &net->layers[i];
         char name[64];
         snprintf(name, sizeof name, "%s_kernel", names[i]);
         float *kernel = fixture(c, name, layer->kernel_count);
@@ -124,10 +124,10 @@ static void load_weights(const case_config *c, network *net, const char *const *
     }
 }
 
-static void compare_gradients(const case_config *c, const network *net, const char *const *names)
+static void compare_gradients(const case_config *c, const simclr_network *net, const char *const *names)
 {
     for (int i = 0; i < net->layer_count; i++) {
-        const network_layer *layer = &net->layers[i];
+        const simclr_network_layer *layer = &net->layers[i];
         char name[64];
         snprintf(name, sizeof name, "d_%s_kernel", names[i]);
         compare(c, name, net->grads + layer->kernel_offset, layer->kernel_count);
@@ -138,40 +138,40 @@ static void compare_gradients(const case_config *c, const network *net, const ch
 
 static void run_case(const case_config *c)
 {
-    error err;
-    model_config config = model_config_default((tensor_shape){c->height, c->width, c->channels}, 10);
+    simclr_error err;
+    simclr_model_config config = simclr_model_config_default((simclr_tensor_shape){c->height, c->width, c->channels}, 10);
     config.width = WIDTH;
     config.padding = c->padding;
     config.precision = c->precision;
     int views = 2 * c->batch;
-    network encoder, head;
-    if (model_build_encoder(&encoder, &config, views, &err) != 0) fail_msg("%s", err.message);
-    if (model_build_projection_head(&head, &config, views, &err) != 0) fail_msg("%s", err.message);
+    simclr_network encoder, head;
+    if (simclr_model_build_encoder(&encoder, &config, views, &err) != 0) fail_msg("%s", err.message);
+    if (simclr_model_build_projection_head(&head, &config, views, &err) != 0) fail_msg("%s", err.message);
     load_weights(c, &encoder, ENCODER_NAMES);
     load_weights(c, &head, HEAD_NAMES);
     size_t input_count = (size_t)views * c->height * c->width * c->channels;
     float *input = fixture(c, "input", input_count);
 
-    if (network_forward(&encoder, input, views, &err) != 0) fail_msg("%s", err.message);
-    compare(c, "features", network_output(&encoder), (size_t)views * WIDTH);
-    if (network_forward(&head, network_output(&encoder), views, &err) != 0)
+    if (simclr_network_forward(&encoder, input, views, &err) != 0) fail_msg("%s", err.message);
+    compare(c, "features", simclr_network_output(&encoder), (size_t)views * WIDTH);
+    if (simclr_network_forward(&head, simclr_network_output(&encoder), views, &err) != 0)
         fail_msg("%s", err.message);
-    compare(c, "projections", network_output(&head), (size_t)views * WIDTH);
+    compare(c, "projections", simclr_network_output(&head), (size_t)views * WIDTH);
 
     float *d_projections = calloc((size_t)views * WIDTH, sizeof(float));
-    float *workspace = calloc(contrastive_workspace_floats(CONTRASTIVE_KIND_SEED, c->batch, WIDTH),
+    float *workspace = calloc(simclr_contrastive_workspace_floats(SIMCLR_CONTRASTIVE_KIND_SEED, c->batch, WIDTH),
                               sizeof(float));
-    const float *z = network_output(&head);
-    contrastive_result result;
-    contrastive_loss(CONTRASTIVE_KIND_SEED, z, z + (size_t)c->batch * WIDTH, c->batch, WIDTH, 0.1f,
+    const float *z = simclr_network_output(&head);
+    simclr_contrastive_result result;
+    simclr_contrastive_loss(SIMCLR_CONTRASTIVE_KIND_SEED, z, z + (size_t)c->batch * WIDTH, c->batch, WIDTH, 0.1f,
                      d_projections, d_projections + (size_t)c->batch * WIDTH, workspace, &result);
 
     float *d_input = calloc(input_count, sizeof(float));
-    network_zero_grads(&encoder);
-    network_zero_grads(&head);
-    if (network_backward(&head, d_projections, encoder.d_output, &err) != 0)
+    simclr_network_zero_grads(&encoder);
+    simclr_network_zero_grads(&head);
+    if (simclr_network_backward(&head, d_projections, encoder.d_output, &err) != 0)
         fail_msg("%s", err.message);
-    if (network_backward(&encoder, encoder.d_output, d_input, &err) != 0)
+    if (simclr_network_backward(&encoder, encoder.d_output, d_input, &err) != 0)
         fail_msg("%s", err.message);
     compare_gradients(c, &head, HEAD_NAMES);
     compare_gradients(c, &encoder, ENCODER_NAMES);
@@ -180,13 +180,13 @@ static void run_case(const case_config *c)
     /* A second step's gradients double when not zeroed: backward adds. */
     float *first = malloc(encoder.param_count * sizeof(float));
     memcpy(first, encoder.grads, encoder.param_count * sizeof(float));
-    network_forward(&encoder, input, views, &err);
-    network_forward(&head, network_output(&encoder), views, &err);
-    z = network_output(&head);
-    contrastive_loss(CONTRASTIVE_KIND_SEED, z, z + (size_t)c->batch * WIDTH, c->batch, WIDTH, 0.1f,
+    simclr_network_forward(&encoder, input, views, &err);
+    simclr_network_forward(&head, simclr_network_output(&encoder), views, &err);
+    z = simclr_network_output(&head);
+    simclr_contrastive_loss(SIMCLR_CONTRASTIVE_KIND_SEED, z, z + (size_t)c->batch * WIDTH, c->batch, WIDTH, 0.1f,
                      d_projections, d_projections + (size_t)c->batch * WIDTH, workspace, &result);
-    network_backward(&head, d_projections, encoder.d_output, &err);
-    network_backward(&encoder, encoder.d_output, NULL, &err);
+    simclr_network_backward(&head, d_projections, encoder.d_output, &err);
+    simclr_network_backward(&encoder, encoder.d_output, NULL, &err);
     for (size_t i = 0; i < encoder.param_count; i++)
         assert_true(fabsf(encoder.grads[i] - 2.0f * first[i]) <= 1e-5f * (1.0f + fabsf(first[i])));
 
@@ -195,28 +195,28 @@ static void run_case(const case_config *c)
     free(workspace);
     free(d_projections);
     free(input);
-    network_free(&encoder);
-    network_free(&head);
+    simclr_network_free(&encoder);
+    simclr_network_free(&head);
 }
 
 static void test_network_padded_gray(void **state)
 {
     (void)state;
-    case_config c = {"a", 28, 28, 1, 1, 6, NN_PRECISION_FP32};
+    case_config c = {"a", 28, 28, 1, 1, 6, SIMCLR_NN_PRECISION_FP32};
     run_case(&c);
 }
 
 static void test_network_valid_rgb(void **state)
 {
     (void)state;
-    case_config c = {"b", 48, 40, 3, 0, 4, NN_PRECISION_FP32};
+    case_config c = {"b", 48, 40, 3, 0, 4, SIMCLR_NN_PRECISION_FP32};
     run_case(&c);
 }
 
 /* Skips the calling test where oneDNN has no bf16 convolution (a CPU without AVX-512). */
 #define skip_without_bf16()                                                                        \
     do {                                                                                           \
-        if (!conv2d_bf16_available()) {                                                            \
+        if (!simclr_conv2d_bf16_available()) {                                                            \
             printf("  skipping: oneDNN has no bf16 convolution on this CPU\n");                  \
             skip();                                                                                \
         }                                                                                          \
@@ -225,28 +225,28 @@ static void test_network_valid_rgb(void **state)
 /* Forward and backward of nets[0] (fp32) and nets[1] (bf16) on the same input and a random
  * output gradient. The bf16 output is compared with expected_output (or the fp32 one); the
  * gradients and d_input by direction when the network has ReLUs (relu), else by relative error. */
-static void compare_bf16_networks(const char *key, network *nets, const float *input, int batch,
+static void compare_bf16_networks(const char *key, simclr_network *nets, const float *input, int batch,
                                   const float *expected_output, int relu)
 {
-    error err;
+    simclr_error err;
     size_t input_count = (size_t)batch * nets[0].layers[0].in_size;
-    size_t output_count = (size_t)batch * network_output_size(&nets[0]);
+    size_t output_count = (size_t)batch * simclr_network_output_size(&nets[0]);
     float *d_output = calloc(output_count, sizeof(float));
     float *outputs[2] = {calloc(output_count, sizeof(float)), calloc(output_count, sizeof(float))};
     float *d_inputs[2] = {calloc(input_count, sizeof(float)), calloc(input_count, sizeof(float))};
-    rng_stream stream = rng_stream_make(5, RNG_PURPOSE_INIT, 11, 0, 0, 0);
-    for (size_t i = 0; i < output_count; i++) d_output[i] = rng_uniform(&stream, -1.0f, 1.0f);
+    simclr_rng_stream stream = simclr_rng_stream_make(5, SIMCLR_RNG_PURPOSE_INIT, 11, 0, 0, 0);
+    for (size_t i = 0; i < output_count; i++) d_output[i] = simclr_rng_uniform(&stream, -1.0f, 1.0f);
     for (int p = 0; p < 2; p++) {
-        if (network_forward(&nets[p], input, batch, &err) != 0) fail_msg("%s", err.message);
-        memcpy(outputs[p], network_output(&nets[p]), output_count * sizeof(float));
-        network_zero_grads(&nets[p]);
-        if (network_backward(&nets[p], d_output, d_inputs[p], &err) != 0)
+        if (simclr_network_forward(&nets[p], input, batch, &err) != 0) fail_msg("%s", err.message);
+        memcpy(outputs[p], simclr_network_output(&nets[p]), output_count * sizeof(float));
+        simclr_network_zero_grads(&nets[p]);
+        if (simclr_network_backward(&nets[p], d_output, d_inputs[p], &err) != 0)
             fail_msg("%s", err.message);
     }
     assert_bf16_close(key, "output", outputs[1], expected_output ? expected_output : outputs[0],
                       output_count);
     for (int i = 0; i < nets[0].layer_count; i++) {
-        const network_layer *layer = &nets[0].layers[i];
+        const simclr_network_layer *layer = &nets[0].layers[i];
         const float *grads[2] = {nets[0].grads, nets[1].grads};
         char name[64];
         for (int is_bias = 0; is_bias < 2; is_bias++) {
@@ -273,15 +273,15 @@ static void compare_bf16_networks(const char *key, network *nets, const float *i
 /* The model's encoder, fixture weights and input; its features against PyTorch's. */
 static void run_bf16_encoder_case(const case_config *c)
 {
-    error err;
-    model_config config = model_config_default((tensor_shape){c->height, c->width, c->channels}, 10);
+    simclr_error err;
+    simclr_model_config config = simclr_model_config_default((simclr_tensor_shape){c->height, c->width, c->channels}, 10);
     config.width = WIDTH;
     config.padding = c->padding;
     int views = 2 * c->batch;
-    network encoders[2];
+    simclr_network encoders[2];
     for (int p = 0; p < 2; p++) {
-        config.precision = p ? NN_PRECISION_BF16 : NN_PRECISION_FP32;
-        if (model_build_encoder(&encoders[p], &config, views, &err) != 0)
+        config.precision = p ? SIMCLR_NN_PRECISION_BF16 : SIMCLR_NN_PRECISION_FP32;
+        if (simclr_model_build_encoder(&encoders[p], &config, views, &err) != 0)
             fail_msg("%s", err.message);
         load_weights(c, &encoders[p], ENCODER_NAMES);
     }
@@ -291,8 +291,8 @@ static void run_bf16_encoder_case(const case_config *c)
     compare_bf16_networks(c->key, encoders, input, views, expected_features, 1);
     free(input);
     free(expected_features);
-    network_free(&encoders[0]);
-    network_free(&encoders[1]);
+    simclr_network_free(&encoders[0]);
+    simclr_network_free(&encoders[1]);
 }
 
 /* Three linear convs and two dense layers (random weights): only rounding separates bf16. */
@@ -300,39 +300,39 @@ static void test_network_bf16_linear(void **state)
 {
     (void)state;
     skip_without_bf16();
-    tensor_shape input_shape = {20, 18, 3};
-    network nets[2];
-    error err;
+    simclr_tensor_shape input_shape = {20, 18, 3};
+    simclr_network nets[2];
+    simclr_error err;
     for (int p = 0; p < 2; p++) {
-        nn_precision precision = p ? NN_PRECISION_BF16 : NN_PRECISION_FP32;
-        layer_spec specs[5];
+        simclr_nn_precision precision = p ? SIMCLR_NN_PRECISION_BF16 : SIMCLR_NN_PRECISION_FP32;
+        simclr_layer_spec specs[5];
         for (int i = 0; i < 3; i++)
-            specs[i] = (layer_spec){.kind = LAYER_KIND_CONV2D, .units = 24, .kernel = 3,
+            specs[i] = (simclr_layer_spec){.kind = SIMCLR_LAYER_KIND_CONV2D, .units = 24, .kernel = 3,
                                     .stride = i == 1 ? 1 : 2, .padding = 1,
-                                    .activation = NN_ACTIVATION_NONE, .precision = precision};
-        specs[3] = (layer_spec){.kind = LAYER_KIND_DENSE, .units = 32};
-        specs[4] = (layer_spec){.kind = LAYER_KIND_DENSE, .units = 8};
-        if (network_init(&nets[p], "linear", &input_shape, specs, 5, 6, &err) != 0)
+                                    .activation = SIMCLR_NN_ACTIVATION_NONE, .precision = precision};
+        specs[3] = (simclr_layer_spec){.kind = SIMCLR_LAYER_KIND_DENSE, .units = 32};
+        specs[4] = (simclr_layer_spec){.kind = SIMCLR_LAYER_KIND_DENSE, .units = 8};
+        if (simclr_network_init(&nets[p], "linear", &input_shape, specs, 5, 6, &err) != 0)
             fail_msg("%s", err.message);
-        network_init_weights(&nets[p], 3);
+        simclr_network_init_weights(&nets[p], 3);
     }
     size_t input_count = (size_t)6 * 20 * 18 * 3;
     float *input = malloc(input_count * sizeof(float));
-    rng_stream stream = rng_stream_make(9, RNG_PURPOSE_INIT, 1, 0, 0, 0);
-    for (size_t i = 0; i < input_count; i++) input[i] = rng_uniform(&stream, 0.0f, 1.0f);
+    simclr_rng_stream stream = simclr_rng_stream_make(9, SIMCLR_RNG_PURPOSE_INIT, 1, 0, 0, 0);
+    for (size_t i = 0; i < input_count; i++) input[i] = simclr_rng_uniform(&stream, 0.0f, 1.0f);
     compare_bf16_networks("linear", nets, input, 6, NULL, 0);
     free(input);
-    network_free(&nets[0]);
-    network_free(&nets[1]);
+    simclr_network_free(&nets[0]);
+    simclr_network_free(&nets[1]);
 }
 
 static void test_network_bf16(void **state)
 {
     (void)state;
     skip_without_bf16();
-    case_config gray = {"a", 28, 28, 1, 1, 6, NN_PRECISION_BF16};
+    case_config gray = {"a", 28, 28, 1, 1, 6, SIMCLR_NN_PRECISION_BF16};
     run_bf16_encoder_case(&gray);
-    case_config rgb = {"b", 48, 40, 3, 0, 4, NN_PRECISION_BF16};
+    case_config rgb = {"b", 48, 40, 3, 0, 4, SIMCLR_NN_PRECISION_BF16};
     run_bf16_encoder_case(&rgb);
 }
 
@@ -340,30 +340,30 @@ static void test_network_bf16(void **state)
 static void test_network_precision_rules(void **state)
 {
     (void)state;
-    tensor_shape input = {24, 24, 3};
-    layer_spec conv = {.kind = LAYER_KIND_CONV2D, .units = 32, .kernel = 3, .stride = 2,
-                       .activation = NN_ACTIVATION_RELU, .precision = NN_PRECISION_BF16};
-    layer_spec conv32 = conv;
-    conv32.precision = NN_PRECISION_FP32;
-    layer_spec dense = {.kind = LAYER_KIND_DENSE, .units = 3};
-    layer_spec dense16 = dense;
-    dense16.precision = NN_PRECISION_BF16;
-    network net;
-    error err;
-    layer_spec mixed[3] = {conv, conv32, dense};
-    assert_int_equal(network_init(&net, "n", &input, mixed, 3, 2, &err), -1);
+    simclr_tensor_shape input = {24, 24, 3};
+    simclr_layer_spec conv = {.kind = SIMCLR_LAYER_KIND_CONV2D, .units = 32, .kernel = 3, .stride = 2,
+                       .activation = SIMCLR_NN_ACTIVATION_RELU, .precision = SIMCLR_NN_PRECISION_BF16};
+    simclr_layer_spec conv32 = conv;
+    conv32.precision = SIMCLR_NN_PRECISION_FP32;
+    simclr_layer_spec dense = {.kind = SIMCLR_LAYER_KIND_DENSE, .units = 3};
+    simclr_layer_spec dense16 = dense;
+    dense16.precision = SIMCLR_NN_PRECISION_BF16;
+    simclr_network net;
+    simclr_error err;
+    simclr_layer_spec mixed[3] = {conv, conv32, dense};
+    assert_int_equal(simclr_network_init(&net, "n", &input, mixed, 3, 2, &err), -1);
     assert_non_null(strstr(err.message, "precision"));
-    layer_spec bf16_dense[2] = {conv, dense16};
-    assert_int_equal(network_init(&net, "n", &input, bf16_dense, 2, 2, &err), -1);
+    simclr_layer_spec bf16_dense[2] = {conv, dense16};
+    assert_int_equal(simclr_network_init(&net, "n", &input, bf16_dense, 2, 2, &err), -1);
     assert_non_null(strstr(err.message, "fp32 only"));
-    layer_spec bf16_last[1] = {conv};
-    assert_int_equal(network_init(&net, "n", &input, bf16_last, 1, 2, &err), -1);
+    simclr_layer_spec bf16_last[1] = {conv};
+    assert_int_equal(simclr_network_init(&net, "n", &input, bf16_last, 1, 2, &err), -1);
     assert_non_null(strstr(err.message, "last layer"));
     /* bf16 activations take half the bytes of fp32 ones in the estimate. */
-    layer_spec good16[3] = {conv, conv, dense}, good32[3] = {conv32, conv32, dense};
+    simclr_layer_spec good16[3] = {conv, conv, dense}, good32[3] = {conv32, conv32, dense};
     size_t bytes16 = 0, bytes32 = 0;
-    assert_int_equal(network_estimate_bytes(&input, good16, 3, 1000, &bytes16, NULL, &err), 0);
-    assert_int_equal(network_estimate_bytes(&input, good32, 3, 1000, &bytes32, NULL, &err), 0);
+    assert_int_equal(simclr_network_estimate_bytes(&input, good16, 3, 1000, &bytes16, NULL, &err), 0);
+    assert_int_equal(simclr_network_estimate_bytes(&input, good32, 3, 1000, &bytes32, NULL, &err), 0);
     assert_true(bytes16 < bytes32);
 }
 

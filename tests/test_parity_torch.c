@@ -65,7 +65,7 @@ static double compare(const parity_config *p, const char *name, const float *act
 typedef struct dense_params {
     const char *name;
     int in, out;
-    nn_activation activation;
+    simclr_nn_activation activation;
     float *kernel, *bias, *d_kernel, *d_bias;
 } dense_params;
 
@@ -104,10 +104,10 @@ static void metric_check(const char *label, float actual, float expected, double
 static void run_parity(const parity_config *p)
 {
     const int views = 2 * p->batch;
-    error err = {0};
+    simclr_error err = {0};
 
     /* ---- encoder: convolutions ---- */
-    conv2d *convs[LAYERS] = {NULL};
+    simclr_conv2d *convs[LAYERS] = {NULL};
     float *kernels[LAYERS], *biases[LAYERS], *d_kernels[LAYERS], *d_biases[LAYERS];
     float *outs[LAYERS], *d_outs[LAYERS];
     size_t out_counts[LAYERS], kernel_counts[LAYERS];
@@ -115,10 +115,10 @@ static void run_parity(const parity_config *p)
     size_t input_count = (size_t)views * height * width * channels;
     float *input = load(p, "input", input_count);
     for (int l = 0; l < LAYERS; l++) {
-        conv2d_config config = {height, width, channels, WIDTH, 3, 2, p->padding,
-                                NN_ACTIVATION_RELU, NN_PRECISION_FP32, NN_LAYOUT_NHWC,
-                                NN_LAYOUT_NHWC};
-        if (conv2d_create(&convs[l], &config, &err)) fail_msg("conv2d_create: %s", err.message);
+        simclr_conv2d_config config = {height, width, channels, WIDTH, 3, 2, p->padding,
+                                SIMCLR_NN_ACTIVATION_RELU, SIMCLR_NN_PRECISION_FP32, SIMCLR_NN_LAYOUT_NHWC,
+                                SIMCLR_NN_LAYOUT_NHWC};
+        if (simclr_conv2d_create(&convs[l], &config, &err)) fail_msg("conv2d_create: %s", err.message);
         char name[64];
         kernel_counts[l] = (size_t)9 * channels * WIDTH;
         snprintf(name, sizeof name, "conv%d_kernel", l + 1);
@@ -127,8 +127,8 @@ static void run_parity(const parity_config *p)
         biases[l] = load(p, name, WIDTH);
         d_kernels[l] = zeros(kernel_counts[l]);
         d_biases[l] = zeros(WIDTH);
-        height = conv2d_out_height(convs[l]);
-        width = conv2d_out_width(convs[l]);
+        height = simclr_conv2d_out_height(convs[l]);
+        width = simclr_conv2d_out_width(convs[l]);
         channels = WIDTH;
         out_counts[l] = (size_t)views * height * width * channels;
         outs[l] = zeros(out_counts[l]);
@@ -138,7 +138,7 @@ static void run_parity(const parity_config *p)
 
     for (int l = 0; l < LAYERS; l++) {
         const float *layer_in = l == 0 ? input : outs[l - 1];
-        if (conv2d_forward(convs[l], outs[l], layer_in, kernels[l], biases[l], views, &err))
+        if (simclr_conv2d_forward(convs[l], outs[l], layer_in, kernels[l], biases[l], views, &err))
             fail_msg("conv2d_forward: %s", err.message);
         char name[64];
         snprintf(name, sizeof name, "conv%d_out", l + 1);
@@ -146,19 +146,19 @@ static void run_parity(const parity_config *p)
     }
 
     /* ---- encoder dense, projection head ---- */
-    dense_params encoder = {.name = "encoder_dense", .in = flat, .out = WIDTH, .activation = NN_ACTIVATION_RELU};
-    dense_params head1 = {.name = "head1", .in = WIDTH, .out = WIDTH, .activation = NN_ACTIVATION_RELU};
-    dense_params head2 = {.name = "head2", .in = WIDTH, .out = WIDTH, .activation = NN_ACTIVATION_NONE};
-    dense_params probe = {.name = "probe", .in = WIDTH, .out = CLASSES, .activation = NN_ACTIVATION_NONE};
+    dense_params encoder = {.name = "encoder_dense", .in = flat, .out = WIDTH, .activation = SIMCLR_NN_ACTIVATION_RELU};
+    dense_params head1 = {.name = "head1", .in = WIDTH, .out = WIDTH, .activation = SIMCLR_NN_ACTIVATION_RELU};
+    dense_params head2 = {.name = "head2", .in = WIDTH, .out = WIDTH, .activation = SIMCLR_NN_ACTIVATION_NONE};
+    dense_params probe = {.name = "probe", .in = WIDTH, .out = CLASSES, .activation = SIMCLR_NN_ACTIVATION_NONE};
     dense_params *denses[] = {&encoder, &head1, &head2, &probe};
     for (int i = 0; i < 4; i++) dense_params_load(p, denses[i]);
     size_t row_count = (size_t)views * WIDTH;
     float *features = zeros(row_count), *hidden = zeros(row_count), *z = zeros(row_count);
-    dense_forward(features, outs[LAYERS - 1], encoder.kernel, encoder.bias, views, flat, WIDTH,
+    simclr_dense_forward(features, outs[LAYERS - 1], encoder.kernel, encoder.bias, views, flat, WIDTH,
                   encoder.activation);
-    dense_forward(hidden, features, head1.kernel, head1.bias, views, WIDTH, WIDTH,
+    simclr_dense_forward(hidden, features, head1.kernel, head1.bias, views, WIDTH, WIDTH,
                   head1.activation);
-    dense_forward(z, hidden, head2.kernel, head2.bias, views, WIDTH, WIDTH, head2.activation);
+    simclr_dense_forward(z, hidden, head2.kernel, head2.bias, views, WIDTH, WIDTH, head2.activation);
     compare(p, "features", features, row_count);
     compare(p, "head_hidden", hidden, row_count);
     compare(p, "projections", z, row_count);
@@ -168,28 +168,28 @@ static void run_parity(const parity_config *p)
     float *d_z = zeros(row_count), *d_hidden = zeros(row_count), *d_features = zeros(row_count);
     float *d_flat = zeros(out_counts[LAYERS - 1]);
     size_t half = (size_t)p->batch * WIDTH;
-    size_t workspace_floats = contrastive_workspace_floats(CONTRASTIVE_KIND_NT_XENT, p->batch, WIDTH);
+    size_t workspace_floats = simclr_contrastive_workspace_floats(SIMCLR_CONTRASTIVE_KIND_NT_XENT, p->batch, WIDTH);
     float *workspace = zeros(workspace_floats);
-    contrastive_result contrastive = {0};
-    contrastive_loss(CONTRASTIVE_KIND_SEED, z, z + half, p->batch, WIDTH, TEMPERATURE, d_z,
+    simclr_contrastive_result contrastive = {0};
+    simclr_contrastive_loss(SIMCLR_CONTRASTIVE_KIND_SEED, z, z + half, p->batch, WIDTH, TEMPERATURE, d_z,
                      d_z + half, workspace, &contrastive);
     metric_check("c_loss", contrastive.loss, metrics[0], 1e-5);
     metric_check("c correct", (float)contrastive.correct, metrics[1], 0.0);
     metric_check("c total", (float)contrastive.total, metrics[2], 0.0);
 
     /* ---- backward through head, encoder dense and the convolutions ---- */
-    dense_backward(d_hidden, head2.d_kernel, head2.d_bias, d_z, z, hidden, head2.kernel, views,
+    simclr_dense_backward(d_hidden, head2.d_kernel, head2.d_bias, d_z, z, hidden, head2.kernel, views,
                    WIDTH, WIDTH, head2.activation);
-    dense_backward(d_features, head1.d_kernel, head1.d_bias, d_hidden, hidden, features,
+    simclr_dense_backward(d_features, head1.d_kernel, head1.d_bias, d_hidden, hidden, features,
                    head1.kernel, views, WIDTH, WIDTH, head1.activation);
-    dense_backward(d_flat, encoder.d_kernel, encoder.d_bias, d_features, features,
+    simclr_dense_backward(d_flat, encoder.d_kernel, encoder.d_bias, d_features, features,
                    outs[LAYERS - 1], encoder.kernel, views, flat, WIDTH, encoder.activation);
     memcpy(d_outs[LAYERS - 1], d_flat, out_counts[LAYERS - 1] * sizeof(float));
     float *d_input = zeros(input_count);
     for (int l = LAYERS - 1; l >= 0; l--) {
         const float *layer_in = l == 0 ? input : outs[l - 1];
         float *d_layer_in = l == 0 ? d_input : d_outs[l - 1];
-        if (conv2d_backward(convs[l], d_layer_in, d_kernels[l], d_biases[l], d_outs[l], outs[l],
+        if (simclr_conv2d_backward(convs[l], d_layer_in, d_kernels[l], d_biases[l], d_outs[l], outs[l],
                             layer_in, kernels[l], views, &err))
             fail_msg("conv2d_backward: %s", err.message);
     }
@@ -211,22 +211,22 @@ static void run_parity(const parity_config *p)
     assert_true(p->batch <= 64);
     for (int n = 0; n < p->batch; n++) labels[n] = (int32_t)label_values[n];
     float *logits = zeros((size_t)p->batch * CLASSES), *d_logits = zeros((size_t)p->batch * CLASSES);
-    dense_forward(logits, features, probe.kernel, probe.bias, p->batch, WIDTH, CLASSES,
+    simclr_dense_forward(logits, features, probe.kernel, probe.bias, p->batch, WIDTH, CLASSES,
                   probe.activation);
     compare(p, "logits", logits, (size_t)p->batch * CLASSES);
     int probe_correct = -1;
-    float probe_loss = softmax_cross_entropy(logits, labels, p->batch, CLASSES, d_logits,
+    float probe_loss = simclr_softmax_cross_entropy(logits, labels, p->batch, CLASSES, d_logits,
                                              &probe_correct);
     metric_check("p_loss", probe_loss, metrics[3], 1e-5);
     metric_check("p correct", (float)probe_correct, metrics[4], 0.0);
-    dense_backward(NULL, probe.d_kernel, probe.d_bias, d_logits, logits, features, probe.kernel,
+    simclr_dense_backward(NULL, probe.d_kernel, probe.d_bias, d_logits, logits, features, probe.kernel,
                    p->batch, WIDTH, CLASSES, probe.activation);
     dense_params_compare(p, &probe);
 
     /* ---- NT-Xent on the same projections ---- */
     float *nt_d_z = zeros(row_count);
-    contrastive_result nt = {0};
-    contrastive_loss(CONTRASTIVE_KIND_NT_XENT, z, z + half, p->batch, WIDTH, TEMPERATURE, nt_d_z,
+    simclr_contrastive_result nt = {0};
+    simclr_contrastive_loss(SIMCLR_CONTRASTIVE_KIND_NT_XENT, z, z + half, p->batch, WIDTH, TEMPERATURE, nt_d_z,
                      nt_d_z + half, workspace, &nt);
     metric_check("nt-xent loss", nt.loss, metrics[5], 1e-5);
     metric_check("nt-xent correct", (float)nt.correct, metrics[6], 0.0);
@@ -238,7 +238,7 @@ static void run_parity(const parity_config *p)
     free(features), free(hidden), free(z);
     for (int i = 0; i < 4; i++) dense_params_free(denses[i]);
     for (int l = 0; l < LAYERS; l++) {
-        conv2d_free(convs[l]);
+        simclr_conv2d_free(convs[l]);
         free(kernels[l]), free(biases[l]), free(d_kernels[l]), free(d_biases[l]);
         free(outs[l]), free(d_outs[l]);
     }

@@ -72,19 +72,19 @@ static void test_line_plot_png(void **state)
     }
     validation[7] = NAN; /* a gap, not a failure */
     for (int i = 0; i < 5; i++) short_run[i] = 0.5f + 0.05f * (float)i;
-    const plot_series series[3] = {
+    const simclr_plot_series series[3] = {
         {"training", train, 20}, {"validation #2", validation, 20}, {NULL, short_run, 5}};
-    error err;
-    if (plot_lines_png(path, "Classification accuracy during training", "epochs",
+    simclr_error err;
+    if (simclr_plot_lines_png(path, "Classification accuracy during training", "epochs",
                        "validation accuracy", series, 3, &err) != 0)
         fail_msg("%s", err.message);
     assert_int_equal(count_entries(dir), 1);
 
     uint8_t *rgb = NULL;
     int height = 0, width = 0;
-    assert_int_equal(image_decode_file(path, 3, &rgb, &height, &width, &err), 0);
-    assert_int_equal(width, PLOT_LINES_WIDTH);
-    assert_int_equal(height, PLOT_LINES_HEIGHT);
+    assert_int_equal(simclr_image_decode_file(path, 3, &rgb, &height, &width, &err), 0);
+    assert_int_equal(width, SIMCLR_PLOT_LINES_WIDTH);
+    assert_int_equal(height, SIMCLR_PLOT_LINES_HEIGHT);
     size_t pixels = (size_t)width * height;
     size_t white = count_colour(rgb, pixels, 255, 255, 255, 0);
     size_t dark = count_colour(rgb, pixels, 0, 0, 0, 60);
@@ -102,14 +102,14 @@ static void test_line_plot_png(void **state)
 
     /* Rejected before PLplot runs: no series, nothing finite; nothing is left behind. */
     char *bad = join_path(dir, "bad.png");
-    assert_int_equal(plot_lines_png(bad, "t", "x", "y", series, 0, &err), -1);
-    assert_int_equal(err.kind, ERROR_KIND_INPUT);
+    assert_int_equal(simclr_plot_lines_png(bad, "t", "x", "y", series, 0, &err), -1);
+    assert_int_equal(err.kind, SIMCLR_ERROR_KIND_INPUT);
     const float nothing[2] = {NAN, INFINITY};
-    const plot_series empty = {"nan", nothing, 2};
-    assert_int_equal(plot_lines_png(bad, "t", "x", "y", &empty, 1, &err), -1);
+    const simclr_plot_series empty = {"nan", nothing, 2};
+    assert_int_equal(simclr_plot_lines_png(bad, "t", "x", "y", &empty, 1, &err), -1);
     assert_non_null(strstr(err.message, "bad.png"));
     char *nowhere = join_path(dir, "missing-dir/plot.png");
-    assert_int_equal(plot_lines_png(nowhere, "t", "x", "y", series, 3, &err), -1);
+    assert_int_equal(simclr_plot_lines_png(nowhere, "t", "x", "y", series, 3, &err), -1);
     assert_non_null(strstr(err.message, "missing-dir"));
     assert_int_equal(count_entries(dir), 1);
 
@@ -148,28 +148,28 @@ static void test_image_grid_png(void **state)
             last[((size_t)(height - 1) * width + (width - 1)) * channels + ch] = 1.0f;
         const char *const titles[2] = {"Original:", "Strongly augmented:"};
         char *path = join_path(dir, channels == 1 ? "grey_grid.png" : "rgb_grid.png");
-        error err;
-        if (plot_image_grid_png(path, images, rows, cols, height, width, channels, titles, scale,
+        simclr_error err;
+        if (simclr_plot_image_grid_png(path, images, rows, cols, height, width, channels, titles, scale,
                                 &err) != 0)
             fail_msg("%s", err.message);
 
         uint8_t *rgb = NULL;
         int png_height = 0, png_width = 0;
-        assert_int_equal(image_decode_file(path, 3, &rgb, &png_height, &png_width, &err), 0);
-        int expected_width = 2 * PLOT_GRID_MARGIN + cols * width * scale + (cols - 1) * PLOT_GRID_GAP;
-        int expected_height = 2 * PLOT_GRID_MARGIN +
-                              rows * (PLOT_GRID_TITLE_HEIGHT + height * scale) +
-                              (rows - 1) * PLOT_GRID_GAP;
+        assert_int_equal(simclr_image_decode_file(path, 3, &rgb, &png_height, &png_width, &err), 0);
+        int expected_width = 2 * SIMCLR_PLOT_GRID_MARGIN + cols * width * scale + (cols - 1) * SIMCLR_PLOT_GRID_GAP;
+        int expected_height = 2 * SIMCLR_PLOT_GRID_MARGIN +
+                              rows * (SIMCLR_PLOT_GRID_TITLE_HEIGHT + height * scale) +
+                              (rows - 1) * SIMCLR_PLOT_GRID_GAP;
         assert_int_equal(png_width, expected_width);
         assert_int_equal(png_height, expected_height);
 
         /* Every image pixel where the layout says, upscaled by nearest neighbour. */
         for (int r = 0; r < rows; r++) {
             for (int c = 0; c < cols; c++) {
-                int top = PLOT_GRID_MARGIN +
-                          r * (PLOT_GRID_TITLE_HEIGHT + height * scale + PLOT_GRID_GAP) +
-                          PLOT_GRID_TITLE_HEIGHT;
-                int left = PLOT_GRID_MARGIN + c * (width * scale + PLOT_GRID_GAP);
+                int top = SIMCLR_PLOT_GRID_MARGIN +
+                          r * (SIMCLR_PLOT_GRID_TITLE_HEIGHT + height * scale + SIMCLR_PLOT_GRID_GAP) +
+                          SIMCLR_PLOT_GRID_TITLE_HEIGHT;
+                int left = SIMCLR_PLOT_GRID_MARGIN + c * (width * scale + SIMCLR_PLOT_GRID_GAP);
                 for (int y = 0; y < height * scale; y++) {
                     for (int x = 0; x < width * scale; x++) {
                         int corner = r == rows - 1 && c == cols - 1 && y / scale == height - 1 &&
@@ -191,9 +191,9 @@ static void test_image_grid_png(void **state)
         const uint8_t *margin = pixel_at(rgb, png_width, 1, png_height - 2);
         assert_true(margin[0] == 255 && margin[1] == 255 && margin[2] == 255);
         for (int r = 0; r < rows; r++) {
-            int band_top = PLOT_GRID_MARGIN + r * (PLOT_GRID_TITLE_HEIGHT + height * scale + PLOT_GRID_GAP);
+            int band_top = SIMCLR_PLOT_GRID_MARGIN + r * (SIMCLR_PLOT_GRID_TITLE_HEIGHT + height * scale + SIMCLR_PLOT_GRID_GAP);
             int ink = 0;
-            for (int y = band_top; y < band_top + PLOT_GRID_TITLE_HEIGHT; y++)
+            for (int y = band_top; y < band_top + SIMCLR_PLOT_GRID_TITLE_HEIGHT; y++)
                 for (int x = 0; x < png_width; x++) ink += pixel_at(rgb, png_width, x, y)[0] < 128;
             if (ink < 20) fail_msg("row %d title has %d dark pixels", r, ink);
         }
@@ -204,12 +204,12 @@ static void test_image_grid_png(void **state)
     assert_int_equal(count_entries(dir), 2);
 
     /* Bad arguments are input errors, and nothing is written. */
-    error err;
+    simclr_error err;
     float one_image[4] = {0};
     char *bad = join_path(dir, "bad.png");
-    assert_int_equal(plot_image_grid_png(bad, one_image, 1, 1, 2, 2, 2, NULL, 1, &err), -1);
-    assert_int_equal(err.kind, ERROR_KIND_INPUT);
-    assert_int_equal(plot_image_grid_png(bad, one_image, 1, 1, 2, 2, 1, NULL, 20000, &err), -1);
+    assert_int_equal(simclr_plot_image_grid_png(bad, one_image, 1, 1, 2, 2, 2, NULL, 1, &err), -1);
+    assert_int_equal(err.kind, SIMCLR_ERROR_KIND_INPUT);
+    assert_int_equal(simclr_plot_image_grid_png(bad, one_image, 1, 1, 2, 2, 1, NULL, 20000, &err), -1);
     assert_non_null(strstr(err.message, "32767"));
     assert_int_equal(count_entries(dir), 2);
     free(bad);

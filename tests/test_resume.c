@@ -17,16 +17,16 @@
 #include "simclr/train.h"
 #include "test_support.h"
 
-static dataset fashion;
+static simclr_dataset fashion;
 static int have_data;
 
 static int setup(void **state)
 {
     (void)state;
-    dataset_options options = dataset_options_default();
-    options.kind = DATASET_KIND_FASHION_MNIST;
-    error err;
-    have_data = dataset_open(&fashion, &options, &err) == 0;
+    simclr_dataset_options options = simclr_dataset_options_default();
+    options.kind = SIMCLR_DATASET_KIND_FASHION_MNIST;
+    simclr_error err;
+    have_data = simclr_dataset_open(&fashion, &options, &err) == 0;
     if (!have_data) printf("  skipping: %s\n", err.message);
     return 0;
 }
@@ -34,13 +34,13 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     (void)state;
-    if (have_data) dataset_close(&fashion);
+    if (have_data) simclr_dataset_close(&fashion);
     return 0;
 }
 
-static train_config small_config(const char *dir)
+static simclr_train_config small_config(const char *dir)
 {
-    train_config config = train_config_default(&fashion);
+    simclr_train_config config = simclr_train_config_default(&fashion);
     config.labeled_per_class = 20;
     config.unlabeled_batch = 50;
     config.steps_per_epoch = 0;
@@ -51,56 +51,56 @@ static train_config small_config(const char *dir)
     return config;
 }
 
-typedef int (*run_function)(const dataset *, const train_config *, history *, error *);
+typedef int (*run_function)(const simclr_dataset *, const simclr_train_config *, simclr_history *, simclr_error *);
 
 static void assert_same_checkpoint(const char *a, const char *b)
 {
-    safetensors_file first, second;
-    error err;
-    if (safetensors_open(&first, a, &err) != 0) fail_msg("%s", err.message);
-    if (safetensors_open(&second, b, &err) != 0) fail_msg("%s", err.message);
+    simclr_safetensors_file first, second;
+    simclr_error err;
+    if (simclr_safetensors_open(&first, a, &err) != 0) fail_msg("%s", err.message);
+    if (simclr_safetensors_open(&second, b, &err) != 0) fail_msg("%s", err.message);
     assert_int_equal(first.tensor_count, second.tensor_count);
     for (size_t i = 0; i < first.tensor_count; i++) {
-        const safetensors_tensor *x = &first.tensors[i];
-        const safetensors_tensor *y = safetensors_find(&second, x->name);
+        const simclr_safetensors_tensor *x = &first.tensors[i];
+        const simclr_safetensors_tensor *y = simclr_safetensors_find(&second, x->name);
         assert_non_null(y);
         assert_int_equal(x->data_end - x->data_begin, y->data_end - y->data_begin);
         if (memcmp(x->data, y->data, x->data_end - x->data_begin) != 0)
             fail_msg("tensor %s differs between the uninterrupted and the resumed run", x->name);
     }
-    safetensors_close(&first);
-    safetensors_close(&second);
+    simclr_safetensors_close(&first);
+    simclr_safetensors_close(&second);
 }
 
-static void check_resume(run_function run, const char *name, train_config base, long long first_stop,
+static void check_resume(run_function run, const char *name, simclr_train_config base, long long first_stop,
                          long long second_stop)
 {
-    error err;
+    simclr_error err;
     char *straight = test_make_temp_dir();
     char *resumed = test_make_temp_dir();
 
-    train_config config = base;
+    simclr_train_config config = base;
     config.out_dir = straight;
-    history reference;
+    simclr_history reference;
     if (run(&fashion, &config, &reference, &err) != 0) fail_msg("%s", err.message);
 
     /* Interrupted twice (the second time in the next epoch), then resumed to the end. */
     config.out_dir = resumed;
     config.stop_after_steps = first_stop;
-    history partial;
+    simclr_history partial;
     assert_int_equal(run(&fashion, &config, &partial, &err), -1);
-    assert_int_equal(err.kind, ERROR_KIND_INTERRUPTED);
+    assert_int_equal(err.kind, SIMCLR_ERROR_KIND_INTERRUPTED);
     printf("  %s: %s\n", name, err.message);
     assert_non_null(strstr(err.message, "--resume"));
-    history_free(&partial);
+    simclr_history_free(&partial);
     config.resume = 1;
     config.stop_after_steps = second_stop;
     assert_int_equal(run(&fashion, &config, &partial, &err), -1);
-    assert_int_equal(err.kind, ERROR_KIND_INTERRUPTED);
+    assert_int_equal(err.kind, SIMCLR_ERROR_KIND_INTERRUPTED);
     printf("  %s: %s\n", name, err.message);
-    history_free(&partial);
+    simclr_history_free(&partial);
     config.stop_after_steps = 0;
-    history finished;
+    simclr_history finished;
     if (run(&fashion, &config, &finished, &err) != 0) fail_msg("%s", err.message);
 
     assert_int_equal(finished.epoch_count, reference.epoch_count);
@@ -120,12 +120,12 @@ static void check_resume(run_function run, const char *name, train_config base, 
     assert_same_checkpoint(a, b);
 
     /* Resuming a finished run trains nothing and returns its history. */
-    history again;
+    simclr_history again;
     if (run(&fashion, &config, &again, &err) != 0) fail_msg("%s", err.message);
     assert_int_equal(again.epoch_count, reference.epoch_count);
-    history_free(&again);
-    history_free(&reference);
-    history_free(&finished);
+    simclr_history_free(&again);
+    simclr_history_free(&reference);
+    simclr_history_free(&finished);
     test_remove_tree(straight);
     test_remove_tree(resumed);
     free(straight);
@@ -137,16 +137,16 @@ static void test_baseline_resume(void **state)
     (void)state;
     if (!have_data) skip();
     /* 200 labeled images in batches of 25: 8 steps an epoch. */
-    check_resume(train_baseline, "baseline", small_config(""), 3, 7);
+    check_resume(simclr_train_baseline, "baseline", small_config(""), 3, 7);
 }
 
 static void test_pretrain_resume(void **state)
 {
     (void)state;
     if (!have_data) skip();
-    train_config config = small_config("");
+    simclr_train_config config = small_config("");
     config.steps_per_epoch = 4;
-    check_resume(train_pretrain, "pretrain", config, 2, 3);
+    check_resume(simclr_train_pretrain, "pretrain", config, 2, 3);
 }
 
 static void test_nan_stops_and_keeps_checkpoint(void **state)
@@ -154,21 +154,21 @@ static void test_nan_stops_and_keeps_checkpoint(void **state)
     (void)state;
     if (!have_data) skip();
     char *dir = test_make_temp_dir();
-    train_config config = small_config(dir);
+    simclr_train_config config = small_config(dir);
     config.inject_nan_at_step = 10; /* epoch 2, step 3 */
-    history hist;
-    error err;
-    assert_int_equal(train_baseline(&fashion, &config, &hist, &err), -1);
+    simclr_history hist;
+    simclr_error err;
+    assert_int_equal(simclr_train_baseline(&fashion, &config, &hist, &err), -1);
     printf("  %s\n", err.message);
     assert_non_null(strstr(err.message, "non-finite"));
     assert_non_null(strstr(err.message, "loss"));
     assert_non_null(strstr(err.message, "epoch 2, step 3"));
     assert_non_null(strstr(err.message, "--learning-rate"));
-    history_free(&hist);
+    simclr_history_free(&hist);
     char path[4096];
     snprintf(path, sizeof path, "%s/baseline.safetensors", dir);
-    checkpoint_info info;
-    if (checkpoint_read_info(path, &info, &err) != 0) fail_msg("%s", err.message);
+    simclr_checkpoint_info info;
+    if (simclr_checkpoint_read_info(path, &info, &err) != 0) fail_msg("%s", err.message);
     assert_int_equal(info.epochs_done, 1);
     test_remove_tree(dir);
     free(dir);
@@ -181,16 +181,16 @@ static void test_infinite_weights_stop(void **state)
     (void)state;
     if (!have_data) skip();
     char *dir = test_make_temp_dir();
-    train_config config = small_config(dir);
+    simclr_train_config config = small_config(dir);
     config.adam.learning_rate = INFINITY;
-    history hist;
-    error err;
-    assert_int_equal(train_baseline(&fashion, &config, &hist, &err), -1);
+    simclr_history hist;
+    simclr_error err;
+    assert_int_equal(simclr_train_baseline(&fashion, &config, &hist, &err), -1);
     printf("  %s\n", err.message);
     assert_non_null(strstr(err.message, "non-finite"));
     assert_non_null(strstr(err.message, "encoder weights"));
     assert_non_null(strstr(err.message, "epoch 1, step 1"));
-    history_free(&hist);
+    simclr_history_free(&hist);
     test_remove_tree(dir);
     free(dir);
 }

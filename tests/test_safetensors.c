@@ -64,30 +64,30 @@ static void test_round_trip_f32_i64_u8_and_metadata(void **state)
     const float scalar = 42.0f;
     const char *note = "quote \" backslash \\ newline \n tab \t e-acute \xc3\xa9";
 
-    safetensors_writer writer;
-    safetensors_writer_init(&writer);
-    error err;
-    assert_int_equal(safetensors_writer_add(&writer, "dense.kernel", SAFETENSORS_DTYPE_F32,
+    simclr_safetensors_writer writer;
+    simclr_safetensors_writer_init(&writer);
+    simclr_error err;
+    assert_int_equal(simclr_safetensors_writer_add(&writer, "dense.kernel", SIMCLR_SAFETENSORS_DTYPE_F32,
                                             (int64_t[]){2, 3}, 2, weights, &err), 0);
-    assert_int_equal(safetensors_writer_add(&writer, "a_flags", SAFETENSORS_DTYPE_U8,
+    assert_int_equal(simclr_safetensors_writer_add(&writer, "a_flags", SIMCLR_SAFETENSORS_DTYPE_U8,
                                             (int64_t[]){5}, 1, flags, &err), 0);
-    assert_int_equal(safetensors_writer_add(&writer, "steps", SAFETENSORS_DTYPE_I64,
+    assert_int_equal(simclr_safetensors_writer_add(&writer, "steps", SIMCLR_SAFETENSORS_DTYPE_I64,
                                             (int64_t[]){4}, 1, steps, &err), 0);
-    assert_int_equal(safetensors_writer_add(&writer, "scale", SAFETENSORS_DTYPE_F32, NULL, 0,
+    assert_int_equal(simclr_safetensors_writer_add(&writer, "scale", SIMCLR_SAFETENSORS_DTYPE_F32, NULL, 0,
                                             &scalar, &err), 0);
-    assert_int_equal(safetensors_writer_set_metadata(&writer, "epoch", "9", &err), 0);
-    assert_int_equal(safetensors_writer_set_metadata(&writer, "epoch", "10", &err), 0);
-    assert_int_equal(safetensors_writer_set_metadata(&writer, "note", note, &err), 0);
+    assert_int_equal(simclr_safetensors_writer_set_metadata(&writer, "epoch", "9", &err), 0);
+    assert_int_equal(simclr_safetensors_writer_set_metadata(&writer, "epoch", "10", &err), 0);
+    assert_int_equal(simclr_safetensors_writer_set_metadata(&writer, "note", note, &err), 0);
     /* Writer misuse is refused up front. */
-    assert_int_equal(safetensors_writer_add(&writer, "steps", SAFETENSORS_DTYPE_I64,
+    assert_int_equal(simclr_safetensors_writer_add(&writer, "steps", SIMCLR_SAFETENSORS_DTYPE_I64,
                                             (int64_t[]){4}, 1, steps, &err), -1);
     assert_non_null(strstr(err.message, "twice"));
-    assert_int_equal(safetensors_writer_add(&writer, "bad", SAFETENSORS_DTYPE_F32,
+    assert_int_equal(simclr_safetensors_writer_add(&writer, "bad", SIMCLR_SAFETENSORS_DTYPE_F32,
                                             (int64_t[]){-1}, 1, weights, &err), -1);
-    assert_int_equal(safetensors_writer_add(&writer, "__metadata__", SAFETENSORS_DTYPE_F32,
+    assert_int_equal(simclr_safetensors_writer_add(&writer, "__metadata__", SIMCLR_SAFETENSORS_DTYPE_F32,
                                             (int64_t[]){1}, 1, weights, &err), -1);
-    assert_int_equal(safetensors_writer_write(&writer, path, &err), 0);
-    safetensors_writer_free(&writer);
+    assert_int_equal(simclr_safetensors_writer_write(&writer, path, &err), 0);
+    simclr_safetensors_writer_free(&writer);
 
     /* The layout: header padded to 8, every tensor aligned to its element size. */
     size_t size = 0;
@@ -97,54 +97,54 @@ static void test_round_trip_f32_i64_u8_and_metadata(void **state)
     assert_int_equal(header_length % 8, 0);
     free(bytes);
 
-    safetensors_file file;
-    assert_int_equal(safetensors_open(&file, path, &err), 0);
+    simclr_safetensors_file file;
+    assert_int_equal(simclr_safetensors_open(&file, path, &err), 0);
     assert_int_equal(file.tensor_count, 4);
-    const safetensors_tensor *kernel = safetensors_find(&file, "dense.kernel");
+    const simclr_safetensors_tensor *kernel = simclr_safetensors_find(&file, "dense.kernel");
     assert_non_null(kernel);
-    assert_int_equal(kernel->dtype, SAFETENSORS_DTYPE_F32);
+    assert_int_equal(kernel->dtype, SIMCLR_SAFETENSORS_DTYPE_F32);
     assert_int_equal(kernel->ndim, 2);
     assert_int_equal(kernel->shape[0], 2);
     assert_int_equal(kernel->shape[1], 3);
     for (size_t i = 0; i < file.tensor_count; i++)
-        assert_int_equal(file.tensors[i].data_begin % safetensors_dtype_size(file.tensors[i].dtype), 0);
+        assert_int_equal(file.tensors[i].data_begin % simclr_safetensors_dtype_size(file.tensors[i].dtype), 0);
 
     float read_weights[6];
-    assert_int_equal(safetensors_read_f32(&file, "dense.kernel", (int64_t[]){2, 3}, 2,
+    assert_int_equal(simclr_safetensors_read_f32(&file, "dense.kernel", (int64_t[]){2, 3}, 2,
                                           read_weights, &err), 0);
     assert_memory_equal(read_weights, weights, sizeof weights);
     int64_t read_steps[4];
-    assert_int_equal(safetensors_read(&file, "steps", SAFETENSORS_DTYPE_I64, (int64_t[]){4}, 1,
+    assert_int_equal(simclr_safetensors_read(&file, "steps", SIMCLR_SAFETENSORS_DTYPE_I64, (int64_t[]){4}, 1,
                                       read_steps, &err), 0);
     assert_memory_equal(read_steps, steps, sizeof steps);
     uint8_t read_flags[5];
-    assert_int_equal(safetensors_read(&file, "a_flags", SAFETENSORS_DTYPE_U8, (int64_t[]){5}, 1,
+    assert_int_equal(simclr_safetensors_read(&file, "a_flags", SIMCLR_SAFETENSORS_DTYPE_U8, (int64_t[]){5}, 1,
                                       read_flags, &err), 0);
     assert_memory_equal(read_flags, flags, sizeof flags);
     float read_scalar = 0;
-    assert_int_equal(safetensors_read_f32(&file, "scale", NULL, 0, &read_scalar, &err), 0);
+    assert_int_equal(simclr_safetensors_read_f32(&file, "scale", NULL, 0, &read_scalar, &err), 0);
     assert_true(read_scalar == 42.0f);
 
-    assert_string_equal(safetensors_metadata(&file, "epoch"), "10");
-    assert_string_equal(safetensors_metadata(&file, "note"), note);
-    assert_null(safetensors_metadata(&file, "missing"));
+    assert_string_equal(simclr_safetensors_metadata(&file, "epoch"), "10");
+    assert_string_equal(simclr_safetensors_metadata(&file, "note"), note);
+    assert_null(simclr_safetensors_metadata(&file, "missing"));
 
     /* Mismatches say which tensor, what was expected and what was found. */
-    assert_int_equal(safetensors_read_f32(&file, "dense.kernel", (int64_t[]){3, 2}, 2,
+    assert_int_equal(simclr_safetensors_read_f32(&file, "dense.kernel", (int64_t[]){3, 2}, 2,
                                           read_weights, &err), -1);
-    assert_int_equal(err.kind, ERROR_KIND_INPUT);
+    assert_int_equal(err.kind, SIMCLR_ERROR_KIND_INPUT);
     printf("%s\n", err.message);
     assert_non_null(strstr(err.message, path));
     assert_non_null(strstr(err.message, "'dense.kernel'"));
     assert_non_null(strstr(err.message, "has shape [2, 3], expected [3, 2]"));
-    assert_int_equal(safetensors_read_f32(&file, "steps", (int64_t[]){4}, 1, read_weights, &err),
+    assert_int_equal(simclr_safetensors_read_f32(&file, "steps", (int64_t[]){4}, 1, read_weights, &err),
                      -1);
     assert_non_null(strstr(err.message, "is I64, expected F32"));
-    assert_int_equal(safetensors_read_f32(&file, "dense.bias", (int64_t[]){3}, 1, read_weights,
+    assert_int_equal(simclr_safetensors_read_f32(&file, "dense.bias", (int64_t[]){3}, 1, read_weights,
                                           &err), -1);
     printf("%s\n", err.message);
     assert_non_null(strstr(err.message, "no tensor named 'dense.bias'"));
-    safetensors_close(&file);
+    simclr_safetensors_close(&file);
 
     free(path);
     test_remove_tree(dir);
@@ -166,29 +166,29 @@ static void test_hand_written_file(void **state)
     memcpy(data + 8, ints, 8);
     size_t size = 0;
     uint8_t *bytes = make_file(json, data, sizeof data, &size);
-    safetensors_file file;
-    error err;
-    if (safetensors_open_memory(&file, bytes, size, "hand.safetensors", &err) != 0)
+    simclr_safetensors_file file;
+    simclr_error err;
+    if (simclr_safetensors_open_memory(&file, bytes, size, "hand.safetensors", &err) != 0)
         fail_msg("%s", err.message);
     assert_int_equal(file.tensor_count, 2);
-    assert_string_equal(safetensors_metadata(&file, "format"), "pt");
-    assert_string_equal(safetensors_metadata(&file, "caf\xc3\xa9"), "\xf0\x9f\x98\x80");
+    assert_string_equal(simclr_safetensors_metadata(&file, "format"), "pt");
+    assert_string_equal(simclr_safetensors_metadata(&file, "caf\xc3\xa9"), "\xf0\x9f\x98\x80");
     float read_floats[2];
-    assert_int_equal(safetensors_read_f32(&file, "w\xc3\xa9ight/x", (int64_t[]){1, 2}, 2,
+    assert_int_equal(simclr_safetensors_read_f32(&file, "w\xc3\xa9ight/x", (int64_t[]){1, 2}, 2,
                                           read_floats, &err), 0);
     assert_memory_equal(read_floats, floats, 8);
     int32_t read_ints[2];
-    assert_int_equal(safetensors_read(&file, "b", SAFETENSORS_DTYPE_I32, (int64_t[]){2}, 1,
+    assert_int_equal(simclr_safetensors_read(&file, "b", SIMCLR_SAFETENSORS_DTYPE_I32, (int64_t[]){2}, 1,
                                       read_ints, &err), 0);
     assert_memory_equal(read_ints, ints, 8);
-    safetensors_close(&file);
+    simclr_safetensors_close(&file);
     free(bytes);
 
     /* An empty header object with no data is a valid (empty) file. */
     bytes = make_file("{}", NULL, 0, &size);
-    assert_int_equal(safetensors_open_memory(&file, bytes, size, "empty.safetensors", &err), 0);
+    assert_int_equal(simclr_safetensors_open_memory(&file, bytes, size, "empty.safetensors", &err), 0);
     assert_int_equal(file.tensor_count, 0);
-    safetensors_close(&file);
+    simclr_safetensors_close(&file);
     free(bytes);
 }
 
@@ -242,12 +242,12 @@ static const corrupt_case corrupt_cases[] = {
 static void assert_rejected(const uint8_t *bytes, size_t size, const char *what,
                             const char *expected)
 {
-    safetensors_file file;
-    error err;
-    error_clear(&err);
-    if (safetensors_open_memory(&file, bytes, size, "corrupt.safetensors", &err) == 0)
+    simclr_safetensors_file file;
+    simclr_error err;
+    simclr_error_clear(&err);
+    if (simclr_safetensors_open_memory(&file, bytes, size, "corrupt.safetensors", &err) == 0)
         fail_msg("%s: accepted", what);
-    assert_int_equal(err.kind, ERROR_KIND_INPUT);
+    assert_int_equal(err.kind, SIMCLR_ERROR_KIND_INPUT);
     if (!strstr(err.message, "corrupt.safetensors") || !strstr(err.message, expected))
         fail_msg("%s: expected the file name and '%s' in: %s", what, expected, err.message);
     assert_null(file.tensors);
@@ -286,22 +286,22 @@ static void test_mutations_never_crash(void **state)
     char *path = join_path(dir, "mutate.safetensors");
     const float values[6] = {1, 2, 3, 4, 5, 6};
     const int64_t counts[2] = {3, 4};
-    safetensors_writer writer;
-    safetensors_writer_init(&writer);
-    error err;
-    assert_int_equal(safetensors_writer_add(&writer, "v", SAFETENSORS_DTYPE_F32, (int64_t[]){2, 3},
+    simclr_safetensors_writer writer;
+    simclr_safetensors_writer_init(&writer);
+    simclr_error err;
+    assert_int_equal(simclr_safetensors_writer_add(&writer, "v", SIMCLR_SAFETENSORS_DTYPE_F32, (int64_t[]){2, 3},
                                             2, values, &err), 0);
-    assert_int_equal(safetensors_writer_add(&writer, "c", SAFETENSORS_DTYPE_I64, (int64_t[]){2}, 1,
+    assert_int_equal(simclr_safetensors_writer_add(&writer, "c", SIMCLR_SAFETENSORS_DTYPE_I64, (int64_t[]){2}, 1,
                                             counts, &err), 0);
-    assert_int_equal(safetensors_writer_set_metadata(&writer, "k", "v\\\"", &err), 0);
-    assert_int_equal(safetensors_writer_write(&writer, path, &err), 0);
-    safetensors_writer_free(&writer);
+    assert_int_equal(simclr_safetensors_writer_set_metadata(&writer, "k", "v\\\"", &err), 0);
+    assert_int_equal(simclr_safetensors_writer_write(&writer, path, &err), 0);
+    simclr_safetensors_writer_free(&writer);
     size_t size = 0;
     uint8_t *bytes = read_file(path, &size);
 
     for (size_t cut = 0; cut < size; cut++) {
-        safetensors_file file;
-        if (safetensors_open_memory(&file, bytes, cut, "cut.safetensors", &err) == 0)
+        simclr_safetensors_file file;
+        if (simclr_safetensors_open_memory(&file, bytes, cut, "cut.safetensors", &err) == 0)
             fail_msg("a file cut to %zu of %zu bytes was accepted", cut, size);
     }
     uint8_t *mutated = malloc(size);
@@ -313,17 +313,17 @@ static void test_mutations_never_crash(void **state)
         for (size_t r = 0; r < sizeof replacements; r++) {
             memcpy(mutated, bytes, size);
             mutated[i] = replacements[r];
-            safetensors_file file;
-            if (safetensors_open_memory(&file, mutated, size, "mutated.safetensors", &err) == 0) {
+            simclr_safetensors_file file;
+            if (simclr_safetensors_open_memory(&file, mutated, size, "mutated.safetensors", &err) == 0) {
                 for (size_t t = 0; t < file.tensor_count; t++) {
-                    const safetensors_tensor *tensor = &file.tensors[t];
+                    const simclr_safetensors_tensor *tensor = &file.tensors[t];
                     assert_true(tensor->data + (tensor->data_end - tensor->data_begin) <=
                                 file.bytes + file.size);
                 }
-                safetensors_close(&file);
+                simclr_safetensors_close(&file);
                 accepted++;
             } else {
-                assert_int_equal(err.kind, ERROR_KIND_INPUT);
+                assert_int_equal(err.kind, SIMCLR_ERROR_KIND_INPUT);
             }
         }
     }
@@ -341,22 +341,22 @@ static void test_open_and_write_errors_name_the_file(void **state)
     (void)state;
     char *dir = test_make_temp_dir();
     char *missing = join_path(dir, "missing.safetensors");
-    safetensors_file file;
-    error err;
-    assert_int_equal(safetensors_open(&file, missing, &err), -1);
-    assert_int_equal(err.kind, ERROR_KIND_INPUT);
+    simclr_safetensors_file file;
+    simclr_error err;
+    assert_int_equal(simclr_safetensors_open(&file, missing, &err), -1);
+    assert_int_equal(err.kind, SIMCLR_ERROR_KIND_INPUT);
     assert_non_null(strstr(err.message, missing));
 
     /* Writing into a directory that does not exist fails and leaves nothing behind. */
     char *nowhere = join_path(dir, "no/such/dir/model.safetensors");
-    safetensors_writer writer;
-    safetensors_writer_init(&writer);
+    simclr_safetensors_writer writer;
+    simclr_safetensors_writer_init(&writer);
     const float one = 1.0f;
-    assert_int_equal(safetensors_writer_add(&writer, "x", SAFETENSORS_DTYPE_F32, (int64_t[]){1}, 1,
+    assert_int_equal(simclr_safetensors_writer_add(&writer, "x", SIMCLR_SAFETENSORS_DTYPE_F32, (int64_t[]){1}, 1,
                                             &one, &err), 0);
-    assert_int_equal(safetensors_writer_write(&writer, nowhere, &err), -1);
+    assert_int_equal(simclr_safetensors_writer_write(&writer, nowhere, &err), -1);
     assert_non_null(strstr(err.message, "no/such/dir"));
-    safetensors_writer_free(&writer);
+    simclr_safetensors_writer_free(&writer);
 
     free(missing);
     free(nowhere);

@@ -16,17 +16,17 @@
 #include "test_support.h"
 
 typedef struct fixture {
-    dataset ds;
+    simclr_dataset ds;
     char *dir;
 } fixture;
 
 static int setup(void **state)
 {
     fixture *f = calloc(1, sizeof *f);
-    dataset_options options = dataset_options_default();
-    options.kind = DATASET_KIND_FASHION_MNIST;
-    error err;
-    if (dataset_open(&f->ds, &options, &err) != 0) {
+    simclr_dataset_options options = simclr_dataset_options_default();
+    options.kind = SIMCLR_DATASET_KIND_FASHION_MNIST;
+    simclr_error err;
+    if (simclr_dataset_open(&f->ds, &options, &err) != 0) {
         printf("  skipping: %s\n", err.message);
         free(f);
         *state = NULL;
@@ -41,16 +41,16 @@ static int teardown(void **state)
 {
     fixture *f = *state;
     if (!f) return 0;
-    dataset_close(&f->ds);
+    simclr_dataset_close(&f->ds);
     test_remove_tree(f->dir);
     free(f->dir);
     free(f);
     return 0;
 }
 
-static train_config small_config(const fixture *f)
+static simclr_train_config small_config(const fixture *f)
 {
-    train_config config = train_config_default(&f->ds);
+    simclr_train_config config = simclr_train_config_default(&f->ds);
     config.labeled_per_class = 100;
     config.out_dir = f->dir;
     config.quiet = 1;
@@ -68,13 +68,13 @@ static void test_three_runs_learn(void **state)
 {
     fixture *f = *state;
     if (!f) skip();
-    error err;
+    simclr_error err;
 
-    train_config config = small_config(f);
+    simclr_train_config config = small_config(f);
     config.epochs = 3;
-    history baseline;
-    if (train_baseline(&f->ds, &config, &baseline, &err) != 0) fail_msg("%s", err.message);
-    double baseline_best = history_max(&baseline, "val_acc");
+    simclr_history baseline;
+    if (simclr_train_baseline(&f->ds, &config, &baseline, &err) != 0) fail_msg("%s", err.message);
+    double baseline_best = simclr_history_max(&baseline, "val_acc");
     printf("  baseline: 3 epochs x 40 steps on 1000 labels -> val_acc %.4f\n", baseline_best);
     assert_true(baseline_best > 0.55);
     assert_true(file_exists(f->dir, "baseline.safetensors"));
@@ -84,28 +84,28 @@ static void test_three_runs_learn(void **state)
     /* The saved classifier evaluates to the last epoch's reported test accuracy. */
     char path[4096];
     snprintf(path, sizeof path, "%s/baseline.safetensors", f->dir);
-    evaluation evaluated;
-    if (train_evaluate_checkpoint(&f->ds, path, 525, &evaluated, &err) != 0)
+    simclr_evaluation evaluated;
+    if (simclr_train_evaluate_checkpoint(&f->ds, path, 525, &evaluated, &err) != 0)
         fail_msg("%s", err.message);
-    int val_acc = history_metric_index(&baseline, "val_acc");
+    int val_acc = simclr_history_metric_index(&baseline, "val_acc");
     double last = baseline.values[(size_t)(baseline.epoch_count - 1) * 4 + (size_t)val_acc];
     printf("  eval of baseline.safetensors: %.4f (last epoch %.4f)\n", evaluated.accuracy, last);
     assert_true(fabs(evaluated.accuracy - last) < 1e-9);
 
     /* The same baseline with bf16 convolutions learns as well (within a few points at 3
      * epochs). */
-    if (conv2d_bf16_available()) {
+    if (simclr_conv2d_bf16_available()) {
         config = small_config(f);
         config.epochs = 3;
-        config.model.precision = NN_PRECISION_BF16;
-        history baseline_bf16;
-        if (train_baseline(&f->ds, &config, &baseline_bf16, &err) != 0)
+        config.model.precision = SIMCLR_NN_PRECISION_BF16;
+        simclr_history baseline_bf16;
+        if (simclr_train_baseline(&f->ds, &config, &baseline_bf16, &err) != 0)
             fail_msg("%s", err.message);
-        double bf16_best = history_max(&baseline_bf16, "val_acc");
+        double bf16_best = simclr_history_max(&baseline_bf16, "val_acc");
         printf("  baseline bf16: val_acc %.4f (fp32 %.4f)\n", bf16_best, baseline_best);
         assert_true(bf16_best > 0.55);
         assert_true(fabs(bf16_best - baseline_best) < 0.05);
-        history_free(&baseline_bf16);
+        simclr_history_free(&baseline_bf16);
     } else {
         printf("  bf16 skipped: no bf16 convolutions on this CPU\n");
     }
@@ -114,12 +114,12 @@ static void test_three_runs_learn(void **state)
     config.epochs = 2;
     config.unlabeled_batch = 200;
     config.steps_per_epoch = 15;
-    history pretrain;
-    if (train_pretrain(&f->ds, &config, &pretrain, &err) != 0) fail_msg("%s", err.message);
-    int c_acc = history_metric_index(&pretrain, "c_acc");
-    int c_loss = history_metric_index(&pretrain, "c_loss");
-    int p_loss = history_metric_index(&pretrain, "p_loss");
-    int val_p_loss = history_metric_index(&pretrain, "val_p_loss");
+    simclr_history pretrain;
+    if (simclr_train_pretrain(&f->ds, &config, &pretrain, &err) != 0) fail_msg("%s", err.message);
+    int c_acc = simclr_history_metric_index(&pretrain, "c_acc");
+    int c_loss = simclr_history_metric_index(&pretrain, "c_loss");
+    int p_loss = simclr_history_metric_index(&pretrain, "p_loss");
+    int val_p_loss = simclr_history_metric_index(&pretrain, "val_p_loss");
     const double *first = pretrain.values, *second = pretrain.values + 6;
     printf("  pretrain: c_loss %.4f -> %.4f, c_acc %.4f -> %.4f, p_loss %.4f -> %.4f, "
            "val_p_loss %.4f -> %.4f\n",
@@ -138,13 +138,13 @@ static void test_three_runs_learn(void **state)
     config = small_config(f);
     config.epochs = 1;
     snprintf(path, sizeof path, "%s/pretrain.safetensors", f->dir);
-    history finetune;
-    if (train_finetune(&f->ds, &config, path, &finetune, &err) != 0) fail_msg("%s", err.message);
-    printf("  finetune: 1 epoch -> val_acc %.4f\n", history_max(&finetune, "val_acc"));
-    assert_true(history_max(&finetune, "val_acc") > 0.5);
-    history_free(&baseline);
-    history_free(&pretrain);
-    history_free(&finetune);
+    simclr_history finetune;
+    if (simclr_train_finetune(&f->ds, &config, path, &finetune, &err) != 0) fail_msg("%s", err.message);
+    printf("  finetune: 1 epoch -> val_acc %.4f\n", simclr_history_max(&finetune, "val_acc"));
+    assert_true(simclr_history_max(&finetune, "val_acc") > 0.5);
+    simclr_history_free(&baseline);
+    simclr_history_free(&pretrain);
+    simclr_history_free(&finetune);
 }
 
 int main(void)

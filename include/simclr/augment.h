@@ -16,56 +16,56 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define AUGMENT_MAX_CHANNELS 4
+#define SIMCLR_AUGMENT_MAX_CHANNELS 4
 
-typedef struct augment_strength {
+typedef struct simclr_augment_strength {
     float min_area;   /* zoom/translation strength: z = 1 - sqrt(min_area) */
     float brightness; /* colour affine: scale 1 + U(-brightness, brightness) on the diagonal */
     float jitter;     /* colour affine: + U(-jitter, jitter) on every matrix entry */
-} augment_strength;
+} simclr_augment_strength;
 
 /* The seed's two strengths. */
-extern const augment_strength AUGMENT_CONTRASTIVE;     /* 0.25, 0.6, 0.2 */
-extern const augment_strength AUGMENT_CLASSIFICATION;  /* 0.75, 0.3, 0.1 */
+extern const simclr_augment_strength SIMCLR_AUGMENT_CONTRASTIVE;     /* 0.25, 0.6, 0.2 */
+extern const simclr_augment_strength SIMCLR_AUGMENT_CLASSIFICATION;  /* 0.75, 0.3, 0.1 */
 
 /* One image's transform, as drawn (or as a test sets it). */
-typedef struct augment_params {
+typedef struct simclr_augment_params {
     int flip;              /* 1: mirror the width axis */
     float translate_y;     /* pixels, output (x, y) samples input (x - dx, y - dy) */
     float translate_x;
     float zoom_y;          /* in (0, 1]: input y = zoom_y * y + (H-1)/2 * (1 - zoom_y) */
     float zoom_x;
-    float color[AUGMENT_MAX_CHANNELS * AUGMENT_MAX_CHANNELS]; /* C x C, row-major: out = in_row @ M */
-} augment_params;
+    float color[SIMCLR_AUGMENT_MAX_CHANNELS * SIMCLR_AUGMENT_MAX_CHANNELS]; /* C x C, row-major: out = in_row @ M */
+} simclr_augment_params;
 
 /* Draws the parameters of one image. */
-void augment_draw(const augment_strength *strength, int height, int width, int channels,
+void simclr_augment_draw(const simclr_augment_strength *strength, int height, int width, int channels,
                   uint64_t seed, uint64_t epoch, uint64_t step, uint64_t image, uint64_t view,
-                  augment_params *params);
+                  simclr_augment_params *params);
 
 /* Applies params to one HWC uint8 image, writing HWC float in [0, 1] (rescale, flip, translate,
  * zoom, colour affine with clipping). in and out must not overlap. */
-void augment_apply(const uint8_t *in, int height, int width, int channels,
-                   const augment_params *params, float *out);
+void simclr_augment_apply(const uint8_t *in, int height, int width, int channels,
+                   const simclr_augment_params *params, float *out);
 
-/* Bytes of working memory augment_apply_workspace needs for one height x width x channels image
+/* Bytes of working memory simclr_augment_apply_workspace needs for one height x width x channels image
  * (the translated image between the two resampling passes, and the sampling taps). */
-size_t augment_workspace_size(int height, int width, int channels);
+size_t simclr_augment_workspace_size(int height, int width, int channels);
 
-/* augment_apply without allocating: workspace is caller-owned memory of
- * augment_workspace_size(height, width, channels) bytes from malloc (or aligned like it), reused
+/* simclr_augment_apply without allocating: workspace is caller-owned memory of
+ * simclr_augment_workspace_size(height, width, channels) bytes from malloc (or aligned like it), reused
  * across calls; one per thread. */
-void augment_apply_workspace(const uint8_t *in, int height, int width, int channels,
-                             const augment_params *params, void *workspace, float *out);
+void simclr_augment_apply_workspace(const uint8_t *in, int height, int width, int channels,
+                             const simclr_augment_params *params, void *workspace, float *out);
 
 /* Inference: rescaling only (x / 255). */
-void augment_rescale(const uint8_t *in, size_t count, float *out);
+void simclr_augment_rescale(const uint8_t *in, size_t count, float *out);
 
 /* A whole batch: images[i] is HWC uint8 (batch images, contiguous), out is NHWC float.
  * strength NULL means inference (rescale only). Parallel over images (OpenMP); the result does
  * not depend on the thread count. */
-void augment_batch(const uint8_t *images, size_t batch, int height, int width, int channels,
-                   const augment_strength *strength, uint64_t seed, uint64_t epoch, uint64_t step,
+void simclr_augment_batch(const uint8_t *images, size_t batch, int height, int width, int channels,
+                   const simclr_augment_strength *strength, uint64_t seed, uint64_t epoch, uint64_t step,
                    uint64_t view, float *out);
 
 #endif

@@ -15,16 +15,16 @@
 #include "simclr/network.h"
 #include "simclr/optim.h"
 
-#define CHECKPOINT_MAX_PARTS 4
-#define CHECKPOINT_MAX_ACCUMULATORS 8
+#define SIMCLR_CHECKPOINT_MAX_PARTS 4
+#define SIMCLR_CHECKPOINT_MAX_ACCUMULATORS 8
 
-typedef struct checkpoint_info {
+typedef struct simclr_checkpoint_info {
     char run[32];           /* "baseline", "pretrain", "finetune" */
     int epochs_done;        /* completed epochs */
     int epochs_total;
     uint64_t seed;
     char dataset[32];
-    model_config model;
+    simclr_model_config model;
     int num_classes;
     char class_names[100][64];
     char classifier[32];    /* the network used for predictions: "classifier" or "linear_probe" */
@@ -33,24 +33,24 @@ typedef struct checkpoint_info {
      * that epoch's metrics and the seconds it had run. */
     int resume_step;
     int accumulator_count;
-    double accumulators[CHECKPOINT_MAX_ACCUMULATORS];
+    double accumulators[SIMCLR_CHECKPOINT_MAX_ACCUMULATORS];
     double epoch_seconds;
-} checkpoint_info;
+} simclr_checkpoint_info;
 
-typedef struct checkpoint_part {
-    network *net;
-    adam *optimizer;        /* may be NULL (no moments saved) */
-} checkpoint_part;
+typedef struct simclr_checkpoint_part {
+    simclr_network *net;
+    simclr_adam *optimizer;        /* may be NULL (no moments saved) */
+} simclr_checkpoint_part;
 
 /* Writes the parts and info to path atomically. */
-int checkpoint_save(const char *path, const checkpoint_info *info, const checkpoint_part *parts,
-                    int part_count, error *err);
+int simclr_checkpoint_save(const char *path, const simclr_checkpoint_info *info, const simclr_checkpoint_part *parts,
+                    int part_count, simclr_error *err);
 
 /* Reads the metadata of a checkpoint (validating the file). */
-int checkpoint_read_info(const char *path, checkpoint_info *info, error *err);
+int simclr_checkpoint_read_info(const char *path, simclr_checkpoint_info *info, simclr_error *err);
 
 /* Loads a network's tensors by name, checking each shape against net's; the message names the
  * tensor that does not fit. If optimizer is not NULL its moments and step are loaded too. */
-int checkpoint_load_part(const char *path, network *net, adam *optimizer, error *err);
+int simclr_checkpoint_load_part(const char *path, simclr_network *net, simclr_adam *optimizer, simclr_error *err);
 
 #endif

@@ -5,117 +5,117 @@
  * (gzipped or not) and folders of PNG/JPEG images.
  *
  * A dataset has up to three splits: unlabeled, train (labeled) and test. Every image of a dataset
- * has the same shape (height x width x channels); dataset_read_image returns it as HWC uint8
+ * has the same shape (height x width x channels); simclr_dataset_read_image returns it as HWC uint8
  * (row-major, channels interleaved) whatever the on-disk layout. Large files (STL-10's 2.76 GB
  * unlabeled_X.bin, CIFAR batches) are memory-mapped, never copied; gzipped IDX files and image
  * folders are decoded into memory at open.
  *
- *     dataset_options options = dataset_options_default();
- *     options.kind = DATASET_KIND_FASHION_MNIST;
+ *     simclr_dataset_options options = simclr_dataset_options_default();
+ *     options.kind = SIMCLR_DATASET_KIND_FASHION_MNIST;
  *     dataset ds;
  *     error err;
- *     if (dataset_open(&ds, &options, &err) != 0) { fprintf(stderr, "%s\n", err.message); ... }
- *     uint8_t *pixels = malloc(dataset_image_bytes(&ds));
- *     dataset_read_image(&ds, DATASET_SPLIT_TRAIN, 0, pixels);
- *     int label = dataset_label(&ds, DATASET_SPLIT_TRAIN, 0);   // 0..num_classes-1
- *     dataset_close(&ds);
+ *     if (simclr_dataset_open(&ds, &options, &err) != 0) { fprintf(stderr, "%s\n", err.message); ... }
+ *     uint8_t *pixels = malloc(simclr_dataset_image_bytes(&ds));
+ *     simclr_dataset_read_image(&ds, SIMCLR_DATASET_SPLIT_TRAIN, 0, pixels);
+ *     int label = simclr_dataset_label(&ds, SIMCLR_DATASET_SPLIT_TRAIN, 0);   // 0..num_classes-1
+ *     simclr_dataset_close(&ds);
  */
 #include <stddef.h>
 #include <stdint.h>
 
 #include "simclr/error.h"
 
-typedef enum dataset_kind {
-    DATASET_KIND_STL10,
-    DATASET_KIND_CIFAR10,
-    DATASET_KIND_CIFAR100,
-    DATASET_KIND_MNIST,
-    DATASET_KIND_FASHION_MNIST,
-    DATASET_KIND_FOLDER,
-} dataset_kind;
+typedef enum simclr_dataset_kind {
+    SIMCLR_DATASET_KIND_STL10,
+    SIMCLR_DATASET_KIND_CIFAR10,
+    SIMCLR_DATASET_KIND_CIFAR100,
+    SIMCLR_DATASET_KIND_MNIST,
+    SIMCLR_DATASET_KIND_FASHION_MNIST,
+    SIMCLR_DATASET_KIND_FOLDER,
+} simclr_dataset_kind;
 
-typedef enum dataset_split_id {
-    DATASET_SPLIT_UNLABELED = 0,
-    DATASET_SPLIT_TRAIN = 1,
-    DATASET_SPLIT_TEST = 2,
-    DATASET_SPLIT_COUNT = 3,
-} dataset_split_id;
+typedef enum simclr_dataset_split_id {
+    SIMCLR_DATASET_SPLIT_UNLABELED = 0,
+    SIMCLR_DATASET_SPLIT_TRAIN = 1,
+    SIMCLR_DATASET_SPLIT_TEST = 2,
+    SIMCLR_DATASET_SPLIT_COUNT = 3,
+} simclr_dataset_split_id;
 
-#define DATASET_LABEL_NONE (-1)
-#define DATASET_MAX_CLASSES 100
-#define DATASET_CLASS_NAME_MAX 64
+#define SIMCLR_DATASET_LABEL_NONE (-1)
+#define SIMCLR_DATASET_MAX_CLASSES 100
+#define SIMCLR_DATASET_CLASS_NAME_MAX 64
 
 /* How the pixels of one split are laid out in its (mapped or decoded) bytes. */
-typedef enum dataset_pixel_layout {
-    DATASET_PIXELS_HWC,                 /* decoded images, IDX */
-    DATASET_PIXELS_PLANES_ROW_MAJOR,    /* CIFAR: C planes, each H x W row-major */
-    DATASET_PIXELS_PLANES_COLUMN_MAJOR, /* STL-10: C planes, each column-major (x*H + y) */
-} dataset_pixel_layout;
+typedef enum simclr_dataset_pixel_layout {
+    SIMCLR_DATASET_PIXELS_HWC,                 /* decoded images, IDX */
+    SIMCLR_DATASET_PIXELS_PLANES_ROW_MAJOR,    /* CIFAR: C planes, each H x W row-major */
+    SIMCLR_DATASET_PIXELS_PLANES_COLUMN_MAJOR, /* STL-10: C planes, each column-major (x*H + y) */
+} simclr_dataset_pixel_layout;
 
-typedef struct dataset_split {
+typedef struct simclr_dataset_split {
     size_t count;              /* number of images; 0 when the dataset has no such split */
     const int32_t *labels;     /* count labels in 0..num_classes-1, or NULL (unlabeled split) */
     /* Where image i's pixels are: base + i * record_stride + pixel_offset, in `layout`. */
     const uint8_t *base;
     size_t record_stride;
     size_t pixel_offset;
-    dataset_pixel_layout layout;
+    simclr_dataset_pixel_layout layout;
     /* Ownership (private to the readers): a memory map and/or heap buffers to release. */
     void *mapping;
     size_t mapping_size;
     uint8_t *owned_pixels;
     int32_t *owned_labels;
-} dataset_split;
+} simclr_dataset_split;
 
-typedef struct dataset_options {
-    dataset_kind kind;
+typedef struct simclr_dataset_options {
+    simclr_dataset_kind kind;
     const char *data_dir;     /* NULL: the kind's default (fashion-mnist: Debian's path) */
     int image_size;           /* folder datasets: resize every image to this square size; 0 = 96 */
     int stl10_fold;           /* STL-10: -1 = whole train split, 0..9 = that fold of fold_indices */
     int cifar100_coarse;      /* CIFAR-100: 1 = the 20 coarse labels, 0 = the 100 fine labels */
-} dataset_options;
+} simclr_dataset_options;
 
-typedef struct dataset {
-    dataset_kind kind;
+typedef struct simclr_dataset {
+    simclr_dataset_kind kind;
     char name[32];            /* "stl10", "fashion-mnist", ... */
     char path[1024];          /* the data directory in use */
     int height, width, channels;
     int num_classes;
-    char class_names[DATASET_MAX_CLASSES][DATASET_CLASS_NAME_MAX];
-    dataset_split splits[DATASET_SPLIT_COUNT];
-} dataset;
+    char class_names[SIMCLR_DATASET_MAX_CLASSES][SIMCLR_DATASET_CLASS_NAME_MAX];
+    simclr_dataset_split splits[SIMCLR_DATASET_SPLIT_COUNT];
+} simclr_dataset;
 
 /* Defaults: fashion-mnist, default directory, image_size 96, whole STL-10 train split, fine
  * CIFAR-100 labels. */
-dataset_options dataset_options_default(void);
+simclr_dataset_options simclr_dataset_options_default(void);
 
 /* Parses "stl10", "cifar10", "cifar100", "mnist", "fashion-mnist", "folder"; -1 if unknown. */
-int dataset_kind_parse(const char *name, dataset_kind *kind);
-const char *dataset_kind_name(dataset_kind kind);
+int simclr_dataset_kind_parse(const char *name, simclr_dataset_kind *kind);
+const char *simclr_dataset_kind_name(simclr_dataset_kind kind);
 /* The directory used when data_dir is NULL ("" when the kind has none). */
-const char *dataset_default_dir(dataset_kind kind);
+const char *simclr_dataset_default_dir(simclr_dataset_kind kind);
 
-const char *dataset_split_name(dataset_split_id split); /* "unlabeled", "train", "test" */
-int dataset_split_parse(const char *name, dataset_split_id *split);
+const char *simclr_dataset_split_name(simclr_dataset_split_id split); /* "unlabeled", "train", "test" */
+int simclr_dataset_split_parse(const char *name, simclr_dataset_split_id *split);
 
 /* Opens a dataset, validating every file (existence, size, magic, label range) before use.
  * On failure returns -1, err names the file and what was expected, and nothing stays open.
- * On success the caller owns ds and releases it with dataset_close. */
-int dataset_open(dataset *ds, const dataset_options *options, error *err);
-void dataset_close(dataset *ds);
+ * On success the caller owns ds and releases it with simclr_dataset_close. */
+int simclr_dataset_open(simclr_dataset *ds, const simclr_dataset_options *options, simclr_error *err);
+void simclr_dataset_close(simclr_dataset *ds);
 
 /* Bytes of one HWC uint8 image. */
-size_t dataset_image_bytes(const dataset *ds);
+size_t simclr_dataset_image_bytes(const simclr_dataset *ds);
 
-/* Copies image `index` of `split` as HWC uint8 into hwc_out (dataset_image_bytes bytes).
+/* Copies image `index` of `split` as HWC uint8 into hwc_out (simclr_dataset_image_bytes bytes).
  * index must be < splits[split].count. Thread-safe. */
-void dataset_read_image(const dataset *ds, dataset_split_id split, size_t index, uint8_t *hwc_out);
+void simclr_dataset_read_image(const simclr_dataset *ds, simclr_dataset_split_id split, size_t index, uint8_t *hwc_out);
 
-/* The label of image `index` (0..num_classes-1) or DATASET_LABEL_NONE. */
-int dataset_label(const dataset *ds, dataset_split_id split, size_t index);
+/* The label of image `index` (0..num_classes-1) or SIMCLR_DATASET_LABEL_NONE. */
+int simclr_dataset_label(const simclr_dataset *ds, simclr_dataset_split_id split, size_t index);
 
 /* The split that serves as the unlabeled stream: the unlabeled split when the dataset has one,
  * otherwise the train split (its labels unused). */
-dataset_split_id dataset_unlabeled_source(const dataset *ds);
+simclr_dataset_split_id simclr_dataset_unlabeled_source(const simclr_dataset *ds);
 
 #endif

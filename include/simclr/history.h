@@ -8,34 +8,34 @@
 
 #include "simclr/error.h"
 
-#define HISTORY_MAX_METRICS 16
-#define HISTORY_NAME_MAX 24
+#define SIMCLR_HISTORY_MAX_METRICS 16
+#define SIMCLR_HISTORY_NAME_MAX 24
 
-typedef struct history {
+typedef struct simclr_history {
     int metric_count;
-    char names[HISTORY_MAX_METRICS][HISTORY_NAME_MAX];
+    char names[SIMCLR_HISTORY_MAX_METRICS][SIMCLR_HISTORY_NAME_MAX];
     int epoch_count;
     int capacity;
     double *values;   /* [epoch][metric], owned */
     double *seconds;  /* [epoch], owned */
-} history;
+} simclr_history;
 
-void history_init(history *h, const char *const *names, int count);
-void history_free(history *h);
+void simclr_history_init(simclr_history *h, const char *const *names, int count);
+void simclr_history_free(simclr_history *h);
 /* Appends one epoch: values[metric_count] and the epoch's wall seconds. */
-int history_append(history *h, const double *values, double seconds, error *err);
+int simclr_history_append(simclr_history *h, const double *values, double seconds, simclr_error *err);
 /* Drops epochs after the first `epochs` (used when resuming). */
-void history_truncate(history *h, int epochs);
+void simclr_history_truncate(simclr_history *h, int epochs);
 /* Index of a metric, or -1. */
-int history_metric_index(const history *h, const char *name);
+int simclr_history_metric_index(const simclr_history *h, const char *name);
 /* The largest value of a metric over all epochs (NAN when absent or empty). */
-double history_max(const history *h, const char *name);
+double simclr_history_max(const simclr_history *h, const char *name);
 /* The column of a metric as floats (epoch_count entries) into out. */
-void history_column(const history *h, int metric, float *out);
+void simclr_history_column(const simclr_history *h, int metric, float *out);
 
 /* Writes <dir>/<run>_history.csv and <dir>/<run>_history.json atomically. */
-int history_write(const history *h, const char *dir, const char *run, error *err);
-/* Reads back a CSV written by history_write (for --resume); the columns must match h's names. */
-int history_read_csv(history *h, const char *path, error *err);
+int simclr_history_write(const simclr_history *h, const char *dir, const char *run, simclr_error *err);
+/* Reads back a CSV written by simclr_history_write (for --resume); the columns must match h's names. */
+int simclr_history_read_csv(simclr_history *h, const char *path, simclr_error *err);
 
 #endif

@@ -12,22 +12,22 @@
  * freshly allocated HWC uint8 buffer with `channels` channels (1: grey, converting colour by
  * luma; 3: RGB, replicating grey; alpha dropped, 16-bit reduced to 8). On success *pixels is
  * owned by the caller (free) and *height, *width are set. A file that is missing, truncated, not
- * an image or larger than 16384 x 16384 gives ERROR_KIND_INPUT naming the file. */
-int image_decode_file(const char *path, int channels, uint8_t **pixels, int *height, int *width,
-                      error *err);
+ * an image or larger than 16384 x 16384 gives SIMCLR_ERROR_KIND_INPUT naming the file. */
+int simclr_image_decode_file(const char *path, int channels, uint8_t **pixels, int *height, int *width,
+                      simclr_error *err);
 
 /* Same, from memory (name is used in messages only). */
-int image_decode_memory(const uint8_t *bytes, size_t size, const char *name, int channels,
-                        uint8_t **pixels, int *height, int *width, error *err);
+int simclr_image_decode_memory(const uint8_t *bytes, size_t size, const char *name, int channels,
+                        uint8_t **pixels, int *height, int *width, simclr_error *err);
 
 /* Bilinear resize of HWC uint8 (half-pixel centres, as tf.image.resize / PIL bilinear without
  * antialias), rounding to nearest. out has out_height x out_width x channels bytes. */
-void image_resize_bilinear(const uint8_t *in, int in_height, int in_width, int channels,
+void simclr_image_resize_bilinear(const uint8_t *in, int in_height, int in_width, int channels,
                            uint8_t *out, int out_height, int out_width);
 
 /* Writes HWC uint8 (channels 1, 3 or 4) as PNG, atomically: a temporary file in the same
  * directory, fsync'd, then renamed over path, so a failure leaves no partial file. */
-int image_write_png(const char *path, const uint8_t *pixels, int height, int width, int channels,
-                    error *err);
+int simclr_image_write_png(const char *path, const uint8_t *pixels, int height, int width, int channels,
+                    simclr_error *err);
 
 #endif

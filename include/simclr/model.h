@@ -12,41 +12,41 @@
  */
 #include "simclr/network.h"
 
-#define MODEL_PADDING_AUTO (-1)
+#define SIMCLR_MODEL_PADDING_AUTO (-1)
 
-typedef struct model_config {
-    tensor_shape input;
+typedef struct simclr_model_config {
+    simclr_tensor_shape input;
     int width;        /* 128: conv channels and dense units */
     int depth;        /* 4 conv layers */
     int kernel;       /* 3 */
     int stride;       /* 2 */
-    int padding;      /* MODEL_PADDING_AUTO, or explicit zero padding */
+    int padding;      /* SIMCLR_MODEL_PADDING_AUTO, or explicit zero padding */
     int num_classes;  /* 10 */
-    nn_precision precision; /* of the encoder's convolutions: fp32, or bf16 (fp32 weights) */
-} model_config;
+    simclr_nn_precision precision; /* of the encoder's convolutions: fp32, or bf16 (fp32 weights) */
+} simclr_model_config;
 
 /* The seed's defaults for an input shape and class count (padding auto). */
-model_config model_config_default(tensor_shape input, int num_classes);
+simclr_model_config simclr_model_config_default(simclr_tensor_shape input, int num_classes);
 
 /* The padding actually used: the explicit one, or what "auto" resolves to. */
-int model_resolved_padding(const model_config *config);
+int simclr_model_resolved_padding(const simclr_model_config *config);
 
-/* Layer specs of each part; return the layer count (specs has room for NETWORK_MAX_LAYERS). */
-int model_encoder_specs(const model_config *config, layer_spec *specs);
-int model_projection_head_specs(const model_config *config, layer_spec *specs);
-int model_classifier_specs(const model_config *config, layer_spec *specs);
+/* Layer specs of each part; return the layer count (specs has room for SIMCLR_NETWORK_MAX_LAYERS). */
+int simclr_model_encoder_specs(const simclr_model_config *config, simclr_layer_spec *specs);
+int simclr_model_projection_head_specs(const simclr_model_config *config, simclr_layer_spec *specs);
+int simclr_model_classifier_specs(const simclr_model_config *config, simclr_layer_spec *specs);
 
 /* Builds each part for batches of up to max_batch images. */
-int model_build_encoder(network *net, const model_config *config, int max_batch, error *err);
-int model_build_projection_head(network *net, const model_config *config, int max_batch,
-                                error *err);
+int simclr_model_build_encoder(simclr_network *net, const simclr_model_config *config, int max_batch, simclr_error *err);
+int simclr_model_build_projection_head(simclr_network *net, const simclr_model_config *config, int max_batch,
+                                simclr_error *err);
 /* name: "classifier" (baseline/finetune head) or "linear_probe". */
-int model_build_classifier(network *net, const char *name, const model_config *config,
-                           int max_batch, error *err);
+int simclr_model_build_classifier(simclr_network *net, const char *name, const simclr_model_config *config,
+                           int max_batch, simclr_error *err);
 
 /* Bytes the parts need (networks built for these batch sizes plus their Adam moments); a batch
  * of 0 leaves that part out. */
-int model_estimate_bytes(const model_config *config, int encoder_batch, int head_batch,
-                         int classifier_batch, size_t *bytes, error *err);
+int simclr_model_estimate_bytes(const simclr_model_config *config, int encoder_batch, int head_batch,
+                         int classifier_batch, size_t *bytes, simclr_error *err);
 
 #endif

@@ -9,10 +9,10 @@
  * one flat loop and zeroing gradients is one memset. Activations are allocated once for
  * `max_batch` images and reused every step.
  *
- * Precision and layout: conv layers may compute in bf16 (layer_spec.precision); their
+ * Precision and layout: conv layers may compute in bf16 (simclr_layer_spec.precision); their
  * activations and activation gradients are then bf16, while parameters, their gradients, dense
  * layers and the network's input and output stay float32 NHWC. The convs at the start of a
- * network keep their activations in oneDNN's blocked nChw16c layout (nn.h, nn_layout) when every
+ * network keep their activations in oneDNN's blocked nChw16c layout (nn.h, simclr_nn_layout) when every
  * one of them has a multiple of 16 output channels and a dense layer follows them, because
  * oneDNN's backward kernels are faster on it; the first of them then reads its input as NCHW (an
  * input of fewer than 16 channels) or nChw16c. The network converts where formats meet (the
@@ -20,11 +20,11 @@
  * back), into staging buffers allocated with the rest.
  *
  *     network encoder;
- *     network_init(&encoder, "encoder", &input_shape, specs, 5, 1050, &err);
- *     network_init_weights(&encoder, seed);
- *     network_forward(&encoder, images, batch, &err);        // output: network_output(&encoder)
- *     network_zero_grads(&encoder);
- *     network_backward(&encoder, d_output, batch, NULL, &err);
+ *     simclr_network_init(&encoder, "encoder", &input_shape, specs, 5, 1050, &err);
+ *     simclr_network_init_weights(&encoder, seed);
+ *     simclr_network_forward(&encoder, images, batch, &err);        // output: simclr_network_output(&encoder)
+ *     simclr_network_zero_grads(&encoder);
+ *     simclr_network_backward(&encoder, d_output, batch, NULL, &err);
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -33,46 +33,46 @@
 #include "simclr/error.h"
 #include "simclr/nn.h"
 
-#define NETWORK_MAX_LAYERS 16
+#define SIMCLR_NETWORK_MAX_LAYERS 16
 
-typedef enum layer_kind {
-    LAYER_KIND_CONV2D,
-    LAYER_KIND_DENSE,
-} layer_kind;
+typedef enum simclr_layer_kind {
+    SIMCLR_LAYER_KIND_CONV2D,
+    SIMCLR_LAYER_KIND_DENSE,
+} simclr_layer_kind;
 
-typedef struct layer_spec {
-    layer_kind kind;
+typedef struct simclr_layer_spec {
+    simclr_layer_kind kind;
     int units;          /* conv: output channels; dense: output features */
     int kernel, stride, padding; /* conv only */
-    nn_activation activation;
-    nn_precision precision;      /* conv only (dense layers are fp32): of its activations */
-} layer_spec;
+    simclr_nn_activation activation;
+    simclr_nn_precision precision;      /* conv only (dense layers are fp32): of its activations */
+} simclr_layer_spec;
 
 /* The shape of one image's tensor: height x width x channels (a feature vector is 1 x 1 x n). */
-typedef struct tensor_shape {
+typedef struct simclr_tensor_shape {
     int height, width, channels;
-} tensor_shape;
+} simclr_tensor_shape;
 
-typedef struct network_layer {
-    layer_spec spec;
+typedef struct simclr_network_layer {
+    simclr_layer_spec spec;
     char name[32];            /* "conv2d_1", "dense_1", ... as Keras numbers them */
-    tensor_shape in_shape, out_shape;
+    simclr_tensor_shape in_shape, out_shape;
     size_t in_size, out_size; /* floats per image */
     size_t kernel_offset, kernel_count; /* into params/grads */
     size_t bias_offset, bias_count;
-    conv2d *conv;             /* conv layers: the oneDNN-backed kernel */
+    simclr_conv2d *conv;             /* conv layers: the oneDNN-backed kernel */
     size_t element_size;      /* bytes per output element: 4 (float), 2 (bf16 conv) */
-    nn_layout in_layout;      /* of the input the layer reads (NHWC for dense layers) */
-    nn_layout out_layout;     /* of output (NHWC for dense layers and the last layer) */
+    simclr_nn_layout in_layout;      /* of the input the layer reads (NHWC for dense layers) */
+    simclr_nn_layout out_layout;     /* of output (NHWC for dense layers and the last layer) */
     int reads_staging;        /* the layer reads a converted copy of its input (see network) */
     void *output;             /* (max_batch, out_size) of float or uint16_t (bf16) */
-} network_layer;
+} simclr_network_layer;
 
-typedef struct network {
+typedef struct simclr_network {
     char name[32];
-    tensor_shape in_shape;
+    simclr_tensor_shape in_shape;
     int layer_count;
-    network_layer layers[NETWORK_MAX_LAYERS];
+    simclr_network_layer layers[SIMCLR_NETWORK_MAX_LAYERS];
     int max_batch;
     size_t param_count;
     float *params;            /* owned, param_count */
@@ -87,46 +87,46 @@ typedef struct network {
     size_t input_staging_bytes, dense_input_count;
     const float *last_input;  /* the input of the last forward, kept for backward */
     int last_batch;
-} network;
+} simclr_network;
 
 /* Builds the network; fails naming the layer whose output would be empty. Release with
- * network_free. Parameters are zero until network_init_weights or a checkpoint load. */
-int network_init(network *net, const char *name, const tensor_shape *in_shape,
-                 const layer_spec *specs, int layer_count, int max_batch, error *err);
-void network_free(network *net);
+ * simclr_network_free. Parameters are zero until simclr_network_init_weights or a checkpoint load. */
+int simclr_network_init(simclr_network *net, const char *name, const simclr_tensor_shape *in_shape,
+                 const simclr_layer_spec *specs, int layer_count, int max_batch, simclr_error *err);
+void simclr_network_free(simclr_network *net);
 
-/* The bytes network_init would allocate (parameters, gradients, activations, gradient buffers)
- * and the parameter count (if not NULL), without allocating; fails like network_init on a shape that does not fit. */
-int network_estimate_bytes(const tensor_shape *in_shape, const layer_spec *specs, int layer_count,
-                           int max_batch, size_t *bytes, size_t *param_count, error *err);
+/* The bytes simclr_network_init would allocate (parameters, gradients, activations, gradient buffers)
+ * and the parameter count (if not NULL), without allocating; fails like simclr_network_init on a shape that does not fit. */
+int simclr_network_estimate_bytes(const simclr_tensor_shape *in_shape, const simclr_layer_spec *specs, int layer_count,
+                           int max_batch, size_t *bytes, size_t *param_count, simclr_error *err);
 
 /* Keras initialisation: glorot_uniform kernels, zero biases; draws keyed by (seed, layer). */
-void network_init_weights(network *net, uint64_t seed);
+void simclr_network_init_weights(simclr_network *net, uint64_t seed);
 
 /* Forward pass of batch images (batch <= max_batch); in is (batch, in_size), kept by pointer for
  * backward. */
-int network_forward(network *net, const float *in, int batch, error *err);
-const float *network_output(const network *net);
-tensor_shape network_output_shape(const network *net);
-size_t network_output_size(const network *net); /* floats per image */
+int simclr_network_forward(simclr_network *net, const float *in, int batch, simclr_error *err);
+const float *simclr_network_output(const simclr_network *net);
+simclr_tensor_shape simclr_network_output_shape(const simclr_network *net);
+size_t simclr_network_output_size(const simclr_network *net); /* floats per image */
 
-void network_zero_grads(network *net);
+void simclr_network_zero_grads(simclr_network *net);
 
 /* The buffer layer `layer` reads in a forward pass whose input is `in`: `in` itself, the previous
- * layer's output, or the staging copy the forward pass converted (network_layer.reads_staging). */
-const void *network_layer_input(const network *net, int layer, const float *in);
+ * layer's output, or the staging copy the forward pass converted (simclr_network_layer.reads_staging). */
+const void *simclr_network_layer_input(const simclr_network *net, int layer, const float *in);
 
 /* Backward pass of the last forward: d_output (batch, out_size) is the gradient w.r.t. the
  * network's output (not modified; it may be net->d_output); parameter gradients are ADDED to
  * grads; d_input (batch, in_size) receives the gradient w.r.t. the input unless NULL. The
- * activations (network_output included) are consumed: backward writes each layer's gradient
+ * activations (simclr_network_output included) are consumed: backward writes each layer's gradient
  * into that layer's output buffer, so a step needs no memory beyond its activations. */
-int network_backward(network *net, const float *d_output, float *d_input, error *err);
+int simclr_network_backward(simclr_network *net, const float *d_output, float *d_input, simclr_error *err);
 
 /* Keras-like summary table (layer, output shape, parameters) to stream. */
-void network_print_summary(const network *net, FILE *stream);
+void simclr_network_print_summary(const simclr_network *net, FILE *stream);
 
 /* The tensor name of a layer's kernel or bias: "<net>.<layer>.kernel" / ".bias". */
-void network_tensor_name(const network *net, int layer, int is_bias, char *out, size_t size);
+void simclr_network_tensor_name(const simclr_network *net, int layer, int is_bias, char *out, size_t size);
 
 #endif

@@ -14,7 +14,7 @@
  * Convolutions run on oneDNN (primitives created once per batch size and cached); dense layers
  * on BLAS sgemm.
  *
- * Precision: a convolution can compute in bf16 (NN_PRECISION_BF16). Its input, output and their
+ * Precision: a convolution can compute in bf16 (SIMCLR_NN_PRECISION_BF16). Its input, output and their
  * gradients are then bf16 tensors (uint16_t, the upper half of a float32), its kernel and bias
  * stay float32 in the caller's hands (master weights) and are rounded to bf16 by the layer, and
  * its kernel and bias gradients are accumulated in float32. Dense layers are always float32.
@@ -25,24 +25,24 @@
 #include "simclr/error.h"
 #include "simclr/rng.h"
 
-typedef enum nn_activation {
-    NN_ACTIVATION_NONE = 0,
-    NN_ACTIVATION_RELU = 1,
-} nn_activation;
+typedef enum simclr_nn_activation {
+    SIMCLR_NN_ACTIVATION_NONE = 0,
+    SIMCLR_NN_ACTIVATION_RELU = 1,
+} simclr_nn_activation;
 
-typedef enum nn_precision {
-    NN_PRECISION_FP32 = 0,
-    NN_PRECISION_BF16 = 1,
-} nn_precision;
+typedef enum simclr_nn_precision {
+    SIMCLR_NN_PRECISION_FP32 = 0,
+    SIMCLR_NN_PRECISION_BF16 = 1,
+} simclr_nn_precision;
 
 /* "fp32" / "bf16". */
-const char *nn_precision_name(nn_precision precision);
+const char *simclr_nn_precision_name(simclr_nn_precision precision);
 /* Bytes per activation element: 4 (fp32) or 2 (bf16). */
-size_t nn_precision_element_size(nn_precision precision);
+size_t simclr_nn_precision_element_size(simclr_nn_precision precision);
 
 /* float32 -> bf16 with round-to-nearest-even (NaN stays NaN), and back (exact). */
-void nn_f32_to_bf16(uint16_t *out, const float *in, size_t count);
-void nn_bf16_to_f32(float *out, const uint16_t *in, size_t count);
+void simclr_nn_f32_to_bf16(uint16_t *out, const float *in, size_t count);
+void simclr_nn_bf16_to_f32(float *out, const uint16_t *in, size_t count);
 
 /* ---- Activation layouts ------------------------------------------------------------------ */
 
@@ -54,88 +54,88 @@ void nn_bf16_to_f32(float *out, const uint16_t *in, size_t count);
  *              convolution" kernels read it, and write BLOCKED16)
  *   BLOCKED16  (N, C/16, H, W, 16), oneDNN's nChw16c; needs C % 16 == 0, so it holds exactly
  *              N*H*W*C elements like the others and element-wise code (ReLU masks) is unchanged. */
-typedef enum nn_layout {
-    NN_LAYOUT_NHWC = 0,
-    NN_LAYOUT_NCHW = 1,
-    NN_LAYOUT_BLOCKED16 = 2,
-} nn_layout;
+typedef enum simclr_nn_layout {
+    SIMCLR_NN_LAYOUT_NHWC = 0,
+    SIMCLR_NN_LAYOUT_NCHW = 1,
+    SIMCLR_NN_LAYOUT_BLOCKED16 = 2,
+} simclr_nn_layout;
 
-#define NN_LAYOUT_BLOCK 16
+#define SIMCLR_NN_LAYOUT_BLOCK 16
 
 /* "nhwc" / "nchw" / "nChw16c". */
-const char *nn_layout_name(nn_layout layout);
+const char *simclr_nn_layout_name(simclr_nn_layout layout);
 
 /* Converts a float32 NHWC batch into `layout` and `precision` (bf16 rounds to nearest even),
  * and back; (batch, height, width, channels) are the tensor's logical sizes. */
-void nn_activations_from_nhwc(void *out, nn_layout layout, nn_precision precision, const float *in,
+void simclr_nn_activations_from_nhwc(void *out, simclr_nn_layout layout, simclr_nn_precision precision, const float *in,
                               int batch, int height, int width, int channels);
-void nn_activations_to_nhwc(float *out, const void *in, nn_layout layout, nn_precision precision,
+void simclr_nn_activations_to_nhwc(float *out, const void *in, simclr_nn_layout layout, simclr_nn_precision precision,
                             int batch, int height, int width, int channels);
 
 /* ---- Conv2D ------------------------------------------------------------------------------- */
 
-typedef struct conv2d_config {
+typedef struct simclr_conv2d_config {
     int in_height, in_width, in_channels;
     int out_channels;
     int kernel;      /* square kernel size, 3 in the seed */
     int stride;      /* 2 in the seed */
     int padding;     /* zero padding on each side; 0 = Keras "valid" */
-    nn_activation activation;
-    nn_precision precision; /* of in, out and their gradients (fp32 by default) */
+    simclr_nn_activation activation;
+    simclr_nn_precision precision; /* of in, out and their gradients (fp32 by default) */
     /* Layouts of in / d_in and out / d_out (NHWC by default). Accepted pairs: NHWC -> NHWC;
      * BLOCKED16 -> BLOCKED16 (both channel counts multiples of 16); NCHW -> BLOCKED16 for an
      * input of fewer than 16 channels, where the input gradient (never needed by a first layer in
      * training) runs oneDNN's slow reference kernel. */
-    nn_layout in_layout, out_layout;
-} conv2d_config;
+    simclr_nn_layout in_layout, out_layout;
+} simclr_conv2d_config;
 
 /* Output size along one axis: (in + 2*padding - kernel) / stride + 1; <= 0 means the input is
  * too small. */
-int conv2d_output_size(int in, int kernel, int stride, int padding);
+int simclr_conv2d_output_size(int in, int kernel, int stride, int padding);
 
-typedef struct conv2d conv2d; /* opaque: oneDNN engine, stream and primitives per batch size */
+typedef struct simclr_conv2d simclr_conv2d; /* opaque: oneDNN engine, stream and primitives per batch size */
 
-/* Creates a convolution for the given config; fails (ERROR_KIND_INPUT) when the output would be
- * empty. The caller owns *layer and frees it with conv2d_free. A bf16 layer fails on its first
+/* Creates a convolution for the given config; fails (SIMCLR_ERROR_KIND_INPUT) when the output would be
+ * empty. The caller owns *layer and frees it with simclr_conv2d_free. A bf16 layer fails on its first
  * call when oneDNN has no bf16 kernel for this CPU (it needs AVX-512). */
-int conv2d_create(conv2d **layer, const conv2d_config *config, error *err);
-void conv2d_free(conv2d *layer);
+int simclr_conv2d_create(simclr_conv2d **layer, const simclr_conv2d_config *config, simclr_error *err);
+void simclr_conv2d_free(simclr_conv2d *layer);
 /* 1 when oneDNN has bf16 convolution kernels for this CPU (AVX-512), else 0. */
-int conv2d_bf16_available(void);
-int conv2d_out_height(const conv2d *layer);
-int conv2d_out_width(const conv2d *layer);
+int simclr_conv2d_bf16_available(void);
+int simclr_conv2d_out_height(const simclr_conv2d *layer);
+int simclr_conv2d_out_width(const simclr_conv2d *layer);
 
 /* out (N, OH, OW, Cout) = act(conv(in (N, H, W, Cin), weight (K, K, Cin, Cout)) + bias (Cout)).
  * in and out are float or uint16_t (bf16) by the layer's precision, laid out as its config says;
  * weight and bias float. */
-int conv2d_forward(conv2d *layer, void *out, const void *in, const float *weight,
-                   const float *bias, int batch, error *err);
+int simclr_conv2d_forward(simclr_conv2d *layer, void *out, const void *in, const float *weight,
+                   const float *bias, int batch, simclr_error *err);
 
 /* Given d_out (N, OH, OW, Cout), the gradient w.r.t. this layer's (activated) output, which is
  * masked in place by the activation: d_weight and d_bias += their gradients; d_in (N, H, W, Cin)
  * = gradient w.r.t. the input, unless d_in is NULL (first layer). */
-int conv2d_backward(conv2d *layer, void *d_in, float *d_weight, float *d_bias, void *d_out,
-                    const void *out, const void *in, const float *weight, int batch, error *err);
+int simclr_conv2d_backward(simclr_conv2d *layer, void *d_in, float *d_weight, float *d_bias, void *d_out,
+                    const void *out, const void *in, const float *weight, int batch, simclr_error *err);
 
 /* ---- Dense -------------------------------------------------------------------------------- */
 
 /* out (N, O) = act(in (N, I) @ weight (I, O) + bias (O)). */
-void dense_forward(float *out, const float *in, const float *weight, const float *bias, int batch,
-                   int in_features, int out_features, nn_activation activation);
+void simclr_dense_forward(float *out, const float *in, const float *weight, const float *bias, int batch,
+                   int in_features, int out_features, simclr_nn_activation activation);
 
 /* d_out (N, O) is masked in place by the activation; d_weight (I, O) and d_bias (O) += their
  * gradients; d_in (N, I) = gradient w.r.t. in, unless NULL. */
-void dense_backward(float *d_in, float *d_weight, float *d_bias, float *d_out, const float *out,
+void simclr_dense_backward(float *d_in, float *d_weight, float *d_bias, float *d_out, const float *out,
                     const float *in, const float *weight, int batch, int in_features,
-                    int out_features, nn_activation activation);
+                    int out_features, simclr_nn_activation activation);
 
 /* ---- Activations and initialisation ------------------------------------------------------- */
 
-void relu_forward(float *out, const float *in, size_t count);
+void simclr_relu_forward(float *out, const float *in, size_t count);
 /* d_x = d_y where y > 0, else 0 (in place allowed: d_x == d_y). */
-void relu_backward(float *d_x, const float *d_y, const float *y, size_t count);
+void simclr_relu_backward(float *d_x, const float *d_y, const float *y, size_t count);
 
 /* Keras glorot_uniform: U(-limit, limit), limit = sqrt(6 / (fan_in + fan_out)). */
-void nn_glorot_uniform(float *weights, size_t count, int fan_in, int fan_out, rng_stream *stream);
+void simclr_nn_glorot_uniform(float *weights, size_t count, int fan_in, int fan_out, simclr_rng_stream *stream);
 
 #endif

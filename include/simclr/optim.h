@@ -10,28 +10,28 @@
 
 #include "simclr/error.h"
 
-typedef struct adam_config {
+typedef struct simclr_adam_config {
     float learning_rate; /* 1e-3 */
     float beta1;         /* 0.9 */
     float beta2;         /* 0.999 */
     float epsilon;       /* 1e-7 */
-} adam_config;
+} simclr_adam_config;
 
-adam_config adam_config_keras(void);
+simclr_adam_config simclr_adam_config_keras(void);
 
-typedef struct adam {
-    adam_config config;
+typedef struct simclr_adam {
+    simclr_adam_config config;
     size_t count;  /* number of parameters */
     float *m;      /* first moments (count), owned */
     float *v;      /* second moments (count), owned */
     int64_t step;  /* updates applied so far (Keras `iterations`) */
-} adam;
+} simclr_adam;
 
-/* Allocates zeroed moments for count parameters. Release with adam_free. */
-int adam_init(adam *opt, size_t count, const adam_config *config, error *err);
-void adam_free(adam *opt);
+/* Allocates zeroed moments for count parameters. Release with simclr_adam_free. */
+int simclr_adam_init(simclr_adam *opt, size_t count, const simclr_adam_config *config, simclr_error *err);
+void simclr_adam_free(simclr_adam *opt);
 
 /* One update of weights (count) from grads (count); increments opt->step. Parallel (OpenMP). */
-void adam_update(adam *opt, float *weights, const float *grads);
+void simclr_adam_update(simclr_adam *opt, float *weights, const float *grads);
 
 #endif

@@ -9,26 +9,26 @@
  */
 #include <stdio.h>
 
-typedef struct progress {
+typedef struct simclr_progress {
     FILE *stream;
     int is_terminal;
     int steps;
     double epoch_start;  /* seconds, monotonic */
     double last_draw;
-} progress;
+} simclr_progress;
 
 /* Monotonic clock in seconds. */
-double progress_now(void);
+double simclr_progress_now(void);
 
-void progress_init(progress *p, FILE *stream);
+void simclr_progress_init(simclr_progress *p, FILE *stream);
 /* Prints "Epoch k/N" and starts timing. */
-void progress_begin_epoch(progress *p, int epoch, int epochs, int steps);
+void simclr_progress_begin_epoch(simclr_progress *p, int epoch, int epochs, int steps);
 /* After step `done` of `steps`: redraws the line on a terminal. metrics: "name: value - ...". */
-void progress_update(progress *p, int done, const char *metrics);
+void simclr_progress_update(simclr_progress *p, int done, const char *metrics);
 /* The finished line (with validation metrics appended by the caller) and a newline. */
-void progress_end_epoch(progress *p, const char *metrics);
+void simclr_progress_end_epoch(simclr_progress *p, const char *metrics);
 
 /* Appends " - name: value" (4 decimals, Keras style) to buffer. */
-void progress_append_metric(char *buffer, size_t size, const char *name, double value);
+void simclr_progress_append_metric(char *buffer, size_t size, const char *name, double value);
 
 #endif

@@ -26,9 +26,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-const augment_strength AUGMENT_CONTRASTIVE = {.min_area = 0.25f, .brightness = 0.6f,
+const simclr_augment_strength SIMCLR_AUGMENT_CONTRASTIVE = {.min_area = 0.25f, .brightness = 0.6f,
                                               .jitter = 0.2f};
-const augment_strength AUGMENT_CLASSIFICATION = {.min_area = 0.75f, .brightness = 0.3f,
+const simclr_augment_strength SIMCLR_AUGMENT_CLASSIFICATION = {.min_area = 0.75f, .brightness = 0.3f,
                                                  .jitter = 0.1f};
 
 /* Keras's Rescaling multiplies by float32(1/255) rather than dividing by 255; the two differ in
@@ -41,34 +41,34 @@ typedef struct axis_tap {
     float w_low, w_high; /* x_ceil - x and x - x_floor, as TensorFlow computes them */
 } axis_tap;
 
-static float zoom_factor(const augment_strength *strength)
+static float zoom_factor(const simclr_augment_strength *strength)
 {
     /* The example computes z in Python doubles: 1 - sqrt(min_area). */
     return (float)(1.0 - sqrt((double)strength->min_area));
 }
 
-void augment_draw(const augment_strength *strength, int height, int width, int channels,
+void simclr_augment_draw(const simclr_augment_strength *strength, int height, int width, int channels,
                   uint64_t seed, uint64_t epoch, uint64_t step, uint64_t image, uint64_t view,
-                  augment_params *params)
+                  simclr_augment_params *params)
 {
-    assert(channels >= 1 && channels <= AUGMENT_MAX_CHANNELS);
-    rng_stream stream = rng_stream_make(seed, RNG_PURPOSE_AUGMENT, epoch, step, image, view);
+    assert(channels >= 1 && channels <= SIMCLR_AUGMENT_MAX_CHANNELS);
+    simclr_rng_stream stream = simclr_rng_stream_make(seed, SIMCLR_RNG_PURPOSE_AUGMENT, epoch, step, image, view);
     float zoom = zoom_factor(strength);
     float shift = zoom / 2.0f;
 
     /* Draw order follows the layers: flip, translation (height then width), zoom (height then
      * width), colour (brightness, then the jitter matrix row by row). */
-    params->flip = rng_uniform01(&stream) < 0.5f;
-    params->translate_y = rng_uniform(&stream, -shift, shift) * (float)height;
-    params->translate_x = rng_uniform(&stream, -shift, shift) * (float)width;
-    params->zoom_y = rng_uniform(&stream, 1.0f - zoom, 1.0f);
-    params->zoom_x = rng_uniform(&stream, 1.0f - zoom, 1.0f);
+    params->flip = simclr_rng_uniform01(&stream) < 0.5f;
+    params->translate_y = simclr_rng_uniform(&stream, -shift, shift) * (float)height;
+    params->translate_x = simclr_rng_uniform(&stream, -shift, shift) * (float)width;
+    params->zoom_y = simclr_rng_uniform(&stream, 1.0f - zoom, 1.0f);
+    params->zoom_x = simclr_rng_uniform(&stream, 1.0f - zoom, 1.0f);
 
-    float scale = 1.0f + rng_uniform(&stream, -strength->brightness, strength->brightness);
-    for (int i = 0; i < AUGMENT_MAX_CHANNELS * AUGMENT_MAX_CHANNELS; i++) params->color[i] = 0.0f;
+    float scale = 1.0f + simclr_rng_uniform(&stream, -strength->brightness, strength->brightness);
+    for (int i = 0; i < SIMCLR_AUGMENT_MAX_CHANNELS * SIMCLR_AUGMENT_MAX_CHANNELS; i++) params->color[i] = 0.0f;
     for (int row = 0; row < channels; row++) {
         for (int col = 0; col < channels; col++) {
-            float jitter = rng_uniform(&stream, -strength->jitter, strength->jitter);
+            float jitter = simclr_rng_uniform(&stream, -strength->jitter, strength->jitter);
             params->color[row * channels + col] = (row == col ? scale : 0.0f) + jitter;
         }
     }
@@ -153,7 +153,7 @@ static inline void color_affine(float *pixels, size_t count, int channels,
 {
     for (size_t p = 0; p < count; p++) {
         float *pixel = pixels + p * channels;
-        float in[AUGMENT_MAX_CHANNELS];
+        float in[SIMCLR_AUGMENT_MAX_CHANNELS];
         for (int k = 0; k < channels; k++) in[k] = pixel[k];
         for (int j = 0; j < channels; j++) {
             float sum = 0.0f;
@@ -163,7 +163,7 @@ static inline void color_affine(float *pixels, size_t count, int channels,
     }
 }
 
-size_t augment_workspace_size(int height, int width, int channels)
+size_t simclr_augment_workspace_size(int height, int width, int channels)
 {
     /* The translated image between the two passes, then the taps of one pass. Floats first
      * keeps them at malloc's alignment; the taps' 4-byte alignment follows. */
@@ -175,7 +175,7 @@ size_t augment_workspace_size(int height, int width, int channels)
  * count becomes its own copy with the per-channel loops unrolled (about 3x faster for RGB);
  * the arithmetic, and so the result, is the same in every copy. */
 static inline void apply_pipeline(const uint8_t *in, int height, int width, const int channels,
-                                  const augment_params *params, void *workspace, float *out)
+                                  const simclr_augment_params *params, void *workspace, float *out)
 {
     float *translated = workspace;
     axis_tap *rows = (axis_tap *)(translated + (size_t)height * width * channels);
@@ -199,10 +199,10 @@ static inline void apply_pipeline(const uint8_t *in, int height, int width, cons
     color_affine(out, (size_t)height * width, channels, params->color);
 }
 
-void augment_apply_workspace(const uint8_t *in, int height, int width, int channels,
-                             const augment_params *params, void *workspace, float *out)
+void simclr_augment_apply_workspace(const uint8_t *in, int height, int width, int channels,
+                             const simclr_augment_params *params, void *workspace, float *out)
 {
-    assert(channels >= 1 && channels <= AUGMENT_MAX_CHANNELS);
+    assert(channels >= 1 && channels <= SIMCLR_AUGMENT_MAX_CHANNELS);
     if (channels == 3)
         apply_pipeline(in, height, width, 3, params, workspace, out);
     else if (channels == 1)
@@ -213,7 +213,7 @@ void augment_apply_workspace(const uint8_t *in, int height, int width, int chann
 
 static void *workspace_alloc(int height, int width, int channels)
 {
-    size_t size = augment_workspace_size(height, width, channels);
+    size_t size = simclr_augment_workspace_size(height, width, channels);
     void *workspace = malloc(size);
     if (!workspace) {
         /* The void API leaves no way to report this; a few hundred KB failing means the process
@@ -224,27 +224,27 @@ static void *workspace_alloc(int height, int width, int channels)
     return workspace;
 }
 
-void augment_apply(const uint8_t *in, int height, int width, int channels,
-                   const augment_params *params, float *out)
+void simclr_augment_apply(const uint8_t *in, int height, int width, int channels,
+                   const simclr_augment_params *params, float *out)
 {
     void *workspace = workspace_alloc(height, width, channels);
-    augment_apply_workspace(in, height, width, channels, params, workspace, out);
+    simclr_augment_apply_workspace(in, height, width, channels, params, workspace, out);
     free(workspace);
 }
 
-void augment_rescale(const uint8_t *in, size_t count, float *out)
+void simclr_augment_rescale(const uint8_t *in, size_t count, float *out)
 {
 #pragma omp parallel for schedule(static) if (count > ((size_t)1 << 18))
     for (size_t i = 0; i < count; i++) out[i] = (float)in[i] * RESCALE;
 }
 
-void augment_batch(const uint8_t *images, size_t batch, int height, int width, int channels,
-                   const augment_strength *strength, uint64_t seed, uint64_t epoch, uint64_t step,
+void simclr_augment_batch(const uint8_t *images, size_t batch, int height, int width, int channels,
+                   const simclr_augment_strength *strength, uint64_t seed, uint64_t epoch, uint64_t step,
                    uint64_t view, float *out)
 {
     size_t image_size = (size_t)height * width * channels;
     if (!strength) {
-        augment_rescale(images, batch * image_size, out);
+        simclr_augment_rescale(images, batch * image_size, out);
         return;
     }
 #pragma omp parallel
@@ -253,9 +253,9 @@ void augment_batch(const uint8_t *images, size_t batch, int height, int width, i
         void *workspace = workspace_alloc(height, width, channels);
 #pragma omp for schedule(static)
         for (size_t i = 0; i < batch; i++) {
-            augment_params params;
-            augment_draw(strength, height, width, channels, seed, epoch, step, i, view, &params);
-            augment_apply_workspace(images + i * image_size, height, width, channels, &params,
+            simclr_augment_params params;
+            simclr_augment_draw(strength, height, width, channels, seed, epoch, step, i, view, &params);
+            simclr_augment_apply_workspace(images + i * image_size, height, width, channels, &params,
                                     workspace, out + i * image_size);
         }
         free(workspace);

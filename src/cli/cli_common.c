@@ -36,44 +36,44 @@ void dataset_cli_add_specs(dataset_cli *options, option_spec *specs, size_t *cou
                                       NULL};
 }
 
-int dataset_cli_open(const dataset_cli *options, dataset *ds, error *err)
+int dataset_cli_open(const dataset_cli *options, simclr_dataset *ds, simclr_error *err)
 {
-    dataset_options open_options = dataset_options_default();
-    if (dataset_kind_parse(options->dataset, &open_options.kind) != 0)
-        return error_input(err, "--dataset: unknown dataset '%s'", options->dataset);
+    simclr_dataset_options open_options = simclr_dataset_options_default();
+    if (simclr_dataset_kind_parse(options->dataset, &open_options.kind) != 0)
+        return simclr_error_input(err, "--dataset: unknown dataset '%s'", options->dataset);
     open_options.data_dir = options->data_dir;
     open_options.image_size = (int)options->image_size;
     open_options.stl10_fold = (int)options->stl10_fold;
     open_options.cifar100_coarse = options->cifar100_coarse;
-    return dataset_open(ds, &open_options, err);
+    return simclr_dataset_open(ds, &open_options, err);
 }
 
-int cli_report_error(const error *err)
+int cli_report_error(const simclr_error *err)
 {
-    fprintf(stderr, "simclr: %s%s\n", err->kind == ERROR_KIND_INTERRUPTED ? "" : "error: ",
+    fprintf(stderr, "simclr: %s%s\n", err->kind == SIMCLR_ERROR_KIND_INTERRUPTED ? "" : "error: ",
             err->message[0] ? err->message : "unknown failure");
-    if (err->kind == ERROR_KIND_INTERRUPTED) return 130;
-    return err->kind == ERROR_KIND_INPUT ? 2 : 1;
+    if (err->kind == SIMCLR_ERROR_KIND_INTERRUPTED) return 130;
+    return err->kind == SIMCLR_ERROR_KIND_INPUT ? 2 : 1;
 }
 
-int cli_make_directory(const char *path, error *err)
+int cli_make_directory(const char *path, simclr_error *err)
 {
     char partial[4096];
     size_t length = strlen(path);
     if (length == 0 || length >= sizeof partial)
-        return error_input(err, "--out: invalid directory '%s'", path);
+        return simclr_error_input(err, "--out: invalid directory '%s'", path);
     memcpy(partial, path, length + 1);
     for (size_t i = 1; i <= length; i++) {
         if (partial[i] == '/' || partial[i] == '\0') {
             char saved = partial[i];
             partial[i] = '\0';
             if (mkdir(partial, 0777) != 0 && errno != EEXIST)
-                return error_system(err, "cannot create directory %s", partial);
+                return simclr_error_system(err, "cannot create directory %s", partial);
             partial[i] = saved;
         }
     }
     struct stat info;
     if (stat(path, &info) != 0 || !S_ISDIR(info.st_mode))
-        return error_input(err, "--out: %s exists and is not a directory", path);
+        return simclr_error_input(err, "--out: %s exists and is not a directory", path);
     return 0;
 }

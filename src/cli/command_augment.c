@@ -34,40 +34,40 @@ int command_augment(int argc, char **argv)
                                        "random from the unlabeled stream.",
                             .specs = specs,
                             .spec_count = spec_count};
-    error err;
+    simclr_error err;
     int parsed = options_parse(&parser, argc, argv, &err);
     if (parsed != 0) return parsed > 0 ? 0 : cli_report_error(&err);
     if (!out_path) {
-        error_input(&err, "simclr augment: --out FILE is required");
+        simclr_error_input(&err, "simclr augment: --out FILE is required");
         return cli_report_error(&err);
     }
 
-    dataset ds;
+    simclr_dataset ds;
     if (dataset_cli_open(&data, &ds, &err) != 0) return cli_report_error(&err);
-    dataset_split_id source = dataset_unlabeled_source(&ds);
+    simclr_dataset_split_id source = simclr_dataset_unlabeled_source(&ds);
     size_t available = ds.splits[source].count;
     size_t n = (size_t)columns;
     if (available < n) n = available;
-    size_t image_bytes = dataset_image_bytes(&ds);
+    size_t image_bytes = simclr_dataset_image_bytes(&ds);
     size_t image_floats = image_bytes;
     uint8_t *originals = malloc(n * image_bytes);
     float *grid = malloc(4 * n * image_floats * sizeof(float));
     int status = 0;
     if (!originals || !grid) {
-        error_set(&err, ERROR_KIND_RESOURCE, "out of memory");
+        simclr_error_set(&err, SIMCLR_ERROR_KIND_RESOURCE, "out of memory");
         status = cli_report_error(&err);
         goto done;
     }
     /* Distinct random images of the unlabeled stream, as the seed's first shuffled batch. */
-    rng_stream pick = rng_stream_make((uint64_t)seed, RNG_PURPOSE_SHUFFLE_UNLABELED, 0, 0, 0, 1);
+    simclr_rng_stream pick = simclr_rng_stream_make((uint64_t)seed, SIMCLR_RNG_PURPOSE_SHUFFLE_UNLABELED, 0, 0, 0, 1);
     for (size_t i = 0; i < n; i++) {
-        size_t index = (size_t)rng_below(&pick, available);
-        dataset_read_image(&ds, source, index, originals + i * image_bytes);
+        size_t index = (size_t)simclr_rng_below(&pick, available);
+        simclr_dataset_read_image(&ds, source, index, originals + i * image_bytes);
     }
-    const augment_strength *row_strength[4] = {NULL, &AUGMENT_CLASSIFICATION, &AUGMENT_CONTRASTIVE,
-                                               &AUGMENT_CONTRASTIVE};
+    const simclr_augment_strength *row_strength[4] = {NULL, &SIMCLR_AUGMENT_CLASSIFICATION, &SIMCLR_AUGMENT_CONTRASTIVE,
+                                               &SIMCLR_AUGMENT_CONTRASTIVE};
     for (int row = 0; row < 4; row++) {
-        augment_batch(originals, n, ds.height, ds.width, ds.channels, row_strength[row],
+        simclr_augment_batch(originals, n, ds.height, ds.width, ds.channels, row_strength[row],
                       (uint64_t)seed, 0, 0, (uint64_t)row, grid + (size_t)row * n * image_floats);
     }
     int pixel_scale = (int)scale;
@@ -77,7 +77,7 @@ int command_augment(int argc, char **argv)
     }
     const char *titles[4] = {"Original:", "Weakly augmented:", "Strongly augmented:",
                              "Strongly augmented:"};
-    if (plot_image_grid_png(out_path, grid, 4, (int)n, ds.height, ds.width, ds.channels, titles,
+    if (simclr_plot_image_grid_png(out_path, grid, 4, (int)n, ds.height, ds.width, ds.channels, titles,
                             pixel_scale, &err) != 0) {
         status = cli_report_error(&err);
         goto done;
@@ -86,6 +86,6 @@ int command_augment(int argc, char **argv)
 done:
     free(originals);
     free(grid);
-    dataset_close(&ds);
+    simclr_dataset_close(&ds);
     return status;
 }

@@ -28,30 +28,30 @@ int command_eval(int argc, char **argv)
                                        "pretraining checkpoint's linear probe on the test split.",
                             .specs = specs,
                             .spec_count = spec_count};
-    error err;
+    simclr_error err;
     int parsed = options_parse(&parser, argc, argv, &err);
     if (parsed != 0) return parsed > 0 ? 0 : cli_report_error(&err);
     if (!model_path) {
-        error_input(&err, "simclr eval: --model CHECKPOINT is required");
+        simclr_error_input(&err, "simclr eval: --model CHECKPOINT is required");
         return cli_report_error(&err);
     }
     if (threads > 0) omp_set_num_threads((int)threads);
-    checkpoint_info info;
-    if (checkpoint_read_info(model_path, &info, &err) != 0) return cli_report_error(&err);
-    dataset ds;
+    simclr_checkpoint_info info;
+    if (simclr_checkpoint_read_info(model_path, &info, &err) != 0) return cli_report_error(&err);
+    simclr_dataset ds;
     if (dataset_cli_open(&data, &ds, &err) != 0) return cli_report_error(&err);
-    evaluation result;
+    simclr_evaluation result;
     int status = 0;
-    if (train_evaluate_checkpoint(&ds, model_path, (size_t)test_batch, &result, &err) != 0) {
+    if (simclr_train_evaluate_checkpoint(&ds, model_path, (size_t)test_batch, &result, &err) != 0) {
         status = cli_report_error(&err);
     } else {
         printf("model     %s (%s run, %s, %d epochs, trained with %s convolutions)\n",
                model_path, info.run, info.classifier, info.epochs_done,
-               nn_precision_name(info.model.precision));
+               simclr_nn_precision_name(info.model.precision));
         printf("dataset   %s test split, %zu images\n", ds.name, result.count);
         printf("accuracy  %.4f (%.2f%%)\nloss      %.4f\n", result.accuracy,
                result.accuracy * 100.0, result.loss);
     }
-    dataset_close(&ds);
+    simclr_dataset_close(&ds);
     return status;
 }

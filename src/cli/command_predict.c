@@ -8,13 +8,13 @@
 #include "simclr/image_io.h"
 #include "simclr/inference.h"
 
-static int predict_one(classifier_model *model, const char *path, int top, float *inputs,
-                       error *err)
+static int predict_one(simclr_classifier_model *model, const char *path, int top, float *inputs,
+                       simclr_error *err)
 {
-    const tensor_shape *input = &model->info.model.input;
+    const simclr_tensor_shape *input = &model->info.model.input;
     uint8_t *decoded = NULL;
     int height = 0, width = 0;
-    if (image_decode_file(path, input->channels, &decoded, &height, &width, err) != 0) return -1;
+    if (simclr_image_decode_file(path, input->channels, &decoded, &height, &width, err) != 0) return -1;
     size_t image_bytes = (size_t)input->height * (size_t)input->width * (size_t)input->channels;
     uint8_t *pixels = decoded;
     uint8_t *resized = NULL;
@@ -22,20 +22,20 @@ static int predict_one(classifier_model *model, const char *path, int top, float
         resized = malloc(image_bytes);
         if (!resized) {
             free(decoded);
-            return error_set(err, ERROR_KIND_RESOURCE, "out of memory");
+            return simclr_error_set(err, SIMCLR_ERROR_KIND_RESOURCE, "out of memory");
         }
-        image_resize_bilinear(decoded, height, width, input->channels, resized, input->height,
+        simclr_image_resize_bilinear(decoded, height, width, input->channels, resized, input->height,
                               input->width);
         pixels = resized;
     }
-    augment_rescale(pixels, image_bytes, inputs);
+    simclr_augment_rescale(pixels, image_bytes, inputs);
     free(decoded);
     free(resized);
     const float *logits = NULL;
-    if (classifier_model_logits(model, inputs, 1, &logits, err) != 0) return -1;
+    if (simclr_classifier_model_logits(model, inputs, 1, &logits, err) != 0) return -1;
     int classes = model->info.num_classes;
     float probabilities[100];
-    softmax_row(logits, classes, probabilities);
+    simclr_softmax_row(logits, classes, probabilities);
     printf("%s", path);
     for (int rank = 0; rank < top && rank < classes; rank++) {
         int best = -1;
@@ -73,7 +73,7 @@ int command_predict(int argc, char **argv)
                             .spec_count = spec_count,
                             .allow_positional = 1,
                             .positional = images};
-    error err;
+    simclr_error err;
     int parsed = options_parse(&parser, argc, argv, &err);
     if (parsed != 0) {
         free(images);
@@ -81,15 +81,15 @@ int command_predict(int argc, char **argv)
     }
     if (!model_path || parser.positional_count == 0) {
         free(images);
-        error_input(&err, "simclr predict: expected --model CHECKPOINT and at least one IMAGE");
+        simclr_error_input(&err, "simclr predict: expected --model CHECKPOINT and at least one IMAGE");
         return cli_report_error(&err);
     }
-    classifier_model model;
-    if (classifier_model_load(&model, model_path, 1, &err) != 0) {
+    simclr_classifier_model model;
+    if (simclr_classifier_model_load(&model, model_path, 1, &err) != 0) {
         free(images);
         return cli_report_error(&err);
     }
-    const tensor_shape *input = &model.info.model.input;
+    const simclr_tensor_shape *input = &model.info.model.input;
     float *inputs = malloc((size_t)input->height * (size_t)input->width * (size_t)input->channels *
                            sizeof(float));
     int status = 0;
@@ -101,6 +101,6 @@ int command_predict(int argc, char **argv)
     }
     free(inputs);
     free(images);
-    classifier_model_free(&model);
+    simclr_classifier_model_free(&model);
     return status;
 }

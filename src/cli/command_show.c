@@ -28,34 +28,34 @@ int command_show(int argc, char **argv)
                                        "rescaling or augmentation) as a PNG file.",
                             .specs = specs,
                             .spec_count = spec_count};
-    error err;
+    simclr_error err;
     int parsed = options_parse(&parser, argc, argv, &err);
     if (parsed != 0) return parsed > 0 ? 0 : cli_report_error(&err);
     if (!out_path) {
-        error_input(&err, "simclr show: --out FILE is required");
+        simclr_error_input(&err, "simclr show: --out FILE is required");
         return cli_report_error(&err);
     }
-    dataset_split_id split;
-    dataset_split_parse(split_name, &split);
+    simclr_dataset_split_id split;
+    simclr_dataset_split_parse(split_name, &split);
 
-    dataset ds;
+    simclr_dataset ds;
     if (dataset_cli_open(&data, &ds, &err) != 0) return cli_report_error(&err);
     int status = 0;
     if ((size_t)index >= ds.splits[split].count) {
-        error_input(&err, "--index %lld is out of range: the %s split of %s has %zu images", index,
+        simclr_error_input(&err, "--index %lld is out of range: the %s split of %s has %zu images", index,
                     split_name, ds.name, ds.splits[split].count);
         status = cli_report_error(&err);
     } else {
-        uint8_t *pixels = malloc(dataset_image_bytes(&ds));
+        uint8_t *pixels = malloc(simclr_dataset_image_bytes(&ds));
         if (!pixels) {
-            error_set(&err, ERROR_KIND_RESOURCE, "out of memory");
+            simclr_error_set(&err, SIMCLR_ERROR_KIND_RESOURCE, "out of memory");
             status = cli_report_error(&err);
         } else {
-            dataset_read_image(&ds, split, (size_t)index, pixels);
-            if (image_write_png(out_path, pixels, ds.height, ds.width, ds.channels, &err) != 0) {
+            simclr_dataset_read_image(&ds, split, (size_t)index, pixels);
+            if (simclr_image_write_png(out_path, pixels, ds.height, ds.width, ds.channels, &err) != 0) {
                 status = cli_report_error(&err);
             } else {
-                int label = dataset_label(&ds, split, (size_t)index);
+                int label = simclr_dataset_label(&ds, split, (size_t)index);
                 printf("%s: %s image %lld, %dx%dx%d, label %s -> %s\n", ds.name, split_name,
                        index, ds.height, ds.width, ds.channels,
                        label >= 0 ? ds.class_names[label] : "(unlabeled)", out_path);
@@ -63,6 +63,6 @@ int command_show(int argc, char **argv)
             free(pixels);
         }
     }
-    dataset_close(&ds);
+    simclr_dataset_close(&ds);
     return status;
 }

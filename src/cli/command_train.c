@@ -36,7 +36,7 @@ static const char *const COMMAND_SUMMARY[] = {
     "validation accuracy of each run as a table and the plots val_accuracy.png and val_loss.png.",
 };
 
-static int write_plots(const char *out_dir, const history *runs[3], error *err)
+static int write_plots(const char *out_dir, const simclr_history *runs[3], simclr_error *err)
 {
     static const char *const labels[3] = {"supervised baseline", "self-supervised pretraining",
                                           "supervised finetuning"};
@@ -44,19 +44,19 @@ static int write_plots(const char *out_dir, const history *runs[3], error *err)
     static const char *const loss_keys[3] = {"val_loss", "val_p_loss", "val_loss"};
     float columns[3][2][1024];
     for (int kind = 0; kind < 2; kind++) {
-        plot_series series[3];
+        simclr_plot_series series[3];
         for (int r = 0; r < 3; r++) {
             const char *key = kind == 0 ? accuracy_keys[r] : loss_keys[r];
-            int metric = history_metric_index(runs[r], key);
+            int metric = simclr_history_metric_index(runs[r], key);
             int count = runs[r]->epoch_count < 1024 ? runs[r]->epoch_count : 1024;
-            history h = *runs[r];
+            simclr_history h = *runs[r];
             h.epoch_count = count;
-            history_column(&h, metric, columns[r][kind]);
-            series[r] = (plot_series){.label = labels[r], .y = columns[r][kind], .count = count};
+            simclr_history_column(&h, metric, columns[r][kind]);
+            series[r] = (simclr_plot_series){.label = labels[r], .y = columns[r][kind], .count = count};
         }
         char path[4096];
         snprintf(path, sizeof path, "%s/%s", out_dir, kind == 0 ? "val_accuracy.png" : "val_loss.png");
-        if (plot_lines_png(path, kind == 0 ? "Classification accuracy during training"
+        if (simclr_plot_lines_png(path, kind == 0 ? "Classification accuracy during training"
                                            : "Classification loss during training",
                            "epochs", kind == 0 ? "validation accuracy" : "validation loss", series,
                            3, err) != 0)
@@ -85,28 +85,28 @@ static int run_train_command(train_command command, int argc, char **argv)
                             .summary = COMMAND_SUMMARY[command],
                             .specs = specs,
                             .spec_count = spec_count};
-    error err;
+    simclr_error err;
     int parsed = options_parse(&parser, argc, argv, &err);
     if (parsed != 0) return parsed > 0 ? 0 : cli_report_error(&err);
     if (command == TRAIN_COMMAND_FINETUNE && !from) {
-        error_input(&err, "simclr finetune: --from CHECKPOINT is required (a pretrain.safetensors)");
+        simclr_error_input(&err, "simclr finetune: --from CHECKPOINT is required (a pretrain.safetensors)");
         return cli_report_error(&err);
     }
-    checkpoint_info pretrained;
-    if (from && checkpoint_read_info(from, &pretrained, &err) != 0) return cli_report_error(&err);
+    simclr_checkpoint_info pretrained;
+    if (from && simclr_checkpoint_read_info(from, &pretrained, &err) != 0) return cli_report_error(&err);
 
-    dataset ds;
+    simclr_dataset ds;
     if (dataset_cli_open(&options.data, &ds, &err) != 0) return cli_report_error(&err);
-    train_config config;
+    simclr_train_config config;
     int status = 0;
-    history runs[3];
+    simclr_history runs[3];
     memset(runs, 0, sizeof runs);
     if (train_cli_configure(&options, &ds, COMMAND_NAMES[command], &config, &err) != 0) goto fail;
     if (from) {
-        const tensor_shape *input = &pretrained.model.input;
+        const simclr_tensor_shape *input = &pretrained.model.input;
         if (input->height != ds.height || input->width != ds.width ||
             input->channels != ds.channels) {
-            error_input(&err, "--from %s was trained on %dx%dx%d images; dataset %s has %dx%dx%d",
+            simclr_error_input(&err, "--from %s was trained on %dx%dx%d images; dataset %s has %dx%dx%d",
                         from, input->height, input->width, input->channels, ds.name, ds.height,
                         ds.width, ds.channels);
             goto fail;
@@ -117,30 +117,30 @@ static int run_train_command(train_command command, int argc, char **argv)
     }
     switch (command) {
     case TRAIN_COMMAND_BASELINE:
-        if (train_baseline(&ds, &config, &runs[0], &err) != 0) goto fail;
+        if (simclr_train_baseline(&ds, &config, &runs[0], &err) != 0) goto fail;
         train_cli_print_maximum(&runs[0], "val_acc");
         break;
     case TRAIN_COMMAND_PRETRAIN:
-        if (train_pretrain(&ds, &config, &runs[1], &err) != 0) goto fail;
+        if (simclr_train_pretrain(&ds, &config, &runs[1], &err) != 0) goto fail;
         train_cli_print_maximum(&runs[1], "val_p_acc");
         break;
     case TRAIN_COMMAND_FINETUNE:
-        if (train_finetune(&ds, &config, from, &runs[2], &err) != 0) goto fail;
+        if (simclr_train_finetune(&ds, &config, from, &runs[2], &err) != 0) goto fail;
         train_cli_print_maximum(&runs[2], "val_acc");
         break;
     case TRAIN_COMMAND_EXPERIMENT: {
         if (!config.quiet) printf("== Supervised baseline ==\n");
-        if (train_baseline(&ds, &config, &runs[0], &err) != 0) goto fail;
+        if (simclr_train_baseline(&ds, &config, &runs[0], &err) != 0) goto fail;
         train_cli_print_maximum(&runs[0], "val_acc");
         if (!config.quiet) printf("== Contrastive pretraining ==\n");
-        if (train_pretrain(&ds, &config, &runs[1], &err) != 0) goto fail;
+        if (simclr_train_pretrain(&ds, &config, &runs[1], &err) != 0) goto fail;
         train_cli_print_maximum(&runs[1], "val_p_acc");
         if (!config.quiet) printf("== Supervised finetuning ==\n");
         char checkpoint[4096];
         snprintf(checkpoint, sizeof checkpoint, "%s/pretrain.safetensors", config.out_dir);
-        if (train_finetune(&ds, &config, checkpoint, &runs[2], &err) != 0) goto fail;
+        if (simclr_train_finetune(&ds, &config, checkpoint, &runs[2], &err) != 0) goto fail;
         train_cli_print_maximum(&runs[2], "val_acc");
-        const history *plotted[3] = {&runs[0], &runs[1], &runs[2]};
+        const simclr_history *plotted[3] = {&runs[0], &runs[1], &runs[2]};
         if (write_plots(config.out_dir, plotted, &err) != 0) goto fail;
         double seconds[3] = {0, 0, 0};
         for (int r = 0; r < 3; r++)
@@ -148,11 +148,11 @@ static int run_train_command(train_command command, int argc, char **argv)
         printf("\n| run (max test accuracy over %d epochs) | simclr | time |\n|---|---|---|\n",
                config.epochs);
         printf("| supervised baseline, random init | %.2f %% | %.0f s |\n",
-               history_max(&runs[0], "val_acc") * 100.0, seconds[0]);
+               simclr_history_max(&runs[0], "val_acc") * 100.0, seconds[0]);
         printf("| online linear probe during pretraining | %.2f %% | %.0f s |\n",
-               history_max(&runs[1], "val_p_acc") * 100.0, seconds[1]);
+               simclr_history_max(&runs[1], "val_p_acc") * 100.0, seconds[1]);
         printf("| supervised finetuning of the pretrained encoder | %.2f %% | %.0f s |\n",
-               history_max(&runs[2], "val_acc") * 100.0, seconds[2]);
+               simclr_history_max(&runs[2], "val_acc") * 100.0, seconds[2]);
         printf("\nPlots: %s/val_accuracy.png, %s/val_loss.png\n", config.out_dir, config.out_dir);
         break;
     }
@@ -161,8 +161,8 @@ static int run_train_command(train_command command, int argc, char **argv)
 fail:
     status = cli_report_error(&err);
 done:
-    for (int r = 0; r < 3; r++) history_free(&runs[r]);
-    dataset_close(&ds);
+    for (int r = 0; r < 3; r++) simclr_history_free(&runs[r]);
+    simclr_dataset_close(&ds);
     return status;
 }
 

@@ -34,7 +34,7 @@ static int choice_allowed(const char *choices, const char *value)
 }
 
 static int parse_value(const option_parser *parser, const option_spec *spec, const char *value,
-                       error *err)
+                       simclr_error *err)
 {
     const char *command = parser->command;
     switch (spec->type) {
@@ -44,7 +44,7 @@ static int parse_value(const option_parser *parser, const option_spec *spec, con
         long long number = strtoll(value, &end, 10);
         if (errno != 0 || end == value || *end != '\0' || (double)number < spec->min ||
             (double)number > spec->max) {
-            return error_input(err, "simclr %s: --%s expects an integer in [%.0f, %.0f], got '%s'",
+            return simclr_error_input(err, "simclr %s: --%s expects an integer in [%.0f, %.0f], got '%s'",
                                command, spec->name, spec->min, spec->max, value);
         }
         *(long long *)spec->target = number;
@@ -56,7 +56,7 @@ static int parse_value(const option_parser *parser, const option_spec *spec, con
         double number = strtod(value, &end);
         if (errno != 0 || end == value || *end != '\0' || !isfinite(number) || number < spec->min ||
             number > spec->max) {
-            return error_input(err, "simclr %s: --%s expects a number in [%g, %g], got '%s'",
+            return simclr_error_input(err, "simclr %s: --%s expects a number in [%g, %g], got '%s'",
                                command, spec->name, spec->min, spec->max, value);
         }
         *(double *)spec->target = number;
@@ -64,13 +64,13 @@ static int parse_value(const option_parser *parser, const option_spec *spec, con
     }
     case OPTION_TYPE_STRING:
         if (value[0] == '\0')
-            return error_input(err, "simclr %s: --%s expects a non-empty %s", command, spec->name,
+            return simclr_error_input(err, "simclr %s: --%s expects a non-empty %s", command, spec->name,
                                spec->value_name ? spec->value_name : "value");
         *(const char **)spec->target = value;
         return 0;
     case OPTION_TYPE_CHOICE:
         if (!choice_allowed(spec->choices, value))
-            return error_input(err, "simclr %s: --%s expects one of %s, got '%s'", command,
+            return simclr_error_input(err, "simclr %s: --%s expects one of %s, got '%s'", command,
                                spec->name, spec->choices, value);
         *(const char **)spec->target = value;
         return 0;
@@ -78,10 +78,10 @@ static int parse_value(const option_parser *parser, const option_spec *spec, con
         *(int *)spec->target = 1;
         return 0;
     }
-    return error_input(err, "simclr %s: --%s has an unknown type", command, spec->name);
+    return simclr_error_input(err, "simclr %s: --%s has an unknown type", command, spec->name);
 }
 
-int options_parse(option_parser *parser, int argc, char **argv, error *err)
+int options_parse(option_parser *parser, int argc, char **argv, simclr_error *err)
 {
     memset(parser->given, 0, sizeof parser->given);
     parser->positional_count = 0;
@@ -96,7 +96,7 @@ int options_parse(option_parser *parser, int argc, char **argv, error *err)
                 parser->positional[parser->positional_count++] = argument;
                 continue;
             }
-            return error_input(err, "simclr %s: unexpected argument '%s' (options start with --; "
+            return simclr_error_input(err, "simclr %s: unexpected argument '%s' (options start with --; "
                                     "see simclr %s --help)",
                                parser->command, argument, parser->command);
         }
@@ -106,19 +106,19 @@ int options_parse(option_parser *parser, int argc, char **argv, error *err)
         size_t index = 0;
         const option_spec *spec = find_spec(parser, name, name_length, &index);
         if (!spec) {
-            return error_input(err, "simclr %s: unknown option '--%.*s' (see simclr %s --help)",
+            return simclr_error_input(err, "simclr %s: unknown option '--%.*s' (see simclr %s --help)",
                                parser->command, (int)name_length, name, parser->command);
         }
         const char *value = NULL;
         if (spec->type == OPTION_TYPE_FLAG) {
-            if (equals) return error_input(err, "simclr %s: --%s takes no value", parser->command,
+            if (equals) return simclr_error_input(err, "simclr %s: --%s takes no value", parser->command,
                                            spec->name);
         } else if (equals) {
             value = equals + 1;
         } else if (i + 1 < argc) {
             value = argv[++i];
         } else {
-            return error_input(err, "simclr %s: --%s expects a value (%s)", parser->command,
+            return simclr_error_input(err, "simclr %s: --%s expects a value (%s)", parser->command,
                                spec->name, spec->value_name ? spec->value_name : "value");
         }
         if (parse_value(parser, spec, value, err) != 0) return -1;

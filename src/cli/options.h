@@ -45,7 +45,7 @@ typedef struct option_parser {
 
 /* Parses argv[0..argc) (argv[0] is the first argument after the command name). Returns 0, or 1
  * when --help was asked (help already printed), or -1 with err naming the flag. */
-int options_parse(option_parser *parser, int argc, char **argv, error *err);
+int options_parse(option_parser *parser, int argc, char **argv, simclr_error *err);
 
 /* Prints usage, summary and every option with its default to stdout. */
 void options_print_help(const option_parser *parser);

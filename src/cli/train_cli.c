@@ -80,13 +80,13 @@ void train_cli_add_specs(train_cli *o, option_spec *specs, size_t *count)
     for (size_t i = 0; i < sizeof shared / sizeof shared[0]; i++) specs[(*count)++] = shared[i];
 }
 
-static int write_config(const train_config *config, const train_cli *options, const dataset *ds,
-                        const char *run, error *err)
+static int write_config(const simclr_train_config *config, const train_cli *options, const simclr_dataset *ds,
+                        const char *run, simclr_error *err)
 {
     char path[4096];
     snprintf(path, sizeof path, "%s/%s_config.json", config->out_dir, run);
-    atomic_file file;
-    if (atomic_file_open(&file, path, err) != 0) return -1;
+    simclr_atomic_file file;
+    if (simclr_atomic_file_open(&file, path, err) != 0) return -1;
     FILE *s = file.stream;
     fprintf(s, "{\n  \"run\": \"%s\",\n  \"version\": \"%s\",\n", run, SIMCLR_VERSION);
     fprintf(s, "  \"dataset\": \"%s\",\n  \"data_dir\": \"%s\",\n", ds->name, ds->path);
@@ -107,18 +107,18 @@ static int write_config(const train_config *config, const train_cli *options, co
     fprintf(s, "  \"model\": {\"width\": %d, \"depth\": %d, \"kernel\": %d, \"stride\": %d, "
                "\"padding\": %d, \"num_classes\": %d, \"precision\": \"%s\"},\n",
             config->model.width, config->model.depth, config->model.kernel, config->model.stride,
-            model_resolved_padding(&config->model), config->model.num_classes,
-            nn_precision_name(config->model.precision));
+            simclr_model_resolved_padding(&config->model), config->model.num_classes,
+            simclr_nn_precision_name(config->model.precision));
     fprintf(s, "  \"augmentation\": {\"contrastive\": {\"min_area\": 0.25, \"brightness\": 0.6, "
                "\"jitter\": 0.2}, \"classification\": {\"min_area\": 0.75, \"brightness\": 0.3, "
                "\"jitter\": 0.1}}\n}\n");
-    return atomic_file_commit(&file, err);
+    return simclr_atomic_file_commit(&file, err);
 }
 
-int train_cli_configure(const train_cli *options, const dataset *ds, const char *run,
-                        train_config *config, error *err)
+int train_cli_configure(const train_cli *options, const simclr_dataset *ds, const char *run,
+                        simclr_train_config *config, simclr_error *err)
 {
-    *config = train_config_default(ds);
+    *config = simclr_train_config_default(ds);
     config->epochs = (int)options->epochs;
     config->steps_per_epoch = (size_t)options->steps_per_epoch;
     config->labeled_per_class = (int)options->labeled_per_class;
@@ -127,31 +127,31 @@ int train_cli_configure(const train_cli *options, const dataset *ds, const char 
     config->test_batch = (size_t)options->test_batch;
     config->seed = (uint64_t)options->seed;
     config->temperature = (float)options->temperature;
-    config->loss_kind = strcmp(options->loss, "nt-xent") == 0 ? CONTRASTIVE_KIND_NT_XENT
-                                                              : CONTRASTIVE_KIND_SEED;
+    config->loss_kind = strcmp(options->loss, "nt-xent") == 0 ? SIMCLR_CONTRASTIVE_KIND_NT_XENT
+                                                              : SIMCLR_CONTRASTIVE_KIND_SEED;
     config->adam.learning_rate = (float)options->learning_rate;
     config->model.width = (int)options->width;
     config->model.depth = (int)options->depth;
     config->model.padding = (int)options->padding;
-    config->model.precision = strcmp(options->precision, "bf16") == 0 ? NN_PRECISION_BF16
-                                                                      : NN_PRECISION_FP32;
-    if (config->model.precision == NN_PRECISION_BF16 && !conv2d_bf16_available())
-        return error_input(err, "--precision bf16: oneDNN has no bf16 convolution on this CPU "
+    config->model.precision = strcmp(options->precision, "bf16") == 0 ? SIMCLR_NN_PRECISION_BF16
+                                                                      : SIMCLR_NN_PRECISION_FP32;
+    if (config->model.precision == SIMCLR_NN_PRECISION_BF16 && !simclr_conv2d_bf16_available())
+        return simclr_error_input(err, "--precision bf16: oneDNN has no bf16 convolution on this CPU "
                                 "(it needs AVX-512); use --precision fp32");
     config->out_dir = options->resume ? options->resume : options->out;
     config->resume = options->resume != NULL;
     config->quiet = options->quiet;
     config->stop_requested = cli_stop_flag();
     if (options->threads > 0) omp_set_num_threads((int)options->threads);
-    if (ds->splits[DATASET_SPLIT_TEST].count == 0)
-        return error_input(err, "dataset %s at %s has no test split (expected for evaluation "
+    if (ds->splits[SIMCLR_DATASET_SPLIT_TEST].count == 0)
+        return simclr_error_input(err, "dataset %s at %s has no test split (expected for evaluation "
                                 "after every epoch)",
                            ds->name, ds->path);
     if (cli_make_directory(config->out_dir, err) != 0) return -1;
     return write_config(config, options, ds, run, err);
 }
 
-void train_cli_print_maximum(const history *hist, const char *metric)
+void train_cli_print_maximum(const simclr_history *hist, const char *metric)
 {
-    printf("Maximal validation accuracy: %.2f%%\n", history_max(hist, metric) * 100.0);
+    printf("Maximal validation accuracy: %.2f%%\n", simclr_history_max(hist, metric) * 100.0);
 }

@@ -22,10 +22,10 @@ void train_cli_add_specs(train_cli *options, option_spec *specs, size_t *count);
 
 /* Builds the run's config from the options and the dataset, sets the thread count, creates the
  * output directory and writes <out>/<run>_config.json there. */
-int train_cli_configure(const train_cli *options, const dataset *ds, const char *run,
-                        train_config *config, error *err);
+int train_cli_configure(const train_cli *options, const simclr_dataset *ds, const char *run,
+                        simclr_train_config *config, simclr_error *err);
 
 /* Prints the seed's "Maximal validation accuracy: NN.NN%" for a metric of a history. */
-void train_cli_print_maximum(const history *hist, const char *metric);
+void train_cli_print_maximum(const simclr_history *hist, const char *metric);
 
 #endif

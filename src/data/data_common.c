@@ -9,67 +9,67 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-int data_join(char *out, size_t out_size, const char *dir, const char *name, error *err)
+int simclr_data_join(char *out, size_t out_size, const char *dir, const char *name, simclr_error *err)
 {
     int written = snprintf(out, out_size, "%s/%s", dir, name);
     if (written < 0 || (size_t)written >= out_size)
-        return error_input(err, "path too long: %s/%s (at most %zu bytes)", dir, name,
+        return simclr_error_input(err, "path too long: %s/%s (at most %zu bytes)", dir, name,
                            out_size - 1);
     return 0;
 }
 
-int data_file_exists(const char *path)
+int simclr_data_file_exists(const char *path)
 {
     struct stat st;
     return stat(path, &st) == 0 && S_ISREG(st.st_mode);
 }
 
-int data_dir_exists(const char *path)
+int simclr_data_dir_exists(const char *path)
 {
     struct stat st;
     return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
 }
 
-int data_locate(dataset *ds, const char *dir_in, const char *subdir, const char *probe, error *err)
+int simclr_data_locate(simclr_dataset *ds, const char *dir_in, const char *subdir, const char *probe, simclr_error *err)
 {
     char dir[sizeof ds->path];
     snprintf(dir, sizeof dir, "%s", dir_in); /* dir_in may be ds->path itself */
     char candidate[sizeof ds->path];
-    if (data_join(candidate, sizeof candidate, dir, probe, err) != 0) return -1;
-    if (data_file_exists(candidate)) {
+    if (simclr_data_join(candidate, sizeof candidate, dir, probe, err) != 0) return -1;
+    if (simclr_data_file_exists(candidate)) {
         snprintf(ds->path, sizeof ds->path, "%s", dir);
         return 0;
     }
     char nested[sizeof ds->path];
-    if (data_join(nested, sizeof nested, dir, subdir, err) != 0) return -1;
+    if (simclr_data_join(nested, sizeof nested, dir, subdir, err) != 0) return -1;
     char nested_probe[sizeof ds->path];
-    if (data_join(nested_probe, sizeof nested_probe, nested, probe, err) != 0) return -1;
-    if (data_file_exists(nested_probe)) {
+    if (simclr_data_join(nested_probe, sizeof nested_probe, nested, probe, err) != 0) return -1;
+    if (simclr_data_file_exists(nested_probe)) {
         snprintf(ds->path, sizeof ds->path, "%s", nested);
         return 0;
     }
-    return error_input(err,
+    return simclr_error_input(err,
                        "%s: cannot find %s: neither %s nor %s exists; pass --data-dir pointing at "
                        "the extracted %s folder",
                        ds->name, probe, candidate, nested_probe, subdir);
 }
 
-int data_map_file(const char *path, const char *reader, void **mapping, size_t *size, error *err)
+int simclr_data_map_file(const char *path, const char *reader, void **mapping, size_t *size, simclr_error *err)
 {
     *mapping = NULL;
     *size = 0;
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
-        return error_input(err, "%s: cannot open %s: %s", reader, path, strerror(errno));
+        return simclr_error_input(err, "%s: cannot open %s: %s", reader, path, strerror(errno));
     struct stat st;
     if (fstat(fd, &st) != 0) {
         int saved = errno;
         close(fd);
-        return error_input(err, "%s: cannot stat %s: %s", reader, path, strerror(saved));
+        return simclr_error_input(err, "%s: cannot stat %s: %s", reader, path, strerror(saved));
     }
     if (!S_ISREG(st.st_mode)) {
         close(fd);
-        return error_input(err, "%s: %s is not a regular file", reader, path);
+        return simclr_error_input(err, "%s: %s is not a regular file", reader, path);
     }
     if (st.st_size == 0) {
         close(fd);
@@ -77,43 +77,43 @@ int data_map_file(const char *path, const char *reader, void **mapping, size_t *
     }
     if ((uintmax_t)st.st_size > (uintmax_t)SIZE_MAX) {
         close(fd);
-        return error_input(err, "%s: %s is too large to map", reader, path);
+        return simclr_error_input(err, "%s: %s is too large to map", reader, path);
     }
     void *memory = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
     int saved = errno;
     close(fd);
     if (memory == MAP_FAILED)
-        return error_set(err, ERROR_KIND_RESOURCE, "%s: cannot map %s (%jd bytes): %s", reader,
+        return simclr_error_set(err, SIMCLR_ERROR_KIND_RESOURCE, "%s: cannot map %s (%jd bytes): %s", reader,
                          path, (intmax_t)st.st_size, strerror(saved));
     *mapping = memory;
     *size = (size_t)st.st_size;
     return 0;
 }
 
-void data_unmap(void *mapping, size_t size)
+void simclr_data_unmap(void *mapping, size_t size)
 {
     if (mapping && size) munmap(mapping, size);
 }
 
-int data_read_file(const char *path, const char *reader, size_t max_size, uint8_t **bytes,
-                   size_t *size, error *err)
+int simclr_data_read_file(const char *path, const char *reader, size_t max_size, uint8_t **bytes,
+                   size_t *size, simclr_error *err)
 {
     *bytes = NULL;
     *size = 0;
     FILE *file = fopen(path, "rb");
-    if (!file) return error_input(err, "%s: cannot open %s: %s", reader, path, strerror(errno));
+    if (!file) return simclr_error_input(err, "%s: cannot open %s: %s", reader, path, strerror(errno));
     struct stat st;
     if (fstat(fileno(file), &st) != 0 || !S_ISREG(st.st_mode)) {
         fclose(file);
-        return error_input(err, "%s: %s is not a regular file", reader, path);
+        return simclr_error_input(err, "%s: %s is not a regular file", reader, path);
     }
     if ((uintmax_t)st.st_size > (uintmax_t)max_size) {
         fclose(file);
-        return error_input(err, "%s: %s is %jd bytes; expected at most %zu", reader, path,
+        return simclr_error_input(err, "%s: %s is %jd bytes; expected at most %zu", reader, path,
                            (intmax_t)st.st_size, max_size);
     }
     size_t length = (size_t)st.st_size;
-    uint8_t *buffer = checked_calloc(length + 1, 1, path, err);
+    uint8_t *buffer = simclr_checked_calloc(length + 1, 1, path, err);
     if (!buffer) {
         fclose(file);
         return -1;
@@ -123,7 +123,7 @@ int data_read_file(const char *path, const char *reader, size_t max_size, uint8_
     fclose(file);
     if (failed || got != length) {
         free(buffer);
-        return error_input(err, "%s: cannot read %s (got %zu of %zu bytes)", reader, path, got,
+        return simclr_error_input(err, "%s: cannot read %s (got %zu of %zu bytes)", reader, path, got,
                            length);
     }
     *bytes = buffer;
@@ -131,17 +131,17 @@ int data_read_file(const char *path, const char *reader, size_t max_size, uint8_
     return 0;
 }
 
-void data_set_names(dataset *ds, const char *const *names, int count)
+void simclr_data_set_names(simclr_dataset *ds, const char *const *names, int count)
 {
-    for (int i = 0; i < count && i < DATASET_MAX_CLASSES; i++)
-        snprintf(ds->class_names[i], DATASET_CLASS_NAME_MAX, "%s", names[i]);
+    for (int i = 0; i < count && i < SIMCLR_DATASET_MAX_CLASSES; i++)
+        snprintf(ds->class_names[i], SIMCLR_DATASET_CLASS_NAME_MAX, "%s", names[i]);
 }
 
-int data_read_names(dataset *ds, const char *path, const char *reader, int expected, error *err)
+int simclr_data_read_names(simclr_dataset *ds, const char *path, const char *reader, int expected, simclr_error *err)
 {
     uint8_t *bytes = NULL;
     size_t size = 0;
-    if (data_read_file(path, reader, 1 << 20, &bytes, &size, err) != 0) return -1;
+    if (simclr_data_read_file(path, reader, 1 << 20, &bytes, &size, err) != 0) return -1;
     char *text = (char *)bytes;
     int found = 0;
     char *line = text;
@@ -153,9 +153,9 @@ int data_read_names(dataset *ds, const char *path, const char *reader, int expec
         while (first < last && (*first == ' ' || *first == '\t' || *first == '\r')) first++;
         while (last > first && (last[-1] == ' ' || last[-1] == '\t' || last[-1] == '\r')) last--;
         if (last > first) {
-            if (found < expected && found < DATASET_MAX_CLASSES) {
+            if (found < expected && found < SIMCLR_DATASET_MAX_CLASSES) {
                 size_t length = (size_t)(last - first);
-                if (length >= DATASET_CLASS_NAME_MAX) length = DATASET_CLASS_NAME_MAX - 1;
+                if (length >= SIMCLR_DATASET_CLASS_NAME_MAX) length = SIMCLR_DATASET_CLASS_NAME_MAX - 1;
                 memcpy(ds->class_names[found], first, length);
                 ds->class_names[found][length] = '\0';
             }
@@ -165,7 +165,7 @@ int data_read_names(dataset *ds, const char *path, const char *reader, int expec
     }
     free(bytes);
     if (found != expected)
-        return error_input(err, "%s: %s lists %d class names; expected %d, one a line", reader,
+        return simclr_error_input(err, "%s: %s lists %d class names; expected %d, one a line", reader,
                            path, found, expected);
     return 0;
 }

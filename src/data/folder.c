@@ -28,7 +28,7 @@ static void path_list_free(path_list *list)
 }
 
 static int path_list_add(path_list *list, const char *dir, const char *name, int32_t label,
-                         error *err)
+                         simclr_error *err)
 {
     if (list->count == list->capacity) {
         size_t grown = list->capacity ? list->capacity * 2 : 64;
@@ -36,13 +36,13 @@ static int path_list_add(path_list *list, const char *dir, const char *name, int
         if (items) list->items = items;
         int32_t *labels = items ? realloc(list->labels, grown * sizeof *labels) : NULL;
         if (!labels)
-            return error_set(err, ERROR_KIND_RESOURCE, "out of memory listing %s", name);
+            return simclr_error_set(err, SIMCLR_ERROR_KIND_RESOURCE, "out of memory listing %s", name);
         list->labels = labels;
         list->capacity = grown;
     }
     size_t length = (dir ? strlen(dir) + 1 : 0) + strlen(name) + 1;
     char *item = malloc(length);
-    if (!item) return error_set(err, ERROR_KIND_RESOURCE, "out of memory listing %s", name);
+    if (!item) return simclr_error_set(err, SIMCLR_ERROR_KIND_RESOURCE, "out of memory listing %s", name);
     if (dir) snprintf(item, length, "%s/%s", dir, name);
     else snprintf(item, length, "%s", name);
     list->items[list->count] = item;
@@ -64,14 +64,14 @@ static int has_image_extension(const char *name)
 }
 
 /* The names in dir (hidden ones skipped), sorted bytewise so the order is the same everywhere. */
-static int list_names(const char *dir, path_list *names, error *err)
+static int list_names(const char *dir, path_list *names, simclr_error *err)
 {
     DIR *handle = opendir(dir);
-    if (!handle) return error_input(err, "folder: cannot open directory %s", dir);
+    if (!handle) return simclr_error_input(err, "folder: cannot open directory %s", dir);
     struct dirent *entry;
     while ((entry = readdir(handle)) != NULL) {
         if (entry->d_name[0] == '.') continue;
-        if (path_list_add(names, NULL, entry->d_name, DATASET_LABEL_NONE, err) != 0) {
+        if (path_list_add(names, NULL, entry->d_name, SIMCLR_DATASET_LABEL_NONE, err) != 0) {
             closedir(handle);
             return -1;
         }
@@ -83,10 +83,10 @@ static int list_names(const char *dir, path_list *names, error *err)
 
 /* Appends dir's image files to out with `label`, descending into subfolders when recurse. */
 static int collect_images(const char *dir, int32_t label, int depth, int recurse, path_list *out,
-                          error *err)
+                          simclr_error *err)
 {
     if (depth > FOLDER_MAX_DEPTH)
-        return error_input(err, "folder: %s is nested deeper than %d folders", dir,
+        return simclr_error_input(err, "folder: %s is nested deeper than %d folders", dir,
                            FOLDER_MAX_DEPTH);
     path_list names = {0};
     if (list_names(dir, &names, err) != 0) return -1;
@@ -95,7 +95,7 @@ static int collect_images(const char *dir, int32_t label, int depth, int recurse
         char *path = malloc(length);
         if (!path) {
             path_list_free(&names);
-            return error_set(err, ERROR_KIND_RESOURCE, "out of memory listing %s", dir);
+            return simclr_error_set(err, SIMCLR_ERROR_KIND_RESOURCE, "out of memory listing %s", dir);
         }
         snprintf(path, length, "%s/%s", dir, names.items[i]);
         struct stat st;
@@ -117,8 +117,8 @@ static int collect_images(const char *dir, int32_t label, int depth, int recurse
 }
 
 /* Class names: the sorted subfolders of train/. */
-static int folder_read_classes(dataset *ds, const char *train_dir, path_list *classes,
-                               error *err)
+static int folder_read_classes(simclr_dataset *ds, const char *train_dir, path_list *classes,
+                               simclr_error *err)
 {
     path_list names = {0};
     if (list_names(train_dir, &names, err) != 0) return -1;
@@ -126,7 +126,7 @@ static int folder_read_classes(dataset *ds, const char *train_dir, path_list *cl
         char path[sizeof ds->path + 512];
         if (snprintf(path, sizeof path, "%s/%s", train_dir, names.items[i]) >= (int)sizeof path)
             continue;
-        if (!data_dir_exists(path)) continue;
+        if (!simclr_data_dir_exists(path)) continue;
         if (path_list_add(classes, NULL, names.items[i], (int32_t)classes->count, err) != 0) {
             path_list_free(&names);
             return -1;
@@ -134,21 +134,21 @@ static int folder_read_classes(dataset *ds, const char *train_dir, path_list *cl
     }
     path_list_free(&names);
     if (classes->count == 0)
-        return error_input(err, "folder: %s has no class subfolders; expected train/<class>/"
+        return simclr_error_input(err, "folder: %s has no class subfolders; expected train/<class>/"
                                 "*.png|jpg|jpeg",
                            train_dir);
-    if (classes->count > DATASET_MAX_CLASSES)
-        return error_input(err, "folder: %s has %zu class subfolders; at most %d are supported",
-                           train_dir, classes->count, DATASET_MAX_CLASSES);
+    if (classes->count > SIMCLR_DATASET_MAX_CLASSES)
+        return simclr_error_input(err, "folder: %s has %zu class subfolders; at most %d are supported",
+                           train_dir, classes->count, SIMCLR_DATASET_MAX_CLASSES);
     ds->num_classes = (int)classes->count;
     for (size_t c = 0; c < classes->count; c++)
-        snprintf(ds->class_names[c], DATASET_CLASS_NAME_MAX, "%s", classes->items[c]);
+        snprintf(ds->class_names[c], SIMCLR_DATASET_CLASS_NAME_MAX, "%s", classes->items[c]);
     return 0;
 }
 
 /* Lists split_dir/<class>/ images; every subfolder must be one of classes. */
 static int folder_list_labeled(const char *split_dir, const path_list *classes, int is_train,
-                               path_list *files, error *err)
+                               path_list *files, simclr_error *err)
 {
     path_list names = {0};
     if (list_names(split_dir, &names, err) != 0) return -1;
@@ -157,15 +157,15 @@ static int folder_list_labeled(const char *split_dir, const path_list *classes, 
         size_t length = strlen(split_dir) + strlen(names.items[i]) + 2;
         char *path = malloc(length);
         if (!path) {
-            status = error_set(err, ERROR_KIND_RESOURCE, "out of memory listing %s", split_dir);
+            status = simclr_error_set(err, SIMCLR_ERROR_KIND_RESOURCE, "out of memory listing %s", split_dir);
             break;
         }
         snprintf(path, length, "%s/%s", split_dir, names.items[i]);
-        if (data_dir_exists(path)) {
+        if (simclr_data_dir_exists(path)) {
             char **found = bsearch(&names.items[i], classes->items, classes->count,
                                    sizeof(char *), compare_strings);
             if (!found) {
-                status = error_input(err, "folder: %s is not a class of train/; the test split "
+                status = simclr_error_input(err, "folder: %s is not a class of train/; the test split "
                                           "must use the train split's class folders",
                                      path);
             } else {
@@ -173,7 +173,7 @@ static int folder_list_labeled(const char *split_dir, const path_list *classes, 
                 status = collect_images(path, (int32_t)(found - classes->items), 0, 0, files,
                                         err);
                 if (status == 0 && is_train && files->count == before)
-                    status = error_input(err, "folder: %s holds no .png/.jpg/.jpeg images", path);
+                    status = simclr_error_input(err, "folder: %s holds no .png/.jpg/.jpeg images", path);
             }
         }
         free(path);
@@ -183,27 +183,27 @@ static int folder_list_labeled(const char *split_dir, const path_list *classes, 
 }
 
 /* Decodes files into split id (HWC, size x size x 3). */
-static int folder_decode(dataset *ds, dataset_split_id id, const path_list *files, int keep_labels,
-                         error *err)
+static int folder_decode(simclr_dataset *ds, simclr_dataset_split_id id, const path_list *files, int keep_labels,
+                         simclr_error *err)
 {
-    dataset_split *split = &ds->splits[id];
-    size_t image_bytes = dataset_image_bytes(ds);
+    simclr_dataset_split *split = &ds->splits[id];
+    size_t image_bytes = simclr_dataset_image_bytes(ds);
     if (files->count > SIZE_MAX / image_bytes)
-        return error_input(err, "folder: %zu images do not fit in memory", files->count);
-    split->owned_pixels = checked_calloc(files->count, image_bytes, "folder images", err);
+        return simclr_error_input(err, "folder: %zu images do not fit in memory", files->count);
+    split->owned_pixels = simclr_checked_calloc(files->count, image_bytes, "folder images", err);
     if (!split->owned_pixels) return -1;
     if (keep_labels) {
-        split->owned_labels = checked_calloc(files->count, sizeof(int32_t), "folder labels", err);
+        split->owned_labels = simclr_checked_calloc(files->count, sizeof(int32_t), "folder labels", err);
         if (!split->owned_labels) return -1;
     }
     for (size_t i = 0; i < files->count; i++) {
         uint8_t *pixels = NULL;
         int height = 0, width = 0;
-        if (image_decode_file(files->items[i], 3, &pixels, &height, &width, err) != 0) {
+        if (simclr_image_decode_file(files->items[i], 3, &pixels, &height, &width, err) != 0) {
             if (err && !strstr(err->message, files->items[i])) {
                 char message[sizeof err->message];
                 snprintf(message, sizeof message, "%s", err->message);
-                error_set(err, err->kind, "folder: %s: %s", files->items[i], message);
+                simclr_error_set(err, err->kind, "folder: %s: %s", files->items[i], message);
             }
             return -1;
         }
@@ -211,7 +211,7 @@ static int folder_decode(dataset *ds, dataset_split_id id, const path_list *file
         if (height == ds->height && width == ds->width)
             memcpy(out, pixels, image_bytes);
         else
-            image_resize_bilinear(pixels, height, width, 3, out, ds->height, ds->width);
+            simclr_image_resize_bilinear(pixels, height, width, 3, out, ds->height, ds->width);
         free(pixels);
         if (keep_labels) split->owned_labels[i] = files->labels[i];
     }
@@ -220,15 +220,15 @@ static int folder_decode(dataset *ds, dataset_split_id id, const path_list *file
     split->base = split->owned_pixels;
     split->record_stride = image_bytes;
     split->pixel_offset = 0;
-    split->layout = DATASET_PIXELS_HWC;
+    split->layout = SIMCLR_DATASET_PIXELS_HWC;
     return 0;
 }
 
-int folder_open(dataset *ds, const dataset_options *options, error *err)
+int simclr_folder_open(simclr_dataset *ds, const simclr_dataset_options *options, simclr_error *err)
 {
     int size = options->image_size ? options->image_size : 96;
     if (size < 1 || size > FOLDER_MAX_SIZE)
-        return error_input(err, "--image-size %d: expected 1..%d", options->image_size,
+        return simclr_error_input(err, "--image-size %d: expected 1..%d", options->image_size,
                            FOLDER_MAX_SIZE);
     ds->height = size;
     ds->width = size;
@@ -236,26 +236,26 @@ int folder_open(dataset *ds, const dataset_options *options, error *err)
 
     char train_dir[sizeof ds->path + 16], test_dir[sizeof ds->path + 16];
     char unlabeled_dir[sizeof ds->path + 16];
-    if (data_join(train_dir, sizeof train_dir, ds->path, "train", err) != 0 ||
-        data_join(test_dir, sizeof test_dir, ds->path, "test", err) != 0 ||
-        data_join(unlabeled_dir, sizeof unlabeled_dir, ds->path, "unlabeled", err) != 0)
+    if (simclr_data_join(train_dir, sizeof train_dir, ds->path, "train", err) != 0 ||
+        simclr_data_join(test_dir, sizeof test_dir, ds->path, "test", err) != 0 ||
+        simclr_data_join(unlabeled_dir, sizeof unlabeled_dir, ds->path, "unlabeled", err) != 0)
         return -1;
-    if (!data_dir_exists(train_dir) || !data_dir_exists(test_dir))
-        return error_input(err, "folder: %s needs train/<class>/ and test/<class>/ subfolders of "
+    if (!simclr_data_dir_exists(train_dir) || !simclr_data_dir_exists(test_dir))
+        return simclr_error_input(err, "folder: %s needs train/<class>/ and test/<class>/ subfolders of "
                                 "images; %s is missing",
-                           ds->path, data_dir_exists(train_dir) ? test_dir : train_dir);
+                           ds->path, simclr_data_dir_exists(train_dir) ? test_dir : train_dir);
 
     path_list classes = {0}, train = {0}, test = {0}, unlabeled = {0};
     int status = -1;
     if (folder_read_classes(ds, train_dir, &classes, err) != 0) goto done;
     if (folder_list_labeled(train_dir, &classes, 1, &train, err) != 0) goto done;
     if (folder_list_labeled(test_dir, &classes, 0, &test, err) != 0) goto done;
-    if (data_dir_exists(unlabeled_dir) &&
-        collect_images(unlabeled_dir, DATASET_LABEL_NONE, 0, 1, &unlabeled, err) != 0)
+    if (simclr_data_dir_exists(unlabeled_dir) &&
+        collect_images(unlabeled_dir, SIMCLR_DATASET_LABEL_NONE, 0, 1, &unlabeled, err) != 0)
         goto done;
-    if (folder_decode(ds, DATASET_SPLIT_TRAIN, &train, 1, err) != 0) goto done;
-    if (folder_decode(ds, DATASET_SPLIT_TEST, &test, 1, err) != 0) goto done;
-    if (folder_decode(ds, DATASET_SPLIT_UNLABELED, &unlabeled, 0, err) != 0) goto done;
+    if (folder_decode(ds, SIMCLR_DATASET_SPLIT_TRAIN, &train, 1, err) != 0) goto done;
+    if (folder_decode(ds, SIMCLR_DATASET_SPLIT_TEST, &test, 1, err) != 0) goto done;
+    if (folder_decode(ds, SIMCLR_DATASET_SPLIT_UNLABELED, &unlabeled, 0, err) != 0) goto done;
     status = 0;
 done:
     path_list_free(&classes);

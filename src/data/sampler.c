@@ -11,14 +11,14 @@ static int compare_sizes(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-int sampler_labeled_subset(const dataset *ds, int per_class, uint64_t seed, size_t **indices,
-                           size_t *count, error *err)
+int simclr_sampler_labeled_subset(const simclr_dataset *ds, int per_class, uint64_t seed, size_t **indices,
+                           size_t *count, simclr_error *err)
 {
     *indices = NULL;
     *count = 0;
-    const dataset_split *train = &ds->splits[DATASET_SPLIT_TRAIN];
+    const simclr_dataset_split *train = &ds->splits[SIMCLR_DATASET_SPLIT_TRAIN];
     if (per_class <= 0) {
-        size_t *all = checked_calloc(train->count, sizeof(size_t), "labeled indices", err);
+        size_t *all = simclr_checked_calloc(train->count, sizeof(size_t), "labeled indices", err);
         if (!all) return -1;
         for (size_t i = 0; i < train->count; i++) all[i] = i;
         *indices = all;
@@ -26,13 +26,13 @@ int sampler_labeled_subset(const dataset *ds, int per_class, uint64_t seed, size
         return 0;
     }
     if (!train->labels || ds->num_classes <= 0)
-        return error_input(err, "--labeled-per-class %d: the %s train split has no labels",
+        return simclr_error_input(err, "--labeled-per-class %d: the %s train split has no labels",
                            per_class, ds->name);
     size_t classes = (size_t)ds->num_classes, want = (size_t)per_class;
     if (want > SIZE_MAX / classes)
-        return error_input(err, "--labeled-per-class %d is too large", per_class);
-    size_t *chosen = checked_calloc(want * classes, sizeof(size_t), "labeled indices", err);
-    size_t *members = chosen ? checked_calloc(train->count, sizeof(size_t), "class members", err)
+        return simclr_error_input(err, "--labeled-per-class %d is too large", per_class);
+    size_t *chosen = simclr_checked_calloc(want * classes, sizeof(size_t), "labeled indices", err);
+    size_t *members = chosen ? simclr_checked_calloc(train->count, sizeof(size_t), "class members", err)
                              : NULL;
     if (!members) {
         free(chosen);
@@ -45,13 +45,13 @@ int sampler_labeled_subset(const dataset *ds, int per_class, uint64_t seed, size
         if (n < want) {
             free(members);
             free(chosen);
-            return error_input(err,
+            return simclr_error_input(err,
                                "--labeled-per-class %d: class %zu (%s) has only %zu images in "
                                "the %s train split",
                                per_class, c, ds->class_names[c], n, ds->name);
         }
-        rng_stream stream = rng_stream_make(seed, RNG_PURPOSE_LABELED_SUBSET, c, 0, 0, 0);
-        rng_shuffle_sizes(&stream, members, n);
+        simclr_rng_stream stream = simclr_rng_stream_make(seed, SIMCLR_RNG_PURPOSE_LABELED_SUBSET, c, 0, 0, 0);
+        simclr_rng_shuffle_sizes(&stream, members, n);
         memcpy(chosen + c * want, members, want * sizeof(size_t));
     }
     free(members);
@@ -61,32 +61,32 @@ int sampler_labeled_subset(const dataset *ds, int per_class, uint64_t seed, size
     return 0;
 }
 
-int sampler_init(sampler *s, const dataset *ds, const size_t *labeled_indices,
-                 size_t labeled_count, const sampler_config *config, error *err)
+int simclr_sampler_init(simclr_sampler *s, const simclr_dataset *ds, const size_t *labeled_indices,
+                 size_t labeled_count, const simclr_sampler_config *config, simclr_error *err)
 {
     memset(s, 0, sizeof *s);
     if (config->unlabeled_batch == 0 || config->labeled_batch == 0)
-        return error_input(err, "sampler: batch sizes must be positive (unlabeled %zu, labeled "
+        return simclr_error_input(err, "sampler: batch sizes must be positive (unlabeled %zu, labeled "
                                 "%zu)",
                            config->unlabeled_batch, config->labeled_batch);
-    dataset_split_id source = dataset_unlabeled_source(ds);
+    simclr_dataset_split_id source = simclr_dataset_unlabeled_source(ds);
     size_t unlabeled_count = ds->splits[source].count;
-    size_t train_count = ds->splits[DATASET_SPLIT_TRAIN].count;
+    size_t train_count = ds->splits[SIMCLR_DATASET_SPLIT_TRAIN].count;
     if (unlabeled_count == 0 || labeled_count == 0 || !labeled_indices)
-        return error_input(err, "sampler: %s has %zu unlabeled and %zu labeled images; both "
+        return simclr_error_input(err, "sampler: %s has %zu unlabeled and %zu labeled images; both "
                                 "streams need at least one",
                            ds->name, unlabeled_count, labeled_count);
     for (size_t i = 0; i < labeled_count; i++)
         if (labeled_indices[i] >= train_count)
-            return error_input(err, "sampler: labeled index %zu is outside the train split (%zu "
+            return simclr_error_input(err, "sampler: labeled index %zu is outside the train split (%zu "
                                     "images)",
                                labeled_indices[i], train_count);
-    s->unlabeled_order = checked_calloc(unlabeled_count, sizeof(size_t), "unlabeled order", err);
+    s->unlabeled_order = simclr_checked_calloc(unlabeled_count, sizeof(size_t), "unlabeled order", err);
     s->labeled_order = s->unlabeled_order
-                           ? checked_calloc(labeled_count, sizeof(size_t), "labeled order", err)
+                           ? simclr_checked_calloc(labeled_count, sizeof(size_t), "labeled order", err)
                            : NULL;
     if (!s->labeled_order) {
-        sampler_free(s);
+        simclr_sampler_free(s);
         return -1;
     }
     s->config = *config;
@@ -105,7 +105,7 @@ int sampler_init(sampler *s, const dataset *ds, const size_t *labeled_indices,
     return 0;
 }
 
-void sampler_free(sampler *s)
+void simclr_sampler_free(simclr_sampler *s)
 {
     if (!s) return;
     free(s->unlabeled_order);
@@ -116,18 +116,18 @@ void sampler_free(sampler *s)
 }
 
 /* order = a permutation of 0..count-1 drawn from (seed, purpose, key, mode). */
-static void sampler_permute(size_t *order, size_t count, uint64_t seed, rng_purpose purpose,
+static void sampler_permute(size_t *order, size_t count, uint64_t seed, simclr_rng_purpose purpose,
                             int64_t key, uint64_t mode)
 {
     for (size_t i = 0; i < count; i++) order[i] = i;
-    rng_stream stream = rng_stream_make(seed, purpose, (uint64_t)key, mode, 0, 0);
-    rng_shuffle_sizes(&stream, order, count);
+    simclr_rng_stream stream = simclr_rng_stream_make(seed, purpose, (uint64_t)key, mode, 0, 0);
+    simclr_rng_shuffle_sizes(&stream, order, count);
 }
 
 /* Passes over a stream of `count` items that one epoch of steps x batch draws touch; epoch e's
  * pass p is global pass e * passes + p, so every epoch starts a fresh permutation (as Keras
  * re-iterating a shuffled dataset does) and all passes have distinct keys. */
-static int64_t passes_per_epoch(const sampler *s, size_t batch, size_t count)
+static int64_t passes_per_epoch(const simclr_sampler *s, size_t batch, size_t count)
 {
     return (int64_t)((s->steps_per_epoch * batch + count - 1) / count);
 }
@@ -135,7 +135,7 @@ static int64_t passes_per_epoch(const sampler *s, size_t batch, size_t count)
 /* Fills out[0..batch) from a stream: step `step` of epoch `epoch`, each wrap a new pass. Cache
  * tags are 2 * pass + mode, so zipped (mode 0) and labeled-only (mode 1) passes never alias. */
 static void sampler_fill(size_t *order, int64_t *cached, size_t count, const size_t *map,
-                         uint64_t seed, rng_purpose purpose, uint64_t mode, int64_t first_pass,
+                         uint64_t seed, simclr_rng_purpose purpose, uint64_t mode, int64_t first_pass,
                          size_t start, size_t batch, size_t *out)
 {
     for (size_t k = 0; k < batch; k++) {
@@ -151,7 +151,7 @@ static void sampler_fill(size_t *order, int64_t *cached, size_t count, const siz
     }
 }
 
-void sampler_batch(sampler *s, int64_t epoch, int64_t step, size_t *unlabeled_out,
+void simclr_sampler_batch(simclr_sampler *s, int64_t epoch, int64_t step, size_t *unlabeled_out,
                    size_t *labeled_out)
 {
     size_t ub = s->config.unlabeled_batch, lb = s->config.labeled_batch;
@@ -160,24 +160,24 @@ void sampler_batch(sampler *s, int64_t epoch, int64_t step, size_t *unlabeled_ou
     if (unlabeled_out) {
         int64_t first = epoch * passes_per_epoch(s, ub, s->unlabeled_count);
         sampler_fill(s->unlabeled_order, &s->unlabeled_pass, s->unlabeled_count, NULL,
-                     s->config.seed, RNG_PURPOSE_SHUFFLE_UNLABELED, 0, first, (size_t)step * ub,
+                     s->config.seed, SIMCLR_RNG_PURPOSE_SHUFFLE_UNLABELED, 0, first, (size_t)step * ub,
                      ub, unlabeled_out);
     }
     if (labeled_out) {
         int64_t first = epoch * passes_per_epoch(s, lb, s->labeled_count);
         sampler_fill(s->labeled_order, &s->labeled_pass, s->labeled_count, s->labeled_indices,
-                     s->config.seed, RNG_PURPOSE_SHUFFLE_LABELED, 0, first, (size_t)step * lb, lb,
+                     s->config.seed, SIMCLR_RNG_PURPOSE_SHUFFLE_LABELED, 0, first, (size_t)step * lb, lb,
                      labeled_out);
     }
 }
 
-size_t sampler_labeled_steps(const sampler *s, size_t batch_size)
+size_t simclr_sampler_labeled_steps(const simclr_sampler *s, size_t batch_size)
 {
     if (batch_size == 0) return 0;
     return (s->labeled_count + batch_size - 1) / batch_size;
 }
 
-size_t sampler_labeled_batch(sampler *s, int64_t epoch, int64_t step, size_t batch_size,
+size_t simclr_sampler_labeled_batch(simclr_sampler *s, int64_t epoch, int64_t step, size_t batch_size,
                              size_t *labeled_out)
 {
     if (batch_size == 0 || step < 0) return 0;
@@ -188,7 +188,7 @@ size_t sampler_labeled_batch(sampler *s, int64_t epoch, int64_t step, size_t bat
     if (n > batch_size) n = batch_size;
     if (labeled_out)
         sampler_fill(s->labeled_order, &s->labeled_pass, s->labeled_count, s->labeled_indices,
-                     s->config.seed, RNG_PURPOSE_SHUFFLE_LABELED, 1, epoch, start, n,
+                     s->config.seed, SIMCLR_RNG_PURPOSE_SHUFFLE_LABELED, 1, epoch, start, n,
                      labeled_out);
     return n;
 }

@@ -13,9 +13,9 @@
 #define IMAGE_MAX_SIDE 16384
 
 /* On success *pixels (height x width x *channels bytes, HWC) is owned by the caller. */
-int image_png_decode(const uint8_t *bytes, size_t size, const char *name, uint8_t **pixels,
-                     int *height, int *width, int *channels, error *err);
-int image_jpeg_decode(const uint8_t *bytes, size_t size, const char *name, uint8_t **pixels,
-                      int *height, int *width, int *channels, error *err);
+int simclr_image_png_decode(const uint8_t *bytes, size_t size, const char *name, uint8_t **pixels,
+                     int *height, int *width, int *channels, simclr_error *err);
+int simclr_image_jpeg_decode(const uint8_t *bytes, size_t size, const char *name, uint8_t **pixels,
+                      int *height, int *width, int *channels, simclr_error *err);
 
 #endif

@@ -26,7 +26,7 @@ static uint8_t luma_of_rgb(const uint8_t *rgb)
 
 /* Converts *pixels from `from` to `to` channels (1 <-> 3), replacing the buffer when it grows. */
 static int convert_channels(uint8_t **pixels, size_t pixel_count, int from, int to,
-                            const char *name, error *err)
+                            const char *name, simclr_error *err)
 {
     if (from == to) return 0;
     uint8_t *source = *pixels;
@@ -35,33 +35,33 @@ static int convert_channels(uint8_t **pixels, size_t pixel_count, int from, int 
         return 0;
     }
     uint8_t *rgb = malloc(pixel_count * 3);
-    if (!rgb) return error_set(err, ERROR_KIND_RESOURCE, "%s: out of memory", name);
+    if (!rgb) return simclr_error_set(err, SIMCLR_ERROR_KIND_RESOURCE, "%s: out of memory", name);
     for (size_t i = 0; i < pixel_count; i++) rgb[3 * i] = rgb[3 * i + 1] = rgb[3 * i + 2] = source[i];
     free(source);
     *pixels = rgb;
     return 0;
 }
 
-int image_decode_memory(const uint8_t *bytes, size_t size, const char *name, int channels,
-                        uint8_t **pixels, int *height, int *width, error *err)
+int simclr_image_decode_memory(const uint8_t *bytes, size_t size, const char *name, int channels,
+                        uint8_t **pixels, int *height, int *width, simclr_error *err)
 {
     if (channels != 1 && channels != 3)
-        return error_input(err, "%s: cannot decode to %d channels (expected 1 or 3)", name,
+        return simclr_error_input(err, "%s: cannot decode to %d channels (expected 1 or 3)", name,
                            channels);
-    if (size == 0) return error_input(err, "%s: file is empty, expected a PNG or JPEG image", name);
+    if (size == 0) return simclr_error_input(err, "%s: file is empty, expected a PNG or JPEG image", name);
 
     uint8_t *decoded = NULL;
     int decoded_height = 0, decoded_width = 0, decoded_channels = 0;
     int status;
     if (size >= sizeof png_signature && memcmp(bytes, png_signature, sizeof png_signature) == 0) {
-        status = image_png_decode(bytes, size, name, &decoded, &decoded_height, &decoded_width,
+        status = simclr_image_png_decode(bytes, size, name, &decoded, &decoded_height, &decoded_width,
                                   &decoded_channels, err);
     } else if (size >= sizeof jpeg_signature &&
                memcmp(bytes, jpeg_signature, sizeof jpeg_signature) == 0) {
-        status = image_jpeg_decode(bytes, size, name, &decoded, &decoded_height, &decoded_width,
+        status = simclr_image_jpeg_decode(bytes, size, name, &decoded, &decoded_height, &decoded_width,
                                    &decoded_channels, err);
     } else {
-        return error_input(err, "%s: not a PNG or JPEG image (starts with bytes %02x %02x %02x)",
+        return simclr_error_input(err, "%s: not a PNG or JPEG image (starts with bytes %02x %02x %02x)",
                            name, bytes[0], size > 1 ? bytes[1] : 0, size > 2 ? bytes[2] : 0);
     }
     if (status != 0) return -1;
@@ -78,25 +78,25 @@ int image_decode_memory(const uint8_t *bytes, size_t size, const char *name, int
 }
 
 /* Reads the whole file into a fresh buffer (caller frees). */
-static int read_whole_file(const char *path, uint8_t **bytes, size_t *size, error *err)
+static int read_whole_file(const char *path, uint8_t **bytes, size_t *size, simclr_error *err)
 {
     FILE *file = fopen(path, "rb");
-    if (!file) return error_input(err, "cannot open image %s: %s", path, strerror(errno));
+    if (!file) return simclr_error_input(err, "cannot open image %s: %s", path, strerror(errno));
     struct stat info;
     if (fstat(fileno(file), &info) != 0 || !S_ISREG(info.st_mode)) {
         fclose(file);
-        return error_input(err, "%s: not a regular file, expected a PNG or JPEG image", path);
+        return simclr_error_input(err, "%s: not a regular file, expected a PNG or JPEG image", path);
     }
     if ((unsigned long long)info.st_size > IMAGE_MAX_FILE_BYTES) {
         fclose(file);
-        return error_input(err, "%s: %lld bytes is too large for an image file", path,
+        return simclr_error_input(err, "%s: %lld bytes is too large for an image file", path,
                            (long long)info.st_size);
     }
     size_t length = (size_t)info.st_size;
     uint8_t *buffer = malloc(length ? length : 1);
     if (!buffer) {
         fclose(file);
-        return error_set(err, ERROR_KIND_RESOURCE, "%s: out of memory reading %zu bytes", path,
+        return simclr_error_set(err, SIMCLR_ERROR_KIND_RESOURCE, "%s: out of memory reading %zu bytes", path,
                          length);
     }
     size_t got = fread(buffer, 1, length, file);
@@ -104,7 +104,7 @@ static int read_whole_file(const char *path, uint8_t **bytes, size_t *size, erro
     fclose(file);
     if (got != length || read_failed) {
         free(buffer);
-        return error_input(err, "%s: read %zu of %zu bytes (file changed or unreadable)", path,
+        return simclr_error_input(err, "%s: read %zu of %zu bytes (file changed or unreadable)", path,
                            got, length);
     }
     *bytes = buffer;
@@ -112,13 +112,13 @@ static int read_whole_file(const char *path, uint8_t **bytes, size_t *size, erro
     return 0;
 }
 
-int image_decode_file(const char *path, int channels, uint8_t **pixels, int *height, int *width,
-                      error *err)
+int simclr_image_decode_file(const char *path, int channels, uint8_t **pixels, int *height, int *width,
+                      simclr_error *err)
 {
     uint8_t *bytes = NULL;
     size_t size = 0;
     if (read_whole_file(path, &bytes, &size, err) != 0) return -1;
-    int status = image_decode_memory(bytes, size, path, channels, pixels, height, width, err);
+    int status = simclr_image_decode_memory(bytes, size, path, channels, pixels, height, width, err);
     free(bytes);
     return status;
 }

@@ -99,11 +99,11 @@ static int jpeg_decode_into_state(jpeg_decode_state *state, const uint8_t *bytes
     return 0;
 }
 
-int image_jpeg_decode(const uint8_t *bytes, size_t size, const char *name, uint8_t **pixels,
-                      int *height, int *width, int *channels, error *err)
+int simclr_image_jpeg_decode(const uint8_t *bytes, size_t size, const char *name, uint8_t **pixels,
+                      int *height, int *width, int *channels, simclr_error *err)
 {
     jpeg_decode_state *state = calloc(1, sizeof *state); /* ~1 KB of libjpeg structs */
-    if (!state) return error_set(err, ERROR_KIND_RESOURCE, "%s: out of memory", name);
+    if (!state) return simclr_error_set(err, SIMCLR_ERROR_KIND_RESOURCE, "%s: out of memory", name);
     state->info.err = jpeg_std_error(&state->errors.base);
     state->errors.base.error_exit = jpeg_on_error;
     state->errors.base.emit_message = jpeg_on_message;
@@ -113,13 +113,13 @@ int image_jpeg_decode(const uint8_t *bytes, size_t size, const char *name, uint8
     if (status != 0) {
         free(state->pixels);
         if (state->size_rejected)
-            result = error_input(err, "%s: JPEG declares %u x %u pixels; expected 1 to %d per side",
+            result = simclr_error_input(err, "%s: JPEG declares %u x %u pixels; expected 1 to %d per side",
                                  name, (unsigned)state->info.image_width,
                                  (unsigned)state->info.image_height, IMAGE_MAX_SIDE);
         else if (state->out_of_memory)
-            result = error_set(err, ERROR_KIND_RESOURCE, "%s: out of memory decoding JPEG", name);
+            result = simclr_error_set(err, SIMCLR_ERROR_KIND_RESOURCE, "%s: out of memory decoding JPEG", name);
         else
-            result = error_input(err, "%s: not a valid JPEG image (%s)", name,
+            result = simclr_error_input(err, "%s: not a valid JPEG image (%s)", name,
                                  state->errors.message);
     } else {
         *pixels = state->pixels;

@@ -1,7 +1,7 @@
 /*
  * PNG through libpng 1.6: decoding with the classic API (so 16-bit samples keep their high byte
  * and alpha is dropped, as PIL does, rather than the simplified API's gamma-aware compositing),
- * writing with the simplified png_image API into an atomic_file.
+ * writing with the simplified png_image API into an simclr_atomic_file.
  */
 #include "io/image_codecs.h"
 #include "simclr/atomic_file.h"
@@ -115,8 +115,8 @@ static uint32_t read_big_endian_u32(const uint8_t *bytes)
     return (uint32_t)bytes[0] << 24 | (uint32_t)bytes[1] << 16 | (uint32_t)bytes[2] << 8 | bytes[3];
 }
 
-int image_png_decode(const uint8_t *bytes, size_t size, const char *name, uint8_t **pixels,
-                     int *height, int *width, int *channels, error *err)
+int simclr_image_png_decode(const uint8_t *bytes, size_t size, const char *name, uint8_t **pixels,
+                     int *height, int *width, int *channels, simclr_error *err)
 {
     /* The IHDR chunk comes first (signature, length, "IHDR", width, height): check the declared
      * size there, so the message says why even when the rest of the file is missing. */
@@ -125,7 +125,7 @@ int image_png_decode(const uint8_t *bytes, size_t size, const char *name, uint8_
         uint32_t declared_height = read_big_endian_u32(bytes + 20);
         if (declared_width == 0 || declared_height == 0 || declared_width > IMAGE_MAX_SIDE ||
             declared_height > IMAGE_MAX_SIDE)
-            return error_input(err, "%s: PNG declares %u x %u pixels; expected 1 to %d per side",
+            return simclr_error_input(err, "%s: PNG declares %u x %u pixels; expected 1 to %d per side",
                                name, (unsigned)declared_width, (unsigned)declared_height,
                                IMAGE_MAX_SIDE);
     }
@@ -134,11 +134,11 @@ int image_png_decode(const uint8_t *bytes, size_t size, const char *name, uint8_
     state.bytes = bytes;
     state.size = size;
     state.png = png_create_read_struct(PNG_LIBPNG_VER_STRING, &state, png_on_error, png_on_warning);
-    if (!state.png) return error_set(err, ERROR_KIND_RESOURCE, "%s: cannot initialise libpng", name);
+    if (!state.png) return simclr_error_set(err, SIMCLR_ERROR_KIND_RESOURCE, "%s: cannot initialise libpng", name);
     state.info = png_create_info_struct(state.png);
     if (!state.info) {
         png_destroy_read_struct(&state.png, NULL, NULL);
-        return error_set(err, ERROR_KIND_RESOURCE, "%s: cannot initialise libpng", name);
+        return simclr_error_set(err, SIMCLR_ERROR_KIND_RESOURCE, "%s: cannot initialise libpng", name);
     }
 
     int status = png_decode_into_state(&state);
@@ -147,13 +147,13 @@ int image_png_decode(const uint8_t *bytes, size_t size, const char *name, uint8_
     if (status != 0) {
         free(state.pixels);
         if (state.size_rejected)
-            return error_input(err, "%s: PNG declares %u x %u pixels; expected 1 to %d per side",
+            return simclr_error_input(err, "%s: PNG declares %u x %u pixels; expected 1 to %d per side",
                                name, (unsigned)state.width, (unsigned)state.height,
                                IMAGE_MAX_SIDE);
         if (state.out_of_memory)
-            return error_set(err, ERROR_KIND_RESOURCE, "%s: out of memory decoding %u x %u PNG",
+            return simclr_error_set(err, SIMCLR_ERROR_KIND_RESOURCE, "%s: out of memory decoding %u x %u PNG",
                              name, (unsigned)state.width, (unsigned)state.height);
-        return error_input(err, "%s: not a valid PNG image (%s)", name, state.message);
+        return simclr_error_input(err, "%s: not a valid PNG image (%s)", name, state.message);
     }
     *pixels = state.pixels;
     *height = (int)state.height;
@@ -162,14 +162,14 @@ int image_png_decode(const uint8_t *bytes, size_t size, const char *name, uint8_
     return 0;
 }
 
-int image_write_png(const char *path, const uint8_t *pixels, int height, int width, int channels,
-                    error *err)
+int simclr_image_write_png(const char *path, const uint8_t *pixels, int height, int width, int channels,
+                    simclr_error *err)
 {
     if (channels != 1 && channels != 3 && channels != 4)
-        return error_input(err, "%s: cannot write a PNG with %d channels (expected 1, 3 or 4)",
+        return simclr_error_input(err, "%s: cannot write a PNG with %d channels (expected 1, 3 or 4)",
                            path, channels);
     if (height < 1 || width < 1 || height > IMAGE_MAX_SIDE || width > IMAGE_MAX_SIDE)
-        return error_input(err, "%s: cannot write a %d x %d PNG (1 to %d pixels per side)", path,
+        return simclr_error_input(err, "%s: cannot write a %d x %d PNG (1 to %d pixels per side)", path,
                            width, height, IMAGE_MAX_SIDE);
 
     png_image image;
@@ -181,15 +181,15 @@ int image_write_png(const char *path, const uint8_t *pixels, int height, int wid
                    : channels == 3 ? PNG_FORMAT_RGB
                                    : PNG_FORMAT_RGBA;
 
-    atomic_file file;
-    if (atomic_file_open(&file, path, err) != 0) return -1;
+    simclr_atomic_file file;
+    if (simclr_atomic_file_open(&file, path, err) != 0) return -1;
     if (!png_image_write_to_stdio(&image, file.stream, 0, pixels, (png_int_32)(width * channels),
                                   NULL)) {
         char message[sizeof image.message];
         snprintf(message, sizeof message, "%s", image.message);
         png_image_free(&image);
-        atomic_file_abort(&file);
-        return error_set(err, ERROR_KIND_RESOURCE, "cannot write PNG %s: %s", path, message);
+        simclr_atomic_file_abort(&file);
+        return simclr_error_set(err, SIMCLR_ERROR_KIND_RESOURCE, "cannot write PNG %s: %s", path, message);
     }
-    return atomic_file_commit(&file, err);
+    return simclr_atomic_file_commit(&file, err);
 }

@@ -35,7 +35,7 @@ static uint8_t round_to_byte(float value)
     return (uint8_t)(value + 0.5f);
 }
 
-void image_resize_bilinear(const uint8_t *in, int in_height, int in_width, int channels,
+void simclr_image_resize_bilinear(const uint8_t *in, int in_height, int in_width, int channels,
                            uint8_t *out, int out_height, int out_width)
 {
     if (in_height < 1 || in_width < 1 || out_height < 1 || out_width < 1 || channels < 1) return;

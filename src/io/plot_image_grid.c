@@ -1,7 +1,7 @@
 /*
  * Image grids drawn with cairo: pixels are written straight into an RGB24 image surface
  * (nearest-neighbour upscaling, so every source pixel stays a sharp square), row titles drawn with
- * cairo's text API, and the surface streamed as PNG into an atomic_file.
+ * cairo's text API, and the surface streamed as PNG into an simclr_atomic_file.
  */
 #include "simclr/atomic_file.h"
 #include "simclr/plot.h"
@@ -22,21 +22,21 @@ typedef struct grid_layout {
 
 static int compute_layout(const char *path, int rows, int cols, int height, int width,
                           int channels, int scale, int has_titles, grid_layout *layout,
-                          error *err)
+                          simclr_error *err)
 {
     if (rows < 1 || cols < 1 || height < 1 || width < 1 || scale < 1)
-        return error_input(err, "image grid %s: %d x %d images of %d x %d pixels at scale %d; "
+        return simclr_error_input(err, "image grid %s: %d x %d images of %d x %d pixels at scale %d; "
                            "all must be at least 1", path, rows, cols, height, width, scale);
     if (channels != 1 && channels != 3)
-        return error_input(err, "image grid %s: images have %d channels, expected 1 or 3", path,
+        return simclr_error_input(err, "image grid %s: images have %d channels, expected 1 or 3", path,
                            channels);
     long long cell_width = (long long)width * scale, cell_height = (long long)height * scale;
-    long long title = has_titles ? PLOT_GRID_TITLE_HEIGHT : 0;
-    long long canvas_width = 2LL * PLOT_GRID_MARGIN + cols * cell_width + (cols - 1LL) * PLOT_GRID_GAP;
+    long long title = has_titles ? SIMCLR_PLOT_GRID_TITLE_HEIGHT : 0;
+    long long canvas_width = 2LL * SIMCLR_PLOT_GRID_MARGIN + cols * cell_width + (cols - 1LL) * SIMCLR_PLOT_GRID_GAP;
     long long canvas_height =
-        2LL * PLOT_GRID_MARGIN + rows * (title + cell_height) + (rows - 1LL) * PLOT_GRID_GAP;
+        2LL * SIMCLR_PLOT_GRID_MARGIN + rows * (title + cell_height) + (rows - 1LL) * SIMCLR_PLOT_GRID_GAP;
     if (canvas_width > PLOT_GRID_MAX_SIDE || canvas_height > PLOT_GRID_MAX_SIDE)
-        return error_input(err, "image grid %s would be %lld x %lld pixels; at most %d per side "
+        return simclr_error_input(err, "image grid %s would be %lld x %lld pixels; at most %d per side "
                            "(lower the scale or the number of images)", path, canvas_width,
                            canvas_height, PLOT_GRID_MAX_SIDE);
     layout->cell_width = (int)cell_width;
@@ -74,7 +74,7 @@ static void blit_image(unsigned char *canvas, int stride, int left, int top, con
 static cairo_status_t write_to_atomic_file(void *closure, const unsigned char *data,
                                            unsigned int length)
 {
-    atomic_file *file = closure;
+    simclr_atomic_file *file = closure;
     return fwrite(data, 1, length, file->stream) == length ? CAIRO_STATUS_SUCCESS
                                                            : CAIRO_STATUS_WRITE_ERROR;
 }
@@ -91,10 +91,10 @@ static int draw_grid(cairo_surface_t *surface, cairo_t *cr, const grid_layout *l
     if (!canvas) return -1;
     size_t image_floats = (size_t)height * (size_t)width * (size_t)channels;
     for (int r = 0; r < rows; r++) {
-        int top = PLOT_GRID_MARGIN + r * (layout->title_height + layout->cell_height + PLOT_GRID_GAP) +
+        int top = SIMCLR_PLOT_GRID_MARGIN + r * (layout->title_height + layout->cell_height + SIMCLR_PLOT_GRID_GAP) +
                   layout->title_height;
         for (int c = 0; c < cols; c++) {
-            int left = PLOT_GRID_MARGIN + c * (layout->cell_width + PLOT_GRID_GAP);
+            int left = SIMCLR_PLOT_GRID_MARGIN + c * (layout->cell_width + SIMCLR_PLOT_GRID_GAP);
             blit_image(canvas, stride, left, top, images + ((size_t)r * cols + c) * image_floats,
                        height, width, channels, scale);
         }
@@ -107,25 +107,25 @@ static int draw_grid(cairo_surface_t *surface, cairo_t *cr, const grid_layout *l
         cairo_set_source_rgb(cr, 0.0, 0.0, 0.0);
         for (int r = 0; r < rows; r++) {
             if (!row_titles[r]) continue;
-            int baseline = PLOT_GRID_MARGIN +
-                           r * (layout->title_height + layout->cell_height + PLOT_GRID_GAP) +
+            int baseline = SIMCLR_PLOT_GRID_MARGIN +
+                           r * (layout->title_height + layout->cell_height + SIMCLR_PLOT_GRID_GAP) +
                            layout->title_height - 6;
-            cairo_move_to(cr, PLOT_GRID_MARGIN, baseline);
+            cairo_move_to(cr, SIMCLR_PLOT_GRID_MARGIN, baseline);
             cairo_show_text(cr, row_titles[r]);
         }
     }
     return cairo_status(cr) == CAIRO_STATUS_SUCCESS ? 0 : -1;
 }
 
-int plot_image_grid_png(const char *path, const float *images, int rows, int cols, int height,
+int simclr_plot_image_grid_png(const char *path, const float *images, int rows, int cols, int height,
                         int width, int channels, const char *const *row_titles, int scale,
-                        error *err)
+                        simclr_error *err)
 {
     grid_layout layout = {0, 0, 0, 0, 0};
     if (compute_layout(path, rows, cols, height, width, channels, scale, row_titles != NULL,
                        &layout, err) != 0)
         return -1;
-    if (!images) return error_input(err, "image grid %s: no images given", path);
+    if (!images) return simclr_error_input(err, "image grid %s: no images given", path);
 
     cairo_surface_t *surface =
         cairo_image_surface_create(CAIRO_FORMAT_RGB24, layout.canvas_width, layout.canvas_height);
@@ -137,19 +137,19 @@ int plot_image_grid_png(const char *path, const float *images, int rows, int col
         cairo_status_t problem = cairo_surface_status(surface) != CAIRO_STATUS_SUCCESS
                                      ? cairo_surface_status(surface)
                                      : cairo_status(cr);
-        status = error_set(err, ERROR_KIND_RESOURCE, "image grid %s: cairo failed drawing (%s)",
+        status = simclr_error_set(err, SIMCLR_ERROR_KIND_RESOURCE, "image grid %s: cairo failed drawing (%s)",
                            path, cairo_status_to_string(problem));
     }
-    atomic_file file;
-    if (status == 0 && (status = atomic_file_open(&file, path, err)) == 0) {
+    simclr_atomic_file file;
+    if (status == 0 && (status = simclr_atomic_file_open(&file, path, err)) == 0) {
         cairo_status_t written = cairo_surface_write_to_png_stream(surface, write_to_atomic_file,
                                                                     &file);
         if (written != CAIRO_STATUS_SUCCESS) {
-            atomic_file_abort(&file);
-            status = error_set(err, ERROR_KIND_RESOURCE, "cannot write image grid %s: %s", path,
+            simclr_atomic_file_abort(&file);
+            status = simclr_error_set(err, SIMCLR_ERROR_KIND_RESOURCE, "cannot write image grid %s: %s", path,
                                cairo_status_to_string(written));
         } else {
-            status = atomic_file_commit(&file, err);
+            status = simclr_atomic_file_commit(&file, err);
         }
     }
     cairo_destroy(cr);

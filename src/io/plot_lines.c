@@ -2,9 +2,9 @@
  * Line plots through PLplot's "pngcairo" device.
  *
  * PLplot calls exit() on internal errors (plexit), so everything it could object to is checked
- * first: the device exists, the output file can be created (atomic_file makes the temporary file
+ * first: the device exists, the output file can be created (simclr_atomic_file makes the temporary file
  * PLplot then overwrites), the data have a finite range. PLplot writes the PNG itself; we check
- * it starts with the PNG signature and commit it (fsync, rename) with atomic_file.
+ * it starts with the PNG signature and commit it (fsync, rename) with simclr_atomic_file.
  */
 #include "simclr/atomic_file.h"
 #include "simclr/plot.h"
@@ -39,7 +39,7 @@ typedef struct plot_range {
     double x_min, x_max, y_min, y_max;
 } plot_range;
 
-static int compute_range(const plot_series *series, int series_count, plot_range *range)
+static int compute_range(const simclr_plot_series *series, int series_count, plot_range *range)
 {
     int max_count = 0, have_value = 0;
     double low = 0.0, high = 0.0;
@@ -90,7 +90,7 @@ static int plplot_has_device(const char *device)
 }
 
 /* Draws one series: its runs of finite values as lines, isolated finite points as dots. */
-static void draw_series(const plot_series *series, PLFLT *x, PLFLT *y)
+static void draw_series(const simclr_plot_series *series, PLFLT *x, PLFLT *y)
 {
     int run = 0;
     for (int i = 0; i <= series->count; i++) {
@@ -110,7 +110,7 @@ static void draw_series(const plot_series *series, PLFLT *x, PLFLT *y)
 /* Like matplotlib's loc="best": the corner of the axes (upper right, upper left, lower left,
  * lower right, in that order of preference) whose box holds the fewest data points. The box is
  * about the legend's size: 45% of the width, 8% of the height per series. */
-static PLINT best_legend_corner(const plot_series *series, int series_count,
+static PLINT best_legend_corner(const simclr_plot_series *series, int series_count,
                                 const plot_range *range)
 {
     static const PLINT corners[4] = {
@@ -138,7 +138,7 @@ static PLINT best_legend_corner(const plot_series *series, int series_count,
 }
 
 /* matplotlib's legend: inside the axes, white box with a light frame. */
-static void draw_legend(const plot_series *series, int series_count, const plot_range *range)
+static void draw_legend(const simclr_plot_series *series, int series_count, const plot_range *range)
 {
     char labels[PLOT_MAX_SERIES][PLOT_TEXT_MAX / 2];
     const char *texts[PLOT_MAX_SERIES];
@@ -167,7 +167,7 @@ static void draw_legend(const plot_series *series, int series_count, const plot_
 }
 
 static void draw_plot(const char *title, const char *x_label, const char *y_label,
-                      const plot_series *series, int series_count, const plot_range *range,
+                      const simclr_plot_series *series, int series_count, const plot_range *range,
                       PLFLT *x, PLFLT *y)
 {
     char title_text[PLOT_TEXT_MAX], x_text[PLOT_TEXT_MAX], y_text[PLOT_TEXT_MAX];
@@ -196,52 +196,52 @@ static void draw_plot(const char *title, const char *x_label, const char *y_labe
 }
 
 /* Checks the temporary file PLplot wrote is a PNG and commits it; removes it otherwise. */
-static int commit_plplot_output(atomic_file *file, error *err)
+static int commit_plplot_output(simclr_atomic_file *file, simclr_error *err)
 {
     static const unsigned char png_signature[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
     unsigned char start[8];
     file->stream = fopen(file->temp_path, "r+b");
     if (!file->stream || fread(start, 1, 8, file->stream) != 8 ||
         memcmp(start, png_signature, 8) != 0) {
-        atomic_file_abort(file);
-        return error_set(err, ERROR_KIND_RESOURCE,
+        simclr_atomic_file_abort(file);
+        return simclr_error_set(err, SIMCLR_ERROR_KIND_RESOURCE,
                          "cannot write plot %s: PLplot's pngcairo device produced no PNG", file->path);
     }
-    return atomic_file_commit(file, err);
+    return simclr_atomic_file_commit(file, err);
 }
 
-static int check_series(const char *path, const plot_series *series, int series_count,
-                        int *max_count, error *err)
+static int check_series(const char *path, const simclr_plot_series *series, int series_count,
+                        int *max_count, simclr_error *err)
 {
     if (series_count < 1 || series_count > PLOT_MAX_SERIES)
-        return error_input(err, "plot %s: %d series, expected 1 to %d", path, series_count,
+        return simclr_error_input(err, "plot %s: %d series, expected 1 to %d", path, series_count,
                            PLOT_MAX_SERIES);
     *max_count = 0;
     for (int s = 0; s < series_count; s++) {
         if (series[s].count < 0 || (series[s].count > 0 && !series[s].y))
-            return error_input(err, "plot %s: series %d has %d values and %s data", path, s + 1,
+            return simclr_error_input(err, "plot %s: series %d has %d values and %s data", path, s + 1,
                                series[s].count, series[s].y ? "some" : "no");
         if (series[s].count > *max_count) *max_count = series[s].count;
     }
     return 0;
 }
 
-int plot_lines_png(const char *path, const char *title, const char *x_label, const char *y_label,
-                   const plot_series *series, int series_count, error *err)
+int simclr_plot_lines_png(const char *path, const char *title, const char *x_label, const char *y_label,
+                   const simclr_plot_series *series, int series_count, simclr_error *err)
 {
     int max_count = 0;
     if (check_series(path, series, series_count, &max_count, err) != 0) return -1;
     plot_range range;
     if (compute_range(series, series_count, &range) != 0)
-        return error_input(err, "plot %s: no finite values to plot", path);
+        return simclr_error_input(err, "plot %s: no finite values to plot", path);
     if (!plplot_has_device("pngcairo"))
-        return error_set(err, ERROR_KIND_RESOURCE,
+        return simclr_error_set(err, SIMCLR_ERROR_KIND_RESOURCE,
                          "plot %s: PLplot has no pngcairo device (install plplot-driver-cairo)",
                          path);
-    PLFLT *x = checked_calloc((size_t)max_count + 1, sizeof *x, "plot x values", err);
-    PLFLT *y = checked_calloc((size_t)max_count + 1, sizeof *y, "plot y values", err);
-    atomic_file file;
-    if (!x || !y || atomic_file_open(&file, path, err) != 0) {
+    PLFLT *x = simclr_checked_calloc((size_t)max_count + 1, sizeof *x, "plot x values", err);
+    PLFLT *y = simclr_checked_calloc((size_t)max_count + 1, sizeof *y, "plot y values", err);
+    simclr_atomic_file file;
+    if (!x || !y || simclr_atomic_file_open(&file, path, err) != 0) {
         free(x);
         free(y);
         return -1;
@@ -255,8 +255,8 @@ int plot_lines_png(const char *path, const char *title, const char *x_label, con
     if (stream < 0) {
         free(x);
         free(y);
-        atomic_file_abort(&file);
-        return error_set(err, ERROR_KIND_RESOURCE, "plot %s: PLplot has no free stream", path);
+        simclr_atomic_file_abort(&file);
+        return simclr_error_set(err, SIMCLR_ERROR_KIND_RESOURCE, "plot %s: PLplot has no free stream", path);
     }
     PLINT red[PLOT_COLOR_COUNT], green[PLOT_COLOR_COUNT], blue[PLOT_COLOR_COUNT];
     red[PLOT_COLOR_BACKGROUND] = green[PLOT_COLOR_BACKGROUND] = blue[PLOT_COLOR_BACKGROUND] = 255;
@@ -269,7 +269,7 @@ int plot_lines_png(const char *path, const char *title, const char *x_label, con
     }
     plsdev("pngcairo");
     plsfnam(file.temp_path);
-    plspage(0.0, 0.0, PLOT_LINES_WIDTH, PLOT_LINES_HEIGHT, 0, 0);
+    plspage(0.0, 0.0, SIMCLR_PLOT_LINES_WIDTH, SIMCLR_PLOT_LINES_HEIGHT, 0, 0);
     plscmap0(red, green, blue, PLOT_COLOR_COUNT);
     plscolbg(255, 255, 255);
     plinit();

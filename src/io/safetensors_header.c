@@ -17,7 +17,7 @@ typedef struct header_cursor {
     size_t length;
     size_t position;
     const char *name; /* the file, for messages */
-    error *err;
+    simclr_error *err;
 } header_cursor;
 
 static int header_fail(header_cursor *cursor, const char *format, ...)
@@ -30,7 +30,7 @@ static int header_fail(header_cursor *cursor, const char *format, ...)
     va_start(args, format);
     vsnprintf(problem, sizeof problem, format, args);
     va_end(args);
-    return error_input(cursor->err, "%s: invalid safetensors header: %s (at byte %zu of the JSON)",
+    return simclr_error_input(cursor->err, "%s: invalid safetensors header: %s (at byte %zu of the JSON)",
                        cursor->name, problem, cursor->position);
 }
 
@@ -64,7 +64,7 @@ static int expect_char(header_cursor *cursor, char expected, const char *context
     return 0;
 }
 
-size_t safetensors_utf8_sequence_length(const unsigned char *text, size_t available)
+size_t simclr_safetensors_utf8_sequence_length(const unsigned char *text, size_t available)
 {
     if (available == 0) return 0;
     unsigned char lead = text[0];
@@ -193,7 +193,7 @@ static int parse_string(header_cursor *cursor, char **out, const char *what)
     }
     char *decoded = malloc(end - start + 1); /* escapes only shrink */
     if (!decoded)
-        return error_set(cursor->err, ERROR_KIND_RESOURCE, "%s: out of memory parsing header",
+        return simclr_error_set(cursor->err, SIMCLR_ERROR_KIND_RESOURCE, "%s: out of memory parsing header",
                          cursor->name);
     size_t length = 0;
     const unsigned char *text = (const unsigned char *)cursor->text;
@@ -205,7 +205,7 @@ static int parse_string(header_cursor *cursor, char **out, const char *what)
             return header_fail(cursor, "control character 0x%02x inside a string", c);
         }
         if (c != '\\') {
-            size_t sequence = safetensors_utf8_sequence_length(text + i, end - i);
+            size_t sequence = simclr_safetensors_utf8_sequence_length(text + i, end - i);
             if (sequence == 0) {
                 free(decoded);
                 cursor->position = i;
@@ -318,7 +318,7 @@ static int consume_empty_object(header_cursor *cursor)
     return 1;
 }
 
-static int parse_tensor(header_cursor *cursor, char *name, safetensors_tensor *tensor)
+static int parse_tensor(header_cursor *cursor, char *name, simclr_safetensors_tensor *tensor)
 {
     memset(tensor, 0, sizeof *tensor);
     if (expect_char(cursor, '{', "to open a tensor entry") != 0) return -1;
@@ -332,14 +332,14 @@ static int parse_tensor(header_cursor *cursor, char *name, safetensors_tensor *t
         if (status == 0 && strcmp(field, "dtype") == 0 && !have_dtype) {
             char *dtype_name = NULL;
             status = parse_string(cursor, &dtype_name, "a dtype");
-            if (status == 0 && safetensors_dtype_from_name(dtype_name, &tensor->dtype) != 0)
+            if (status == 0 && simclr_safetensors_dtype_from_name(dtype_name, &tensor->dtype) != 0)
                 status = header_fail(cursor, "tensor \"%s\" has unknown dtype \"%.32s\"", name,
                                      dtype_name);
             free(dtype_name);
             have_dtype = 1;
         } else if (status == 0 && strcmp(field, "shape") == 0 && !have_shape) {
-            uint64_t dims[SAFETENSORS_MAX_DIMS];
-            status = parse_unsigned_array(cursor, INT64_MAX, dims, SAFETENSORS_MAX_DIMS,
+            uint64_t dims[SIMCLR_SAFETENSORS_MAX_DIMS];
+            status = parse_unsigned_array(cursor, INT64_MAX, dims, SIMCLR_SAFETENSORS_MAX_DIMS,
                                           &tensor->ndim, "shape");
             for (int d = 0; status == 0 && d < tensor->ndim; d++) tensor->shape[d] = (int64_t)dims[d];
             have_shape = 1;
@@ -369,16 +369,16 @@ static int parse_tensor(header_cursor *cursor, char *name, safetensors_tensor *t
     return 0;
 }
 
-static int parse_metadata(header_cursor *cursor, safetensors_file *file, size_t *capacity)
+static int parse_metadata(header_cursor *cursor, simclr_safetensors_file *file, size_t *capacity)
 {
     if (expect_char(cursor, '{', "to open __metadata__") != 0) return -1;
     int separator = consume_empty_object(cursor) ? 0 : 1;
     while (separator == 1) {
-        safetensors_metadata_entry entry = {NULL, NULL};
+        simclr_safetensors_metadata_entry entry = {NULL, NULL};
         if (parse_string(cursor, &entry.key, "a metadata key") != 0) return -1;
         if (expect_char(cursor, ':', "after a metadata key") != 0 ||
             parse_string(cursor, &entry.value, "a metadata value") != 0 ||
-            safetensors_grow_array((void **)&file->metadata, capacity, file->metadata_count + 1,
+            simclr_safetensors_grow_array((void **)&file->metadata, capacity, file->metadata_count + 1,
                                    sizeof *file->metadata, "safetensors metadata",
                                    cursor->err) != 0) {
             free(entry.key);
@@ -392,8 +392,8 @@ static int parse_metadata(header_cursor *cursor, safetensors_file *file, size_t 
     return 0;
 }
 
-int safetensors_parse_header(const char *json, size_t length, const char *name,
-                             safetensors_file *file, error *err)
+int simclr_safetensors_parse_header(const char *json, size_t length, const char *name,
+                             simclr_safetensors_file *file, simclr_error *err)
 {
     header_cursor cursor = {json, length, 0, name, err};
     size_t tensor_capacity = 0, metadata_capacity = 0;
@@ -413,7 +413,7 @@ int safetensors_parse_header(const char *json, size_t length, const char *name,
             have_metadata = 1;
             if (parse_metadata(&cursor, file, &metadata_capacity) != 0) return -1;
         } else {
-            if (safetensors_grow_array((void **)&file->tensors, &tensor_capacity,
+            if (simclr_safetensors_grow_array((void **)&file->tensors, &tensor_capacity,
                                        file->tensor_count + 1, sizeof *file->tensors,
                                        "safetensors tensor list", err) != 0 ||
                 parse_tensor(&cursor, key, &file->tensors[file->tensor_count]) != 0) {
@@ -430,17 +430,17 @@ int safetensors_parse_header(const char *json, size_t length, const char *name,
     return 0;
 }
 
-int safetensors_grow_array(void **items, size_t *capacity, size_t needed, size_t item_size,
-                           const char *what, error *err)
+int simclr_safetensors_grow_array(void **items, size_t *capacity, size_t needed, size_t item_size,
+                           const char *what, simclr_error *err)
 {
     if (needed <= *capacity) return 0;
     size_t new_capacity = *capacity ? *capacity : 8;
     while (new_capacity < needed) new_capacity *= 2;
     if (new_capacity > SIZE_MAX / item_size)
-        return error_set(err, ERROR_KIND_RESOURCE, "too many entries in %s", what);
+        return simclr_error_set(err, SIMCLR_ERROR_KIND_RESOURCE, "too many entries in %s", what);
     void *grown = realloc(*items, new_capacity * item_size);
     if (!grown)
-        return error_set(err, ERROR_KIND_RESOURCE, "out of memory growing %s to %zu entries", what,
+        return simclr_error_set(err, SIMCLR_ERROR_KIND_RESOURCE, "out of memory growing %s to %zu entries", what,
                          new_capacity);
     *items = grown;
     *capacity = new_capacity;

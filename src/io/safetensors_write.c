@@ -1,6 +1,6 @@
 /*
  * Writing safetensors files: collect borrowed tensors and copied metadata, then lay out the JSON
- * header and the data and write them through an atomic_file.
+ * header and the data and write them through an simclr_atomic_file.
  */
 #include "io/safetensors_internal.h"
 #include "simclr/atomic_file.h"
@@ -11,10 +11,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-static char *copy_string(const char *text, const char *what, error *err)
+static char *copy_string(const char *text, const char *what, simclr_error *err)
 {
     size_t length = strlen(text);
-    char *copy = checked_calloc(length + 1, 1, what, err);
+    char *copy = simclr_checked_calloc(length + 1, 1, what, err);
     if (copy) memcpy(copy, text, length);
     return copy;
 }
@@ -25,7 +25,7 @@ static int is_valid_utf8(const char *text)
     const unsigned char *bytes = (const unsigned char *)text;
     size_t remaining = strlen(text);
     while (remaining) {
-        size_t sequence = safetensors_utf8_sequence_length(bytes, remaining);
+        size_t sequence = simclr_safetensors_utf8_sequence_length(bytes, remaining);
         if (sequence == 0) return 0;
         bytes += sequence;
         remaining -= sequence;
@@ -33,9 +33,9 @@ static int is_valid_utf8(const char *text)
     return 1;
 }
 
-void safetensors_writer_init(safetensors_writer *writer) { memset(writer, 0, sizeof *writer); }
+void simclr_safetensors_writer_init(simclr_safetensors_writer *writer) { memset(writer, 0, sizeof *writer); }
 
-void safetensors_writer_free(safetensors_writer *writer)
+void simclr_safetensors_writer_free(simclr_safetensors_writer *writer)
 {
     for (size_t i = 0; i < writer->tensor_count; i++) free(writer->tensors[i].name);
     for (size_t i = 0; i < writer->metadata_count; i++) {
@@ -47,39 +47,39 @@ void safetensors_writer_free(safetensors_writer *writer)
     memset(writer, 0, sizeof *writer);
 }
 
-int safetensors_writer_add(safetensors_writer *writer, const char *name, safetensors_dtype dtype,
-                           const int64_t *shape, int ndim, const void *data, error *err)
+int simclr_safetensors_writer_add(simclr_safetensors_writer *writer, const char *name, simclr_safetensors_dtype dtype,
+                           const int64_t *shape, int ndim, const void *data, simclr_error *err)
 {
     if (!name || !*name || strcmp(name, "__metadata__") == 0 || !is_valid_utf8(name))
-        return error_input(err, "safetensors: invalid tensor name '%s' (empty, __metadata__ or "
+        return simclr_error_input(err, "safetensors: invalid tensor name '%s' (empty, __metadata__ or "
                            "not UTF-8)", name ? name : "(null)");
-    if ((unsigned)dtype >= SAFETENSORS_DTYPE_COUNT)
-        return error_input(err, "safetensors: tensor '%s' has an unknown dtype (%d)", name,
+    if ((unsigned)dtype >= SIMCLR_SAFETENSORS_DTYPE_COUNT)
+        return simclr_error_input(err, "safetensors: tensor '%s' has an unknown dtype (%d)", name,
                            (int)dtype);
-    if (ndim < 0 || ndim > SAFETENSORS_MAX_DIMS)
-        return error_input(err, "safetensors: tensor '%s' has %d dims (0 to %d)", name, ndim,
-                           SAFETENSORS_MAX_DIMS);
+    if (ndim < 0 || ndim > SIMCLR_SAFETENSORS_MAX_DIMS)
+        return simclr_error_input(err, "safetensors: tensor '%s' has %d dims (0 to %d)", name, ndim,
+                           SIMCLR_SAFETENSORS_MAX_DIMS);
     for (size_t i = 0; i < writer->tensor_count; i++)
         if (strcmp(writer->tensors[i].name, name) == 0)
-            return error_input(err, "safetensors: tensor '%s' added twice", name);
+            return simclr_error_input(err, "safetensors: tensor '%s' added twice", name);
 
-    safetensors_writer_tensor tensor;
+    simclr_safetensors_writer_tensor tensor;
     memset(&tensor, 0, sizeof tensor);
     tensor.dtype = dtype;
     tensor.ndim = ndim;
     tensor.data = data;
-    tensor.byte_count = safetensors_dtype_size(dtype);
+    tensor.byte_count = simclr_safetensors_dtype_size(dtype);
     for (int d = 0; d < ndim; d++) {
         if (shape[d] < 0)
-            return error_input(err, "safetensors: tensor '%s' has negative dim %lld", name,
+            return simclr_error_input(err, "safetensors: tensor '%s' has negative dim %lld", name,
                                (long long)shape[d]);
         tensor.shape[d] = shape[d];
         if (__builtin_mul_overflow(tensor.byte_count, (uint64_t)shape[d], &tensor.byte_count))
-            return error_input(err, "safetensors: tensor '%s' is too large", name);
+            return simclr_error_input(err, "safetensors: tensor '%s' is too large", name);
     }
     if (tensor.byte_count && !data)
-        return error_input(err, "safetensors: tensor '%s' has no data", name);
-    if (safetensors_grow_array((void **)&writer->tensors, &writer->tensor_capacity,
+        return simclr_error_input(err, "safetensors: tensor '%s' has no data", name);
+    if (simclr_safetensors_grow_array((void **)&writer->tensors, &writer->tensor_capacity,
                                writer->tensor_count + 1, sizeof *writer->tensors,
                                "safetensors writer tensors", err) != 0)
         return -1;
@@ -89,11 +89,11 @@ int safetensors_writer_add(safetensors_writer *writer, const char *name, safeten
     return 0;
 }
 
-int safetensors_writer_set_metadata(safetensors_writer *writer, const char *key,
-                                    const char *value, error *err)
+int simclr_safetensors_writer_set_metadata(simclr_safetensors_writer *writer, const char *key,
+                                    const char *value, simclr_error *err)
 {
     if (!key || !value || !is_valid_utf8(key) || !is_valid_utf8(value))
-        return error_input(err, "safetensors: metadata key and value must be UTF-8 strings "
+        return simclr_error_input(err, "safetensors: metadata key and value must be UTF-8 strings "
                            "(key '%s')", key ? key : "(null)");
     char *value_copy = copy_string(value, "safetensors metadata value", err);
     if (!value_copy) return -1;
@@ -106,7 +106,7 @@ int safetensors_writer_set_metadata(safetensors_writer *writer, const char *key,
     }
     char *key_copy = copy_string(key, "safetensors metadata key", err);
     if (!key_copy ||
-        safetensors_grow_array((void **)&writer->metadata, &writer->metadata_capacity,
+        simclr_safetensors_grow_array((void **)&writer->metadata, &writer->metadata_capacity,
                                writer->metadata_count + 1, sizeof *writer->metadata,
                                "safetensors writer metadata", err) != 0) {
         free(key_copy);
@@ -180,16 +180,16 @@ static void text_append_json_string(text_buffer *text, const char *value)
  * starts at a multiple of 8); then by name, so the layout does not depend on insertion order. */
 static int compare_for_layout(const void *a, const void *b)
 {
-    const safetensors_writer_tensor *left = *(const safetensors_writer_tensor *const *)a;
-    const safetensors_writer_tensor *right = *(const safetensors_writer_tensor *const *)b;
-    size_t left_size = safetensors_dtype_size(left->dtype);
-    size_t right_size = safetensors_dtype_size(right->dtype);
+    const simclr_safetensors_writer_tensor *left = *(const simclr_safetensors_writer_tensor *const *)a;
+    const simclr_safetensors_writer_tensor *right = *(const simclr_safetensors_writer_tensor *const *)b;
+    size_t left_size = simclr_safetensors_dtype_size(left->dtype);
+    size_t right_size = simclr_safetensors_dtype_size(right->dtype);
     if (left_size != right_size) return left_size > right_size ? -1 : 1;
     return strcmp(left->name, right->name);
 }
 
-static void build_header(const safetensors_writer *writer,
-                         const safetensors_writer_tensor *const *layout, text_buffer *header)
+static void build_header(const simclr_safetensors_writer *writer,
+                         const simclr_safetensors_writer_tensor *const *layout, text_buffer *header)
 {
     text_append(header, "{", 1);
     int first = 1;
@@ -206,12 +206,12 @@ static void build_header(const safetensors_writer *writer,
     }
     uint64_t offset = 0;
     for (size_t i = 0; i < writer->tensor_count; i++) {
-        const safetensors_writer_tensor *tensor = layout[i];
+        const simclr_safetensors_writer_tensor *tensor = layout[i];
         if (!first) text_append(header, ",", 1);
         first = 0;
         text_append_json_string(header, tensor->name);
         text_append_format(header, ":{\"dtype\":\"%s\",\"shape\":[",
-                           safetensors_dtype_name(tensor->dtype));
+                           simclr_safetensors_dtype_name(tensor->dtype));
         for (int d = 0; d < tensor->ndim; d++)
             text_append_format(header, "%s%lld", d ? "," : "", (long long)tensor->shape[d]);
         text_append_format(header, "],\"data_offsets\":[%llu,", (unsigned long long)offset);
@@ -222,10 +222,10 @@ static void build_header(const safetensors_writer *writer,
     while (header->length % 8) text_append(header, " ", 1);
 }
 
-int safetensors_writer_write(const safetensors_writer *writer, const char *path, error *err)
+int simclr_safetensors_writer_write(const simclr_safetensors_writer *writer, const char *path, simclr_error *err)
 {
-    const safetensors_writer_tensor **layout =
-        checked_calloc(writer->tensor_count, sizeof *layout, "safetensors layout", err);
+    const simclr_safetensors_writer_tensor **layout =
+        simclr_checked_calloc(writer->tensor_count, sizeof *layout, "safetensors layout", err);
     if (!layout) return -1;
     for (size_t i = 0; i < writer->tensor_count; i++) layout[i] = &writer->tensors[i];
     qsort(layout, writer->tensor_count, sizeof *layout, compare_for_layout);
@@ -235,19 +235,19 @@ int safetensors_writer_write(const safetensors_writer *writer, const char *path,
     if (header.out_of_memory) {
         free(header.data);
         free(layout);
-        return error_set(err, ERROR_KIND_RESOURCE, "%s: out of memory building the header", path);
+        return simclr_error_set(err, SIMCLR_ERROR_KIND_RESOURCE, "%s: out of memory building the header", path);
     }
-    if (header.length > SAFETENSORS_MAX_HEADER_BYTES) {
+    if (header.length > SIMCLR_SAFETENSORS_MAX_HEADER_BYTES) {
         free(header.data);
         free(layout);
-        return error_input(err, "%s: safetensors header of %zu bytes is over the 100000000-byte "
+        return simclr_error_input(err, "%s: safetensors header of %zu bytes is over the 100000000-byte "
                            "limit (too many tensors or too much metadata)", path, header.length);
     }
 
     uint8_t length_bytes[8];
     for (int i = 0; i < 8; i++) length_bytes[i] = (uint8_t)((uint64_t)header.length >> (8 * i));
-    atomic_file file;
-    int status = atomic_file_open(&file, path, err);
+    simclr_atomic_file file;
+    int status = simclr_atomic_file_open(&file, path, err);
     if (status == 0) {
         int written = fwrite(length_bytes, 1, 8, file.stream) == 8 &&
                       fwrite(header.data, 1, header.length, file.stream) == header.length;
@@ -257,11 +257,11 @@ int safetensors_writer_write(const safetensors_writer *writer, const char *path,
         }
         if (!written) {
             int saved_errno = errno;
-            atomic_file_abort(&file);
+            simclr_atomic_file_abort(&file);
             errno = saved_errno;
-            status = error_system(err, "cannot write %s (previous file intact)", path);
+            status = simclr_error_system(err, "cannot write %s (previous file intact)", path);
         } else {
-            status = atomic_file_commit(&file, err);
+            status = simclr_atomic_file_commit(&file, err);
         }
     }
     free(header.data);

@@ -20,10 +20,10 @@
 /* Fewer rows than this run on the calling thread. */
 #define CONTRASTIVE_PARALLEL_MIN 32
 
-size_t contrastive_workspace_floats(contrastive_kind kind, int batch, int dim)
+size_t simclr_contrastive_workspace_floats(simclr_contrastive_kind kind, int batch, int dim)
 {
     size_t b = (size_t)batch;
-    size_t similarity = kind == CONTRASTIVE_KIND_NT_XENT ? 4 * b * b : b * b;
+    size_t similarity = kind == SIMCLR_CONTRASTIVE_KIND_NT_XENT ? 4 * b * b : b * b;
     /* then 2B log-sum-exps: the seed's row and column ones, or NT-Xent's per anchor */
     return 2 * b * (size_t)dim + similarity + 2 * b;
 }
@@ -134,7 +134,7 @@ static void seed_loss(const float *p1, const float *p2, int batch, int dim, floa
 }
 
 /* Gradient of the seed's summed loss w.r.t. p1 and p2 (either may be NULL), through
- * dL/dS_ij = (softmax_row(S)_ij + softmax_column(S)_ij) / 2 - [i == j], computed in place of S. */
+ * dL/dS_ij = (simclr_softmax_row(S)_ij + softmax_column(S)_ij) / 2 - [i == j], computed in place of S. */
 static void seed_gradient(float *d_p1, float *d_p2, const float *p1, const float *p2, int batch,
                           int dim, float temperature, float *similarity, const float *row_lse,
                           const float *column_lse)
@@ -211,21 +211,21 @@ static void nt_xent_gradient(float *d_p1, float *d_p2, const float *p, int batch
                     d_p2, dim);
 }
 
-void contrastive_loss(contrastive_kind kind, const float *z1, const float *z2, int batch, int dim,
+void simclr_contrastive_loss(simclr_contrastive_kind kind, const float *z1, const float *z2, int batch, int dim,
                       float temperature, float *d_z1, float *d_z2, float *workspace,
-                      contrastive_result *result)
+                      simclr_contrastive_result *result)
 {
     const size_t b = (size_t)batch;
     float *p1 = workspace;           /* (B, D) */
     float *p2 = p1 + b * dim;        /* (B, D), right after p1: together the (2B, D) views */
     float *similarity = p2 + b * dim; /* (B, B) or (2B, 2B) */
-    float *stats = similarity + (kind == CONTRASTIVE_KIND_NT_XENT ? 4 * b * b : b * b);
+    float *stats = similarity + (kind == SIMCLR_CONTRASTIVE_KIND_NT_XENT ? 4 * b * b : b * b);
     normalize_rows(p1, z1, batch, dim);
     normalize_rows(p2, z2, batch, dim);
 
     double loss_sum = 0.0;
     int correct = 0;
-    if (kind == CONTRASTIVE_KIND_NT_XENT) {
+    if (kind == SIMCLR_CONTRASTIVE_KIND_NT_XENT) {
         float *lse = stats; /* (2B) */
         nt_xent_loss(p1, batch, dim, temperature, similarity, lse, &loss_sum, &correct);
         if (d_z1 || d_z2)

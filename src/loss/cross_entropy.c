@@ -6,7 +6,7 @@
 
 #include <math.h>
 
-float softmax_cross_entropy(const float *logits, const int32_t *labels, int batch, int classes,
+float simclr_softmax_cross_entropy(const float *logits, const int32_t *labels, int batch, int classes,
                             float *d_logits, int *correct)
 {
     double loss_sum = 0.0;

@@ -5,48 +5,48 @@
 
 #include "simclr/rng.h"
 
-static size_t shape_size(tensor_shape shape)
+static size_t shape_size(simclr_tensor_shape shape)
 {
     return (size_t)shape.height * (size_t)shape.width * (size_t)shape.channels;
 }
 
 /* 1 when a float32 NHWC tensor of this shape is already in `layout` and `precision`. */
-static int is_float_nhwc(nn_layout layout, nn_precision precision, tensor_shape shape)
+static int is_float_nhwc(simclr_nn_layout layout, simclr_nn_precision precision, simclr_tensor_shape shape)
 {
-    if (precision != NN_PRECISION_FP32) return 0;
-    if (layout == NN_LAYOUT_NHWC) return 1;
-    return layout == NN_LAYOUT_NCHW && (shape.channels == 1 || shape.height * shape.width == 1);
+    if (precision != SIMCLR_NN_PRECISION_FP32) return 0;
+    if (layout == SIMCLR_NN_LAYOUT_NHWC) return 1;
+    return layout == SIMCLR_NN_LAYOUT_NCHW && (shape.channels == 1 || shape.height * shape.width == 1);
 }
 
 /* Chooses each layer's activation layouts (network.h): the leading conv layers run in nChw16c
  * when all have multiples of 16 output channels, a dense layer follows them, and the input's
  * channels suit a first layer (fewer than 16: NCHW, or a multiple of 16); everything else is
  * NHWC. Then marks the layers that read a converted copy of their input. */
-static void plan_layouts(network *net)
+static void plan_layouts(simclr_network *net)
 {
     int convs = 0;
-    while (convs < net->layer_count && net->layers[convs].spec.kind == LAYER_KIND_CONV2D) convs++;
+    while (convs < net->layer_count && net->layers[convs].spec.kind == SIMCLR_LAYER_KIND_CONV2D) convs++;
     int blocked = convs > 0 && convs < net->layer_count;
     for (int i = 0; i < convs; i++)
-        if (net->layers[i].spec.units % NN_LAYOUT_BLOCK != 0) blocked = 0;
+        if (net->layers[i].spec.units % SIMCLR_NN_LAYOUT_BLOCK != 0) blocked = 0;
     int in_channels = net->in_shape.channels;
-    nn_layout first_layout = NN_LAYOUT_NHWC;
-    if (in_channels < NN_LAYOUT_BLOCK)
-        first_layout = NN_LAYOUT_NCHW;
-    else if (in_channels % NN_LAYOUT_BLOCK == 0)
-        first_layout = NN_LAYOUT_BLOCKED16;
+    simclr_nn_layout first_layout = SIMCLR_NN_LAYOUT_NHWC;
+    if (in_channels < SIMCLR_NN_LAYOUT_BLOCK)
+        first_layout = SIMCLR_NN_LAYOUT_NCHW;
+    else if (in_channels % SIMCLR_NN_LAYOUT_BLOCK == 0)
+        first_layout = SIMCLR_NN_LAYOUT_BLOCKED16;
     else
         blocked = 0;
     for (int i = 0; i < net->layer_count; i++) {
-        network_layer *layer = &net->layers[i];
+        simclr_network_layer *layer = &net->layers[i];
         int in_run = blocked && i < convs;
-        layer->in_layout = in_run ? (i == 0 ? first_layout : NN_LAYOUT_BLOCKED16) : NN_LAYOUT_NHWC;
-        layer->out_layout = in_run ? NN_LAYOUT_BLOCKED16 : NN_LAYOUT_NHWC;
+        layer->in_layout = in_run ? (i == 0 ? first_layout : SIMCLR_NN_LAYOUT_BLOCKED16) : SIMCLR_NN_LAYOUT_NHWC;
+        layer->out_layout = in_run ? SIMCLR_NN_LAYOUT_BLOCKED16 : SIMCLR_NN_LAYOUT_NHWC;
         if (i == 0)
             layer->reads_staging = !is_float_nhwc(layer->in_layout, layer->spec.precision,
                                                   layer->in_shape);
         else
-            layer->reads_staging = layer->spec.kind == LAYER_KIND_DENSE &&
+            layer->reads_staging = layer->spec.kind == SIMCLR_LAYER_KIND_DENSE &&
                                    !is_float_nhwc(net->layers[i - 1].out_layout,
                                                   net->layers[i - 1].spec.precision,
                                                   net->layers[i - 1].out_shape);
@@ -54,35 +54,35 @@ static void plan_layouts(network *net)
 }
 
 /* Fills every layer's shapes, names and parameter offsets without allocating anything. */
-static int network_plan(network *net, const char *name, const tensor_shape *in_shape,
-                        const layer_spec *specs, int layer_count, int max_batch, error *err)
+static int network_plan(simclr_network *net, const char *name, const simclr_tensor_shape *in_shape,
+                        const simclr_layer_spec *specs, int layer_count, int max_batch, simclr_error *err)
 {
     memset(net, 0, sizeof *net);
-    if (layer_count < 1 || layer_count > NETWORK_MAX_LAYERS)
-        return error_input(err, "%s: %d layers (expected 1..%d)", name, layer_count,
-                           NETWORK_MAX_LAYERS);
-    if (max_batch < 1) return error_input(err, "%s: batch size %d (expected >= 1)", name, max_batch);
+    if (layer_count < 1 || layer_count > SIMCLR_NETWORK_MAX_LAYERS)
+        return simclr_error_input(err, "%s: %d layers (expected 1..%d)", name, layer_count,
+                           SIMCLR_NETWORK_MAX_LAYERS);
+    if (max_batch < 1) return simclr_error_input(err, "%s: batch size %d (expected >= 1)", name, max_batch);
     snprintf(net->name, sizeof net->name, "%s", name);
     net->in_shape = *in_shape;
     net->layer_count = layer_count;
     net->max_batch = max_batch;
 
-    tensor_shape shape = *in_shape;
+    simclr_tensor_shape shape = *in_shape;
     size_t param_count = 0, largest = 0;
     int conv_number = 0, dense_number = 0;
     for (int i = 0; i < layer_count; i++) {
-        network_layer *layer = &net->layers[i];
+        simclr_network_layer *layer = &net->layers[i];
         layer->spec = specs[i];
         layer->in_shape = shape;
         layer->in_size = shape_size(shape);
-        if (specs[i].kind == LAYER_KIND_CONV2D) {
+        if (specs[i].kind == SIMCLR_LAYER_KIND_CONV2D) {
             snprintf(layer->name, sizeof layer->name, "conv2d_%d", ++conv_number);
-            int out_height = conv2d_output_size(shape.height, specs[i].kernel, specs[i].stride,
+            int out_height = simclr_conv2d_output_size(shape.height, specs[i].kernel, specs[i].stride,
                                                 specs[i].padding);
-            int out_width = conv2d_output_size(shape.width, specs[i].kernel, specs[i].stride,
+            int out_width = simclr_conv2d_output_size(shape.width, specs[i].kernel, specs[i].stride,
                                                specs[i].padding);
             if (out_height < 1 || out_width < 1)
-                return error_input(err,
+                return simclr_error_input(err,
                                    "%s: %s gets a %dx%d input, too small for a %dx%d kernel with "
                                    "stride %d and padding %d (try --padding 1, fewer --depth "
                                    "layers or a larger image)",
@@ -90,27 +90,27 @@ static int network_plan(network *net, const char *name, const tensor_shape *in_s
                                    specs[i].kernel, specs[i].stride, specs[i].padding);
             layer->kernel_count = (size_t)specs[i].kernel * (size_t)specs[i].kernel *
                                   (size_t)shape.channels * (size_t)specs[i].units;
-            shape = (tensor_shape){out_height, out_width, specs[i].units};
+            shape = (simclr_tensor_shape){out_height, out_width, specs[i].units};
         } else {
             snprintf(layer->name, sizeof layer->name, "dense_%d", ++dense_number);
             layer->kernel_count = layer->in_size * (size_t)specs[i].units;
-            shape = (tensor_shape){1, 1, specs[i].units};
+            shape = (simclr_tensor_shape){1, 1, specs[i].units};
         }
-        if (specs[i].precision != NN_PRECISION_FP32 && specs[i].precision != NN_PRECISION_BF16)
-            return error_input(err, "%s: %s has an unknown precision %d", name, layer->name,
+        if (specs[i].precision != SIMCLR_NN_PRECISION_FP32 && specs[i].precision != SIMCLR_NN_PRECISION_BF16)
+            return simclr_error_input(err, "%s: %s has an unknown precision %d", name, layer->name,
                                (int)specs[i].precision);
-        if (specs[i].kind == LAYER_KIND_DENSE && specs[i].precision != NN_PRECISION_FP32)
-            return error_input(err, "%s: %s: dense layers compute in fp32 only", name,
+        if (specs[i].kind == SIMCLR_LAYER_KIND_DENSE && specs[i].precision != SIMCLR_NN_PRECISION_FP32)
+            return simclr_error_input(err, "%s: %s: dense layers compute in fp32 only", name,
                                layer->name);
         /* bf16 convs form one run starting at the first layer: the network converts only at its
          * input and where that run meets a dense layer. */
-        if (specs[i].kind == LAYER_KIND_CONV2D && i > 0 &&
+        if (specs[i].kind == SIMCLR_LAYER_KIND_CONV2D && i > 0 &&
             specs[i].precision != specs[i - 1].precision)
-            return error_input(err, "%s: %s computes in %s after a %s layer (a network's conv "
+            return simclr_error_input(err, "%s: %s computes in %s after a %s layer (a network's conv "
                                     "layers share one precision)",
-                               name, layer->name, nn_precision_name(specs[i].precision),
-                               nn_precision_name(specs[i - 1].precision));
-        layer->element_size = nn_precision_element_size(specs[i].precision);
+                               name, layer->name, simclr_nn_precision_name(specs[i].precision),
+                               simclr_nn_precision_name(specs[i - 1].precision));
+        layer->element_size = simclr_nn_precision_element_size(specs[i].precision);
         layer->bias_count = (size_t)specs[i].units;
         layer->kernel_offset = param_count;
         layer->bias_offset = param_count + layer->kernel_count;
@@ -121,13 +121,13 @@ static int network_plan(network *net, const char *name, const tensor_shape *in_s
     }
     net->param_count = param_count;
     if (net->layers[layer_count - 1].element_size != sizeof(float))
-        return error_input(err, "%s: its last layer must compute in fp32 (the output is float)",
+        return simclr_error_input(err, "%s: its last layer must compute in fp32 (the output is float)",
                            name);
     plan_layouts(net);
     for (int i = 0; i < layer_count; i++) {
-        const network_layer *layer = &net->layers[i];
+        const simclr_network_layer *layer = &net->layers[i];
         if (!layer->reads_staging) continue;
-        if (layer->spec.kind == LAYER_KIND_CONV2D) {
+        if (layer->spec.kind == SIMCLR_LAYER_KIND_CONV2D) {
             net->input_staging_bytes = (size_t)max_batch * layer->in_size * layer->element_size;
         } else {
             size_t count = (size_t)max_batch * layer->in_size;
@@ -135,10 +135,10 @@ static int network_plan(network *net, const char *name, const tensor_shape *in_s
         }
     }
     /* Backward keeps the ReLU masks of one layer's output as bits while that output's buffer is
-     * overwritten by its gradient (see network_backward). */
+     * overwritten by its gradient (see simclr_network_backward). */
     size_t largest_masked = 0;
     for (int i = 0; i + 1 < layer_count; i++)
-        if (net->layers[i].spec.activation == NN_ACTIVATION_RELU &&
+        if (net->layers[i].spec.activation == SIMCLR_NN_ACTIVATION_RELU &&
             net->layers[i].out_size > largest_masked)
             largest_masked = net->layers[i].out_size;
     net->mask_words = ((size_t)max_batch * largest_masked + 63) / 64;
@@ -146,10 +146,10 @@ static int network_plan(network *net, const char *name, const tensor_shape *in_s
     return 0;
 }
 
-int network_estimate_bytes(const tensor_shape *in_shape, const layer_spec *specs, int layer_count,
-                           int max_batch, size_t *bytes, size_t *param_count, error *err)
+int simclr_network_estimate_bytes(const simclr_tensor_shape *in_shape, const simclr_layer_spec *specs, int layer_count,
+                           int max_batch, size_t *bytes, size_t *param_count, simclr_error *err)
 {
-    network plan;
+    simclr_network plan;
     if (network_plan(&plan, "network", in_shape, specs, layer_count, max_batch, err) != 0)
         return -1;
     size_t floats = 2 * plan.param_count +
@@ -164,14 +164,14 @@ int network_estimate_bytes(const tensor_shape *in_shape, const layer_spec *specs
     return 0;
 }
 
-int network_init(network *net, const char *name, const tensor_shape *in_shape,
-                 const layer_spec *specs, int layer_count, int max_batch, error *err)
+int simclr_network_init(simclr_network *net, const char *name, const simclr_tensor_shape *in_shape,
+                 const simclr_layer_spec *specs, int layer_count, int max_batch, simclr_error *err)
 {
     if (network_plan(net, name, in_shape, specs, layer_count, max_batch, err) != 0) return -1;
     for (int i = 0; i < net->layer_count; i++) {
-        network_layer *layer = &net->layers[i];
-        if (layer->spec.kind == LAYER_KIND_CONV2D) {
-            conv2d_config config = {.in_height = layer->in_shape.height,
+        simclr_network_layer *layer = &net->layers[i];
+        if (layer->spec.kind == SIMCLR_LAYER_KIND_CONV2D) {
+            simclr_conv2d_config config = {.in_height = layer->in_shape.height,
                                     .in_width = layer->in_shape.width,
                                     .in_channels = layer->in_shape.channels,
                                     .out_channels = layer->spec.units,
@@ -182,43 +182,43 @@ int network_init(network *net, const char *name, const tensor_shape *in_shape,
                                     .precision = layer->spec.precision,
                                     .in_layout = layer->in_layout,
                                     .out_layout = layer->out_layout};
-            if (conv2d_create(&layer->conv, &config, err) != 0) {
-                network_free(net);
+            if (simclr_conv2d_create(&layer->conv, &config, err) != 0) {
+                simclr_network_free(net);
                 return -1;
             }
         }
-        layer->output = checked_calloc((size_t)max_batch * layer->out_size, layer->element_size,
+        layer->output = simclr_checked_calloc((size_t)max_batch * layer->out_size, layer->element_size,
                                        "layer activations", err);
         if (!layer->output) {
-            network_free(net);
+            simclr_network_free(net);
             return -1;
         }
     }
-    net->params = checked_calloc(net->param_count, sizeof(float), "parameters", err);
-    net->grads = net->params ? checked_calloc(net->param_count, sizeof(float), "gradients", err)
+    net->params = simclr_checked_calloc(net->param_count, sizeof(float), "parameters", err);
+    net->grads = net->params ? simclr_checked_calloc(net->param_count, sizeof(float), "gradients", err)
                              : NULL;
-    net->d_output = checked_calloc((size_t)max_batch * network_output_size(net), sizeof(float),
+    net->d_output = simclr_checked_calloc((size_t)max_batch * simclr_network_output_size(net), sizeof(float),
                                    "output gradients", err);
-    net->relu_mask = checked_calloc(net->mask_words, sizeof(uint64_t), "ReLU masks", err);
+    net->relu_mask = simclr_checked_calloc(net->mask_words, sizeof(uint64_t), "ReLU masks", err);
     if (net->input_staging_bytes)
-        net->input_staging = checked_calloc(net->input_staging_bytes, 1,
+        net->input_staging = simclr_checked_calloc(net->input_staging_bytes, 1,
                                             "the input in the first conv's layout", err);
     if (net->dense_input_count)
-        net->dense_input = checked_calloc(net->dense_input_count, sizeof(float),
+        net->dense_input = simclr_checked_calloc(net->dense_input_count, sizeof(float),
                                           "float copy of bf16 features", err);
     if (!net->params || !net->grads || !net->d_output || !net->relu_mask ||
         (net->input_staging_bytes && !net->input_staging) ||
         (net->dense_input_count && !net->dense_input)) {
-        network_free(net);
+        simclr_network_free(net);
         return -1;
     }
     return 0;
 }
 
-void network_free(network *net)
+void simclr_network_free(simclr_network *net)
 {
-    for (int i = 0; i < NETWORK_MAX_LAYERS; i++) {
-        if (net->layers[i].conv) conv2d_free(net->layers[i].conv);
+    for (int i = 0; i < SIMCLR_NETWORK_MAX_LAYERS; i++) {
+        if (net->layers[i].conv) simclr_conv2d_free(net->layers[i].conv);
         free(net->layers[i].output);
     }
     free(net->params);
@@ -230,14 +230,14 @@ void network_free(network *net)
     memset(net, 0, sizeof *net);
 }
 
-void network_init_weights(network *net, uint64_t seed)
+void simclr_network_init_weights(simclr_network *net, uint64_t seed)
 {
     uint64_t name_key = 0;
     for (const char *c = net->name; *c; c++) name_key = name_key * 131 + (uint8_t)*c;
     for (int i = 0; i < net->layer_count; i++) {
-        network_layer *layer = &net->layers[i];
+        simclr_network_layer *layer = &net->layers[i];
         int fan_in, fan_out;
-        if (layer->spec.kind == LAYER_KIND_CONV2D) {
+        if (layer->spec.kind == SIMCLR_LAYER_KIND_CONV2D) {
             int receptive = layer->spec.kernel * layer->spec.kernel;
             fan_in = receptive * layer->in_shape.channels;
             fan_out = receptive * layer->spec.units;
@@ -245,43 +245,43 @@ void network_init_weights(network *net, uint64_t seed)
             fan_in = (int)layer->in_size;
             fan_out = layer->spec.units;
         }
-        rng_stream stream = rng_stream_make(seed, RNG_PURPOSE_INIT, name_key, (uint64_t)i, 0, 0);
-        nn_glorot_uniform(net->params + layer->kernel_offset, layer->kernel_count, fan_in, fan_out,
+        simclr_rng_stream stream = simclr_rng_stream_make(seed, SIMCLR_RNG_PURPOSE_INIT, name_key, (uint64_t)i, 0, 0);
+        simclr_nn_glorot_uniform(net->params + layer->kernel_offset, layer->kernel_count, fan_in, fan_out,
                           &stream);
         memset(net->params + layer->bias_offset, 0, layer->bias_count * sizeof(float));
     }
 }
 
-int network_forward(network *net, const float *in, int batch, error *err)
+int simclr_network_forward(simclr_network *net, const float *in, int batch, simclr_error *err)
 {
     if (batch < 1 || batch > net->max_batch)
-        return error_set(err, ERROR_KIND_RESOURCE, "%s: batch of %d images (room for %d)",
+        return simclr_error_set(err, SIMCLR_ERROR_KIND_RESOURCE, "%s: batch of %d images (room for %d)",
                          net->name, batch, net->max_batch);
     const void *current = in;
     for (int i = 0; i < net->layer_count; i++) {
-        network_layer *layer = &net->layers[i];
+        simclr_network_layer *layer = &net->layers[i];
         const float *kernel = net->params + layer->kernel_offset;
         const float *bias = net->params + layer->bias_offset;
         if (layer->reads_staging) {
-            if (layer->spec.kind == LAYER_KIND_CONV2D) { /* the first layer */
-                tensor_shape shape = layer->in_shape;
-                nn_activations_from_nhwc(net->input_staging, layer->in_layout,
+            if (layer->spec.kind == SIMCLR_LAYER_KIND_CONV2D) { /* the first layer */
+                simclr_tensor_shape shape = layer->in_shape;
+                simclr_nn_activations_from_nhwc(net->input_staging, layer->in_layout,
                                          layer->spec.precision, in, batch, shape.height,
                                          shape.width, shape.channels);
             } else { /* features of bf16 or blocked convs */
-                const network_layer *previous = &net->layers[i - 1];
-                tensor_shape shape = previous->out_shape;
-                nn_activations_to_nhwc(net->dense_input, current, previous->out_layout,
+                const simclr_network_layer *previous = &net->layers[i - 1];
+                simclr_tensor_shape shape = previous->out_shape;
+                simclr_nn_activations_to_nhwc(net->dense_input, current, previous->out_layout,
                                        previous->spec.precision, batch, shape.height, shape.width,
                                        shape.channels);
             }
-            current = network_layer_input(net, i, in);
+            current = simclr_network_layer_input(net, i, in);
         }
-        if (layer->spec.kind == LAYER_KIND_CONV2D) {
-            if (conv2d_forward(layer->conv, layer->output, current, kernel, bias, batch, err) != 0)
+        if (layer->spec.kind == SIMCLR_LAYER_KIND_CONV2D) {
+            if (simclr_conv2d_forward(layer->conv, layer->output, current, kernel, bias, batch, err) != 0)
                 return -1;
         } else {
-            dense_forward(layer->output, current, kernel, bias, batch, (int)layer->in_size,
+            simclr_dense_forward(layer->output, current, kernel, bias, batch, (int)layer->in_size,
                           layer->spec.units, layer->spec.activation);
         }
         current = layer->output;
@@ -291,30 +291,30 @@ int network_forward(network *net, const float *in, int batch, error *err)
     return 0;
 }
 
-const void *network_layer_input(const network *net, int layer, const float *in)
+const void *simclr_network_layer_input(const simclr_network *net, int layer, const float *in)
 {
-    const network_layer *l = &net->layers[layer];
+    const simclr_network_layer *l = &net->layers[layer];
     if (l->reads_staging)
-        return l->spec.kind == LAYER_KIND_CONV2D ? net->input_staging : (const void *)net->dense_input;
+        return l->spec.kind == SIMCLR_LAYER_KIND_CONV2D ? net->input_staging : (const void *)net->dense_input;
     return layer > 0 ? net->layers[layer - 1].output : (const void *)in;
 }
 
-const float *network_output(const network *net)
+const float *simclr_network_output(const simclr_network *net)
 {
     return net->layers[net->layer_count - 1].output;
 }
 
-tensor_shape network_output_shape(const network *net)
+simclr_tensor_shape simclr_network_output_shape(const simclr_network *net)
 {
     return net->layers[net->layer_count - 1].out_shape;
 }
 
-size_t network_output_size(const network *net)
+size_t simclr_network_output_size(const simclr_network *net)
 {
     return net->layers[net->layer_count - 1].out_size;
 }
 
-void network_zero_grads(network *net)
+void simclr_network_zero_grads(simclr_network *net)
 {
     memset(net->grads, 0, net->param_count * sizeof(float));
 }
@@ -360,33 +360,33 @@ static void mask_apply(void *values, size_t element_size, const uint64_t *mask, 
     }
 }
 
-int network_backward(network *net, const float *d_output, float *d_input, error *err)
+int simclr_network_backward(simclr_network *net, const float *d_output, float *d_input, simclr_error *err)
 {
     int batch = net->last_batch;
     if (!net->last_input || batch < 1)
-        return error_set(err, ERROR_KIND_RESOURCE, "%s: backward without a forward pass", net->name);
+        return simclr_error_set(err, SIMCLR_ERROR_KIND_RESOURCE, "%s: backward without a forward pass", net->name);
     /* Every layer's output buffer takes over the gradient w.r.t. that output, already masked by
      * its ReLU, so no separate activation-gradient buffers exist: the peak memory of a training
      * step is the activations themselves. First the network's own output. */
-    network_layer *last = &net->layers[net->layer_count - 1];
+    simclr_network_layer *last = &net->layers[net->layer_count - 1];
     size_t count = (size_t)batch * last->out_size;
     float *d_last = last->output; /* the last layer is fp32 (network_plan checks) */
-    if (last->spec.activation == NN_ACTIVATION_RELU) {
+    if (last->spec.activation == SIMCLR_NN_ACTIVATION_RELU) {
         for (size_t i = 0; i < count; i++) d_last[i] = d_last[i] > 0.0f ? d_output[i] : 0.0f;
     } else {
         memmove(d_last, d_output, count * sizeof(float));
     }
     for (int i = net->layer_count - 1; i >= 0; i--) {
-        network_layer *layer = &net->layers[i];
+        simclr_network_layer *layer = &net->layers[i];
         const float *kernel = net->params + layer->kernel_offset;
         float *d_kernel = net->grads + layer->kernel_offset;
         float *d_bias = net->grads + layer->bias_offset;
         void *d_out = layer->output;
         const void *input = net->last_input;
         void *d_in = d_input;
-        network_layer *previous = i > 0 ? &net->layers[i - 1] : NULL;
+        simclr_network_layer *previous = i > 0 ? &net->layers[i - 1] : NULL;
         size_t in_count = (size_t)batch * layer->in_size;
-        int previous_masked = previous && previous->spec.activation == NN_ACTIVATION_RELU;
+        int previous_masked = previous && previous->spec.activation == SIMCLR_NN_ACTIVATION_RELU;
         /* Where formats meet, the layer works on the staging copy the forward pass made, and its
          * input gradient is converted into the real destination afterwards. */
         int converts = layer->reads_staging;
@@ -400,27 +400,27 @@ int network_backward(network *net, const float *d_output, float *d_input, error 
         }
         void *staging = NULL;
         if (converts) {
-            staging = (void *)network_layer_input(net, i, net->last_input);
+            staging = (void *)simclr_network_layer_input(net, i, net->last_input);
             input = staging;
         }
         void *layer_d_in = d_in && converts ? staging : d_in;
-        if (layer->spec.kind == LAYER_KIND_CONV2D) {
-            if (conv2d_backward(layer->conv, layer_d_in, d_kernel, d_bias, d_out, NULL, input,
+        if (layer->spec.kind == SIMCLR_LAYER_KIND_CONV2D) {
+            if (simclr_conv2d_backward(layer->conv, layer_d_in, d_kernel, d_bias, d_out, NULL, input,
                                 kernel, batch, err) != 0)
                 return -1;
         } else {
-            dense_backward(layer_d_in, d_kernel, d_bias, d_out, NULL, input, kernel, batch,
-                           (int)layer->in_size, layer->spec.units, NN_ACTIVATION_NONE);
+            simclr_dense_backward(layer_d_in, d_kernel, d_bias, d_out, NULL, input, kernel, batch,
+                           (int)layer->in_size, layer->spec.units, SIMCLR_NN_ACTIVATION_NONE);
         }
         if (d_in && converts) {
             if (previous) { /* a dense layer's float NHWC gradient back into the conv's format */
-                tensor_shape shape = previous->out_shape;
-                nn_activations_from_nhwc(d_in, previous->out_layout, previous->spec.precision,
+                simclr_tensor_shape shape = previous->out_shape;
+                simclr_nn_activations_from_nhwc(d_in, previous->out_layout, previous->spec.precision,
                                          staging, batch, shape.height, shape.width,
                                          shape.channels);
             } else { /* the first conv's input gradient into the caller's float NHWC */
-                tensor_shape shape = layer->in_shape;
-                nn_activations_to_nhwc(d_in, staging, layer->in_layout, layer->spec.precision,
+                simclr_tensor_shape shape = layer->in_shape;
+                simclr_nn_activations_to_nhwc(d_in, staging, layer->in_layout, layer->spec.precision,
                                        batch, shape.height, shape.width, shape.channels);
             }
         }
@@ -431,7 +431,7 @@ int network_backward(network *net, const float *d_output, float *d_input, error 
     return 0;
 }
 
-void network_tensor_name(const network *net, int layer, int is_bias, char *out, size_t size)
+void simclr_network_tensor_name(const simclr_network *net, int layer, int is_bias, char *out, size_t size)
 {
     snprintf(out, size, "%s.%s.%s", net->name, net->layers[layer].name, is_bias ? "bias" : "kernel");
 }
@@ -448,26 +448,26 @@ static void format_count(size_t value, char *out, size_t size)
     out[j] = '\0';
 }
 
-void network_print_summary(const network *net, FILE *stream)
+void simclr_network_print_summary(const simclr_network *net, FILE *stream)
 {
     fprintf(stream, "Model: \"%s\"\n", net->name);
     fprintf(stream, "%-34s %-26s %12s\n", "Layer (type)", "Output Shape", "Param #");
     fprintf(stream, "%.*s\n", 74, "==========================================================================");
     for (int i = 0; i < net->layer_count; i++) {
-        const network_layer *layer = &net->layers[i];
+        const simclr_network_layer *layer = &net->layers[i];
         char title[64], shape[64], count[32], extra[64] = "";
-        if (layer->spec.kind == LAYER_KIND_CONV2D) {
+        if (layer->spec.kind == SIMCLR_LAYER_KIND_CONV2D) {
             snprintf(title, sizeof title, "%s (Conv2D)", layer->name);
             snprintf(shape, sizeof shape, "(None, %d, %d, %d)", layer->out_shape.height,
                      layer->out_shape.width, layer->out_shape.channels);
             snprintf(extra, sizeof extra, "  %dx%d/%d pad %d%s", layer->spec.kernel,
                      layer->spec.kernel, layer->spec.stride, layer->spec.padding,
-                     layer->spec.activation == NN_ACTIVATION_RELU ? " relu" : "");
+                     layer->spec.activation == SIMCLR_NN_ACTIVATION_RELU ? " relu" : "");
         } else {
             snprintf(title, sizeof title, "%s (Dense)", layer->name);
             snprintf(shape, sizeof shape, "(None, %d)", layer->out_shape.channels);
-            if (layer->spec.activation == NN_ACTIVATION_RELU) snprintf(extra, sizeof extra, "  relu");
-            if (i > 0 && net->layers[i - 1].spec.kind == LAYER_KIND_CONV2D) {
+            if (layer->spec.activation == SIMCLR_NN_ACTIVATION_RELU) snprintf(extra, sizeof extra, "  relu");
+            if (i > 0 && net->layers[i - 1].spec.kind == SIMCLR_LAYER_KIND_CONV2D) {
                 char flat[64];
                 snprintf(flat, sizeof flat, "(None, %zu)", layer->in_size);
                 fprintf(stream, "%-34s %-26s %12s\n", "flatten (Flatten)", flat, "0");

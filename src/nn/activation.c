@@ -7,13 +7,13 @@
 /* Below this many elements a parallel region costs more than it saves. */
 #define ACTIVATION_PARALLEL_MIN 65536
 
-void relu_forward(float *out, const float *in, size_t count)
+void simclr_relu_forward(float *out, const float *in, size_t count)
 {
 #pragma omp parallel for simd schedule(static) if (count > ACTIVATION_PARALLEL_MIN)
     for (size_t i = 0; i < count; i++) out[i] = in[i] > 0.0f ? in[i] : 0.0f;
 }
 
-void relu_backward(float *d_x, const float *d_y, const float *y, size_t count)
+void simclr_relu_backward(float *d_x, const float *d_y, const float *y, size_t count)
 {
 #pragma omp parallel for simd schedule(static) if (count > ACTIVATION_PARALLEL_MIN)
     for (size_t i = 0; i < count; i++) d_x[i] = y[i] > 0.0f ? d_y[i] : 0.0f;

@@ -23,7 +23,7 @@
  *   conv3                           0.182 + 0.199 + 0.277   0.197 + 0.176 + 0.202
  * (NHWC runs brgconv forward and jit backward kernels, nChw16c jit kernels throughout, whose
  * backward-weights is the fast one.) Mixed pairs such as nChw16c -> NHWC have no jit kernel
- * (oneDNN falls back to its reference, hundreds of times slower), so conv2d_create accepts only
+ * (oneDNN falls back to its reference, hundreds of times slower), so simclr_conv2d_create accepts only
  * the pairs nn.h lists.
  *
  * bf16 layers: src, dst and their gradients are bf16, the kernel is reordered from the caller's
@@ -78,8 +78,8 @@ typedef struct conv2d_plan {
     conv2d_step weights_to_forward, weights_to_backward_data, diff_weights_to_hwio;
 } conv2d_plan;
 
-struct conv2d {
-    conv2d_config config;
+struct simclr_conv2d {
+    simclr_conv2d_config config;
     int out_height, out_width;
     dnnl_engine_t engine;
     dnnl_stream_t stream;
@@ -97,11 +97,11 @@ struct conv2d {
 };
 
 /* Turns a oneDNN status into an error naming the call; returns 0 on success, else -1. */
-static int dnnl_check(dnnl_status_t status, const char *call, const conv2d *layer, error *err)
+static int dnnl_check(dnnl_status_t status, const char *call, const simclr_conv2d *layer, simclr_error *err)
 {
     if (status == dnnl_success) return 0;
-    const conv2d_config *c = &layer->config;
-    return error_set(err, ERROR_KIND_RESOURCE,
+    const simclr_conv2d_config *c = &layer->config;
+    return simclr_error_set(err, SIMCLR_ERROR_KIND_RESOURCE,
                      "oneDNN %s failed: %s (conv2d %dx%dx%d -> %d channels, kernel %d, stride %d, "
                      "padding %d)",
                      call, dnnl_status2str(status), c->in_height, c->in_width, c->in_channels,
@@ -115,19 +115,19 @@ static int dnnl_check(dnnl_status_t status, const char *call, const conv2d *laye
         if (dnnl_check(function(__VA_ARGS__), #function, layer, err)) return -1;                   \
     } while (0)
 
-static void *aligned_buffer(size_t size, const char *what, error *err)
+static void *aligned_buffer(size_t size, const char *what, simclr_error *err)
 {
     size_t rounded = (size + CONV2D_BUFFER_ALIGNMENT - 1) / CONV2D_BUFFER_ALIGNMENT *
                      CONV2D_BUFFER_ALIGNMENT;
     if (rounded == 0) rounded = CONV2D_BUFFER_ALIGNMENT;
     void *buffer = aligned_alloc(CONV2D_BUFFER_ALIGNMENT, rounded);
     if (!buffer)
-        error_set(err, ERROR_KIND_RESOURCE, "out of memory allocating %s (%zu bytes)", what, size);
+        simclr_error_set(err, SIMCLR_ERROR_KIND_RESOURCE, "out of memory allocating %s (%zu bytes)", what, size);
     return buffer;
 }
 
 /* Makes *buffer hold at least `needed` bytes; its old contents are not kept. */
-static int grow_buffer(void **buffer, size_t *size, size_t needed, const char *what, error *err)
+static int grow_buffer(void **buffer, size_t *size, size_t needed, const char *what, simclr_error *err)
 {
     if (needed <= *size) return 0;
     void *bigger = aligned_buffer(needed, what, err);
@@ -138,7 +138,7 @@ static int grow_buffer(void **buffer, size_t *size, size_t needed, const char *w
     return 0;
 }
 
-int conv2d_output_size(int in, int kernel, int stride, int padding)
+int simclr_conv2d_output_size(int in, int kernel, int stride, int padding)
 {
     if (stride <= 0 || kernel <= 0 || padding < 0) return 0;
     int span = in + 2 * padding - kernel;
@@ -172,8 +172,8 @@ static void plan_release(conv2d_plan *plan)
 
 /* Creates the primitive of pd into step (with a scratchpad memory object if it needs one) and
  * grows the layer's scratch buffer to fit it. */
-static int step_create(conv2d *layer, conv2d_step *step, const_dnnl_primitive_desc_t pd,
-                       error *err)
+static int step_create(simclr_conv2d *layer, conv2d_step *step, const_dnnl_primitive_desc_t pd,
+                       simclr_error *err)
 {
     const dnnl_memory_desc_t *scratchpad_md =
         dnnl_primitive_desc_query_md(pd, dnnl_query_scratchpad_md, 0);
@@ -191,9 +191,9 @@ static int step_create(conv2d *layer, conv2d_step *step, const_dnnl_primitive_de
 
 /* Creates a reorder from `from` to `to` into step, unless the layouts are equal (step stays
  * empty). */
-static int reorder_create(conv2d *layer, conv2d_step *step, const dnnl_memory_desc_t *from,
+static int reorder_create(simclr_conv2d *layer, conv2d_step *step, const dnnl_memory_desc_t *from,
                           const dnnl_memory_desc_t *to, const_dnnl_primitive_attr_t attr,
-                          error *err)
+                          simclr_error *err)
 {
     if (dnnl_memory_desc_equal(from, to)) return 0;
     dnnl_primitive_desc_t pd = NULL;
@@ -204,18 +204,18 @@ static int reorder_create(conv2d *layer, conv2d_step *step, const dnnl_memory_de
     return status;
 }
 
-static int memory_create(conv2d *layer, dnnl_memory_t *memory, const dnnl_memory_desc_t *md,
-                         error *err)
+static int memory_create(simclr_conv2d *layer, dnnl_memory_t *memory, const dnnl_memory_desc_t *md,
+                         simclr_error *err)
 {
     DNNL_CALL(dnnl_memory_create, memory, md, layer->engine, DNNL_MEMORY_NONE);
     return 0;
 }
 
-static dnnl_format_tag_t layout_tag(nn_layout layout)
+static dnnl_format_tag_t layout_tag(simclr_nn_layout layout)
 {
     switch (layout) {
-    case NN_LAYOUT_NCHW: return dnnl_nchw;
-    case NN_LAYOUT_BLOCKED16: return dnnl_nChw16c;
+    case SIMCLR_NN_LAYOUT_NCHW: return dnnl_nchw;
+    case SIMCLR_NN_LAYOUT_BLOCKED16: return dnnl_nChw16c;
     default: return dnnl_nhwc;
     }
 }
@@ -225,11 +225,11 @@ typedef struct conv2d_descs {
     dnnl_primitive_desc_t forward, backward_data, backward_weights;
 } conv2d_descs;
 
-static int descs_create(conv2d *layer, conv2d_descs *descs, int batch,
+static int descs_create(simclr_conv2d *layer, conv2d_descs *descs, int batch,
                         const_dnnl_primitive_attr_t forward_attr,
-                        const_dnnl_primitive_attr_t backward_attr, error *err)
+                        const_dnnl_primitive_attr_t backward_attr, simclr_error *err)
 {
-    const conv2d_config *c = &layer->config;
+    const simclr_conv2d_config *c = &layer->config;
     dnnl_dims_t src_dims = {batch, c->in_channels, c->in_height, c->in_width};
     dnnl_dims_t dst_dims = {batch, c->out_channels, layer->out_height, layer->out_width};
     dnnl_dims_t weights_dims = {c->out_channels, c->in_channels, c->kernel, c->kernel};
@@ -238,7 +238,7 @@ static int descs_create(conv2d *layer, conv2d_descs *descs, int batch,
     dnnl_dims_t padding = {c->padding, c->padding};
     /* Activations and the kernel the arithmetic sees take the layer's precision; the bias and
      * the kernel gradient stay float32. */
-    dnnl_data_type_t type = c->precision == NN_PRECISION_BF16 ? dnnl_bf16 : dnnl_f32;
+    dnnl_data_type_t type = c->precision == SIMCLR_NN_PRECISION_BF16 ? dnnl_bf16 : dnnl_f32;
     dnnl_memory_desc_t src_md, dst_md, weights_md, diff_weights_md, bias_md;
     DNNL_CALL(dnnl_memory_desc_init_by_tag, &src_md, 4, src_dims, type,
               layout_tag(c->in_layout));
@@ -251,15 +251,15 @@ static int descs_create(conv2d *layer, conv2d_descs *descs, int batch,
     DNNL_CALL(dnnl_memory_desc_init_by_tag, &bias_md, 1, bias_dims, dnnl_f32, dnnl_x);
 
     /* Right padding = left padding: oneDNN checks (in - kernel + left + right) / stride + 1
-     * == out with integer division, as conv2d_output_size computes it. */
+     * == out with integer division, as simclr_conv2d_output_size computes it. */
     dnnl_convolution_desc_t forward_desc, backward_data_desc, backward_weights_desc;
     DNNL_CALL(dnnl_convolution_forward_desc_init, &forward_desc, dnnl_forward_training,
               dnnl_convolution_direct, &src_md, &weights_md, &bias_md, &dst_md, strides, padding,
               padding);
     dnnl_status_t status = dnnl_primitive_desc_create(&descs->forward, &forward_desc,
                                                       forward_attr, layer->engine, NULL);
-    if (status == dnnl_unimplemented && c->precision == NN_PRECISION_BF16)
-        return error_set(err, ERROR_KIND_RESOURCE,
+    if (status == dnnl_unimplemented && c->precision == SIMCLR_NN_PRECISION_BF16)
+        return simclr_error_set(err, SIMCLR_ERROR_KIND_RESOURCE,
                          "bf16 convolutions are not available on this CPU (oneDNN has no bf16 "
                          "kernel without AVX-512); use --precision fp32");
     if (dnnl_check(status, "dnnl_primitive_desc_create", layer, err)) return -1;
@@ -275,8 +275,8 @@ static int descs_create(conv2d *layer, conv2d_descs *descs, int batch,
     return 0;
 }
 
-static int query_md(const conv2d *layer, const_dnnl_primitive_desc_t pd, dnnl_query_t what,
-                    int index, dnnl_memory_desc_t *md, error *err)
+static int query_md(const simclr_conv2d *layer, const_dnnl_primitive_desc_t pd, dnnl_query_t what,
+                    int index, dnnl_memory_desc_t *md, simclr_error *err)
 {
     const dnnl_memory_desc_t *queried = dnnl_primitive_desc_query_md(pd, what, index);
     if (!queried)
@@ -286,10 +286,10 @@ static int query_md(const conv2d *layer, const_dnnl_primitive_desc_t pd, dnnl_qu
 }
 
 /* Builds the memory objects and primitives of one batch size from its descriptors. */
-static int plan_build(conv2d *layer, conv2d_plan *plan, const conv2d_descs *descs,
-                      const_dnnl_primitive_attr_t reorder_attr, error *err)
+static int plan_build(simclr_conv2d *layer, conv2d_plan *plan, const conv2d_descs *descs,
+                      const_dnnl_primitive_attr_t reorder_attr, simclr_error *err)
 {
-    const conv2d_config *c = &layer->config;
+    const simclr_conv2d_config *c = &layer->config;
     /* Copies: the queried descriptors belong to the primitive descriptors. */
     dnnl_memory_desc_t src_md, dst_md, bias_md, forward_weights_md, backward_data_weights_md,
         diff_weights_md;
@@ -344,7 +344,7 @@ static void attrs_release(dnnl_primitive_attr_t *attrs, size_t count)
         if (attrs[i]) dnnl_primitive_attr_destroy(attrs[i]);
 }
 
-static int plan_create(conv2d *layer, conv2d_plan *plan, int batch, error *err)
+static int plan_create(simclr_conv2d *layer, conv2d_plan *plan, int batch, simclr_error *err)
 {
     /* attrs: [0] forward (ReLU post-op), [1] backward and reorders: all with a user scratchpad
      * so that the one scratch buffer of the layer serves every primitive. */
@@ -359,7 +359,7 @@ static int plan_create(conv2d *layer, conv2d_plan *plan, int batch, error *err)
                        "dnnl_primitive_attr_set_scratchpad_mode", layer, err))
             goto done;
     }
-    if (layer->config.activation == NN_ACTIVATION_RELU) {
+    if (layer->config.activation == SIMCLR_NN_ACTIVATION_RELU) {
         if (dnnl_check(dnnl_post_ops_create(&post_ops), "dnnl_post_ops_create", layer, err) ||
             dnnl_check(dnnl_post_ops_append_eltwise(post_ops, 1.0f, dnnl_eltwise_relu, 0.0f, 0.0f),
                        "dnnl_post_ops_append_eltwise", layer, err) ||
@@ -383,7 +383,7 @@ done:
 
 /* The plan for this batch size: cached, or created in an empty or the least recently used
  * slot. */
-static conv2d_plan *plan_for_batch(conv2d *layer, int batch, error *err)
+static conv2d_plan *plan_for_batch(simclr_conv2d *layer, int batch, simclr_error *err)
 {
     layer->clock++;
     conv2d_plan *victim = &layer->plans[0];
@@ -408,15 +408,15 @@ static conv2d_plan *plan_for_batch(conv2d *layer, int batch, error *err)
 /* ---- Execution ---------------------------------------------------------------------------- */
 
 /* oneDNN takes non-const data handles even for tensors it only reads. */
-static int memory_bind(conv2d *layer, dnnl_memory_t memory, const void *data, error *err)
+static int memory_bind(simclr_conv2d *layer, dnnl_memory_t memory, const void *data, simclr_error *err)
 {
     DNNL_CALL(dnnl_memory_set_data_handle, memory, (void *)data);
     return 0;
 }
 
 /* Executes step with args (room for one more, the scratchpad, which is appended here). */
-static int step_run(conv2d *layer, const conv2d_step *step, dnnl_exec_arg_t *args, int count,
-                    error *err)
+static int step_run(simclr_conv2d *layer, const conv2d_step *step, dnnl_exec_arg_t *args, int count,
+                    simclr_error *err)
 {
     if (step->scratchpad) {
         if (memory_bind(layer, step->scratchpad, layer->scratchpad, err)) return -1;
@@ -430,8 +430,8 @@ static int step_run(conv2d *layer, const conv2d_step *step, dnnl_exec_arg_t *arg
 /* Makes `chosen` hold the caller's HWIO kernel in the layout a primitive wants: through a
  * reorder into the staging buffer, or by pointing it at the caller's kernel when the layout is
  * HWIO already. */
-static int weights_prepare(conv2d *layer, conv2d_plan *plan, const conv2d_step *reorder,
-                           dnnl_memory_t chosen, const float *weight, error *err)
+static int weights_prepare(simclr_conv2d *layer, conv2d_plan *plan, const conv2d_step *reorder,
+                           dnnl_memory_t chosen, const float *weight, simclr_error *err)
 {
     if (!reorder->primitive) return memory_bind(layer, chosen, weight, err);
     if (memory_bind(layer, plan->hwio_weights, weight, err) ||
@@ -441,73 +441,73 @@ static int weights_prepare(conv2d *layer, conv2d_plan *plan, const conv2d_step *
     return step_run(layer, reorder, args, 2, err);
 }
 
-/* Accepts the layout pairs that have oneDNN jit kernels (nn.h, conv2d_config). */
-static int layouts_check(const conv2d_config *config, error *err)
+/* Accepts the layout pairs that have oneDNN jit kernels (nn.h, simclr_conv2d_config). */
+static int layouts_check(const simclr_conv2d_config *config, simclr_error *err)
 {
-    nn_layout in = config->in_layout, out = config->out_layout;
-    int in_blockable = config->in_channels % NN_LAYOUT_BLOCK == 0;
-    int out_blockable = config->out_channels % NN_LAYOUT_BLOCK == 0;
-    if (in == NN_LAYOUT_NHWC && out == NN_LAYOUT_NHWC) return 0;
-    if (in == NN_LAYOUT_BLOCKED16 && out == NN_LAYOUT_BLOCKED16 && in_blockable && out_blockable)
+    simclr_nn_layout in = config->in_layout, out = config->out_layout;
+    int in_blockable = config->in_channels % SIMCLR_NN_LAYOUT_BLOCK == 0;
+    int out_blockable = config->out_channels % SIMCLR_NN_LAYOUT_BLOCK == 0;
+    if (in == SIMCLR_NN_LAYOUT_NHWC && out == SIMCLR_NN_LAYOUT_NHWC) return 0;
+    if (in == SIMCLR_NN_LAYOUT_BLOCKED16 && out == SIMCLR_NN_LAYOUT_BLOCKED16 && in_blockable && out_blockable)
         return 0;
-    if (in == NN_LAYOUT_NCHW && out == NN_LAYOUT_BLOCKED16 &&
-        config->in_channels < NN_LAYOUT_BLOCK && out_blockable)
+    if (in == SIMCLR_NN_LAYOUT_NCHW && out == SIMCLR_NN_LAYOUT_BLOCKED16 &&
+        config->in_channels < SIMCLR_NN_LAYOUT_BLOCK && out_blockable)
         return 0;
-    return error_input(err,
+    return simclr_error_input(err,
                        "conv2d: layouts %s -> %s with %d -> %d channels are not supported "
                        "(expected nhwc -> nhwc, nChw16c -> nChw16c with channels multiples of "
                        "%d, or nchw -> nChw16c with fewer than %d input channels)",
-                       nn_layout_name(in), nn_layout_name(out), config->in_channels,
-                       config->out_channels, NN_LAYOUT_BLOCK, NN_LAYOUT_BLOCK);
+                       simclr_nn_layout_name(in), simclr_nn_layout_name(out), config->in_channels,
+                       config->out_channels, SIMCLR_NN_LAYOUT_BLOCK, SIMCLR_NN_LAYOUT_BLOCK);
 }
 
-int conv2d_create(conv2d **layer_out, const conv2d_config *config, error *err)
+int simclr_conv2d_create(simclr_conv2d **layer_out, const simclr_conv2d_config *config, simclr_error *err)
 {
     *layer_out = NULL;
     if (config->in_height <= 0 || config->in_width <= 0 || config->in_channels <= 0 ||
         config->out_channels <= 0 || config->kernel <= 0 || config->stride <= 0 ||
         config->padding < 0)
-        return error_input(err, "conv2d: sizes must be positive (input %dx%dx%d, %d channels out, "
+        return simclr_error_input(err, "conv2d: sizes must be positive (input %dx%dx%d, %d channels out, "
                                 "kernel %d, stride %d, padding %d)",
                            config->in_height, config->in_width, config->in_channels,
                            config->out_channels, config->kernel, config->stride, config->padding);
-    if (config->precision != NN_PRECISION_FP32 && config->precision != NN_PRECISION_BF16)
-        return error_input(err, "conv2d: unknown precision %d (expected fp32 or bf16)",
+    if (config->precision != SIMCLR_NN_PRECISION_FP32 && config->precision != SIMCLR_NN_PRECISION_BF16)
+        return simclr_error_input(err, "conv2d: unknown precision %d (expected fp32 or bf16)",
                            (int)config->precision);
     if (layouts_check(config, err)) return -1;
-    int out_height = conv2d_output_size(config->in_height, config->kernel, config->stride,
+    int out_height = simclr_conv2d_output_size(config->in_height, config->kernel, config->stride,
                                         config->padding);
-    int out_width = conv2d_output_size(config->in_width, config->kernel, config->stride,
+    int out_width = simclr_conv2d_output_size(config->in_width, config->kernel, config->stride,
                                        config->padding);
     if (out_height <= 0 || out_width <= 0)
-        return error_input(err, "conv2d: input %dx%d is too small for a %dx%d kernel with "
+        return simclr_error_input(err, "conv2d: input %dx%d is too small for a %dx%d kernel with "
                                 "padding %d (the output would be empty); use larger images or "
                                 "fewer layers",
                            config->in_height, config->in_width, config->kernel, config->kernel,
                            config->padding);
-    conv2d *layer = checked_calloc(1, sizeof *layer, "a conv2d layer", err);
+    simclr_conv2d *layer = simclr_checked_calloc(1, sizeof *layer, "a conv2d layer", err);
     if (!layer) return -1;
     layer->config = *config;
     layer->out_height = out_height;
     layer->out_width = out_width;
     size_t weight_count = (size_t)config->kernel * config->kernel * config->in_channels *
                           config->out_channels;
-    layer->diff_weights_hwio = checked_calloc(weight_count, sizeof(float), "a conv2d gradient", err);
-    layer->diff_bias = checked_calloc((size_t)config->out_channels, sizeof(float),
+    layer->diff_weights_hwio = simclr_checked_calloc(weight_count, sizeof(float), "a conv2d gradient", err);
+    layer->diff_bias = simclr_checked_calloc((size_t)config->out_channels, sizeof(float),
                                       "a conv2d gradient", err);
     if (!layer->diff_weights_hwio || !layer->diff_bias ||
         dnnl_check(dnnl_engine_create(&layer->engine, dnnl_cpu, 0), "dnnl_engine_create", layer,
                    err) ||
         dnnl_check(dnnl_stream_create(&layer->stream, layer->engine, dnnl_stream_default_flags),
                    "dnnl_stream_create", layer, err)) {
-        conv2d_free(layer);
+        simclr_conv2d_free(layer);
         return -1;
     }
     *layer_out = layer;
     return 0;
 }
 
-void conv2d_free(conv2d *layer)
+void simclr_conv2d_free(simclr_conv2d *layer)
 {
     if (!layer) return;
     for (int i = 0; i < CONV2D_PLAN_SLOTS; i++) plan_release(&layer->plans[i]);
@@ -521,7 +521,7 @@ void conv2d_free(conv2d *layer)
     free(layer);
 }
 
-int conv2d_bf16_available(void)
+int simclr_conv2d_bf16_available(void)
 {
     static int known = -1;
     if (known >= 0) return known;
@@ -547,17 +547,17 @@ int conv2d_bf16_available(void)
     return known;
 }
 
-int conv2d_out_height(const conv2d *layer) { return layer->out_height; }
-int conv2d_out_width(const conv2d *layer) { return layer->out_width; }
+int simclr_conv2d_out_height(const simclr_conv2d *layer) { return layer->out_height; }
+int simclr_conv2d_out_width(const simclr_conv2d *layer) { return layer->out_width; }
 
-static int batch_check(const conv2d *layer, int batch, error *err)
+static int batch_check(const simclr_conv2d *layer, int batch, simclr_error *err)
 {
     if (batch > 0) return 0;
-    return error_input(err, "conv2d: batch size %d must be positive", batch);
+    return simclr_error_input(err, "conv2d: batch size %d must be positive", batch);
 }
 
-int conv2d_forward(conv2d *layer, void *out, const void *in, const float *weight,
-                   const float *bias, int batch, error *err)
+int simclr_conv2d_forward(simclr_conv2d *layer, void *out, const void *in, const float *weight,
+                   const float *bias, int batch, simclr_error *err)
 {
     if (batch_check(layer, batch, err)) return -1;
     conv2d_plan *plan = plan_for_batch(layer, batch, err);
@@ -600,16 +600,16 @@ static void add_into(float *sum, const float *term, size_t count)
     for (size_t i = 0; i < count; i++) sum[i] += term[i];
 }
 
-int conv2d_backward(conv2d *layer, void *d_in, float *d_weight, float *d_bias, void *d_out,
-                    const void *out, const void *in, const float *weight, int batch, error *err)
+int simclr_conv2d_backward(simclr_conv2d *layer, void *d_in, float *d_weight, float *d_bias, void *d_out,
+                    const void *out, const void *in, const float *weight, int batch, simclr_error *err)
 {
     if (batch_check(layer, batch, err)) return -1;
-    const conv2d_config *c = &layer->config;
+    const simclr_conv2d_config *c = &layer->config;
     conv2d_plan *plan = plan_for_batch(layer, batch, err);
     if (!plan) return -1;
-    if (c->activation == NN_ACTIVATION_RELU && out) {
+    if (c->activation == SIMCLR_NN_ACTIVATION_RELU && out) {
         size_t count = (size_t)batch * layer->out_height * layer->out_width * c->out_channels;
-        if (c->precision == NN_PRECISION_BF16)
+        if (c->precision == SIMCLR_NN_PRECISION_BF16)
             relu_mask_bf16(d_out, out, count);
         else
             relu_mask(d_out, out, count);

@@ -1,6 +1,6 @@
 /*
  * Moving a batch of activations between the float32 NHWC tensors of the rest of the program and
- * the layout and precision a run of conv layers keeps (nn.h, nn_layout): the network's input
+ * the layout and precision a run of conv layers keeps (nn.h, simclr_nn_layout): the network's input
  * going into the first conv, the last conv's features going into a dense layer, and their
  * gradients coming back. One pass over the tensor, converting to or from bf16 on the way.
  */
@@ -11,20 +11,20 @@
 /* Below this many elements a parallel region costs more than it saves. */
 #define LAYOUT_PARALLEL_MIN 65536
 
-const char *nn_layout_name(nn_layout layout)
+const char *simclr_nn_layout_name(simclr_nn_layout layout)
 {
     switch (layout) {
-    case NN_LAYOUT_NCHW: return "nchw";
-    case NN_LAYOUT_BLOCKED16: return "nChw16c";
+    case SIMCLR_NN_LAYOUT_NCHW: return "nchw";
+    case SIMCLR_NN_LAYOUT_BLOCKED16: return "nChw16c";
     default: return "nhwc";
     }
 }
 
 /* out[offset + i] = in[i * stride] for i < count, rounded to bf16 where precision says so. */
-static inline void store_run(void *out, nn_precision precision, size_t offset, const float *in,
+static inline void store_run(void *out, simclr_nn_precision precision, size_t offset, const float *in,
                              size_t stride, size_t count)
 {
-    if (precision == NN_PRECISION_BF16) {
+    if (precision == SIMCLR_NN_PRECISION_BF16) {
         uint16_t *target = (uint16_t *)out + offset;
         for (size_t i = 0; i < count; i++) target[i] = bf16_from_f32(in[i * stride]);
     } else {
@@ -34,10 +34,10 @@ static inline void store_run(void *out, nn_precision precision, size_t offset, c
 }
 
 /* out[i * stride] = in[offset + i] for i < count, widened from bf16 where precision says so. */
-static inline void load_run(float *out, size_t stride, const void *in, nn_precision precision,
+static inline void load_run(float *out, size_t stride, const void *in, simclr_nn_precision precision,
                             size_t offset, size_t count)
 {
-    if (precision == NN_PRECISION_BF16) {
+    if (precision == SIMCLR_NN_PRECISION_BF16) {
         const uint16_t *source = (const uint16_t *)in + offset;
         for (size_t i = 0; i < count; i++) out[i * stride] = bf16_to_f32(source[i]);
     } else {
@@ -50,53 +50,53 @@ static inline void load_run(float *out, size_t stride, const void *in, nn_precis
  * channel of one image (read from NHWC with stride C), in BLOCKED16 one 16-channel block of one
  * image (a 16-element run per pixel), in NHWC one whole image. */
 
-static size_t layout_rows(nn_layout layout, int batch, size_t channels)
+static size_t layout_rows(simclr_nn_layout layout, int batch, size_t channels)
 {
-    if (layout == NN_LAYOUT_NCHW)
+    if (layout == SIMCLR_NN_LAYOUT_NCHW)
         return (size_t)batch * channels;
-    if (layout == NN_LAYOUT_BLOCKED16)
-        return (size_t)batch * (channels / NN_LAYOUT_BLOCK);
+    if (layout == SIMCLR_NN_LAYOUT_BLOCKED16)
+        return (size_t)batch * (channels / SIMCLR_NN_LAYOUT_BLOCK);
     return (size_t)batch;
 }
 
-void nn_activations_from_nhwc(void *out, nn_layout layout, nn_precision precision, const float *in,
+void simclr_nn_activations_from_nhwc(void *out, simclr_nn_layout layout, simclr_nn_precision precision, const float *in,
                               int batch, int height, int width, int channels)
 {
     size_t pixels = (size_t)height * (size_t)width, count = (size_t)channels;
-    size_t image = pixels * count, blocks = count / NN_LAYOUT_BLOCK;
+    size_t image = pixels * count, blocks = count / SIMCLR_NN_LAYOUT_BLOCK;
     size_t rows = layout_rows(layout, batch, count);
 #pragma omp parallel for schedule(static) if ((size_t)batch * image > LAYOUT_PARALLEL_MIN)
     for (size_t r = 0; r < rows; r++) {
-        if (layout == NN_LAYOUT_NCHW) {
+        if (layout == SIMCLR_NN_LAYOUT_NCHW) {
             size_t n = r / count, c = r % count;
             store_run(out, precision, r * pixels, in + n * image + c, count, pixels);
-        } else if (layout == NN_LAYOUT_BLOCKED16) {
+        } else if (layout == SIMCLR_NN_LAYOUT_BLOCKED16) {
             size_t n = r / blocks, b = r % blocks;
             for (size_t pixel = 0; pixel < pixels; pixel++)
-                store_run(out, precision, (r * pixels + pixel) * NN_LAYOUT_BLOCK,
-                          in + n * image + pixel * count + b * NN_LAYOUT_BLOCK, 1, NN_LAYOUT_BLOCK);
+                store_run(out, precision, (r * pixels + pixel) * SIMCLR_NN_LAYOUT_BLOCK,
+                          in + n * image + pixel * count + b * SIMCLR_NN_LAYOUT_BLOCK, 1, SIMCLR_NN_LAYOUT_BLOCK);
         } else {
             store_run(out, precision, r * image, in + r * image, 1, image);
         }
     }
 }
 
-void nn_activations_to_nhwc(float *out, const void *in, nn_layout layout, nn_precision precision,
+void simclr_nn_activations_to_nhwc(float *out, const void *in, simclr_nn_layout layout, simclr_nn_precision precision,
                             int batch, int height, int width, int channels)
 {
     size_t pixels = (size_t)height * (size_t)width, count = (size_t)channels;
-    size_t image = pixels * count, blocks = count / NN_LAYOUT_BLOCK;
+    size_t image = pixels * count, blocks = count / SIMCLR_NN_LAYOUT_BLOCK;
     size_t rows = layout_rows(layout, batch, count);
 #pragma omp parallel for schedule(static) if ((size_t)batch * image > LAYOUT_PARALLEL_MIN)
     for (size_t r = 0; r < rows; r++) {
-        if (layout == NN_LAYOUT_NCHW) {
+        if (layout == SIMCLR_NN_LAYOUT_NCHW) {
             size_t n = r / count, c = r % count;
             load_run(out + n * image + c, count, in, precision, r * pixels, pixels);
-        } else if (layout == NN_LAYOUT_BLOCKED16) {
+        } else if (layout == SIMCLR_NN_LAYOUT_BLOCKED16) {
             size_t n = r / blocks, b = r % blocks;
             for (size_t pixel = 0; pixel < pixels; pixel++)
-                load_run(out + n * image + pixel * count + b * NN_LAYOUT_BLOCK, 1, in, precision,
-                         (r * pixels + pixel) * NN_LAYOUT_BLOCK, NN_LAYOUT_BLOCK);
+                load_run(out + n * image + pixel * count + b * SIMCLR_NN_LAYOUT_BLOCK, 1, in, precision,
+                         (r * pixels + pixel) * SIMCLR_NN_LAYOUT_BLOCK, SIMCLR_NN_LAYOUT_BLOCK);
         } else {
             load_run(out + r * image, 1, in, precision, r * image, image);
         }

@@ -11,23 +11,23 @@
 /* Below this many elements a parallel region costs more than it saves. */
 #define PRECISION_PARALLEL_MIN 65536
 
-const char *nn_precision_name(nn_precision precision)
+const char *simclr_nn_precision_name(simclr_nn_precision precision)
 {
-    return precision == NN_PRECISION_BF16 ? "bf16" : "fp32";
+    return precision == SIMCLR_NN_PRECISION_BF16 ? "bf16" : "fp32";
 }
 
-size_t nn_precision_element_size(nn_precision precision)
+size_t simclr_nn_precision_element_size(simclr_nn_precision precision)
 {
-    return precision == NN_PRECISION_BF16 ? sizeof(uint16_t) : sizeof(float);
+    return precision == SIMCLR_NN_PRECISION_BF16 ? sizeof(uint16_t) : sizeof(float);
 }
 
-void nn_f32_to_bf16(uint16_t *out, const float *in, size_t count)
+void simclr_nn_f32_to_bf16(uint16_t *out, const float *in, size_t count)
 {
 #pragma omp parallel for simd schedule(static) if (count > PRECISION_PARALLEL_MIN)
     for (size_t i = 0; i < count; i++) out[i] = bf16_from_f32(in[i]);
 }
 
-void nn_bf16_to_f32(float *out, const uint16_t *in, size_t count)
+void simclr_nn_bf16_to_f32(float *out, const uint16_t *in, size_t count)
 {
 #pragma omp parallel for simd schedule(static) if (count > PRECISION_PARALLEL_MIN)
     for (size_t i = 0; i < count; i++) out[i] = bf16_to_f32(in[i]);

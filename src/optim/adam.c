@@ -16,9 +16,9 @@
 /* Fewer parameters than this are updated on the calling thread. */
 #define ADAM_PARALLEL_MIN 32768
 
-adam_config adam_config_keras(void)
+simclr_adam_config simclr_adam_config_keras(void)
 {
-    return (adam_config){.learning_rate = 1e-3f, .beta1 = 0.9f, .beta2 = 0.999f, .epsilon = 1e-7f};
+    return (simclr_adam_config){.learning_rate = 1e-3f, .beta1 = 0.9f, .beta2 = 0.999f, .epsilon = 1e-7f};
 }
 
 /* (1 - beta) as Keras computes it: beta read as the shortest decimal that rounds to the float
@@ -33,21 +33,21 @@ static float keras_complement(float beta)
     return (float)(1.0 - strtod(text, NULL));
 }
 
-int adam_init(adam *opt, size_t count, const adam_config *config, error *err)
+int simclr_adam_init(simclr_adam *opt, size_t count, const simclr_adam_config *config, simclr_error *err)
 {
     opt->config = *config;
     opt->count = count;
     opt->step = 0;
-    opt->m = checked_calloc(count, sizeof(float), "Adam first moments", err);
-    opt->v = checked_calloc(count, sizeof(float), "Adam second moments", err);
+    opt->m = simclr_checked_calloc(count, sizeof(float), "Adam first moments", err);
+    opt->v = simclr_checked_calloc(count, sizeof(float), "Adam second moments", err);
     if (!opt->m || !opt->v) {
-        adam_free(opt);
+        simclr_adam_free(opt);
         return -1;
     }
     return 0;
 }
 
-void adam_free(adam *opt)
+void simclr_adam_free(simclr_adam *opt)
 {
     free(opt->m);
     free(opt->v);
@@ -55,9 +55,9 @@ void adam_free(adam *opt)
     opt->v = NULL;
 }
 
-void adam_update(adam *opt, float *weights, const float *grads)
+void simclr_adam_update(simclr_adam *opt, float *weights, const float *grads)
 {
-    const adam_config *c = &opt->config;
+    const simclr_adam_config *c = &opt->config;
     /* Keras: local_step = iterations + 1 cast to float32; beta^t with float32 pow. */
     float t = (float)(opt->step + 1);
     float alpha = c->learning_rate * sqrtf(1.0f - powf(c->beta2, t)) / (1.0f - powf(c->beta1, t));

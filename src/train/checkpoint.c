@@ -9,9 +9,9 @@
 
 #define CHECKPOINT_FORMAT "simclr-checkpoint-1"
 
-static int layer_kernel_shape(const network_layer *layer, int64_t *shape)
+static int layer_kernel_shape(const simclr_network_layer *layer, int64_t *shape)
 {
-    if (layer->spec.kind == LAYER_KIND_CONV2D) {
+    if (layer->spec.kind == SIMCLR_LAYER_KIND_CONV2D) {
         shape[0] = layer->spec.kernel;
         shape[1] = layer->spec.kernel;
         shape[2] = layer->in_shape.channels;
@@ -23,22 +23,22 @@ static int layer_kernel_shape(const network_layer *layer, int64_t *shape)
     return 2;
 }
 
-static int set_int(safetensors_writer *writer, const char *key, long long value, error *err)
+static int set_int(simclr_safetensors_writer *writer, const char *key, long long value, simclr_error *err)
 {
     char text[32];
     snprintf(text, sizeof text, "%lld", value);
-    return safetensors_writer_set_metadata(writer, key, text, err);
+    return simclr_safetensors_writer_set_metadata(writer, key, text, err);
 }
 
-static int add_metadata(safetensors_writer *writer, const checkpoint_info *info, error *err)
+static int add_metadata(simclr_safetensors_writer *writer, const simclr_checkpoint_info *info, simclr_error *err)
 {
     char seed[32];
     snprintf(seed, sizeof seed, "%llu", (unsigned long long)info->seed);
-    if (safetensors_writer_set_metadata(writer, "format", CHECKPOINT_FORMAT, err) != 0 ||
-        safetensors_writer_set_metadata(writer, "run", info->run, err) != 0 ||
-        safetensors_writer_set_metadata(writer, "classifier", info->classifier, err) != 0 ||
-        safetensors_writer_set_metadata(writer, "dataset", info->dataset, err) != 0 ||
-        safetensors_writer_set_metadata(writer, "seed", seed, err) != 0 ||
+    if (simclr_safetensors_writer_set_metadata(writer, "format", CHECKPOINT_FORMAT, err) != 0 ||
+        simclr_safetensors_writer_set_metadata(writer, "run", info->run, err) != 0 ||
+        simclr_safetensors_writer_set_metadata(writer, "classifier", info->classifier, err) != 0 ||
+        simclr_safetensors_writer_set_metadata(writer, "dataset", info->dataset, err) != 0 ||
+        simclr_safetensors_writer_set_metadata(writer, "seed", seed, err) != 0 ||
         set_int(writer, "epochs_done", info->epochs_done, err) != 0 ||
         set_int(writer, "epochs_total", info->epochs_total, err) != 0 ||
         set_int(writer, "model.height", info->model.input.height, err) != 0 ||
@@ -48,111 +48,111 @@ static int add_metadata(safetensors_writer *writer, const checkpoint_info *info,
         set_int(writer, "model.depth", info->model.depth, err) != 0 ||
         set_int(writer, "model.kernel", info->model.kernel, err) != 0 ||
         set_int(writer, "model.stride", info->model.stride, err) != 0 ||
-        set_int(writer, "model.padding", model_resolved_padding(&info->model), err) != 0 ||
+        set_int(writer, "model.padding", simclr_model_resolved_padding(&info->model), err) != 0 ||
         set_int(writer, "model.num_classes", info->num_classes, err) != 0 ||
-        safetensors_writer_set_metadata(writer, "model.precision",
-                                        nn_precision_name(info->model.precision), err) != 0)
+        simclr_safetensors_writer_set_metadata(writer, "model.precision",
+                                        simclr_nn_precision_name(info->model.precision), err) != 0)
         return -1;
     if (set_int(writer, "resume.step", info->resume_step, err) != 0) return -1;
-    char numbers[CHECKPOINT_MAX_ACCUMULATORS * 32 + 32] = "";
-    for (int i = 0; i < info->accumulator_count && i < CHECKPOINT_MAX_ACCUMULATORS; i++) {
+    char numbers[SIMCLR_CHECKPOINT_MAX_ACCUMULATORS * 32 + 32] = "";
+    for (int i = 0; i < info->accumulator_count && i < SIMCLR_CHECKPOINT_MAX_ACCUMULATORS; i++) {
         size_t used = strlen(numbers);
         snprintf(numbers + used, sizeof numbers - used, "%s%.17g", i ? "," : "",
                  info->accumulators[i]);
     }
-    if (safetensors_writer_set_metadata(writer, "resume.accumulators", numbers, err) != 0)
+    if (simclr_safetensors_writer_set_metadata(writer, "resume.accumulators", numbers, err) != 0)
         return -1;
     snprintf(numbers, sizeof numbers, "%.6f", info->epoch_seconds);
-    if (safetensors_writer_set_metadata(writer, "resume.seconds", numbers, err) != 0) return -1;
+    if (simclr_safetensors_writer_set_metadata(writer, "resume.seconds", numbers, err) != 0) return -1;
     /* Class names one per line (a name never holds a newline). */
     size_t size = (size_t)info->num_classes * 65 + 1;
     char *names = calloc(size, 1);
-    if (!names) return error_set(err, ERROR_KIND_RESOURCE, "out of memory");
+    if (!names) return simclr_error_set(err, SIMCLR_ERROR_KIND_RESOURCE, "out of memory");
     for (int c = 0; c < info->num_classes; c++) {
         if (c) strcat(names, "\n");
         strcat(names, info->class_names[c]);
     }
-    int status = safetensors_writer_set_metadata(writer, "class_names", names, err);
+    int status = simclr_safetensors_writer_set_metadata(writer, "class_names", names, err);
     free(names);
     return status;
 }
 
-int checkpoint_save(const char *path, const checkpoint_info *info, const checkpoint_part *parts,
-                    int part_count, error *err)
+int simclr_checkpoint_save(const char *path, const simclr_checkpoint_info *info, const simclr_checkpoint_part *parts,
+                    int part_count, simclr_error *err)
 {
-    safetensors_writer writer;
-    safetensors_writer_init(&writer);
+    simclr_safetensors_writer writer;
+    simclr_safetensors_writer_init(&writer);
     int status = -1;
     if (add_metadata(&writer, info, err) != 0) goto done;
     for (int p = 0; p < part_count; p++) {
-        const network *net = parts[p].net;
+        const simclr_network *net = parts[p].net;
         for (int i = 0; i < net->layer_count; i++) {
-            const network_layer *layer = &net->layers[i];
+            const simclr_network_layer *layer = &net->layers[i];
             char name[128];
             int64_t shape[4];
             int ndim = layer_kernel_shape(layer, shape);
-            network_tensor_name(net, i, 0, name, sizeof name);
-            if (safetensors_writer_add(&writer, name, SAFETENSORS_DTYPE_F32, shape, ndim,
+            simclr_network_tensor_name(net, i, 0, name, sizeof name);
+            if (simclr_safetensors_writer_add(&writer, name, SIMCLR_SAFETENSORS_DTYPE_F32, shape, ndim,
                                        net->params + layer->kernel_offset, err) != 0)
                 goto done;
             int64_t bias_shape[1] = {(int64_t)layer->bias_count};
-            network_tensor_name(net, i, 1, name, sizeof name);
-            if (safetensors_writer_add(&writer, name, SAFETENSORS_DTYPE_F32, bias_shape, 1,
+            simclr_network_tensor_name(net, i, 1, name, sizeof name);
+            if (simclr_safetensors_writer_add(&writer, name, SIMCLR_SAFETENSORS_DTYPE_F32, bias_shape, 1,
                                        net->params + layer->bias_offset, err) != 0)
                 goto done;
         }
-        const adam *optimizer = parts[p].optimizer;
+        const simclr_adam *optimizer = parts[p].optimizer;
         if (optimizer) {
             char name[128];
             int64_t flat[1] = {(int64_t)optimizer->count};
             snprintf(name, sizeof name, "optimizer.%s.m", net->name);
-            if (safetensors_writer_add(&writer, name, SAFETENSORS_DTYPE_F32, flat, 1, optimizer->m,
+            if (simclr_safetensors_writer_add(&writer, name, SIMCLR_SAFETENSORS_DTYPE_F32, flat, 1, optimizer->m,
                                        err) != 0)
                 goto done;
             snprintf(name, sizeof name, "optimizer.%s.v", net->name);
-            if (safetensors_writer_add(&writer, name, SAFETENSORS_DTYPE_F32, flat, 1, optimizer->v,
+            if (simclr_safetensors_writer_add(&writer, name, SIMCLR_SAFETENSORS_DTYPE_F32, flat, 1, optimizer->v,
                                        err) != 0)
                 goto done;
             snprintf(name, sizeof name, "optimizer.%s.step", net->name);
             if (set_int(&writer, name, (long long)optimizer->step, err) != 0) goto done;
         }
     }
-    status = safetensors_writer_write(&writer, path, err);
+    status = simclr_safetensors_writer_write(&writer, path, err);
 done:
-    safetensors_writer_free(&writer);
+    simclr_safetensors_writer_free(&writer);
     return status;
 }
 
-static int metadata_int(const safetensors_file *file, const char *key, long long min,
-                        long long max, long long *out, error *err)
+static int metadata_int(const simclr_safetensors_file *file, const char *key, long long min,
+                        long long max, long long *out, simclr_error *err)
 {
-    const char *text = safetensors_metadata(file, key);
-    if (!text) return error_input(err, "%s: not a simclr checkpoint (metadata '%s' missing)",
+    const char *text = simclr_safetensors_metadata(file, key);
+    if (!text) return simclr_error_input(err, "%s: not a simclr checkpoint (metadata '%s' missing)",
                                   file->name, key);
     char *end = NULL;
     errno = 0;
     long long value = strtoll(text, &end, 10);
     if (errno || end == text || *end || value < min || value > max)
-        return error_input(err, "%s: metadata '%s' is '%s', expected an integer in [%lld, %lld]",
+        return simclr_error_input(err, "%s: metadata '%s' is '%s', expected an integer in [%lld, %lld]",
                            file->name, key, text, min, max);
     *out = value;
     return 0;
 }
 
-static int read_info(const safetensors_file *file, checkpoint_info *info, error *err)
+static int read_info(const simclr_safetensors_file *file, simclr_checkpoint_info *info, simclr_error *err)
 {
     memset(info, 0, sizeof *info);
-    const char *format = safetensors_metadata(file, "format");
+    const char *format = simclr_safetensors_metadata(file, "format");
     if (!format || strcmp(format, CHECKPOINT_FORMAT) != 0)
-        return error_input(err, "%s: not a simclr checkpoint (metadata 'format' is %s%s%s, "
+        return simclr_error_input(err, "%s: not a simclr checkpoint (metadata 'format' is %s%s%s, "
                                 "expected '" CHECKPOINT_FORMAT "')",
                            file->name, format ? "'" : "", format ? format : "missing",
                            format ? "'" : "");
     const char *text_keys[3] = {"run", "classifier", "dataset"};
     char *text_targets[3] = {info->run, info->classifier, info->dataset};
     for (int k = 0; k < 3; k++) {
-        const char *value = safetensors_metadata(file, text_keys[k]);
-        if (!value) return error_input(err, "%s: metadata '%s' missing", file->name, text_keys[k]);
+        const char *value = simclr_safetensors_metadata(file, text_keys[k]);
+        if (!value) return simclr_error_input(err, "%s: metadata '%s' missing", file->name, text_keys[k]);
         snprintf(text_targets[k], 32, "%s", value);
     }
     long long values[11];
@@ -164,11 +164,11 @@ static int read_info(const safetensors_file *file, checkpoint_info *info, error 
         long long min = (k == 0 || k == 1 || k == 9) ? 0 : 1;
         if (metadata_int(file, keys[k], min, maxima[k], &values[k], err) != 0) return -1;
     }
-    const char *seed = safetensors_metadata(file, "seed");
+    const char *seed = simclr_safetensors_metadata(file, "seed");
     info->seed = seed ? strtoull(seed, NULL, 10) : 0;
     info->epochs_done = (int)values[0];
     info->epochs_total = (int)values[1];
-    info->model.input = (tensor_shape){(int)values[2], (int)values[3], (int)values[4]};
+    info->model.input = (simclr_tensor_shape){(int)values[2], (int)values[3], (int)values[4]};
     info->model.width = (int)values[5];
     info->model.depth = (int)values[6];
     info->model.kernel = (int)values[7];
@@ -177,32 +177,32 @@ static int read_info(const safetensors_file *file, checkpoint_info *info, error 
     info->model.num_classes = (int)values[10];
     info->num_classes = (int)values[10];
     /* Written since bf16 arrived; older checkpoints are fp32. */
-    const char *precision = safetensors_metadata(file, "model.precision");
+    const char *precision = simclr_safetensors_metadata(file, "model.precision");
     if (!precision || strcmp(precision, "fp32") == 0)
-        info->model.precision = NN_PRECISION_FP32;
+        info->model.precision = SIMCLR_NN_PRECISION_FP32;
     else if (strcmp(precision, "bf16") == 0)
-        info->model.precision = NN_PRECISION_BF16;
+        info->model.precision = SIMCLR_NN_PRECISION_BF16;
     else
-        return error_input(err, "%s: metadata 'model.precision' is '%s' (expected fp32 or bf16)",
+        return simclr_error_input(err, "%s: metadata 'model.precision' is '%s' (expected fp32 or bf16)",
                            file->name, precision);
     long long resume_step = 0;
-    if (safetensors_metadata(file, "resume.step") &&
+    if (simclr_safetensors_metadata(file, "resume.step") &&
         metadata_int(file, "resume.step", 0, 1000000000, &resume_step, err) != 0)
         return -1;
     info->resume_step = (int)resume_step;
-    const char *numbers = safetensors_metadata(file, "resume.accumulators");
-    while (numbers && *numbers && info->accumulator_count < CHECKPOINT_MAX_ACCUMULATORS) {
+    const char *numbers = simclr_safetensors_metadata(file, "resume.accumulators");
+    while (numbers && *numbers && info->accumulator_count < SIMCLR_CHECKPOINT_MAX_ACCUMULATORS) {
         char *end = NULL;
         double value = strtod(numbers, &end);
         if (end == numbers)
-            return error_input(err, "%s: metadata 'resume.accumulators' is not a list of numbers",
+            return simclr_error_input(err, "%s: metadata 'resume.accumulators' is not a list of numbers",
                                file->name);
         info->accumulators[info->accumulator_count++] = value;
         numbers = *end == ',' ? end + 1 : end;
     }
-    const char *seconds = safetensors_metadata(file, "resume.seconds");
+    const char *seconds = simclr_safetensors_metadata(file, "resume.seconds");
     info->epoch_seconds = seconds ? strtod(seconds, NULL) : 0.0;
-    const char *names = safetensors_metadata(file, "class_names");
+    const char *names = simclr_safetensors_metadata(file, "class_names");
     int c = 0;
     while (names && *names && c < info->num_classes) {
         size_t length = strcspn(names, "\n");
@@ -217,32 +217,32 @@ static int read_info(const safetensors_file *file, checkpoint_info *info, error 
     return 0;
 }
 
-int checkpoint_read_info(const char *path, checkpoint_info *info, error *err)
+int simclr_checkpoint_read_info(const char *path, simclr_checkpoint_info *info, simclr_error *err)
 {
-    safetensors_file file;
-    if (safetensors_open(&file, path, err) != 0) return -1;
+    simclr_safetensors_file file;
+    if (simclr_safetensors_open(&file, path, err) != 0) return -1;
     int status = read_info(&file, info, err);
-    safetensors_close(&file);
+    simclr_safetensors_close(&file);
     return status;
 }
 
-int checkpoint_load_part(const char *path, network *net, adam *optimizer, error *err)
+int simclr_checkpoint_load_part(const char *path, simclr_network *net, simclr_adam *optimizer, simclr_error *err)
 {
-    safetensors_file file;
-    if (safetensors_open(&file, path, err) != 0) return -1;
+    simclr_safetensors_file file;
+    if (simclr_safetensors_open(&file, path, err) != 0) return -1;
     int status = -1;
     for (int i = 0; i < net->layer_count; i++) {
-        const network_layer *layer = &net->layers[i];
+        const simclr_network_layer *layer = &net->layers[i];
         char name[128];
         int64_t shape[4];
         int ndim = layer_kernel_shape(layer, shape);
-        network_tensor_name(net, i, 0, name, sizeof name);
-        if (safetensors_read_f32(&file, name, shape, ndim, net->params + layer->kernel_offset,
+        simclr_network_tensor_name(net, i, 0, name, sizeof name);
+        if (simclr_safetensors_read_f32(&file, name, shape, ndim, net->params + layer->kernel_offset,
                                  err) != 0)
             goto done;
         int64_t bias_shape[1] = {(int64_t)layer->bias_count};
-        network_tensor_name(net, i, 1, name, sizeof name);
-        if (safetensors_read_f32(&file, name, bias_shape, 1, net->params + layer->bias_offset,
+        simclr_network_tensor_name(net, i, 1, name, sizeof name);
+        if (simclr_safetensors_read_f32(&file, name, bias_shape, 1, net->params + layer->bias_offset,
                                  err) != 0)
             goto done;
     }
@@ -250,9 +250,9 @@ int checkpoint_load_part(const char *path, network *net, adam *optimizer, error 
         char name[128];
         int64_t flat[1] = {(int64_t)optimizer->count};
         snprintf(name, sizeof name, "optimizer.%s.m", net->name);
-        if (safetensors_read_f32(&file, name, flat, 1, optimizer->m, err) != 0) goto done;
+        if (simclr_safetensors_read_f32(&file, name, flat, 1, optimizer->m, err) != 0) goto done;
         snprintf(name, sizeof name, "optimizer.%s.v", net->name);
-        if (safetensors_read_f32(&file, name, flat, 1, optimizer->v, err) != 0) goto done;
+        if (simclr_safetensors_read_f32(&file, name, flat, 1, optimizer->v, err) != 0) goto done;
         snprintf(name, sizeof name, "optimizer.%s.step", net->name);
         long long step = 0;
         if (metadata_int(&file, name, 0, (long long)1 << 62, &step, err) != 0) goto done;
@@ -260,6 +260,6 @@ int checkpoint_load_part(const char *path, network *net, adam *optimizer, error 
     }
     status = 0;
 done:
-    safetensors_close(&file);
+    simclr_safetensors_close(&file);
     return status;
 }

@@ -19,9 +19,9 @@ static const char *const PRETRAIN_METRICS[] = {"c_acc", "c_loss", "p_acc", "p_lo
 enum { PRETRAIN_METRIC_COUNT = 6 };
 
 typedef struct pretrain_state {
-    network encoder, head, probe;
-    adam encoder_optimizer, head_optimizer, probe_optimizer;
-    sampler stream;
+    simclr_network encoder, head, probe;
+    simclr_adam encoder_optimizer, head_optimizer, probe_optimizer;
+    simclr_sampler stream;
     size_t *labeled_indices;
     size_t labeled_count;
     size_t *unlabeled_batch_indices, *labeled_batch_indices;
@@ -35,13 +35,13 @@ typedef struct pretrain_state {
 
 static void pretrain_state_free(pretrain_state *state)
 {
-    network_free(&state->encoder);
-    network_free(&state->head);
-    network_free(&state->probe);
-    adam_free(&state->encoder_optimizer);
-    adam_free(&state->head_optimizer);
-    adam_free(&state->probe_optimizer);
-    sampler_free(&state->stream);
+    simclr_network_free(&state->encoder);
+    simclr_network_free(&state->head);
+    simclr_network_free(&state->probe);
+    simclr_adam_free(&state->encoder_optimizer);
+    simclr_adam_free(&state->head_optimizer);
+    simclr_adam_free(&state->probe_optimizer);
+    simclr_sampler_free(&state->stream);
     free(state->labeled_indices);
     free(state->unlabeled_batch_indices);
     free(state->labeled_batch_indices);
@@ -53,59 +53,59 @@ static void pretrain_state_free(pretrain_state *state)
     free(state->labels);
 }
 
-static int pretrain_setup(pretrain_state *state, const dataset *ds, const train_config *config,
-                          error *err)
+static int pretrain_setup(pretrain_state *state, const simclr_dataset *ds, const simclr_train_config *config,
+                          simclr_error *err)
 {
-    if (train_labeled_subset(ds, config, &state->labeled_indices, &state->labeled_count, err) != 0)
+    if (simclr_train_labeled_subset(ds, config, &state->labeled_indices, &state->labeled_count, err) != 0)
         return -1;
-    sampler_config stream_config = {.unlabeled_batch = config->unlabeled_batch,
+    simclr_sampler_config stream_config = {.unlabeled_batch = config->unlabeled_batch,
                                     .labeled_batch = config->labeled_batch,
                                     .steps_per_epoch = config->steps_per_epoch,
                                     .seed = config->seed};
-    if (sampler_init(&state->stream, ds, state->labeled_indices, state->labeled_count,
+    if (simclr_sampler_init(&state->stream, ds, state->labeled_indices, state->labeled_count,
                      &stream_config, err) != 0)
         return -1;
     size_t batch = config->unlabeled_batch + config->labeled_batch;
     size_t views = 2 * batch;
     size_t max_batch = views > config->test_batch ? views : config->test_batch;
-    size_t image_bytes = dataset_image_bytes(ds);
+    size_t image_bytes = simclr_dataset_image_bytes(ds);
     size_t width = (size_t)config->model.width;
     size_t needed = 0;
-    if (model_estimate_bytes(&config->model, (int)max_batch, (int)views, (int)max_batch, &needed,
+    if (simclr_model_estimate_bytes(&config->model, (int)max_batch, (int)views, (int)max_batch, &needed,
                              err) != 0)
         return -1;
     needed += max_batch * image_bytes * (1 + sizeof(float)) + 2 * views * width * sizeof(float) +
-              contrastive_workspace_floats(config->loss_kind, (int)batch, (int)width) *
+              simclr_contrastive_workspace_floats(config->loss_kind, (int)batch, (int)width) *
                   sizeof(float);
-    if (train_check_memory("pretraining", needed,
+    if (simclr_train_check_memory("pretraining", needed,
                            "lower --unlabeled-batch, --labeled-batch or --width", err) != 0)
         return -1;
-    if (model_build_encoder(&state->encoder, &config->model, (int)max_batch, err) != 0 ||
-        model_build_projection_head(&state->head, &config->model, (int)views, err) != 0 ||
-        model_build_classifier(&state->probe, "linear_probe", &config->model, (int)max_batch,
+    if (simclr_model_build_encoder(&state->encoder, &config->model, (int)max_batch, err) != 0 ||
+        simclr_model_build_projection_head(&state->head, &config->model, (int)views, err) != 0 ||
+        simclr_model_build_classifier(&state->probe, "linear_probe", &config->model, (int)max_batch,
                                err) != 0)
         return -1;
-    network_init_weights(&state->encoder, config->seed);
-    network_init_weights(&state->head, config->seed);
-    network_init_weights(&state->probe, config->seed);
-    if (adam_init(&state->encoder_optimizer, state->encoder.param_count, &config->adam, err) != 0 ||
-        adam_init(&state->head_optimizer, state->head.param_count, &config->adam, err) != 0 ||
-        adam_init(&state->probe_optimizer, state->probe.param_count, &config->adam, err) != 0)
+    simclr_network_init_weights(&state->encoder, config->seed);
+    simclr_network_init_weights(&state->head, config->seed);
+    simclr_network_init_weights(&state->probe, config->seed);
+    if (simclr_adam_init(&state->encoder_optimizer, state->encoder.param_count, &config->adam, err) != 0 ||
+        simclr_adam_init(&state->head_optimizer, state->head.param_count, &config->adam, err) != 0 ||
+        simclr_adam_init(&state->probe_optimizer, state->probe.param_count, &config->adam, err) != 0)
         return -1;
-    state->unlabeled_batch_indices = checked_calloc(config->unlabeled_batch, sizeof(size_t),
+    state->unlabeled_batch_indices = simclr_checked_calloc(config->unlabeled_batch, sizeof(size_t),
                                                     "batch indices", err);
-    state->labeled_batch_indices = checked_calloc(config->labeled_batch, sizeof(size_t),
+    state->labeled_batch_indices = simclr_checked_calloc(config->labeled_batch, sizeof(size_t),
                                                   "batch indices", err);
-    state->pixels = checked_calloc(max_batch, image_bytes, "image batch", err);
-    state->views = checked_calloc(max_batch * image_bytes, sizeof(float), "augmented views", err);
-    state->d_projections = checked_calloc(views * width, sizeof(float), "projection gradients",
+    state->pixels = simclr_checked_calloc(max_batch, image_bytes, "image batch", err);
+    state->views = simclr_checked_calloc(max_batch * image_bytes, sizeof(float), "augmented views", err);
+    state->d_projections = simclr_checked_calloc(views * width, sizeof(float), "projection gradients",
                                           err);
-    state->loss_workspace = checked_calloc(
-        contrastive_workspace_floats(config->loss_kind, (int)batch, (int)width), sizeof(float),
+    state->loss_workspace = simclr_checked_calloc(
+        simclr_contrastive_workspace_floats(config->loss_kind, (int)batch, (int)width), sizeof(float),
         "contrastive workspace", err);
-    state->d_logits = checked_calloc(config->labeled_batch * (size_t)config->model.num_classes,
+    state->d_logits = simclr_checked_calloc(config->labeled_batch * (size_t)config->model.num_classes,
                                      sizeof(float), "logit gradients", err);
-    state->labels = checked_calloc(config->labeled_batch, sizeof(int32_t), "labels", err);
+    state->labels = simclr_checked_calloc(config->labeled_batch, sizeof(int32_t), "labels", err);
     if (!state->unlabeled_batch_indices || !state->labeled_batch_indices || !state->pixels ||
         !state->views || !state->d_projections || !state->loss_workspace || !state->d_logits ||
         !state->labels)
@@ -114,113 +114,113 @@ static int pretrain_setup(pretrain_state *state, const dataset *ds, const train_
 }
 
 typedef struct step_metrics {
-    contrastive_result contrastive;
+    simclr_contrastive_result contrastive;
     float probe_loss;
     int probe_correct;
 } step_metrics;
 
-static int pretrain_step(pretrain_state *state, const dataset *ds, const train_config *config,
-                         int epoch, size_t step, int inject_nan, step_metrics *metrics, error *err)
+static int pretrain_step(pretrain_state *state, const simclr_dataset *ds, const simclr_train_config *config,
+                         int epoch, size_t step, int inject_nan, step_metrics *metrics, simclr_error *err)
 {
     size_t unlabeled = config->unlabeled_batch, labeled = config->labeled_batch;
     size_t batch = unlabeled + labeled;
-    size_t image_bytes = dataset_image_bytes(ds);
+    size_t image_bytes = simclr_dataset_image_bytes(ds);
     size_t width = (size_t)config->model.width;
-    sampler_batch(&state->stream, epoch, (int64_t)step, state->unlabeled_batch_indices,
+    simclr_sampler_batch(&state->stream, epoch, (int64_t)step, state->unlabeled_batch_indices,
                   state->labeled_batch_indices);
     /* Both labeled and unlabeled images are used, without labels: unlabeled first, as the seed
      * concatenates them. */
-    batch_read_images(ds, state->stream.unlabeled_split, state->unlabeled_batch_indices, unlabeled,
+    simclr_batch_read_images(ds, state->stream.unlabeled_split, state->unlabeled_batch_indices, unlabeled,
                       state->pixels);
-    batch_read_images(ds, DATASET_SPLIT_TRAIN, state->labeled_batch_indices, labeled,
+    simclr_batch_read_images(ds, SIMCLR_DATASET_SPLIT_TRAIN, state->labeled_batch_indices, labeled,
                       state->pixels + unlabeled * image_bytes);
-    augment_batch(state->pixels, batch, ds->height, ds->width, ds->channels, &AUGMENT_CONTRASTIVE,
+    simclr_augment_batch(state->pixels, batch, ds->height, ds->width, ds->channels, &SIMCLR_AUGMENT_CONTRASTIVE,
                   config->seed, (uint64_t)epoch, step, 1, state->views);
-    augment_batch(state->pixels, batch, ds->height, ds->width, ds->channels, &AUGMENT_CONTRASTIVE,
+    simclr_augment_batch(state->pixels, batch, ds->height, ds->width, ds->channels, &SIMCLR_AUGMENT_CONTRASTIVE,
                   config->seed, (uint64_t)epoch, step, 2, state->views + batch * image_bytes);
 
     int views = (int)(2 * batch);
-    if (network_forward(&state->encoder, state->views, views, err) != 0) return -1;
-    if (network_forward(&state->head, network_output(&state->encoder), views, err) != 0) return -1;
-    const float *projections = network_output(&state->head);
-    contrastive_loss(config->loss_kind, projections, projections + batch * width, (int)batch,
+    if (simclr_network_forward(&state->encoder, state->views, views, err) != 0) return -1;
+    if (simclr_network_forward(&state->head, simclr_network_output(&state->encoder), views, err) != 0) return -1;
+    const float *projections = simclr_network_output(&state->head);
+    simclr_contrastive_loss(config->loss_kind, projections, projections + batch * width, (int)batch,
                      (int)width, config->temperature, state->d_projections,
                      state->d_projections + batch * width, state->loss_workspace,
                      &metrics->contrastive);
     if (inject_nan) metrics->contrastive.loss = NAN;
-    if (check_finite(&metrics->contrastive.loss, 1, "contrastive loss", epoch + 1, step, err) != 0)
+    if (simclr_check_finite(&metrics->contrastive.loss, 1, "contrastive loss", epoch + 1, step, err) != 0)
         return -1;
-    network_zero_grads(&state->encoder);
-    network_zero_grads(&state->head);
+    simclr_network_zero_grads(&state->encoder);
+    simclr_network_zero_grads(&state->head);
     float *d_features = state->encoder.d_output;
-    if (network_backward(&state->head, state->d_projections, d_features, err) != 0) return -1;
-    if (network_backward(&state->encoder, d_features, NULL, err) != 0) return -1;
-    if (check_finite(state->encoder.grads, state->encoder.param_count, "encoder gradients",
+    if (simclr_network_backward(&state->head, state->d_projections, d_features, err) != 0) return -1;
+    if (simclr_network_backward(&state->encoder, d_features, NULL, err) != 0) return -1;
+    if (simclr_check_finite(state->encoder.grads, state->encoder.param_count, "encoder gradients",
                      epoch + 1, step, err) != 0 ||
-        check_finite(state->head.grads, state->head.param_count, "projection_head gradients",
+        simclr_check_finite(state->head.grads, state->head.param_count, "projection_head gradients",
                      epoch + 1, step, err) != 0)
         return -1;
-    adam_update(&state->encoder_optimizer, state->encoder.params, state->encoder.grads);
-    adam_update(&state->head_optimizer, state->head.params, state->head.grads);
-    if (check_finite(state->encoder.params, state->encoder.param_count, "encoder weights",
+    simclr_adam_update(&state->encoder_optimizer, state->encoder.params, state->encoder.grads);
+    simclr_adam_update(&state->head_optimizer, state->head.params, state->head.grads);
+    if (simclr_check_finite(state->encoder.params, state->encoder.param_count, "encoder weights",
                      epoch + 1, step, err) != 0 ||
-        check_finite(state->head.params, state->head.param_count, "projection_head weights",
+        simclr_check_finite(state->head.params, state->head.param_count, "projection_head weights",
                      epoch + 1, step, err) != 0)
         return -1;
 
     /* The probe: weak augmentation of the labeled images, encoder in inference mode (no gradient
      * reaches it), Dense(num_classes) trained by cross-entropy. */
-    batch_read_labels(ds, DATASET_SPLIT_TRAIN, state->labeled_batch_indices, labeled,
+    simclr_batch_read_labels(ds, SIMCLR_DATASET_SPLIT_TRAIN, state->labeled_batch_indices, labeled,
                       state->labels);
-    augment_batch(state->pixels + unlabeled * image_bytes, labeled, ds->height, ds->width,
-                  ds->channels, &AUGMENT_CLASSIFICATION, config->seed, (uint64_t)epoch, step, 3,
+    simclr_augment_batch(state->pixels + unlabeled * image_bytes, labeled, ds->height, ds->width,
+                  ds->channels, &SIMCLR_AUGMENT_CLASSIFICATION, config->seed, (uint64_t)epoch, step, 3,
                   state->views);
-    if (network_forward(&state->encoder, state->views, (int)labeled, err) != 0) return -1;
-    if (network_forward(&state->probe, network_output(&state->encoder), (int)labeled, err) != 0)
+    if (simclr_network_forward(&state->encoder, state->views, (int)labeled, err) != 0) return -1;
+    if (simclr_network_forward(&state->probe, simclr_network_output(&state->encoder), (int)labeled, err) != 0)
         return -1;
-    metrics->probe_loss = softmax_cross_entropy(network_output(&state->probe), state->labels,
+    metrics->probe_loss = simclr_softmax_cross_entropy(simclr_network_output(&state->probe), state->labels,
                                                 (int)labeled, config->model.num_classes,
                                                 state->d_logits, &metrics->probe_correct);
-    network_zero_grads(&state->probe);
-    if (network_backward(&state->probe, state->d_logits, NULL, err) != 0) return -1;
-    if (check_finite(state->probe.grads, state->probe.param_count, "linear_probe gradients",
+    simclr_network_zero_grads(&state->probe);
+    if (simclr_network_backward(&state->probe, state->d_logits, NULL, err) != 0) return -1;
+    if (simclr_check_finite(state->probe.grads, state->probe.param_count, "linear_probe gradients",
                      epoch + 1, step, err) != 0)
         return -1;
-    adam_update(&state->probe_optimizer, state->probe.params, state->probe.grads);
-    if (check_finite(state->probe.params, state->probe.param_count, "linear_probe weights",
+    simclr_adam_update(&state->probe_optimizer, state->probe.params, state->probe.grads);
+    if (simclr_check_finite(state->probe.params, state->probe.param_count, "linear_probe weights",
                      epoch + 1, step, err) != 0)
         return -1;
     return 0;
 }
 
-int train_pretrain(const dataset *ds, const train_config *config, history *hist, error *err)
+int simclr_train_pretrain(const simclr_dataset *ds, const simclr_train_config *config, simclr_history *hist, simclr_error *err)
 {
-    history_init(hist, PRETRAIN_METRICS, PRETRAIN_METRIC_COUNT);
+    simclr_history_init(hist, PRETRAIN_METRICS, PRETRAIN_METRIC_COUNT);
     pretrain_state state;
     memset(&state, 0, sizeof state);
     int status = -1;
     if (pretrain_setup(&state, ds, config, err) != 0) goto done;
-    checkpoint_part parts[3] = {{&state.encoder, &state.encoder_optimizer},
+    simclr_checkpoint_part parts[3] = {{&state.encoder, &state.encoder_optimizer},
                                 {&state.head, &state.head_optimizer},
                                 {&state.probe, &state.probe_optimizer}};
-    run_position start;
+    simclr_run_position start;
     int finished = 0;
-    if (train_resume_begin(config, "pretrain", parts, 3, hist, &start, &finished, err) != 0)
+    if (simclr_train_resume_begin(config, "pretrain", parts, 3, hist, &start, &finished, err) != 0)
         goto done;
     if (finished) {
         status = 0;
         goto done;
     }
     if (!config->quiet) {
-        network_print_summary(&state.encoder, config->log);
-        network_print_summary(&state.head, config->log);
-        network_print_summary(&state.probe, config->log);
+        simclr_network_print_summary(&state.encoder, config->log);
+        simclr_network_print_summary(&state.head, config->log);
+        simclr_network_print_summary(&state.probe, config->log);
         fprintf(config->log, "batch size is %zu (unlabeled) + %zu (labeled), %zu steps per epoch\n",
                 config->unlabeled_batch, config->labeled_batch, state.stream.steps_per_epoch);
     }
     size_t steps = state.stream.steps_per_epoch;
-    progress bar;
-    progress_init(&bar, config->log);
+    simclr_progress bar;
+    simclr_progress_init(&bar, config->log);
     char path[4096], metrics[512];
     long long steps_this_process = 0;
     for (int epoch = start.epoch; epoch < config->epochs; epoch++) {
@@ -228,8 +228,8 @@ int train_pretrain(const dataset *ds, const train_config *config, history *hist,
         /* Running sums: c_loss, c_correct, c_total, p_loss, p_correct, p_total. */
         double sums[6] = {0, 0, 0, 0, 0, 0};
         if (resumed) memcpy(sums, start.accumulators, sizeof sums);
-        double epoch_start = progress_now() - (resumed ? start.seconds : 0.0);
-        if (!config->quiet) progress_begin_epoch(&bar, epoch + 1, config->epochs, (int)steps);
+        double epoch_start = simclr_progress_now() - (resumed ? start.seconds : 0.0);
+        if (!config->quiet) simclr_progress_begin_epoch(&bar, epoch + 1, config->epochs, (int)steps);
         for (size_t step = resumed ? start.step : 0; step < steps; step++) {
             step_metrics result;
             long long global_step = (long long)epoch * (long long)steps + (long long)step;
@@ -246,41 +246,41 @@ int train_pretrain(const dataset *ds, const train_config *config, history *hist,
             if (!config->quiet && bar.is_terminal) {
                 metrics[0] = '\0';
                 double done_steps = (double)(step + 1);
-                progress_append_metric(metrics, sizeof metrics, "c_acc", sums[1] / sums[2]);
-                progress_append_metric(metrics, sizeof metrics, "c_loss", sums[0] / done_steps);
-                progress_append_metric(metrics, sizeof metrics, "p_acc", sums[4] / sums[5]);
-                progress_append_metric(metrics, sizeof metrics, "p_loss", sums[3] / done_steps);
-                progress_update(&bar, (int)step + 1, metrics);
+                simclr_progress_append_metric(metrics, sizeof metrics, "c_acc", sums[1] / sums[2]);
+                simclr_progress_append_metric(metrics, sizeof metrics, "c_loss", sums[0] / done_steps);
+                simclr_progress_append_metric(metrics, sizeof metrics, "p_acc", sums[4] / sums[5]);
+                simclr_progress_append_metric(metrics, sizeof metrics, "p_loss", sums[3] / done_steps);
+                simclr_progress_update(&bar, (int)step + 1, metrics);
             }
-            if (step + 1 < steps && train_stop_requested(config, steps_this_process)) {
+            if (step + 1 < steps && simclr_train_stop_requested(config, steps_this_process)) {
                 if (!config->quiet) fprintf(config->log, "\n");
-                train_save_interrupted(ds, config, "pretrain", "linear_probe", parts, 3, epoch,
-                                       step + 1, sums, 6, progress_now() - epoch_start, err);
+                simclr_train_save_interrupted(ds, config, "pretrain", "linear_probe", parts, 3, epoch,
+                                       step + 1, sums, 6, simclr_progress_now() - epoch_start, err);
                 goto done;
             }
         }
-        evaluation test;
-        if (evaluate_classifier(ds, &state.encoder, &state.probe, config->test_batch, state.pixels,
+        simclr_evaluation test;
+        if (simclr_evaluate_classifier(ds, &state.encoder, &state.probe, config->test_batch, state.pixels,
                                 state.views, &test, err) != 0)
             goto done;
         double values[PRETRAIN_METRIC_COUNT] = {sums[1] / sums[2], sums[0] / (double)steps,
                                                 sums[4] / sums[5], sums[3] / (double)steps,
                                                 test.accuracy,     test.loss};
-        if (history_append(hist, values, progress_now() - epoch_start, err) != 0 ||
-            history_write(hist, config->out_dir, "pretrain", err) != 0)
+        if (simclr_history_append(hist, values, simclr_progress_now() - epoch_start, err) != 0 ||
+            simclr_history_write(hist, config->out_dir, "pretrain", err) != 0)
             goto done;
-        checkpoint_info info;
-        train_fill_checkpoint_info(&info, ds, config, "pretrain", "linear_probe", epoch + 1);
+        simclr_checkpoint_info info;
+        simclr_train_fill_checkpoint_info(&info, ds, config, "pretrain", "linear_probe", epoch + 1);
         snprintf(path, sizeof path, "%s/pretrain.safetensors", config->out_dir);
-        if (checkpoint_save(path, &info, parts, 3, err) != 0) goto done;
+        if (simclr_checkpoint_save(path, &info, parts, 3, err) != 0) goto done;
         if (!config->quiet) {
             metrics[0] = '\0';
             for (int m = 0; m < PRETRAIN_METRIC_COUNT; m++)
-                progress_append_metric(metrics, sizeof metrics, PRETRAIN_METRICS[m], values[m]);
-            progress_end_epoch(&bar, metrics);
+                simclr_progress_append_metric(metrics, sizeof metrics, PRETRAIN_METRICS[m], values[m]);
+            simclr_progress_end_epoch(&bar, metrics);
         }
-        if (epoch + 1 < config->epochs && train_stop_requested(config, steps_this_process)) {
-            error_set(err, ERROR_KIND_INTERRUPTED,
+        if (epoch + 1 < config->epochs && simclr_train_stop_requested(config, steps_this_process)) {
+            simclr_error_set(err, SIMCLR_ERROR_KIND_INTERRUPTED,
                       "interrupted after epoch %d; saved %s. Continue with the same options plus "
                       "--resume",
                       epoch + 1, path);

@@ -7,32 +7,32 @@
 
 #define PROGRESS_BAR_WIDTH 20
 
-double progress_now(void)
+double simclr_progress_now(void)
 {
     struct timespec now;
     clock_gettime(CLOCK_MONOTONIC, &now);
     return (double)now.tv_sec + (double)now.tv_nsec * 1e-9;
 }
 
-void progress_init(progress *p, FILE *stream)
+void simclr_progress_init(simclr_progress *p, FILE *stream)
 {
     memset(p, 0, sizeof *p);
     p->stream = stream;
     p->is_terminal = isatty(fileno(stream));
 }
 
-void progress_begin_epoch(progress *p, int epoch, int epochs, int steps)
+void simclr_progress_begin_epoch(simclr_progress *p, int epoch, int epochs, int steps)
 {
     p->steps = steps;
-    p->epoch_start = progress_now();
+    p->epoch_start = simclr_progress_now();
     p->last_draw = 0.0;
     fprintf(p->stream, "Epoch %d/%d\n", epoch, epochs);
     fflush(p->stream);
 }
 
-static void draw(progress *p, int done, const char *metrics, int final)
+static void draw(simclr_progress *p, int done, const char *metrics, int final)
 {
-    double elapsed = progress_now() - p->epoch_start;
+    double elapsed = simclr_progress_now() - p->epoch_start;
     int filled = p->steps > 0 ? (int)((long long)done * PROGRESS_BAR_WIDTH / p->steps) : 0;
     char bar[PROGRESS_BAR_WIDTH * 3 + 1];
     size_t used = 0;
@@ -57,21 +57,21 @@ static void draw(progress *p, int done, const char *metrics, int final)
     fflush(p->stream);
 }
 
-void progress_update(progress *p, int done, const char *metrics)
+void simclr_progress_update(simclr_progress *p, int done, const char *metrics)
 {
     if (!p->is_terminal) return;
-    double now = progress_now();
+    double now = simclr_progress_now();
     if (done < p->steps && now - p->last_draw < 0.1) return;
     p->last_draw = now;
     draw(p, done, metrics, 0);
 }
 
-void progress_end_epoch(progress *p, const char *metrics)
+void simclr_progress_end_epoch(simclr_progress *p, const char *metrics)
 {
     draw(p, p->steps, metrics, 1);
 }
 
-void progress_append_metric(char *buffer, size_t size, const char *name, double value)
+void simclr_progress_append_metric(char *buffer, size_t size, const char *name, double value)
 {
     size_t used = strlen(buffer);
     if (used < size) snprintf(buffer + used, size - used, " - %s: %.4f", name, value);

@@ -15,9 +15,9 @@
 static const char *const SUPERVISED_METRICS[] = {"acc", "loss", "val_acc", "val_loss"};
 
 typedef struct supervised_state {
-    network encoder, classifier;
-    adam encoder_optimizer, classifier_optimizer;
-    sampler stream;
+    simclr_network encoder, classifier;
+    simclr_adam encoder_optimizer, classifier_optimizer;
+    simclr_sampler stream;
     size_t *labeled_indices;
     size_t labeled_count;
     uint8_t *pixels;
@@ -28,11 +28,11 @@ typedef struct supervised_state {
 
 static void supervised_state_free(supervised_state *state)
 {
-    network_free(&state->encoder);
-    network_free(&state->classifier);
-    adam_free(&state->encoder_optimizer);
-    adam_free(&state->classifier_optimizer);
-    sampler_free(&state->stream);
+    simclr_network_free(&state->encoder);
+    simclr_network_free(&state->classifier);
+    simclr_adam_free(&state->encoder_optimizer);
+    simclr_adam_free(&state->classifier_optimizer);
+    simclr_sampler_free(&state->stream);
     free(state->labeled_indices);
     free(state->pixels);
     free(state->inputs);
@@ -40,116 +40,116 @@ static void supervised_state_free(supervised_state *state)
     free(state->labels);
 }
 
-static int supervised_setup(supervised_state *state, const dataset *ds, const train_config *config,
-                            const char *from, error *err)
+static int supervised_setup(supervised_state *state, const simclr_dataset *ds, const simclr_train_config *config,
+                            const char *from, simclr_error *err)
 {
-    if (train_labeled_subset(ds, config, &state->labeled_indices, &state->labeled_count, err) != 0)
+    if (simclr_train_labeled_subset(ds, config, &state->labeled_indices, &state->labeled_count, err) != 0)
         return -1;
-    sampler_config stream_config = {.unlabeled_batch = config->unlabeled_batch,
+    simclr_sampler_config stream_config = {.unlabeled_batch = config->unlabeled_batch,
                                     .labeled_batch = config->labeled_batch,
                                     .steps_per_epoch = config->steps_per_epoch,
                                     .seed = config->seed};
-    if (sampler_init(&state->stream, ds, state->labeled_indices, state->labeled_count,
+    if (simclr_sampler_init(&state->stream, ds, state->labeled_indices, state->labeled_count,
                      &stream_config, err) != 0)
         return -1;
     size_t max_batch = config->labeled_batch > config->test_batch ? config->labeled_batch
                                                                    : config->test_batch;
-    size_t image_bytes = dataset_image_bytes(ds);
+    size_t image_bytes = simclr_dataset_image_bytes(ds);
     size_t needed = 0;
-    if (model_estimate_bytes(&config->model, (int)max_batch, 0, (int)max_batch, &needed, err) != 0)
+    if (simclr_model_estimate_bytes(&config->model, (int)max_batch, 0, (int)max_batch, &needed, err) != 0)
         return -1;
     needed += max_batch * image_bytes * (1 + sizeof(float));
-    if (train_check_memory("training", needed, "lower --labeled-batch, --test-batch or --width",
+    if (simclr_train_check_memory("training", needed, "lower --labeled-batch, --test-batch or --width",
                            err) != 0)
         return -1;
-    if (model_build_encoder(&state->encoder, &config->model, (int)max_batch, err) != 0) return -1;
-    if (model_build_classifier(&state->classifier, "classifier", &config->model, (int)max_batch,
+    if (simclr_model_build_encoder(&state->encoder, &config->model, (int)max_batch, err) != 0) return -1;
+    if (simclr_model_build_classifier(&state->classifier, "classifier", &config->model, (int)max_batch,
                                err) != 0)
         return -1;
     if (from) {
-        if (checkpoint_load_part(from, &state->encoder, NULL, err) != 0) return -1;
+        if (simclr_checkpoint_load_part(from, &state->encoder, NULL, err) != 0) return -1;
     } else {
-        network_init_weights(&state->encoder, config->seed);
+        simclr_network_init_weights(&state->encoder, config->seed);
     }
-    network_init_weights(&state->classifier, config->seed);
-    if (adam_init(&state->encoder_optimizer, state->encoder.param_count, &config->adam, err) != 0 ||
-        adam_init(&state->classifier_optimizer, state->classifier.param_count, &config->adam,
+    simclr_network_init_weights(&state->classifier, config->seed);
+    if (simclr_adam_init(&state->encoder_optimizer, state->encoder.param_count, &config->adam, err) != 0 ||
+        simclr_adam_init(&state->classifier_optimizer, state->classifier.param_count, &config->adam,
                   err) != 0)
         return -1;
     int classes = config->model.num_classes;
-    state->pixels = checked_calloc(max_batch, image_bytes, "image batch", err);
-    state->inputs = checked_calloc(max_batch * image_bytes, sizeof(float), "input batch", err);
-    state->d_logits = checked_calloc(max_batch * (size_t)classes, sizeof(float), "logit gradients",
+    state->pixels = simclr_checked_calloc(max_batch, image_bytes, "image batch", err);
+    state->inputs = simclr_checked_calloc(max_batch * image_bytes, sizeof(float), "input batch", err);
+    state->d_logits = simclr_checked_calloc(max_batch * (size_t)classes, sizeof(float), "logit gradients",
                                      err);
-    state->labels = checked_calloc(max_batch, sizeof(int32_t), "labels", err);
+    state->labels = simclr_checked_calloc(max_batch, sizeof(int32_t), "labels", err);
     if (!state->pixels || !state->inputs || !state->d_logits || !state->labels) return -1;
     return 0;
 }
 
 /* One optimisation step on `count` labeled images; returns the batch mean loss via *loss. */
-static int supervised_step(supervised_state *state, const dataset *ds, const train_config *config,
+static int supervised_step(supervised_state *state, const simclr_dataset *ds, const simclr_train_config *config,
                            int epoch, size_t step, size_t count, int inject_nan, float *loss,
-                           int *correct, error *err)
+                           int *correct, simclr_error *err)
 {
     int classes = config->model.num_classes;
-    augment_batch(state->pixels, count, ds->height, ds->width, ds->channels,
-                  &AUGMENT_CLASSIFICATION, config->seed, (uint64_t)epoch, step, 0, state->inputs);
-    if (network_forward(&state->encoder, state->inputs, (int)count, err) != 0) return -1;
-    if (network_forward(&state->classifier, network_output(&state->encoder), (int)count, err) != 0)
+    simclr_augment_batch(state->pixels, count, ds->height, ds->width, ds->channels,
+                  &SIMCLR_AUGMENT_CLASSIFICATION, config->seed, (uint64_t)epoch, step, 0, state->inputs);
+    if (simclr_network_forward(&state->encoder, state->inputs, (int)count, err) != 0) return -1;
+    if (simclr_network_forward(&state->classifier, simclr_network_output(&state->encoder), (int)count, err) != 0)
         return -1;
-    *loss = softmax_cross_entropy(network_output(&state->classifier), state->labels, (int)count,
+    *loss = simclr_softmax_cross_entropy(simclr_network_output(&state->classifier), state->labels, (int)count,
                                   classes, state->d_logits, correct);
     if (inject_nan) *loss = NAN;
-    if (check_finite(loss, 1, "loss", epoch + 1, step, err) != 0) return -1;
-    network_zero_grads(&state->encoder);
-    network_zero_grads(&state->classifier);
+    if (simclr_check_finite(loss, 1, "loss", epoch + 1, step, err) != 0) return -1;
+    simclr_network_zero_grads(&state->encoder);
+    simclr_network_zero_grads(&state->classifier);
     /* The classifier's input gradient is the gradient w.r.t. the encoder's output. */
     float *d_features = state->encoder.d_output;
-    if (network_backward(&state->classifier, state->d_logits, d_features, err) != 0) return -1;
-    if (network_backward(&state->encoder, d_features, NULL, err) != 0) return -1;
-    if (check_finite(state->encoder.grads, state->encoder.param_count, "encoder gradients",
+    if (simclr_network_backward(&state->classifier, state->d_logits, d_features, err) != 0) return -1;
+    if (simclr_network_backward(&state->encoder, d_features, NULL, err) != 0) return -1;
+    if (simclr_check_finite(state->encoder.grads, state->encoder.param_count, "encoder gradients",
                      epoch + 1, step, err) != 0 ||
-        check_finite(state->classifier.grads, state->classifier.param_count,
+        simclr_check_finite(state->classifier.grads, state->classifier.param_count,
                      "classifier gradients", epoch + 1, step, err) != 0)
         return -1;
-    adam_update(&state->encoder_optimizer, state->encoder.params, state->encoder.grads);
-    adam_update(&state->classifier_optimizer, state->classifier.params, state->classifier.grads);
-    if (check_finite(state->encoder.params, state->encoder.param_count, "encoder weights",
+    simclr_adam_update(&state->encoder_optimizer, state->encoder.params, state->encoder.grads);
+    simclr_adam_update(&state->classifier_optimizer, state->classifier.params, state->classifier.grads);
+    if (simclr_check_finite(state->encoder.params, state->encoder.param_count, "encoder weights",
                      epoch + 1, step, err) != 0 ||
-        check_finite(state->classifier.params, state->classifier.param_count,
+        simclr_check_finite(state->classifier.params, state->classifier.param_count,
                      "classifier weights", epoch + 1, step, err) != 0)
         return -1;
     return 0;
 }
 
-static int train_supervised(const dataset *ds, const train_config *config, const char *run,
-                            const char *from, history *hist, error *err)
+static int train_supervised(const simclr_dataset *ds, const simclr_train_config *config, const char *run,
+                            const char *from, simclr_history *hist, simclr_error *err)
 {
-    history_init(hist, SUPERVISED_METRICS, 4);
+    simclr_history_init(hist, SUPERVISED_METRICS, 4);
     supervised_state state;
     memset(&state, 0, sizeof state);
     int status = -1;
     size_t *batch_indices = NULL;
     if (supervised_setup(&state, ds, config, from, err) != 0) goto done;
-    checkpoint_part parts[2] = {{&state.encoder, &state.encoder_optimizer},
+    simclr_checkpoint_part parts[2] = {{&state.encoder, &state.encoder_optimizer},
                                 {&state.classifier, &state.classifier_optimizer}};
-    run_position start;
+    simclr_run_position start;
     int finished = 0;
-    if (train_resume_begin(config, run, parts, 2, hist, &start, &finished, err) != 0) goto done;
+    if (simclr_train_resume_begin(config, run, parts, 2, hist, &start, &finished, err) != 0) goto done;
     if (finished) {
         status = 0;
         goto done;
     }
     if (!config->quiet) {
-        network_print_summary(&state.encoder, config->log);
-        network_print_summary(&state.classifier, config->log);
+        simclr_network_print_summary(&state.encoder, config->log);
+        simclr_network_print_summary(&state.classifier, config->log);
     }
-    size_t natural_steps = sampler_labeled_steps(&state.stream, config->labeled_batch);
+    size_t natural_steps = simclr_sampler_labeled_steps(&state.stream, config->labeled_batch);
     size_t steps = config->steps_per_epoch ? config->steps_per_epoch : natural_steps;
-    batch_indices = checked_calloc(config->labeled_batch, sizeof(size_t), "batch indices", err);
+    batch_indices = simclr_checked_calloc(config->labeled_batch, sizeof(size_t), "batch indices", err);
     if (!batch_indices) goto done;
-    progress bar;
-    progress_init(&bar, config->log);
+    simclr_progress bar;
+    simclr_progress_init(&bar, config->log);
     char path[4096], metrics[512];
     long long steps_this_process = 0;
     for (int epoch = start.epoch; epoch < config->epochs; epoch++) {
@@ -157,18 +157,18 @@ static int train_supervised(const dataset *ds, const train_config *config, const
         /* Running sums: loss * images, correct, images. */
         double sums[3] = {0.0, 0.0, 0.0};
         if (resumed) memcpy(sums, start.accumulators, sizeof sums);
-        double epoch_start = progress_now() - (resumed ? start.seconds : 0.0);
-        if (!config->quiet) progress_begin_epoch(&bar, epoch + 1, config->epochs, (int)steps);
+        double epoch_start = simclr_progress_now() - (resumed ? start.seconds : 0.0);
+        if (!config->quiet) simclr_progress_begin_epoch(&bar, epoch + 1, config->epochs, (int)steps);
         for (size_t step = resumed ? start.step : 0; step < steps; step++) {
             /* Past the natural end of the labeled set, further passes reshuffle. */
             int64_t pass_epoch = step < natural_steps
                                      ? epoch
                                      : (int64_t)epoch * 1000003 + (int64_t)(step / natural_steps);
-            size_t count = sampler_labeled_batch(&state.stream, pass_epoch,
+            size_t count = simclr_sampler_labeled_batch(&state.stream, pass_epoch,
                                                  (int64_t)(step % natural_steps),
                                                  config->labeled_batch, batch_indices);
-            batch_read_images(ds, DATASET_SPLIT_TRAIN, batch_indices, count, state.pixels);
-            batch_read_labels(ds, DATASET_SPLIT_TRAIN, batch_indices, count, state.labels);
+            simclr_batch_read_images(ds, SIMCLR_DATASET_SPLIT_TRAIN, batch_indices, count, state.pixels);
+            simclr_batch_read_labels(ds, SIMCLR_DATASET_SPLIT_TRAIN, batch_indices, count, state.labels);
             float loss = 0.0f;
             int correct = 0;
             long long global_step = (long long)epoch * (long long)steps + (long long)step;
@@ -182,37 +182,37 @@ static int train_supervised(const dataset *ds, const train_config *config, const
             steps_this_process++;
             if (!config->quiet && bar.is_terminal) {
                 metrics[0] = '\0';
-                progress_append_metric(metrics, sizeof metrics, "acc", sums[1] / sums[2]);
-                progress_append_metric(metrics, sizeof metrics, "loss", sums[0] / sums[2]);
-                progress_update(&bar, (int)step + 1, metrics);
+                simclr_progress_append_metric(metrics, sizeof metrics, "acc", sums[1] / sums[2]);
+                simclr_progress_append_metric(metrics, sizeof metrics, "loss", sums[0] / sums[2]);
+                simclr_progress_update(&bar, (int)step + 1, metrics);
             }
-            if (step + 1 < steps && train_stop_requested(config, steps_this_process)) {
+            if (step + 1 < steps && simclr_train_stop_requested(config, steps_this_process)) {
                 if (!config->quiet) fprintf(config->log, "\n");
-                train_save_interrupted(ds, config, run, "classifier", parts, 2, epoch, step + 1,
-                                       sums, 3, progress_now() - epoch_start, err);
+                simclr_train_save_interrupted(ds, config, run, "classifier", parts, 2, epoch, step + 1,
+                                       sums, 3, simclr_progress_now() - epoch_start, err);
                 goto done;
             }
         }
-        evaluation test;
-        if (evaluate_classifier(ds, &state.encoder, &state.classifier, config->test_batch,
+        simclr_evaluation test;
+        if (simclr_evaluate_classifier(ds, &state.encoder, &state.classifier, config->test_batch,
                                 state.pixels, state.inputs, &test, err) != 0)
             goto done;
         double values[4] = {sums[1] / sums[2], sums[0] / sums[2], test.accuracy, test.loss};
-        if (history_append(hist, values, progress_now() - epoch_start, err) != 0 ||
-            history_write(hist, config->out_dir, run, err) != 0)
+        if (simclr_history_append(hist, values, simclr_progress_now() - epoch_start, err) != 0 ||
+            simclr_history_write(hist, config->out_dir, run, err) != 0)
             goto done;
-        checkpoint_info info;
-        train_fill_checkpoint_info(&info, ds, config, run, "classifier", epoch + 1);
+        simclr_checkpoint_info info;
+        simclr_train_fill_checkpoint_info(&info, ds, config, run, "classifier", epoch + 1);
         snprintf(path, sizeof path, "%s/%s.safetensors", config->out_dir, run);
-        if (checkpoint_save(path, &info, parts, 2, err) != 0) goto done;
+        if (simclr_checkpoint_save(path, &info, parts, 2, err) != 0) goto done;
         if (!config->quiet) {
             metrics[0] = '\0';
             for (int m = 0; m < 4; m++)
-                progress_append_metric(metrics, sizeof metrics, SUPERVISED_METRICS[m], values[m]);
-            progress_end_epoch(&bar, metrics);
+                simclr_progress_append_metric(metrics, sizeof metrics, SUPERVISED_METRICS[m], values[m]);
+            simclr_progress_end_epoch(&bar, metrics);
         }
-        if (epoch + 1 < config->epochs && train_stop_requested(config, steps_this_process)) {
-            error_set(err, ERROR_KIND_INTERRUPTED,
+        if (epoch + 1 < config->epochs && simclr_train_stop_requested(config, steps_this_process)) {
+            simclr_error_set(err, SIMCLR_ERROR_KIND_INTERRUPTED,
                       "interrupted after epoch %d; saved %s. Continue with the same options plus "
                       "--resume",
                       epoch + 1, path);
@@ -226,13 +226,13 @@ done:
     return status;
 }
 
-int train_baseline(const dataset *ds, const train_config *config, history *hist, error *err)
+int simclr_train_baseline(const simclr_dataset *ds, const simclr_train_config *config, simclr_history *hist, simclr_error *err)
 {
     return train_supervised(ds, config, "baseline", NULL, hist, err);
 }
 
-int train_finetune(const dataset *ds, const train_config *config, const char *from, history *hist,
-                   error *err)
+int simclr_train_finetune(const simclr_dataset *ds, const simclr_train_config *config, const char *from, simclr_history *hist,
+                   simclr_error *err)
 {
     return train_supervised(ds, config, "finetune", from, hist, err);
 }

@@ -9,9 +9,9 @@
 #include "simclr/sampler.h"
 #include "train_internal.h"
 
-train_config train_config_default(const dataset *ds)
+simclr_train_config simclr_train_config_default(const simclr_dataset *ds)
 {
-    train_config config = {
+    simclr_train_config config = {
         .epochs = 20,
         .steps_per_epoch = 0,
         .unlabeled_batch = 500,
@@ -20,8 +20,8 @@ train_config train_config_default(const dataset *ds)
         .labeled_per_class = 0,
         .seed = 0,
         .temperature = 0.1f,
-        .loss_kind = CONTRASTIVE_KIND_SEED,
-        .adam = adam_config_keras(),
+        .loss_kind = SIMCLR_CONTRASTIVE_KIND_SEED,
+        .adam = simclr_adam_config_keras(),
         .out_dir = "runs/latest",
         .quiet = 0,
         .log = stdout,
@@ -30,37 +30,37 @@ train_config train_config_default(const dataset *ds)
         .stop_after_steps = 0,
         .inject_nan_at_step = -1,
     };
-    tensor_shape input = {ds->height, ds->width, ds->channels};
-    config.model = model_config_default(input, ds->num_classes);
+    simclr_tensor_shape input = {ds->height, ds->width, ds->channels};
+    config.model = simclr_model_config_default(input, ds->num_classes);
     return config;
 }
 
-int train_labeled_subset(const dataset *ds, const train_config *config, size_t **indices,
-                         size_t *count, error *err)
+int simclr_train_labeled_subset(const simclr_dataset *ds, const simclr_train_config *config, size_t **indices,
+                         size_t *count, simclr_error *err)
 {
-    return sampler_labeled_subset(ds, config->labeled_per_class, config->seed, indices, count, err);
+    return simclr_sampler_labeled_subset(ds, config->labeled_per_class, config->seed, indices, count, err);
 }
 
-void batch_read_images(const dataset *ds, dataset_split_id split, const size_t *indices,
+void simclr_batch_read_images(const simclr_dataset *ds, simclr_dataset_split_id split, const size_t *indices,
                        size_t count, uint8_t *out)
 {
-    size_t image_bytes = dataset_image_bytes(ds);
+    size_t image_bytes = simclr_dataset_image_bytes(ds);
 #pragma omp parallel for schedule(static)
-    for (size_t i = 0; i < count; i++) dataset_read_image(ds, split, indices[i], out + i * image_bytes);
+    for (size_t i = 0; i < count; i++) simclr_dataset_read_image(ds, split, indices[i], out + i * image_bytes);
 }
 
-void batch_read_labels(const dataset *ds, dataset_split_id split, const size_t *indices,
+void simclr_batch_read_labels(const simclr_dataset *ds, simclr_dataset_split_id split, const size_t *indices,
                        size_t count, int32_t *out)
 {
-    for (size_t i = 0; i < count; i++) out[i] = dataset_label(ds, split, indices[i]);
+    for (size_t i = 0; i < count; i++) out[i] = simclr_dataset_label(ds, split, indices[i]);
 }
 
-int evaluate_classifier(const dataset *ds, network *encoder, network *classifier,
-                        size_t test_batch, uint8_t *pixels, float *inputs, evaluation *result,
-                        error *err)
+int simclr_evaluate_classifier(const simclr_dataset *ds, simclr_network *encoder, simclr_network *classifier,
+                        size_t test_batch, uint8_t *pixels, float *inputs, simclr_evaluation *result,
+                        simclr_error *err)
 {
-    const dataset_split *test = &ds->splits[DATASET_SPLIT_TEST];
-    size_t image_bytes = dataset_image_bytes(ds);
+    const simclr_dataset_split *test = &ds->splits[SIMCLR_DATASET_SPLIT_TEST];
+    size_t image_bytes = simclr_dataset_image_bytes(ds);
     int classes = classifier->layers[classifier->layer_count - 1].spec.units;
     int32_t labels[4096];
     if (test_batch > sizeof labels / sizeof labels[0]) test_batch = sizeof labels / sizeof labels[0];
@@ -70,13 +70,13 @@ int evaluate_classifier(const dataset *ds, network *encoder, network *classifier
         size_t count = test->count - start < test_batch ? test->count - start : test_batch;
 #pragma omp parallel for schedule(static)
         for (size_t i = 0; i < count; i++)
-            dataset_read_image(ds, DATASET_SPLIT_TEST, start + i, pixels + i * image_bytes);
+            simclr_dataset_read_image(ds, SIMCLR_DATASET_SPLIT_TEST, start + i, pixels + i * image_bytes);
         for (size_t i = 0; i < count; i++) labels[i] = test->labels[start + i];
-        augment_rescale(pixels, count * image_bytes, inputs);
-        if (network_forward(encoder, inputs, (int)count, err) != 0) return -1;
-        if (network_forward(classifier, network_output(encoder), (int)count, err) != 0) return -1;
+        simclr_augment_rescale(pixels, count * image_bytes, inputs);
+        if (simclr_network_forward(encoder, inputs, (int)count, err) != 0) return -1;
+        if (simclr_network_forward(classifier, simclr_network_output(encoder), (int)count, err) != 0) return -1;
         int correct = 0;
-        float loss = softmax_cross_entropy(network_output(classifier), labels, (int)count, classes,
+        float loss = simclr_softmax_cross_entropy(simclr_network_output(classifier), labels, (int)count, classes,
                                            NULL, &correct);
         loss_sum += (double)loss * (double)count;
         correct_sum += (size_t)correct;
@@ -87,12 +87,12 @@ int evaluate_classifier(const dataset *ds, network *encoder, network *classifier
     return 0;
 }
 
-int check_finite(const float *values, size_t count, const char *tensor, int epoch, size_t step,
-                 error *err)
+int simclr_check_finite(const float *values, size_t count, const char *tensor, int epoch, size_t step,
+                 simclr_error *err)
 {
     for (size_t i = 0; i < count; i++) {
         if (!isfinite(values[i])) {
-            return error_set(err, ERROR_KIND_RESOURCE,
+            return simclr_error_set(err, SIMCLR_ERROR_KIND_RESOURCE,
                              "non-finite value (%g) in %s at epoch %d, step %zu; the last good "
                              "checkpoint is intact. Resume it with a lower learning rate, e.g. "
                              "--learning-rate 1e-4",
@@ -102,13 +102,13 @@ int check_finite(const float *values, size_t count, const char *tensor, int epoc
     return 0;
 }
 
-void train_out_path(const train_config *config, const char *file, char *out, size_t size)
+void simclr_train_out_path(const simclr_train_config *config, const char *file, char *out, size_t size)
 {
     snprintf(out, size, "%s/%s", config->out_dir, file);
 }
 
-void train_fill_checkpoint_info(checkpoint_info *info, const dataset *ds,
-                                const train_config *config, const char *run, const char *classifier,
+void simclr_train_fill_checkpoint_info(simclr_checkpoint_info *info, const simclr_dataset *ds,
+                                const simclr_train_config *config, const char *run, const char *classifier,
                                 int epochs_done)
 {
     memset(info, 0, sizeof *info);
@@ -124,9 +124,9 @@ void train_fill_checkpoint_info(checkpoint_info *info, const dataset *ds,
         snprintf(info->class_names[c], sizeof info->class_names[c], "%s", ds->class_names[c]);
 }
 
-int train_resume_begin(const train_config *config, const char *run, const checkpoint_part *parts,
-                       int part_count, history *hist, run_position *position, int *finished,
-                       error *err)
+int simclr_train_resume_begin(const simclr_train_config *config, const char *run, const simclr_checkpoint_part *parts,
+                       int part_count, simclr_history *hist, simclr_run_position *position, int *finished,
+                       simclr_error *err)
 {
     memset(position, 0, sizeof *position);
     *finished = 0;
@@ -139,27 +139,27 @@ int train_resume_begin(const train_config *config, const char *run, const checkp
                     run, path, run);
         return 0;
     }
-    checkpoint_info info;
-    if (checkpoint_read_info(path, &info, err) != 0) return -1;
+    simclr_checkpoint_info info;
+    if (simclr_checkpoint_read_info(path, &info, err) != 0) return -1;
     if (strcmp(info.run, run) != 0)
-        return error_input(err, "--resume: %s is a %s checkpoint, not %s", path, info.run, run);
+        return simclr_error_input(err, "--resume: %s is a %s checkpoint, not %s", path, info.run, run);
     if (info.seed != config->seed)
-        return error_input(err, "--resume: %s was trained with --seed %llu, not %llu", path,
+        return simclr_error_input(err, "--resume: %s was trained with --seed %llu, not %llu", path,
                            (unsigned long long)info.seed, (unsigned long long)config->seed);
     if (info.model.precision != config->model.precision)
-        return error_input(err, "--resume: %s was trained with --precision %s, not %s", path,
-                           nn_precision_name(info.model.precision),
-                           nn_precision_name(config->model.precision));
+        return simclr_error_input(err, "--resume: %s was trained with --precision %s, not %s", path,
+                           simclr_nn_precision_name(info.model.precision),
+                           simclr_nn_precision_name(config->model.precision));
     for (int p = 0; p < part_count; p++)
-        if (checkpoint_load_part(path, parts[p].net, parts[p].optimizer, err) != 0) return -1;
+        if (simclr_checkpoint_load_part(path, parts[p].net, parts[p].optimizer, err) != 0) return -1;
     char csv[4096];
     snprintf(csv, sizeof csv, "%s/%s_history.csv", config->out_dir, run);
     if (info.epochs_done > 0) {
-        if (history_read_csv(hist, csv, err) != 0) return -1;
+        if (simclr_history_read_csv(hist, csv, err) != 0) return -1;
         if (hist->epoch_count < info.epochs_done)
-            return error_input(err, "--resume: %s has %d epochs but %s says %d were done", csv,
+            return simclr_error_input(err, "--resume: %s has %d epochs but %s says %d were done", csv,
                                hist->epoch_count, path, info.epochs_done);
-        history_truncate(hist, info.epochs_done);
+        simclr_history_truncate(hist, info.epochs_done);
     }
     position->epoch = info.epochs_done;
     position->step = (size_t)info.resume_step;
@@ -172,27 +172,27 @@ int train_resume_begin(const train_config *config, const char *run, const checkp
     return 0;
 }
 
-int train_stop_requested(const train_config *config, long long steps_this_process)
+int simclr_train_stop_requested(const simclr_train_config *config, long long steps_this_process)
 {
     if (config->stop_requested && *config->stop_requested) return 1;
     return config->stop_after_steps > 0 && steps_this_process >= config->stop_after_steps;
 }
 
-int train_save_interrupted(const dataset *ds, const train_config *config, const char *run,
-                           const char *classifier, const checkpoint_part *parts, int part_count,
+int simclr_train_save_interrupted(const simclr_dataset *ds, const simclr_train_config *config, const char *run,
+                           const char *classifier, const simclr_checkpoint_part *parts, int part_count,
                            int epoch, size_t next_step, const double *accumulators,
-                           int accumulator_count, double seconds, error *err)
+                           int accumulator_count, double seconds, simclr_error *err)
 {
-    checkpoint_info info;
-    train_fill_checkpoint_info(&info, ds, config, run, classifier, epoch);
+    simclr_checkpoint_info info;
+    simclr_train_fill_checkpoint_info(&info, ds, config, run, classifier, epoch);
     info.resume_step = (int)next_step;
     info.accumulator_count = accumulator_count;
     for (int i = 0; i < accumulator_count; i++) info.accumulators[i] = accumulators[i];
     info.epoch_seconds = seconds;
     char path[4096];
     snprintf(path, sizeof path, "%s/%s.safetensors", config->out_dir, run);
-    if (checkpoint_save(path, &info, parts, part_count, err) != 0) return -1;
-    return error_set(err, ERROR_KIND_INTERRUPTED,
+    if (simclr_checkpoint_save(path, &info, parts, part_count, err) != 0) return -1;
+    return simclr_error_set(err, SIMCLR_ERROR_KIND_INTERRUPTED,
                      "interrupted in epoch %d after step %zu; saved %s. Continue with the same "
                      "options plus --resume (simclr %s ... --resume --out %s)",
                      epoch + 1, next_step, path, run, config->out_dir);
@@ -228,12 +228,12 @@ static size_t available_memory_bytes(void)
     return available;
 }
 
-int train_check_memory(const char *run, size_t bytes, const char *hint, error *err)
+int simclr_train_check_memory(const char *run, size_t bytes, const char *hint, simclr_error *err)
 {
     size_t available = available_memory_bytes();
     if (available == 0 || bytes <= available) return 0;
     const double gib = 1024.0 * 1024.0 * 1024.0;
-    return error_input(err,
+    return simclr_error_input(err,
                        "%s needs about %.2f GiB of memory for this configuration but only %.2f "
                        "GiB is available; %s",
                        run, (double)bytes / gib, (double)available / gib, hint);

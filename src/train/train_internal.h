@@ -9,58 +9,58 @@
 #include "simclr/train.h"
 
 /* Reads images[indices[i]] of a split into out (count HWC uint8 images), in parallel. */
-void batch_read_images(const dataset *ds, dataset_split_id split, const size_t *indices,
+void simclr_batch_read_images(const simclr_dataset *ds, simclr_dataset_split_id split, const size_t *indices,
                        size_t count, uint8_t *out);
 /* Labels of indices[i] in split. */
-void batch_read_labels(const dataset *ds, dataset_split_id split, const size_t *indices,
+void simclr_batch_read_labels(const simclr_dataset *ds, simclr_dataset_split_id split, const size_t *indices,
                        size_t count, int32_t *out);
 
 /* Test-set loss (mean over images) and accuracy of encoder + classifier in inference mode, in
  * batches of up to test_batch (<= both networks' max_batch). pixels: test_batch images of room;
  * inputs: test_batch images of floats. */
-int evaluate_classifier(const dataset *ds, network *encoder, network *classifier,
-                        size_t test_batch, uint8_t *pixels, float *inputs, evaluation *result,
-                        error *err);
+int simclr_evaluate_classifier(const simclr_dataset *ds, simclr_network *encoder, simclr_network *classifier,
+                        size_t test_batch, uint8_t *pixels, float *inputs, simclr_evaluation *result,
+                        simclr_error *err);
 
 /* Checks that every value is finite; on failure err names the tensor, epoch and step. */
-int check_finite(const float *values, size_t count, const char *tensor, int epoch, size_t step,
-                 error *err);
+int simclr_check_finite(const float *values, size_t count, const char *tensor, int epoch, size_t step,
+                 simclr_error *err);
 
 /* Fills the checkpoint info shared by all runs. */
-void train_fill_checkpoint_info(checkpoint_info *info, const dataset *ds,
-                                const train_config *config, const char *run, const char *classifier,
+void simclr_train_fill_checkpoint_info(simclr_checkpoint_info *info, const simclr_dataset *ds,
+                                const simclr_train_config *config, const char *run, const char *classifier,
                                 int epochs_done);
 
 /* Where a run starts: epoch, step within it, and the running sums of that epoch's metrics. */
-typedef struct run_position {
+typedef struct simclr_run_position {
     int epoch;
     size_t step;
-    double accumulators[CHECKPOINT_MAX_ACCUMULATORS];
+    double accumulators[SIMCLR_CHECKPOINT_MAX_ACCUMULATORS];
     double seconds;          /* already spent in `epoch` before an interruption */
-} run_position;
+} simclr_run_position;
 
 /* Without config->resume: position zero. With it: loads every part (weights and optimizer) from
  * <out_dir>/<run>.safetensors and the history rows of the epochs it completed, and sets the
  * position; *finished is 1 when the run already did all config->epochs. */
-int train_resume_begin(const train_config *config, const char *run, const checkpoint_part *parts,
-                       int part_count, history *hist, run_position *position, int *finished,
-                       error *err);
+int simclr_train_resume_begin(const simclr_train_config *config, const char *run, const simclr_checkpoint_part *parts,
+                       int part_count, simclr_history *hist, simclr_run_position *position, int *finished,
+                       simclr_error *err);
 
 /* Whether the run must stop after this step (signal, or the stop_after_steps test hook). */
-int train_stop_requested(const train_config *config, long long steps_this_process);
+int simclr_train_stop_requested(const simclr_train_config *config, long long steps_this_process);
 
 /* Saves <out_dir>/<run>.safetensors at a position inside an epoch and returns -1 with an
- * ERROR_KIND_INTERRUPTED message saying how to continue. */
-int train_save_interrupted(const dataset *ds, const train_config *config, const char *run,
-                           const char *classifier, const checkpoint_part *parts, int part_count,
+ * SIMCLR_ERROR_KIND_INTERRUPTED message saying how to continue. */
+int simclr_train_save_interrupted(const simclr_dataset *ds, const simclr_train_config *config, const char *run,
+                           const char *classifier, const simclr_checkpoint_part *parts, int part_count,
                            int epoch, size_t next_step, const double *accumulators,
-                           int accumulator_count, double seconds, error *err);
+                           int accumulator_count, double seconds, simclr_error *err);
 
-/* Refuses (ERROR_KIND_INPUT, with the estimate and what is available) a run whose estimated
+/* Refuses (SIMCLR_ERROR_KIND_INPUT, with the estimate and what is available) a run whose estimated
  * memory does not fit; hint says which options lower it. */
-int train_check_memory(const char *run, size_t bytes, const char *hint, error *err);
+int simclr_train_check_memory(const char *run, size_t bytes, const char *hint, simclr_error *err);
 
 /* Joins out_dir and a file name. */
-void train_out_path(const train_config *config, const char *file, char *out, size_t size);
+void simclr_train_out_path(const simclr_train_config *config, const char *file, char *out, size_t size);
 
 #endif

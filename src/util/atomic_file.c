@@ -7,16 +7,16 @@
 #include <string.h>
 #include <unistd.h>
 
-int atomic_file_open(atomic_file *file, const char *path, error *err)
+int simclr_atomic_file_open(simclr_atomic_file *file, const char *path, simclr_error *err)
 {
     memset(file, 0, sizeof *file);
     if (strlen(path) >= sizeof file->path)
-        return error_input(err, "output path too long: %s", path);
+        return simclr_error_input(err, "output path too long: %s", path);
     snprintf(file->path, sizeof file->path, "%s", path);
     snprintf(file->temp_path, sizeof file->temp_path, "%s.tmp.%ld", path, (long)getpid());
     file->stream = fopen(file->temp_path, "wb");
     if (!file->stream)
-        return error_system(err, "cannot create %s (writing %s)", file->temp_path, path);
+        return simclr_error_system(err, "cannot create %s (writing %s)", file->temp_path, path);
     return 0;
 }
 
@@ -31,11 +31,11 @@ static void sync_directory_of(const char *path)
     }
 }
 
-int atomic_file_commit(atomic_file *file, error *err)
+int simclr_atomic_file_commit(simclr_atomic_file *file, simclr_error *err)
 {
     FILE *stream = file->stream;
     file->stream = NULL;
-    if (!stream) return error_set(err, ERROR_KIND_RESOURCE, "%s: file was not open", file->path);
+    if (!stream) return simclr_error_set(err, SIMCLR_ERROR_KIND_RESOURCE, "%s: file was not open", file->path);
     int failed = ferror(stream) != 0;
     const char *step = "write";
     if (!failed && fflush(stream) != 0) {
@@ -60,14 +60,14 @@ int atomic_file_commit(atomic_file *file, error *err)
     if (failed) {
         remove(file->temp_path);
         errno = saved_errno;
-        return error_system(err, "cannot write %s (%s failed; any previous file is intact)",
+        return simclr_error_system(err, "cannot write %s (%s failed; any previous file is intact)",
                             file->path, step);
     }
     sync_directory_of(file->path);
     return 0;
 }
 
-void atomic_file_abort(atomic_file *file)
+void simclr_atomic_file_abort(simclr_atomic_file *file)
 {
     if (file->stream) {
         fclose(file->stream);
@@ -76,15 +76,15 @@ void atomic_file_abort(atomic_file *file)
     remove(file->temp_path);
 }
 
-int atomic_file_write_all(const char *path, const void *bytes, size_t size, error *err)
+int simclr_atomic_file_write_all(const char *path, const void *bytes, size_t size, simclr_error *err)
 {
-    atomic_file file;
-    if (atomic_file_open(&file, path, err) != 0) return -1;
+    simclr_atomic_file file;
+    if (simclr_atomic_file_open(&file, path, err) != 0) return -1;
     if (size && fwrite(bytes, 1, size, file.stream) != size) {
         int saved_errno = errno;
-        atomic_file_abort(&file);
+        simclr_atomic_file_abort(&file);
         errno = saved_errno;
-        return error_system(err, "cannot write %s (previous file intact)", path);
+        return simclr_error_system(err, "cannot write %s (previous file intact)", path);
     }
-    return atomic_file_commit(&file, err);
+    return simclr_atomic_file_commit(&file, err);
 }

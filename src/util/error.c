@@ -6,14 +6,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-static void error_vset(error *err, error_kind kind, const char *format, va_list args)
+static void error_vset(simclr_error *err, simclr_error_kind kind, const char *format, va_list args)
 {
     if (!err) return;
     err->kind = kind;
     vsnprintf(err->message, sizeof err->message, format, args);
 }
 
-int error_set(error *err, error_kind kind, const char *format, ...)
+int simclr_error_set(simclr_error *err, simclr_error_kind kind, const char *format, ...)
 {
     va_list args;
     va_start(args, format);
@@ -22,21 +22,21 @@ int error_set(error *err, error_kind kind, const char *format, ...)
     return -1;
 }
 
-int error_input(error *err, const char *format, ...)
+int simclr_error_input(simclr_error *err, const char *format, ...)
 {
     va_list args;
     va_start(args, format);
-    error_vset(err, ERROR_KIND_INPUT, format, args);
+    error_vset(err, SIMCLR_ERROR_KIND_INPUT, format, args);
     va_end(args);
     return -1;
 }
 
-int error_system(error *err, const char *format, ...)
+int simclr_error_system(simclr_error *err, const char *format, ...)
 {
     int saved_errno = errno;
     va_list args;
     va_start(args, format);
-    error_vset(err, ERROR_KIND_RESOURCE, format, args);
+    error_vset(err, SIMCLR_ERROR_KIND_RESOURCE, format, args);
     va_end(args);
     if (err) {
         size_t used = strlen(err->message);
@@ -45,14 +45,14 @@ int error_system(error *err, const char *format, ...)
     return -1;
 }
 
-void error_clear(error *err)
+void simclr_error_clear(simclr_error *err)
 {
     if (!err) return;
-    err->kind = ERROR_KIND_NONE;
+    err->kind = SIMCLR_ERROR_KIND_NONE;
     err->message[0] = '\0';
 }
 
-void *checked_calloc(size_t count, size_t size, const char *what, error *err)
+void *simclr_checked_calloc(size_t count, size_t size, const char *what, simclr_error *err)
 {
     if (count == 0 || size == 0) {
         count = 1;
@@ -60,7 +60,7 @@ void *checked_calloc(size_t count, size_t size, const char *what, error *err)
     }
     void *memory = calloc(count, size);
     if (!memory) {
-        error_set(err, ERROR_KIND_RESOURCE, "out of memory allocating %s (%zu x %zu bytes)", what,
+        simclr_error_set(err, SIMCLR_ERROR_KIND_RESOURCE, "out of memory allocating %s (%zu x %zu bytes)", what,
                   count, size);
     }
     return memory;
