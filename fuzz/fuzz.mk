@@ -20,7 +20,7 @@ LIBS := -Wl,--as-needed -ldnnl $(PKG_LIBS) -ljpeg -lz -lgomp -lm
 
 # The library as CMake globs it, plus the option parser of the command-line front end.
 LIB_SOURCES := $(sort $(shell find src/util src/data src/augment src/nn src/loss src/optim \
-                                   src/model src/train src/io -name '*.c')) \
+                                   src/model src/train src/io src/api -name '*.c')) \
                src/cli/options.c
 LIB_OBJECTS := $(LIB_SOURCES:%.c=$(OUT)/obj/%.o)
 ARCHIVE := $(OUT)/libsimclr_fuzz.a

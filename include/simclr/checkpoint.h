@@ -14,6 +14,8 @@
 #include "simclr/model.h"
 #include "simclr/network.h"
 #include "simclr/optim.h"
+#include "simclr/export.h"
+SIMCLR_BEGIN_DECLS
 
 #define SIMCLR_CHECKPOINT_MAX_PARTS 4
 #define SIMCLR_CHECKPOINT_MAX_ACCUMULATORS 8
@@ -53,4 +55,5 @@ int simclr_checkpoint_read_info(const char *path, simclr_checkpoint_info *info, 
  * tensor that does not fit. If optimizer is not NULL its moments and step are loaded too. */
 int simclr_checkpoint_load_part(const char *path, simclr_network *net, simclr_adam *optimizer, simclr_error *err);
 
+SIMCLR_END_DECLS
 #endif

@@ -32,6 +32,8 @@
 
 #include "simclr/error.h"
 #include "simclr/nn.h"
+#include "simclr/export.h"
+SIMCLR_BEGIN_DECLS
 
 #define SIMCLR_NETWORK_MAX_LAYERS 16
 
@@ -129,4 +131,5 @@ void simclr_network_print_summary(const simclr_network *net, FILE *stream);
 /* The tensor name of a layer's kernel or bias: "<net>.<layer>.kernel" / ".bias". */
 void simclr_network_tensor_name(const simclr_network *net, int layer, int is_bias, char *out, size_t size);
 
+SIMCLR_END_DECLS
 #endif

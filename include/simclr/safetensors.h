@@ -37,6 +37,8 @@
 #include <stdint.h>
 
 #include "simclr/error.h"
+#include "simclr/export.h"
+SIMCLR_BEGIN_DECLS
 
 #define SIMCLR_SAFETENSORS_MAX_DIMS 8
 /* The header limit of the reference implementation. */
@@ -154,4 +156,5 @@ int simclr_safetensors_writer_write(const simclr_safetensors_writer *writer, con
 /* Frees the copies; the borrowed tensor data is untouched. */
 void simclr_safetensors_writer_free(simclr_safetensors_writer *writer);
 
+SIMCLR_END_DECLS
 #endif
