@@ -19,12 +19,13 @@
  * input of the first conv, the features entering the first dense layer, and the gradients going
  * back), into staging buffers allocated with the rest.
  *
- *     network encoder;
+ *     simclr_network encoder;
  *     simclr_network_init(&encoder, "encoder", &input_shape, specs, 5, 1050, &err);
  *     simclr_network_init_weights(&encoder, seed);
- *     simclr_network_forward(&encoder, images, batch, &err);        // output: simclr_network_output(&encoder)
+ *     simclr_network_forward(&encoder, images, batch, &err);   // output: simclr_network_output(&encoder)
  *     simclr_network_zero_grads(&encoder);
- *     simclr_network_backward(&encoder, d_output, batch, NULL, &err);
+ *     simclr_network_backward(&encoder, d_output, NULL, &err); // batch: the last forward's
+ *     simclr_network_free(&encoder);
  */
 #include <stddef.h>
 #include <stdint.h>

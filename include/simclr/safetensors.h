@@ -25,7 +25,7 @@
  * any tensor is handed out, so a corrupt or hostile file gives an error, never a crash.
  *
  *     simclr_safetensors_file file;
- *     if (simclr_safetensors_open(&file, "model.safetensors", &err) != 0) { ... err.message ... }
+ *     if (simclr_safetensors_open(&file, "model.safetensors", &err) != 0) { puts(err.message); ... }
  *     simclr_safetensors_read_f32(&file, "conv1.weight", (int64_t[]){64, 3, 3, 3}, 4, weights, &err);
  *     const char *epoch = simclr_safetensors_metadata(&file, "epoch");   // NULL when absent
  *     simclr_safetensors_close(&file);

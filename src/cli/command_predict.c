@@ -28,19 +28,25 @@ static int predict_one(simclr_trained_model *model, const char *path, int top, f
     return 0;
 }
 
+size_t command_predict_specs(const char **model_path, long long *top, option_spec *specs)
+{
+    size_t count = 0;
+    specs[count++] = (option_spec){"model", OPTION_TYPE_STRING, model_path, 0, 0, NULL,
+                                   "CHECKPOINT",
+                                   "classifier checkpoint (baseline, finetune or pretrain's "
+                                   "probe) (required)",
+                                   NULL};
+    specs[count++] = (option_spec){"top", OPTION_TYPE_INT, top, 1, 100, NULL, "K",
+                                   "print the K most probable classes", "1"};
+    return count;
+}
+
 int command_predict(int argc, char **argv)
 {
     const char *model_path = NULL;
     long long top = 1;
-    option_spec specs[4];
-    size_t spec_count = 0;
-    specs[spec_count++] = (option_spec){"model", OPTION_TYPE_STRING, &model_path, 0, 0, NULL,
-                                        "CHECKPOINT",
-                                        "classifier checkpoint (baseline, finetune or pretrain's "
-                                        "probe) (required)",
-                                        NULL};
-    specs[spec_count++] = (option_spec){"top", OPTION_TYPE_INT, &top, 1, 100, NULL, "K",
-                                        "print the K most probable classes", "1"};
+    option_spec specs[CLI_MAX_SPECS];
+    size_t spec_count = command_predict_specs(&model_path, &top, specs);
     const char **images = calloc((size_t)argc + 1, sizeof *images);
     option_parser parser = {.command = "predict",
                             .usage = "simclr predict --model CHECKPOINT IMAGE...",
