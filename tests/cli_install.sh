@@ -46,16 +46,22 @@ if nm -D --defined-only "$libdir/libsimclr.so.0" | grep -q ' simclr_image_jpeg_d
     fail "internal simclr_image_jpeg_decode (src/io/image_codecs.h) is exported"; else pass "internal symbols hidden"; fi
 
 export PKG_CONFIG_PATH=$libdir/pkgconfig
+# A sanitizer build (make test-sanitize): the program must be built with the same runtime.
+sanitize=()
+if readelf -d "$libdir/libsimclr.so.0" | grep -q 'NEEDED.*libasan'; then
+    sanitize=(-fsanitize=address,undefined)
+    export ASAN_OPTIONS=${ASAN_OPTIONS:-}:detect_leaks=0
+fi
 check "pkg-config knows simclr" pkg-config --exists simclr
 if [ "$(pkg-config --variable=includedir simclr)" -ef "$prefix/include" ]; then pass "pkg-config includedir"; else fail "pkg-config includedir"; fi
-check "compile the example (shared)" cc -std=c11 -Wall -Wextra -Werror "$source_dir/examples/embed_image.c" \
+check "compile the example (shared)" cc -std=c11 -Wall -Wextra -Werror "${sanitize[@]}" "$source_dir/examples/embed_image.c" \
     $(pkg-config --cflags --libs simclr) -o "$work/embed_image"
-check "compile the example (static)" cc -std=c11 -Wall -Wextra -Werror "$source_dir/examples/embed_image.c" \
+check "compile the example (static)" cc -std=c11 -Wall -Wextra -Werror "${sanitize[@]}" "$source_dir/examples/embed_image.c" \
     $(pkg-config --cflags simclr) "$libdir/libsimclr.a" $(pkg-config --static --libs simclr | sed 's/-lsimclr\b//') -o "$work/embed_image_static"
 if readelf -d "$work/embed_image" | grep -q 'NEEDED.*libsimclr\.so\.0'; then pass "the example links libsimclr.so.0"; else fail "the example does not link libsimclr.so.0"; fi
 if command -v c++ >/dev/null; then
     printf '#include <simclr/simclr.h>\nint main() { return simclr_trained_model_feature_dim(nullptr) * 0; }\n' >"$work/umbrella.cpp"
-    check "the umbrella header compiles and links as C++" c++ "$work/umbrella.cpp" $(pkg-config --cflags --libs simclr) -o "$work/umbrella"
+    check "the umbrella header compiles and links as C++" c++ "${sanitize[@]}" "$work/umbrella.cpp" $(pkg-config --cflags --libs simclr) -o "$work/umbrella"
 fi
 
 # A tiny folder dataset (symlinks to the first 3 images per class) and a one-step baseline.

@@ -13,6 +13,11 @@ python=${SIMCLR_PYTHON:-/usr/bin/python3}
 if ! "$python" -c "import numpy, pytest, venv, ensurepip" 2>/dev/null; then
     echo "skipping: $python with numpy, pytest and venv is needed"; exit 77
 fi
+# A sanitizer build (make test-sanitize): Python is not instrumented, so the runtime is preloaded.
+if readelf -d "$build/libsimclr.so.0" 2>/dev/null | grep -q 'NEEDED.*libasan'; then
+    export LD_PRELOAD="$(gcc -print-file-name=libasan.so) $(gcc -print-file-name=libubsan.so)"
+    export ASAN_OPTIONS=${ASAN_OPTIONS:-}:detect_leaks=0
+fi
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 failures=0
