@@ -39,7 +39,8 @@ if [ ! -e "$prefix/include/simclr/plot.h" ]; then pass "plot.h (CLI only) not in
 if readelf -d "$libdir/libsimclr.so.0" | grep -q 'SONAME.*\[libsimclr\.so\.0\]'; then pass "SONAME libsimclr.so.0"; else fail "SONAME"; fi
 if readelf -d "$libdir/libsimclr.so.0" | grep NEEDED | grep -qiE 'plplot|cairo'; then
     fail "libsimclr.so needs PLplot or cairo"; else pass "libsimclr.so needs neither PLplot nor cairo"; fi
-nm -D --defined-only "$libdir/libsimclr.so.0" | awk '{print $3}' | grep -vE '^(simclr_|SIMCLR_)' >"$work/foreign"
+# (__odr_asan.*: AddressSanitizer's one-definition-rule markers of exported globals.)
+nm -D --defined-only "$libdir/libsimclr.so.0" | awk '{print $3}' | grep -vE '^(simclr_|SIMCLR_|__odr_asan\.(simclr_|SIMCLR_))' >"$work/foreign"
 if [ ! -s "$work/foreign" ]; then pass "only simclr_/SIMCLR_ symbols exported"; else
     fail "symbols without the prefix exported: $(head -5 "$work/foreign" | tr '\n' ' ')"; fi
 if nm -D --defined-only "$libdir/libsimclr.so.0" | grep -q ' simclr_image_jpeg_decode$'; then
