@@ -1,11 +1,12 @@
 # Thin wrapper over CMake/CTest so the two README commands work from a fresh clone:
 #   make experiment   installs what is missing, builds, runs the seed's experiment on Fashion-MNIST
 #   make test         installs what is missing, builds, runs every test
+#   make install PREFIX=DIR   builds, then installs the binary, libsimclr, headers and simclr.pc
 BUILD ?= build
 JOBS ?= 2
 OUT ?= runs/fmnist
 
-.PHONY: all deps build test test-sanitize experiment fuzz clean FORCE
+.PHONY: all deps build test test-sanitize experiment fuzz clean install FORCE
 
 all: build
 
@@ -26,6 +27,12 @@ experiment: build
 
 clean:
 	rm -rf $(BUILD)
+
+# DIR/bin/simclr, DIR/lib/libsimclr.so.0 and .a, DIR/include/simclr/, DIR/lib/pkgconfig/simclr.pc
+# (lib/<multiarch>/ when PREFIX is /usr); see README "Install and use as a library".
+PREFIX ?= /usr/local
+install: build
+	cmake --install $(BUILD) --prefix $(PREFIX)
 
 # libFuzzer targets (clang + libclang-rt-14-dev; build-fuzz/): each runs FUZZ_SECONDS (default
 # 60; 0 = no limit) and/or FUZZ_RUNS executions; FUZZ_TARGETS picks some. See fuzz/run.sh.

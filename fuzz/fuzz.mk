@@ -18,10 +18,11 @@ CFLAGS := -std=c11 -g -O1 -fno-omit-frame-pointer $(SANITIZE) -fsanitize=fuzzer-
 LDFLAGS := $(SANITIZE) -fsanitize=fuzzer
 LIBS := -Wl,--as-needed -ldnnl $(PKG_LIBS) -ljpeg -lz -lgomp -lm
 
-# The library as CMake globs it, plus the option parser of the command-line front end.
+# The library as CMake globs it, plus the command-line front end but its main.c (fuzz_options
+# parses the commands' own option tables).
 LIB_SOURCES := $(sort $(shell find src/util src/data src/augment src/nn src/loss src/optim \
-                                   src/model src/train src/io -name '*.c')) \
-               src/cli/options.c
+                                   src/model src/train src/io src/api -name '*.c') \
+                      $(filter-out src/cli/main.c,$(wildcard src/cli/*.c)))
 LIB_OBJECTS := $(LIB_SOURCES:%.c=$(OUT)/obj/%.o)
 ARCHIVE := $(OUT)/libsimclr_fuzz.a
 BINARIES := $(TARGETS:%=$(OUT)/fuzz_%)

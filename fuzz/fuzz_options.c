@@ -1,9 +1,9 @@
 /*
- * Fuzzes the command-line option parser (src/cli/options.c) with a copy of the training
- * commands' option table (dataset options, train_cli_add_specs and finetune's --from: every
- * option type, the widest ranges) and with `simclr predict`'s (positional IMAGE arguments). The
- * tables are copied, not taken from src/cli/train_cli.c, so that this target and the regression
- * test need only options.c, not the command-line front end around it.
+ * Fuzzes the command-line option parser (src/cli/options.c) with the command line's own option
+ * tables, taken from src/cli (not copied, so they cannot drift): the training commands' table
+ * as finetune has it (command_train_specs: the dataset options, every train_cli option, --from;
+ * every option type, the widest ranges) and `simclr predict`'s (command_predict_specs, with
+ * positional IMAGE arguments).
  *
  * Input:
  *   u8 table     bit 0: predict's table (with positional IMAGE arguments), else the training one
@@ -17,79 +17,18 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli/commands.h"
 #include "cli/options.h"
 #include "fuzz_common.h"
 
-enum { FUZZ_OPTIONS_MAX_ARGS = 64, FUZZ_OPTIONS_MAX_SPECS = 32 };
+enum { FUZZ_OPTIONS_MAX_ARGS = 64 };
 
-/* Where the training table's values go (train_cli.h's train_cli and dataset_cli, flattened). */
+/* Where the tables' values go. */
 typedef struct fuzz_options_values {
-    const char *dataset, *data_dir, *loss, *precision, *out, *from, *model;
-    long long image_size, stl10_fold, epochs, steps_per_epoch, labeled_per_class;
-    long long unlabeled_batch, labeled_batch, test_batch, seed, threads, width, depth, padding, top;
-    double temperature, learning_rate;
-    int cifar100_coarse, quiet;
+    train_cli training;
+    const char *from, *model;
+    long long top;
 } fuzz_options_values;
-
-/* The training commands' table (src/cli/cli_common.c, src/cli/train_cli.c, command_train.c). */
-static size_t fuzz_options_training_specs(fuzz_options_values *v, option_spec *specs)
-{
-    const option_spec table[] = {
-        {"dataset", OPTION_TYPE_CHOICE, &v->dataset, 0, 0,
-         "stl10|cifar10|cifar100|mnist|fashion-mnist|folder", NULL, "which dataset to read",
-         "fashion-mnist"},
-        {"data-dir", OPTION_TYPE_STRING, &v->data_dir, 0, 0, NULL, "DIR",
-         "where the dataset's files are", NULL},
-        {"image-size", OPTION_TYPE_INT, &v->image_size, 8, 1024, NULL, "N",
-         "folder datasets: resize images to N x N", "96"},
-        {"stl10-fold", OPTION_TYPE_INT, &v->stl10_fold, -1, 9, NULL, "K", "STL-10 fold", "-1"},
-        {"cifar100-coarse", OPTION_TYPE_FLAG, &v->cifar100_coarse, 0, 0, NULL, NULL,
-         "CIFAR-100: the 20 coarse labels", NULL},
-        {"epochs", OPTION_TYPE_INT, &v->epochs, 1, 100000, NULL, "N", "training epochs", "20"},
-        {"steps-per-epoch", OPTION_TYPE_INT, &v->steps_per_epoch, 0, 1e9, NULL, "N",
-         "steps per epoch", "0"},
-        {"labeled-per-class", OPTION_TYPE_INT, &v->labeled_per_class, 0, 1e9, NULL, "K",
-         "labeled subset per class", "0"},
-        {"unlabeled-batch", OPTION_TYPE_INT, &v->unlabeled_batch, 1, 100000, NULL, "N",
-         "unlabeled images per step", "500"},
-        {"labeled-batch", OPTION_TYPE_INT, &v->labeled_batch, 1, 4096, NULL, "N",
-         "labeled images per step", "25"},
-        {"test-batch", OPTION_TYPE_INT, &v->test_batch, 1, 4096, NULL, "N",
-         "images per evaluation batch", "525"},
-        {"seed", OPTION_TYPE_INT, &v->seed, 0, 9.2e18, NULL, "S", "seed", "0"},
-        {"threads", OPTION_TYPE_INT, &v->threads, 0, 1024, NULL, "N", "worker threads", "0"},
-        {"temperature", OPTION_TYPE_FLOAT, &v->temperature, 1e-4, 100, NULL, "T",
-         "contrastive loss temperature", "0.1"},
-        {"loss", OPTION_TYPE_CHOICE, &v->loss, 0, 0, "seed|nt-xent", NULL, "contrastive loss",
-         "seed"},
-        {"precision", OPTION_TYPE_CHOICE, &v->precision, 0, 0, "fp32|bf16", NULL,
-         "convolution arithmetic", "fp32"},
-        {"learning-rate", OPTION_TYPE_FLOAT, &v->learning_rate, 1e-9, 10, NULL, "LR",
-         "Adam learning rate", "0.001"},
-        {"width", OPTION_TYPE_INT, &v->width, 1, 4096, NULL, "N", "encoder width", "128"},
-        {"depth", OPTION_TYPE_INT, &v->depth, 1, 15, NULL, "N", "convolution layers", "4"},
-        {"padding", OPTION_TYPE_INT, &v->padding, -1, 15, NULL, "P", "convolution padding", "-1"},
-        {"out", OPTION_TYPE_STRING, &v->out, 0, 0, NULL, "DIR", "output directory",
-         "runs/latest"},
-        {"quiet", OPTION_TYPE_FLAG, &v->quiet, 0, 0, NULL, NULL, "no progress lines", NULL},
-        {"from", OPTION_TYPE_STRING, &v->from, 0, 0, NULL, "CHECKPOINT",
-         "pretraining checkpoint", NULL},
-    };
-    size_t count = sizeof table / sizeof table[0];
-    FUZZ_CHECK(count <= FUZZ_OPTIONS_MAX_SPECS);
-    memcpy(specs, table, sizeof table);
-    return count;
-}
-
-/* `simclr predict`'s table (src/cli/command_predict.c). */
-static size_t fuzz_options_predict_specs(fuzz_options_values *v, option_spec *specs)
-{
-    specs[0] = (option_spec){"model", OPTION_TYPE_STRING, &v->model, 0, 0, NULL, "CHECKPOINT",
-                             "classifier checkpoint", NULL};
-    specs[1] = (option_spec){"top", OPTION_TYPE_INT, &v->top, 1, 100, NULL, "K",
-                             "print the K most probable classes", "1"};
-    return 2;
-}
 
 /* Whether value is one of the '|'-separated choices. */
 static int fuzz_options_is_choice(const char *choices, const char *value)
@@ -168,18 +107,19 @@ int fuzz_options_one(const uint8_t *data, size_t size)
 
     fuzz_options_values values;
     memset(&values, 0, sizeof values);
-    option_spec specs[FUZZ_OPTIONS_MAX_SPECS];
+    train_cli_defaults(&values.training);
+    option_spec specs[CLI_MAX_SPECS];
     const char *positional[FUZZ_OPTIONS_MAX_ARGS + 1];
     option_parser parser = {.command = predict ? "predict" : "finetune",
                             .usage = "simclr fuzz [options]",
                             .summary = "The fuzz target's table.",
                             .specs = specs};
     if (predict) {
-        parser.spec_count = fuzz_options_predict_specs(&values, specs);
+        parser.spec_count = command_predict_specs(&values.model, &values.top, specs);
         parser.allow_positional = 1;
         parser.positional = positional;
     } else {
-        parser.spec_count = fuzz_options_training_specs(&values, specs);
+        parser.spec_count = command_train_specs(1, &values.training, &values.from, specs);
     }
 
     simclr_error err;

@@ -354,8 +354,7 @@ static void test_bf16_matches_fp32(void **state)
 {
     (void)state;
     if (!simclr_conv2d_bf16_available()) {
-        printf("  skipping: oneDNN has no bf16 convolution on this CPU\n");
-        skip();
+        test_skip("oneDNN has no bf16 convolution on this CPU");
     }
     /* The seed's inner layers (valid, stride 2) and a Fashion-MNIST-like first layer (one
      * channel, padding 1). */
@@ -576,5 +575,5 @@ int main(void)
         cmocka_unit_test(test_blocked_layouts_match_nhwc),
         cmocka_unit_test(test_rejects_unsupported_layouts),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return test_exit_status(cmocka_run_group_tests(tests, NULL, NULL));
 }

@@ -217,8 +217,7 @@ static void test_network_valid_rgb(void **state)
 #define skip_without_bf16()                                                                        \
     do {                                                                                           \
         if (!simclr_conv2d_bf16_available()) {                                                            \
-            printf("  skipping: oneDNN has no bf16 convolution on this CPU\n");                  \
-            skip();                                                                                \
+            test_skip("oneDNN has no bf16 convolution on this CPU");                              \
         }                                                                                          \
     } while (0)
 
@@ -376,5 +375,5 @@ int main(void)
         cmocka_unit_test(test_network_bf16),
         cmocka_unit_test(test_network_precision_rules),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return test_exit_status(cmocka_run_group_tests(tests, NULL, NULL));
 }

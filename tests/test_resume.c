@@ -25,6 +25,7 @@ static int setup(void **state)
     (void)state;
     simclr_dataset_options options = simclr_dataset_options_default();
     options.kind = SIMCLR_DATASET_KIND_FASHION_MNIST;
+    options.data_dir = test_fashion_mnist_dir();
     simclr_error err;
     have_data = simclr_dataset_open(&fashion, &options, &err) == 0;
     if (!have_data) printf("  skipping: %s\n", err.message);
@@ -135,7 +136,7 @@ static void check_resume(run_function run, const char *name, simclr_train_config
 static void test_baseline_resume(void **state)
 {
     (void)state;
-    if (!have_data) skip();
+    if (!have_data) test_skip("Fashion-MNIST is not installed");
     /* 200 labeled images in batches of 25: 8 steps an epoch. */
     check_resume(simclr_train_baseline, "baseline", small_config(""), 3, 7);
 }
@@ -143,7 +144,7 @@ static void test_baseline_resume(void **state)
 static void test_pretrain_resume(void **state)
 {
     (void)state;
-    if (!have_data) skip();
+    if (!have_data) test_skip("Fashion-MNIST is not installed");
     simclr_train_config config = small_config("");
     config.steps_per_epoch = 4;
     check_resume(simclr_train_pretrain, "pretrain", config, 2, 3);
@@ -152,7 +153,7 @@ static void test_pretrain_resume(void **state)
 static void test_nan_stops_and_keeps_checkpoint(void **state)
 {
     (void)state;
-    if (!have_data) skip();
+    if (!have_data) test_skip("Fashion-MNIST is not installed");
     char *dir = test_make_temp_dir();
     simclr_train_config config = small_config(dir);
     config.inject_nan_at_step = 10; /* epoch 2, step 3 */
@@ -179,7 +180,7 @@ static void test_nan_stops_and_keeps_checkpoint(void **state)
 static void test_infinite_weights_stop(void **state)
 {
     (void)state;
-    if (!have_data) skip();
+    if (!have_data) test_skip("Fashion-MNIST is not installed");
     char *dir = test_make_temp_dir();
     simclr_train_config config = small_config(dir);
     config.adam.learning_rate = INFINITY;
@@ -203,5 +204,5 @@ int main(void)
         cmocka_unit_test(test_nan_stops_and_keeps_checkpoint),
         cmocka_unit_test(test_infinite_weights_stop),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return test_exit_status(cmocka_run_group_tests(tests, setup, teardown));
 }

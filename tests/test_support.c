@@ -106,3 +106,23 @@ double test_assert_close(const char *label, const float *actual, const float *ex
                            count, atol, rtol);
     return worst;
 }
+
+static int test_skipped_count;
+
+void test_note_skip(const char *reason)
+{
+    test_skipped_count++;
+    printf("  skipping: %s\n", reason);
+}
+
+int test_exit_status(int failures)
+{
+    if (failures) return failures < 77 ? failures : 1;
+    return test_skipped_count ? 77 : 0;
+}
+
+const char *test_fashion_mnist_dir(void)
+{
+    const char *dir = getenv("SIMCLR_TEST_FASHION_MNIST_DIR");
+    return dir && *dir ? dir : "/usr/share/datasets/fashion-mnist";
+}

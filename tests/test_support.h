@@ -27,4 +27,20 @@ uint8_t *test_load_fixture_bytes(const char *name, size_t *size);
 double test_assert_close(const char *label, const float *actual, const float *expected, size_t count,
                          double atol, double rtol);
 
+/* A check that cannot run here (missing data, a CPU feature): prints the reason and skips the
+ * calling cmocka test. cmocka counts a skipped test as passed, so main returns
+ * test_exit_status(cmocka_run_group_tests(...)): the failure count when a test failed, else 77
+ * (CTest's SKIP_RETURN_CODE: the executable shows as skipped) when any test was skipped, else 0. */
+void test_note_skip(const char *reason);
+#define test_skip(reason)                                                                          \
+    do {                                                                                           \
+        test_note_skip(reason);                                                                    \
+        skip();                                                                                    \
+    } while (0)
+int test_exit_status(int failures);
+
+/* Where the tests read the real Fashion-MNIST: $SIMCLR_TEST_FASHION_MNIST_DIR, by default
+ * /usr/share/datasets/fashion-mnist (tests/cli_skips.sh points it nowhere to check the skips). */
+const char *test_fashion_mnist_dir(void);
+
 #endif

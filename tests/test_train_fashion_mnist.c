@@ -25,6 +25,7 @@ static int setup(void **state)
     fixture *f = calloc(1, sizeof *f);
     simclr_dataset_options options = simclr_dataset_options_default();
     options.kind = SIMCLR_DATASET_KIND_FASHION_MNIST;
+    options.data_dir = test_fashion_mnist_dir();
     simclr_error err;
     if (simclr_dataset_open(&f->ds, &options, &err) != 0) {
         printf("  skipping: %s\n", err.message);
@@ -67,7 +68,7 @@ static int file_exists(const char *dir, const char *name)
 static void test_three_runs_learn(void **state)
 {
     fixture *f = *state;
-    if (!f) skip();
+    if (!f) test_skip("Fashion-MNIST is not installed");
     simclr_error err;
 
     simclr_train_config config = small_config(f);
@@ -151,5 +152,5 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_three_runs_learn, setup, teardown)};
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return test_exit_status(cmocka_run_group_tests(tests, NULL, NULL));
 }

@@ -13,6 +13,8 @@
 #include <stdio.h>
 
 #include "simclr/error.h"
+#include "simclr/export.h"
+SIMCLR_BEGIN_DECLS
 
 typedef struct simclr_atomic_file {
     FILE *stream;            /* write through this */
@@ -30,4 +32,5 @@ void simclr_atomic_file_abort(simclr_atomic_file *file);
 /* Convenience: writes size bytes atomically. */
 int simclr_atomic_file_write_all(const char *path, const void *bytes, size_t size, simclr_error *err);
 
+SIMCLR_END_DECLS
 #endif

@@ -15,6 +15,8 @@
  */
 #include <stddef.h>
 #include <stdint.h>
+#include "simclr/export.h"
+SIMCLR_BEGIN_DECLS
 
 #define SIMCLR_AUGMENT_MAX_CHANNELS 4
 
@@ -68,4 +70,5 @@ void simclr_augment_batch(const uint8_t *images, size_t batch, int height, int w
                    const simclr_augment_strength *strength, uint64_t seed, uint64_t epoch, uint64_t step,
                    uint64_t view, float *out);
 
+SIMCLR_END_DECLS
 #endif

@@ -4,8 +4,12 @@
  * Checkpoints in the safetensors format, readable by PyTorch's `safetensors.torch.load_file`:
  *   "<net>.<layer>.kernel" / ".bias"      F32, Keras layouts (conv HWIO, dense (in, out))
  *   "optimizer.<net>.m" / ".v"            F32, flat, the Adam moments of that network
- *   "__metadata__"                        strings: format, run, epoch, adam_step, seed, dataset,
- *                                         model config, class names (JSON array)
+ *   "__metadata__"                        strings: format, run, classifier, dataset, seed,
+ *                                         epochs_done, epochs_total, model.height/width/channels/
+ *                                         units/depth/kernel/stride/padding/num_classes/precision,
+ *                                         resume.step/accumulators (comma-separated)/seconds,
+ *                                         optimizer.<net>.step (the Adam step), and class_names
+ *                                         (one name per line, newline-separated)
  * Written atomically (temporary file, fsync, rename), so a killed run keeps its last checkpoint.
  */
 #include <stdint.h>
@@ -14,6 +18,8 @@
 #include "simclr/model.h"
 #include "simclr/network.h"
 #include "simclr/optim.h"
+#include "simclr/export.h"
+SIMCLR_BEGIN_DECLS
 
 #define SIMCLR_CHECKPOINT_MAX_PARTS 4
 #define SIMCLR_CHECKPOINT_MAX_ACCUMULATORS 8
@@ -53,4 +59,5 @@ int simclr_checkpoint_read_info(const char *path, simclr_checkpoint_info *info, 
  * tensor that does not fit. If optimizer is not NULL its moments and step are loaded too. */
 int simclr_checkpoint_load_part(const char *path, simclr_network *net, simclr_adam *optimizer, simclr_error *err);
 
+SIMCLR_END_DECLS
 #endif

@@ -12,8 +12,8 @@
  *
  *     simclr_dataset_options options = simclr_dataset_options_default();
  *     options.kind = SIMCLR_DATASET_KIND_FASHION_MNIST;
- *     dataset ds;
- *     error err;
+ *     simclr_dataset ds;
+ *     simclr_error err;
  *     if (simclr_dataset_open(&ds, &options, &err) != 0) { fprintf(stderr, "%s\n", err.message); ... }
  *     uint8_t *pixels = malloc(simclr_dataset_image_bytes(&ds));
  *     simclr_dataset_read_image(&ds, SIMCLR_DATASET_SPLIT_TRAIN, 0, pixels);
@@ -24,6 +24,8 @@
 #include <stdint.h>
 
 #include "simclr/error.h"
+#include "simclr/export.h"
+SIMCLR_BEGIN_DECLS
 
 typedef enum simclr_dataset_kind {
     SIMCLR_DATASET_KIND_STL10,
@@ -118,4 +120,5 @@ int simclr_dataset_label(const simclr_dataset *ds, simclr_dataset_split_id split
  * otherwise the train split (its labels unused). */
 simclr_dataset_split_id simclr_dataset_unlabeled_source(const simclr_dataset *ds);
 
+SIMCLR_END_DECLS
 #endif

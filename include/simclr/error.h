@@ -6,6 +6,8 @@
  * command line can print it as it is and exit with status 2 (bad input) or 1 (anything else).
  */
 #include <stddef.h>
+#include "simclr/export.h"
+SIMCLR_BEGIN_DECLS
 
 typedef enum simclr_error_kind {
     SIMCLR_ERROR_KIND_NONE = 0,
@@ -37,4 +39,5 @@ void simclr_error_clear(simclr_error *err);
  * naming `what` and the size). Free with free(). */
 void *simclr_checked_calloc(size_t count, size_t size, const char *what, simclr_error *err);
 
+SIMCLR_END_DECLS
 #endif

@@ -7,6 +7,8 @@
 #include <stddef.h>
 
 #include "simclr/error.h"
+#include "simclr/export.h"
+SIMCLR_BEGIN_DECLS
 
 #define SIMCLR_HISTORY_MAX_METRICS 16
 #define SIMCLR_HISTORY_NAME_MAX 24
@@ -38,4 +40,5 @@ int simclr_history_write(const simclr_history *h, const char *dir, const char *r
 /* Reads back a CSV written by simclr_history_write (for --resume); the columns must match h's names. */
 int simclr_history_read_csv(simclr_history *h, const char *path, simclr_error *err);
 
+SIMCLR_END_DECLS
 #endif

@@ -6,6 +6,8 @@
  */
 #include "simclr/checkpoint.h"
 #include "simclr/network.h"
+#include "simclr/export.h"
+SIMCLR_BEGIN_DECLS
 
 typedef struct simclr_classifier_model {
     simclr_checkpoint_info info;
@@ -28,4 +30,5 @@ int simclr_classifier_model_logits(simclr_classifier_model *model, const float *
 /* Softmax of one row of logits into probabilities. */
 void simclr_softmax_row(const float *logits, int classes, float *probabilities);
 
+SIMCLR_END_DECLS
 #endif

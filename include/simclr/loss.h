@@ -5,6 +5,8 @@
  */
 #include <stddef.h>
 #include <stdint.h>
+#include "simclr/export.h"
+SIMCLR_BEGIN_DECLS
 
 /* Softmax cross-entropy from logits (N, C) with integer labels (N), as Keras's
  * SparseCategoricalCrossentropy(from_logits=True): returns the batch MEAN loss. If d_logits is
@@ -39,4 +41,5 @@ void simclr_contrastive_loss(simclr_contrastive_kind kind, const float *z1, cons
                       float temperature, float *d_z1, float *d_z2, float *workspace,
                       simclr_contrastive_result *result);
 
+SIMCLR_END_DECLS
 #endif

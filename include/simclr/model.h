@@ -11,6 +11,8 @@
  * Fashion-MNIST: 28 -> 14 -> 7 -> 4 -> 2).
  */
 #include "simclr/network.h"
+#include "simclr/export.h"
+SIMCLR_BEGIN_DECLS
 
 #define SIMCLR_MODEL_PADDING_AUTO (-1)
 
@@ -49,4 +51,5 @@ int simclr_model_build_classifier(simclr_network *net, const char *name, const s
 int simclr_model_estimate_bytes(const simclr_model_config *config, int encoder_batch, int head_batch,
                          int classifier_batch, size_t *bytes, simclr_error *err);
 
+SIMCLR_END_DECLS
 #endif

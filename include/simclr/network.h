@@ -19,12 +19,13 @@
  * input of the first conv, the features entering the first dense layer, and the gradients going
  * back), into staging buffers allocated with the rest.
  *
- *     network encoder;
+ *     simclr_network encoder;
  *     simclr_network_init(&encoder, "encoder", &input_shape, specs, 5, 1050, &err);
  *     simclr_network_init_weights(&encoder, seed);
- *     simclr_network_forward(&encoder, images, batch, &err);        // output: simclr_network_output(&encoder)
+ *     simclr_network_forward(&encoder, images, batch, &err);   // output: simclr_network_output(&encoder)
  *     simclr_network_zero_grads(&encoder);
- *     simclr_network_backward(&encoder, d_output, batch, NULL, &err);
+ *     simclr_network_backward(&encoder, d_output, NULL, &err); // batch: the last forward's
+ *     simclr_network_free(&encoder);
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -32,6 +33,8 @@
 
 #include "simclr/error.h"
 #include "simclr/nn.h"
+#include "simclr/export.h"
+SIMCLR_BEGIN_DECLS
 
 #define SIMCLR_NETWORK_MAX_LAYERS 16
 
@@ -129,4 +132,5 @@ void simclr_network_print_summary(const simclr_network *net, FILE *stream);
 /* The tensor name of a layer's kernel or bias: "<net>.<layer>.kernel" / ".bias". */
 void simclr_network_tensor_name(const simclr_network *net, int layer, int is_bias, char *out, size_t size);
 
+SIMCLR_END_DECLS
 #endif

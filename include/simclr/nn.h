@@ -24,6 +24,8 @@
 
 #include "simclr/error.h"
 #include "simclr/rng.h"
+#include "simclr/export.h"
+SIMCLR_BEGIN_DECLS
 
 typedef enum simclr_nn_activation {
     SIMCLR_NN_ACTIVATION_NONE = 0,
@@ -138,4 +140,5 @@ void simclr_relu_backward(float *d_x, const float *d_y, const float *y, size_t c
 /* Keras glorot_uniform: U(-limit, limit), limit = sqrt(6 / (fan_in + fan_out)). */
 void simclr_nn_glorot_uniform(float *weights, size_t count, int fan_in, int fan_out, simclr_rng_stream *stream);
 
+SIMCLR_END_DECLS
 #endif

@@ -9,6 +9,8 @@
 #include <stdint.h>
 
 #include "simclr/error.h"
+#include "simclr/export.h"
+SIMCLR_BEGIN_DECLS
 
 typedef struct simclr_adam_config {
     float learning_rate; /* 1e-3 */
@@ -34,4 +36,5 @@ void simclr_adam_free(simclr_adam *opt);
 /* One update of weights (count) from grads (count); increments opt->step. Parallel (OpenMP). */
 void simclr_adam_update(simclr_adam *opt, float *weights, const float *grads);
 
+SIMCLR_END_DECLS
 #endif

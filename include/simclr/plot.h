@@ -18,6 +18,8 @@
  * stream as it was.
  */
 #include "simclr/error.h"
+#include "simclr/export.h"
+SIMCLR_BEGIN_DECLS
 
 /* Size of a line plot, in pixels. */
 #define SIMCLR_PLOT_LINES_WIDTH 800
@@ -52,4 +54,5 @@ int simclr_plot_image_grid_png(const char *path, const float *images, int rows, 
                         int width, int channels, const char *const *row_titles, int scale,
                         simclr_error *err);
 
+SIMCLR_END_DECLS
 #endif

@@ -8,6 +8,8 @@
  * the finished line of each epoch is printed.
  */
 #include <stdio.h>
+#include "simclr/export.h"
+SIMCLR_BEGIN_DECLS
 
 typedef struct simclr_progress {
     FILE *stream;
@@ -31,4 +33,5 @@ void simclr_progress_end_epoch(simclr_progress *p, const char *metrics);
 /* Appends " - name: value" (4 decimals, Keras style) to buffer. */
 void simclr_progress_append_metric(char *buffer, size_t size, const char *name, double value);
 
+SIMCLR_END_DECLS
 #endif

@@ -8,6 +8,8 @@
  */
 #include <stddef.h>
 #include <stdint.h>
+#include "simclr/export.h"
+SIMCLR_BEGIN_DECLS
 
 /* What a stream of numbers is for; part of the key so different uses never share numbers. */
 typedef enum simclr_rng_purpose {
@@ -46,4 +48,5 @@ uint64_t simclr_rng_below(simclr_rng_stream *stream, uint64_t bound);
 /* Fisher-Yates shuffle of indices[0..count) drawing from stream. */
 void simclr_rng_shuffle_sizes(simclr_rng_stream *stream, size_t *indices, size_t count);
 
+SIMCLR_END_DECLS
 #endif

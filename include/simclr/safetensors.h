@@ -25,7 +25,7 @@
  * any tensor is handed out, so a corrupt or hostile file gives an error, never a crash.
  *
  *     simclr_safetensors_file file;
- *     if (simclr_safetensors_open(&file, "model.safetensors", &err) != 0) { ... err.message ... }
+ *     if (simclr_safetensors_open(&file, "model.safetensors", &err) != 0) { puts(err.message); ... }
  *     simclr_safetensors_read_f32(&file, "conv1.weight", (int64_t[]){64, 3, 3, 3}, 4, weights, &err);
  *     const char *epoch = simclr_safetensors_metadata(&file, "epoch");   // NULL when absent
  *     simclr_safetensors_close(&file);
@@ -37,6 +37,8 @@
 #include <stdint.h>
 
 #include "simclr/error.h"
+#include "simclr/export.h"
+SIMCLR_BEGIN_DECLS
 
 #define SIMCLR_SAFETENSORS_MAX_DIMS 8
 /* The header limit of the reference implementation. */
@@ -154,4 +156,5 @@ int simclr_safetensors_writer_write(const simclr_safetensors_writer *writer, con
 /* Frees the copies; the borrowed tensor data is untouched. */
 void simclr_safetensors_writer_free(simclr_safetensors_writer *writer);
 
+SIMCLR_END_DECLS
 #endif

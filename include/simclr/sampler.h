@@ -15,6 +15,8 @@
 
 #include "simclr/dataset.h"
 #include "simclr/error.h"
+#include "simclr/export.h"
+SIMCLR_BEGIN_DECLS
 
 /* A class-balanced subset of the train split: `per_class` images of each class, chosen by seed
  * (per_class <= 0: the whole split). Indices are into the train split, sorted ascending.
@@ -62,4 +64,5 @@ size_t simclr_sampler_labeled_steps(const simclr_sampler *s, size_t batch_size);
 size_t simclr_sampler_labeled_batch(simclr_sampler *s, int64_t epoch, int64_t step, size_t batch_size,
                              size_t *labeled_out);
 
+SIMCLR_END_DECLS
 #endif

@@ -17,6 +17,8 @@
 #include "simclr/loss.h"
 #include "simclr/model.h"
 #include "simclr/optim.h"
+#include "simclr/export.h"
+SIMCLR_BEGIN_DECLS
 
 typedef struct simclr_train_config {
     int epochs;                  /* 20 */
@@ -79,4 +81,5 @@ typedef struct simclr_evaluation {
 int simclr_train_evaluate_checkpoint(const simclr_dataset *ds, const char *checkpoint, size_t test_batch,
                               simclr_evaluation *result, simclr_error *err);
 
+SIMCLR_END_DECLS
 #endif

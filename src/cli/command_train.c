@@ -65,20 +65,25 @@ static int write_plots(const char *out_dir, const simclr_history *runs[3], simcl
     return 0;
 }
 
+size_t command_train_specs(int finetune, train_cli *options, const char **from, option_spec *specs)
+{
+    size_t count = 0;
+    train_cli_add_specs(options, specs, &count);
+    if (finetune)
+        specs[count++] = (option_spec){"from", OPTION_TYPE_STRING, from, 0, 0, NULL, "CHECKPOINT",
+                                       "pretraining checkpoint whose encoder to finetune "
+                                       "(required)",
+                                       NULL};
+    return count;
+}
+
 static int run_train_command(train_command command, int argc, char **argv)
 {
     train_cli options;
     train_cli_defaults(&options);
     const char *from = NULL;
     option_spec specs[CLI_MAX_SPECS];
-    size_t spec_count = 0;
-    train_cli_add_specs(&options, specs, &spec_count);
-    if (command == TRAIN_COMMAND_FINETUNE)
-        specs[spec_count++] = (option_spec){"from", OPTION_TYPE_STRING, &from, 0, 0, NULL,
-                                            "CHECKPOINT",
-                                            "pretraining checkpoint whose encoder to finetune "
-                                            "(required)",
-                                            NULL};
+    size_t spec_count = command_train_specs(command == TRAIN_COMMAND_FINETUNE, &options, &from, specs);
     if (command == TRAIN_COMMAND_EXPERIMENT) options.out = "runs/experiment";
     option_parser parser = {.command = COMMAND_NAMES[command],
                             .usage = COMMAND_USAGE[command],

@@ -24,6 +24,18 @@ static uint8_t luma_of_rgb(const uint8_t *rgb)
     return (uint8_t)((rgb[0] * 19595u + rgb[1] * 38470u + rgb[2] * 7471u + 0x8000u) >> 16);
 }
 
+void simclr_image_convert_channels(const uint8_t *in, size_t pixel_count, int in_channels,
+                                   uint8_t *out, int out_channels)
+{
+    if (in_channels == out_channels) {
+        if (in != out) memcpy(out, in, pixel_count * (size_t)in_channels);
+    } else if (in_channels == 3) {
+        for (size_t i = 0; i < pixel_count; i++) out[i] = luma_of_rgb(in + 3 * i);
+    } else {
+        for (size_t i = 0; i < pixel_count; i++) out[3 * i] = out[3 * i + 1] = out[3 * i + 2] = in[i];
+    }
+}
+
 /* Converts *pixels from `from` to `to` channels (1 <-> 3), replacing the buffer when it grows. */
 static int convert_channels(uint8_t **pixels, size_t pixel_count, int from, int to,
                             const char *name, simclr_error *err)
@@ -31,12 +43,12 @@ static int convert_channels(uint8_t **pixels, size_t pixel_count, int from, int 
     if (from == to) return 0;
     uint8_t *source = *pixels;
     if (from == 3 && to == 1) {
-        for (size_t i = 0; i < pixel_count; i++) source[i] = luma_of_rgb(source + 3 * i);
+        simclr_image_convert_channels(source, pixel_count, 3, source, 1);
         return 0;
     }
     uint8_t *rgb = malloc(pixel_count * 3);
     if (!rgb) return simclr_error_set(err, SIMCLR_ERROR_KIND_RESOURCE, "%s: out of memory", name);
-    for (size_t i = 0; i < pixel_count; i++) rgb[3 * i] = rgb[3 * i + 1] = rgb[3 * i + 2] = source[i];
+    simclr_image_convert_channels(source, pixel_count, 1, rgb, 3);
     free(source);
     *pixels = rgb;
     return 0;

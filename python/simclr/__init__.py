@@ -1,0 +1,152 @@
+"""simclr: embeddings and predictions from checkpoints of the simclr command line.
+
+    import simclr
+    model = simclr.load("runs/fmnist/finetune.safetensors")
+    features = model.embed(["shoe.jpg"])          # (1, model.feature_dim) float32
+    classes, probabilities = model.predict(images) # images: uint8 (N, H, W, C) or file paths
+
+Images are prepared as in training and `simclr predict`: converted to the model's channel count,
+resized bilinearly to its input size, scaled to [0, 1]. Calls on one model from several threads
+are serialised by the library (the GIL is released while it computes).
+"""
+import collections
+import ctypes
+import os
+
+import numpy as np
+
+from ._library import SimclrError, SimclrInputError, _Error, library
+
+__all__ = ["load", "Model", "Prediction", "SimclrError", "SimclrInputError", "library_version"]
+__version__ = "0.1.0"
+
+Prediction = collections.namedtuple("Prediction", ["classes", "probabilities"])
+Prediction.__doc__ = """classes: (N,) int64, the most probable class of each image;
+probabilities: (N, num_classes) float32, the softmax over the classes."""
+
+
+def library_version():
+    """The version of the libsimclr that was loaded."""
+    return library().simclr_version().decode()
+
+
+def load(path):
+    """Opens a checkpoint (baseline, finetune or pretrain's .safetensors) as a Model."""
+    return Model(path)
+
+
+def _as_paths(images):
+    if isinstance(images, (str, bytes, os.PathLike)):
+        images = [images]
+    paths = [os.fsencode(p) for p in images]
+    array = (ctypes.c_char_p * max(len(paths), 1))(*paths)
+    return paths, array
+
+
+def _as_pixels(images):
+    if images.dtype != np.uint8:
+        raise TypeError("images must be uint8 (N, H, W, C) pixels in 0..255, got dtype %s"
+                        % images.dtype)
+    if images.ndim == 3:  # (N, H, W): grey
+        images = images[..., np.newaxis]
+    if images.ndim != 4 or images.shape[3] not in (1, 3):
+        raise ValueError("images must have shape (N, H, W, C) with C 1 or 3 (or (N, H, W) grey), "
+                         "got %s" % (images.shape,))
+    return np.ascontiguousarray(images)
+
+
+class Model:
+    """A trained simclr model; close() (or a `with` block) frees it early."""
+
+    def __init__(self, path):
+        self._lib = library()
+        self._handle = ctypes.c_void_p()
+        error = _Error()
+        if self._lib.simclr_trained_model_open(os.fsencode(path), ctypes.byref(self._handle),
+                                               ctypes.byref(error)) != 0:
+            error.raise_it()
+        self.path = os.fspath(path)
+        height, width, channels = ctypes.c_int(), ctypes.c_int(), ctypes.c_int()
+        self._lib.simclr_trained_model_input_shape(self._handle, ctypes.byref(height),
+                                                   ctypes.byref(width), ctypes.byref(channels))
+        self.input_shape = (height.value, width.value, channels.value)
+        self.feature_dim = self._lib.simclr_trained_model_feature_dim(self._handle)
+        count = self._lib.simclr_trained_model_class_count(self._handle)
+        self.class_names = [self._lib.simclr_trained_model_class_name(self._handle, k).decode()
+                            for k in range(count)]
+
+    @property
+    def num_classes(self):
+        return len(self.class_names)
+
+    def _live_handle(self):
+        if not self._handle:
+            raise ValueError("the model is closed")
+        return self._handle
+
+    def embed(self, images):
+        """Embeddings (N, feature_dim) float32 of uint8 (N, H, W, C) pixels or of image files
+        (a path, or a list of paths)."""
+        handle = self._live_handle()
+        error = _Error()
+        if isinstance(images, np.ndarray):
+            pixels = _as_pixels(images)
+            out = np.empty((pixels.shape[0], self.feature_dim), dtype=np.float32)
+            status = self._lib.simclr_trained_model_embed_pixels(
+                handle, pixels.ctypes.data_as(ctypes.POINTER(ctypes.c_uint8)), pixels.shape[0],
+                pixels.shape[1], pixels.shape[2], pixels.shape[3],
+                out.ctypes.data_as(ctypes.POINTER(ctypes.c_float)), ctypes.byref(error))
+        else:
+            paths, array = _as_paths(images)
+            out = np.empty((len(paths), self.feature_dim), dtype=np.float32)
+            status = self._lib.simclr_trained_model_embed_files(
+                handle, array, len(paths), out.ctypes.data_as(ctypes.POINTER(ctypes.c_float)),
+                ctypes.byref(error))
+        if status != 0:
+            error.raise_it()
+        return out
+
+    def predict(self, images):
+        """Prediction(classes (N,) int64, probabilities (N, num_classes) float32) of uint8
+        pixels or image files, as embed() takes them."""
+        handle = self._live_handle()
+        error = _Error()
+        if isinstance(images, np.ndarray):
+            pixels = _as_pixels(images)
+            count = pixels.shape[0]
+        else:
+            paths, array = _as_paths(images)
+            count = len(paths)
+        classes = np.empty(count, dtype=np.intc)
+        probabilities = np.empty((count, self.num_classes), dtype=np.float32)
+        classes_p = classes.ctypes.data_as(ctypes.POINTER(ctypes.c_int))
+        probabilities_p = probabilities.ctypes.data_as(ctypes.POINTER(ctypes.c_float))
+        if isinstance(images, np.ndarray):
+            status = self._lib.simclr_trained_model_classify_pixels(
+                handle, pixels.ctypes.data_as(ctypes.POINTER(ctypes.c_uint8)), count,
+                pixels.shape[1], pixels.shape[2], pixels.shape[3], classes_p, probabilities_p,
+                ctypes.byref(error))
+        else:
+            status = self._lib.simclr_trained_model_classify_files(
+                handle, array, count, classes_p, probabilities_p, ctypes.byref(error))
+        if status != 0:
+            error.raise_it()
+        return Prediction(classes.astype(np.int64), probabilities)
+
+    def close(self):
+        if getattr(self, "_handle", None):
+            self._lib.simclr_trained_model_close(self._handle)
+            self._handle = ctypes.c_void_p()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def __del__(self):
+        self.close()
+
+    def __repr__(self):
+        return "simclr.Model(%r, input_shape=%s, feature_dim=%d, classes=%d)" % (
+            self.path, self.input_shape, self.feature_dim, self.num_classes)
