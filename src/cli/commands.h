@@ -10,4 +10,5 @@ int command_finetune(int argc, char **argv);
 int command_experiment(int argc, char **argv);
 int command_eval(int argc, char **argv);
 int command_predict(int argc, char **argv);
+int command_download(int argc, char **argv);
 #endif
