@@ -79,11 +79,13 @@ int command_download(int argc, char **argv)
     options.timeout_seconds = (long)timeout;
     simclr_download_outcome outcome;
     if (simclr_download(dataset, &options, &outcome, &err) != 0) return cli_report_error(&err);
-    const char *where = dataset->unpacks_to ? dataset->unpacks_to : "";
+    const char *folder = dataset->unpacks_to ? dataset->unpacks_to : "";
+    const char *separator = dataset->unpacks_to ? "/" : "";
     if (outcome == SIMCLR_DOWNLOAD_ALREADY_PRESENT)
-        printf("%s: already present and verified in %s/%s; nothing to do\n", dataset->name, options.data_dir, where);
+        printf("%s: already present and verified in %s%s%s; nothing to do\n", dataset->name, options.data_dir,
+               separator, folder);
     else
-        printf("%s: ready in %s/%s\n", dataset->name, options.data_dir, where);
+        printf("%s: ready in %s%s%s\n", dataset->name, options.data_dir, separator, folder);
     printf("use: --dataset %s --data-dir %s\n", dataset->name, options.data_dir);
     return 0;
 }

@@ -227,18 +227,11 @@ static int download_archive(const simclr_download_dataset *dataset, const simclr
     return 0;
 }
 
-/* One `simclr download` at a time per folder: a lock file held for the whole run. */
+/* One `simclr download` at a time per folder: an flock on the folder itself, held for the run. */
 static int lock_data_dir(const char *data_dir, int *fd, simclr_error *err)
 {
-    char path[4200];
-    snprintf(path, sizeof path, "%s/.simclr-download.lock", data_dir);
-    *fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0666);
-    if (*fd < 0) {
-        if (errno == ENOSPC || errno == EDQUOT)
-            return simclr_error_set(err, SIMCLR_ERROR_KIND_RESOURCE, "disk full: cannot create %s", path);
-        return simclr_error_input(err, "--data-dir %s is not writable: cannot create %s: %s", data_dir, path,
-                                  strerror(errno));
-    }
+    *fd = open(data_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (*fd < 0) return simclr_error_input(err, "--data-dir %s: cannot open: %s", data_dir, strerror(errno));
     if (flock(*fd, LOCK_EX | LOCK_NB) != 0) {
         close(*fd);
         *fd = -1;

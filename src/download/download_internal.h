@@ -38,7 +38,8 @@ typedef struct simclr_expected_checksum {
 
 /* One entry per dataset file: the published MD5, replaced by the line of the checksums file
  * (md5sum or sha256sum format: "<hex>  <name>", 32 hex digits for MD5, 64 for SHA-256) that
- * names it. A line naming another file or badly formed: SIMCLR_ERROR_KIND_INPUT naming the line. */
+ * names it (lines naming other files are skipped). A badly formed line: SIMCLR_ERROR_KIND_INPUT
+ * naming the line. */
 int simclr_checksums_expected(const simclr_download_dataset *dataset, const char *checksums_path,
                               simclr_expected_checksum *out, simclr_error *err);
 

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "download_internal.h"
+#include "simclr/progress.h"
 
 typedef struct fetch_state {
     CURL *curl;
@@ -24,6 +25,10 @@ typedef struct fetch_state {
     int64_t range_total;
     int range_mismatch;  /* 206 for other bytes than asked */
     int write_errno;     /* errno of a failed write, 0 if none */
+    long timeout_seconds;
+    double last_arrival; /* when the last byte (or the start) was seen */
+    int64_t seen;        /* bytes seen at last_arrival */
+    int stalled;         /* aborted: nothing for timeout_seconds */
     simclr_transfer_progress *progress;
 } fetch_state;
 
@@ -102,10 +107,20 @@ static size_t on_body(char *bytes, size_t size, size_t count, void *user)
 static int on_transfer_progress(void *user, curl_off_t download_total, curl_off_t download_now,
                                 curl_off_t upload_total, curl_off_t upload_now)
 {
-    (void)download_now;
     (void)upload_total;
     (void)upload_now;
     fetch_state *state = user;
+    /* libcurl's own low-speed check averages over several seconds; this one is exact: libcurl
+     * calls here at least once a second, bytes or not. */
+    double now = simclr_progress_now();
+    int64_t seen = (int64_t)download_now;
+    if (seen != state->seen) {
+        state->seen = seen;
+        state->last_arrival = now;
+    } else if (now - state->last_arrival >= (double)state->timeout_seconds) {
+        state->stalled = 1;
+        return 1;
+    }
     if (!state->decided) return 0;
     int64_t base = state->restarted ? 0 : state->offset;
     int64_t total = download_total > 0 ? base + (int64_t)download_total : 0;
@@ -135,12 +150,13 @@ static int report_failure(CURLcode code, const fetch_state *state, const char *u
                                 url, (long long)state->offset, (long long)state->range_start, kept);
     long status = 0;
     curl_easy_getinfo(state->curl, CURLINFO_RESPONSE_CODE, (long *)&status);
+    if (state->stalled) code = CURLE_OPERATION_TIMEDOUT;
     switch (code) {
     case CURLE_OPERATION_TIMEDOUT:
         if (status == 0)
             return simclr_error_set(err, SIMCLR_ERROR_KIND_RESOURCE,
-                                    "%s: no answer within %ld s (--timeout %ld): %s", url, timeout_seconds,
-                                    timeout_seconds, detail);
+                                    "%s: no answer within %ld s (--timeout %ld)", url, timeout_seconds,
+                                    timeout_seconds);
         return simclr_error_set(err, SIMCLR_ERROR_KIND_RESOURCE,
                                 "%s: the server stopped sending: nothing received for %ld s (--timeout %ld) "
                                 "after %lld bytes; %s",
@@ -169,7 +185,12 @@ int simclr_fetch_url(const char *url, const char *partial_path, long timeout_sec
                      simclr_transfer_progress *progress, int64_t *bytes, simclr_error *err)
 {
     *bytes = 0;
-    fetch_state state = {.fd = -1, .range_start = -1, .range_total = -1, .progress = progress};
+    fetch_state state = {.fd = -1,
+                         .range_start = -1,
+                         .range_total = -1,
+                         .timeout_seconds = timeout_seconds,
+                         .last_arrival = simclr_progress_now(),
+                         .progress = progress};
     state.fd = open(partial_path, O_WRONLY | O_CREAT | O_CLOEXEC, 0666);
     if (state.fd < 0) return simclr_error_system(err, "cannot create %s", partial_path);
     off_t end = lseek(state.fd, 0, SEEK_END);
@@ -199,8 +220,6 @@ int simclr_fetch_url(const char *url, const char *partial_path, long timeout_sec
     curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(curl, CURLOPT_USERAGENT, "simclr/" SIMCLR_VERSION);
     curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT, timeout_seconds);
-    curl_easy_setopt(curl, CURLOPT_LOW_SPEED_LIMIT, 1L);
-    curl_easy_setopt(curl, CURLOPT_LOW_SPEED_TIME, timeout_seconds);
     if (state.offset > 0) curl_easy_setopt(curl, CURLOPT_RANGE, range);
     curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, on_header);
     curl_easy_setopt(curl, CURLOPT_HEADERDATA, &state);
@@ -234,6 +253,7 @@ int simclr_fetch_url(const char *url, const char *partial_path, long timeout_sec
         status_ok = 0;
     }
     *bytes = state.written;
+    if (state.written == 0) unlink(partial_path); /* nothing to resume: leave no empty file */
     simclr_transfer_progress_end(progress, state.written, status_ok);
     int result = 0;
     if (!status_ok) {

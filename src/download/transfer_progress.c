@@ -8,6 +8,17 @@
 #define TRANSFER_BAR_WIDTH 24
 #define MIB (1024.0 * 1024.0)
 
+/* "812 B", "27.4 KiB", "162.2 MiB", "2.5 GiB". */
+static const char *human_size(char *out, size_t size, int64_t bytes)
+{
+    double value = (double)bytes;
+    if (value < 1024.0) snprintf(out, size, "%lld B", (long long)bytes);
+    else if (value < MIB) snprintf(out, size, "%.1f KiB", value / 1024.0);
+    else if (value < 1024.0 * MIB) snprintf(out, size, "%.1f MiB", value / MIB);
+    else snprintf(out, size, "%.2f GiB", value / (1024.0 * MIB));
+    return out;
+}
+
 void simclr_transfer_progress_begin(simclr_transfer_progress *progress, FILE *stream, const char *label,
                                     int64_t resumed_at)
 {
@@ -18,8 +29,8 @@ void simclr_transfer_progress_begin(simclr_transfer_progress *progress, FILE *st
     progress->started = simclr_progress_now();
     progress->resumed_at = resumed_at;
     if (!stream) return;
-    if (resumed_at > 0)
-        fprintf(stream, "%s: resuming at %.1f MiB\n", label, (double)resumed_at / MIB);
+    char text[32];
+    if (resumed_at > 0) fprintf(stream, "%s: resuming after %s\n", label, human_size(text, sizeof text, resumed_at));
     fflush(stream);
 }
 
@@ -55,7 +66,9 @@ void simclr_transfer_progress_update(simclr_transfer_progress *progress, int64_t
         int decile = (int)(done * 10 / total);
         if (decile <= progress->last_decile || decile >= 10) return;
         progress->last_decile = decile;
-        fprintf(progress->stream, "%s: %d%% of %.1f MiB\n", progress->label, decile * 10, (double)total / MIB);
+        char text[32];
+        fprintf(progress->stream, "%s: %d%% of %s\n", progress->label, decile * 10,
+                human_size(text, sizeof text, total));
     }
     fflush(progress->stream);
 }
@@ -65,9 +78,10 @@ void simclr_transfer_progress_end(simclr_transfer_progress *progress, int64_t do
     if (!progress->stream) return;
     if (progress->drawn) fputc('\n', progress->stream);
     progress->drawn = 0;
+    char text[32];
     if (ok)
-        fprintf(progress->stream, "%s: fetched %.1f MiB in %.1f s (%.1f MiB/s)\n", progress->label,
-                (double)(done - progress->resumed_at) / MIB, simclr_progress_now() - progress->started,
-                rate_mib_per_second(progress, done));
+        fprintf(progress->stream, "%s: fetched %s in %.1f s (%.1f MiB/s)\n", progress->label,
+                human_size(text, sizeof text, done - progress->resumed_at),
+                simclr_progress_now() - progress->started, rate_mib_per_second(progress, done));
     fflush(progress->stream);
 }
