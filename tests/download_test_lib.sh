@@ -13,8 +13,10 @@ export no_proxy=127.0.0.1 NO_PROXY=127.0.0.1
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/simclr-download-test.XXXXXX")
 server_pid=""
+mounted=""  # a tmpfs the test mounted (cli_download_full_disk.sh)
 cleanup() {
   if [ -n "$server_pid" ]; then kill "$server_pid" 2>/dev/null; wait "$server_pid" 2>/dev/null; fi
+  if [ -n "$mounted" ]; then umount "$mounted" 2>/dev/null; fi
   rm -rf "$work"
 }
 trap cleanup EXIT
