@@ -121,6 +121,16 @@ rm "$d/cifar-10-batches-bin/.simclr-sha256sums"
 run foreign 2 download cifar10 --data-dir "$d" --url "$base/ok/" --checksums "$sums"
 expect_in foreign err "exists but was not written by simclr download"
 
+# ---- the file's own URL as --url; a second run in the same folder while one is running ----
+run file_url 0 download cifar100 --data-dir "$work/file_url" --url "$base/ok/cifar-100-binary.tar.gz" --checksums "$sums"
+"$simclr" download cifar100 --data-dir "$work/busy" --url "$base/silent/" --checksums "$sums" --timeout 4 \
+  > /dev/null 2>&1 &
+first=$!
+for _ in $(seq 50); do grep -q '^silent ' "$requests" && break; sleep 0.1; done
+run busy 2 download cifar100 --data-dir "$work/busy" --url "$base/ok/" --checksums "$sums"
+expect_in busy err "another simclr download is running there"
+wait "$first"
+
 # ---- bad input: exit 2 with the flag named ----
 run unknown 2 download imagenet --data-dir "$work/x"
 expect_in unknown err "unknown dataset 'imagenet'; expected one of stl10|cifar10|cifar100|mnist|fashion-mnist"

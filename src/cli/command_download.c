@@ -23,8 +23,9 @@ int command_download(int argc, char **argv)
                                         "--data-dir to the other commands (required)",
                                         NULL};
     specs[spec_count++] = (option_spec){"url", OPTION_TYPE_STRING, &options.url, 0, 0, NULL, "URL",
-                                        "a mirror: the files are fetched from URL/<file name>; the "
-                                        "checksums are still verified",
+                                        "a mirror: the files are fetched from URL/<file name> (or from URL "
+                                        "itself when it ends with the file name); the checksums are "
+                                        "still verified",
                                         "the official source"};
     specs[spec_count++] = (option_spec){"checksums", OPTION_TYPE_STRING, &options.checksums_path, 0, 0, NULL,
                                         "FILE",

@@ -102,7 +102,13 @@ static int file_url(char *out, size_t size, const simclr_download_dataset *datas
                     const simclr_download_options *options, const char *name, simclr_error *err)
 {
     const char *base = options->url ? options->url : dataset->base_url;
-    size_t length = strlen(base);
+    size_t length = strlen(base), name_length = strlen(name);
+    /* A mirror given as the file's own URL (".../cifar-10-binary.tar.gz") is used as it is. */
+    if (length > name_length && strcmp(base + length - name_length, name) == 0 &&
+        base[length - name_length - 1] == '/') {
+        if ((size_t)snprintf(out, size, "%s", base) >= size) return simclr_error_input(err, "--url: too long: %s", base);
+        return 0;
+    }
     const char *separator = length > 0 && base[length - 1] == '/' ? "" : "/";
     if ((size_t)snprintf(out, size, "%s%s%s", base, separator, name) >= size)
         return simclr_error_input(err, "--url: too long: %s", base);

@@ -89,7 +89,8 @@ int simclr_manifest_verify(const char *folder, const char *const *expected, int 
                            char *reason, size_t reason_size, simclr_error *err);
 
 /* ---- file_tree.c: folders ---- */
-/* mkdir -p; err (input kind) names path when it cannot be created or is not a folder. */
+/* mkdir -p; err names path when it cannot be created (input kind; resource when the disk is full)
+ * or is not a folder. */
 int simclr_make_directories(const char *path, const char *what, simclr_error *err);
 /* rm -rf path; best effort, returns 0 when path is gone. */
 int simclr_remove_tree(const char *path);

@@ -149,7 +149,7 @@ static int report_failure(CURLcode code, const fetch_state *state, const char *u
                                 "%s: asked for the bytes from %lld on, the server sent them from %lld; %s",
                                 url, (long long)state->offset, (long long)state->range_start, kept);
     long status = 0;
-    curl_easy_getinfo(state->curl, CURLINFO_RESPONSE_CODE, (long *)&status);
+    curl_easy_getinfo(state->curl, CURLINFO_RESPONSE_CODE, &status);
     if (state->stalled) code = CURLE_OPERATION_TIMEDOUT;
     switch (code) {
     case CURLE_OPERATION_TIMEDOUT:

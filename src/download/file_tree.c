@@ -21,8 +21,12 @@ int simclr_make_directories(const char *path, const char *what, simclr_error *er
         if (partial[i] != '/' && partial[i] != '\0') continue;
         char saved = partial[i];
         partial[i] = '\0';
-        if (mkdir(partial, 0777) != 0 && errno != EEXIST)
+        if (mkdir(partial, 0777) != 0 && errno != EEXIST) {
+            if (errno == ENOSPC || errno == EDQUOT)
+                return simclr_error_set(err, SIMCLR_ERROR_KIND_RESOURCE, "%s: disk full: cannot create folder %s",
+                                        what, partial);
             return simclr_error_input(err, "%s: cannot create folder %s: %s", what, partial, strerror(errno));
+        }
         partial[i] = saved;
     }
     struct stat info;
