@@ -123,7 +123,7 @@ expect_in foreign err "exists but was not written by simclr download"
 
 # ---- the file's own URL as --url; a second run in the same folder while one is running ----
 run file_url 0 download cifar100 --data-dir "$work/file_url" --url "$base/ok/cifar-100-binary.tar.gz" --checksums "$sums"
-"$simclr" download cifar100 --data-dir "$work/busy" --url "$base/silent/" --checksums "$sums" --timeout 4 \
+"$simclr" download cifar100 --data-dir "$work/busy" --url "$base/silent/" --checksums "$sums" --timeout 3 \
   > /dev/null 2>&1 &
 first=$!
 for _ in $(seq 50); do grep -q '^silent ' "$requests" && break; sleep 0.1; done

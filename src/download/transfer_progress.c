@@ -54,11 +54,14 @@ void simclr_transfer_progress_update(simclr_transfer_progress *progress, int64_t
         bar[TRANSFER_BAR_WIDTH] = '\0';
         if (total > 0) {
             double left = rate > 0 ? (double)(total - done) / MIB / rate : 0.0;
-            fprintf(progress->stream, "\r%s [%s] %3d%% %.1f/%.1f MiB %.1f MiB/s %d:%02d left  ", progress->label,
-                    bar, (int)(done * 100 / total), (double)done / MIB, (double)total / MIB, rate,
-                    (int)left / 60, (int)left % 60);
+            char done_text[32], total_text[32];
+            fprintf(progress->stream, "\r%s [%s] %3d%% %s / %s  %.1f MiB/s  %d:%02d left  ", progress->label, bar,
+                    (int)(done * 100 / total), human_size(done_text, sizeof done_text, done),
+                    human_size(total_text, sizeof total_text, total), rate, (int)left / 60, (int)left % 60);
         } else {
-            fprintf(progress->stream, "\r%s %.1f MiB %.1f MiB/s  ", progress->label, (double)done / MIB, rate);
+            char done_text[32];
+            fprintf(progress->stream, "\r%s %s  %.1f MiB/s  ", progress->label,
+                    human_size(done_text, sizeof done_text, done), rate);
         }
         progress->drawn = 1;
     } else {
