@@ -2,7 +2,7 @@
 # simclr download, offline: a local HTTP server (tests/download_server.py) serves synthetic
 # archives in the official layouts (tests/download_fixtures.py); --checksums gives their MD5s.
 # Happy path for all five datasets (simclr info reads the result), idempotence, resume after a
-# cut transfer (with and without Range support), wrong checksum, truncated archive, a server that
+# cut transfer (with and without Range support), Ctrl-C, wrong checksum, truncated archive, a server that
 # stops answering, one that never answers, HTTP 404, a folder changed after unpacking, bad input.
 source "$(dirname "$0")/download_test_lib.sh"
 sums=$fixtures/checksums.md5
@@ -121,12 +121,28 @@ rm "$d/cifar-10-batches-bin/.simclr-sha256sums"
 run foreign 2 download cifar10 --data-dir "$d" --url "$base/ok/" --checksums "$sums"
 expect_in foreign err "exists but was not written by simclr download"
 
+# ---- Ctrl-C during a transfer: exit 130, the partial file kept, the next run resumes ----
+d=$work/interrupted
+"$simclr" download cifar10 --data-dir "$d" --url "$base/stall/" --checksums "$sums" --timeout 20 \
+  > "$work/interrupted.out" 2> "$work/interrupted.err" &
+pid=$!
+for _ in $(seq 100); do [ -s "$d/cifar-10-binary.tar.gz.partial" ] && break; sleep 0.1; done
+kill -INT "$pid"
+wait "$pid"
+status=$?
+[ "$status" -eq 130 ] || fail "interrupted: exit status $status, expected 130"
+expect_in interrupted err "simclr: stopping the download"
+expect_in interrupted err "download interrupted after"
+[ -s "$d/cifar-10-binary.tar.gz.partial" ] || fail "interrupted: the partial file was not kept"
+run interrupted_resumed 0 download cifar10 --data-dir "$d" --url "$base/ok/" --checksums "$sums"
+expect_in interrupted_resumed err "resuming after"
+
 # ---- the file's own URL as --url; a second run in the same folder while one is running ----
 run file_url 0 download cifar100 --data-dir "$work/file_url" --url "$base/ok/cifar-100-binary.tar.gz" --checksums "$sums"
-"$simclr" download cifar100 --data-dir "$work/busy" --url "$base/silent/" --checksums "$sums" --timeout 3 \
+"$simclr" download cifar100 --data-dir "$work/busy" --url "$base/silent/busy/" --checksums "$sums" --timeout 3 \
   > /dev/null 2>&1 &
 first=$!
-for _ in $(seq 50); do grep -q '^silent ' "$requests" && break; sleep 0.1; done
+for _ in $(seq 100); do grep -q '^silent busy/' "$requests" && break; sleep 0.1; done
 run busy 2 download cifar100 --data-dir "$work/busy" --url "$base/ok/" --checksums "$sums"
 expect_in busy err "another simclr download is running there"
 wait "$first"

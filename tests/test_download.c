@@ -173,7 +173,7 @@ static void test_unpack_writes_the_folder_and_a_manifest_that_verifies(void **st
     const char *expected[] = {"a.bin", "sub/b.txt"};
     int damaged = -1;
     simclr_error err;
-    assert_int_equal(simclr_unpack_archive(archive, out, "data", expected, 2, &damaged, &err), 0);
+    assert_int_equal(simclr_unpack_archive(archive, out, "data", expected, 2, NULL, &damaged, &err), 0);
     assert_true(exists_under(out, "data/a.bin"));
     assert_true(exists_under(out, "data/sub/b.txt"));
 
@@ -230,7 +230,7 @@ static void test_unpack_refuses_unsafe_and_incomplete_archives(void **state)
         mkdir(out, 0777);
         int damaged = 0;
         simclr_error err;
-        assert_int_equal(simclr_unpack_archive(archive, out, "data", expected, 1, &damaged, &err), -1);
+        assert_int_equal(simclr_unpack_archive(archive, out, "data", expected, 1, NULL, &damaged, &err), -1);
         assert_int_equal(damaged, 1);
         if (!strstr(err.message, cases[i].message)) fail_msg("%s: %s", cases[i].name, err.message);
         free(archive);
@@ -242,7 +242,7 @@ static void test_unpack_refuses_unsafe_and_incomplete_archives(void **state)
     char *junk = test_write_file(dir, "junk.tar.gz", "this is no archive", 18);
     int damaged = 0;
     simclr_error err;
-    assert_int_equal(simclr_unpack_archive(junk, dir, "data", expected, 1, &damaged, &err), -1);
+    assert_int_equal(simclr_unpack_archive(junk, dir, "data", expected, 1, NULL, &damaged, &err), -1);
     assert_int_equal(damaged, 1);
     free(junk);
     char big[20000];
@@ -258,7 +258,7 @@ static void test_unpack_refuses_unsafe_and_incomplete_archives(void **state)
     char out[4200];
     snprintf(out, sizeof out, "%s/out_cut", dir);
     mkdir(out, 0777);
-    assert_int_equal(simclr_unpack_archive(cut, out, "data", expected, 1, &damaged, &err), -1);
+    assert_int_equal(simclr_unpack_archive(cut, out, "data", expected, 1, NULL, &damaged, &err), -1);
     assert_int_equal(damaged, 1);
     assert_non_null(strstr(err.message, "truncated"));
     free(cut);

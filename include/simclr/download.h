@@ -19,6 +19,7 @@
  *     simclr_download_outcome outcome;
  *     if (simclr_download(cifar, &options, &outcome, &err) != 0) ...  // err says what and where
  */
+#include <signal.h>
 #include <stdio.h>
 
 #include "simclr/error.h"
@@ -56,6 +57,10 @@ typedef struct simclr_download_options {
     long timeout_seconds;       /* connect timeout, and the longest time without a byte received */
     int quiet;                  /* no progress and no notes, errors only */
     FILE *log;                  /* progress bar and notes (stderr by default) */
+    /* When *stop_requested becomes non-zero (a signal handler sets it), the transfer or the
+     * unpacking stops: SIMCLR_ERROR_KIND_INTERRUPTED, the partial file or the verified archive
+     * kept, the temporary folder removed. NULL: not interruptible. */
+    const volatile sig_atomic_t *stop_requested;
 } simclr_download_options;
 
 /* data_dir NULL, official URLs, published checksums, 30 s timeout, not quiet, log to stderr. */

@@ -5,6 +5,7 @@
 
 #include "cli_common.h"
 #include "commands.h"
+#include "signals.h"
 #include "simclr/download.h"
 
 int command_download(int argc, char **argv)
@@ -78,6 +79,8 @@ int command_download(int argc, char **argv)
         return cli_report_error(&err);
     }
     options.timeout_seconds = (long)timeout;
+    cli_set_stop_message("\nsimclr: stopping the download (again to quit at once)\n");
+    options.stop_requested = cli_stop_flag();
     simclr_download_outcome outcome;
     if (simclr_download(dataset, &options, &outcome, &err) != 0) return cli_report_error(&err);
     const char *folder = dataset->unpacks_to ? dataset->unpacks_to : "";

@@ -73,7 +73,8 @@ static int fetch_verified(const simclr_download_options *options, const char *ur
         simclr_transfer_progress progress;
         simclr_transfer_progress_begin(&progress, options->quiet ? NULL : options->log, label, had);
         int64_t bytes = 0;
-        if (simclr_fetch_url(url, partial, options->timeout_seconds, &progress, &bytes, err) != 0) return -1;
+        if (simclr_fetch_url(url, partial, options->timeout_seconds, options->stop_requested, &progress,
+                             &bytes, err) != 0) return -1;
         char actual[SIMCLR_DIGEST_HEX_MAX];
         if (simclr_digest_file(partial, expected->kind, actual, err) != 0) return -1;
         if (strcmp(actual, expected->hex) != 0) {
@@ -215,7 +216,7 @@ static int download_archive(const simclr_download_dataset *dataset, const simclr
     note(options, "%s: unpacking into %s", archive_name, folder_path);
     int damaged = 0;
     if (simclr_unpack_archive(archive_path, temp_dir, folder, dataset->expected, dataset->expected_count,
-                              &damaged, err) != 0) {
+                              options->stop_requested, &damaged, err) != 0) {
         simclr_remove_tree(temp_dir);
         if (damaged) {
             unlink(archive_path);

@@ -1,6 +1,7 @@
 #ifndef SIMCLR_DOWNLOAD_INTERNAL_H
 #define SIMCLR_DOWNLOAD_INTERNAL_H
 /* The pieces of `simclr download`: digests, checksum files, HTTP fetch with resume, unpacking. */
+#include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -68,7 +69,8 @@ void simclr_transfer_progress_end(simclr_transfer_progress *progress, int64_t do
  * (connection, HTTP status, timeout, cut transfer, full disk) and the partial file is kept so
  * that the next call resumes. *bytes receives the partial file's size at the end. */
 int simclr_fetch_url(const char *url, const char *partial_path, long timeout_seconds,
-                     simclr_transfer_progress *progress, int64_t *bytes, simclr_error *err);
+                     const volatile sig_atomic_t *stop_requested, simclr_transfer_progress *progress,
+                     int64_t *bytes, simclr_error *err);
 
 /* ---- unpack.c: an archive into a folder, recording every file's SHA-256 ---- */
 /* Unpacks archive_path (tar, tar.gz, zip: whatever libarchive reads) under dest_dir, which must
@@ -78,7 +80,8 @@ int simclr_fetch_url(const char *url, const char *partial_path, long timeout_sec
  * tells whether the archive itself is at fault (truncated, corrupt, unsafe, not the expected
  * layout) rather than the disk. */
 int simclr_unpack_archive(const char *archive_path, const char *dest_dir, const char *folder,
-                          const char *const *expected, int expected_count, int *damaged, simclr_error *err);
+                          const char *const *expected, int expected_count,
+                          const volatile sig_atomic_t *stop_requested, int *damaged, simclr_error *err);
 
 #define SIMCLR_DOWNLOAD_MANIFEST ".simclr-sha256sums"
 

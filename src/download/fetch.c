@@ -29,6 +29,8 @@ typedef struct fetch_state {
     double last_arrival; /* when the last byte (or the start) was seen */
     int64_t seen;        /* bytes seen at last_arrival */
     int stalled;         /* aborted: nothing for timeout_seconds */
+    const volatile sig_atomic_t *stop_requested;
+    int interrupted;     /* aborted: *stop_requested was set */
     simclr_transfer_progress *progress;
 } fetch_state;
 
@@ -110,6 +112,10 @@ static int on_transfer_progress(void *user, curl_off_t download_total, curl_off_
     (void)upload_total;
     (void)upload_now;
     fetch_state *state = user;
+    if (state->stop_requested && *state->stop_requested) {
+        state->interrupted = 1;
+        return 1;
+    }
     /* libcurl's own low-speed check averages over several seconds; this one is exact: libcurl
      * calls here at least once a second, bytes or not. */
     double now = simclr_progress_now();
@@ -150,6 +156,11 @@ static int report_failure(CURLcode code, const fetch_state *state, const char *u
                                 url, (long long)state->offset, (long long)state->range_start, kept);
     long status = 0;
     curl_easy_getinfo(state->curl, CURLINFO_RESPONSE_CODE, &status);
+    if (state->interrupted)
+        return simclr_error_set(err, SIMCLR_ERROR_KIND_INTERRUPTED,
+                                "download interrupted after %lld bytes; %s is kept: run the same command again "
+                                "to resume",
+                                (long long)state->written, partial_path);
     if (state->stalled) code = CURLE_OPERATION_TIMEDOUT;
     switch (code) {
     case CURLE_OPERATION_TIMEDOUT:
@@ -182,13 +193,15 @@ static int report_failure(CURLcode code, const fetch_state *state, const char *u
 }
 
 int simclr_fetch_url(const char *url, const char *partial_path, long timeout_seconds,
-                     simclr_transfer_progress *progress, int64_t *bytes, simclr_error *err)
+                     const volatile sig_atomic_t *stop_requested, simclr_transfer_progress *progress,
+                     int64_t *bytes, simclr_error *err)
 {
     *bytes = 0;
     fetch_state state = {.fd = -1,
                          .range_start = -1,
                          .range_total = -1,
                          .timeout_seconds = timeout_seconds,
+                         .stop_requested = stop_requested,
                          .last_arrival = simclr_progress_now(),
                          .progress = progress};
     state.fd = open(partial_path, O_WRONLY | O_CREAT | O_CLOEXEC, 0666);

@@ -155,7 +155,8 @@ static int write_manifest(const manifest *m, const char *folder_path, simclr_err
 }
 
 int simclr_unpack_archive(const char *archive_path, const char *dest_dir, const char *folder,
-                          const char *const *expected, int expected_count, int *damaged, simclr_error *err)
+                          const char *const *expected, int expected_count,
+                          const volatile sig_atomic_t *stop_requested, int *damaged, simclr_error *err)
 {
     *damaged = 0;
     struct archive *reader = archive_read_new();
@@ -174,6 +175,13 @@ int simclr_unpack_archive(const char *archive_path, const char *dest_dir, const 
     int status = 0;
     struct archive_entry *entry;
     for (;;) {
+        if (stop_requested && *stop_requested) {
+            status = simclr_error_set(err, SIMCLR_ERROR_KIND_INTERRUPTED,
+                                      "unpacking %s interrupted; the verified archive is kept: run the same "
+                                      "command again to unpack it",
+                                      archive_path);
+            break;
+        }
         int header = archive_read_next_header(reader, &entry);
         if (header == ARCHIVE_EOF) break;
         if (header < ARCHIVE_WARN) {
