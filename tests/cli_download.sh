@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # simclr download, offline: a local HTTP server (tests/download_server.py) serves synthetic
 # archives in the official layouts (tests/download_fixtures.py); --checksums gives their MD5s.
-# Happy path for all five datasets (simclr info reads the result), idempotence, resume after a
+# Happy path for all five datasets (simclr info reads the result; three through a redirect), idempotence, resume after a
 # cut transfer (with and without Range support), Ctrl-C, wrong checksum, truncated archive, a server that
 # stops answering, one that never answers, HTTP 404, a folder changed after unpacking, bad input.
 source "$(dirname "$0")/download_test_lib.sh"
@@ -24,7 +24,7 @@ expect_in cifar10_again out "already present and verified"
 [ "$(wc -l < "$requests")" -eq "$before" ] || fail "cifar10_again: the second run sent a request"
 
 for dataset in stl10 cifar100 mnist; do
-  run "$dataset" 0 download "$dataset" --data-dir "$work/$dataset" --url "$base/ok" --checksums "$sums" --quiet
+  run "$dataset" 0 download "$dataset" --data-dir "$work/$dataset" --url "$base/redirect" --checksums "$sums" --quiet
   [ -s "$work/$dataset.err" ] && fail "$dataset: --quiet still wrote: $(cat "$work/$dataset.err")"
   run "${dataset}_info" 0 info --dataset "$dataset" --data-dir "$work/$dataset"
 done
@@ -32,6 +32,9 @@ expect_split stl10_info unlabeled 3
 expect_split stl10_info train 4
 expect_in cifar100_info out "classes (100)"
 expect_in mnist_info out "image shape  28 x 28 x 1"
+grep -q '^redirect stl10_binary.tar.gz' "$requests" && grep -q '^ok stl10_binary.tar.gz' "$requests" ||
+  fail "stl10: the redirect was not followed"
+
 run fashion 0 download --dataset fashion-mnist --data-dir "$work/fashion" --url "$base/ok/fashion/" \
   --checksums "$fixtures/fashion.md5"
 run fashion_info 0 info --dataset fashion-mnist --data-dir "$work/fashion"

@@ -11,6 +11,7 @@ every request is logged to LOG_FILE as "<mode> <path> range=<Range header or ->"
   stall    announces the whole length, sends a quarter, then sends nothing for 60 s
   silent   accepts the connection and never answers
   wrong    the file with one byte changed in the middle
+  redirect 302 to /ok/<path>
 Unknown files: 404.
 """
 import http.server
@@ -31,6 +32,12 @@ class Handler(http.server.BaseHTTPRequestHandler):
         mode, name = (parts[0], parts[1]) if len(parts) == 2 else ("", "")
         with open(LOG_FILE, "a") as log:
             log.write(f"{mode} {name} range={self.headers.get('Range', '-')}\n")
+        if mode == "redirect":
+            self.send_response(302)
+            self.send_header("Location", f"/ok/{name}")
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
         if mode == "silent":
             time.sleep(60)
             return
