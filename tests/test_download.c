@@ -267,6 +267,47 @@ static void test_unpack_refuses_unsafe_and_incomplete_archives(void **state)
     free(dir);
 }
 
+/* A manifest that is damaged, hostile or points at missing files is reported, never trusted. */
+static void test_manifest_verify_rejects_bad_manifests(void **state)
+{
+    (void)state;
+    char *dir = test_make_temp_dir();
+    free(test_write_file(dir, "a.bin", "abc", 3));
+    const char *sha_abc = "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad";
+    char good[256];
+    snprintf(good, sizeof good, "%s  a.bin\n", sha_abc);
+    struct {
+        const char *text;
+        const char *reason;
+    } cases[] = {
+        {"short line\n", "is not '<sha256>  <file>'"},
+        {"ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad a.bin\n", "is not '<sha256>"},
+        {"ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad  ../a.bin\n", "unsafe path"},
+        {"ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad  /etc/passwd\n", "unsafe path"},
+        {"ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad  missing.bin\n", "missing.bin"},
+        {"0000000000000000000000000000000000000000000000000000000000000000  a.bin\n", "changed since"},
+        {"", "does not list a.bin"},
+    };
+    const char *expected[] = {"a.bin"};
+    char reason[8400];
+    simclr_error err;
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        free(test_write_file(dir, SIMCLR_DOWNLOAD_MANIFEST, cases[i].text, strlen(cases[i].text)));
+        reason[0] = '\0';
+        assert_int_equal(simclr_manifest_verify(dir, expected, 1, reason, sizeof reason, &err), 0);
+        if (!strstr(reason, cases[i].reason)) fail_msg("case %zu: %s", i, reason);
+    }
+    free(test_write_file(dir, SIMCLR_DOWNLOAD_MANIFEST, good, strlen(good)));
+    assert_int_equal(simclr_manifest_verify(dir, expected, 1, reason, sizeof reason, &err), 1);
+    char manifest[4300];
+    snprintf(manifest, sizeof manifest, "%s/%s", dir, SIMCLR_DOWNLOAD_MANIFEST);
+    unlink(manifest);
+    assert_int_equal(simclr_manifest_verify(dir, expected, 1, reason, sizeof reason, &err), 0);
+    assert_non_null(strstr(reason, "is missing"));
+    test_remove_tree(dir);
+    free(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -275,6 +316,7 @@ int main(void)
         cmocka_unit_test(test_checksums_file_overrides_only_the_files_it_names),
         cmocka_unit_test(test_unpack_writes_the_folder_and_a_manifest_that_verifies),
         cmocka_unit_test(test_unpack_refuses_unsafe_and_incomplete_archives),
+        cmocka_unit_test(test_manifest_verify_rejects_bad_manifests),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
