@@ -137,12 +137,16 @@ static int on_transfer_progress(void *user, curl_off_t download_total, curl_off_
 static int report_failure(CURLcode code, const fetch_state *state, const char *url, const char *partial_path,
                           long timeout_seconds, const char *detail, simclr_error *err)
 {
-    const char *kept = "the partial file is kept: run the same command again to resume";
+    /* An empty partial file is removed (simclr_fetch_url): only bytes are worth keeping. */
+    const char *kept = state->written > 0 ? "the partial file is kept: run the same command again to resume"
+                                          : "nothing was received";
     if (state->write_errno == ENOSPC || state->write_errno == EDQUOT)
         return simclr_error_set(err, SIMCLR_ERROR_KIND_RESOURCE,
-                                "disk full writing %s after %lld bytes; the partial file is kept: free some "
-                                "space and run the same command again to resume",
-                                partial_path, (long long)state->written);
+                                "disk full writing %s after %lld bytes; %s: free some space and run the same "
+                                "command again%s",
+                                partial_path, (long long)state->written,
+                                state->written > 0 ? "the partial file is kept" : "nothing was written",
+                                state->written > 0 ? " to resume" : "");
     if (state->write_errno != 0)
         return simclr_error_set(err, SIMCLR_ERROR_KIND_RESOURCE, "cannot write %s after %lld bytes: %s",
                                 partial_path, (long long)state->written, strerror(state->write_errno));
@@ -157,10 +161,8 @@ static int report_failure(CURLcode code, const fetch_state *state, const char *u
     long status = 0;
     curl_easy_getinfo(state->curl, CURLINFO_RESPONSE_CODE, &status);
     if (state->interrupted)
-        return simclr_error_set(err, SIMCLR_ERROR_KIND_INTERRUPTED,
-                                "download interrupted after %lld bytes; %s is kept: run the same command again "
-                                "to resume",
-                                (long long)state->written, partial_path);
+        return simclr_error_set(err, SIMCLR_ERROR_KIND_INTERRUPTED, "download interrupted after %lld bytes; %s",
+                                (long long)state->written, kept);
     if (state->stalled) code = CURLE_OPERATION_TIMEDOUT;
     switch (code) {
     case CURLE_OPERATION_TIMEDOUT:
