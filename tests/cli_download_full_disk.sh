@@ -3,6 +3,8 @@
 # outlives the test) as --data-dir. Fetching: clear error, exit 1, the partial file kept, and
 # the same command resumes once there is room. Unpacking: clear error, the temporary folder
 # removed, the verified archive kept and unpacked by the next run without fetching it again.
+# Then the tmpfs read-only: an unwritable --data-dir is bad input (exit 2) when something has to be
+# written.
 # Skipped (exit 77) where mounting a tmpfs is not allowed.
 if [ -z "${SIMCLR_DOWNLOAD_IN_NAMESPACE:-}" ]; then
   for flags in -m -rm; do
@@ -54,4 +56,14 @@ expect_in unpack_again err "already here and verified; unpacking it"
 [ "$(wc -l < "$requests")" -eq "$before" ] || fail "unpack_again: the archive was fetched again"
 run unpack_info 0 info --dataset cifar10 --data-dir "$disk/data"
 expect_split unpack_info test 14
+
+# ---- a read-only --data-dir (root ignores permissions, not a read-only mount): exit 2 when
+# something has to be written; a complete dataset there is simply verified ----
+mount -o remount,ro "$disk" || fail "cannot make the tmpfs read-only"
+run read_only_complete 0 download cifar10 --data-dir "$disk/data" --url "$url" --checksums "$sums"
+expect_in read_only_complete out "already present and verified"
+run read_only 2 download mnist --data-dir "$disk/data" --url "$base/ok/" --checksums "$fixtures/checksums.md5"
+expect_in read_only err "--data-dir $disk/data is not writable: Read-only file system"
+run read_only_new 2 download mnist --data-dir "$disk/new" --url "$url" --checksums "$sums"
+expect_in read_only_new err "--data-dir: cannot create folder $disk/new"
 finish

@@ -59,11 +59,20 @@ static void remove_leftovers(const char *data_dir)
     closedir(dir);
 }
 
+/* Checked only once something has to be written: a complete dataset in a read-only folder is fine. */
+static int require_writable(const simclr_download_options *options, simclr_error *err)
+{
+    if (access(options->data_dir, W_OK | X_OK) != 0)
+        return simclr_error_input(err, "--data-dir %s is not writable: %s", options->data_dir, strerror(errno));
+    return 0;
+}
+
 /* Fetches one file to final_path through final_path.partial and checks its checksum; a resumed
  * file that does not match is fetched once more from the start. */
 static int fetch_verified(const simclr_download_options *options, const char *url, const char *final_path,
                           const char *label, const simclr_expected_checksum *expected, simclr_error *err)
 {
+    if (require_writable(options, err) != 0) return -1;
     char partial[4200];
     snprintf(partial, sizeof partial, "%s.partial", final_path);
     for (int attempt = 0; attempt < 2; attempt++) {
@@ -209,6 +218,7 @@ static int download_archive(const simclr_download_dataset *dataset, const simclr
     if (!have_archive && fetch_verified(options, url, archive_path, archive_name, &expected[0], err) != 0)
         return -1;
 
+    if (require_writable(options, err) != 0) return -1;
     char temp_dir[4200];
     snprintf(temp_dir, sizeof temp_dir, "%s/.unpack-%ld", options->data_dir, (long)getpid());
     simclr_remove_tree(temp_dir);
@@ -259,8 +269,6 @@ int simclr_download(const simclr_download_dataset *dataset, const simclr_downloa
     simclr_expected_checksum expected[SIMCLR_DOWNLOAD_MAX_FILES];
     if (simclr_checksums_expected(dataset, options->checksums_path, expected, err) != 0) return -1;
     if (simclr_make_directories(options->data_dir, "--data-dir", err) != 0) return -1;
-    if (access(options->data_dir, W_OK | X_OK) != 0)
-        return simclr_error_input(err, "--data-dir %s is not writable: %s", options->data_dir, strerror(errno));
     static int curl_ready = 0;
     if (!curl_ready) {
         if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
