@@ -29,7 +29,7 @@ expect_text() { # expect_text FILE TEXT NAME
 expect_status 0 "--version" "$simclr" --version
 expect_text "$work/out" "simclr " "--version prints the version"
 expect_status 0 "--help" "$simclr" --help
-for command in info show augment baseline pretrain finetune experiment eval predict; do
+for command in info show augment baseline pretrain finetune experiment eval predict download; do
     expect_status 0 "$command --help" "$simclr" "$command" --help
     expect_text "$work/out" "Usage: simclr $command" "$command --help shows usage"
 done

@@ -14,6 +14,7 @@ int command_finetune(int argc, char **argv);
 int command_experiment(int argc, char **argv);
 int command_eval(int argc, char **argv);
 int command_predict(int argc, char **argv);
+int command_download(int argc, char **argv);
 
 /* The option tables of the commands fuzz/fuzz_options.c parses, shared with it: each fills specs
  * (room for CLI_MAX_SPECS) with the options pointing at the given variables and returns the

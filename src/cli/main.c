@@ -20,6 +20,7 @@ static const command_entry commands[] = {
     {"experiment", command_experiment, "the seed's three runs in order, the table and the plots"},
     {"eval", command_eval, "test accuracy and loss of a saved classifier or probe"},
     {"predict", command_predict, "class and probability for PNG/JPEG images"},
+    {"download", command_download, "fetch, verify and unpack stl10, cifar10, cifar100, mnist, fashion-mnist"},
 };
 
 static void print_usage(FILE *stream)

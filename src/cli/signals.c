@@ -7,6 +7,8 @@
  * state in the program, written only here. */
 static volatile sig_atomic_t stop_requested;
 static int handlers_installed;
+static const char *volatile stop_message =
+    "\nsimclr: stopping after this step and saving a checkpoint (again to quit at once)\n";
 
 static void on_stop_signal(int signal_number)
 {
@@ -17,11 +19,11 @@ static void on_stop_signal(int signal_number)
         return;
     }
     stop_requested = 1;
-    static const char message[] =
-        "\nsimclr: stopping after this step and saving a checkpoint (again to quit at once)\n";
-    ssize_t ignored = write(STDERR_FILENO, message, sizeof message - 1);
+    ssize_t ignored = write(STDERR_FILENO, stop_message, strlen(stop_message));
     (void)ignored;
 }
+
+void cli_set_stop_message(const char *message) { stop_message = message; }
 
 const volatile sig_atomic_t *cli_stop_flag(void)
 {

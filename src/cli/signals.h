@@ -7,4 +7,7 @@
 /* Installs the handlers (idempotent) and returns the flag they set. */
 const volatile sig_atomic_t *cli_stop_flag(void);
 
+/* What the first signal prints (a string literal; the default speaks of training's checkpoint). */
+void cli_set_stop_message(const char *message);
+
 #endif
