@@ -19,6 +19,7 @@ prelude() {
     network.h) echo 'simclr_tensor_shape input_shape = {28, 28, 1}; simclr_layer_spec specs[5] = {{0}}; simclr_error err;
         uint64_t seed = 0; const float *images = NULL, *d_output = NULL; int batch = 1;' ;;
     plot.h) echo 'const float *train_loss = NULL, *val_loss = NULL; int epochs = 1; simclr_error err;' ;;
+    download.h) echo 'simclr_error err;' ;;
     safetensors.h) echo 'float *weights = NULL; simclr_error err;' ;;
     *) echo '' ;;
     esac

@@ -63,7 +63,10 @@ for signal in INT TERM; do
     out="$work/signal-$signal"
     "$simclr" baseline "${common[@]}" --epochs 3 --out "$out" >/dev/null 2>"$work/err" &
     pid=$!
-    sleep 1.5
+    # The handlers are installed before the run writes its config: wait for it (a loaded machine
+    # may take seconds to get there), then signal mid-run.
+    for _ in $(seq 1 1200); do [ -e "$out/baseline_config.json" ] && break; sleep 0.05; done
+    sleep 1
     kill -s $signal $pid
     wait $pid
     status=$?
