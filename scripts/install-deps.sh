@@ -5,7 +5,7 @@
 set -euo pipefail
 packages=(build-essential cmake pkg-config libdnnl-dev libopenblas-openmp-dev zlib1g-dev
           libpng-dev libjpeg62-turbo-dev libplplot-dev plplot-driver-cairo libcairo2-dev
-          libcmocka-dev dataset-fashion-mnist)
+          libcmocka-dev liblapacke-dev dataset-fashion-mnist)
 for group in "$@"; do
   case "$group" in
     fuzz) packages+=(clang-14 libclang-rt-14-dev) ;;
