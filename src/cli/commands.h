@@ -10,4 +10,7 @@ int command_finetune(int argc, char **argv);
 int command_experiment(int argc, char **argv);
 int command_eval(int argc, char **argv);
 int command_predict(int argc, char **argv);
+int command_knn(int argc, char **argv);
+int command_embed(int argc, char **argv);
+int command_linear_eval(int argc, char **argv);
 #endif

@@ -1,0 +1,29 @@
+#ifndef SIMCLR_EMBEDDING_PLOT_H
+#define SIMCLR_EMBEDDING_PLOT_H
+/*
+ * A picture of an embedding space: the first two principal components (simclr_pca, LAPACK) of a
+ * set of feature vectors as a scatter plot, one colour per class with a legend, the share of the
+ * variance each component explains in the axis labels.
+ */
+#include <stddef.h>
+#include <stdint.h>
+
+#include "simclr/error.h"
+
+typedef struct simclr_embedding_plot {
+    const char *title;
+    const int32_t *labels;         /* count labels (negative: unknown, drawn grey), or NULL */
+    const char *const *class_names;
+    int class_count;
+} simclr_embedding_plot;
+
+/* From a (count, dim) matrix in memory. */
+int simclr_embedding_plot_matrix_png(const char *path, const float *features, size_t count, int dim,
+                                     const simclr_embedding_plot *plot, simclr_error *err);
+
+/* From a .npy file (simclr_npy_writer's format), read twice in blocks: memory bounded by the
+ * points plotted, not by the features. */
+int simclr_embedding_plot_npy_png(const char *path, const char *npy_path, const simclr_embedding_plot *plot,
+                                  simclr_error *err);
+
+#endif
