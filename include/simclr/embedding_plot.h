@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "simclr/dataset.h"
 #include "simclr/error.h"
 
 typedef struct simclr_embedding_plot {
@@ -25,5 +26,10 @@ int simclr_embedding_plot_matrix_png(const char *path, const float *features, si
  * points plotted, not by the features. */
 int simclr_embedding_plot_npy_png(const char *path, const char *npy_path, const simclr_embedding_plot *plot,
                                   simclr_error *err);
+
+/* The encoder features of a checkpoint (simclr_features.h) on a split of ds, plotted as above
+ * with the dataset's classes (what `experiment` draws for the pretrained and finetuned encoders). */
+int simclr_embedding_plot_checkpoint_png(const char *path, const char *checkpoint, const simclr_dataset *ds,
+                                         simclr_dataset_split_id split, int batch, simclr_error *err);
 
 #endif

@@ -4,6 +4,7 @@
 
 #include "commands.h"
 #include "simclr/checkpoint.h"
+#include "simclr/embedding_plot.h"
 #include "simclr/plot.h"
 #include "train_cli.h"
 
@@ -156,6 +157,16 @@ static int run_train_command(train_command command, int argc, char **argv)
         train_cli_print_maximum(&runs[2], "val_acc");
         const simclr_history *plotted[3] = {&runs[0], &runs[1], &runs[2]};
         if (write_plots(config.out_dir, plotted, &err) != 0) goto fail;
+        /* The embedding space of the pretrained and the finetuned encoder. */
+        static const char *const embedded[2] = {"pretrain", "finetune"};
+        for (int r = 0; r < 2; r++) {
+            char model[4096], picture[4096];
+            snprintf(model, sizeof model, "%s/%s.safetensors", config.out_dir, embedded[r]);
+            snprintf(picture, sizeof picture, "%s/pca_%s.png", config.out_dir, embedded[r]);
+            if (simclr_embedding_plot_checkpoint_png(picture, model, &ds, SIMCLR_DATASET_SPLIT_TEST,
+                                                     (int)config.test_batch, &err) != 0)
+                goto fail;
+        }
         double seconds[3] = {0, 0, 0};
         for (int r = 0; r < 3; r++)
             for (int e = 0; e < runs[r].epoch_count; e++) seconds[r] += runs[r].seconds[e];
@@ -174,9 +185,9 @@ static int run_train_command(train_command command, int argc, char **argv)
                    simclr_history_max(&runs[0], "val_knn_acc") * 100.0,
                    simclr_history_max(&runs[1], "val_knn_acc") * 100.0,
                    simclr_history_max(&runs[2], "val_knn_acc") * 100.0);
-        printf("\nPlots: %s/val_accuracy.png, %s/val_loss.png%s%s%s\n", config.out_dir, config.out_dir,
-               config.knn_k > 0 ? ", " : "", config.knn_k > 0 ? config.out_dir : "",
-               config.knn_k > 0 ? "/val_knn_accuracy.png" : "");
+        printf("\nPlots: %s/val_accuracy.png, %s/val_loss.png%s%s%s, %s/pca_pretrain.png, %s/pca_finetune.png\n",
+               config.out_dir, config.out_dir, config.knn_k > 0 ? ", " : "", config.knn_k > 0 ? config.out_dir : "",
+               config.knn_k > 0 ? "/val_knn_accuracy.png" : "", config.out_dir, config.out_dir);
         break;
     }
     }

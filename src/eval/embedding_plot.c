@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "simclr/features.h"
 #include "simclr/npy.h"
 #include "simclr/pca.h"
 #include "simclr/plot.h"
@@ -114,4 +115,32 @@ int simclr_embedding_plot_npy_png(const char *path, const char *npy_path, const 
     source.dim = (int)probe.cols;
     simclr_npy_reader_close(&probe);
     return plot_rows(path, &source, plot, err);
+}
+
+int simclr_embedding_plot_checkpoint_png(const char *path, const char *checkpoint, const simclr_dataset *ds,
+                                         simclr_dataset_split_id split, int batch, simclr_error *err)
+{
+    simclr_feature_options options = {.kind = SIMCLR_FEATURE_KIND_ENCODER, .max_batch = batch};
+    simclr_feature_extractor fx;
+    if (simclr_feature_extractor_load(&fx, checkpoint, &options, err) != 0) return -1;
+    size_t count = ds->splits[split].count;
+    int status = -1;
+    float *features = simclr_checked_calloc(count ? count * (size_t)fx.dim : 1, sizeof(float), "features", err);
+    int32_t *labels = features ? simclr_checked_calloc(count ? count : 1, sizeof(int32_t), "labels", err) : NULL;
+    if (!labels) goto done;
+    if (simclr_feature_extractor_split_matrix(&fx, ds, split, NULL, count, features, NULL, err) != 0) goto done;
+    for (size_t i = 0; i < count; i++) labels[i] = simclr_dataset_label(ds, split, i);
+    const char *names[SIMCLR_DATASET_MAX_CLASSES];
+    for (int c = 0; c < ds->num_classes; c++) names[c] = ds->class_names[c];
+    char title[256];
+    snprintf(title, sizeof title, "encoder features after %s (%s %s split, PCA)", fx.info.run, ds->name,
+             simclr_dataset_split_name(split));
+    simclr_embedding_plot plot = {.title = title, .labels = labels, .class_names = names,
+                                  .class_count = ds->num_classes};
+    status = simclr_embedding_plot_matrix_png(path, features, count, fx.dim, &plot, err);
+done:
+    free(features);
+    free(labels);
+    simclr_feature_extractor_free(&fx);
+    return status;
 }
