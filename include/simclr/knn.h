@@ -8,7 +8,7 @@
  * the lowest class index).
  *
  * The similarities are blocked matrix products (BLAS sgemm) of a chunk of query rows against a
- * chunk of bank rows, and a running top-k per query row (a min-heap) is merged over the bank
+ * chunk of bank rows, and a running top-k per query row (quickselect) is merged over the bank
  * chunks, so memory is bounded by the chunk sizes, not by the number of queries or bank rows:
  *
  *     simclr_knn_bank bank;                        // bank rows: features of labeled images

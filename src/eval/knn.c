@@ -1,9 +1,10 @@
-/* kNN classification against a memory bank: blocked sgemm similarities, a running top-k min-heap
- * per query row, weighted votes exp(sim / T). */
+/* kNN classification against a memory bank: blocked sgemm similarities, a running top-k per query
+ * row (quickselect over the row's best so far and the next bank chunk), weighted votes exp(sim / T). */
 #include "simclr/knn.h"
 
 #include <cblas.h>
 #include <math.h>
+#include <omp.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -67,58 +68,46 @@ void simclr_knn_bank_normalize(simclr_knn_bank *bank)
     simclr_l2_normalize_rows(bank->features, bank->count, bank->dim);
 }
 
-/* Heap order: a is "below" b when its similarity is lower, or equal with a larger bank index (so
- * equal similarities keep the earlier bank row). */
-static int heap_below(float sim_a, size_t index_a, float sim_b, size_t index_b)
+/* A candidate neighbour. "Better" is a total order: higher similarity, then the earlier bank row,
+ * so the selected set does not depend on chunking or threads. */
+typedef struct knn_candidate {
+    float sim;
+    size_t index;
+} knn_candidate;
+
+static int better(const knn_candidate *a, const knn_candidate *b)
 {
-    return sim_a < sim_b || (sim_a == sim_b && index_a > index_b);
+    return a->sim > b->sim || (a->sim == b->sim && a->index < b->index);
 }
 
-static void heap_sift_down(float *sims, size_t *indices, int size, int at)
+static void swap_candidates(knn_candidate *a, knn_candidate *b)
 {
-    for (;;) {
-        int smallest = at, left = 2 * at + 1, right = 2 * at + 2;
-        if (left < size && heap_below(sims[left], indices[left], sims[smallest], indices[smallest]))
-            smallest = left;
-        if (right < size && heap_below(sims[right], indices[right], sims[smallest], indices[smallest]))
-            smallest = right;
-        if (smallest == at) return;
-        float s = sims[at];
-        sims[at] = sims[smallest];
-        sims[smallest] = s;
-        size_t i = indices[at];
-        indices[at] = indices[smallest];
-        indices[smallest] = i;
-        at = smallest;
-    }
+    knn_candidate t = *a;
+    *a = *b;
+    *b = t;
 }
 
-static void heap_sift_up(float *sims, size_t *indices, int at)
+/* Reorders items[0..count) so that the k best come first (in no particular order): quickselect
+ * with a median-of-three pivot, O(count) on average. */
+static void select_best(knn_candidate *items, size_t count, size_t k)
 {
-    while (at > 0) {
-        int parent = (at - 1) / 2;
-        if (!heap_below(sims[at], indices[at], sims[parent], indices[parent])) return;
-        float s = sims[at];
-        sims[at] = sims[parent];
-        sims[parent] = s;
-        size_t i = indices[at];
-        indices[at] = indices[parent];
-        indices[parent] = i;
-        at = parent;
-    }
-}
-
-/* Offers bank row `index` with similarity `sim` to a top-k heap holding *size entries. */
-static void heap_offer(float *sims, size_t *indices, int *size, int k, float sim, size_t index)
-{
-    if (*size < k) {
-        sims[*size] = sim;
-        indices[*size] = index;
-        heap_sift_up(sims, indices, (*size)++);
-    } else if (heap_below(sims[0], indices[0], sim, index)) {
-        sims[0] = sim;
-        indices[0] = index;
-        heap_sift_down(sims, indices, k, 0);
+    size_t low = 0, high = count; /* the k-th best lies in [low, high) */
+    while (high - low > 1) {
+        size_t mid = low + (high - low) / 2, last = high - 1;
+        if (better(&items[mid], &items[low])) swap_candidates(&items[mid], &items[low]);
+        if (better(&items[last], &items[low])) swap_candidates(&items[last], &items[low]);
+        if (better(&items[last], &items[mid])) swap_candidates(&items[last], &items[mid]);
+        /* items[mid] is the median: move it to the end and partition [low, last). */
+        swap_candidates(&items[mid], &items[last]);
+        knn_candidate pivot = items[last];
+        size_t store = low;
+        for (size_t i = low; i < last; i++)
+            if (better(&items[i], &pivot)) swap_candidates(&items[i], &items[store++]);
+        swap_candidates(&items[store], &items[last]);
+        /* items[low, store) beat the pivot, items[store] is the pivot, the rest do not. */
+        if (store + 1 == k || store == k) return;
+        if (store > k) high = store;
+        else low = store + 1;
     }
 }
 
@@ -138,57 +127,69 @@ int simclr_knn_classify(const simclr_knn_bank *bank, const simclr_knn_config *co
     if (query_chunk > query_count) query_chunk = query_count ? query_count : 1;
     int k = config->k, dim = bank->dim, classes = bank->num_classes;
     float *sims = simclr_checked_calloc(query_chunk * bank_chunk, sizeof(float), "kNN similarities", err);
-    float *heap_sims = sims ? simclr_checked_calloc(query_chunk * (size_t)k, sizeof(float), "kNN top-k", err) : NULL;
-    size_t *heap_indices =
-        heap_sims ? simclr_checked_calloc(query_chunk * (size_t)k, sizeof(size_t), "kNN top-k", err) : NULL;
-    int *heap_sizes = heap_indices ? simclr_checked_calloc(query_chunk, sizeof(int), "kNN top-k", err) : NULL;
+    knn_candidate *best =
+        sims ? simclr_checked_calloc(query_chunk * (size_t)k, sizeof(knn_candidate), "kNN top-k", err) : NULL;
+    int *best_counts = best ? simclr_checked_calloc(query_chunk, sizeof(int), "kNN top-k", err) : NULL;
     double *row_votes =
-        heap_sizes ? simclr_checked_calloc(query_chunk * (size_t)classes, sizeof(double), "kNN votes", err) : NULL;
-    if (!row_votes) {
+        best_counts ? simclr_checked_calloc(query_chunk * (size_t)classes, sizeof(double), "kNN votes", err) : NULL;
+    size_t threads = (size_t)omp_get_max_threads();
+    knn_candidate *scratch = row_votes ? simclr_checked_calloc(threads * ((size_t)k + bank_chunk),
+                                                               sizeof(knn_candidate), "kNN candidates", err)
+                                       : NULL;
+    if (!scratch) {
         free(sims);
-        free(heap_sims);
-        free(heap_indices);
-        free(heap_sizes);
+        free(best);
+        free(best_counts);
+        free(row_votes);
         return -1;
     }
     simclr_l2_normalize_rows(queries, query_count, dim);
     double inverse_temperature = 1.0 / (double)config->temperature;
     for (size_t q0 = 0; q0 < query_count; q0 += query_chunk) {
         size_t q_rows = query_count - q0 < query_chunk ? query_count - q0 : query_chunk;
-        memset(heap_sizes, 0, q_rows * sizeof(int));
+        memset(best_counts, 0, q_rows * sizeof(int));
         for (size_t b0 = 0; b0 < bank->count; b0 += bank_chunk) {
             size_t b_rows = bank->count - b0 < bank_chunk ? bank->count - b0 : bank_chunk;
             /* sims (q_rows, b_rows) = queries[q0..] (q_rows, dim) . bank[b0..]^T (dim, b_rows) */
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)q_rows, (int)b_rows, dim, 1.0f,
                         queries + q0 * (size_t)dim, dim, bank->features + b0 * (size_t)dim, dim, 0.0f, sims,
                         (int)b_rows);
-#pragma omp parallel for schedule(static)
-            for (size_t r = 0; r < q_rows; r++) {
-                const float *row = sims + r * b_rows;
-                for (size_t j = 0; j < b_rows; j++)
-                    heap_offer(heap_sims + r * (size_t)k, heap_indices + r * (size_t)k, &heap_sizes[r], k,
-                               row[j], b0 + j);
+#pragma omp parallel
+            {
+                /* Per thread: the row's current top k followed by this chunk's candidates. */
+                knn_candidate *candidates = scratch + (size_t)omp_get_thread_num() * ((size_t)k + bank_chunk);
+#pragma omp for schedule(static)
+                for (size_t r = 0; r < q_rows; r++) {
+                    const float *row = sims + r * b_rows;
+                    knn_candidate *top = best + r * (size_t)k;
+                    size_t held = (size_t)best_counts[r], total = held + b_rows;
+                    memcpy(candidates, top, held * sizeof *candidates);
+                    for (size_t j = 0; j < b_rows; j++) candidates[held + j] = (knn_candidate){row[j], b0 + j};
+                    size_t keep = total < (size_t)k ? total : (size_t)k;
+                    if (total > keep) select_best(candidates, total, keep);
+                    memcpy(top, candidates, keep * sizeof *candidates);
+                    best_counts[r] = (int)keep;
+                }
             }
         }
 #pragma omp parallel for schedule(static)
         for (size_t r = 0; r < q_rows; r++) {
             double *vote = row_votes + r * (size_t)classes;
             memset(vote, 0, (size_t)classes * sizeof(double));
-            for (int n = 0; n < heap_sizes[r]; n++) {
-                size_t index = heap_indices[r * (size_t)k + (size_t)n];
-                vote[bank->labels[index]] += exp((double)heap_sims[r * (size_t)k + (size_t)n] * inverse_temperature);
-            }
-            int best = 0;
+            const knn_candidate *top = best + r * (size_t)k;
+            for (int n = 0; n < best_counts[r]; n++)
+                vote[bank->labels[top[n].index]] += exp((double)top[n].sim * inverse_temperature);
+            int winner = 0;
             for (int c = 1; c < classes; c++)
-                if (vote[c] > vote[best]) best = c;
-            predictions[q0 + r] = best;
+                if (vote[c] > vote[winner]) winner = c;
+            predictions[q0 + r] = winner;
         }
         if (votes) memcpy(votes + q0 * (size_t)classes, row_votes, q_rows * (size_t)classes * sizeof(double));
     }
     free(sims);
-    free(heap_sims);
-    free(heap_indices);
-    free(heap_sizes);
+    free(best);
+    free(best_counts);
     free(row_votes);
+    free(scratch);
     return 0;
 }
