@@ -135,8 +135,9 @@ static void test_agrees_with_brute_force(void **state)
     }
     simclr_knn_bank_normalize(&bank);
 
-    const size_t chunks[3][2] = {{0, 0}, {7, 50}, {1, 1}};
-    for (int c = 0; c < 3; c++) {
+    /* Default chunks, uneven ones, one query row at a time, one bank row at a time. */
+    const size_t chunks[4][2] = {{0, 0}, {7, 50}, {1, 300}, {97, 1}};
+    for (int c = 0; c < 4; c++) {
         simclr_knn_config config = simclr_knn_config_default();
         config.k = K;
         config.temperature = (float)temperature;
