@@ -13,7 +13,7 @@ set -uo pipefail
 simclr=$1 run=$2 out=$3 per_class=$4
 shift 4
 mkdir -p "$out"
-echo "| encoder | kNN (k=200, T=0.1) | linear eval top-1 | top-5 |"
+echo "| encoder | kNN top-1 | linear eval top-1 | top-5 |"
 echo "|---|---|---|---|"
 for name in random baseline pretrain finetune; do
     case $name in
