@@ -27,6 +27,9 @@ int simclr_embedding_plot_matrix_png(const char *path, const float *features, si
 int simclr_embedding_plot_npy_png(const char *path, const char *npy_path, const simclr_embedding_plot *plot,
                                   simclr_error *err);
 
+/* How a plot names a dataset: its name, or for an image folder the directory's last component. */
+void simclr_embedding_dataset_label(const simclr_dataset *ds, char *out, size_t size);
+
 /* The encoder features of a checkpoint (simclr_features.h) on a split of ds, plotted as above
  * with the dataset's classes (what `experiment` draws for the pretrained and finetuned encoders). */
 int simclr_embedding_plot_checkpoint_png(const char *path, const char *checkpoint, const simclr_dataset *ds,

@@ -318,10 +318,11 @@ int command_embed(int argc, char **argv)
         const char *names[SIMCLR_DATASET_MAX_CLASSES];
         int classes = job.ds ? ds.num_classes : 0;
         for (int c = 0; c < classes; c++) names[c] = ds.class_names[c];
-        char title[512];
+        char title[512], dataset[128];
+        if (job.ds) simclr_embedding_dataset_label(&ds, dataset, sizeof dataset);
         if (job.ds)
             snprintf(title, sizeof title, "%s features of the %s %s split (PCA)",
-                     simclr_feature_kind_name(fx.options.kind), ds.name, simclr_dataset_split_name(job.split));
+                     simclr_feature_kind_name(fx.options.kind), dataset, simclr_dataset_split_name(job.split));
         else
             snprintf(title, sizeof title, "%s features of %zu images (PCA)", simclr_feature_kind_name(fx.options.kind),
                      job.count);

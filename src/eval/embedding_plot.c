@@ -3,6 +3,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "simclr/features.h"
 #include "simclr/npy.h"
@@ -117,6 +118,23 @@ int simclr_embedding_plot_npy_png(const char *path, const char *npy_path, const 
     return plot_rows(path, &source, plot, err);
 }
 
+void simclr_embedding_dataset_label(const simclr_dataset *ds, char *out, size_t size)
+{
+    const char *name = ds->name;
+    if (ds->kind == SIMCLR_DATASET_KIND_FOLDER) {
+        /* An image folder is best known by its directory's name ("cifar10"). */
+        size_t length = strlen(ds->path);
+        while (length > 1 && ds->path[length - 1] == '/') length--;
+        size_t start = length;
+        while (start > 0 && ds->path[start - 1] != '/') start--;
+        if (length > start) {
+            snprintf(out, size, "%.*s", (int)(length - start), ds->path + start);
+            return;
+        }
+    }
+    snprintf(out, size, "%s", name);
+}
+
 int simclr_embedding_plot_checkpoint_png(const char *path, const char *checkpoint, const simclr_dataset *ds,
                                          simclr_dataset_split_id split, int batch, simclr_error *err)
 {
@@ -132,8 +150,9 @@ int simclr_embedding_plot_checkpoint_png(const char *path, const char *checkpoin
     for (size_t i = 0; i < count; i++) labels[i] = simclr_dataset_label(ds, split, i);
     const char *names[SIMCLR_DATASET_MAX_CLASSES];
     for (int c = 0; c < ds->num_classes; c++) names[c] = ds->class_names[c];
-    char title[256];
-    snprintf(title, sizeof title, "encoder features after %s (%s %s split, PCA)", fx.info.run, ds->name,
+    char title[256], dataset[128];
+    simclr_embedding_dataset_label(ds, dataset, sizeof dataset);
+    snprintf(title, sizeof title, "encoder features after %s (%s %s split, PCA)", fx.info.run, dataset,
              simclr_dataset_split_name(split));
     simclr_embedding_plot plot = {.title = title, .labels = labels, .class_names = names,
                                   .class_count = ds->num_classes};
