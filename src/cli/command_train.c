@@ -6,6 +6,7 @@
 #include "simclr/checkpoint.h"
 #include "simclr/embedding_plot.h"
 #include "simclr/plot.h"
+#include "signals.h"
 #include "train_cli.h"
 
 typedef enum train_command {
@@ -103,6 +104,9 @@ static int run_train_command(train_command command, int argc, char **argv)
     int parsed = options_parse(&parser, argc, argv, &err);
     if (parsed != 0) return parsed > 0 ? 0 : cli_report_error(&err);
     options.knn_k_given = options_given(&parser, "knn-k");
+    /* The stop handlers before the dataset opens (seconds on a busy machine): a Ctrl-C or SIGTERM
+     * arriving meanwhile stops the run after its first step with a checkpoint, as later ones do. */
+    (void)cli_stop_flag();
     if (command == TRAIN_COMMAND_FINETUNE && !from) {
         simclr_error_input(&err, "simclr finetune: --from CHECKPOINT is required (a pretrain.safetensors)");
         return cli_report_error(&err);
