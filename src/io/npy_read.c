@@ -1,6 +1,7 @@
 /* .npy reader for 2-D '<f4' C-order arrays (versions 1.0 and 2.0 headers). */
 #include "simclr/npy.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -58,6 +59,17 @@ int simclr_npy_reader_open(simclr_npy_reader *reader, const char *path, simclr_e
     if (status != 0) {
         fclose(stream);
         return -1;
+    }
+    /* The data must be exactly rows * cols float32 values, as numpy.load requires. */
+    long data_start = ftell(stream);
+    long end = fseek(stream, 0, SEEK_END) == 0 ? ftell(stream) : -1;
+    size_t rows = reader->rows, cols = reader->cols;
+    int overflows = cols != 0 && rows > SIZE_MAX / sizeof(float) / cols;
+    if (data_start < 0 || end < data_start || overflows ||
+        (size_t)(end - data_start) != rows * cols * sizeof(float) || fseek(stream, data_start, SEEK_SET) != 0) {
+        fclose(stream);
+        return simclr_error_input(err, "%s: the header's shape (%zu, %zu) does not match the %ld bytes of data",
+                                  path, rows, cols, end > data_start ? end - data_start : 0L);
     }
     reader->stream = stream;
     return 0;
