@@ -6,11 +6,11 @@
 # pragmas are compiled out (-fopenmp is not given): none of the fuzzed code runs in parallel.
 OUT ?= build-fuzz
 CC := clang
-TARGETS ?= stl10 cifar idx image folder safetensors options
+TARGETS ?= stl10 cifar idx image folder safetensors options npy
 
 SANITIZE := -fsanitize=address,undefined -fno-sanitize-recover=undefined
-PKG_CFLAGS := $(shell pkg-config --cflags libpng openblas plplot cairo)
-PKG_LIBS := $(shell pkg-config --libs libpng openblas plplot cairo)
+PKG_CFLAGS := $(shell pkg-config --cflags libpng openblas lapacke plplot cairo)
+PKG_LIBS := $(shell pkg-config --libs libpng openblas lapacke plplot cairo)
 CFLAGS := -std=c11 -g -O1 -fno-omit-frame-pointer $(SANITIZE) -fsanitize=fuzzer-no-link \
           -Wall -Wextra -Wno-unused-parameter -Wno-unknown-pragmas \
           -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -DSIMCLR_VERSION='"fuzz"' -DSIMCLR_FUZZER \
@@ -21,7 +21,7 @@ LIBS := -Wl,--as-needed -ldnnl $(PKG_LIBS) -ljpeg -lz -lgomp -lm
 # The library as CMake globs it, plus the command-line front end but its main.c (fuzz_options
 # parses the commands' own option tables).
 LIB_SOURCES := $(sort $(shell find src/util src/data src/augment src/nn src/loss src/optim \
-                                   src/model src/train src/io src/api -name '*.c') \
+                                   src/model src/train src/eval src/io src/api -name '*.c') \
                       $(filter-out src/cli/main.c,$(wildcard src/cli/*.c)))
 LIB_OBJECTS := $(LIB_SOURCES:%.c=$(OUT)/obj/%.o)
 ARCHIVE := $(OUT)/libsimclr_fuzz.a

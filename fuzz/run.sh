@@ -25,7 +25,7 @@
 set -u
 cd "$(dirname "$0")/.."
 
-ALL_TARGETS="stl10 cifar idx image folder safetensors options"
+ALL_TARGETS="stl10 cifar idx image folder safetensors options npy"
 OUT=${FUZZ_OUT:-build-fuzz}
 SECONDS_PER_TARGET=${FUZZ_SECONDS:-60}
 RUNS=${FUZZ_RUNS:-}

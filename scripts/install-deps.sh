@@ -5,7 +5,7 @@
 set -euo pipefail
 packages=(build-essential cmake pkg-config libdnnl-dev libopenblas-openmp-dev zlib1g-dev
           libpng-dev libjpeg62-turbo-dev libplplot-dev plplot-driver-cairo libcairo2-dev
-          libcmocka-dev dataset-fashion-mnist
+          libcmocka-dev liblapacke-dev dataset-fashion-mnist
           libcurl4-openssl-dev libarchive-dev libssl-dev
           python3-numpy python3-pytest python3-venv python3-setuptools) # python/ and its tests
 for group in "$@"; do

@@ -29,7 +29,7 @@ expect_text() { # expect_text FILE TEXT NAME
 expect_status 0 "--version" "$simclr" --version
 expect_text "$work/out" "simclr " "--version prints the version"
 expect_status 0 "--help" "$simclr" --help
-for command in info show augment baseline pretrain finetune experiment eval predict download; do
+for command in info show augment baseline pretrain finetune experiment eval predict knn embed linear-eval download; do
     expect_status 0 "$command --help" "$simclr" "$command" --help
     expect_text "$work/out" "Usage: simclr $command" "$command --help shows usage"
 done
@@ -94,10 +94,13 @@ else
     expect_text "$work/out" "ms/step" "Keras-like progress line"
     for file in baseline.safetensors pretrain.safetensors finetune.safetensors \
         baseline_history.csv pretrain_history.json finetune_history.csv \
-        experiment_config.json val_accuracy.png val_loss.png; do
+        experiment_config.json val_accuracy.png val_loss.png val_knn_accuracy.png pca_pretrain.png \
+        pca_finetune.png; do
         if [ -s "$run/$file" ]; then pass "$file written"; else fail "$file missing"; fi
     done
-    expect_text "$run/pretrain_history.csv" "epoch,c_acc,c_loss,p_acc,p_loss,val_p_acc,val_p_loss,seconds" "pretrain history columns"
+    expect_text "$run/pretrain_history.csv" "epoch,c_acc,c_loss,p_acc,p_loss,val_p_acc,val_p_loss,val_knn_acc,seconds" "pretrain history columns"
+    expect_text "$work/out" "val_knn_acc: " "kNN monitor on the progress line"
+    expect_text "$work/out" "Maximal kNN accuracy of the encoder (k=200, T=0.1)" "experiment prints the kNN maxima"
     expect_status 0 "eval finetune" "$simclr" eval --model "$run/finetune.safetensors"
     expect_text "$work/out" "accuracy" "eval prints accuracy"
     expect_status 0 "eval probe" "$simclr" eval --model "$run/pretrain.safetensors"

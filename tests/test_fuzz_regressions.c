@@ -22,6 +22,7 @@
 #include "../fuzz/fuzz_folder.c"
 #include "../fuzz/fuzz_idx.c"
 #include "../fuzz/fuzz_image.c"
+#include "../fuzz/fuzz_npy.c"
 #include "../fuzz/fuzz_options.c"
 #include "../fuzz/fuzz_safetensors.c"
 #include "../fuzz/fuzz_stl10.c"
@@ -104,6 +105,7 @@ static void test_safetensors(void **state)
     replay_target("safetensors", fuzz_safetensors_one);
 }
 static void test_options(void **state) { (void)state; replay_target("options", fuzz_options_one); }
+static void test_npy(void **state) { (void)state; replay_target("npy", fuzz_npy_one); }
 
 int main(void)
 {
@@ -111,7 +113,7 @@ int main(void)
         cmocka_unit_test(test_stl10),       cmocka_unit_test(test_cifar),
         cmocka_unit_test(test_idx),         cmocka_unit_test(test_image),
         cmocka_unit_test(test_folder),      cmocka_unit_test(test_safetensors),
-        cmocka_unit_test(test_options),
+        cmocka_unit_test(test_options),     cmocka_unit_test(test_npy),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

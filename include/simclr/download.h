@@ -23,6 +23,8 @@
 #include <stdio.h>
 
 #include "simclr/error.h"
+#include "simclr/export.h"
+SIMCLR_BEGIN_DECLS
 
 typedef struct simclr_download_file {
     const char *name; /* file name at the source, e.g. "cifar-10-binary.tar.gz" */
@@ -80,4 +82,5 @@ typedef enum simclr_download_outcome {
 int simclr_download(const simclr_download_dataset *dataset, const simclr_download_options *options,
                     simclr_download_outcome *outcome, simclr_error *err);
 
+SIMCLR_END_DECLS
 #endif

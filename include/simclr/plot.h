@@ -17,6 +17,9 @@
  * on two threads at once; it uses a fresh PLplot stream per call and leaves the caller's current
  * stream as it was.
  */
+#include <stddef.h>
+#include <stdint.h>
+
 #include "simclr/error.h"
 #include "simclr/export.h"
 SIMCLR_BEGIN_DECLS
@@ -36,6 +39,19 @@ typedef struct simclr_plot_series {
  * required. Text is drawn as given ('#' is shown literally). */
 int simclr_plot_lines_png(const char *path, const char *title, const char *x_label, const char *y_label,
                    const simclr_plot_series *series, int series_count, simclr_error *err);
+
+/* Size of a scatter plot, in pixels (the legend sits right of the axes). */
+#define SIMCLR_PLOT_SCATTER_WIDTH 900
+#define SIMCLR_PLOT_SCATTER_HEIGHT 700
+#define SIMCLR_PLOT_SCATTER_MAX_LEGEND 20
+
+/* Scatter plot (PLplot): count points (x[i], y[i]), point i coloured by groups[i] in 0..group_count-1
+ * (matplotlib's tab10, cycling after 10 groups; a negative group is drawn grey), with a legend
+ * of group_names (when group_count <= SIMCLR_PLOT_SCATTER_MAX_LEGEND; NULL names: "group N").
+ * Non-finite points are skipped; at least one finite point is required. Written atomically. */
+int simclr_plot_scatter_png(const char *path, const char *title, const char *x_label, const char *y_label,
+                            const float *x, const float *y, const int32_t *groups, size_t count,
+                            const char *const *group_names, int group_count, simclr_error *err);
 
 /* Layout of an image grid, in output pixels: a margin around everything, a gap between images,
  * and a title band above each row when row_titles is not NULL. */

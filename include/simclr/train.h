@@ -14,6 +14,7 @@
 
 #include "simclr/dataset.h"
 #include "simclr/history.h"
+#include "simclr/knn.h"
 #include "simclr/loss.h"
 #include "simclr/model.h"
 #include "simclr/optim.h"
@@ -32,6 +33,11 @@ typedef struct simclr_train_config {
     simclr_contrastive_kind loss_kind;  /* the seed's */
     simclr_adam_config adam;            /* Keras defaults */
     simclr_model_config model;          /* from the dataset's shape */
+    /* The kNN monitor after every epoch (history column val_knn_acc): k nearest labeled training
+     * images by cosine similarity of encoder features, votes exp(sim / T). 0: off. k is clamped
+     * to the labeled subset's size. */
+    int knn_k;                   /* 200 */
+    float knn_temperature;       /* 0.1 */
     const char *out_dir;         /* where files go */
     int quiet;                   /* 1: no summaries and progress lines */
     FILE *log;                   /* progress output (stdout) */
@@ -74,6 +80,7 @@ int simclr_train_finetune(const simclr_dataset *ds, const simclr_train_config *c
 typedef struct simclr_evaluation {
     double loss;      /* mean cross-entropy over the test split */
     double accuracy;  /* fraction correct */
+    double knn_accuracy; /* kNN monitor's fraction correct (NAN when not computed) */
     size_t count;
 } simclr_evaluation;
 

@@ -4,7 +4,9 @@
 
 #include "commands.h"
 #include "simclr/checkpoint.h"
+#include "simclr/embedding_plot.h"
 #include "simclr/plot.h"
+#include "signals.h"
 #include "train_cli.h"
 
 typedef enum train_command {
@@ -36,31 +38,44 @@ static const char *const COMMAND_SUMMARY[] = {
     "validation accuracy of each run as a table and the plots val_accuracy.png and val_loss.png.",
 };
 
+typedef struct plot_figure {
+    const char *file, *title, *y_label;
+    const char *keys[3]; /* metric of each run: baseline, pretraining, finetuning */
+} plot_figure;
+
+static const plot_figure FIGURES[] = {
+    {"val_accuracy.png", "Classification accuracy during training", "validation accuracy",
+     {"val_acc", "val_p_acc", "val_acc"}},
+    {"val_loss.png", "Classification loss during training", "validation loss",
+     {"val_loss", "val_p_loss", "val_loss"}},
+    /* Only when the kNN monitor ran (--knn-k above 0). */
+    {"val_knn_accuracy.png", "kNN accuracy of the encoder's features during training",
+     "validation kNN accuracy", {"val_knn_acc", "val_knn_acc", "val_knn_acc"}},
+};
+
 static int write_plots(const char *out_dir, const simclr_history *runs[3], simclr_error *err)
 {
     static const char *const labels[3] = {"supervised baseline", "self-supervised pretraining",
                                           "supervised finetuning"};
-    static const char *const accuracy_keys[3] = {"val_acc", "val_p_acc", "val_acc"};
-    static const char *const loss_keys[3] = {"val_loss", "val_p_loss", "val_loss"};
-    float columns[3][2][1024];
-    for (int kind = 0; kind < 2; kind++) {
+    float columns[3][1024];
+    for (size_t figure = 0; figure < sizeof FIGURES / sizeof FIGURES[0]; figure++) {
+        const plot_figure *f = &FIGURES[figure];
         simclr_plot_series series[3];
+        int present = 1;
         for (int r = 0; r < 3; r++) {
-            const char *key = kind == 0 ? accuracy_keys[r] : loss_keys[r];
-            int metric = simclr_history_metric_index(runs[r], key);
+            int metric = simclr_history_metric_index(runs[r], f->keys[r]);
+            if (metric < 0) present = 0;
+            if (!present) break;
             int count = runs[r]->epoch_count < 1024 ? runs[r]->epoch_count : 1024;
             simclr_history h = *runs[r];
             h.epoch_count = count;
-            simclr_history_column(&h, metric, columns[r][kind]);
-            series[r] = (simclr_plot_series){.label = labels[r], .y = columns[r][kind], .count = count};
+            simclr_history_column(&h, metric, columns[r]);
+            series[r] = (simclr_plot_series){.label = labels[r], .y = columns[r], .count = count};
         }
+        if (!present) continue;
         char path[4096];
-        snprintf(path, sizeof path, "%s/%s", out_dir, kind == 0 ? "val_accuracy.png" : "val_loss.png");
-        if (simclr_plot_lines_png(path, kind == 0 ? "Classification accuracy during training"
-                                           : "Classification loss during training",
-                           "epochs", kind == 0 ? "validation accuracy" : "validation loss", series,
-                           3, err) != 0)
-            return -1;
+        snprintf(path, sizeof path, "%s/%s", out_dir, f->file);
+        if (simclr_plot_lines_png(path, f->title, "epochs", f->y_label, series, 3, err) != 0) return -1;
     }
     return 0;
 }
@@ -93,6 +108,10 @@ static int run_train_command(train_command command, int argc, char **argv)
     simclr_error err;
     int parsed = options_parse(&parser, argc, argv, &err);
     if (parsed != 0) return parsed > 0 ? 0 : cli_report_error(&err);
+    options.knn_k_given = options_given(&parser, "knn-k");
+    /* The stop handlers before the dataset opens (seconds on a busy machine): a Ctrl-C or SIGTERM
+     * arriving meanwhile stops the run after its first step with a checkpoint, as later ones do. */
+    (void)cli_stop_flag();
     if (command == TRAIN_COMMAND_FINETUNE && !from) {
         simclr_error_input(&err, "simclr finetune: --from CHECKPOINT is required (a pretrain.safetensors)");
         return cli_report_error(&err);
@@ -147,6 +166,16 @@ static int run_train_command(train_command command, int argc, char **argv)
         train_cli_print_maximum(&runs[2], "val_acc");
         const simclr_history *plotted[3] = {&runs[0], &runs[1], &runs[2]};
         if (write_plots(config.out_dir, plotted, &err) != 0) goto fail;
+        /* The embedding space of the pretrained and the finetuned encoder. */
+        static const char *const embedded[2] = {"pretrain", "finetune"};
+        for (int r = 0; r < 2; r++) {
+            char model[4096], picture[4096];
+            snprintf(model, sizeof model, "%s/%s.safetensors", config.out_dir, embedded[r]);
+            snprintf(picture, sizeof picture, "%s/pca_%s.png", config.out_dir, embedded[r]);
+            if (simclr_embedding_plot_checkpoint_png(picture, model, &ds, SIMCLR_DATASET_SPLIT_TEST,
+                                                     (int)config.test_batch, &err) != 0)
+                goto fail;
+        }
         double seconds[3] = {0, 0, 0};
         for (int r = 0; r < 3; r++)
             for (int e = 0; e < runs[r].epoch_count; e++) seconds[r] += runs[r].seconds[e];
@@ -158,7 +187,16 @@ static int run_train_command(train_command command, int argc, char **argv)
                simclr_history_max(&runs[1], "val_p_acc") * 100.0, seconds[1]);
         printf("| supervised finetuning of the pretrained encoder | %.2f %% | %.0f s |\n",
                simclr_history_max(&runs[2], "val_acc") * 100.0, seconds[2]);
-        printf("\nPlots: %s/val_accuracy.png, %s/val_loss.png\n", config.out_dir, config.out_dir);
+        if (config.knn_k > 0)
+            printf("\nMaximal kNN accuracy of the encoder (k=%d, T=%g): baseline %.2f %%, pretraining "
+                   "%.2f %%, finetuning %.2f %%\n",
+                   config.knn_k, (double)config.knn_temperature,
+                   simclr_history_max(&runs[0], "val_knn_acc") * 100.0,
+                   simclr_history_max(&runs[1], "val_knn_acc") * 100.0,
+                   simclr_history_max(&runs[2], "val_knn_acc") * 100.0);
+        printf("\nPlots: %s/val_accuracy.png, %s/val_loss.png%s%s%s, %s/pca_pretrain.png, %s/pca_finetune.png\n",
+               config.out_dir, config.out_dir, config.knn_k > 0 ? ", " : "", config.knn_k > 0 ? config.out_dir : "",
+               config.knn_k > 0 ? "/val_knn_accuracy.png" : "", config.out_dir, config.out_dir);
         break;
     }
     }

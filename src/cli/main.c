@@ -20,6 +20,9 @@ static const command_entry commands[] = {
     {"experiment", command_experiment, "the seed's three runs in order, the table and the plots"},
     {"eval", command_eval, "test accuracy and loss of a saved classifier or probe"},
     {"predict", command_predict, "class and probability for PNG/JPEG images"},
+    {"knn", command_knn, "kNN accuracy of a saved model's features"},
+    {"embed", command_embed, "features of a split or of image files to .npy (+ .csv, PCA plot)"},
+    {"linear-eval", command_linear_eval, "linear evaluation on frozen features (top-1, top-5)"},
     {"download", command_download, "fetch, verify and unpack stl10, cifar10, cifar100, mnist, fashion-mnist"},
 };
 

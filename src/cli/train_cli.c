@@ -3,6 +3,7 @@
 #include <math.h>
 #include <omp.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "simclr/atomic_file.h"
@@ -28,6 +29,8 @@ void train_cli_defaults(train_cli *options)
     options->loss = "seed";
     options->precision = "fp32";
     options->out = "runs/latest";
+    options->knn_k = SIMCLR_KNN_DEFAULT_K;
+    options->knn_temperature = SIMCLR_KNN_DEFAULT_TEMPERATURE;
 }
 
 void train_cli_add_specs(train_cli *o, option_spec *specs, size_t *count)
@@ -74,6 +77,13 @@ void train_cli_add_specs(train_cli *o, option_spec *specs, size_t *count)
          "continue the run(s) saved in DIR (its --out) from the last checkpoint; give the same "
          "options as the interrupted run",
          NULL},
+        {"knn-k", OPTION_TYPE_INT, &o->knn_k, 0, 1e9, NULL, "K",
+         "kNN monitor after every epoch (val_knn_acc): K nearest labeled training images by "
+         "cosine similarity of encoder features (0: off; the default is clamped to the labeled "
+         "images, a K given above their count is an error)",
+         "200"},
+        {"knn-temperature", OPTION_TYPE_FLOAT, &o->knn_temperature, 0.002, 100, NULL, "T",
+         "kNN vote weight exp(similarity / T)", "0.1"},
         {"quiet", OPTION_TYPE_FLAG, &o->quiet, 0, 0, NULL, NULL,
          "no model summaries or progress lines", NULL},
     };
@@ -94,6 +104,8 @@ static int write_config(const simclr_train_config *config, const train_cli *opti
     fprintf(s, "  \"epochs\": %d,\n  \"steps_per_epoch\": %zu,\n", config->epochs,
             config->steps_per_epoch);
     fprintf(s, "  \"labeled_per_class\": %d,\n", config->labeled_per_class);
+    fprintf(s, "  \"knn_k\": %d,\n  \"knn_temperature\": %g,\n", config->knn_k,
+            (double)config->knn_temperature);
     fprintf(s, "  \"unlabeled_batch\": %zu,\n  \"labeled_batch\": %zu,\n  \"test_batch\": %zu,\n",
             config->unlabeled_batch, config->labeled_batch, config->test_batch);
     fprintf(s, "  \"seed\": %llu,\n  \"threads\": %d,\n", (unsigned long long)config->seed,
@@ -141,6 +153,18 @@ int train_cli_configure(const train_cli *options, const simclr_dataset *ds, cons
     config->out_dir = options->resume ? options->resume : options->out;
     config->resume = options->resume != NULL;
     config->quiet = options->quiet;
+    config->knn_k = (int)options->knn_k;
+    config->knn_temperature = (float)options->knn_temperature;
+    if (options->knn_k_given && options->knn_k > 0) {
+        size_t *bank = NULL, bank_count = 0;
+        if (simclr_train_labeled_subset(ds, config, &bank, &bank_count, err) != 0) return -1;
+        free(bank);
+        if ((size_t)options->knn_k > bank_count)
+            return simclr_error_input(err, "--knn-k %lld: larger than the kNN memory bank (%zu labeled "
+                                           "training images); use at most %zu, or 0 to turn the "
+                                           "monitor off",
+                                      options->knn_k, bank_count, bank_count);
+    }
     config->stop_requested = cli_stop_flag();
     if (options->threads > 0) omp_set_num_threads((int)options->threads);
     if (ds->splits[SIMCLR_DATASET_SPLIT_TEST].count == 0)

@@ -10,11 +10,14 @@ typedef struct train_cli {
     long long unlabeled_batch, labeled_batch, test_batch;
     long long seed, threads, width, depth, padding;
     double temperature, learning_rate;
+    long long knn_k;        /* --knn-k: 0 turns the kNN monitor off */
+    double knn_temperature; /* --knn-temperature */
     const char *loss;
     const char *precision; /* "fp32" or "bf16" */
     const char *out;
     const char *resume;
     int quiet;
+    int knn_k_given;        /* --knn-k was given: a k above the bank's size is an error, not clamped */
 } train_cli;
 
 void train_cli_defaults(train_cli *options);

@@ -8,6 +8,7 @@
  */
 #include "simclr/atomic_file.h"
 #include "simclr/plot.h"
+#include "plplot_common.h"
 
 #include <math.h>
 #include <plplot.h>
@@ -61,32 +62,6 @@ static int compute_range(const simclr_plot_series *series, int series_count, plo
     range->y_min = low - y_pad;
     range->y_max = high + y_pad;
     return 0;
-}
-
-/* PLplot treats '#' as the start of an escape sequence; "##" draws one '#'. */
-static void escape_text(const char *text, char *out, size_t size)
-{
-    size_t used = 0;
-    for (const char *c = text ? text : ""; *c && used + 3 < size; c++) {
-        if (*c == '#') out[used++] = '#';
-        out[used++] = *c;
-    }
-    out[used] = '\0';
-}
-
-static int plplot_has_device(const char *device)
-{
-    int count = 128;
-    const char **menus = calloc((size_t)count, sizeof *menus);
-    const char **names = calloc((size_t)count, sizeof *names);
-    int found = 0;
-    if (menus && names) {
-        plgDevs(&menus, &names, &count);
-        for (int i = 0; i < count && !found; i++) found = names[i] && strcmp(names[i], device) == 0;
-    }
-    free(menus);
-    free(names);
-    return found;
 }
 
 /* Draws one series: its runs of finite values as lines, isolated finite points as dots. */
@@ -147,7 +122,7 @@ static void draw_legend(const simclr_plot_series *series, int series_count, cons
     PLFLT line_widths[PLOT_MAX_SERIES];
     for (int s = 0; s < series_count; s++) {
         if (series[s].label) {
-            escape_text(series[s].label, labels[s], sizeof labels[s]);
+            simclr_plplot_escape_text(series[s].label, labels[s], sizeof labels[s]);
         } else {
             snprintf(labels[s], sizeof labels[s], "series %d", s + 1);
         }
@@ -171,9 +146,9 @@ static void draw_plot(const char *title, const char *x_label, const char *y_labe
                       PLFLT *x, PLFLT *y)
 {
     char title_text[PLOT_TEXT_MAX], x_text[PLOT_TEXT_MAX], y_text[PLOT_TEXT_MAX];
-    escape_text(title, title_text, sizeof title_text);
-    escape_text(x_label, x_text, sizeof x_text);
-    escape_text(y_label, y_text, sizeof y_text);
+    simclr_plplot_escape_text(title, title_text, sizeof title_text);
+    simclr_plplot_escape_text(x_label, x_text, sizeof x_text);
+    simclr_plplot_escape_text(y_label, y_text, sizeof y_text);
 
     pladv(0);
     plvpor(0.11, 0.95, 0.11, 0.91);
@@ -193,21 +168,6 @@ static void draw_plot(const char *title, const char *x_label, const char *y_labe
     }
 
     draw_legend(series, series_count, range);
-}
-
-/* Checks the temporary file PLplot wrote is a PNG and commits it; removes it otherwise. */
-static int commit_plplot_output(simclr_atomic_file *file, simclr_error *err)
-{
-    static const unsigned char png_signature[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
-    unsigned char start[8];
-    file->stream = fopen(file->temp_path, "r+b");
-    if (!file->stream || fread(start, 1, 8, file->stream) != 8 ||
-        memcmp(start, png_signature, 8) != 0) {
-        simclr_atomic_file_abort(file);
-        return simclr_error_set(err, SIMCLR_ERROR_KIND_RESOURCE,
-                         "cannot write plot %s: PLplot's pngcairo device produced no PNG", file->path);
-    }
-    return simclr_atomic_file_commit(file, err);
 }
 
 static int check_series(const char *path, const simclr_plot_series *series, int series_count,
@@ -234,7 +194,7 @@ int simclr_plot_lines_png(const char *path, const char *title, const char *x_lab
     plot_range range;
     if (compute_range(series, series_count, &range) != 0)
         return simclr_error_input(err, "plot %s: no finite values to plot", path);
-    if (!plplot_has_device("pngcairo"))
+    if (!simclr_plplot_has_device("pngcairo"))
         return simclr_error_set(err, SIMCLR_ERROR_KIND_RESOURCE,
                          "plot %s: PLplot has no pngcairo device (install plplot-driver-cairo)",
                          path);
@@ -278,5 +238,5 @@ int simclr_plot_lines_png(const char *path, const char *title, const char *x_lab
     plsstrm(previous_stream);
     free(x);
     free(y);
-    return commit_plplot_output(&file, err);
+    return simclr_plplot_commit_output(&file, err);
 }

@@ -84,7 +84,7 @@ int simclr_train_evaluate_checkpoint(const simclr_dataset *ds, const char *check
     inputs = simclr_checked_calloc(test_batch * simclr_dataset_image_bytes(ds), sizeof(float), "input batch", err);
     if (!pixels || !inputs) goto done;
     status = simclr_evaluate_classifier(ds, &model.encoder, &model.classifier, test_batch, pixels, inputs,
-                                 result, err);
+                                 NULL, result, err);
 done:
     free(pixels);
     free(inputs);

@@ -15,13 +15,15 @@
 #include "train_internal.h"
 
 static const char *const PRETRAIN_METRICS[] = {"c_acc", "c_loss", "p_acc", "p_loss",
-                                               "val_p_acc", "val_p_loss"};
-enum { PRETRAIN_METRIC_COUNT = 6 };
+                                               "val_p_acc", "val_p_loss", "val_knn_acc"};
+/* Without the kNN monitor (knn_k 0) the history has the seed's six columns. */
+enum { PRETRAIN_METRIC_COUNT = 7 };
 
 typedef struct pretrain_state {
     simclr_network encoder, head, probe;
     simclr_adam encoder_optimizer, head_optimizer, probe_optimizer;
     simclr_sampler stream;
+    simclr_knn_monitor knn;
     size_t *labeled_indices;
     size_t labeled_count;
     size_t *unlabeled_batch_indices, *labeled_batch_indices;
@@ -42,6 +44,7 @@ static void pretrain_state_free(pretrain_state *state)
     simclr_adam_free(&state->head_optimizer);
     simclr_adam_free(&state->probe_optimizer);
     simclr_sampler_free(&state->stream);
+    simclr_knn_monitor_free(&state->knn);
     free(state->labeled_indices);
     free(state->unlabeled_batch_indices);
     free(state->labeled_batch_indices);
@@ -109,6 +112,10 @@ static int pretrain_setup(pretrain_state *state, const simclr_dataset *ds, const
     if (!state->unlabeled_batch_indices || !state->labeled_batch_indices || !state->pixels ||
         !state->views || !state->d_projections || !state->loss_workspace || !state->d_logits ||
         !state->labels)
+        return -1;
+    if (config->knn_k > 0 &&
+        simclr_knn_monitor_init(&state->knn, config, ds, state->labeled_indices, state->labeled_count,
+                                (int)simclr_network_output_size(&state->encoder), err) != 0)
         return -1;
     return 0;
 }
@@ -195,7 +202,8 @@ static int pretrain_step(pretrain_state *state, const simclr_dataset *ds, const 
 
 int simclr_train_pretrain(const simclr_dataset *ds, const simclr_train_config *config, simclr_history *hist, simclr_error *err)
 {
-    simclr_history_init(hist, PRETRAIN_METRICS, PRETRAIN_METRIC_COUNT);
+    int metric_count = config->knn_k > 0 ? PRETRAIN_METRIC_COUNT : PRETRAIN_METRIC_COUNT - 1;
+    simclr_history_init(hist, PRETRAIN_METRICS, metric_count);
     pretrain_state state;
     memset(&state, 0, sizeof state);
     int status = -1;
@@ -261,11 +269,12 @@ int simclr_train_pretrain(const simclr_dataset *ds, const simclr_train_config *c
         }
         simclr_evaluation test;
         if (simclr_evaluate_classifier(ds, &state.encoder, &state.probe, config->test_batch, state.pixels,
-                                state.views, &test, err) != 0)
+                                state.views, config->knn_k > 0 ? &state.knn : NULL, &test, err) != 0)
             goto done;
         double values[PRETRAIN_METRIC_COUNT] = {sums[1] / sums[2], sums[0] / (double)steps,
                                                 sums[4] / sums[5], sums[3] / (double)steps,
-                                                test.accuracy,     test.loss};
+                                                test.accuracy,     test.loss,
+                                                test.knn_accuracy};
         if (simclr_history_append(hist, values, simclr_progress_now() - epoch_start, err) != 0 ||
             simclr_history_write(hist, config->out_dir, "pretrain", err) != 0)
             goto done;
@@ -275,7 +284,7 @@ int simclr_train_pretrain(const simclr_dataset *ds, const simclr_train_config *c
         if (simclr_checkpoint_save(path, &info, parts, 3, err) != 0) goto done;
         if (!config->quiet) {
             metrics[0] = '\0';
-            for (int m = 0; m < PRETRAIN_METRIC_COUNT; m++)
+            for (int m = 0; m < metric_count; m++)
                 simclr_progress_append_metric(metrics, sizeof metrics, PRETRAIN_METRICS[m], values[m]);
             simclr_progress_end_epoch(&bar, metrics);
         }

@@ -12,12 +12,15 @@
 #include "simclr/sampler.h"
 #include "train_internal.h"
 
-static const char *const SUPERVISED_METRICS[] = {"acc", "loss", "val_acc", "val_loss"};
+static const char *const SUPERVISED_METRICS[] = {"acc", "loss", "val_acc", "val_loss", "val_knn_acc"};
+/* Without the kNN monitor (knn_k 0) the history has the seed's four columns. */
+enum { SUPERVISED_METRIC_COUNT = 5 };
 
 typedef struct supervised_state {
     simclr_network encoder, classifier;
     simclr_adam encoder_optimizer, classifier_optimizer;
     simclr_sampler stream;
+    simclr_knn_monitor knn;
     size_t *labeled_indices;
     size_t labeled_count;
     uint8_t *pixels;
@@ -33,6 +36,7 @@ static void supervised_state_free(supervised_state *state)
     simclr_adam_free(&state->encoder_optimizer);
     simclr_adam_free(&state->classifier_optimizer);
     simclr_sampler_free(&state->stream);
+    simclr_knn_monitor_free(&state->knn);
     free(state->labeled_indices);
     free(state->pixels);
     free(state->inputs);
@@ -83,6 +87,10 @@ static int supervised_setup(supervised_state *state, const simclr_dataset *ds, c
                                      err);
     state->labels = simclr_checked_calloc(max_batch, sizeof(int32_t), "labels", err);
     if (!state->pixels || !state->inputs || !state->d_logits || !state->labels) return -1;
+    if (config->knn_k > 0 &&
+        simclr_knn_monitor_init(&state->knn, config, ds, state->labeled_indices, state->labeled_count,
+                                (int)simclr_network_output_size(&state->encoder), err) != 0)
+        return -1;
     return 0;
 }
 
@@ -125,7 +133,8 @@ static int supervised_step(supervised_state *state, const simclr_dataset *ds, co
 static int train_supervised(const simclr_dataset *ds, const simclr_train_config *config, const char *run,
                             const char *from, simclr_history *hist, simclr_error *err)
 {
-    simclr_history_init(hist, SUPERVISED_METRICS, 4);
+    int metric_count = config->knn_k > 0 ? SUPERVISED_METRIC_COUNT : SUPERVISED_METRIC_COUNT - 1;
+    simclr_history_init(hist, SUPERVISED_METRICS, metric_count);
     supervised_state state;
     memset(&state, 0, sizeof state);
     int status = -1;
@@ -195,9 +204,11 @@ static int train_supervised(const simclr_dataset *ds, const simclr_train_config 
         }
         simclr_evaluation test;
         if (simclr_evaluate_classifier(ds, &state.encoder, &state.classifier, config->test_batch,
-                                state.pixels, state.inputs, &test, err) != 0)
+                                state.pixels, state.inputs, config->knn_k > 0 ? &state.knn : NULL, &test,
+                                err) != 0)
             goto done;
-        double values[4] = {sums[1] / sums[2], sums[0] / sums[2], test.accuracy, test.loss};
+        double values[SUPERVISED_METRIC_COUNT] = {sums[1] / sums[2], sums[0] / sums[2], test.accuracy,
+                                                  test.loss, test.knn_accuracy};
         if (simclr_history_append(hist, values, simclr_progress_now() - epoch_start, err) != 0 ||
             simclr_history_write(hist, config->out_dir, run, err) != 0)
             goto done;
@@ -207,7 +218,7 @@ static int train_supervised(const simclr_dataset *ds, const simclr_train_config 
         if (simclr_checkpoint_save(path, &info, parts, 2, err) != 0) goto done;
         if (!config->quiet) {
             metrics[0] = '\0';
-            for (int m = 0; m < 4; m++)
+            for (int m = 0; m < metric_count; m++)
                 simclr_progress_append_metric(metrics, sizeof metrics, SUPERVISED_METRICS[m], values[m]);
             simclr_progress_end_epoch(&bar, metrics);
         }

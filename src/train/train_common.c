@@ -29,6 +29,8 @@ simclr_train_config simclr_train_config_default(const simclr_dataset *ds)
         .stop_requested = NULL,
         .stop_after_steps = 0,
         .inject_nan_at_step = -1,
+        .knn_k = SIMCLR_KNN_DEFAULT_K,
+        .knn_temperature = SIMCLR_KNN_DEFAULT_TEMPERATURE,
     };
     simclr_tensor_shape input = {ds->height, ds->width, ds->channels};
     config.model = simclr_model_config_default(input, ds->num_classes);
@@ -56,9 +58,10 @@ void simclr_batch_read_labels(const simclr_dataset *ds, simclr_dataset_split_id 
 }
 
 int simclr_evaluate_classifier(const simclr_dataset *ds, simclr_network *encoder, simclr_network *classifier,
-                        size_t test_batch, uint8_t *pixels, float *inputs, simclr_evaluation *result,
-                        simclr_error *err)
+                        size_t test_batch, uint8_t *pixels, float *inputs, simclr_knn_monitor *knn,
+                        simclr_evaluation *result, simclr_error *err)
 {
+    if (knn && simclr_knn_monitor_fill_bank(knn, ds, encoder, test_batch, pixels, inputs, err) != 0) return -1;
     const simclr_dataset_split *test = &ds->splits[SIMCLR_DATASET_SPLIT_TEST];
     size_t image_bytes = simclr_dataset_image_bytes(ds);
     int classes = classifier->layers[classifier->layer_count - 1].spec.units;
@@ -80,7 +83,10 @@ int simclr_evaluate_classifier(const simclr_dataset *ds, simclr_network *encoder
                                            NULL, &correct);
         loss_sum += (double)loss * (double)count;
         correct_sum += (size_t)correct;
+        if (knn && simclr_knn_monitor_classify(knn, simclr_network_output(encoder), labels, count, err) != 0)
+            return -1;
     }
+    result->knn_accuracy = knn && knn->seen ? (double)knn->correct / (double)knn->seen : NAN;
     result->count = test->count;
     result->loss = test->count ? loss_sum / (double)test->count : NAN;
     result->accuracy = test->count ? (double)correct_sum / (double)test->count : NAN;

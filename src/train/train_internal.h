@@ -5,6 +5,7 @@
 
 #include "simclr/checkpoint.h"
 #include "simclr/dataset.h"
+#include "simclr/knn.h"
 #include "simclr/network.h"
 #include "simclr/train.h"
 
@@ -15,12 +16,40 @@ void simclr_batch_read_images(const simclr_dataset *ds, simclr_dataset_split_id 
 void simclr_batch_read_labels(const simclr_dataset *ds, simclr_dataset_split_id split, const size_t *indices,
                        size_t count, int32_t *out);
 
+/* The per-epoch kNN monitor: a memory bank of the labeled training images' encoder features
+ * (un-augmented, inference mode), refilled after every epoch, against which the test features of
+ * the evaluation pass are classified. It only reads the encoder: no random draws, no state the
+ * training uses. */
+typedef struct simclr_knn_monitor {
+    simclr_knn_bank bank;
+    simclr_knn_config config;
+    const size_t *bank_indices;  /* into the train split, borrowed */
+    float *queries;              /* (test_batch, dim) */
+    int32_t *predictions;        /* (test_batch) */
+    size_t correct, seen;
+} simclr_knn_monitor;
+
+/* Sets up the monitor for a run (config->knn_k > 0; k is clamped to the bank's size). */
+int simclr_knn_monitor_init(simclr_knn_monitor *monitor, const simclr_train_config *config,
+                            const simclr_dataset *ds, const size_t *bank_indices, size_t bank_count,
+                            int feature_dim, simclr_error *err);
+void simclr_knn_monitor_free(simclr_knn_monitor *monitor);
+/* Encodes the bank images in batches of test_batch (pixels/inputs as for evaluation). */
+int simclr_knn_monitor_fill_bank(simclr_knn_monitor *monitor, const simclr_dataset *ds, simclr_network *encoder,
+                                 size_t test_batch, uint8_t *pixels, float *inputs, simclr_error *err);
+/* Classifies count test features (count <= test_batch; copied, not modified) and counts the hits
+ * against labels. */
+int simclr_knn_monitor_classify(simclr_knn_monitor *monitor, const float *features, const int32_t *labels,
+                                size_t count, simclr_error *err);
+
 /* Test-set loss (mean over images) and accuracy of encoder + classifier in inference mode, in
  * batches of up to test_batch (<= both networks' max_batch). pixels: test_batch images of room;
- * inputs: test_batch images of floats. */
+ * inputs: test_batch images of floats. With a kNN monitor (not NULL), its bank is refilled from
+ * the encoder first and the same test features are classified against it: result->knn_accuracy
+ * (NAN without a monitor). */
 int simclr_evaluate_classifier(const simclr_dataset *ds, simclr_network *encoder, simclr_network *classifier,
-                        size_t test_batch, uint8_t *pixels, float *inputs, simclr_evaluation *result,
-                        simclr_error *err);
+                        size_t test_batch, uint8_t *pixels, float *inputs, simclr_knn_monitor *knn,
+                        simclr_evaluation *result, simclr_error *err);
 
 /* Checks that every value is finite; on failure err names the tensor, epoch and step. */
 int simclr_check_finite(const float *values, size_t count, const char *tensor, int epoch, size_t step,

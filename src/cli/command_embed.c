@@ -1,0 +1,344 @@
+/* simclr embed: features of a dataset split or of image files as float32 (N, D) .npy, a .csv of
+ * what each row is, and optionally the PCA picture of them. Streams in batches: memory does not
+ * grow with N (beyond one label and one path per row). */
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "commands.h"
+#include "eval_cli.h"
+#include "simclr/atomic_file.h"
+#include "simclr/augment.h"
+#include "simclr/embedding_plot.h"
+#include "simclr/image_io.h"
+#include "simclr/npy.h"
+
+/* A growing list of image paths (owned strings). */
+typedef struct path_list {
+    char **paths;
+    size_t count, capacity;
+} path_list;
+
+static int path_list_add(path_list *list, const char *path, simclr_error *err)
+{
+    if (list->count == list->capacity) {
+        size_t capacity = list->capacity ? list->capacity * 2 : 64;
+        char **grown = realloc(list->paths, capacity * sizeof *grown);
+        if (!grown) return simclr_error_set(err, SIMCLR_ERROR_KIND_RESOURCE, "out of memory (image list)");
+        list->paths = grown;
+        list->capacity = capacity;
+    }
+    list->paths[list->count] = strdup(path);
+    if (!list->paths[list->count]) return simclr_error_set(err, SIMCLR_ERROR_KIND_RESOURCE, "out of memory");
+    list->count++;
+    return 0;
+}
+
+static void path_list_free(path_list *list)
+{
+    for (size_t i = 0; i < list->count; i++) free(list->paths[i]);
+    free(list->paths);
+    memset(list, 0, sizeof *list);
+}
+
+static int has_image_extension(const char *name)
+{
+    const char *dot = strrchr(name, '.');
+    return dot && (strcasecmp(dot, ".png") == 0 || strcasecmp(dot, ".jpg") == 0 || strcasecmp(dot, ".jpeg") == 0);
+}
+
+/* Files given are taken as they are (the decoder says when one is not an image); directories
+ * contribute their .png/.jpg/.jpeg files, recursively, in name order. */
+static int collect_images(const char *path, path_list *list, int depth, simclr_error *err)
+{
+    struct stat info;
+    if (stat(path, &info) != 0) return simclr_error_input(err, "%s: no such image file or directory", path);
+    if (!S_ISDIR(info.st_mode)) return path_list_add(list, path, err);
+    if (depth > 32) return simclr_error_input(err, "%s: directories nested too deeply", path);
+    struct dirent **entries = NULL;
+    int n = scandir(path, &entries, NULL, alphasort);
+    if (n < 0) return simclr_error_input(err, "cannot read directory %s: %s", path, strerror(errno));
+    int status = 0;
+    for (int i = 0; i < n; i++) {
+        const char *name = entries[i]->d_name;
+        if (status == 0 && name[0] != '.') {
+            char child[4096];
+            snprintf(child, sizeof child, "%s/%s", path, name);
+            struct stat child_info;
+            if (stat(child, &child_info) == 0 && S_ISDIR(child_info.st_mode))
+                status = collect_images(child, list, depth + 1, err);
+            else if (has_image_extension(name))
+                status = path_list_add(list, child, err);
+        }
+        free(entries[i]);
+    }
+    free(entries);
+    return status;
+}
+
+/* Fails with an input error naming `flag` unless path's directory exists and is writable. */
+static int check_writable(const char *flag, const char *path, simclr_error *err)
+{
+    char directory[4096];
+    snprintf(directory, sizeof directory, "%s", path);
+    char *slash = strrchr(directory, '/');
+    if (!slash) snprintf(directory, sizeof directory, ".");
+    else if (slash == directory) directory[1] = '\0';
+    else *slash = '\0';
+    struct stat info;
+    if (stat(directory, &info) != 0 || !S_ISDIR(info.st_mode))
+        return simclr_error_input(err, "%s %s: directory %s does not exist", flag, path, directory);
+    if (access(directory, W_OK) != 0)
+        return simclr_error_input(err, "%s %s: directory %s is not writable", flag, path, directory);
+    return 0;
+}
+
+static void write_csv_field(FILE *stream, const char *text)
+{
+    if (!strpbrk(text, ",\"\n\r")) {
+        fputs(text, stream);
+        return;
+    }
+    fputc('"', stream);
+    for (const char *c = text; *c; c++) {
+        if (*c == '"') fputc('"', stream);
+        fputc(*c, stream);
+    }
+    fputc('"', stream);
+}
+
+/* Decodes image files [first, first + count) of the list into fx's input batch. */
+static int load_file_batch(simclr_feature_extractor *fx, const path_list *files, size_t first, size_t count,
+                           simclr_error *err)
+{
+    const simclr_tensor_shape *input = &fx->info.model.input;
+    size_t image_bytes = (size_t)input->height * (size_t)input->width * (size_t)input->channels;
+    for (size_t i = 0; i < count; i++) {
+        uint8_t *decoded = NULL;
+        int height = 0, width = 0;
+        if (simclr_image_decode_file(files->paths[first + i], input->channels, &decoded, &height, &width, err) != 0)
+            return -1;
+        uint8_t *target = fx->pixels + i * image_bytes;
+        if (height == input->height && width == input->width)
+            memcpy(target, decoded, image_bytes);
+        else
+            simclr_image_resize_bilinear(decoded, height, width, input->channels, target, input->height, input->width);
+        free(decoded);
+    }
+    simclr_augment_rescale(fx->pixels, count * image_bytes, fx->inputs);
+    return 0;
+}
+
+typedef struct embed_job {
+    simclr_feature_extractor *fx;
+    const simclr_dataset *ds;       /* split mode, else NULL */
+    simclr_dataset_split_id split;
+    const path_list *files;         /* file mode */
+    size_t count;
+    simclr_npy_writer npy;
+    simclr_atomic_file csv;
+    int32_t *labels;                /* (count), -1 unknown */
+    simclr_progress bar;
+    int quiet;
+} embed_job;
+
+static int write_rows(embed_job *job, const float *features, size_t first, size_t n, simclr_error *err)
+{
+    if (simclr_npy_writer_append(&job->npy, features, n, err) != 0) return -1;
+    for (size_t i = 0; i < n; i++) {
+        size_t row = first + i;
+        int label = job->ds ? simclr_dataset_label(job->ds, job->split, row) : SIMCLR_DATASET_LABEL_NONE;
+        job->labels[row] = label;
+        fprintf(job->csv.stream, "%zu,", row);
+        if (job->ds) {
+            fprintf(job->csv.stream, "%s:%zu,", simclr_dataset_split_name(job->split), row);
+        } else {
+            write_csv_field(job->csv.stream, job->files->paths[row]);
+            fputc(',', job->csv.stream);
+        }
+        if (label >= 0) {
+            fprintf(job->csv.stream, "%d,", label);
+            write_csv_field(job->csv.stream, job->ds->class_names[label]);
+        } else {
+            fputc(',', job->csv.stream);
+        }
+        fputc('\n', job->csv.stream);
+    }
+    if (!job->quiet) simclr_progress_update(&job->bar, (int)((first + n + (size_t)job->fx->options.max_batch - 1) /
+                                                             (size_t)job->fx->options.max_batch), "");
+    return 0;
+}
+
+static int split_sink(void *context, const float *features, size_t first, size_t count, simclr_error *err)
+{
+    return write_rows(context, features, first, count, err);
+}
+
+static int run_embedding(embed_job *job, simclr_error *err)
+{
+    if (job->ds)
+        return simclr_feature_extractor_split(job->fx, job->ds, job->split, NULL, job->count, split_sink, job, NULL,
+                                              err);
+    size_t batch = (size_t)job->fx->options.max_batch;
+    for (size_t first = 0; first < job->count; first += batch) {
+        size_t n = job->count - first < batch ? job->count - first : batch;
+        const float *features = NULL;
+        if (load_file_batch(job->fx, job->files, first, n, err) != 0 ||
+            simclr_feature_extractor_run(job->fx, job->fx->inputs, (int)n, &features, err) != 0 ||
+            write_rows(job, features, first, n, err) != 0)
+            return -1;
+    }
+    return 0;
+}
+
+int command_embed(int argc, char **argv)
+{
+    eval_cli options;
+    eval_cli_defaults(&options);
+    const char *out = NULL, *split_name = NULL, *plot = NULL;
+    int quiet = 0;
+    option_spec specs[CLI_MAX_SPECS];
+    size_t spec_count = 0;
+    eval_cli_add_specs(&options, specs, &spec_count);
+    specs[spec_count++] = (option_spec){"out", OPTION_TYPE_STRING, &out, 0, 0, NULL, "FILE.npy",
+                                        "float32 (N, D) embeddings; FILE.csv gets index,source,label,"
+                                        "class_name per row (required)",
+                                        NULL};
+    specs[spec_count++] = (option_spec){"split", OPTION_TYPE_CHOICE, &split_name, 0, 0, "train|test|unlabeled",
+                                        NULL, "dataset split to embed (without IMAGE arguments)", "test"};
+    specs[spec_count++] = (option_spec){"plot", OPTION_TYPE_STRING, &plot, 0, 0, NULL, "FILE.png",
+                                        "also draw the embeddings' first two principal components, one "
+                                        "colour per class",
+                                        NULL};
+    specs[spec_count++] = (option_spec){"quiet", OPTION_TYPE_FLAG, &quiet, 0, 0, NULL, NULL, "no progress line",
+                                        NULL};
+    const char **positional = calloc((size_t)argc + 1, sizeof *positional);
+    option_parser parser = {.command = "embed",
+                            .usage = "simclr embed --model CHECKPOINT --out FILE.npy [--split S | IMAGE|DIR...]",
+                            .summary = "Writes the features of a dataset split, or of PNG/JPEG files and "
+                                       "directories (searched recursively), as a float32 (N, D) NumPy "
+                                       ".npy file plus a .csv naming each row. Encoder features by "
+                                       "default: the representation that transfers (the projection "
+                                       "head's output is tuned to the contrastive task).",
+                            .specs = specs,
+                            .spec_count = spec_count,
+                            .allow_positional = 1,
+                            .positional = positional};
+    simclr_error err;
+    int parsed = options_parse(&parser, argc, argv, &err);
+    if (parsed != 0) {
+        free(positional);
+        return parsed > 0 ? 0 : cli_report_error(&err);
+    }
+    simclr_feature_extractor fx;
+    memset(&fx, 0, sizeof fx);
+    simclr_dataset ds;
+    int have_dataset = 0;
+    path_list files = {0};
+    embed_job job;
+    memset(&job, 0, sizeof job);
+    char csv_path[4096];
+    int status = 0;
+    if (!out) {
+        simclr_error_input(&err, "simclr embed: --out FILE.npy is required");
+        goto fail;
+    }
+    size_t out_length = strlen(out);
+    if (out_length < 5 || strcmp(out + out_length - 4, ".npy") != 0 || out_length >= sizeof csv_path) {
+        simclr_error_input(&err, "--out %s: expected a file name ending in .npy", out);
+        goto fail;
+    }
+    snprintf(csv_path, sizeof csv_path, "%.*s.csv", (int)(out_length - 4), out);
+    if (check_writable("--out", out, &err) != 0 || (plot && check_writable("--plot", plot, &err) != 0)) goto fail;
+    if (parser.positional_count > 0 && split_name) {
+        simclr_error_input(&err, "simclr embed: give either --split or IMAGE arguments, not both");
+        goto fail;
+    }
+    if (eval_cli_load(&options, "embed", &fx, &err) != 0) goto fail;
+    job.fx = &fx;
+    if (parser.positional_count > 0) {
+        for (int i = 0; i < parser.positional_count; i++)
+            if (collect_images(positional[i], &files, 0, &err) != 0) goto fail;
+        if (files.count == 0) {
+            simclr_error_input(&err, "simclr embed: no .png/.jpg/.jpeg images in the given directories");
+            goto fail;
+        }
+        job.files = &files;
+        job.count = files.count;
+    } else {
+        if (eval_cli_open_dataset(&options, &fx.info, &ds, &err) != 0) goto fail;
+        have_dataset = 1;
+        simclr_dataset_split_parse(split_name ? split_name : "test", &job.split);
+        if (simclr_feature_extractor_check_dataset(&fx, &ds, &err) != 0) goto fail;
+        job.ds = &ds;
+        job.count = ds.splits[job.split].count;
+        if (job.count == 0) {
+            simclr_error_input(&err, "--split %s: dataset %s has no such split", simclr_dataset_split_name(job.split),
+                               ds.name);
+            goto fail;
+        }
+    }
+    job.labels = simclr_checked_calloc(job.count, sizeof(int32_t), "labels", &err);
+    if (!job.labels) goto fail;
+    if (simclr_npy_writer_open(&job.npy, out, job.count, (size_t)fx.dim, &err) != 0) goto fail;
+    if (simclr_atomic_file_open(&job.csv, csv_path, &err) != 0) {
+        simclr_npy_writer_abort(&job.npy);
+        goto fail;
+    }
+    fprintf(job.csv.stream, "index,source,label,class_name\n");
+    job.quiet = quiet;
+    simclr_progress_init(&job.bar, stdout);
+    job.bar.steps = (int)((job.count + (size_t)options.batch - 1) / (size_t)options.batch);
+    job.bar.epoch_start = simclr_progress_now();
+    if (run_embedding(&job, &err) != 0) {
+        simclr_npy_writer_abort(&job.npy);
+        simclr_atomic_file_abort(&job.csv);
+        if (!quiet && job.bar.is_terminal) printf("\n");
+        goto fail;
+    }
+    if (!quiet) simclr_progress_end_epoch(&job.bar, "");
+    if (simclr_npy_writer_commit(&job.npy, &err) != 0) {
+        simclr_atomic_file_abort(&job.csv);
+        goto fail;
+    }
+    if (simclr_atomic_file_commit(&job.csv, &err) != 0) {
+        unlink(out);
+        goto fail;
+    }
+    char described[2048];
+    eval_cli_describe_model(&options, &fx, described, sizeof described);
+    printf("model     %s\n", described);
+    printf("wrote     %s: float32 (%zu, %d); %s\n", out, job.count, fx.dim, csv_path);
+    if (plot) {
+        const char *names[SIMCLR_DATASET_MAX_CLASSES];
+        int classes = job.ds ? ds.num_classes : 0;
+        for (int c = 0; c < classes; c++) names[c] = ds.class_names[c];
+        char title[512], dataset[128];
+        if (job.ds) simclr_embedding_dataset_label(&ds, dataset, sizeof dataset);
+        if (job.ds)
+            snprintf(title, sizeof title, "%s features of the %s %s split (PCA)",
+                     simclr_feature_kind_name(fx.options.kind), dataset, simclr_dataset_split_name(job.split));
+        else
+            snprintf(title, sizeof title, "%s features of %zu images (PCA)", simclr_feature_kind_name(fx.options.kind),
+                     job.count);
+        simclr_embedding_plot picture = {.title = title, .labels = job.labels, .class_names = names,
+                                         .class_count = classes};
+        if (simclr_embedding_plot_npy_png(plot, out, &picture, &err) != 0) goto fail;
+        printf("plot      %s\n", plot);
+    }
+    goto done;
+fail:
+    status = cli_report_error(&err);
+done:
+    free(job.labels);
+    path_list_free(&files);
+    if (have_dataset) simclr_dataset_close(&ds);
+    simclr_feature_extractor_free(&fx);
+    free(positional);
+    return status;
+}
