@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 void dataset_cli_defaults(dataset_cli *options)
 {
@@ -86,5 +87,7 @@ int cli_make_directory(const char *path, simclr_error *err)
     struct stat info;
     if (stat(path, &info) != 0 || !S_ISDIR(info.st_mode))
         return simclr_error_input(err, "--out: %s exists and is not a directory", path);
+    if (access(path, W_OK | X_OK) != 0)
+        return simclr_error_input(err, "--out %s: cannot write there: %s", path, strerror(errno));
     return 0;
 }
