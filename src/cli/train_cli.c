@@ -83,7 +83,7 @@ void train_cli_add_specs(train_cli *o, option_spec *specs, size_t *count)
         {"overwrite", OPTION_TYPE_FLAG, &o->overwrite, 0, 0, NULL, NULL,
          "replace the run in --out (its files only) instead of refusing", NULL},
         {"force", OPTION_TYPE_FLAG, &o->force, 0, 0, NULL, NULL,
-         "start even when the estimate exceeds 60 s per step or an hour per epoch", NULL},
+         "start even when the estimate exceeds 600 s per step or 48 hours for the run", NULL},
         {"quiet", OPTION_TYPE_FLAG, &o->quiet, 0, 0, NULL, NULL,
          "no model summaries or progress lines", NULL},
     };
@@ -134,7 +134,9 @@ static int estimate_runs(const train_cli *options, const train_start *start, con
         train_estimate estimate;
         int contrastive = strcmp(runs[r], "pretrain") == 0;
         if (train_estimate_run(ds, config, contrastive, options->force, &estimate, err) != 0) return -1;
-        if (!options->quiet) train_estimate_print(&estimate, runs[r], stdout);
+        /* Said even with --quiet when the run will take more than ten minutes. */
+        if (!options->quiet || estimate.seconds_per_epoch * config->epochs > 600.0)
+            train_estimate_print(&estimate, runs[r], stdout);
     }
     return 0;
 }

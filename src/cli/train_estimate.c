@@ -15,24 +15,29 @@ static double now_seconds(void)
     return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
 }
 
-/* GFLOP/s of the encoder's forward pass on this machine: the run's own architecture, its width
- * halved until one image costs at most 50 MFLOP, a batch of up to 256 images, timed over at least
- * 50 ms after one warm-up pass (which builds oneDNN's primitives). Measured once per process. */
-static int measure_gflops(const simclr_model_config *model, double *gflops, simclr_error *err)
+/* GFLOP/s of a training pass (forward + backward, counted as 3 forward passes) through the
+ * encoder on this machine: the run's own architecture, its width halved until one image's forward
+ * costs at most 0.5 GFLOP, a batch of up to 256 images (about 2 GFLOP of forward a pass), one
+ * warm-up pass (which builds oneDNN's primitives), then the fastest of at least 3 timed passes (at
+ * least 0.1 s in all), so that a burst of load from other processes does not pass for a slow
+ * machine. Measured once per process. */
+static int measure_gflops(const simclr_model_config *model, double *gflops, double *forward_gflops,
+                          simclr_error *err)
 {
-    static double measured = 0.0;
+    static double measured = 0.0, measured_forward = 0.0;
     if (measured > 0.0) {
         *gflops = measured;
+        *forward_gflops = measured_forward;
         return 0;
     }
     simclr_model_config probe = *model;
     double encoder = 0, head = 0, classifier = 0;
     simclr_model_forward_flops(&probe, &encoder, &head, &classifier);
-    while (encoder > 5e7 && probe.width > 16) {
+    while (encoder > 5e8 && probe.width > 16) {
         probe.width /= 2;
         simclr_model_forward_flops(&probe, &encoder, &head, &classifier);
     }
-    int batch = encoder > 0 ? (int)(2e8 / encoder) : 32;
+    int batch = encoder > 0 ? (int)(2e9 / encoder) : 256;
     if (batch < 1) batch = 1;
     if (batch > 256) batch = 256;
     simclr_network net;
@@ -41,25 +46,35 @@ static int measure_gflops(const simclr_model_config *model, double *gflops, simc
     size_t floats = (size_t)batch * (size_t)probe.input.height * (size_t)probe.input.width *
                     (size_t)probe.input.channels;
     float *inputs = malloc(floats * sizeof *inputs);
+    float *d_output = calloc((size_t)batch * simclr_network_output_size(&net), sizeof *d_output);
     int status = -1;
-    if (!inputs) {
+    if (!inputs || !d_output) {
         simclr_error_set(err, SIMCLR_ERROR_KIND_RESOURCE, "out of memory");
         goto done;
     }
     for (size_t i = 0; i < floats; i++) inputs[i] = (float)(i % 255) / 255.0f;
-    if (simclr_network_forward(&net, inputs, batch, err) != 0) goto done;
-    double start = now_seconds(), elapsed = 0.0;
-    int passes = 0;
-    while (passes < 2 || (elapsed < 0.05 && passes < 1000)) {
+    for (size_t i = 0; i < (size_t)batch * simclr_network_output_size(&net); i++)
+        d_output[i] = (float)(i % 7) / 7.0f - 0.5f;
+    double total = 0.0, fastest = 0.0, fastest_forward = 0.0;
+    for (int pass = -1; pass < 3 || (total < 0.1 && pass < 20); pass++) {
+        double start = now_seconds();
         if (simclr_network_forward(&net, inputs, batch, err) != 0) goto done;
-        passes++;
-        elapsed = now_seconds() - start;
+        double forward = now_seconds() - start;
+        if (simclr_network_backward(&net, d_output, NULL, err) != 0) goto done;
+        if (pass < 0) continue; /* the warm-up */
+        double elapsed = now_seconds() - start;
+        total += elapsed;
+        if (pass == 0 || elapsed < fastest) fastest = elapsed;
+        if (pass == 0 || forward < fastest_forward) fastest_forward = forward;
     }
-    measured = encoder * batch * passes / (elapsed > 1e-9 ? elapsed : 1e-9) / 1e9;
+    measured = 3.0 * encoder * batch / (fastest > 1e-9 ? fastest : 1e-9) / 1e9;
+    measured_forward = encoder * batch / (fastest_forward > 1e-9 ? fastest_forward : 1e-9) / 1e9;
     *gflops = measured;
+    *forward_gflops = measured_forward;
     status = 0;
 done:
     free(inputs);
+    free(d_output);
     simclr_network_free(&net);
     return status;
 }
@@ -97,21 +112,25 @@ int train_estimate_run(const simclr_dataset *ds, const simclr_train_config *conf
                                               : "lower --labeled-batch, --test-batch or --width",
                                   err) != 0)
         return -1;
-    if (measure_gflops(&config->model, &estimate->measured_gflops, err) != 0) return -1;
+    double forward_gflops = 0.0;
+    if (measure_gflops(&config->model, &estimate->measured_gflops, &forward_gflops, err) != 0) return -1;
     estimate->seconds_per_step = estimate->step_gflop / estimate->measured_gflops;
     estimate->seconds_per_epoch = estimate->seconds_per_step * (double)steps +
-                                  estimate->eval_gflop / estimate->measured_gflops;
+                                  estimate->eval_gflop / forward_gflops;
+    double run_seconds = estimate->seconds_per_epoch * config->epochs;
     if (!force && (estimate->seconds_per_step > TRAIN_ESTIMATE_MAX_STEP_SECONDS ||
-                   estimate->seconds_per_epoch > TRAIN_ESTIMATE_MAX_EPOCH_SECONDS))
+                   run_seconds > TRAIN_ESTIMATE_MAX_RUN_SECONDS))
         return simclr_error_input(err,
-                                  "%s is estimated at %.0f s per step and %.0f s per epoch (%.1f "
-                                  "GFLOP per step, %zu steps, at the %.1f GFLOP/s measured here), "
-                                  "more than the %.0f s per step or %.0f s per epoch this tool "
-                                  "starts without asking; lower --width, the batch sizes or "
-                                  "--steps-per-epoch, or give --force to run it anyway",
-                                  run, estimate->seconds_per_step, estimate->seconds_per_epoch,
-                                  estimate->step_gflop, steps, estimate->measured_gflops,
-                                  TRAIN_ESTIMATE_MAX_STEP_SECONDS, TRAIN_ESTIMATE_MAX_EPOCH_SECONDS);
+                                  "%s is estimated at %.0f s per step and %.1f hours for %d epochs "
+                                  "(%.1f GFLOP per step, %zu steps per epoch, at the %.1f GFLOP/s "
+                                  "measured here), more than the %.0f s per step or %.0f hours "
+                                  "this tool starts without asking; lower --width, the batch "
+                                  "sizes, --steps-per-epoch or --epochs, or give --force to run "
+                                  "it anyway",
+                                  run, estimate->seconds_per_step, run_seconds / 3600.0,
+                                  config->epochs, estimate->step_gflop, steps,
+                                  estimate->measured_gflops, TRAIN_ESTIMATE_MAX_STEP_SECONDS,
+                                  TRAIN_ESTIMATE_MAX_RUN_SECONDS / 3600.0);
     return 0;
 }
 
