@@ -22,8 +22,9 @@ build: deps $(BUILD)/CMakeCache.txt
 test: build
 	cd $(BUILD) && ctest --output-on-failure
 
+# runs/fmnist is the experiment's fixed place: a second `make experiment` replaces it (--overwrite).
 experiment: build
-	$(BUILD)/simclr experiment --dataset fashion-mnist --labeled-per-class 300 --out $(OUT)
+	$(BUILD)/simclr experiment --dataset fashion-mnist --labeled-per-class 300 --out $(OUT) --overwrite
 
 clean:
 	rm -rf $(BUILD)

@@ -26,7 +26,7 @@ enum { FUZZ_OPTIONS_MAX_ARGS = 64 };
 /* Where the tables' values go. */
 typedef struct fuzz_options_values {
     train_cli training;
-    const char *from, *model;
+    const char *from, *model, *format;
     long long top;
 } fuzz_options_values;
 
@@ -115,7 +115,7 @@ int fuzz_options_one(const uint8_t *data, size_t size)
                             .summary = "The fuzz target's table.",
                             .specs = specs};
     if (predict) {
-        parser.spec_count = command_predict_specs(&values.model, &values.top, specs);
+        parser.spec_count = command_predict_specs(&values.model, &values.top, &values.format, specs);
         parser.allow_positional = 1;
         parser.positional = positional;
     } else {

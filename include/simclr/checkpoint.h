@@ -9,7 +9,9 @@
  *                                         units/depth/kernel/stride/padding/num_classes/precision,
  *                                         resume.step/accumulators (comma-separated)/seconds,
  *                                         optimizer.<net>.step (the Adam step), and class_names
- *                                         (one name per line, newline-separated)
+ *                                         (one name per line, newline-separated), data_dir, and
+ *                                         the caller's extra entries (the CLI's run record,
+ *                                         "config.<option>")
  * Written atomically (temporary file, fsync, rename), so a killed run keeps its last checkpoint.
  */
 #include <stdint.h>
@@ -24,12 +26,20 @@ SIMCLR_BEGIN_DECLS
 #define SIMCLR_CHECKPOINT_MAX_PARTS 4
 #define SIMCLR_CHECKPOINT_MAX_ACCUMULATORS 8
 
+/* One extra metadata entry a caller stores with every checkpoint of a run (both strings owned by
+ * the caller). */
+typedef struct simclr_checkpoint_metadata {
+    const char *key;
+    const char *value;
+} simclr_checkpoint_metadata;
+
 typedef struct simclr_checkpoint_info {
     char run[32];           /* "baseline", "pretrain", "finetune" */
     int epochs_done;        /* completed epochs */
     int epochs_total;
     uint64_t seed;
     char dataset[32];
+    char data_dir[1024];    /* the dataset's directory ("" in checkpoints older than this field) */
     simclr_model_config model;
     int num_classes;
     char class_names[100][64];
@@ -41,6 +51,10 @@ typedef struct simclr_checkpoint_info {
     int accumulator_count;
     double accumulators[SIMCLR_CHECKPOINT_MAX_ACCUMULATORS];
     double epoch_seconds;
+    /* Written by simclr_checkpoint_save after the fixed entries; not filled by read_info (read
+     * them with simclr_safetensors_metadata). */
+    const simclr_checkpoint_metadata *extra;
+    int extra_count;
 } simclr_checkpoint_info;
 
 typedef struct simclr_checkpoint_part {

@@ -85,6 +85,10 @@ typedef struct simclr_dataset {
     int num_classes;
     char class_names[SIMCLR_DATASET_MAX_CLASSES][SIMCLR_DATASET_CLASS_NAME_MAX];
     simclr_dataset_split splits[SIMCLR_DATASET_SPLIT_COUNT];
+    /* Folder datasets: how many images were resized to height x width at open, and the size of
+     * the first of them (0 when none was). */
+    size_t resized_count;
+    int resized_from_height, resized_from_width;
 } simclr_dataset;
 
 /* Defaults: fashion-mnist, default directory, image_size 96, whole STL-10 train split, fine

@@ -46,6 +46,11 @@ int simclr_model_build_projection_head(simclr_network *net, const simclr_model_c
 int simclr_model_build_classifier(simclr_network *net, const char *name, const simclr_model_config *config,
                            int max_batch, simclr_error *err);
 
+/* Floating-point operations (2 per multiply-add) of one image's forward pass through each part,
+ * from the layer shapes: what the training commands' estimates are built from. */
+void simclr_model_forward_flops(const simclr_model_config *config, double *encoder, double *head,
+                                double *classifier);
+
 /* Bytes the parts need (networks built for these batch sizes plus their Adam moments); a batch
  * of 0 leaves that part out. */
 int simclr_model_estimate_bytes(const simclr_model_config *config, int encoder_batch, int head_batch,

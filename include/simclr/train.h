@@ -12,6 +12,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "simclr/checkpoint.h"
 #include "simclr/dataset.h"
 #include "simclr/history.h"
 #include "simclr/knn.h"
@@ -41,6 +42,9 @@ typedef struct simclr_train_config {
     const char *out_dir;         /* where files go */
     int quiet;                   /* 1: no summaries and progress lines */
     FILE *log;                   /* progress output (stdout) */
+    /* Extra entries every checkpoint of the run stores (the CLI's run record); may be NULL. */
+    const simclr_checkpoint_metadata *checkpoint_metadata;
+    int checkpoint_metadata_count;
     /* Continue from <out_dir>/<run>.safetensors and <run>_history.csv (epoch boundary or the step
      * an interruption saved). A finished run is not trained again. */
     int resume;
@@ -56,6 +60,16 @@ typedef struct simclr_train_config {
 
 /* Defaults for a dataset: the seed's hyperparameters and the seed's model on its image shape. */
 simclr_train_config simclr_train_config_default(const simclr_dataset *ds);
+
+/* Bytes a run of this configuration allocates (networks for its batch sizes, Adam moments, batch
+ * buffers and, for pretraining (contrastive 1), the loss workspace). */
+int simclr_train_memory_bytes(const simclr_dataset *ds, const simclr_train_config *config, int contrastive,
+                              size_t *bytes, simclr_error *err);
+
+/* Refuses (SIMCLR_ERROR_KIND_INPUT, with the estimate and what is available) a run whose estimated
+ * memory does not fit in MemAvailable, a cgroup limit or SIMCLR_MEMORY_LIMIT bytes; hint says
+ * which options lower it. */
+int simclr_train_check_memory(const char *run, size_t bytes, const char *hint, simclr_error *err);
 
 /* The labeled subset of the train split the config selects (caller frees *indices). */
 int simclr_train_labeled_subset(const simclr_dataset *ds, const simclr_train_config *config, size_t **indices,

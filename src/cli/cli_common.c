@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 void dataset_cli_defaults(dataset_cli *options)
 {
@@ -45,7 +46,17 @@ int dataset_cli_open(const dataset_cli *options, simclr_dataset *ds, simclr_erro
     open_options.image_size = (int)options->image_size;
     open_options.stl10_fold = (int)options->stl10_fold;
     open_options.cifar100_coarse = options->cifar100_coarse;
-    return simclr_dataset_open(ds, &open_options, err);
+    if (simclr_dataset_open(ds, &open_options, err) != 0) return -1;
+    if (ds->resized_count > 0) {
+        size_t total = 0;
+        for (int s = 0; s < SIMCLR_DATASET_SPLIT_COUNT; s++) total += ds->splits[s].count;
+        fprintf(stderr,
+                "simclr: note: %zu of the %zu images of %s are resized from %dx%d to %dx%d "
+                "(--image-size %d)\n",
+                ds->resized_count, total, ds->path, ds->resized_from_height, ds->resized_from_width,
+                ds->height, ds->width, ds->height);
+    }
+    return 0;
 }
 
 int cli_report_error(const simclr_error *err)
@@ -68,12 +79,15 @@ int cli_make_directory(const char *path, simclr_error *err)
             char saved = partial[i];
             partial[i] = '\0';
             if (mkdir(partial, 0777) != 0 && errno != EEXIST)
-                return simclr_error_system(err, "cannot create directory %s", partial);
+                return simclr_error_input(err, "--out %s: cannot create directory %s: %s", path,
+                                          partial, strerror(errno));
             partial[i] = saved;
         }
     }
     struct stat info;
     if (stat(path, &info) != 0 || !S_ISDIR(info.st_mode))
         return simclr_error_input(err, "--out: %s exists and is not a directory", path);
+    if (access(path, W_OK | X_OK) != 0)
+        return simclr_error_input(err, "--out %s: cannot write there: %s", path, strerror(errno));
     return 0;
 }

@@ -271,7 +271,7 @@ int command_embed(int argc, char **argv)
         job.files = &files;
         job.count = files.count;
     } else {
-        if (eval_cli_open_dataset(&options, &fx.info, &ds, &err) != 0) goto fail;
+        if (eval_cli_open_dataset(&options, &parser, &ds, &err) != 0) goto fail;
         have_dataset = 1;
         simclr_dataset_split_parse(split_name ? split_name : "test", &job.split);
         if (simclr_feature_extractor_check_dataset(&fx, &ds, &err) != 0) goto fail;

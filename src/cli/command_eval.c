@@ -1,7 +1,9 @@
 /* simclr eval: test accuracy and loss of a saved classifier or probe. */
 #include <omp.h>
 #include <stdio.h>
+#include <stdlib.h>
 
+#include "checkpoint_data.h"
 #include "cli_common.h"
 #include "commands.h"
 #include "simclr/checkpoint.h"
@@ -25,7 +27,10 @@ int command_eval(int argc, char **argv)
     option_parser parser = {.command = "eval",
                             .usage = "simclr eval --model CHECKPOINT [options]",
                             .summary = "Evaluates a saved classifier (baseline or finetune) or a "
-                                       "pretraining checkpoint's linear probe on the test split.",
+                                       "pretraining checkpoint's linear probe on the test split. "
+                                       "The dataset, its directory and image size are the "
+                                       "checkpoint's unless given; the dataset's class names must "
+                                       "be the model's (in any order: labels are mapped by name).",
                             .specs = specs,
                             .spec_count = spec_count};
     simclr_error err;
@@ -36,22 +41,40 @@ int command_eval(int argc, char **argv)
         return cli_report_error(&err);
     }
     if (threads > 0) omp_set_num_threads((int)threads);
-    simclr_checkpoint_info info;
-    if (simclr_checkpoint_read_info(model_path, &info, &err) != 0) return cli_report_error(&err);
+    checkpoint_data described;
+    if (dataset_cli_from_checkpoint(&data, &parser, model_path, &described, &err) != 0)
+        return cli_report_error(&err);
+    const simclr_checkpoint_info *info = &described.info;
     simclr_dataset ds;
     if (dataset_cli_open(&data, &ds, &err) != 0) return cli_report_error(&err);
-    simclr_evaluation result;
-    int status = 0;
-    if (simclr_train_evaluate_checkpoint(&ds, model_path, (size_t)test_batch, &result, &err) != 0) {
-        status = cli_report_error(&err);
-    } else {
-        printf("model     %s (%s run, %s, %d epochs, trained with %s convolutions)\n",
-               model_path, info.run, info.classifier, info.epochs_done,
-               simclr_nn_precision_name(info.model.precision));
-        printf("dataset   %s test split, %zu images\n", ds.name, result.count);
-        printf("accuracy  %.4f (%.2f%%)\nloss      %.4f\n", result.accuracy,
-               result.accuracy * 100.0, result.loss);
+    int map[SIMCLR_DATASET_MAX_CLASSES], identical = 1, status = 0;
+    int32_t *mapped_labels = NULL;
+    simclr_dataset evaluated = ds; /* a view of ds, with the test labels in the model's order */
+    if (cli_match_class_names(info, model_path, &ds, map, &identical, &err) != 0) goto fail;
+    if (!identical) {
+        const simclr_dataset_split *test = &ds.splits[SIMCLR_DATASET_SPLIT_TEST];
+        mapped_labels = malloc((test->count ? test->count : 1) * sizeof *mapped_labels);
+        if (!mapped_labels) {
+            simclr_error_set(&err, SIMCLR_ERROR_KIND_RESOURCE, "out of memory");
+            goto fail;
+        }
+        for (size_t i = 0; i < test->count; i++) mapped_labels[i] = map[test->labels[i]];
+        evaluated.splits[SIMCLR_DATASET_SPLIT_TEST].labels = mapped_labels;
+        printf("classes   the dataset's class order differs from the model's; labels mapped by name\n");
     }
+    simclr_evaluation result;
+    if (simclr_train_evaluate_checkpoint(&evaluated, model_path, (size_t)test_batch, &result, &err) != 0)
+        goto fail;
+    printf("model     %s (%s run, %s, %d epochs, trained with %s convolutions)\n", model_path,
+           info->run, info->classifier, info->epochs_done, simclr_nn_precision_name(info->model.precision));
+    printf("dataset   %s test split, %zu images (%s)\n", ds.name, result.count, ds.path);
+    printf("accuracy  %.4f (%.2f%%)\nloss      %.4f\n", result.accuracy, result.accuracy * 100.0,
+           result.loss);
+    goto done;
+fail:
+    status = cli_report_error(&err);
+done:
+    free(mapped_labels);
     simclr_dataset_close(&ds);
     return status;
 }

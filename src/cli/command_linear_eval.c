@@ -55,7 +55,7 @@ int command_linear_eval(int argc, char **argv)
     simclr_feature_extractor fx;
     if (eval_cli_load(&options, "linear-eval", &fx, &err) != 0) return cli_report_error(&err);
     simclr_dataset ds;
-    if (eval_cli_open_dataset(&options, &fx.info, &ds, &err) != 0) {
+    if (eval_cli_open_dataset(&options, &parser, &ds, &err) != 0) {
         simclr_feature_extractor_free(&fx);
         return cli_report_error(&err);
     }

@@ -32,7 +32,9 @@ static const char *const COMMAND_SUMMARY[] = {
     "online linear probe on stop-gradient encoder features. Writes pretrain_history.* and "
     "pretrain.safetensors.",
     "Supervised finetuning: the encoder of a pretraining checkpoint (--from) with a fresh Dense "
-    "classifier, trained like the baseline. The architecture comes from the checkpoint. Writes "
+    "classifier, trained like the baseline. The architecture comes from the checkpoint (--width, "
+    "--depth and --padding may only repeat it; --precision chooses the arithmetic, the "
+    "checkpoint's by default). Writes "
     "finetune_history.* and finetune.safetensors.",
     "The seed's experiment: baseline, pretraining and finetuning in order, then the maximal "
     "validation accuracy of each run as a table and the plots val_accuracy.png and val_loss.png.",
@@ -87,7 +89,8 @@ size_t command_train_specs(int finetune, train_cli *options, const char **from, 
     if (finetune)
         specs[count++] = (option_spec){"from", OPTION_TYPE_STRING, from, 0, 0, NULL, "CHECKPOINT",
                                        "pretraining checkpoint whose encoder to finetune "
-                                       "(required)",
+                                       "(required); its dataset, directory and image size are "
+                                       "used unless given",
                                        NULL};
     return count;
 }
@@ -99,7 +102,6 @@ static int run_train_command(train_command command, int argc, char **argv)
     const char *from = NULL;
     option_spec specs[CLI_MAX_SPECS];
     size_t spec_count = command_train_specs(command == TRAIN_COMMAND_FINETUNE, &options, &from, specs);
-    if (command == TRAIN_COMMAND_EXPERIMENT) options.out = "runs/experiment";
     option_parser parser = {.command = COMMAND_NAMES[command],
                             .usage = COMMAND_USAGE[command],
                             .summary = COMMAND_SUMMARY[command],
@@ -116,29 +118,25 @@ static int run_train_command(train_command command, int argc, char **argv)
         simclr_error_input(&err, "simclr finetune: --from CHECKPOINT is required (a pretrain.safetensors)");
         return cli_report_error(&err);
     }
-    simclr_checkpoint_info pretrained;
-    if (from && simclr_checkpoint_read_info(from, &pretrained, &err) != 0) return cli_report_error(&err);
+    checkpoint_data pretrained;
+    if (from && dataset_cli_from_checkpoint(&options.data, &parser, from, &pretrained, &err) != 0)
+        return cli_report_error(&err);
 
     simclr_dataset ds;
     if (dataset_cli_open(&options.data, &ds, &err) != 0) return cli_report_error(&err);
-    simclr_train_config config;
-    int status = 0;
+    train_run prepared;
+    int status = 0, have_run = 0;
     simclr_history runs[3];
     memset(runs, 0, sizeof runs);
-    if (train_cli_configure(&options, &ds, COMMAND_NAMES[command], &config, &err) != 0) goto fail;
-    if (from) {
-        const simclr_tensor_shape *input = &pretrained.model.input;
-        if (input->height != ds.height || input->width != ds.width ||
-            input->channels != ds.channels) {
-            simclr_error_input(&err, "--from %s was trained on %dx%dx%d images; dataset %s has %dx%dx%d",
-                        from, input->height, input->width, input->channels, ds.name, ds.height,
-                        ds.width, ds.channels);
-            goto fail;
-        }
-        /* The architecture is the checkpoint's; the classifier is sized for this dataset. */
-        config.model = pretrained.model;
-        config.model.num_classes = ds.num_classes;
-    }
+    train_start start = {.command = COMMAND_NAMES[command],
+                         .argc = argc,
+                         .argv = argv,
+                         .parser = &parser,
+                         .from = from,
+                         .from_info = from ? &pretrained.info : NULL};
+    if (train_cli_prepare(&options, &start, &ds, &prepared, &err) != 0) goto fail;
+    have_run = 1;
+    simclr_train_config config = prepared.config;
     switch (command) {
     case TRAIN_COMMAND_BASELINE:
         if (simclr_train_baseline(&ds, &config, &runs[0], &err) != 0) goto fail;
@@ -205,6 +203,7 @@ fail:
     status = cli_report_error(&err);
 done:
     for (int r = 0; r < 3; r++) simclr_history_free(&runs[r]);
+    if (have_run) train_run_free(&prepared);
     simclr_dataset_close(&ds);
     return status;
 }

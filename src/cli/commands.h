@@ -23,5 +23,6 @@ int command_download(int argc, char **argv);
  * (room for CLI_MAX_SPECS) with the options pointing at the given variables and returns the
  * count. Training commands: train_cli's options, plus --from for finetune. */
 size_t command_train_specs(int finetune, train_cli *options, const char **from, option_spec *specs);
-size_t command_predict_specs(const char **model_path, long long *top, option_spec *specs);
+size_t command_predict_specs(const char **model_path, long long *top, const char **format,
+                             option_spec *specs);
 #endif

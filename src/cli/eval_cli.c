@@ -51,10 +51,11 @@ int eval_cli_load(const eval_cli *options, const char *command, simclr_feature_e
     return simclr_feature_extractor_load(fx, options->model, &feature_options, err);
 }
 
-int eval_cli_open_dataset(const eval_cli *options, const simclr_checkpoint_info *info, simclr_dataset *ds,
+int eval_cli_open_dataset(eval_cli *options, const option_parser *parser, simclr_dataset *ds,
                           simclr_error *err)
 {
-    (void)info; /* issue 16 makes the checkpoint's dataset the default */
+    if (dataset_cli_from_checkpoint(&options->data, parser, options->model, &options->described, err) != 0)
+        return -1;
     return dataset_cli_open(&options->data, ds, err);
 }
 

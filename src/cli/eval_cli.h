@@ -5,6 +5,7 @@
  * (--model, --features, --random-init, --seed, --batch, --threads), loading the feature
  * extractor, choosing the dataset, and the labeled subset (--labeled-per-class / --label-fraction).
  */
+#include "checkpoint_data.h"
 #include "cli_common.h"
 #include "simclr/features.h"
 
@@ -16,6 +17,7 @@ typedef struct eval_cli {
     long long seed;             /* --seed: subset choice and --random-init weights */
     long long batch;            /* --batch */
     long long threads;          /* --threads */
+    checkpoint_data described;  /* the checkpoint's data description (storage for `data`) */
 } eval_cli;
 
 void eval_cli_defaults(eval_cli *options);
@@ -25,9 +27,9 @@ void eval_cli_add_specs(eval_cli *options, option_spec *specs, size_t *count);
 /* After parsing: --model given, threads set; loads the extractor. */
 int eval_cli_load(const eval_cli *options, const char *command, simclr_feature_extractor *fx, simclr_error *err);
 
-/* The dataset to evaluate on: today the --dataset options, as `eval` does (default fashion-mnist);
- * the one place to switch to the checkpoint's recorded dataset (info->dataset). */
-int eval_cli_open_dataset(const eval_cli *options, const simclr_checkpoint_info *info, simclr_dataset *ds,
+/* The dataset to evaluate on: the checkpoint's (dataset, directory, image size) for every
+ * dataset option the parser did not see on the command line, as `eval` does. */
+int eval_cli_open_dataset(eval_cli *options, const option_parser *parser, simclr_dataset *ds,
                           simclr_error *err);
 
 /* The labeled training images: --label-fraction F when fraction > 0, else --labeled-per-class K

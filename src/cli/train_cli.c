@@ -6,8 +6,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "simclr/atomic_file.h"
+#include "dataset_fingerprint.h"
+#include "run_directory.h"
 #include "signals.h"
+#include "train_estimate.h"
 
 void train_cli_defaults(train_cli *options)
 {
@@ -28,7 +30,7 @@ void train_cli_defaults(train_cli *options)
     options->learning_rate = 1e-3;
     options->loss = "seed";
     options->precision = "fp32";
-    options->out = "runs/latest";
+    options->out = NULL;
     options->knn_k = SIMCLR_KNN_DEFAULT_K;
     options->knn_temperature = SIMCLR_KNN_DEFAULT_TEMPERATURE;
 }
@@ -72,10 +74,13 @@ void train_cli_add_specs(train_cli *o, option_spec *specs, size_t *count)
          "convolution zero padding (-1: 0 = 'valid' when the image is large enough, else 1)",
          "-1"},
         {"out", OPTION_TYPE_STRING, &o->out, 0, 0, NULL, "DIR",
-         "where history, checkpoints, plots and the configuration go", "runs/latest"},
+         "where history, checkpoints, plots and the configuration go; a directory that holds a "
+         "run is refused unless --overwrite or --resume",
+         "a fresh runs/<command>-<UTC time>"},
         {"resume", OPTION_TYPE_STRING, &o->resume, 0, 0, NULL, "DIR",
-         "continue the run(s) saved in DIR (its --out) from the last checkpoint; give the same "
-         "options as the interrupted run",
+         "continue the run(s) saved in DIR (implies --out DIR) from the last checkpoint; every "
+         "option that shapes the run must be the one it was started with (--epochs, --threads "
+         "and --quiet may change)",
          NULL},
         {"knn-k", OPTION_TYPE_INT, &o->knn_k, 0, 1e9, NULL, "K",
          "kNN monitor after every epoch (val_knn_acc): K nearest labeled training images by "
@@ -84,52 +89,81 @@ void train_cli_add_specs(train_cli *o, option_spec *specs, size_t *count)
          "200"},
         {"knn-temperature", OPTION_TYPE_FLOAT, &o->knn_temperature, 0.002, 100, NULL, "T",
          "kNN vote weight exp(similarity / T)", "0.1"},
+        {"overwrite", OPTION_TYPE_FLAG, &o->overwrite, 0, 0, NULL, NULL,
+         "replace the run in --out (its files only) instead of refusing", NULL},
+        {"force", OPTION_TYPE_FLAG, &o->force, 0, 0, NULL, NULL,
+         "start even when the estimate exceeds 600 s per step or 48 hours for the run", NULL},
         {"quiet", OPTION_TYPE_FLAG, &o->quiet, 0, 0, NULL, NULL,
          "no model summaries or progress lines", NULL},
     };
     for (size_t i = 0; i < sizeof shared / sizeof shared[0]; i++) specs[(*count)++] = shared[i];
 }
 
-static int write_config(const simclr_train_config *config, const train_cli *options, const simclr_dataset *ds,
-                        const char *run, simclr_error *err)
+static int contradicts(const option_parser *parser, const char *name, long long given, long long stored,
+                       const char *from, simclr_error *err)
 {
-    char path[4096];
-    snprintf(path, sizeof path, "%s/%s_config.json", config->out_dir, run);
-    simclr_atomic_file file;
-    if (simclr_atomic_file_open(&file, path, err) != 0) return -1;
-    FILE *s = file.stream;
-    fprintf(s, "{\n  \"run\": \"%s\",\n  \"version\": \"%s\",\n", run, SIMCLR_VERSION);
-    fprintf(s, "  \"dataset\": \"%s\",\n  \"data_dir\": \"%s\",\n", ds->name, ds->path);
-    fprintf(s, "  \"image_shape\": [%d, %d, %d],\n", ds->height, ds->width, ds->channels);
-    fprintf(s, "  \"epochs\": %d,\n  \"steps_per_epoch\": %zu,\n", config->epochs,
-            config->steps_per_epoch);
-    fprintf(s, "  \"labeled_per_class\": %d,\n", config->labeled_per_class);
-    fprintf(s, "  \"knn_k\": %d,\n  \"knn_temperature\": %g,\n", config->knn_k,
-            (double)config->knn_temperature);
-    fprintf(s, "  \"unlabeled_batch\": %zu,\n  \"labeled_batch\": %zu,\n  \"test_batch\": %zu,\n",
-            config->unlabeled_batch, config->labeled_batch, config->test_batch);
-    fprintf(s, "  \"seed\": %llu,\n  \"threads\": %d,\n", (unsigned long long)config->seed,
-            omp_get_max_threads());
-    fprintf(s, "  \"temperature\": %g,\n  \"loss\": \"%s\",\n", (double)config->temperature,
-            options->loss);
-    fprintf(s, "  \"adam\": {\"learning_rate\": %g, \"beta1\": %g, \"beta2\": %g, "
-               "\"epsilon\": %g},\n",
-            (double)config->adam.learning_rate, (double)config->adam.beta1,
-            (double)config->adam.beta2, (double)config->adam.epsilon);
-    fprintf(s, "  \"model\": {\"width\": %d, \"depth\": %d, \"kernel\": %d, \"stride\": %d, "
-               "\"padding\": %d, \"num_classes\": %d, \"precision\": \"%s\"},\n",
-            config->model.width, config->model.depth, config->model.kernel, config->model.stride,
-            simclr_model_resolved_padding(&config->model), config->model.num_classes,
-            simclr_nn_precision_name(config->model.precision));
-    fprintf(s, "  \"augmentation\": {\"contrastive\": {\"min_area\": 0.25, \"brightness\": 0.6, "
-               "\"jitter\": 0.2}, \"classification\": {\"min_area\": 0.75, \"brightness\": 0.3, "
-               "\"jitter\": 0.1}}\n}\n");
-    return simclr_atomic_file_commit(&file, err);
+    if (!options_given(parser, name) || given == stored) return 0;
+    return simclr_error_input(err, "--%s %lld: --from %s has %s %lld; finetune takes the architecture "
+                                   "from its checkpoint (drop --%s)",
+                              name, given, from, name, stored, name);
 }
 
-int train_cli_configure(const train_cli *options, const simclr_dataset *ds, const char *run,
-                        simclr_train_config *config, simclr_error *err)
+/* The architecture of finetune's --from checkpoint; --width/--depth/--padding may only repeat it,
+ * --precision chooses the arithmetic (the checkpoint's when not given). */
+static int take_architecture(const train_cli *options, const train_start *start, const simclr_dataset *ds,
+                             simclr_train_config *config, simclr_error *err)
 {
+    const simclr_checkpoint_info *from = start->from_info;
+    const simclr_tensor_shape *input = &from->model.input;
+    if (input->height != ds->height || input->width != ds->width || input->channels != ds->channels)
+        return simclr_error_input(err, "--from %s was trained on %dx%dx%d images; dataset %s has %dx%dx%d",
+                                  start->from, input->height, input->width, input->channels, ds->name,
+                                  ds->height, ds->width, ds->channels);
+    if (contradicts(start->parser, "width", options->width, from->model.width, start->from, err) != 0 ||
+        contradicts(start->parser, "depth", options->depth, from->model.depth, start->from, err) != 0)
+        return -1;
+    if (options_given(start->parser, "padding") && options->padding >= 0 &&
+        options->padding != simclr_model_resolved_padding(&from->model))
+        return simclr_error_input(err, "--padding %lld: --from %s has padding %d; finetune takes the "
+                                       "architecture from its checkpoint (drop --padding)",
+                                  options->padding, start->from, simclr_model_resolved_padding(&from->model));
+    simclr_nn_precision precision = config->model.precision;
+    config->model = from->model;
+    config->model.num_classes = ds->num_classes;
+    if (options_given(start->parser, "precision")) config->model.precision = precision;
+    return 0;
+}
+
+static int estimate_runs(const train_cli *options, const train_start *start, const simclr_dataset *ds,
+                         const simclr_train_config *config, simclr_error *err)
+{
+    const char *runs[3];
+    int count = run_directory_runs(start->command, runs);
+    for (int r = 0; r < count; r++) {
+        train_estimate estimate;
+        int contrastive = strcmp(runs[r], "pretrain") == 0;
+        if (train_estimate_run(ds, config, contrastive, options->force, &estimate, err) != 0) return -1;
+        /* Said even with --quiet when the run will take more than ten minutes. */
+        if (!options->quiet || estimate.seconds_per_epoch * config->epochs > 600.0)
+            train_estimate_print(&estimate, runs[r], stdout);
+    }
+    return 0;
+}
+
+int train_cli_prepare(const train_cli *options, const train_start *start, const simclr_dataset *ds,
+                      train_run *run, simclr_error *err)
+{
+    memset(run, 0, sizeof *run);
+    if (ds->num_classes < 2)
+        return simclr_error_input(err, "dataset %s at %s has %d class%s (%s); training and evaluating a "
+                                       "classifier needs at least 2 classes",
+                                  ds->name, ds->path, ds->num_classes, ds->num_classes == 1 ? "" : "es",
+                                  ds->num_classes == 1 ? ds->class_names[0] : "none");
+    if (ds->splits[SIMCLR_DATASET_SPLIT_TEST].count == 0)
+        return simclr_error_input(err, "dataset %s at %s has no test split (expected for evaluation "
+                                       "after every epoch)",
+                                  ds->name, ds->path);
+    simclr_train_config *config = &run->config;
     *config = simclr_train_config_default(ds);
     config->epochs = (int)options->epochs;
     config->steps_per_epoch = (size_t)options->steps_per_epoch;
@@ -147,10 +181,15 @@ int train_cli_configure(const train_cli *options, const simclr_dataset *ds, cons
     config->model.padding = (int)options->padding;
     config->model.precision = strcmp(options->precision, "bf16") == 0 ? SIMCLR_NN_PRECISION_BF16
                                                                       : SIMCLR_NN_PRECISION_FP32;
+    if (start->from_info && take_architecture(options, start, ds, config, err) != 0) return -1;
     if (config->model.precision == SIMCLR_NN_PRECISION_BF16 && !simclr_conv2d_bf16_available())
         return simclr_error_input(err, "--precision bf16: oneDNN has no bf16 convolution on this CPU "
-                                "(it needs AVX-512); use --precision fp32");
-    config->out_dir = options->resume ? options->resume : options->out;
+                                       "(it needs AVX-512); use --precision fp32");
+    int defaulted = 0;
+    if (run_directory_resolve(start->command, options->out, options->resume, options->overwrite,
+                              run->out_dir, sizeof run->out_dir, &defaulted, err) != 0)
+        return -1;
+    config->out_dir = run->out_dir;
     config->resume = options->resume != NULL;
     config->quiet = options->quiet;
     config->knn_k = (int)options->knn_k;
@@ -167,13 +206,53 @@ int train_cli_configure(const train_cli *options, const simclr_dataset *ds, cons
     }
     config->stop_requested = cli_stop_flag();
     if (options->threads > 0) omp_set_num_threads((int)options->threads);
-    if (ds->splits[SIMCLR_DATASET_SPLIT_TEST].count == 0)
-        return simclr_error_input(err, "dataset %s at %s has no test split (expected for evaluation "
-                                "after every epoch)",
-                           ds->name, ds->path);
-    if (cli_make_directory(config->out_dir, err) != 0) return -1;
-    return write_config(config, options, ds, run, err);
+
+    dataset_fingerprint fingerprint;
+    char from_sha256[SIMCLR_DIGEST_HEX_MAX] = "";
+    if (dataset_fingerprint_compute(ds->path, &fingerprint, err) != 0) return -1;
+    if (start->from && simclr_digest_file(start->from, SIMCLR_DIGEST_SHA256, from_sha256, err) != 0) return -1;
+    run_record_source source = {.command = start->command,
+                                .argc = start->argc,
+                                .argv = start->argv,
+                                .ds = ds,
+                                .stl10_fold = (int)options->data.stl10_fold,
+                                .cifar100_coarse = options->data.cifar100_coarse,
+                                .dataset_fingerprint_sha256 = fingerprint.sha256,
+                                .dataset_file_count = fingerprint.file_count,
+                                .dataset_file_bytes = fingerprint.total_bytes,
+                                .from = start->from,
+                                .from_sha256 = from_sha256,
+                                .threads = omp_get_max_threads(),
+                                .quiet = options->quiet,
+                                .force = options->force};
+    if (run_record_build(&run->record, &source, config, err) != 0) return -1;
+    config->checkpoint_metadata = run->record.metadata;
+    config->checkpoint_metadata_count = run->record.count;
+    if (options->resume) {
+        char checkpoint[4096];
+        if (run_directory_resume_checkpoint(start->command, run->out_dir, checkpoint, sizeof checkpoint,
+                                            err) != 0 ||
+            run_record_compare_checkpoint(&run->record, checkpoint, run->out_dir, err) != 0)
+            goto fail;
+    } else if (!options->overwrite && run_directory_check_fresh(start->command, run->out_dir, err) != 0) {
+        goto fail;
+    }
+    if (estimate_runs(options, start, ds, config, err) != 0) goto fail;
+
+    /* Everything is checked: from here on the run writes. */
+    if (defaulted) printf("Output directory: %s\n", run->out_dir);
+    if (cli_make_directory(run->out_dir, err) != 0) goto fail;
+    if (options->overwrite && run_directory_clear(start->command, run->out_dir, err) != 0) goto fail;
+    char path[4200];
+    snprintf(path, sizeof path, "%s/%s_config.json", run->out_dir, start->command);
+    if (run_record_write_json(&run->record, path, err) != 0) goto fail;
+    return 0;
+fail:
+    run_record_free(&run->record);
+    return -1;
 }
+
+void train_run_free(train_run *run) { run_record_free(&run->record); }
 
 void train_cli_print_maximum(const simclr_history *hist, const char *metric)
 {

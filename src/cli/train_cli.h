@@ -1,7 +1,11 @@
 #ifndef SIMCLR_CLI_TRAIN_CLI_H
 #define SIMCLR_CLI_TRAIN_CLI_H
-/* The options shared by the training commands (baseline, pretrain, finetune, experiment). */
+/* The options shared by the training commands (baseline, pretrain, finetune, experiment), and the
+ * preparation of a run: every check before anything is written, the run record, the estimate,
+ * then the output directory and its <command>_config.json. */
+#include "checkpoint_data.h"
 #include "cli_common.h"
+#include "run_record.h"
 #include "simclr/train.h"
 
 typedef struct train_cli {
@@ -14,8 +18,9 @@ typedef struct train_cli {
     double knn_temperature; /* --knn-temperature */
     const char *loss;
     const char *precision; /* "fp32" or "bf16" */
-    const char *out;
+    const char *out;       /* NULL: a fresh runs/<command>-<UTC time> */
     const char *resume;
+    int overwrite, force;
     int quiet;
     int knn_k_given;        /* --knn-k was given: a k above the bank's size is an error, not clamped */
 } train_cli;
@@ -23,10 +28,30 @@ typedef struct train_cli {
 void train_cli_defaults(train_cli *options);
 void train_cli_add_specs(train_cli *options, option_spec *specs, size_t *count);
 
-/* Builds the run's config from the options and the dataset, sets the thread count, creates the
- * output directory and writes <out>/<run>_config.json there. */
-int train_cli_configure(const train_cli *options, const simclr_dataset *ds, const char *run,
-                        simclr_train_config *config, simclr_error *err);
+/* A prepared run: the train config and the record it is described by. */
+typedef struct train_run {
+    simclr_train_config config;
+    run_record record;
+    char out_dir[4096];
+} train_run;
+
+/* What a run starts from besides its options. */
+typedef struct train_start {
+    const char *command;          /* "baseline", ..., "experiment" */
+    int argc;                     /* the arguments after the command name */
+    char **argv;
+    const option_parser *parser;  /* which options were given */
+    const char *from;             /* finetune's --from, or NULL */
+    const simclr_checkpoint_info *from_info;
+} train_start;
+
+/* Validates everything (dataset classes and test split, --from's architecture against the given
+ * options, --precision, --out / --resume / --overwrite, the resumed run's record, memory and the
+ * time estimate), prints the estimate, then creates the output directory and writes
+ * <out>/<command>_config.json. Nothing is written when any check fails. */
+int train_cli_prepare(const train_cli *options, const train_start *start, const simclr_dataset *ds,
+                      train_run *run, simclr_error *err);
+void train_run_free(train_run *run);
 
 /* Prints the seed's "Maximal validation accuracy: NN.NN%" for a metric of a history. */
 void train_cli_print_maximum(const simclr_history *hist, const char *metric);

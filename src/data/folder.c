@@ -210,8 +210,13 @@ static int folder_decode(simclr_dataset *ds, simclr_dataset_split_id id, const p
         uint8_t *out = split->owned_pixels + i * image_bytes;
         if (height == ds->height && width == ds->width)
             memcpy(out, pixels, image_bytes);
-        else
+        else {
             simclr_image_resize_bilinear(pixels, height, width, 3, out, ds->height, ds->width);
+            if (ds->resized_count++ == 0) {
+                ds->resized_from_height = height;
+                ds->resized_from_width = width;
+            }
+        }
         free(pixels);
         if (keep_labels) split->owned_labels[i] = files->labels[i];
     }

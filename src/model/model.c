@@ -116,3 +116,23 @@ int simclr_model_estimate_bytes(const simclr_model_config *config, int encoder_b
     *bytes = total;
     return 0;
 }
+
+void simclr_model_forward_flops(const simclr_model_config *config, double *encoder, double *head,
+                                double *classifier)
+{
+    int padding = simclr_model_resolved_padding(config);
+    int height = config->input.height, width = config->input.width, channels = config->input.channels;
+    double flops = 0.0;
+    for (int i = 0; i < config->depth; i++) {
+        height = simclr_conv2d_output_size(height, config->kernel, config->stride, padding);
+        width = simclr_conv2d_output_size(width, config->kernel, config->stride, padding);
+        if (height < 1 || width < 1) break;
+        flops += 2.0 * height * width * config->width * config->kernel * config->kernel * channels;
+        channels = config->width;
+    }
+    double features = (double)(height > 0 ? height : 0) * (width > 0 ? width : 0) * channels;
+    flops += 2.0 * features * config->width;
+    *encoder = flops;
+    *head = 2.0 * 2.0 * config->width * config->width;
+    *classifier = 2.0 * config->width * config->num_classes;
+}

@@ -38,6 +38,7 @@ static int add_metadata(simclr_safetensors_writer *writer, const simclr_checkpoi
         simclr_safetensors_writer_set_metadata(writer, "run", info->run, err) != 0 ||
         simclr_safetensors_writer_set_metadata(writer, "classifier", info->classifier, err) != 0 ||
         simclr_safetensors_writer_set_metadata(writer, "dataset", info->dataset, err) != 0 ||
+        simclr_safetensors_writer_set_metadata(writer, "data_dir", info->data_dir, err) != 0 ||
         simclr_safetensors_writer_set_metadata(writer, "seed", seed, err) != 0 ||
         set_int(writer, "epochs_done", info->epochs_done, err) != 0 ||
         set_int(writer, "epochs_total", info->epochs_total, err) != 0 ||
@@ -74,6 +75,9 @@ static int add_metadata(simclr_safetensors_writer *writer, const simclr_checkpoi
     }
     int status = simclr_safetensors_writer_set_metadata(writer, "class_names", names, err);
     free(names);
+    for (int i = 0; status == 0 && i < info->extra_count; i++)
+        status = simclr_safetensors_writer_set_metadata(writer, info->extra[i].key,
+                                                        info->extra[i].value, err);
     return status;
 }
 
@@ -155,6 +159,8 @@ static int read_info(const simclr_safetensors_file *file, simclr_checkpoint_info
         if (!value) return simclr_error_input(err, "%s: metadata '%s' missing", file->name, text_keys[k]);
         snprintf(text_targets[k], 32, "%s", value);
     }
+    const char *data_dir = simclr_safetensors_metadata(file, "data_dir");
+    snprintf(info->data_dir, sizeof info->data_dir, "%s", data_dir ? data_dir : "");
     long long values[11];
     const char *keys[11] = {"epochs_done", "epochs_total", "model.height", "model.width",
                             "model.channels", "model.units", "model.depth", "model.kernel",

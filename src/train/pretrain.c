@@ -74,12 +74,7 @@ static int pretrain_setup(pretrain_state *state, const simclr_dataset *ds, const
     size_t image_bytes = simclr_dataset_image_bytes(ds);
     size_t width = (size_t)config->model.width;
     size_t needed = 0;
-    if (simclr_model_estimate_bytes(&config->model, (int)max_batch, (int)views, (int)max_batch, &needed,
-                             err) != 0)
-        return -1;
-    needed += max_batch * image_bytes * (1 + sizeof(float)) + 2 * views * width * sizeof(float) +
-              simclr_contrastive_workspace_floats(config->loss_kind, (int)batch, (int)width) *
-                  sizeof(float);
+    if (simclr_train_memory_bytes(ds, config, 1, &needed, err) != 0) return -1;
     if (simclr_train_check_memory("pretraining", needed,
                            "lower --unlabeled-batch, --labeled-batch or --width", err) != 0)
         return -1;

@@ -60,9 +60,7 @@ static int supervised_setup(supervised_state *state, const simclr_dataset *ds, c
                                                                    : config->test_batch;
     size_t image_bytes = simclr_dataset_image_bytes(ds);
     size_t needed = 0;
-    if (simclr_model_estimate_bytes(&config->model, (int)max_batch, 0, (int)max_batch, &needed, err) != 0)
-        return -1;
-    needed += max_batch * image_bytes * (1 + sizeof(float));
+    if (simclr_train_memory_bytes(ds, config, 0, &needed, err) != 0) return -1;
     if (simclr_train_check_memory("training", needed, "lower --labeled-batch, --test-batch or --width",
                            err) != 0)
         return -1;

@@ -37,6 +37,31 @@ simclr_train_config simclr_train_config_default(const simclr_dataset *ds)
     return config;
 }
 
+int simclr_train_memory_bytes(const simclr_dataset *ds, const simclr_train_config *config, int contrastive,
+                              size_t *bytes, simclr_error *err)
+{
+    size_t image_bytes = simclr_dataset_image_bytes(ds);
+    size_t needed = 0;
+    if (!contrastive) {
+        size_t max_batch = config->labeled_batch > config->test_batch ? config->labeled_batch
+                                                                       : config->test_batch;
+        if (simclr_model_estimate_bytes(&config->model, (int)max_batch, 0, (int)max_batch, &needed, err) != 0)
+            return -1;
+        *bytes = needed + max_batch * image_bytes * (1 + sizeof(float));
+        return 0;
+    }
+    size_t batch = config->unlabeled_batch + config->labeled_batch;
+    size_t views = 2 * batch;
+    size_t max_batch = views > config->test_batch ? views : config->test_batch;
+    size_t width = (size_t)config->model.width;
+    if (simclr_model_estimate_bytes(&config->model, (int)max_batch, (int)views, (int)max_batch, &needed,
+                                    err) != 0)
+        return -1;
+    *bytes = needed + max_batch * image_bytes * (1 + sizeof(float)) + 2 * views * width * sizeof(float) +
+             simclr_contrastive_workspace_floats(config->loss_kind, (int)batch, (int)width) * sizeof(float);
+    return 0;
+}
+
 int simclr_train_labeled_subset(const simclr_dataset *ds, const simclr_train_config *config, size_t **indices,
                          size_t *count, simclr_error *err)
 {
@@ -121,6 +146,9 @@ void simclr_train_fill_checkpoint_info(simclr_checkpoint_info *info, const simcl
     snprintf(info->run, sizeof info->run, "%s", run);
     snprintf(info->classifier, sizeof info->classifier, "%s", classifier);
     snprintf(info->dataset, sizeof info->dataset, "%s", ds->name);
+    snprintf(info->data_dir, sizeof info->data_dir, "%s", ds->path);
+    info->extra = config->checkpoint_metadata;
+    info->extra_count = config->checkpoint_metadata_count;
     info->epochs_done = epochs_done;
     info->epochs_total = config->epochs;
     info->seed = config->seed;
@@ -200,7 +228,7 @@ int simclr_train_save_interrupted(const simclr_dataset *ds, const simclr_train_c
     if (simclr_checkpoint_save(path, &info, parts, part_count, err) != 0) return -1;
     return simclr_error_set(err, SIMCLR_ERROR_KIND_INTERRUPTED,
                      "interrupted in epoch %d after step %zu; saved %s. Continue with the same "
-                     "options plus --resume (simclr %s ... --resume --out %s)",
+                     "options plus --resume (simclr %s ... --resume %s)",
                      epoch + 1, next_step, path, run, config->out_dir);
 }
 

@@ -85,9 +85,6 @@ int simclr_train_save_interrupted(const simclr_dataset *ds, const simclr_train_c
                            int epoch, size_t next_step, const double *accumulators,
                            int accumulator_count, double seconds, simclr_error *err);
 
-/* Refuses (SIMCLR_ERROR_KIND_INPUT, with the estimate and what is available) a run whose estimated
- * memory does not fit; hint says which options lower it. */
-int simclr_train_check_memory(const char *run, size_t bytes, const char *hint, simclr_error *err);
 
 /* Joins out_dir and a file name. */
 void simclr_train_out_path(const simclr_train_config *config, const char *file, char *out, size_t size);

@@ -1,0 +1,352 @@
+#include "run_record.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "simclr/atomic_file.h"
+#include "simclr/safetensors.h"
+
+static int add_row(run_record *record, const char *key, const char *label, run_value_kind kind,
+                   run_row_rule rule, simclr_error *err, const char *format, ...)
+    __attribute__((format(printf, 7, 8)));
+
+static int add_row(run_record *record, const char *key, const char *label, run_value_kind kind,
+                   run_row_rule rule, simclr_error *err, const char *format, ...)
+{
+    if (record->count >= RUN_RECORD_MAX_ROWS)
+        return simclr_error_set(err, SIMCLR_ERROR_KIND_RESOURCE, "run record: more than %d rows",
+                                RUN_RECORD_MAX_ROWS);
+    va_list args;
+    va_start(args, format);
+    int length = vsnprintf(NULL, 0, format, args);
+    va_end(args);
+    char *value = malloc((size_t)length + 1);
+    if (!value) return simclr_error_set(err, SIMCLR_ERROR_KIND_RESOURCE, "out of memory");
+    va_start(args, format);
+    vsnprintf(value, (size_t)length + 1, format, args);
+    va_end(args);
+    run_record_row *row = &record->rows[record->count];
+    snprintf(row->key, sizeof row->key, "%s", key);
+    snprintf(row->label, sizeof row->label, "%s", label);
+    row->kind = kind;
+    row->rule = rule;
+    row->value = value;
+    snprintf(record->metadata_keys[record->count], sizeof record->metadata_keys[0], "config.%s", key);
+    record->metadata[record->count] =
+        (simclr_checkpoint_metadata){.key = record->metadata_keys[record->count], .value = value};
+    record->count++;
+    return 0;
+}
+
+/* The arguments as one shell-quoted line. */
+static char *command_line(const char *command, int argc, char **argv)
+{
+    size_t size = strlen("simclr ") + strlen(command) + 1;
+    for (int i = 0; i < argc; i++) size += 4 * strlen(argv[i]) + 3;
+    char *line = malloc(size);
+    if (!line) return NULL;
+    size_t used = (size_t)snprintf(line, size, "simclr %s", command);
+    for (int i = 0; i < argc; i++) {
+        const char *arg = argv[i];
+        int plain = *arg != '\0' && strspn(arg, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                                                "0123456789-_./=:,+@%") == strlen(arg);
+        line[used++] = ' ';
+        if (plain) {
+            used += (size_t)snprintf(line + used, size - used, "%s", arg);
+            continue;
+        }
+        line[used++] = '\'';
+        for (const char *c = arg; *c; c++) {
+            if (*c == '\'') {
+                memcpy(line + used, "'\\''", 4);
+                used += 4;
+            } else {
+                line[used++] = *c;
+            }
+        }
+        line[used++] = '\'';
+        line[used] = '\0';
+    }
+    return line;
+}
+
+static char *split_sizes(const simclr_dataset *ds)
+{
+    char *text = malloc(96);
+    if (text)
+        snprintf(text, 96, "{\"unlabeled\": %zu, \"train\": %zu, \"test\": %zu}",
+                 ds->splits[SIMCLR_DATASET_SPLIT_UNLABELED].count,
+                 ds->splits[SIMCLR_DATASET_SPLIT_TRAIN].count,
+                 ds->splits[SIMCLR_DATASET_SPLIT_TEST].count);
+    return text;
+}
+
+static char *class_lines(const simclr_dataset *ds)
+{
+    size_t size = (size_t)ds->num_classes * SIMCLR_DATASET_CLASS_NAME_MAX + 1;
+    char *text = calloc(size, 1);
+    if (!text) return NULL;
+    for (int c = 0; c < ds->num_classes; c++) {
+        if (c) strcat(text, "\n");
+        strcat(text, ds->class_names[c]);
+    }
+    return text;
+}
+
+int run_record_build(run_record *record, const run_record_source *source,
+                     const simclr_train_config *config, simclr_error *err)
+{
+    memset(record, 0, sizeof *record);
+    const simclr_dataset *ds = source->ds;
+    const simclr_model_config *model = &config->model;
+    const char *loss = config->loss_kind == SIMCLR_CONTRASTIVE_KIND_NT_XENT ? "nt-xent" : "seed";
+    char *line = command_line(source->command, source->argc, source->argv);
+    char *splits = split_sizes(ds);
+    char *classes = class_lines(ds);
+    int status = -1;
+    if (!line || !splits || !classes) {
+        simclr_error_set(err, SIMCLR_ERROR_KIND_RESOURCE, "out of memory");
+        goto done;
+    }
+    const run_row_rule F = RUN_ROW_FIXED, M = RUN_ROW_MAY_CHANGE;
+    const run_value_kind N = RUN_VALUE_NUMBER, T = RUN_VALUE_TEXT;
+    /* One row per thing that shapes the run (see docs/RELIABILITY.md for the may-change list). */
+    if (add_row(record, "command", "command", T, F, err, "%s", source->command) ||
+        add_row(record, "version", "simclr version", T, M, err, "%s", SIMCLR_VERSION) ||
+        add_row(record, "command_line", "command line", T, M, err, "%s", line) ||
+        add_row(record, "dataset.name", "--dataset", T, F, err, "%s", ds->name) ||
+        add_row(record, "dataset.data_dir", "--data-dir", T, F, err, "%s", ds->path) ||
+        add_row(record, "dataset.image_shape", "image shape (--image-size)", RUN_VALUE_JSON, F, err,
+                "[%d, %d, %d]", ds->height, ds->width, ds->channels) ||
+        add_row(record, "dataset.stl10_fold", "--stl10-fold", N, F, err, "%d", source->stl10_fold) ||
+        add_row(record, "dataset.cifar100_coarse", "--cifar100-coarse", RUN_VALUE_JSON, F, err, "%s",
+                source->cifar100_coarse ? "true" : "false") ||
+        add_row(record, "dataset.splits", "dataset split sizes", RUN_VALUE_JSON, F, err, "%s", splits) ||
+        add_row(record, "dataset.class_names", "dataset class names", RUN_VALUE_LIST, F, err, "%s",
+                classes) ||
+        add_row(record, "dataset.file_count", "dataset files (count)", N, F, err, "%lld",
+                source->dataset_file_count) ||
+        add_row(record, "dataset.file_bytes", "dataset files (bytes)", N, F, err, "%lld",
+                source->dataset_file_bytes) ||
+        add_row(record, "dataset.file_list_sha256", "dataset files (SHA-256 of names and sizes)", T,
+                F, err, "%s", source->dataset_fingerprint_sha256) ||
+        add_row(record, "labeled_per_class", "--labeled-per-class", N, F, err, "%d",
+                config->labeled_per_class) ||
+        add_row(record, "seed", "--seed", N, F, err, "%llu", (unsigned long long)config->seed) ||
+        add_row(record, "epochs", "--epochs", N, M, err, "%d", config->epochs) ||
+        add_row(record, "steps_per_epoch", "--steps-per-epoch", N, F, err, "%zu",
+                config->steps_per_epoch) ||
+        add_row(record, "unlabeled_batch", "--unlabeled-batch", N, F, err, "%zu",
+                config->unlabeled_batch) ||
+        add_row(record, "labeled_batch", "--labeled-batch", N, F, err, "%zu", config->labeled_batch) ||
+        add_row(record, "test_batch", "--test-batch", N, F, err, "%zu", config->test_batch) ||
+        add_row(record, "loss", "--loss", T, F, err, "%s", loss) ||
+        add_row(record, "temperature", "--temperature", N, F, err, "%g", (double)config->temperature) ||
+        add_row(record, "knn.k", "--knn-k", N, F, err, "%d", config->knn_k) ||
+        add_row(record, "knn.temperature", "--knn-temperature", N, F, err, "%g",
+                (double)config->knn_temperature) ||
+        add_row(record, "optimizer.name", "optimizer", T, F, err, "adam") ||
+        add_row(record, "optimizer.learning_rate", "--learning-rate", N, F, err, "%g",
+                (double)config->adam.learning_rate) ||
+        add_row(record, "optimizer.beta1", "Adam beta1", N, F, err, "%g", (double)config->adam.beta1) ||
+        add_row(record, "optimizer.beta2", "Adam beta2", N, F, err, "%g", (double)config->adam.beta2) ||
+        add_row(record, "optimizer.epsilon", "Adam epsilon", N, F, err, "%g",
+                (double)config->adam.epsilon) ||
+        add_row(record, "model.width", "--width", N, F, err, "%d", model->width) ||
+        add_row(record, "model.depth", "--depth", N, F, err, "%d", model->depth) ||
+        add_row(record, "model.kernel", "convolution kernel", N, F, err, "%d", model->kernel) ||
+        add_row(record, "model.stride", "convolution stride", N, F, err, "%d", model->stride) ||
+        add_row(record, "model.padding", "--padding", N, F, err, "%d",
+                simclr_model_resolved_padding(model)) ||
+        add_row(record, "model.num_classes", "classes", N, F, err, "%d", model->num_classes) ||
+        add_row(record, "model.precision", "--precision", T, F, err, "%s",
+                simclr_nn_precision_name(model->precision)) ||
+        add_row(record, "augmentation.contrastive", "augmentation (contrastive)", RUN_VALUE_JSON, F,
+                err, "{\"min_area\": 0.25, \"brightness\": 0.6, \"jitter\": 0.2}") ||
+        add_row(record, "augmentation.classification", "augmentation (classification)",
+                RUN_VALUE_JSON, F, err, "{\"min_area\": 0.75, \"brightness\": 0.3, \"jitter\": 0.1}"))
+        goto done;
+    if (source->from &&
+        (add_row(record, "from.path", "--from", T, M, err, "%s", source->from) ||
+         add_row(record, "from.sha256", "--from (SHA-256 of the checkpoint)", T, F, err, "%s",
+                 source->from_sha256)))
+        goto done;
+    if (add_row(record, "out", "--out", T, M, err, "%s", config->out_dir) ||
+        add_row(record, "threads", "--threads", N, M, err, "%d", source->threads) ||
+        add_row(record, "quiet", "--quiet", RUN_VALUE_JSON, M, err, "%s",
+                source->quiet ? "true" : "false") ||
+        add_row(record, "force", "--force", RUN_VALUE_JSON, M, err, "%s",
+                source->force ? "true" : "false"))
+        goto done;
+    status = 0;
+done:
+    free(line);
+    free(splits);
+    free(classes);
+    if (status != 0) run_record_free(record);
+    return status;
+}
+
+void run_record_free(run_record *record)
+{
+    for (int i = 0; i < record->count; i++) free(record->rows[i].value);
+    record->count = 0;
+}
+
+const run_record_row *run_record_find(const run_record *record, const char *key)
+{
+    for (int i = 0; i < record->count; i++)
+        if (strcmp(record->rows[i].key, key) == 0) return &record->rows[i];
+    return NULL;
+}
+
+long run_record_json_string(char *out, size_t size, size_t used, const char *text)
+{
+    if (used + 1 >= size) return -1;
+    out[used++] = '"';
+    for (const unsigned char *c = (const unsigned char *)text; *c; c++) {
+        char escaped[8];
+        const char *piece = escaped;
+        switch (*c) {
+        case '"': piece = "\\\""; break;
+        case '\\': piece = "\\\\"; break;
+        case '\n': piece = "\\n"; break;
+        case '\r': piece = "\\r"; break;
+        case '\t': piece = "\\t"; break;
+        default:
+            if (*c < 0x20) snprintf(escaped, sizeof escaped, "\\u%04x", *c);
+            else { escaped[0] = (char)*c; escaped[1] = '\0'; }
+        }
+        size_t length = strlen(piece);
+        if (used + length + 2 >= size) return -1;
+        memcpy(out + used, piece, length);
+        used += length;
+    }
+    out[used++] = '"';
+    out[used] = '\0';
+    return (long)used;
+}
+
+static void write_json_string(FILE *stream, const char *text)
+{
+    size_t size = 6 * strlen(text) + 3;
+    char *buffer = malloc(size);
+    if (!buffer) return;
+    if (run_record_json_string(buffer, size, 0, text) >= 0) fputs(buffer, stream);
+    free(buffer);
+}
+
+static void write_json_value(FILE *stream, const run_record_row *row)
+{
+    switch (row->kind) {
+    case RUN_VALUE_NUMBER:
+    case RUN_VALUE_JSON:
+        fputs(row->value, stream);
+        return;
+    case RUN_VALUE_TEXT:
+        write_json_string(stream, row->value);
+        return;
+    case RUN_VALUE_LIST: {
+        fputc('[', stream);
+        const char *line = row->value;
+        int first = 1;
+        while (*line) {
+            size_t length = strcspn(line, "\n");
+            char *item = strndup(line, length);
+            if (!item) break;
+            fputs(first ? "" : ", ", stream);
+            write_json_string(stream, item);
+            free(item);
+            first = 0;
+            line += length;
+            if (*line == '\n') line++;
+        }
+        fputc(']', stream);
+        return;
+    }
+    }
+}
+
+int run_record_write_json(const run_record *record, const char *path, simclr_error *err)
+{
+    simclr_atomic_file file;
+    if (simclr_atomic_file_open(&file, path, err) != 0) return -1;
+    FILE *s = file.stream;
+    fputs("{", s);
+    char group[64] = "";
+    for (int i = 0; i < record->count; i++) {
+        const run_record_row *row = &record->rows[i];
+        const char *dot = strchr(row->key, '.');
+        char row_group[64] = "";
+        if (dot) snprintf(row_group, sizeof row_group, "%.*s", (int)(dot - row->key), row->key);
+        const char *member = dot ? dot + 1 : row->key;
+        if (strcmp(row_group, group) != 0) {
+            if (group[0]) fputs("\n  }", s);
+            if (i) fputs(",", s);
+            if (row_group[0]) {
+                fputs("\n  ", s);
+                write_json_string(s, row_group);
+                fputs(": {", s);
+            }
+            snprintf(group, sizeof group, "%s", row_group);
+        } else if (i) {
+            fputs(",", s);
+        }
+        fputs(group[0] ? "\n    " : "\n  ", s);
+        write_json_string(s, member);
+        fputs(": ", s);
+        write_json_value(s, row);
+    }
+    if (group[0]) fputs("\n  }", s);
+    fputs("\n}\n", s);
+    return simclr_atomic_file_commit(&file, err);
+}
+
+/* A value as shown in a difference line: lists on one line, long values shortened. */
+static void shown_value(const char *value, char *out, size_t size)
+{
+    size_t used = 0;
+    for (const char *c = value; *c && used + 1 < size; c++) out[used++] = *c == '\n' ? ',' : *c;
+    out[used] = '\0';
+    if (strlen(value) >= size && size > 4) memcpy(out + size - 4, "...", 4);
+}
+
+int run_record_compare_checkpoint(const run_record *record, const char *checkpoint,
+                                  const char *run_dir, simclr_error *err)
+{
+    simclr_safetensors_file file;
+    if (simclr_safetensors_open(&file, checkpoint, err) != 0) return -1;
+    if (!simclr_safetensors_metadata(&file, "config.command")) {
+        fprintf(stderr, "simclr: warning: %s was written before checkpoints recorded their "
+                        "configuration; only --seed and --precision can be checked on resume\n",
+                checkpoint);
+        simclr_safetensors_close(&file);
+        return 0;
+    }
+    char message[sizeof err->message] = "";
+    size_t used = 0;
+    int differences = 0;
+    for (int i = 0; i < record->count; i++) {
+        const run_record_row *row = &record->rows[i];
+        if (row->rule != RUN_ROW_FIXED) continue;
+        const char *stored = simclr_safetensors_metadata(&file, record->metadata_keys[i]);
+        if (stored && strcmp(stored, row->value) == 0) continue;
+        char before[160], after[160];
+        shown_value(stored ? stored : "(not recorded)", before, sizeof before);
+        shown_value(row->value, after, sizeof after);
+        int wrote = snprintf(message + used, sizeof message - used,
+                             "%s%s: the run in %s used %s, this command gives %s",
+                             differences ? "\n" : "", row->label, run_dir, before, after);
+        if (wrote > 0) used = used + (size_t)wrote < sizeof message ? used + (size_t)wrote : sizeof message - 1;
+        differences++;
+    }
+    simclr_safetensors_close(&file);
+    if (differences == 0) return 0;
+    return simclr_error_input(err, "--resume %s: %d option%s differ%s from the run being resumed "
+                                   "(give the run's own values, or start a new run with another "
+                                   "--out):\n%s",
+                              run_dir, differences, differences == 1 ? "" : "s",
+                              differences == 1 ? "s" : "", message);
+}

@@ -1,0 +1,236 @@
+#!/usr/bin/env bash
+# Runs you can trust (issue 16): every case a careless but valid command used to get wrong.
+# --resume refuses another configuration option by option, a mistyped --resume and --resume A
+# --out B are errors, no --out is overwritten silently, the default --out is fresh, the config
+# says what really ran (escaped JSON, --from and its SHA-256, version, command line), refused runs
+# write nothing, eval/predict/finetune take the data description from the checkpoint, eval
+# refuses other class names, predict walks directories and stdin and skips unreadable files, a
+# one-class dataset is refused, estimates come before the first step, exit codes 2 / 1.
+# Tiny runs on the real Fashion-MNIST and a few real CIFAR-10 JPEGs (skips, exit 77, without).
+set -uo pipefail
+simclr=$(realpath "$1")
+python=/usr/bin/python3
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+passes=0
+failures=0
+pass() { passes=$((passes + 1)); echo "ok   - $1"; }
+fail() { failures=$((failures + 1)); echo "FAIL - $1"; }
+expect_status() { # expect_status STATUS NAME CMD...: stdout in $work/out, stderr in $work/err
+    local want=$1 name=$2
+    shift 2
+    "$@" >"$work/out" 2>"$work/err"
+    local got=$?
+    if [ "$got" -eq "$want" ]; then pass "$name"; else
+        fail "$name (exit $got, expected $want)"; sed 's/^/    /' "$work/err" | head -5; fi
+}
+expect_text() { # expect_text FILE TEXT NAME
+    if grep -qF -- "$2" "$1"; then pass "$3"; else fail "$3 (no '$2')"; sed 's/^/    /' "$1" | head -5; fi
+}
+expect_no_text() { # expect_no_text FILE TEXT NAME
+    if grep -qF -- "$2" "$1"; then fail "$3 ('$2' present)"; sed 's/^/    /' "$1" | head -5; else pass "$3"; fi
+}
+json_field() { # json_field FILE EXPRESSION: prints data<EXPRESSION> of a JSON file (fails on bad JSON)
+    "$python" -c "import json,sys; d=json.load(open(sys.argv[1])); print(d$2)" "$1"
+}
+
+fmnist=/usr/share/datasets/fashion-mnist
+cifar=/work/shared/data/cifar10
+if [ ! -e "$fmnist/train-images-idx3-ubyte.gz" ]; then
+    echo "skipping: Fashion-MNIST is not installed at $fmnist"; exit 77
+fi
+if [ ! -x "$python" ]; then echo "skipping: $python (parses the JSON files back) is missing"; exit 77; fi
+loud=(--steps-per-epoch 1 --epochs 1 --width 8 --labeled-per-class 5 --unlabeled-batch 20
+      --labeled-batch 5 --threads 2)
+tiny=("${loud[@]}" --quiet)
+
+# ---- 1. --resume checks everything that shapes the run ----
+expect_status 0 "a tiny baseline" "$simclr" baseline "${tiny[@]}" --out "$work/run"
+cp "$work/run/baseline_config.json" "$work/config-before.json"
+expect_status 2 "resume with other batches, temperature, loss and labeled subset refused" \
+    "$simclr" pretrain "${tiny[@]}" --resume "$work/run"
+expect_status 0 "a tiny pretraining" "$simclr" pretrain "${tiny[@]}" --out "$work/pre"
+expect_status 2 "resume with another --unlabeled-batch, --temperature, --loss, --labeled-per-class refused" \
+    "$simclr" pretrain "${tiny[@]}" --unlabeled-batch 30 --temperature 0.5 --loss nt-xent \
+    --labeled-per-class 6 --resume "$work/pre"
+expect_text "$work/err" "--unlabeled-batch: the run in $work/pre used 20, this command gives 30" "names --unlabeled-batch, stored and given"
+expect_text "$work/err" "--temperature: the run in $work/pre used 0.1, this command gives 0.5" "names --temperature"
+expect_text "$work/err" "--loss: the run in $work/pre used seed, this command gives nt-xent" "names --loss"
+expect_text "$work/err" "--labeled-per-class: the run in $work/pre used 5, this command gives 6" "names --labeled-per-class"
+expect_status 2 "resume with another --width refused before building anything" \
+    "$simclr" baseline "${tiny[@]}" --width 16 --resume "$work/run"
+expect_text "$work/err" "--width: the run in $work/run used 8, this command gives 16" "names --width"
+if cmp -s "$work/run/baseline_config.json" "$work/config-before.json"; then pass "refused resume leaves the config alone"
+else fail "refused resume rewrote the config"; fi
+expect_status 0 "resume may extend --epochs and change --threads" \
+    "$simclr" baseline "${tiny[@]}" --epochs 2 --threads 1 --resume "$work/run"
+if [ "$(wc -l <"$work/run/baseline_history.csv")" -eq 3 ]; then pass "extended run has 2 epochs"; else fail "extended run history"; fi
+expect_status 2 "resume of a mistyped directory is an error" \
+    "$simclr" baseline "${tiny[@]}" --resume "$work/rnu"
+expect_text "$work/err" "$work/rnu" "the mistyped directory is named (even with --quiet)"
+if [ ! -e "$work/rnu" ]; then pass "nothing created for a mistyped --resume"; else fail "mistyped --resume created $work/rnu"; fi
+expect_status 2 "--resume A --out B is an error" "$simclr" baseline "${tiny[@]}" --resume "$work/run" --out "$work/other"
+expect_text "$work/err" "--out" "--resume A --out B names --out"
+expect_status 0 "--resume A --out A is fine" "$simclr" baseline "${tiny[@]}" --epochs 2 --resume "$work/run" --out "$work/run"
+
+# ---- 2. no silent overwrite; a fresh default --out ----
+expect_status 2 "a reused --out is refused" "$simclr" baseline "${tiny[@]}" --out "$work/run"
+expect_text "$work/err" "$work/run/baseline" "the refusal names the run it would replace"
+expect_text "$work/err" "--overwrite" "the refusal says how to replace it"
+expect_status 0 "--overwrite replaces it" "$simclr" baseline "${tiny[@]}" --overwrite --out "$work/run"
+if [ "$(wc -l <"$work/run/baseline_history.csv")" -eq 2 ]; then pass "--overwrite started afresh"; else fail "--overwrite kept old epochs"; fi
+expect_status 0 "pretrain then finetune into the same --out" \
+    "$simclr" finetune "${tiny[@]}" --from "$work/pre/pretrain.safetensors" --out "$work/pre"
+mkdir -p "$work/cwd"
+(cd "$work/cwd" && "$simclr" baseline "${tiny[@]}" >"$work/out" 2>"$work/err"; echo $? >"$work/status")
+first=$(sed -n 's/^Output directory: //p' "$work/out")
+(cd "$work/cwd" && "$simclr" baseline "${tiny[@]}" >"$work/out2" 2>&1)
+second=$(sed -n 's/^Output directory: //p' "$work/out2")
+if [ "$(cat "$work/status")" -eq 0 ] && [[ "$first" == runs/baseline-20* ]] && [ -s "$work/cwd/$first/baseline.safetensors" ]; then
+    pass "the default --out is a fresh runs/baseline-<UTC time>, printed ($first)"
+else fail "default --out ('$first')"; cat "$work/err"; fi
+if [ -n "$second" ] && [ "$first" != "$second" ] && [ -s "$work/cwd/$second/baseline.safetensors" ]; then
+    pass "a second run gets its own directory ($second)"; else fail "second default --out ('$second')"; fi
+
+# ---- 3. files say what ran; nothing written before validation ----
+expect_status 2 "finetune --width other than the checkpoint's is refused" \
+    "$simclr" finetune "${tiny[@]}" --from "$work/pre/pretrain.safetensors" --width 64 --out "$work/ft64"
+expect_text "$work/err" "--width" "the refusal names --width"
+if [ ! -e "$work/ft64" ]; then pass "refused finetune wrote nothing"; else fail "refused finetune left $(ls "$work/ft64")"; fi
+expect_status 0 "finetune without --width" "$simclr" finetune --steps-per-epoch 1 --epochs 1 --labeled-per-class 5 \
+    --labeled-batch 5 --threads 2 --quiet --from "$work/pre/pretrain.safetensors" --out "$work/ft"
+if [ "$(json_field "$work/ft/finetune_config.json" '["model"]["width"]')" = 8 ]; then
+    pass "finetune config records the checkpoint's width"; else fail "finetune config width"; fi
+sum=$(sha256sum "$work/pre/pretrain.safetensors" | cut -d' ' -f1)
+if [ "$(json_field "$work/ft/finetune_config.json" '["from"]["sha256"]')" = "$sum" ] &&
+   [ "$(json_field "$work/ft/finetune_config.json" '["from"]["path"]')" = "$work/pre/pretrain.safetensors" ]; then
+    pass "finetune config records --from and its SHA-256"; else fail "finetune --from record"; fi
+if json_field "$work/ft/finetune_config.json" '["command_line"]' | grep -qF -- "--from $work/pre/pretrain.safetensors" &&
+   [ "$(json_field "$work/ft/finetune_config.json" '["version"]')" = "$("$simclr" --version | cut -d' ' -f2)" ]; then
+    pass "the config records the command line and the version"; else fail "command line / version"; fi
+# JSON escaping: a data directory whose name holds a quote, a backslash and a space.
+odd="$work/odd \"quoted\" back\\slash"
+mkdir -p "$odd" && ln -s "$fmnist"/* "$odd/"
+expect_status 0 "a run on a data directory with quotes and backslashes" \
+    "$simclr" baseline "${tiny[@]}" --data-dir "$odd" --out "$work/odd-run"
+if [ "$(json_field "$work/odd-run/baseline_config.json" '["dataset"]["data_dir"]')" = "$odd" ]; then
+    pass "config is valid JSON and holds the path exactly"; else fail "config JSON escaping"; fi
+expect_status 2 "a run refused for memory" env SIMCLR_MEMORY_LIMIT=1000000 "$simclr" baseline "${tiny[@]}" --out "$work/mem"
+if [ ! -e "$work/mem" ]; then pass "a refused run writes no config"; else fail "refused run left $(ls "$work/mem")"; fi
+: >"$work/a-file"
+expect_status 2 "--out under a regular file is bad input (exit 2)" "$simclr" baseline "${tiny[@]}" --out "$work/a-file/run"
+expect_text "$work/err" "--out" "the output-path error names --out"
+# finetune honours --precision (the checkpoint's is only the default).
+if grep -q avx512_bf16 /proc/cpuinfo; then
+    expect_status 0 "finetune --precision bf16 from an fp32 checkpoint" "$simclr" finetune "${tiny[@]}" \
+        --from "$work/pre/pretrain.safetensors" --precision bf16 --out "$work/ft-bf16"
+    if [ "$(json_field "$work/ft-bf16/finetune_config.json" '["model"]["precision"]')" = bf16 ]; then
+        pass "finetune records and uses the --precision given"; else fail "finetune --precision"; fi
+    expect_status 0 "eval names the precision used" "$simclr" eval --model "$work/ft-bf16/finetune.safetensors"
+    expect_text "$work/out" "bf16 convolutions" "the finetuned checkpoint holds bf16"
+else
+    echo "skip - finetune --precision bf16 (no bf16 convolutions on this CPU)"
+fi
+
+# ---- 4. checkpoints carry their data description ----
+mkdir -p "$work/cifar" "$work/renamed" "$work/oneclass/train/a" "$work/oneclass/test/a"
+have_cifar=0
+if [ -d "$cifar/train/cat" ]; then
+    have_cifar=1
+    for split in train test; do
+        for class_dir in "$cifar/$split"/*; do
+            class=$(basename "$class_dir")
+            mkdir -p "$work/cifar/$split/$class" "$work/renamed/$split/x-$class"
+            for f in $(ls "$class_dir" | head -6); do
+                ln -s "$class_dir/$f" "$work/cifar/$split/$class/$f"
+                ln -s "$class_dir/$f" "$work/renamed/$split/x-$class/$f"
+            done
+        done
+    done
+    ln -s "$cifar/train/cat/0000.jpg" "$work/oneclass/train/a/0.jpg"
+    ln -s "$cifar/test/cat/0000.jpg" "$work/oneclass/test/a/0.jpg"
+    "$simclr" baseline "${tiny[@]}" --dataset folder --data-dir "$work/cifar" --out "$work/folder96" >"$work/out" 2>&1
+    expect_text "$work/out" "resized from 32x32 to 96x96" "folder resizing is said at the start"
+    if [ "$(grep -c 'resized from' "$work/out")" -eq 1 ]; then pass "said once"; else fail "resizing said $(grep -c 'resized from' "$work/out") times"; fi
+    expect_status 0 "baseline on a folder dataset at 32 px" "$simclr" baseline "${tiny[@]}" --dataset folder \
+        --data-dir "$work/cifar" --image-size 32 --out "$work/folder"
+    expect_status 0 "eval takes dataset, directory and image size from the checkpoint" \
+        "$simclr" eval --model "$work/folder/baseline.safetensors"
+    expect_text "$work/out" "folder test split, 60 images" "eval used the checkpoint's folder dataset"
+    expect_status 0 "finetune takes the dataset from the checkpoint" "$simclr" finetune "${tiny[@]}" \
+        --from "$work/folder/baseline.safetensors" --out "$work/folder-ft"
+    if [ "$(json_field "$work/folder-ft/finetune_config.json" '["dataset"]["name"]')" = folder ]; then
+        pass "finetune config records the checkpoint's dataset"; else fail "finetune dataset from checkpoint"; fi
+    expect_status 2 "eval refuses a dataset whose class names differ" "$simclr" eval \
+        --model "$work/folder/baseline.safetensors" --data-dir "$work/renamed"
+    expect_text "$work/err" "class names" "the refusal is about class names"
+    # The same ten classes in another order (a CIFAR-10 binary set whose batches.meta.txt lists
+    # them backwards): eval maps the labels by name.
+    bin="$work/cifarbin/cifar-10-batches-bin"
+    mkdir -p "$bin"
+    "$python" - "$bin" "$work/cifar/train" <<'PY'
+import os, random, sys
+out, names = sys.argv[1], sorted(os.listdir(sys.argv[2]))
+rng = random.Random(0)
+def records(count):
+    return b"".join(bytes([i % 10]) + bytes(rng.randrange(256) for _ in range(3072)) for i in range(count))
+for b in range(1, 6):
+    open(os.path.join(out, "data_batch_%d.bin" % b), "wb").write(records(2))
+open(os.path.join(out, "test_batch.bin"), "wb").write(records(20))
+open(os.path.join(out, "batches.meta.txt"), "w").write("\n".join(reversed(names)) + "\n")
+PY
+    expect_status 0 "eval maps labels by name when only the class order differs" "$simclr" eval \
+        --model "$work/folder/baseline.safetensors" --dataset cifar10 --data-dir "$work/cifarbin"
+    expect_text "$work/out" "labels mapped by name" "eval says it mapped the labels"
+    expect_text "$work/out" "cifar10 test split, 20 images" "eval used the dataset given"
+    expect_status 2 "a one-class dataset is refused" "$simclr" baseline "${tiny[@]}" --dataset folder \
+        --data-dir "$work/oneclass" --image-size 32 --out "$work/one"
+    expect_text "$work/err" "2 classes" "the refusal says two classes are needed"
+    if [ ! -e "$work/one" ]; then pass "refused one-class run wrote nothing"; else fail "one-class run wrote files"; fi
+
+    # ---- 5. predict for real use ----
+    model="$work/folder/baseline.safetensors"
+    : >"$work/cifar/test/cat/broken.jpg"
+    expect_status 2 "predict skips an unreadable file and exits non-zero at the end" \
+        "$simclr" predict --model "$model" "$work/cifar/test/cat/broken.jpg" "$cifar/test/dog/0000.jpg"
+    expect_text "$work/err" "broken.jpg" "the unreadable file is reported"
+    expect_text "$work/out" "$cifar/test/dog/0000.jpg: " "the readable file after it is still predicted"
+    expect_status 2 "predict walks a directory recursively" "$simclr" predict --model "$model" "$work/cifar/test"
+    if [ "$(grep -c ': ' "$work/out")" -eq 60 ]; then pass "60 images predicted from the tree"; else fail "directory: $(grep -c ': ' "$work/out") lines"; fi
+    rm "$work/cifar/test/cat/broken.jpg"
+    printf '%s\n' "$cifar/test/dog/0000.jpg" "$cifar/test/cat/0001.jpg" |
+        "$simclr" predict --model "$model" --format csv - >"$work/out" 2>"$work/err"
+    if [ $? -eq 0 ] && [ "$(head -1 "$work/out")" = "path,class,probability" ] && [ "$(wc -l <"$work/out")" -eq 3 ]; then
+        pass "predict reads a list on stdin and writes CSV"; else fail "predict - --format csv"; cat "$work/out" "$work/err"; fi
+    "$simclr" predict --model "$model" --format json --top 3 "$work/cifar/test/dog" >"$work/out" 2>"$work/err"
+    if [ $? -eq 0 ] && [ "$("$python" -c 'import json,sys; d=json.load(open(sys.argv[1])); print(len(d), len(d[0]["top"]), d[0]["top"][0]["class"] in ("airplane","automobile","bird","cat","deer","dog","frog","horse","ship","truck"))' "$work/out")" = "6 3 True" ]; then
+        pass "predict --format json parses back"; else fail "predict --format json"; cat "$work/out"; fi
+else
+    echo "skip - folder dataset checks ($cifar is missing)"
+fi
+
+# ---- 6. estimates before work ----
+"$simclr" baseline "${loud[@]}" --out "$work/estimate" >"$work/out" 2>&1
+expect_text "$work/out" "GFLOP per step" "the estimate gives the work per step"
+expect_text "$work/out" "s per epoch" "the estimate gives the time per epoch"
+expect_text "$work/out" "GiB of memory" "the estimate gives the memory"
+if [ "$(grep -n 'GFLOP per step' "$work/out" | cut -d: -f1)" -lt "$(grep -n 'Epoch 1/1' "$work/out" | cut -d: -f1)" ]; then
+    pass "the estimate comes before the first step"; else fail "estimate after the first step"; fi
+start=$(date +%s)
+# The issue's `baseline --width 4096` (20 epochs: about 80 PFLOP, weeks here); --epochs 200 keeps
+# it refused on a machine up to 4 TFLOP/s.
+expect_status 2 "baseline --width 4096 is refused by its estimate" env SIMCLR_MEMORY_LIMIT=1000000000000000 \
+    timeout -s KILL 60 "$simclr" baseline --width 4096 --epochs 200 --quiet --out "$work/wide"
+expect_text "$work/err" "--force" "the refusal names --force"
+expect_text "$work/err" "GFLOP per step" "the refusal gives the estimate"
+if [ $(( $(date +%s) - start )) -lt 30 ] && [ ! -e "$work/wide" ]; then pass "refused quickly, nothing written"; else fail "wide refusal was slow or wrote files"; fi
+
+# ---- 7. exit codes: 2 bad input (above), 1 a failure while running ----
+# A file-size limit the config fits in but the checkpoint does not: the write fails (exit 1).
+(trap '' XFSZ; ulimit -f 24; exec "$simclr" baseline "${tiny[@]}" --out "$work/limited") >"$work/out" 2>"$work/err"
+status=$?
+if [ $status -eq 1 ] && grep -q "baseline.safetensors" "$work/err"; then pass "a write failure while running exits 1, naming the file"
+else fail "write failure (exit $status)"; cat "$work/err"; fi
+
+echo "$passes passed, $failures failed"
+[ "$failures" -eq 0 ]
