@@ -35,6 +35,10 @@ typedef struct simclr_checkpoint_info {
     int accumulator_count;
     double accumulators[SIMCLR_CHECKPOINT_MAX_ACCUMULATORS];
     double epoch_seconds;
+    /* Issue 12: the training recipe, so that a resume can refuse a different one. Written by
+     * simclr_augment_policy_describe / simclr_optimizer_describe; empty in older checkpoints. */
+    char augment[512];
+    char optimizer[512];
 } simclr_checkpoint_info;
 
 typedef struct simclr_checkpoint_part {

@@ -12,6 +12,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "simclr/augment_policy.h"
 #include "simclr/dataset.h"
 #include "simclr/history.h"
 #include "simclr/loss.h"
@@ -30,6 +31,8 @@ typedef struct simclr_train_config {
     simclr_contrastive_kind loss_kind;  /* the seed's */
     simclr_adam_config adam;            /* Keras defaults */
     simclr_model_config model;          /* from the dataset's shape */
+    /* Issue 12, the paper's recipe: */
+    simclr_augment_policy augment;      /* the contrastive views' policy: the seed's */
     const char *out_dir;         /* where files go */
     int quiet;                   /* 1: no summaries and progress lines */
     FILE *log;                   /* progress output (stdout) */

@@ -28,6 +28,8 @@ void train_cli_defaults(train_cli *options)
     options->loss = "seed";
     options->precision = "fp32";
     options->out = "runs/latest";
+    /* Issue 12, the paper's recipe: */
+    augment_cli_defaults(&options->augment);
 }
 
 void train_cli_add_specs(train_cli *o, option_spec *specs, size_t *count)
@@ -78,6 +80,8 @@ void train_cli_add_specs(train_cli *o, option_spec *specs, size_t *count)
          "no model summaries or progress lines", NULL},
     };
     for (size_t i = 0; i < sizeof shared / sizeof shared[0]; i++) specs[(*count)++] = shared[i];
+    /* Issue 12, the paper's recipe: */
+    augment_cli_add_specs(&o->augment, specs, count);
 }
 
 static int write_config(const simclr_train_config *config, const train_cli *options, const simclr_dataset *ds,
@@ -111,7 +115,11 @@ static int write_config(const simclr_train_config *config, const train_cli *opti
             simclr_nn_precision_name(config->model.precision));
     fprintf(s, "  \"augmentation\": {\"contrastive\": {\"min_area\": 0.25, \"brightness\": 0.6, "
                "\"jitter\": 0.2}, \"classification\": {\"min_area\": 0.75, \"brightness\": 0.3, "
-               "\"jitter\": 0.1}}\n}\n");
+               "\"jitter\": 0.1}},\n");
+    /* Issue 12, the paper's recipe: */
+    char described[512];
+    simclr_augment_policy_describe(&config->augment, described, sizeof described);
+    fprintf(s, "  \"augment\": \"%s\"\n}\n", described);
     return simclr_atomic_file_commit(&file, err);
 }
 
@@ -138,6 +146,10 @@ int train_cli_configure(const train_cli *options, const simclr_dataset *ds, cons
     if (config->model.precision == SIMCLR_NN_PRECISION_BF16 && !simclr_conv2d_bf16_available())
         return simclr_error_input(err, "--precision bf16: oneDNN has no bf16 convolution on this CPU "
                                 "(it needs AVX-512); use --precision fp32");
+    /* Issue 12, the paper's recipe: */
+    if (augment_cli_policy(&options->augment, SIMCLR_AUGMENT_POLICY_KIND_SEED, 1.0f, ds->channels,
+                           &config->augment, err) != 0)
+        return -1;
     config->out_dir = options->resume ? options->resume : options->out;
     config->resume = options->resume != NULL;
     config->quiet = options->quiet;

@@ -1,6 +1,7 @@
 #ifndef SIMCLR_CLI_TRAIN_CLI_H
 #define SIMCLR_CLI_TRAIN_CLI_H
 /* The options shared by the training commands (baseline, pretrain, finetune, experiment). */
+#include "augment_cli.h"
 #include "cli_common.h"
 #include "simclr/train.h"
 
@@ -15,6 +16,8 @@ typedef struct train_cli {
     const char *out;
     const char *resume;
     int quiet;
+    /* Issue 12, the paper's recipe: */
+    augment_cli augment;
 } train_cli;
 
 void train_cli_defaults(train_cli *options);

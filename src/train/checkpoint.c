@@ -54,6 +54,11 @@ static int add_metadata(simclr_safetensors_writer *writer, const simclr_checkpoi
                                         simclr_nn_precision_name(info->model.precision), err) != 0)
         return -1;
     if (set_int(writer, "resume.step", info->resume_step, err) != 0) return -1;
+    if ((info->augment[0] &&
+         simclr_safetensors_writer_set_metadata(writer, "recipe.augment", info->augment, err) != 0) ||
+        (info->optimizer[0] &&
+         simclr_safetensors_writer_set_metadata(writer, "recipe.optimizer", info->optimizer, err) != 0))
+        return -1;
     char numbers[SIMCLR_CHECKPOINT_MAX_ACCUMULATORS * 32 + 32] = "";
     for (int i = 0; i < info->accumulator_count && i < SIMCLR_CHECKPOINT_MAX_ACCUMULATORS; i++) {
         size_t used = strlen(numbers);
@@ -200,6 +205,10 @@ static int read_info(const simclr_safetensors_file *file, simclr_checkpoint_info
         info->accumulators[info->accumulator_count++] = value;
         numbers = *end == ',' ? end + 1 : end;
     }
+    const char *augment = simclr_safetensors_metadata(file, "recipe.augment");
+    snprintf(info->augment, sizeof info->augment, "%s", augment ? augment : "");
+    const char *optimizer = simclr_safetensors_metadata(file, "recipe.optimizer");
+    snprintf(info->optimizer, sizeof info->optimizer, "%s", optimizer ? optimizer : "");
     const char *seconds = simclr_safetensors_metadata(file, "resume.seconds");
     info->epoch_seconds = seconds ? strtod(seconds, NULL) : 0.0;
     const char *names = simclr_safetensors_metadata(file, "class_names");

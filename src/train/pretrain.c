@@ -134,10 +134,11 @@ static int pretrain_step(pretrain_state *state, const simclr_dataset *ds, const 
                       state->pixels);
     simclr_batch_read_images(ds, SIMCLR_DATASET_SPLIT_TRAIN, state->labeled_batch_indices, labeled,
                       state->pixels + unlabeled * image_bytes);
-    simclr_augment_batch(state->pixels, batch, ds->height, ds->width, ds->channels, &SIMCLR_AUGMENT_CONTRASTIVE,
-                  config->seed, (uint64_t)epoch, step, 1, state->views);
-    simclr_augment_batch(state->pixels, batch, ds->height, ds->width, ds->channels, &SIMCLR_AUGMENT_CONTRASTIVE,
-                  config->seed, (uint64_t)epoch, step, 2, state->views + batch * image_bytes);
+    /* The seed policy is simclr_augment_batch with SIMCLR_AUGMENT_CONTRASTIVE, as before. */
+    simclr_augment_policy_batch(&config->augment, state->pixels, batch, ds->height, ds->width, ds->channels,
+                                config->seed, (uint64_t)epoch, step, 1, state->views);
+    simclr_augment_policy_batch(&config->augment, state->pixels, batch, ds->height, ds->width, ds->channels,
+                                config->seed, (uint64_t)epoch, step, 2, state->views + batch * image_bytes);
 
     int views = (int)(2 * batch);
     if (simclr_network_forward(&state->encoder, state->views, views, err) != 0) return -1;

@@ -32,6 +32,7 @@ simclr_train_config simclr_train_config_default(const simclr_dataset *ds)
     };
     simclr_tensor_shape input = {ds->height, ds->width, ds->channels};
     config.model = simclr_model_config_default(input, ds->num_classes);
+    config.augment = simclr_augment_policy_make(SIMCLR_AUGMENT_POLICY_KIND_SEED, 1.0f);
     return config;
 }
 
@@ -122,6 +123,7 @@ void simclr_train_fill_checkpoint_info(simclr_checkpoint_info *info, const simcl
     info->num_classes = ds->num_classes;
     for (int c = 0; c < ds->num_classes && c < 100; c++)
         snprintf(info->class_names[c], sizeof info->class_names[c], "%s", ds->class_names[c]);
+    simclr_augment_policy_describe(&config->augment, info->augment, sizeof info->augment);
 }
 
 int simclr_train_resume_begin(const simclr_train_config *config, const char *run, const simclr_checkpoint_part *parts,
@@ -150,6 +152,14 @@ int simclr_train_resume_begin(const simclr_train_config *config, const char *run
         return simclr_error_input(err, "--resume: %s was trained with --precision %s, not %s", path,
                            simclr_nn_precision_name(info.model.precision),
                            simclr_nn_precision_name(config->model.precision));
+    /* Issue 12: the recipe must be the same (checkpoints from before it record none: the seed's). */
+    char augment[512];
+    simclr_augment_policy_describe(&config->augment, augment, sizeof augment);
+    const char *saved_augment = info.augment[0] ? info.augment : "seed";
+    if (strcmp(saved_augment, augment) != 0)
+        return simclr_error_input(err, "--resume: %s was trained with augmentation '%s', not '%s' (give "
+                                  "the same --augment and policy options)",
+                                  path, saved_augment, augment);
     for (int p = 0; p < part_count; p++)
         if (simclr_checkpoint_load_part(path, parts[p].net, parts[p].optimizer, err) != 0) return -1;
     char csv[4096];
