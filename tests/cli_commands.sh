@@ -95,7 +95,7 @@ else
         experiment_config.json val_accuracy.png val_loss.png; do
         if [ -s "$run/$file" ]; then pass "$file written"; else fail "$file missing"; fi
     done
-    expect_text "$run/pretrain_history.csv" "epoch,c_acc,c_loss,p_acc,p_loss,val_p_acc,val_p_loss,seconds" "pretrain history columns"
+    expect_text "$run/pretrain_history.csv" "epoch,c_acc,c_loss,p_acc,p_loss,val_p_acc,val_p_loss,lr,seconds" "pretrain history columns"
     expect_status 0 "eval finetune" "$simclr" eval --model "$run/finetune.safetensors"
     expect_text "$work/out" "accuracy" "eval prints accuracy"
     expect_status 0 "eval probe" "$simclr" eval --model "$run/pretrain.safetensors"

@@ -3,7 +3,8 @@
 /*
  * Checkpoints in the safetensors format, readable by PyTorch's `safetensors.torch.load_file`:
  *   "<net>.<layer>.kernel" / ".bias"      F32, Keras layouts (conv HWIO, dense (in, out))
- *   "optimizer.<net>.m" / ".v"            F32, flat, the Adam moments of that network
+ *   "optimizer.<net>.m" / ".v"            F32, flat, the optimizer state of that network: Adam's
+ *                                         moments, or (sgd, lars) the momentum buffer in .m
  *   "__metadata__"                        strings: format, run, epoch, adam_step, seed, dataset,
  *                                         model config, class names (JSON array)
  * Written atomically (temporary file, fsync, rename), so a killed run keeps its last checkpoint.
@@ -43,7 +44,7 @@ typedef struct simclr_checkpoint_info {
 
 typedef struct simclr_checkpoint_part {
     simclr_network *net;
-    simclr_adam *optimizer;        /* may be NULL (no moments saved) */
+    simclr_optimizer *optimizer;   /* may be NULL (no state saved) */
 } simclr_checkpoint_part;
 
 /* Writes the parts and info to path atomically. */
@@ -55,6 +56,6 @@ int simclr_checkpoint_read_info(const char *path, simclr_checkpoint_info *info, 
 
 /* Loads a network's tensors by name, checking each shape against net's; the message names the
  * tensor that does not fit. If optimizer is not NULL its moments and step are loaded too. */
-int simclr_checkpoint_load_part(const char *path, simclr_network *net, simclr_adam *optimizer, simclr_error *err);
+int simclr_checkpoint_load_part(const char *path, simclr_network *net, simclr_optimizer *optimizer, simclr_error *err);
 
 #endif

@@ -18,6 +18,11 @@ typedef struct train_cli {
     int quiet;
     /* Issue 12, the paper's recipe: */
     augment_cli augment;
+    const char *recipe;          /* seed|simclr */
+    const char *optimizer;       /* NULL: the recipe's */
+    const char *lr_schedule, *lr_scaling;
+    double weight_decay, warmup_epochs, momentum, probe_learning_rate; /* < 0: the recipe's */
+    int nesterov;
 } train_cli;
 
 void train_cli_defaults(train_cli *options);

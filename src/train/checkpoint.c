@@ -106,7 +106,7 @@ int simclr_checkpoint_save(const char *path, const simclr_checkpoint_info *info,
                                        net->params + layer->bias_offset, err) != 0)
                 goto done;
         }
-        const simclr_adam *optimizer = parts[p].optimizer;
+        const simclr_optimizer *optimizer = parts[p].optimizer;
         if (optimizer) {
             char name[128];
             int64_t flat[1] = {(int64_t)optimizer->count};
@@ -115,8 +115,8 @@ int simclr_checkpoint_save(const char *path, const simclr_checkpoint_info *info,
                                        err) != 0)
                 goto done;
             snprintf(name, sizeof name, "optimizer.%s.v", net->name);
-            if (simclr_safetensors_writer_add(&writer, name, SIMCLR_SAFETENSORS_DTYPE_F32, flat, 1, optimizer->v,
-                                       err) != 0)
+            if (optimizer->v && simclr_safetensors_writer_add(&writer, name, SIMCLR_SAFETENSORS_DTYPE_F32, flat,
+                                                              1, optimizer->v, err) != 0)
                 goto done;
             snprintf(name, sizeof name, "optimizer.%s.step", net->name);
             if (set_int(&writer, name, (long long)optimizer->step, err) != 0) goto done;
@@ -235,7 +235,7 @@ int simclr_checkpoint_read_info(const char *path, simclr_checkpoint_info *info, 
     return status;
 }
 
-int simclr_checkpoint_load_part(const char *path, simclr_network *net, simclr_adam *optimizer, simclr_error *err)
+int simclr_checkpoint_load_part(const char *path, simclr_network *net, simclr_optimizer *optimizer, simclr_error *err)
 {
     simclr_safetensors_file file;
     if (simclr_safetensors_open(&file, path, err) != 0) return -1;
@@ -261,7 +261,7 @@ int simclr_checkpoint_load_part(const char *path, simclr_network *net, simclr_ad
         snprintf(name, sizeof name, "optimizer.%s.m", net->name);
         if (simclr_safetensors_read_f32(&file, name, flat, 1, optimizer->m, err) != 0) goto done;
         snprintf(name, sizeof name, "optimizer.%s.v", net->name);
-        if (simclr_safetensors_read_f32(&file, name, flat, 1, optimizer->v, err) != 0) goto done;
+        if (optimizer->v && simclr_safetensors_read_f32(&file, name, flat, 1, optimizer->v, err) != 0) goto done;
         snprintf(name, sizeof name, "optimizer.%s.step", net->name);
         long long step = 0;
         if (metadata_int(&file, name, 0, (long long)1 << 62, &step, err) != 0) goto done;
