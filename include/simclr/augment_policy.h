@@ -113,7 +113,8 @@ void simclr_augment_adjust_saturation(float *image, size_t pixels, int channels,
 void simclr_augment_adjust_hue(float *image, size_t pixels, int channels, float hue);
 void simclr_augment_grayscale(float *image, size_t pixels, int channels);
 void simclr_augment_solarize(float *image, size_t pixels, int channels, float threshold);
-/* Gaussian blur with reflect padding; workspace holds height * width * channels floats. */
+/* Gaussian blur with reflect padding; workspace holds simclr_augment_blur_workspace_floats. */
+size_t simclr_augment_blur_workspace_floats(int height, int width, int channels, int kernel);
 void simclr_augment_gaussian_blur(float *image, int height, int width, int channels, int kernel,
                                   float sigma, float *workspace);
 

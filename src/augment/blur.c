@@ -21,6 +21,13 @@ int simclr_augment_blur_kernel_size(int height, int width)
     return kernel;
 }
 
+size_t simclr_augment_blur_workspace_floats(int height, int width, int channels, int kernel)
+{
+    if (kernel > BLUR_MAX_KERNEL) kernel = BLUR_MAX_KERNEL;
+    /* The row-blurred image, then one reflected row. */
+    return (size_t)height * width * channels + ((size_t)width + (size_t)kernel) * channels;
+}
+
 /* Index i of an axis of n pixels under reflect padding. */
 static inline int reflect_index(int i, int n)
 {
@@ -49,17 +56,23 @@ void simclr_augment_gaussian_blur(float *image, int height, int width, int chann
     for (int i = 0; i < kernel; i++) weights[i] /= sum;
     int radius = kernel / 2;
     size_t row_stride = (size_t)width * channels;
-    /* Along the width into the workspace, then along the height back into the image. */
+    /* Along the width: each row copied once with its reflected margins into the workspace's
+     * tail, then convolved tap by tap over the whole row (no index arithmetic in the inner loop);
+     * the result goes to the workspace's head. Then along the height back into the image. */
+    float *padded = workspace + (size_t)height * row_stride;
     for (int y = 0; y < height; y++) {
         const float *src = image + (size_t)y * row_stride;
+        for (int x = -radius; x < width + radius; x++) {
+            const float *pixel = src + (size_t)reflect_index(x, width) * channels;
+            float *dst = padded + (size_t)(x + radius) * channels;
+            for (int c = 0; c < channels; c++) dst[c] = pixel[c];
+        }
         float *dst = workspace + (size_t)y * row_stride;
-        for (int x = 0; x < width; x++) {
-            for (int c = 0; c < channels; c++) {
-                float acc = 0.0f;
-                for (int k = 0; k < kernel; k++)
-                    acc += weights[k] * src[(size_t)reflect_index(x + k - radius, width) * channels + c];
-                dst[(size_t)x * channels + c] = acc;
-            }
+        for (size_t i = 0; i < row_stride; i++) dst[i] = 0.0f;
+        for (int k = 0; k < kernel; k++) {
+            const float *tap = padded + (size_t)k * channels;
+            float w = weights[k];
+            for (size_t i = 0; i < row_stride; i++) dst[i] += w * tap[i];
         }
     }
     for (int y = 0; y < height; y++) {

@@ -69,15 +69,17 @@ static inline void rgb_to_hsv(const float *rgb, float *h, float *s, float *v)
     float cr = maxc - minc;
     *s = cr / (equal ? 1.0f : maxc);
     float divisor = equal ? 1.0f : cr;
-    float rc = (maxc - r) / divisor, gc = (maxc - g) / divisor, bc = (maxc - b) / divisor;
+    /* Only the two of rc, gc, bc the case needs (each as torchvision computes it). */
     float hue;
     if (maxc == r)
-        hue = bc - gc;
+        hue = (maxc - b) / divisor - (maxc - g) / divisor;
     else if (maxc == g)
-        hue = 2.0f + rc - bc;
+        hue = 2.0f + (maxc - r) / divisor - (maxc - b) / divisor;
     else
-        hue = 4.0f + gc - rc;
-    *h = fmodf(hue / 6.0f + 1.0f, 1.0f);
+        hue = 4.0f + (maxc - g) / divisor - (maxc - r) / divisor;
+    /* torch.fmod(h / 6 + 1, 1) on a value in [0, 2): x - floor(x) is the same, exactly. */
+    float wrapped = hue / 6.0f + 1.0f;
+    *h = wrapped - floorf(wrapped);
     *v = maxc;
 }
 

@@ -7,7 +7,8 @@
  * i1 = i0 + 1 unless i0 is the last index; weights 1 - (s - i0) and s - i0; rows blend the two
  * column blends. The output keeps the image's size, so the crop is only ever enlarged: the
  * antialiased kernel (antialias=True) has the same weights there, and both match.
- * The horizontal flip is folded in by reversing the column taps.
+ * The horizontal flip is folded in by reversing the column taps; the two axes are resampled one
+ * after the other (the crop's rows blended along the width, then those rows along the height).
  */
 #include "simclr/augment_policy.h"
 
@@ -73,7 +74,7 @@ static void linear_taps(int in_count, int out_count, int offset, simclr_augment_
 
 void simclr_augment_resized_crop_taps(const uint8_t *in, int height, int width, int channels, int top,
                                       int left, int crop_height, int crop_width, int flip,
-                                      simclr_augment_linear_tap *taps, float *out)
+                                      simclr_augment_linear_tap *taps, float *rows_buffer, float *out)
 {
     simclr_augment_linear_tap *rows = taps, *cols = taps + height;
     linear_taps(crop_height, height, top, rows);
@@ -85,24 +86,27 @@ void simclr_augment_resized_crop_taps(const uint8_t *in, int height, int width, 
             cols[width - 1 - x] = swap;
         }
     }
-    size_t row_stride = (size_t)width * (size_t)channels;
-    for (int y = 0; y < height; y++) {
-        const simclr_augment_linear_tap row = rows[y];
-        const uint8_t *src_low = in + (size_t)row.low * row_stride;
-        const uint8_t *src_high = in + (size_t)row.high * row_stride;
-        float *dst = out + (size_t)y * row_stride;
+    /* Along the width first, for each input row of the crop, then along the height: PyTorch's
+     * w_y0 (w_x0 a + w_x1 b) + w_y1 (w_x0 c + w_x1 d), the same operations in the same order. */
+    size_t in_stride = (size_t)width * (size_t)channels, out_stride = in_stride;
+    for (int r = 0; r < crop_height; r++) {
+        const uint8_t *src = in + (size_t)(top + r) * in_stride;
+        float *dst = rows_buffer + (size_t)r * out_stride;
         for (int x = 0; x < width; x++) {
             const simclr_augment_linear_tap col = cols[x];
-            const uint8_t *ll = src_low + (size_t)col.low * channels;
-            const uint8_t *lh = src_low + (size_t)col.high * channels;
-            const uint8_t *hl = src_high + (size_t)col.low * channels;
-            const uint8_t *hh = src_high + (size_t)col.high * channels;
-            for (int c = 0; c < channels; c++) {
-                float value_low = col.w_low * ((float)ll[c] * RESCALE) + col.w_high * ((float)lh[c] * RESCALE);
-                float value_high = col.w_low * ((float)hl[c] * RESCALE) + col.w_high * ((float)hh[c] * RESCALE);
-                dst[(size_t)x * channels + c] = row.w_low * value_low + row.w_high * value_high;
-            }
+            const uint8_t *low = src + (size_t)col.low * channels;
+            const uint8_t *high = src + (size_t)col.high * channels;
+            for (int c = 0; c < channels; c++)
+                dst[(size_t)x * channels + c] =
+                    col.w_low * ((float)low[c] * RESCALE) + col.w_high * ((float)high[c] * RESCALE);
         }
+    }
+    for (int y = 0; y < height; y++) {
+        const simclr_augment_linear_tap row = rows[y];
+        const float *low = rows_buffer + (size_t)(row.low - top) * out_stride;
+        const float *high = rows_buffer + (size_t)(row.high - top) * out_stride;
+        float *dst = out + (size_t)y * out_stride;
+        for (size_t i = 0; i < out_stride; i++) dst[i] = row.w_low * low[i] + row.w_high * high[i];
     }
 }
 
@@ -110,8 +114,10 @@ void simclr_augment_resized_crop(const uint8_t *in, int height, int width, int c
                                  int crop_height, int crop_width, int flip, float *out)
 {
     simclr_augment_linear_tap *taps = malloc(((size_t)height + (size_t)width) * sizeof *taps);
-    if (!taps) abort(); /* a few KB; the void API has no way to report it */
+    float *rows = malloc((size_t)crop_height * width * channels * sizeof(float));
+    if (!taps || !rows) abort(); /* the void API has no way to report it */
     simclr_augment_resized_crop_taps(in, height, width, channels, top, left, crop_height, crop_width, flip,
-                                     taps, out);
+                                     taps, rows, out);
+    free(rows);
     free(taps);
 }

@@ -179,8 +179,11 @@ void simclr_augment_policy_draw(const simclr_augment_policy *policy, int height,
 
 size_t simclr_augment_policy_workspace_floats(int height, int width, int channels)
 {
-    /* The blur's intermediate image, then the crop's taps (4 floats' room each). */
-    return (size_t)height * width * channels + 4 * ((size_t)height + width);
+    /* The blur's workspace (its kernel is at most 255), or the crop's rows and taps (4 floats'
+     * room each): they are not needed at the same time. */
+    size_t blur = simclr_augment_blur_workspace_floats(height, width, channels, 255);
+    size_t crop = (size_t)height * width * channels + 4 * ((size_t)height + width);
+    return blur > crop ? blur : crop;
 }
 
 void simclr_augment_policy_apply(const uint8_t *in, int height, int width, int channels,
@@ -189,7 +192,8 @@ void simclr_augment_policy_apply(const uint8_t *in, int height, int width, int c
     size_t pixels = (size_t)height * width;
     simclr_augment_linear_tap *taps = (simclr_augment_linear_tap *)(workspace + pixels * channels);
     simclr_augment_resized_crop_taps(in, height, width, channels, params->crop_top, params->crop_left,
-                                     params->crop_height, params->crop_width, params->flip, taps, out);
+                                     params->crop_height, params->crop_width, params->flip, taps, workspace,
+                                     out);
     if (params->jitter) {
         for (int k = 0; k < 4; k++) {
             switch (params->jitter_order[k]) {

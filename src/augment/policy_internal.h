@@ -11,9 +11,10 @@ typedef struct simclr_augment_linear_tap {
     float w_low, w_high;
 } simclr_augment_linear_tap;
 
-/* simclr_augment_resized_crop with taps: room for height + width taps. */
+/* simclr_augment_resized_crop with caller memory: taps has room for height + width taps,
+ * rows_buffer for crop_height x width x channels floats. */
 void simclr_augment_resized_crop_taps(const uint8_t *in, int height, int width, int channels, int top,
                                       int left, int crop_height, int crop_width, int flip,
-                                      simclr_augment_linear_tap *taps, float *out);
+                                      simclr_augment_linear_tap *taps, float *rows_buffer, float *out);
 
 #endif
