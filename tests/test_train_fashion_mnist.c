@@ -88,7 +88,8 @@ static void test_three_runs_learn(void **state)
     if (simclr_train_evaluate_checkpoint(&f->ds, path, 525, &evaluated, &err) != 0)
         fail_msg("%s", err.message);
     int val_acc = simclr_history_metric_index(&baseline, "val_acc");
-    double last = baseline.values[(size_t)(baseline.epoch_count - 1) * 4 + (size_t)val_acc];
+    size_t last_row = (size_t)(baseline.epoch_count - 1) * (size_t)baseline.metric_count;
+    double last = baseline.values[last_row + (size_t)val_acc];
     printf("  eval of baseline.safetensors: %.4f (last epoch %.4f)\n", evaluated.accuracy, last);
     assert_true(fabs(evaluated.accuracy - last) < 1e-9);
 
@@ -120,7 +121,7 @@ static void test_three_runs_learn(void **state)
     int c_loss = simclr_history_metric_index(&pretrain, "c_loss");
     int p_loss = simclr_history_metric_index(&pretrain, "p_loss");
     int val_p_loss = simclr_history_metric_index(&pretrain, "val_p_loss");
-    const double *first = pretrain.values, *second = pretrain.values + 6;
+    const double *first = pretrain.values, *second = pretrain.values + pretrain.metric_count;
     printf("  pretrain: c_loss %.4f -> %.4f, c_acc %.4f -> %.4f, p_loss %.4f -> %.4f, "
            "val_p_loss %.4f -> %.4f\n",
            first[c_loss], second[c_loss], first[c_acc], second[c_acc], first[p_loss],
