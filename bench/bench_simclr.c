@@ -13,7 +13,9 @@
  *              step of src/train/supervised.c without augmentation.
  *   inference  525 images through encoder + Dense(10) and the cross-entropy, as evaluation does.
  *   augment    the augmentation of one pretraining batch: two strong views of 525 images and the
- *              probe's weak view of 25 (simclr_augment_batch, as pretrain.c calls it); no FLOPs counted.
+ *              probe's weak view of 25 (simclr_augment_policy_batch and simclr_augment_batch, as
+ *              pretrain.c calls them; --augment seed|simclr|byol picks the views' policy, issue
+ *              12); no FLOPs counted.
  *
  * FLOPs: 2 x multiply-adds of the convolutions and dense layers (biases, activations, reorders
  * not counted); a training pass counts 3 x its forward FLOPs (forward, gradient w.r.t. the input,
@@ -38,6 +40,7 @@
 #include <time.h>
 
 #include "simclr/augment.h"
+#include "simclr/augment_policy.h"
 #include "simclr/loss.h"
 #include "simclr/model.h"
 #include "simclr/network.h"
@@ -66,6 +69,7 @@ typedef struct bench_options {
     int breakdown;
     simclr_nn_precision precision;
     double peak_gflops;
+    simclr_augment_policy augment; /* augment mode: the strong views' policy (seed) */
 } bench_options;
 
 /* ---- Clock, memory, random inputs ---------------------------------------------------------- */
@@ -371,9 +375,9 @@ static void augment_step(bench_state *s, const bench_options *o, uint64_t step)
     size_t batch = (size_t)o->unlabeled + (size_t)o->labeled;
     size_t image = (size_t)o->shape.height * o->shape.width * o->shape.channels;
     int h = o->shape.height, w = o->shape.width, c = o->shape.channels;
-    simclr_augment_batch(s->pixels, batch, h, w, c, &SIMCLR_AUGMENT_CONTRASTIVE, 0, 0, step, 1, s->inputs);
-    simclr_augment_batch(s->pixels, batch, h, w, c, &SIMCLR_AUGMENT_CONTRASTIVE, 0, 0, step, 2,
-                  s->inputs + batch * image);
+    simclr_augment_policy_batch(&o->augment, s->pixels, batch, h, w, c, 0, 0, step, 1, s->inputs);
+    simclr_augment_policy_batch(&o->augment, s->pixels, batch, h, w, c, 0, 0, step, 2,
+                                s->inputs + batch * image);
     simclr_augment_batch(s->pixels + (size_t)o->unlabeled * image, (size_t)o->labeled, h, w, c,
                   &SIMCLR_AUGMENT_CLASSIFICATION, 0, 0, step, 3, s->inputs);
 }
@@ -439,7 +443,8 @@ static void usage(FILE *stream)
             "  --test-batch N       (default 525)\n"
             "  --precision P        fp32 | bf16: the convolutions' arithmetic (default fp32)\n"
             "  --peak-gflops X      the machine's fp32 peak for the fraction (default %.1f)\n"
-            "  --breakdown          pretrain only: time every layer call and print the phases\n",
+            "  --breakdown          pretrain only: time every layer call and print the phases\n"
+            "  --augment POLICY     augment mode: seed | simclr | byol (default seed)\n",
             BENCH_DEFAULT_PEAK_GFLOPS);
 }
 
@@ -461,7 +466,8 @@ static int parse_options(int argc, char **argv, bench_options *o)
     *o = (bench_options){.shape = {96, 96, 3}, .padding = SIMCLR_MODEL_PADDING_AUTO,
                          .mode = BENCH_MODE_PRETRAIN, .steps = 3, .warmup = 1, .threads = 2,
                          .unlabeled = 500, .labeled = 25, .test_batch = 525,
-                         .peak_gflops = BENCH_DEFAULT_PEAK_GFLOPS};
+                         .peak_gflops = BENCH_DEFAULT_PEAK_GFLOPS,
+                         .augment = simclr_augment_policy_make(SIMCLR_AUGMENT_POLICY_KIND_SEED, 1.0f)};
     for (int i = 1; i < argc; i++) {
         const char *flag = argv[i];
         if (strcmp(flag, "--help") == 0) {
@@ -500,6 +506,15 @@ static int parse_options(int argc, char **argv, bench_options *o)
                 return -1;
             }
             o->mode = (bench_mode)found;
+        } else if (strcmp(flag, "--augment") == 0) {
+            simclr_augment_policy_kind kind = SIMCLR_AUGMENT_POLICY_KIND_SEED;
+            if (strcmp(value, "simclr") == 0) kind = SIMCLR_AUGMENT_POLICY_KIND_SIMCLR;
+            else if (strcmp(value, "byol") == 0) kind = SIMCLR_AUGMENT_POLICY_KIND_BYOL;
+            else if (strcmp(value, "seed") != 0) {
+                fprintf(stderr, "simclr_bench: --augment '%s': expected seed, simclr or byol\n", value);
+                return -1;
+            }
+            o->augment = simclr_augment_policy_make(kind, 1.0f);
         } else if (strcmp(flag, "--steps") == 0) {
             status = parse_int(flag, value, 1, 100000, &o->steps);
         } else if (strcmp(flag, "--warmup") == 0) {
@@ -689,15 +704,16 @@ int main(int argc, char **argv)
                      &layers, 1, mean, o.peak_gflops);
     }
     printf("{\"impl\": \"simclr\", \"version\": \"%s\", \"shape\": \"%dx%dx%d\", "
-           "\"mode\": \"%s\", \"precision\": \"%s\", \"layout\": \"nhwc\", \"malloc\": \"%s\", "
-           "\"padding\": %d, "
+           "\"mode\": \"%s\", \"augment\": \"%s\", \"precision\": \"%s\", \"layout\": \"nhwc\", "
+           "\"malloc\": \"%s\", \"padding\": %d, "
            "\"threads\": %d, \"images_per_step\": %d, \"steps\": %d, \"warmup\": %d, "
            "\"seconds_per_step\": %.6f, \"best_seconds\": %.6f, \"images_per_s\": %.2f, "
            "\"gflop_per_step\": %.4f, \"gflop_per_image\": %.4f, "
            "\"encoder_fwd_gflop_per_image\": %.5f, \"gflops\": %.2f, \"peak_gflops\": %.1f, "
            "\"peak_fraction\": %.4f, \"peak_rss_mib\": %.1f}\n",
            SIMCLR_VERSION, o.shape.height, o.shape.width, o.shape.channels,
-           BENCH_MODE_NAMES[o.mode], simclr_nn_precision_name(o.precision), allocator_name(), simclr_model_resolved_padding(&s.model), o.threads,
+           BENCH_MODE_NAMES[o.mode], simclr_augment_policy_kind_name(o.augment.kind),
+           simclr_nn_precision_name(o.precision), allocator_name(), simclr_model_resolved_padding(&s.model), o.threads,
            images, o.steps, o.warmup, mean, best, images / mean, flops / 1e9, flops / 1e9 / images,
            forward_per_image, gflops, o.peak_gflops, gflops / o.peak_gflops, rss);
     status = 0;

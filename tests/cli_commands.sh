@@ -98,7 +98,7 @@ else
         pca_finetune.png; do
         if [ -s "$run/$file" ]; then pass "$file written"; else fail "$file missing"; fi
     done
-    expect_text "$run/pretrain_history.csv" "epoch,c_acc,c_loss,p_acc,p_loss,val_p_acc,val_p_loss,val_knn_acc,seconds" "pretrain history columns"
+    expect_text "$run/pretrain_history.csv" "epoch,c_acc,c_loss,p_acc,p_loss,val_p_acc,val_p_loss,lr,val_knn_acc,seconds" "pretrain history columns"
     expect_text "$work/out" "val_knn_acc: " "kNN monitor on the progress line"
     expect_text "$work/out" "Maximal kNN accuracy of the encoder (k=200, T=0.1)" "experiment prints the kNN maxima"
     expect_status 0 "eval finetune" "$simclr" eval --model "$run/finetune.safetensors"

@@ -40,9 +40,11 @@ static void test_round_trip(void **state)
     simclr_network encoder, restored;
     assert_int_equal(simclr_model_build_encoder(&encoder, &config, 4, &err), 0);
     simclr_network_init_weights(&encoder, 7);
-    simclr_adam optimizer, restored_optimizer;
-    simclr_adam_config adam_settings = simclr_adam_config_keras();
-    assert_int_equal(simclr_adam_init(&optimizer, encoder.param_count, &adam_settings, &err), 0);
+    simclr_optimizer optimizer, restored_optimizer;
+    simclr_optimizer_config adam_settings = simclr_optimizer_config_default(SIMCLR_OPTIMIZER_KIND_ADAM);
+    simclr_param_tensor tensors[SIMCLR_OPTIMIZER_MAX_TENSORS];
+    int tensor_count = simclr_network_param_tensors(&encoder, tensors, SIMCLR_OPTIMIZER_MAX_TENSORS);
+    assert_int_equal(simclr_optimizer_init(&optimizer, &adam_settings, tensors, tensor_count, &err), 0);
     for (size_t i = 0; i < encoder.param_count; i++) {
         optimizer.m[i] = (float)i * 0.5f;
         optimizer.v[i] = (float)i * 0.25f;
@@ -65,7 +67,7 @@ static void test_round_trip(void **state)
     assert_string_equal(read.class_names[9], "class 9");
 
     assert_int_equal(simclr_model_build_encoder(&restored, &read.model, 4, &err), 0);
-    assert_int_equal(simclr_adam_init(&restored_optimizer, restored.param_count, &adam_settings, &err), 0);
+    assert_int_equal(simclr_optimizer_init(&restored_optimizer, &adam_settings, tensors, tensor_count, &err), 0);
     if (simclr_checkpoint_load_part(path, &restored, &restored_optimizer, &err) != 0)
         fail_msg("%s", err.message);
     assert_memory_equal(restored.params, encoder.params, encoder.param_count * sizeof(float));
@@ -91,8 +93,8 @@ static void test_round_trip(void **state)
     simclr_network_free(&other);
     simclr_network_free(&restored);
     simclr_network_free(&encoder);
-    simclr_adam_free(&optimizer);
-    simclr_adam_free(&restored_optimizer);
+    simclr_optimizer_free(&optimizer);
+    simclr_optimizer_free(&restored_optimizer);
     test_remove_tree(dir);
     free(dir);
 }

@@ -150,6 +150,66 @@ static void test_pretrain_resume(void **state)
     check_resume(simclr_train_pretrain, "pretrain", config, 2, 3);
 }
 
+/* Issue 12: the paper's recipe (LARS with momentum buffers, here Nesterov's, warm-up + cosine per
+ * step, the simclr augmentation, NT-Xent) resumes exactly too: the checkpoint holds the momentum
+ * buffers and the schedule is a function of the global step. */
+static void test_recipe_resume(void **state)
+{
+    (void)state;
+    if (!have_data) skip();
+    simclr_train_config config = small_config("");
+    config.steps_per_epoch = 4;
+    config.model.width = 16;
+    int clamped = 0;
+    simclr_train_recipe_apply(&config, SIMCLR_TRAIN_RECIPE_SIMCLR, &fashion, &clamped);
+    assert_true(clamped);
+    assert_true(config.warmup_epochs > 0.0);
+    config.optimizer.nesterov = 1; /* both momentum paths of LARS */
+    check_resume(simclr_train_pretrain, "pretrain", config, 2, 3);
+}
+
+/* The history's lr column is the schedule's value at each epoch's last step. */
+static void test_history_records_the_schedule(void **state)
+{
+    (void)state;
+    if (!have_data) skip();
+    char *dir = test_make_temp_dir();
+    simclr_train_config config = small_config(dir);
+    config.epochs = 3;
+    config.steps_per_epoch = 3;
+    config.model.width = 16;
+    config.optimizer = simclr_optimizer_config_default(SIMCLR_OPTIMIZER_KIND_SGD);
+    config.adam.learning_rate = 0.04f;
+    config.lr_schedule = SIMCLR_LR_SCHEDULE_KIND_COSINE;
+    config.warmup_epochs = 1.0;
+    simclr_history hist;
+    simclr_error err;
+    if (simclr_train_baseline(&fashion, &config, &hist, &err) != 0) fail_msg("%s", err.message);
+    int lr = simclr_history_metric_index(&hist, "lr");
+    assert_true(lr >= 0);
+    /* 3 steps an epoch, 9 in all, 3 of warm-up: epoch 1 ends at step 2 (0.04 x 2/3), epoch 2 at
+     * step 5 (cosine 2/6 of the way), epoch 3 at step 8 (5/6). */
+    simclr_lr_schedule schedule = {SIMCLR_LR_SCHEDULE_KIND_COSINE, (double)0.04f, 3, 9};
+    for (int e = 0; e < 3; e++) {
+        double want = (float)simclr_lr_schedule_at(&schedule, 3 * e + 2);
+        assert_float_equal(hist.values[e * hist.metric_count + lr], want, 1e-9);
+    }
+    assert_float_equal(hist.values[lr], 0.04 * 2.0 / 3.0, 1e-7);
+    assert_float_equal(hist.values[2 * hist.metric_count + lr], 0.04 * 0.5 * (1.0 + cos(3.14159265358979 * 5.0 / 6.0)),
+                       1e-7);
+    simclr_history_free(&hist);
+    /* A resume with another optimizer is refused, naming what differs. */
+    config.optimizer.nesterov = 1;
+    config.resume = 1;
+    assert_int_equal(simclr_train_baseline(&fashion, &config, &hist, &err), -1);
+    printf("  %s\n", err.message);
+    assert_int_equal(err.kind, SIMCLR_ERROR_KIND_INPUT);
+    assert_non_null(strstr(err.message, "nesterov=0"));
+    simclr_history_free(&hist);
+    test_remove_tree(dir);
+    free(dir);
+}
+
 static void test_nan_stops_and_keeps_checkpoint(void **state)
 {
     (void)state;
@@ -201,6 +261,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_baseline_resume),
         cmocka_unit_test(test_pretrain_resume),
+        cmocka_unit_test(test_recipe_resume),
+        cmocka_unit_test(test_history_records_the_schedule),
         cmocka_unit_test(test_nan_stops_and_keeps_checkpoint),
         cmocka_unit_test(test_infinite_weights_stop),
     };

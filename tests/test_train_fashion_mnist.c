@@ -89,7 +89,8 @@ static void test_three_runs_learn(void **state)
     if (simclr_train_evaluate_checkpoint(&f->ds, path, 525, &evaluated, &err) != 0)
         fail_msg("%s", err.message);
     int val_acc = simclr_history_metric_index(&baseline, "val_acc");
-    double last = baseline.values[(size_t)(baseline.epoch_count - 1) * (size_t)baseline.metric_count + (size_t)val_acc];
+    size_t last_row = (size_t)(baseline.epoch_count - 1) * (size_t)baseline.metric_count;
+    double last = baseline.values[last_row + (size_t)val_acc];
     printf("  eval of baseline.safetensors: %.4f (last epoch %.4f)\n", evaluated.accuracy, last);
     assert_true(fabs(evaluated.accuracy - last) < 1e-9);
 

@@ -3,7 +3,8 @@
 /*
  * Checkpoints in the safetensors format, readable by PyTorch's `safetensors.torch.load_file`:
  *   "<net>.<layer>.kernel" / ".bias"      F32, Keras layouts (conv HWIO, dense (in, out))
- *   "optimizer.<net>.m" / ".v"            F32, flat, the Adam moments of that network
+ *   "optimizer.<net>.m" / ".v"            F32, flat, the optimizer state of that network: Adam's
+ *                                         moments, or (sgd, lars) the momentum buffer in .m
  *   "__metadata__"                        strings: format, run, classifier, dataset, seed,
  *                                         epochs_done, epochs_total, model.height/width/channels/
  *                                         units/depth/kernel/stride/padding/num_classes/precision,
@@ -11,7 +12,8 @@
  *                                         optimizer.<net>.step (the Adam step), and class_names
  *                                         (one name per line, newline-separated), data_dir, and
  *                                         the caller's extra entries (the CLI's run record,
- *                                         "config.<option>")
+ *                                         "config.<option>"); augment and optimizer (one-line
+ *                                         descriptions of the recipe, compared on resume)
  * Written atomically (temporary file, fsync, rename), so a killed run keeps its last checkpoint.
  */
 #include <stdint.h>
@@ -55,11 +57,15 @@ typedef struct simclr_checkpoint_info {
      * them with simclr_safetensors_metadata). */
     const simclr_checkpoint_metadata *extra;
     int extra_count;
+    /* Issue 12: the training recipe, so that a resume can refuse a different one. Written by
+     * simclr_augment_policy_describe / simclr_optimizer_describe; empty in older checkpoints. */
+    char augment[512];
+    char optimizer[512];
 } simclr_checkpoint_info;
 
 typedef struct simclr_checkpoint_part {
     simclr_network *net;
-    simclr_adam *optimizer;        /* may be NULL (no moments saved) */
+    simclr_optimizer *optimizer;   /* may be NULL (no state saved) */
 } simclr_checkpoint_part;
 
 /* Writes the parts and info to path atomically. */
@@ -71,7 +77,7 @@ int simclr_checkpoint_read_info(const char *path, simclr_checkpoint_info *info, 
 
 /* Loads a network's tensors by name, checking each shape against net's; the message names the
  * tensor that does not fit. If optimizer is not NULL its moments and step are loaded too. */
-int simclr_checkpoint_load_part(const char *path, simclr_network *net, simclr_adam *optimizer, simclr_error *err);
+int simclr_checkpoint_load_part(const char *path, simclr_network *net, simclr_optimizer *optimizer, simclr_error *err);
 
 SIMCLR_END_DECLS
 #endif

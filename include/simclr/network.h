@@ -129,6 +129,13 @@ int simclr_network_backward(simclr_network *net, const float *d_output, float *d
 /* Keras-like summary table (layer, output shape, parameters) to stream. */
 void simclr_network_print_summary(const simclr_network *net, FILE *stream);
 
+/* Issue 12: the parameter tensors of the block in order (each layer's kernel, then its bias, which
+ * is flagged exclude_from_decay_and_adaptation; a normalisation layer flags its scale and shift
+ * the same way), for the optimisers' per-tensor rules (optim.h). Returns the count written
+ * (at most max). */
+struct simclr_param_tensor;
+int simclr_network_param_tensors(const simclr_network *net, struct simclr_param_tensor *tensors, int max);
+
 /* The tensor name of a layer's kernel or bias: "<net>.<layer>.kernel" / ".bias". */
 void simclr_network_tensor_name(const simclr_network *net, int layer, int is_bias, char *out, size_t size);
 

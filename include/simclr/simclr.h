@@ -7,6 +7,7 @@
  * augmentation, layers, losses, optimiser, training loops, checkpoints), exported as they are.
  */
 #include "simclr/atomic_file.h"
+#include "simclr/augment_policy.h"
 #include "simclr/augment.h"
 #include "simclr/checkpoint.h"
 #include "simclr/dataset.h"

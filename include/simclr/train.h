@@ -12,6 +12,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "simclr/augment_policy.h"
 #include "simclr/checkpoint.h"
 #include "simclr/dataset.h"
 #include "simclr/history.h"
@@ -32,13 +33,24 @@ typedef struct simclr_train_config {
     uint64_t seed;               /* 0 */
     float temperature;           /* 0.1 */
     simclr_contrastive_kind loss_kind;  /* the seed's */
-    simclr_adam_config adam;            /* Keras defaults */
+    simclr_adam_config adam;            /* Keras defaults; adam.learning_rate is the base learning
+                                           rate (--learning-rate) of every optimizer */
     simclr_model_config model;          /* from the dataset's shape */
     /* The kNN monitor after every epoch (history column val_knn_acc): k nearest labeled training
      * images by cosine similarity of encoder features, votes exp(sim / T). 0: off. k is clamped
      * to the labeled subset's size. */
     int knn_k;                   /* 200 */
     float knn_temperature;       /* 0.1 */
+    /* Issue 12, the paper's recipe: */
+    simclr_augment_policy augment;      /* the contrastive views' policy: the seed's */
+    simclr_optimizer_config optimizer;  /* of the trained parts (encoder + head, or encoder +
+                                           classifier): Keras Adam */
+    simclr_lr_schedule_kind lr_schedule; /* constant */
+    double warmup_epochs;               /* 0; linear warm-up per step; at most epochs */
+    simclr_lr_scaling lr_scaling;       /* none; batch: unlabeled + labeled images per pretraining
+                                           step, labeled_batch for the supervised runs */
+    float probe_learning_rate;          /* Keras Adam of the online probe, constant; 0: the base
+                                           learning rate (the seed) */
     const char *out_dir;         /* where files go */
     int quiet;                   /* 1: no summaries and progress lines */
     FILE *log;                   /* progress output (stdout) */
@@ -70,6 +82,31 @@ int simclr_train_memory_bytes(const simclr_dataset *ds, const simclr_train_confi
  * memory does not fit in MemAvailable, a cgroup limit or SIMCLR_MEMORY_LIMIT bytes; hint says
  * which options lower it. */
 int simclr_train_check_memory(const char *run, size_t bytes, const char *hint, simclr_error *err);
+/* Issue 12: --recipe. The seed's recipe is simclr_train_config_default. The SimCLR paper's
+ * (simclr_train_recipe_apply with SIMCLR_TRAIN_RECIPE_SIMCLR) sets together: NT-Xent (2B - 2
+ * negatives) at temperature 0.5 for images of at most 32 px (CIFAR) and 0.1 otherwise; LARS
+ * (momentum 0.9, trust coefficient 0.001, biases excluded from decay and adaptation) at
+ * 0.3 x B / 256 (linear scaling); weight decay 1e-6; cosine decay after 10 warm-up epochs, or 10 %
+ * of the run when it is shorter than 100 epochs (*warmup_clamped is set then); the simclr
+ * augmentation with colour strength 0.5 for images of at most 32 px, 1.0 otherwise. (The paper's
+ * BatchNorm projection head needs a backbone with BatchNorm, which the seed's encoder lacks.)
+ * config->epochs must be set before. */
+typedef enum simclr_train_recipe {
+    SIMCLR_TRAIN_RECIPE_SEED,
+    SIMCLR_TRAIN_RECIPE_SIMCLR,
+} simclr_train_recipe;
+
+void simclr_train_recipe_apply(simclr_train_config *config, simclr_train_recipe recipe, const simclr_dataset *ds,
+                               int *warmup_clamped);
+
+/* The optimizer and schedule as one line ("lars momentum=0.9 ... lr_scaling=linear"), as the
+ * config file and the checkpoint record it (a resume compares it; the learning rate is not in it,
+ * so a diverged run can be resumed with a lower one). */
+void simclr_train_describe_optimizer(const simclr_train_config *config, char *out, size_t size);
+
+/* The online probe's (Keras Adam, constant) learning rate: probe_learning_rate, or the base rate
+ * with --optimizer adam (the seed), or 0.001 with the others. */
+float simclr_train_probe_learning_rate(const simclr_train_config *config);
 
 /* The labeled subset of the train split the config selects (caller frees *indices). */
 int simclr_train_labeled_subset(const simclr_dataset *ds, const simclr_train_config *config, size_t **indices,

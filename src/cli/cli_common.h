@@ -10,7 +10,7 @@
 #include "simclr/dataset.h"
 #include "simclr/error.h"
 
-#define CLI_MAX_SPECS 64
+#define CLI_MAX_SPECS 128
 
 typedef struct dataset_cli {
     const char *dataset;   /* --dataset */

@@ -1,7 +1,9 @@
-/* simclr augment: the seed's figure: original, weakly augmented, strongly augmented (twice). */
+/* simclr augment: the seed's figure (original, weakly augmented, strongly augmented twice), or
+ * for --augment simclr|byol the original and three views (view 1, view 2, view 1 drawn again). */
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "augment_cli.h"
 #include "cli_common.h"
 #include "commands.h"
 #include "simclr/augment.h"
@@ -17,6 +19,9 @@ int command_augment(int argc, char **argv)
     option_spec specs[CLI_MAX_SPECS];
     size_t spec_count = 0;
     dataset_cli_add_specs(&data, specs, &spec_count);
+    augment_cli augment;
+    augment_cli_defaults(&augment);
+    augment_cli_add_specs(&augment, specs, &spec_count);
     specs[spec_count++] = (option_spec){"out", OPTION_TYPE_STRING, &out_path, 0, 0, NULL, "FILE",
                                         "PNG file to write (required)", NULL};
     specs[spec_count++] = (option_spec){"n", OPTION_TYPE_INT, &columns, 1, 64, NULL, "N",
@@ -28,10 +33,12 @@ int command_augment(int argc, char **argv)
                                         "0"};
     option_parser parser = {.command = "augment",
                             .usage = "simclr augment --out grid.png [--n 8] [--seed S] [options]",
-                            .summary = "Writes the seed's augmentation figure: 4 rows x n columns "
-                                       "(original, weakly augmented, strongly augmented, strongly "
-                                       "augmented again with another draw) of images drawn at "
-                                       "random from the unlabeled stream.",
+                            .summary = "Writes the augmentation figure: 4 rows x n columns of "
+                                       "images drawn at random from the unlabeled stream. --augment "
+                                       "seed (the seed's figure): original, weakly augmented, "
+                                       "strongly augmented, strongly augmented again with another "
+                                       "draw; simclr or byol: original, view 1, view 2 of a pair, "
+                                       "view 1 drawn again.",
                             .specs = specs,
                             .spec_count = spec_count};
     simclr_error err;
@@ -44,6 +51,12 @@ int command_augment(int argc, char **argv)
 
     simclr_dataset ds;
     if (dataset_cli_open(&data, &ds, &err) != 0) return cli_report_error(&err);
+    simclr_augment_policy policy;
+    if (augment_cli_policy(&augment, SIMCLR_AUGMENT_POLICY_KIND_SEED, 1.0f, ds.channels, &policy, &err) !=
+        0) {
+        simclr_dataset_close(&ds);
+        return cli_report_error(&err);
+    }
     simclr_dataset_split_id source = simclr_dataset_unlabeled_source(&ds);
     size_t available = ds.splits[source].count;
     size_t n = (size_t)columns;
@@ -66,23 +79,34 @@ int command_augment(int argc, char **argv)
     }
     const simclr_augment_strength *row_strength[4] = {NULL, &SIMCLR_AUGMENT_CLASSIFICATION, &SIMCLR_AUGMENT_CONTRASTIVE,
                                                &SIMCLR_AUGMENT_CONTRASTIVE};
+    int seed_policy = policy.kind == SIMCLR_AUGMENT_POLICY_KIND_SEED;
     for (int row = 0; row < 4; row++) {
-        simclr_augment_batch(originals, n, ds.height, ds.width, ds.channels, row_strength[row],
-                      (uint64_t)seed, 0, 0, (uint64_t)row, grid + (size_t)row * n * image_floats);
+        float *rows = grid + (size_t)row * n * image_floats;
+        if (seed_policy)
+            simclr_augment_batch(originals, n, ds.height, ds.width, ds.channels, row_strength[row],
+                                 (uint64_t)seed, 0, 0, (uint64_t)row, rows);
+        else if (row == 0)
+            simclr_augment_rescale(originals, n * image_bytes, rows);
+        else /* view 1 and view 2 of step 0, then view 1 of step 1 */
+            simclr_augment_policy_batch(&policy, originals, n, ds.height, ds.width, ds.channels,
+                                        (uint64_t)seed, 0, row == 3 ? 1 : 0, row == 2 ? 2 : 1, rows);
     }
     int pixel_scale = (int)scale;
     if (pixel_scale == 0) {
         pixel_scale = 200 / (ds.height > ds.width ? ds.height : ds.width);
         if (pixel_scale < 1) pixel_scale = 1;
     }
-    const char *titles[4] = {"Original:", "Weakly augmented:", "Strongly augmented:",
-                             "Strongly augmented:"};
+    const char *seed_titles[4] = {"Original:", "Weakly augmented:", "Strongly augmented:",
+                                  "Strongly augmented:"};
+    const char *policy_titles[4] = {"Original:", "View 1:", "View 2:", "View 1, another draw:"};
+    const char **titles = seed_policy ? seed_titles : policy_titles;
     if (simclr_plot_image_grid_png(out_path, grid, 4, (int)n, ds.height, ds.width, ds.channels, titles,
                             pixel_scale, &err) != 0) {
         status = cli_report_error(&err);
         goto done;
     }
-    printf("%s: 4 x %zu augmentation grid (seed %lld) -> %s\n", ds.name, n, seed, out_path);
+    printf("%s: 4 x %zu augmentation grid (--augment %s, seed %lld) -> %s\n", ds.name, n,
+           simclr_augment_policy_kind_name(policy.kind), seed, out_path);
 done:
     free(originals);
     free(grid);

@@ -40,7 +40,7 @@ typedef struct option_parser {
     const char **positional;
     int positional_count;
     /* Which options the user gave explicitly (parallel to specs). */
-    int given[64];
+    int given[128];
 } option_parser;
 
 /* Parses argv[0..argc) (argv[0] is the first argument after the command name). Returns 0, or 1

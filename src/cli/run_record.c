@@ -1,5 +1,8 @@
 #include "run_record.h"
 
+#include "simclr/augment.h"
+#include "simclr/augment_policy.h"
+
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -105,6 +108,9 @@ int run_record_build(run_record *record, const run_record_source *source,
     char *line = command_line(source->command, source->argc, source->argv);
     char *splits = split_sizes(ds);
     char *classes = class_lines(ds);
+    char optimizer[512], augment[512];
+    simclr_train_describe_optimizer(config, optimizer, sizeof optimizer);
+    simclr_augment_policy_describe(&config->augment, augment, sizeof augment);
     int status = -1;
     if (!line || !splits || !classes) {
         simclr_error_set(err, SIMCLR_ERROR_KIND_RESOURCE, "out of memory");
@@ -147,12 +153,14 @@ int run_record_build(run_record *record, const run_record_source *source,
         add_row(record, "knn.k", "--knn-k", N, F, err, "%d", config->knn_k) ||
         add_row(record, "knn.temperature", "--knn-temperature", N, F, err, "%g",
                 (double)config->knn_temperature) ||
-        add_row(record, "optimizer.name", "optimizer", T, F, err, "adam") ||
+        add_row(record, "optimizer", "optimizer and schedule (--optimizer, --weight-decay, --momentum, "
+                "--nesterov, --lr-schedule, --warmup-epochs, --lr-scaling)", T, F, err, "%s", optimizer) ||
         add_row(record, "optimizer.learning_rate", "--learning-rate", N, F, err, "%g",
                 (double)config->adam.learning_rate) ||
-        add_row(record, "optimizer.beta1", "Adam beta1", N, F, err, "%g", (double)config->adam.beta1) ||
-        add_row(record, "optimizer.beta2", "Adam beta2", N, F, err, "%g", (double)config->adam.beta2) ||
-        add_row(record, "optimizer.epsilon", "Adam epsilon", N, F, err, "%g",
+        add_row(record, "optimizer.probe_learning_rate", "--probe-learning-rate", N, F, err, "%g",
+                (double)simclr_train_probe_learning_rate(config)) ||
+        add_row(record, "optimizer.adam", "Keras Adam beta1, beta2, epsilon", RUN_VALUE_JSON, F, err,
+                "[%g, %g, %g]", (double)config->adam.beta1, (double)config->adam.beta2,
                 (double)config->adam.epsilon) ||
         add_row(record, "model.width", "--width", N, F, err, "%d", model->width) ||
         add_row(record, "model.depth", "--depth", N, F, err, "%d", model->depth) ||
@@ -163,10 +171,13 @@ int run_record_build(run_record *record, const run_record_source *source,
         add_row(record, "model.num_classes", "classes", N, F, err, "%d", model->num_classes) ||
         add_row(record, "model.precision", "--precision", T, F, err, "%s",
                 simclr_nn_precision_name(model->precision)) ||
-        add_row(record, "augmentation.contrastive", "augmentation (contrastive)", RUN_VALUE_JSON, F,
-                err, "{\"min_area\": 0.25, \"brightness\": 0.6, \"jitter\": 0.2}") ||
+        add_row(record, "augmentation.contrastive", "augmentation of the contrastive views (--augment, "
+                "--color-strength, ...)", T, F, err, "%s", augment) ||
         add_row(record, "augmentation.classification", "augmentation (classification)",
-                RUN_VALUE_JSON, F, err, "{\"min_area\": 0.75, \"brightness\": 0.3, \"jitter\": 0.1}"))
+                RUN_VALUE_JSON, F, err, "{\"min_area\": %g, \"brightness\": %g, \"jitter\": %g}",
+                (double)SIMCLR_AUGMENT_CLASSIFICATION.min_area,
+                (double)SIMCLR_AUGMENT_CLASSIFICATION.brightness,
+                (double)SIMCLR_AUGMENT_CLASSIFICATION.jitter))
         goto done;
     if (source->from &&
         (add_row(record, "from.path", "--from", T, M, err, "%s", source->from) ||

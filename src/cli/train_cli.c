@@ -26,13 +26,20 @@ void train_cli_defaults(train_cli *options)
     options->width = 128;
     options->depth = 4;
     options->padding = -1;
-    options->temperature = 0.1;
-    options->learning_rate = 1e-3;
-    options->loss = "seed";
+    options->temperature = -1.0;   /* the recipe's: 0.1 (seed) */
+    options->learning_rate = -1.0; /* the recipe's: 0.001 (seed) */
+    options->loss = NULL;          /* the recipe's: seed */
     options->precision = "fp32";
     options->out = NULL;
     options->knn_k = SIMCLR_KNN_DEFAULT_K;
     options->knn_temperature = SIMCLR_KNN_DEFAULT_TEMPERATURE;
+    /* Issue 12, the paper's recipe: */
+    augment_cli_defaults(&options->augment);
+    options->recipe = "seed";
+    options->weight_decay = -1.0;
+    options->warmup_epochs = -1.0;
+    options->momentum = -1.0;
+    options->probe_learning_rate = -1.0;
 }
 
 void train_cli_add_specs(train_cli *o, option_spec *specs, size_t *count)
@@ -57,16 +64,16 @@ void train_cli_add_specs(train_cli *o, option_spec *specs, size_t *count)
         {"threads", OPTION_TYPE_INT, &o->threads, 0, 1024, NULL, "N",
          "worker threads (0: OMP_NUM_THREADS or all cores)", "0"},
         {"temperature", OPTION_TYPE_FLOAT, &o->temperature, 1e-4, 100, NULL, "T",
-         "contrastive loss temperature", "0.1"},
+         "contrastive loss temperature", "0.1; simclr recipe 0.5 for <= 32 px images, else 0.1"},
         {"precision", OPTION_TYPE_CHOICE, &o->precision, 0, 0, "fp32|bf16", NULL,
          "convolution arithmetic: fp32, or bf16 with fp32 master weights and optimizer state "
          "(needs AVX-512)",
          "fp32"},
         {"loss", OPTION_TYPE_CHOICE, &o->loss, 0, 0, "seed|nt-xent", NULL,
          "contrastive loss: the example's B x B (seed) or the paper's NT-Xent (2B-2 negatives)",
-         "seed"},
+         "seed; simclr recipe nt-xent"},
         {"learning-rate", OPTION_TYPE_FLOAT, &o->learning_rate, 1e-9, 10, NULL, "LR",
-         "Adam learning rate", "0.001"},
+         "base learning rate of the optimizer (before --lr-scaling)", "0.001; simclr recipe 0.3"},
         {"width", OPTION_TYPE_INT, &o->width, 1, 4096, NULL, "N",
          "encoder width (conv channels and dense units)", "128"},
         {"depth", OPTION_TYPE_INT, &o->depth, 1, 15, NULL, "N", "convolution layers", "4"},
@@ -97,6 +104,39 @@ void train_cli_add_specs(train_cli *o, option_spec *specs, size_t *count)
          "no model summaries or progress lines", NULL},
     };
     for (size_t i = 0; i < sizeof shared / sizeof shared[0]; i++) specs[(*count)++] = shared[i];
+    /* Issue 12, the paper's recipe: */
+    augment_cli_add_specs(&o->augment, specs, count);
+    option_spec recipe[] = {
+        {"recipe", OPTION_TYPE_CHOICE, &o->recipe, 0, 0, "seed|simclr", NULL,
+         "defaults set together; any flag given overrides them. seed: the Keras example (loss "
+         "seed, temperature 0.1, Keras Adam at 0.001, constant rate, seed augmentation). simclr: "
+         "the SimCLR paper: loss nt-xent, temperature 0.5 for <= 32 px images (CIFAR) else 0.1, "
+         "lars at 0.3 with --lr-scaling linear (0.3 x B/256), weight decay 1e-6, cosine with 10 "
+         "warm-up epochs (10% of runs under 100 epochs), --augment simclr with colour strength 0.5 "
+         "for <= 32 px images else 1.0",
+         "seed"},
+        {"optimizer", OPTION_TYPE_CHOICE, &o->optimizer, 0, 0, "adam|adamw|sgd|lars", NULL,
+         "optimizer of the trained parts: the seed's Keras Adam, PyTorch's AdamW or SGD, the SimCLR "
+         "reference's LARS (biases excluded from weight decay and adaptation)",
+         "adam; simclr recipe lars"},
+        {"weight-decay", OPTION_TYPE_FLOAT, &o->weight_decay, 0, 1, NULL, "WD",
+         "weight decay (adamw: decoupled; sgd, lars: added to the gradient); not with adam", "0; simclr recipe 1e-6"},
+        {"momentum", OPTION_TYPE_FLOAT, &o->momentum, 0, 0.9999, NULL, "MU", "sgd/lars momentum", "0.9"},
+        {"nesterov", OPTION_TYPE_FLAG, &o->nesterov, 0, 0, NULL, NULL, "Nesterov momentum (sgd, lars)", NULL},
+        {"lr-schedule", OPTION_TYPE_CHOICE, &o->lr_schedule, 0, 0, "constant|cosine", NULL,
+         "learning rate after the warm-up: constant, or cosine decay to 0 at the last step",
+         "constant; simclr recipe cosine"},
+        {"warmup-epochs", OPTION_TYPE_FLOAT, &o->warmup_epochs, 0, 100000, NULL, "E",
+         "linear warm-up from 0 over E epochs, per step (at most --epochs)", "0; simclr recipe 10"},
+        {"lr-scaling", OPTION_TYPE_CHOICE, &o->lr_scaling, 0, 0, "none|linear|sqrt", NULL,
+         "base rate = lr, lr x B/256 or lr x sqrt(B); B = images per step (pretraining: "
+         "--unlabeled-batch + --labeled-batch; supervised runs: --labeled-batch)",
+         "none; simclr recipe linear"},
+        {"probe-learning-rate", OPTION_TYPE_FLOAT, &o->probe_learning_rate, 1e-9, 10, NULL, "LR",
+         "Keras Adam rate of the online linear probe (constant)",
+         "--learning-rate with adam, else 0.001"},
+    };
+    for (size_t i = 0; i < sizeof recipe / sizeof recipe[0]; i++) specs[(*count)++] = recipe[i];
 }
 
 static int contradicts(const option_parser *parser, const char *name, long long given, long long stored,
@@ -172,10 +212,58 @@ int train_cli_prepare(const train_cli *options, const train_start *start, const 
     config->labeled_batch = (size_t)options->labeled_batch;
     config->test_batch = (size_t)options->test_batch;
     config->seed = (uint64_t)options->seed;
-    config->temperature = (float)options->temperature;
-    config->loss_kind = strcmp(options->loss, "nt-xent") == 0 ? SIMCLR_CONTRASTIVE_KIND_NT_XENT
-                                                              : SIMCLR_CONTRASTIVE_KIND_SEED;
-    config->adam.learning_rate = (float)options->learning_rate;
+    /* Issue 12: the recipe first, then every flag given. */
+    int warmup_clamped = 0;
+    simclr_train_recipe_apply(config, strcmp(options->recipe, "simclr") == 0 ? SIMCLR_TRAIN_RECIPE_SIMCLR
+                                                                             : SIMCLR_TRAIN_RECIPE_SEED,
+                              ds, &warmup_clamped);
+    if (options->temperature > 0.0) config->temperature = (float)options->temperature;
+    if (options->loss)
+        config->loss_kind = strcmp(options->loss, "nt-xent") == 0 ? SIMCLR_CONTRASTIVE_KIND_NT_XENT
+                                                                  : SIMCLR_CONTRASTIVE_KIND_SEED;
+    if (options->learning_rate > 0.0) config->adam.learning_rate = (float)options->learning_rate;
+    if (options->optimizer) {
+        simclr_optimizer_kind kind = strcmp(options->optimizer, "adamw") == 0 ? SIMCLR_OPTIMIZER_KIND_ADAMW
+                                     : strcmp(options->optimizer, "sgd") == 0 ? SIMCLR_OPTIMIZER_KIND_SGD
+                                     : strcmp(options->optimizer, "lars") == 0 ? SIMCLR_OPTIMIZER_KIND_LARS
+                                                                                : SIMCLR_OPTIMIZER_KIND_ADAM;
+        float decay = config->optimizer.weight_decay;
+        config->optimizer = simclr_optimizer_config_default(kind);
+        /* The recipe's decay carries over to another decaying optimizer, not to Adam. */
+        config->optimizer.weight_decay = kind == SIMCLR_OPTIMIZER_KIND_ADAM ? 0.0f : decay;
+    }
+    if (options->weight_decay >= 0.0) config->optimizer.weight_decay = (float)options->weight_decay;
+    if (options->momentum >= 0.0) config->optimizer.momentum = (float)options->momentum;
+    if (options->nesterov) config->optimizer.nesterov = 1;
+    if (options->lr_schedule)
+        config->lr_schedule = strcmp(options->lr_schedule, "cosine") == 0 ? SIMCLR_LR_SCHEDULE_KIND_COSINE
+                                                                          : SIMCLR_LR_SCHEDULE_KIND_CONSTANT;
+    if (options->lr_scaling)
+        config->lr_scaling = strcmp(options->lr_scaling, "linear") == 0 ? SIMCLR_LR_SCALING_LINEAR
+                             : strcmp(options->lr_scaling, "sqrt") == 0 ? SIMCLR_LR_SCALING_SQRT
+                                                                        : SIMCLR_LR_SCALING_NONE;
+    if (options->warmup_epochs >= 0.0) {
+        config->warmup_epochs = options->warmup_epochs;
+        warmup_clamped = 0;
+    }
+    if (options->probe_learning_rate > 0.0) config->probe_learning_rate = (float)options->probe_learning_rate;
+    if (config->warmup_epochs > (double)config->epochs)
+        return simclr_error_input(err, "--warmup-epochs %g is longer than the run (--epochs %d)",
+                                  config->warmup_epochs, config->epochs);
+    if (config->optimizer.kind == SIMCLR_OPTIMIZER_KIND_ADAM && config->optimizer.weight_decay != 0.0f)
+        return simclr_error_input(err, "--weight-decay %g: the seed's Keras Adam has no weight decay; use "
+                                  "--optimizer adamw (decoupled decay), sgd or lars",
+                                  (double)config->optimizer.weight_decay);
+    int momentum_kind = config->optimizer.kind == SIMCLR_OPTIMIZER_KIND_SGD ||
+                        config->optimizer.kind == SIMCLR_OPTIMIZER_KIND_LARS;
+    if (!momentum_kind && (options->nesterov || options->momentum >= 0.0))
+        return simclr_error_input(err, "%s applies to --optimizer sgd or lars, not %s",
+                                  options->nesterov ? "--nesterov" : "--momentum",
+                                  simclr_optimizer_kind_name(config->optimizer.kind));
+    if (warmup_clamped) /* a notice about the settings, so even with --quiet, on stderr */
+        fprintf(stderr, "simclr: --recipe simclr: %d epochs is shorter than the paper's 100, so the warm-up is 10%% of the "
+               "run (%g epochs) instead of 10; --warmup-epochs sets it\n",
+               config->epochs, config->warmup_epochs);
     config->model.width = (int)options->width;
     config->model.depth = (int)options->depth;
     config->model.padding = (int)options->padding;
@@ -185,6 +273,10 @@ int train_cli_prepare(const train_cli *options, const train_start *start, const 
     if (config->model.precision == SIMCLR_NN_PRECISION_BF16 && !simclr_conv2d_bf16_available())
         return simclr_error_input(err, "--precision bf16: oneDNN has no bf16 convolution on this CPU "
                                        "(it needs AVX-512); use --precision fp32");
+    /* Issue 12, the paper's recipe: */
+    if (augment_cli_policy(&options->augment, config->augment.kind, config->augment.color_strength,
+                           ds->channels, &config->augment, err) != 0)
+        return -1;
     int defaulted = 0;
     if (run_directory_resolve(start->command, options->out, options->resume, options->overwrite,
                               run->out_dir, sizeof run->out_dir, &defaulted, err) != 0)

@@ -3,6 +3,7 @@
 /* The options shared by the training commands (baseline, pretrain, finetune, experiment), and the
  * preparation of a run: every check before anything is written, the run record, the estimate,
  * then the output directory and its <command>_config.json. */
+#include "augment_cli.h"
 #include "checkpoint_data.h"
 #include "cli_common.h"
 #include "run_record.h"
@@ -23,6 +24,13 @@ typedef struct train_cli {
     int overwrite, force;
     int quiet;
     int knn_k_given;        /* --knn-k was given: a k above the bank's size is an error, not clamped */
+    /* Issue 12, the paper's recipe: */
+    augment_cli augment;
+    const char *recipe;          /* seed|simclr */
+    const char *optimizer;       /* NULL: the recipe's */
+    const char *lr_schedule, *lr_scaling;
+    double weight_decay, warmup_epochs, momentum, probe_learning_rate; /* < 0: the recipe's */
+    int nesterov;
 } train_cli;
 
 void train_cli_defaults(train_cli *options);

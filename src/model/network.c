@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "simclr/optim.h"
 #include "simclr/rng.h"
 
 static size_t shape_size(simclr_tensor_shape shape)
@@ -481,4 +482,19 @@ void simclr_network_print_summary(const simclr_network *net, FILE *stream)
     snprintf(bytes, sizeof bytes, "%.2f KB", (double)net->param_count * 4.0 / 1024.0);
     fprintf(stream, "%.*s\n", 74, "==========================================================================");
     fprintf(stream, "Total params: %s (%s)\n\n", total, bytes);
+}
+
+int simclr_network_param_tensors(const simclr_network *net, simclr_param_tensor *tensors, int max)
+{
+    int count = 0;
+    for (int i = 0; i < net->layer_count && count + 2 <= max; i++) {
+        const simclr_network_layer *layer = &net->layers[i];
+        tensors[count++] = (simclr_param_tensor){.offset = layer->kernel_offset,
+                                                 .count = layer->kernel_count,
+                                                 .exclude_from_decay_and_adaptation = 0};
+        tensors[count++] = (simclr_param_tensor){.offset = layer->bias_offset,
+                                                 .count = layer->bias_count,
+                                                 .exclude_from_decay_and_adaptation = 1};
+    }
+    return count;
 }

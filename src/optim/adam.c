@@ -55,17 +55,15 @@ void simclr_adam_free(simclr_adam *opt)
     opt->v = NULL;
 }
 
-void simclr_adam_update(simclr_adam *opt, float *weights, const float *grads)
+void simclr_adam_update_arrays(const simclr_adam_config *c, float learning_rate, int64_t step, float *m,
+                               float *v, size_t count, float *weights, const float *grads)
 {
-    const simclr_adam_config *c = &opt->config;
     /* Keras: local_step = iterations + 1 cast to float32; beta^t with float32 pow. */
-    float t = (float)(opt->step + 1);
-    float alpha = c->learning_rate * sqrtf(1.0f - powf(c->beta2, t)) / (1.0f - powf(c->beta1, t));
+    float t = (float)(step + 1);
+    float alpha = learning_rate * sqrtf(1.0f - powf(c->beta2, t)) / (1.0f - powf(c->beta1, t));
     float first_rate = keras_complement(c->beta1);
     float second_rate = keras_complement(c->beta2);
     float epsilon = c->epsilon;
-    float *m = opt->m, *v = opt->v;
-    size_t count = opt->count;
 #pragma omp parallel for simd schedule(static) if (count > ADAM_PARALLEL_MIN)
     for (size_t i = 0; i < count; i++) {
         float g = grads[i];
@@ -73,5 +71,11 @@ void simclr_adam_update(simclr_adam *opt, float *weights, const float *grads)
         v[i] += (g * g - v[i]) * second_rate;
         weights[i] -= (m[i] * alpha) / (sqrtf(v[i]) + epsilon);
     }
+}
+
+void simclr_adam_update(simclr_adam *opt, float *weights, const float *grads)
+{
+    simclr_adam_update_arrays(&opt->config, opt->config.learning_rate, opt->step, opt->m, opt->v, opt->count,
+                              weights, grads);
     opt->step++;
 }

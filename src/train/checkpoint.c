@@ -55,6 +55,11 @@ static int add_metadata(simclr_safetensors_writer *writer, const simclr_checkpoi
                                         simclr_nn_precision_name(info->model.precision), err) != 0)
         return -1;
     if (set_int(writer, "resume.step", info->resume_step, err) != 0) return -1;
+    if ((info->augment[0] &&
+         simclr_safetensors_writer_set_metadata(writer, "recipe.augment", info->augment, err) != 0) ||
+        (info->optimizer[0] &&
+         simclr_safetensors_writer_set_metadata(writer, "recipe.optimizer", info->optimizer, err) != 0))
+        return -1;
     char numbers[SIMCLR_CHECKPOINT_MAX_ACCUMULATORS * 32 + 32] = "";
     for (int i = 0; i < info->accumulator_count && i < SIMCLR_CHECKPOINT_MAX_ACCUMULATORS; i++) {
         size_t used = strlen(numbers);
@@ -105,7 +110,7 @@ int simclr_checkpoint_save(const char *path, const simclr_checkpoint_info *info,
                                        net->params + layer->bias_offset, err) != 0)
                 goto done;
         }
-        const simclr_adam *optimizer = parts[p].optimizer;
+        const simclr_optimizer *optimizer = parts[p].optimizer;
         if (optimizer) {
             char name[128];
             int64_t flat[1] = {(int64_t)optimizer->count};
@@ -114,8 +119,8 @@ int simclr_checkpoint_save(const char *path, const simclr_checkpoint_info *info,
                                        err) != 0)
                 goto done;
             snprintf(name, sizeof name, "optimizer.%s.v", net->name);
-            if (simclr_safetensors_writer_add(&writer, name, SIMCLR_SAFETENSORS_DTYPE_F32, flat, 1, optimizer->v,
-                                       err) != 0)
+            if (optimizer->v && simclr_safetensors_writer_add(&writer, name, SIMCLR_SAFETENSORS_DTYPE_F32, flat,
+                                                              1, optimizer->v, err) != 0)
                 goto done;
             snprintf(name, sizeof name, "optimizer.%s.step", net->name);
             if (set_int(&writer, name, (long long)optimizer->step, err) != 0) goto done;
@@ -206,6 +211,10 @@ static int read_info(const simclr_safetensors_file *file, simclr_checkpoint_info
         info->accumulators[info->accumulator_count++] = value;
         numbers = *end == ',' ? end + 1 : end;
     }
+    const char *augment = simclr_safetensors_metadata(file, "recipe.augment");
+    snprintf(info->augment, sizeof info->augment, "%s", augment ? augment : "");
+    const char *optimizer = simclr_safetensors_metadata(file, "recipe.optimizer");
+    snprintf(info->optimizer, sizeof info->optimizer, "%s", optimizer ? optimizer : "");
     const char *seconds = simclr_safetensors_metadata(file, "resume.seconds");
     info->epoch_seconds = seconds ? strtod(seconds, NULL) : 0.0;
     const char *names = simclr_safetensors_metadata(file, "class_names");
@@ -232,7 +241,7 @@ int simclr_checkpoint_read_info(const char *path, simclr_checkpoint_info *info, 
     return status;
 }
 
-int simclr_checkpoint_load_part(const char *path, simclr_network *net, simclr_adam *optimizer, simclr_error *err)
+int simclr_checkpoint_load_part(const char *path, simclr_network *net, simclr_optimizer *optimizer, simclr_error *err)
 {
     simclr_safetensors_file file;
     if (simclr_safetensors_open(&file, path, err) != 0) return -1;
@@ -258,7 +267,7 @@ int simclr_checkpoint_load_part(const char *path, simclr_network *net, simclr_ad
         snprintf(name, sizeof name, "optimizer.%s.m", net->name);
         if (simclr_safetensors_read_f32(&file, name, flat, 1, optimizer->m, err) != 0) goto done;
         snprintf(name, sizeof name, "optimizer.%s.v", net->name);
-        if (simclr_safetensors_read_f32(&file, name, flat, 1, optimizer->v, err) != 0) goto done;
+        if (optimizer->v && simclr_safetensors_read_f32(&file, name, flat, 1, optimizer->v, err) != 0) goto done;
         snprintf(name, sizeof name, "optimizer.%s.step", net->name);
         long long step = 0;
         if (metadata_int(&file, name, 0, (long long)1 << 62, &step, err) != 0) goto done;

@@ -15,13 +15,14 @@
 #include "train_internal.h"
 
 static const char *const PRETRAIN_METRICS[] = {"c_acc", "c_loss", "p_acc", "p_loss",
-                                               "val_p_acc", "val_p_loss", "val_knn_acc"};
-/* Without the kNN monitor (knn_k 0) the history has the seed's six columns. */
-enum { PRETRAIN_METRIC_COUNT = 7 };
+                                               "val_p_acc", "val_p_loss", "lr", "val_knn_acc"};
+/* Without the kNN monitor (knn_k 0) the history has no val_knn_acc column (its last). */
+enum { PRETRAIN_METRIC_COUNT = 8 };
 
 typedef struct pretrain_state {
     simclr_network encoder, head, probe;
-    simclr_adam encoder_optimizer, head_optimizer, probe_optimizer;
+    simclr_optimizer encoder_optimizer, head_optimizer, probe_optimizer;
+    simclr_lr_schedule schedule;  /* of encoder and head; the probe's rate is constant */
     simclr_sampler stream;
     simclr_knn_monitor knn;
     size_t *labeled_indices;
@@ -40,9 +41,9 @@ static void pretrain_state_free(pretrain_state *state)
     simclr_network_free(&state->encoder);
     simclr_network_free(&state->head);
     simclr_network_free(&state->probe);
-    simclr_adam_free(&state->encoder_optimizer);
-    simclr_adam_free(&state->head_optimizer);
-    simclr_adam_free(&state->probe_optimizer);
+    simclr_optimizer_free(&state->encoder_optimizer);
+    simclr_optimizer_free(&state->head_optimizer);
+    simclr_optimizer_free(&state->probe_optimizer);
     simclr_sampler_free(&state->stream);
     simclr_knn_monitor_free(&state->knn);
     free(state->labeled_indices);
@@ -86,9 +87,12 @@ static int pretrain_setup(pretrain_state *state, const simclr_dataset *ds, const
     simclr_network_init_weights(&state->encoder, config->seed);
     simclr_network_init_weights(&state->head, config->seed);
     simclr_network_init_weights(&state->probe, config->seed);
-    if (simclr_adam_init(&state->encoder_optimizer, state->encoder.param_count, &config->adam, err) != 0 ||
-        simclr_adam_init(&state->head_optimizer, state->head.param_count, &config->adam, err) != 0 ||
-        simclr_adam_init(&state->probe_optimizer, state->probe.param_count, &config->adam, err) != 0)
+    simclr_optimizer_config probe_optimizer = simclr_train_probe_optimizer(config);
+    if (simclr_train_optimizer_init(&state->encoder_optimizer, &state->encoder, &config->optimizer, err) != 0 ||
+        simclr_train_optimizer_init(&state->head_optimizer, &state->head, &config->optimizer, err) != 0 ||
+        simclr_train_optimizer_init(&state->probe_optimizer, &state->probe, &probe_optimizer, err) != 0)
+        return -1;
+    if (simclr_train_schedule(config, batch, state->stream.steps_per_epoch, &state->schedule, err) != 0)
         return -1;
     state->unlabeled_batch_indices = simclr_checked_calloc(config->unlabeled_batch, sizeof(size_t),
                                                     "batch indices", err);
@@ -122,7 +126,8 @@ typedef struct step_metrics {
 } step_metrics;
 
 static int pretrain_step(pretrain_state *state, const simclr_dataset *ds, const simclr_train_config *config,
-                         int epoch, size_t step, int inject_nan, step_metrics *metrics, simclr_error *err)
+                         int epoch, size_t step, float learning_rate, int inject_nan, step_metrics *metrics,
+                         simclr_error *err)
 {
     size_t unlabeled = config->unlabeled_batch, labeled = config->labeled_batch;
     size_t batch = unlabeled + labeled;
@@ -136,10 +141,11 @@ static int pretrain_step(pretrain_state *state, const simclr_dataset *ds, const 
                       state->pixels);
     simclr_batch_read_images(ds, SIMCLR_DATASET_SPLIT_TRAIN, state->labeled_batch_indices, labeled,
                       state->pixels + unlabeled * image_bytes);
-    simclr_augment_batch(state->pixels, batch, ds->height, ds->width, ds->channels, &SIMCLR_AUGMENT_CONTRASTIVE,
-                  config->seed, (uint64_t)epoch, step, 1, state->views);
-    simclr_augment_batch(state->pixels, batch, ds->height, ds->width, ds->channels, &SIMCLR_AUGMENT_CONTRASTIVE,
-                  config->seed, (uint64_t)epoch, step, 2, state->views + batch * image_bytes);
+    /* The seed policy is simclr_augment_batch with SIMCLR_AUGMENT_CONTRASTIVE, as before. */
+    simclr_augment_policy_batch(&config->augment, state->pixels, batch, ds->height, ds->width, ds->channels,
+                                config->seed, (uint64_t)epoch, step, 1, state->views);
+    simclr_augment_policy_batch(&config->augment, state->pixels, batch, ds->height, ds->width, ds->channels,
+                                config->seed, (uint64_t)epoch, step, 2, state->views + batch * image_bytes);
 
     int views = (int)(2 * batch);
     if (simclr_network_forward(&state->encoder, state->views, views, err) != 0) return -1;
@@ -162,8 +168,8 @@ static int pretrain_step(pretrain_state *state, const simclr_dataset *ds, const 
         simclr_check_finite(state->head.grads, state->head.param_count, "projection_head gradients",
                      epoch + 1, step, err) != 0)
         return -1;
-    simclr_adam_update(&state->encoder_optimizer, state->encoder.params, state->encoder.grads);
-    simclr_adam_update(&state->head_optimizer, state->head.params, state->head.grads);
+    simclr_optimizer_update(&state->encoder_optimizer, learning_rate, state->encoder.params, state->encoder.grads);
+    simclr_optimizer_update(&state->head_optimizer, learning_rate, state->head.params, state->head.grads);
     if (simclr_check_finite(state->encoder.params, state->encoder.param_count, "encoder weights",
                      epoch + 1, step, err) != 0 ||
         simclr_check_finite(state->head.params, state->head.param_count, "projection_head weights",
@@ -188,7 +194,8 @@ static int pretrain_step(pretrain_state *state, const simclr_dataset *ds, const 
     if (simclr_check_finite(state->probe.grads, state->probe.param_count, "linear_probe gradients",
                      epoch + 1, step, err) != 0)
         return -1;
-    simclr_adam_update(&state->probe_optimizer, state->probe.params, state->probe.grads);
+    simclr_optimizer_update(&state->probe_optimizer, simclr_train_probe_learning_rate(config),
+                            state->probe.params, state->probe.grads);
     if (simclr_check_finite(state->probe.params, state->probe.param_count, "linear_probe weights",
                      epoch + 1, step, err) != 0)
         return -1;
@@ -233,11 +240,14 @@ int simclr_train_pretrain(const simclr_dataset *ds, const simclr_train_config *c
         if (resumed) memcpy(sums, start.accumulators, sizeof sums);
         double epoch_start = simclr_progress_now() - (resumed ? start.seconds : 0.0);
         if (!config->quiet) simclr_progress_begin_epoch(&bar, epoch + 1, config->epochs, (int)steps);
+        float learning_rate = 0.0f;
         for (size_t step = resumed ? start.step : 0; step < steps; step++) {
             step_metrics result;
             long long global_step = (long long)epoch * (long long)steps + (long long)step;
             int inject_nan = config->inject_nan_at_step == global_step;
-            if (pretrain_step(&state, ds, config, epoch, step, inject_nan, &result, err) != 0)
+            /* A pure function of the position, so a resumed run continues the schedule exactly. */
+            learning_rate = (float)simclr_lr_schedule_at(&state.schedule, global_step);
+            if (pretrain_step(&state, ds, config, epoch, step, learning_rate, inject_nan, &result, err) != 0)
                 goto done;
             sums[0] += result.contrastive.loss;
             sums[1] += result.contrastive.correct;
@@ -253,6 +263,7 @@ int simclr_train_pretrain(const simclr_dataset *ds, const simclr_train_config *c
                 simclr_progress_append_metric(metrics, sizeof metrics, "c_loss", sums[0] / done_steps);
                 simclr_progress_append_metric(metrics, sizeof metrics, "p_acc", sums[4] / sums[5]);
                 simclr_progress_append_metric(metrics, sizeof metrics, "p_loss", sums[3] / done_steps);
+                simclr_progress_append_metric(metrics, sizeof metrics, "lr", learning_rate);
                 simclr_progress_update(&bar, (int)step + 1, metrics);
             }
             if (step + 1 < steps && simclr_train_stop_requested(config, steps_this_process)) {
@@ -269,7 +280,7 @@ int simclr_train_pretrain(const simclr_dataset *ds, const simclr_train_config *c
         double values[PRETRAIN_METRIC_COUNT] = {sums[1] / sums[2], sums[0] / (double)steps,
                                                 sums[4] / sums[5], sums[3] / (double)steps,
                                                 test.accuracy,     test.loss,
-                                                test.knn_accuracy};
+                                                learning_rate,     test.knn_accuracy};
         if (simclr_history_append(hist, values, simclr_progress_now() - epoch_start, err) != 0 ||
             simclr_history_write(hist, config->out_dir, "pretrain", err) != 0)
             goto done;

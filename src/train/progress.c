@@ -74,5 +74,7 @@ void simclr_progress_end_epoch(simclr_progress *p, const char *metrics)
 void simclr_progress_append_metric(char *buffer, size_t size, const char *name, double value)
 {
     size_t used = strlen(buffer);
-    if (used < size) snprintf(buffer + used, size - used, " - %s: %.4f", name, value);
+    /* Small values (a learning rate in warm-up, 1e-6) keep their digits. */
+    int tiny = value != 0.0 && fabs(value) < 1e-3;
+    if (used < size) snprintf(buffer + used, size - used, tiny ? " - %s: %.3e" : " - %s: %.4f", name, value);
 }

@@ -12,13 +12,13 @@
 #include "simclr/sampler.h"
 #include "train_internal.h"
 
-static const char *const SUPERVISED_METRICS[] = {"acc", "loss", "val_acc", "val_loss", "val_knn_acc"};
-/* Without the kNN monitor (knn_k 0) the history has the seed's four columns. */
-enum { SUPERVISED_METRIC_COUNT = 5 };
+static const char *const SUPERVISED_METRICS[] = {"acc", "loss", "val_acc", "val_loss", "lr", "val_knn_acc"};
+/* Without the kNN monitor (knn_k 0) the history has no val_knn_acc column (its last). */
+enum { SUPERVISED_METRIC_COUNT = 6 };
 
 typedef struct supervised_state {
     simclr_network encoder, classifier;
-    simclr_adam encoder_optimizer, classifier_optimizer;
+    simclr_optimizer encoder_optimizer, classifier_optimizer;
     simclr_sampler stream;
     simclr_knn_monitor knn;
     size_t *labeled_indices;
@@ -33,8 +33,8 @@ static void supervised_state_free(supervised_state *state)
 {
     simclr_network_free(&state->encoder);
     simclr_network_free(&state->classifier);
-    simclr_adam_free(&state->encoder_optimizer);
-    simclr_adam_free(&state->classifier_optimizer);
+    simclr_optimizer_free(&state->encoder_optimizer);
+    simclr_optimizer_free(&state->classifier_optimizer);
     simclr_sampler_free(&state->stream);
     simclr_knn_monitor_free(&state->knn);
     free(state->labeled_indices);
@@ -74,9 +74,9 @@ static int supervised_setup(supervised_state *state, const simclr_dataset *ds, c
         simclr_network_init_weights(&state->encoder, config->seed);
     }
     simclr_network_init_weights(&state->classifier, config->seed);
-    if (simclr_adam_init(&state->encoder_optimizer, state->encoder.param_count, &config->adam, err) != 0 ||
-        simclr_adam_init(&state->classifier_optimizer, state->classifier.param_count, &config->adam,
-                  err) != 0)
+    if (simclr_train_optimizer_init(&state->encoder_optimizer, &state->encoder, &config->optimizer, err) != 0 ||
+        simclr_train_optimizer_init(&state->classifier_optimizer, &state->classifier, &config->optimizer,
+                                    err) != 0)
         return -1;
     int classes = config->model.num_classes;
     state->pixels = simclr_checked_calloc(max_batch, image_bytes, "image batch", err);
@@ -94,8 +94,8 @@ static int supervised_setup(supervised_state *state, const simclr_dataset *ds, c
 
 /* One optimisation step on `count` labeled images; returns the batch mean loss via *loss. */
 static int supervised_step(supervised_state *state, const simclr_dataset *ds, const simclr_train_config *config,
-                           int epoch, size_t step, size_t count, int inject_nan, float *loss,
-                           int *correct, simclr_error *err)
+                           int epoch, size_t step, size_t count, float learning_rate, int inject_nan,
+                           float *loss, int *correct, simclr_error *err)
 {
     int classes = config->model.num_classes;
     simclr_augment_batch(state->pixels, count, ds->height, ds->width, ds->channels,
@@ -118,8 +118,10 @@ static int supervised_step(supervised_state *state, const simclr_dataset *ds, co
         simclr_check_finite(state->classifier.grads, state->classifier.param_count,
                      "classifier gradients", epoch + 1, step, err) != 0)
         return -1;
-    simclr_adam_update(&state->encoder_optimizer, state->encoder.params, state->encoder.grads);
-    simclr_adam_update(&state->classifier_optimizer, state->classifier.params, state->classifier.grads);
+    simclr_optimizer_update(&state->encoder_optimizer, learning_rate, state->encoder.params,
+                            state->encoder.grads);
+    simclr_optimizer_update(&state->classifier_optimizer, learning_rate, state->classifier.params,
+                            state->classifier.grads);
     if (simclr_check_finite(state->encoder.params, state->encoder.param_count, "encoder weights",
                      epoch + 1, step, err) != 0 ||
         simclr_check_finite(state->classifier.params, state->classifier.param_count,
@@ -155,6 +157,8 @@ static int train_supervised(const simclr_dataset *ds, const simclr_train_config 
     size_t steps = config->steps_per_epoch ? config->steps_per_epoch : natural_steps;
     batch_indices = simclr_checked_calloc(config->labeled_batch, sizeof(size_t), "batch indices", err);
     if (!batch_indices) goto done;
+    simclr_lr_schedule schedule;
+    if (simclr_train_schedule(config, config->labeled_batch, steps, &schedule, err) != 0) goto done;
     simclr_progress bar;
     simclr_progress_init(&bar, config->log);
     char path[4096], metrics[512];
@@ -166,6 +170,7 @@ static int train_supervised(const simclr_dataset *ds, const simclr_train_config 
         if (resumed) memcpy(sums, start.accumulators, sizeof sums);
         double epoch_start = simclr_progress_now() - (resumed ? start.seconds : 0.0);
         if (!config->quiet) simclr_progress_begin_epoch(&bar, epoch + 1, config->epochs, (int)steps);
+        float learning_rate = 0.0f;
         for (size_t step = resumed ? start.step : 0; step < steps; step++) {
             /* Past the natural end of the labeled set, further passes reshuffle. */
             int64_t pass_epoch = step < natural_steps
@@ -180,8 +185,9 @@ static int train_supervised(const simclr_dataset *ds, const simclr_train_config 
             int correct = 0;
             long long global_step = (long long)epoch * (long long)steps + (long long)step;
             int inject_nan = config->inject_nan_at_step == global_step;
-            if (supervised_step(&state, ds, config, epoch, step, count, inject_nan, &loss, &correct,
-                                err) != 0)
+            learning_rate = (float)simclr_lr_schedule_at(&schedule, global_step);
+            if (supervised_step(&state, ds, config, epoch, step, count, learning_rate, inject_nan, &loss,
+                                &correct, err) != 0)
                 goto done;
             sums[0] += (double)loss * (double)count;
             sums[1] += (double)correct;
@@ -191,6 +197,7 @@ static int train_supervised(const simclr_dataset *ds, const simclr_train_config 
                 metrics[0] = '\0';
                 simclr_progress_append_metric(metrics, sizeof metrics, "acc", sums[1] / sums[2]);
                 simclr_progress_append_metric(metrics, sizeof metrics, "loss", sums[0] / sums[2]);
+                simclr_progress_append_metric(metrics, sizeof metrics, "lr", learning_rate);
                 simclr_progress_update(&bar, (int)step + 1, metrics);
             }
             if (step + 1 < steps && simclr_train_stop_requested(config, steps_this_process)) {
@@ -206,7 +213,7 @@ static int train_supervised(const simclr_dataset *ds, const simclr_train_config 
                                 err) != 0)
             goto done;
         double values[SUPERVISED_METRIC_COUNT] = {sums[1] / sums[2], sums[0] / sums[2], test.accuracy,
-                                                  test.loss, test.knn_accuracy};
+                                                  test.loss, learning_rate, test.knn_accuracy};
         if (simclr_history_append(hist, values, simclr_progress_now() - epoch_start, err) != 0 ||
             simclr_history_write(hist, config->out_dir, run, err) != 0)
             goto done;

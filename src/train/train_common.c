@@ -34,6 +34,12 @@ simclr_train_config simclr_train_config_default(const simclr_dataset *ds)
     };
     simclr_tensor_shape input = {ds->height, ds->width, ds->channels};
     config.model = simclr_model_config_default(input, ds->num_classes);
+    config.augment = simclr_augment_policy_make(SIMCLR_AUGMENT_POLICY_KIND_SEED, 1.0f);
+    config.optimizer = simclr_optimizer_config_default(SIMCLR_OPTIMIZER_KIND_ADAM);
+    config.lr_schedule = SIMCLR_LR_SCHEDULE_KIND_CONSTANT;
+    config.warmup_epochs = 0.0;
+    config.lr_scaling = SIMCLR_LR_SCALING_NONE;
+    config.probe_learning_rate = 0.0f;
     return config;
 }
 
@@ -156,6 +162,58 @@ void simclr_train_fill_checkpoint_info(simclr_checkpoint_info *info, const simcl
     info->num_classes = ds->num_classes;
     for (int c = 0; c < ds->num_classes && c < 100; c++)
         snprintf(info->class_names[c], sizeof info->class_names[c], "%s", ds->class_names[c]);
+    simclr_augment_policy_describe(&config->augment, info->augment, sizeof info->augment);
+    simclr_train_describe_optimizer(config, info->optimizer, sizeof info->optimizer);
+}
+
+void simclr_train_describe_optimizer(const simclr_train_config *config, char *out, size_t size)
+{
+    char optimizer[384];
+    simclr_optimizer_describe(&config->optimizer, optimizer, sizeof optimizer);
+    static const char *const schedules[] = {"constant", "cosine"};
+    static const char *const scalings[] = {"none", "linear", "sqrt"};
+    /* Not the learning rate: resuming a diverged run with a lower one is the advice the NaN guard
+     * gives. */
+    snprintf(out, size, "%s lr_schedule=%s warmup_epochs=%g lr_scaling=%s", optimizer,
+             schedules[config->lr_schedule], config->warmup_epochs, scalings[config->lr_scaling]);
+}
+
+int simclr_train_optimizer_init(simclr_optimizer *opt, const simclr_network *net,
+                                const simclr_optimizer_config *optimizer, simclr_error *err)
+{
+    simclr_param_tensor tensors[SIMCLR_OPTIMIZER_MAX_TENSORS];
+    int count = simclr_network_param_tensors(net, tensors, SIMCLR_OPTIMIZER_MAX_TENSORS);
+    return simclr_optimizer_init(opt, optimizer, tensors, count, err);
+}
+
+int simclr_train_schedule(const simclr_train_config *config, size_t batch, size_t steps_per_epoch,
+                          simclr_lr_schedule *schedule, simclr_error *err)
+{
+    schedule->kind = config->lr_schedule;
+    schedule->base = simclr_lr_scaled((double)config->adam.learning_rate, config->lr_scaling, batch);
+    schedule->total_steps = (int64_t)config->epochs * (int64_t)steps_per_epoch;
+    schedule->warmup_steps = (int64_t)llround(config->warmup_epochs * (double)steps_per_epoch);
+    if (config->warmup_epochs < 0.0 || schedule->warmup_steps > schedule->total_steps)
+        return simclr_error_input(err, "--warmup-epochs %g: longer than the run (--epochs %d, %lld steps); "
+                                  "expected 0 to %d",
+                                  config->warmup_epochs, config->epochs,
+                                  (long long)schedule->total_steps, config->epochs);
+    return 0;
+}
+
+simclr_optimizer_config simclr_train_probe_optimizer(const simclr_train_config *config)
+{
+    simclr_optimizer_config probe = simclr_optimizer_config_default(SIMCLR_OPTIMIZER_KIND_ADAM);
+    probe.adam = config->adam;
+    return probe;
+}
+
+float simclr_train_probe_learning_rate(const simclr_train_config *config)
+{
+    if (config->probe_learning_rate > 0.0f) return config->probe_learning_rate;
+    /* The seed trains the probe with its Adam at --learning-rate; a LARS/SGD rate (0.3 x B/256)
+     * would make Adam diverge, so other optimizers leave the probe at Keras's default. */
+    return config->optimizer.kind == SIMCLR_OPTIMIZER_KIND_ADAM ? config->adam.learning_rate : 1e-3f;
 }
 
 int simclr_train_resume_begin(const simclr_train_config *config, const char *run, const simclr_checkpoint_part *parts,
@@ -184,6 +242,20 @@ int simclr_train_resume_begin(const simclr_train_config *config, const char *run
         return simclr_error_input(err, "--resume: %s was trained with --precision %s, not %s", path,
                            simclr_nn_precision_name(info.model.precision),
                            simclr_nn_precision_name(config->model.precision));
+    /* Issue 12: the recipe must be the same (checkpoints from before it record none: the seed's). */
+    char augment[512];
+    simclr_augment_policy_describe(&config->augment, augment, sizeof augment);
+    const char *saved_augment = info.augment[0] ? info.augment : "seed";
+    if (strcmp(saved_augment, augment) != 0)
+        return simclr_error_input(err, "--resume: %s was trained with augmentation '%s', not '%s' (give "
+                                  "the same --augment and policy options)",
+                                  path, saved_augment, augment);
+    char optimizer[512];
+    simclr_train_describe_optimizer(config, optimizer, sizeof optimizer);
+    if (info.optimizer[0] && strcmp(info.optimizer, optimizer) != 0)
+        return simclr_error_input(err, "--resume: %s was trained with '%s', not '%s' (give the same "
+                                  "--optimizer and schedule options)",
+                                  path, info.optimizer, optimizer);
     for (int p = 0; p < part_count; p++)
         if (simclr_checkpoint_load_part(path, parts[p].net, parts[p].optimizer, err) != 0) return -1;
     char csv[4096];

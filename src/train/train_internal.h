@@ -86,6 +86,17 @@ int simclr_train_save_interrupted(const simclr_dataset *ds, const simclr_train_c
                            int accumulator_count, double seconds, simclr_error *err);
 
 
+/* Issue 12: optimisers and schedules. */
+/* An optimizer over a network's parameter tensors (biases excluded from decay and LARS). */
+int simclr_train_optimizer_init(simclr_optimizer *opt, const simclr_network *net,
+                                const simclr_optimizer_config *optimizer, simclr_error *err);
+/* The run's learning-rate schedule for a batch of `batch` images (the scaling rule's batch);
+ * fails naming --warmup-epochs when the warm-up is longer than the run. */
+int simclr_train_schedule(const simclr_train_config *config, size_t batch, size_t steps_per_epoch,
+                          simclr_lr_schedule *schedule, simclr_error *err);
+/* The online probe: Keras Adam at a constant rate. */
+simclr_optimizer_config simclr_train_probe_optimizer(const simclr_train_config *config);
+
 /* Joins out_dir and a file name. */
 void simclr_train_out_path(const simclr_train_config *config, const char *file, char *out, size_t size);
 
