@@ -187,6 +187,42 @@ int simclr_batchnorm_backward(const simclr_batchnorm_config *config, void *d_in,
                               const float *gamma, const float *batch_mean,
                               const float *batch_invstd, int batch, simclr_error *err);
 
+/* ---- Pooling and the residual add ---------------------------------------------------------- */
+
+/* Max pooling with PyTorch's semantics (windows over -inf padding, the first maximum in window
+ * order wins the gradient). in (N, H, W, C) and out (N, OH, OW, C), OH by
+ * simclr_conv2d_output_size, are float or bf16 by `precision`, in `layout` (NHWC, NCHW or
+ * BLOCKED16). */
+typedef struct simclr_max_pool_config {
+    int in_height, in_width, channels;
+    int kernel, stride, padding; /* 3, 2, 1 in ResNet's ImageNet stem */
+    simclr_nn_precision precision;
+    simclr_nn_layout layout;
+} simclr_max_pool_config;
+
+/* Fails (SIMCLR_ERROR_KIND_INPUT) when the output would be empty, padding > kernel / 2 (PyTorch's
+ * rule) or the layout needs channels % 16 == 0. */
+int simclr_max_pool_check(const simclr_max_pool_config *config, simclr_error *err);
+void simclr_max_pool_forward(const simclr_max_pool_config *config, void *out, const void *in, int batch);
+/* d_in = the gradient w.r.t. in, given d_out; d_in may be in (the maxima are found image by image
+ * before that image's gradient is written). Fails only on allocation of the per-thread scratch. */
+int simclr_max_pool_backward(const simclr_max_pool_config *config, void *d_in, const void *d_out,
+                             const void *in, int batch, simclr_error *err);
+
+/* Global average pooling: out (N, C) float32 = the mean of in (N, H, W, C) over H x W, in being
+ * float or bf16 in `layout`; backward writes d_in = d_out / (H * W) at every position. */
+void simclr_global_avg_pool_forward(float *out, const void *in, simclr_nn_layout layout,
+                                    simclr_nn_precision precision, int batch, int height, int width,
+                                    int channels);
+void simclr_global_avg_pool_backward(void *d_in, const float *d_out, simclr_nn_layout layout,
+                                     simclr_nn_precision precision, int batch, int height, int width,
+                                     int channels);
+
+/* The residual connection: out = act(a + b) element-wise over count elements of float or bf16
+ * (any layout, the same for all three); out may be a or b. */
+void simclr_add_forward(void *out, const void *a, const void *b, size_t count,
+                        simclr_nn_precision precision, simclr_nn_activation activation);
+
 /* ---- Activations and initialisation ------------------------------------------------------- */
 
 void simclr_relu_forward(float *out, const float *in, size_t count);
