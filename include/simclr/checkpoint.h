@@ -2,10 +2,14 @@
 #define SIMCLR_CHECKPOINT_H
 /*
  * Checkpoints in the safetensors format, readable by PyTorch's `safetensors.torch.load_file`:
- *   "<net>.<layer>.kernel" / ".bias"      F32, Keras layouts (conv HWIO, dense (in, out))
+ *   "<net>.<layer>.kernel" / ".bias"      F32, Keras layouts (conv HWIO, dense (in, out)): the seed's
+ *   "encoder.layer1.0.conv1.weight", "encoder.bn1.running_mean", ...   a ResNet's, torchvision's
+ *                                         names (kernels HWIO: permute(3, 2, 0, 1) gives OIHW;
+ *                                         docs/ARCHITECTURE.md shows the loading into torchvision)
  *   "optimizer.<net>.m" / ".v"            F32, flat, the Adam moments of that network
  *   "__metadata__"                        strings: format, run, epoch, adam_step, seed, dataset,
- *                                         model config, class names (JSON array)
+ *                                         model config (model.backbone, model.stem, model.head_*
+ *                                         since issue 11), class names
  * Written atomically (temporary file, fsync, rename), so a killed run keeps its last checkpoint.
  */
 #include <stdint.h>
@@ -52,5 +56,10 @@ int simclr_checkpoint_read_info(const char *path, simclr_checkpoint_info *info, 
 /* Loads a network's tensors by name, checking each shape against net's; the message names the
  * tensor that does not fit. If optimizer is not NULL its moments and step are loaded too. */
 int simclr_checkpoint_load_part(const char *path, simclr_network *net, simclr_adam *optimizer, simclr_error *err);
+
+/* Refuses (SIMCLR_ERROR_KIND_INPUT, naming `flag` and the path) a checkpoint whose encoder is not
+ * the one `model` describes: another backbone or stem, or the seed's with another width/depth. */
+int simclr_checkpoint_check_model(const char *path, const simclr_model_config *model, const char *flag,
+                                  simclr_error *err);
 
 #endif

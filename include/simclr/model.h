@@ -71,6 +71,9 @@ simclr_model_stem simclr_model_resolved_stem(const simclr_model_config *config);
 /* Width of the encoder's output: the seed's `width`, 512 (ResNet-18/34) or 2048 (ResNet-50). */
 int simclr_model_feature_width(const simclr_model_config *config);
 
+/* Width of the projection head's output (the contrastive loss's vectors): head_out, or 128. */
+int simclr_model_projection_width(const simclr_model_config *config);
+
 /* Refuses (SIMCLR_ERROR_KIND_INPUT, naming the flag) a config that cannot be built, before any
  * allocation: an image too small for the stem, head widths out of range, an unknown backbone. */
 int simclr_model_check(const simclr_model_config *config, simclr_error *err);

@@ -111,6 +111,11 @@ static int run_train_command(train_command command, int argc, char **argv)
                         ds.width, ds.channels);
             goto fail;
         }
+        if (options.backbone && simclr_model_backbone_from_name(options.backbone) != (int)pretrained.model.backbone) {
+            simclr_error_input(&err, "--backbone %s: --from %s holds a %s encoder", options.backbone, from,
+                               simclr_model_backbone_name(pretrained.model.backbone));
+            goto fail;
+        }
         /* The architecture is the checkpoint's; the classifier is sized for this dataset. */
         config.model = pretrained.model;
         config.model.num_classes = ds.num_classes;

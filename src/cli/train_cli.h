@@ -12,6 +12,10 @@ typedef struct train_cli {
     double temperature, learning_rate;
     const char *loss;
     const char *precision; /* "fp32" or "bf16" */
+    const char *backbone;  /* "seed", "resnet18", "resnet34", "resnet50"; NULL: not given */
+    const char *stem;      /* "auto", "imagenet", "cifar" */
+    int zero_init_residual, head_bn;
+    long long head_hidden, head_out;
     const char *out;
     const char *resume;
     int quiet;

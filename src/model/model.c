@@ -49,6 +49,11 @@ static int head_out_units(const simclr_model_config *config)
     return config->head_out ? config->head_out : config->width;
 }
 
+int simclr_model_projection_width(const simclr_model_config *config)
+{
+    return head_out_units(config);
+}
+
 int simclr_model_check(const simclr_model_config *config, simclr_error *err)
 {
     if ((unsigned)config->backbone > SIMCLR_MODEL_BACKBONE_RESNET50)
