@@ -488,6 +488,13 @@ void simclr_network_init_weights(simclr_network *net, uint64_t seed)
     }
 }
 
+/* The precision of what layer `index` reads (the network's input is float32). */
+static simclr_nn_precision input_precision(const simclr_network *net, int index)
+{
+    const simclr_network_layer *layer = &net->layers[index];
+    return layer->input >= 0 ? net->layers[layer->input].precision : SIMCLR_NN_PRECISION_FP32;
+}
+
 /* The buffer holding the output of layer `index` (-1: the network's input `in`). */
 static const void *output_of(const simclr_network *net, int index, const float *in)
 {
@@ -548,8 +555,8 @@ int simclr_network_forward(simclr_network *net, const float *in, int batch, simc
             simclr_max_pool_forward(&layer->pool, layer->output, current, batch);
             break;
         case SIMCLR_LAYER_KIND_GLOBAL_AVG_POOL:
-            simclr_global_avg_pool_forward(layer->output, current, layer->in_layout,
-                                           net->layers[layer->input].precision, batch, layer->in_shape.height,
+            simclr_global_avg_pool_forward(layer->output, current, layer->in_layout, input_precision(net, i),
+                                           batch, layer->in_shape.height,
                                            layer->in_shape.width, layer->in_shape.channels);
             break;
         case SIMCLR_LAYER_KIND_ADD:
@@ -674,7 +681,7 @@ static int layer_backward(simclr_network *net, int i, const void *input, void *d
         return d_in ? simclr_max_pool_backward(&layer->pool, d_in, d_out, input, batch, err) : 0;
     case SIMCLR_LAYER_KIND_GLOBAL_AVG_POOL:
         if (d_in)
-            simclr_global_avg_pool_backward(d_in, d_out, layer->in_layout, net->layers[layer->input].precision,
+            simclr_global_avg_pool_backward(d_in, d_out, layer->in_layout, input_precision(net, i),
                                             batch, layer->in_shape.height, layer->in_shape.width,
                                             layer->in_shape.channels);
         return 0;
