@@ -68,6 +68,8 @@ typedef struct bench_options {
     int unlabeled, labeled, test_batch;
     int breakdown;
     simclr_nn_precision precision;
+    simclr_model_backbone backbone; /* issue 11: seed (default) or a ResNet */
+    simclr_model_stem stem;
     double peak_gflops;
     simclr_augment_policy augment; /* augment mode: the strong views' policy (seed) */
 } bench_options;
@@ -215,9 +217,13 @@ static int bench_setup(bench_state *s, const bench_options *o, simclr_error *err
     s->model = simclr_model_config_default(o->shape, 10);
     s->model.padding = o->padding;
     s->model.precision = o->precision;
+    s->model.backbone = o->backbone;
+    s->model.stem = o->stem;
+    if (simclr_model_check(&s->model, err) != 0) return -1;
     size_t image = (size_t)o->shape.height * o->shape.width * o->shape.channels;
     size_t batch = (size_t)o->unlabeled + (size_t)o->labeled;
-    size_t width = (size_t)s->model.width;
+    size_t width = (size_t)simclr_model_projection_width(&s->model);
+    size_t features = (size_t)simclr_model_feature_width(&s->model);
     int classes = s->model.num_classes;
     simclr_adam_config adam_settings = simclr_adam_config_keras();
     if (o->mode == BENCH_MODE_AUGMENT) {
@@ -258,7 +264,7 @@ static int bench_setup(bench_state *s, const bench_options *o, simclr_error *err
     s->d_logits = simclr_checked_calloc(max_batch * (size_t)classes, sizeof(float), "logit gradients",
                                  err);
     s->labels = simclr_checked_calloc(max_batch, sizeof(int32_t), "labels", err);
-    s->d_features = simclr_checked_calloc(max_batch * width, sizeof(float), "feature gradients", err);
+    s->d_features = simclr_checked_calloc(max_batch * features, sizeof(float), "feature gradients", err);
     if (!s->inputs || !s->d_logits || !s->labels || !s->d_features) return -1;
     fill_uniform(s->inputs, max_batch * image, 0);
     fill_labels(s->labels, (int)max_batch, classes);
@@ -273,7 +279,7 @@ static int bench_setup(bench_state *s, const bench_options *o, simclr_error *err
 static int pretrain_step(bench_state *s, const bench_options *o, phase_table *t, simclr_error *err)
 {
     int batch = o->unlabeled + o->labeled, views = 2 * batch, labeled = o->labeled;
-    size_t width = (size_t)s->model.width;
+    size_t width = (size_t)simclr_model_projection_width(&s->model);
     int classes = s->model.num_classes;
     double encoder_flops = network_forward_flops(&s->encoder);
     double head_flops = network_forward_flops(&s->head);
@@ -311,7 +317,10 @@ static int pretrain_step(bench_state *s, const bench_options *o, phase_table *t,
 
     /* The probe: encoder in inference mode on the labeled images, Dense(10) trained alone. */
     double start = now_seconds();
-    if (simclr_network_forward(&s->encoder, s->inputs, labeled, err) != 0) return -1;
+    simclr_network_set_training(&s->encoder, 0); /* as the training loop: running statistics */
+    int forward_status = simclr_network_forward(&s->encoder, s->inputs, labeled, err);
+    simclr_network_set_training(&s->encoder, 1);
+    if (forward_status != 0) return -1;
     phase_add(t, "probe: encoder fwd (labeled images)", now_seconds() - start,
               labeled * encoder_flops);
     start = now_seconds();
@@ -405,7 +414,7 @@ static void step_work(const bench_state *s, const bench_options *o, double *flop
         double head = network_forward_flops(&s->head);
         double probe = network_forward_flops(&s->classifier);
         *flops = 2.0 * batch * 3.0 * (encoder + head) +
-                 6.0 * batch * batch * (double)s->model.width +
+                 6.0 * batch * batch * (double)simclr_model_projection_width(&s->model) +
                  o->labeled * (encoder + 3.0 * probe);
         *images = batch;
         return;
@@ -442,6 +451,8 @@ static void usage(FILE *stream)
             "  --unlabeled-batch N  (default 500)   --labeled-batch N (default 25)\n"
             "  --test-batch N       (default 525)\n"
             "  --precision P        fp32 | bf16: the convolutions' arithmetic (default fp32)\n"
+            "  --backbone B         seed | resnet18 | resnet34 | resnet50 (default seed)\n"
+            "  --stem S             auto | imagenet | cifar: a ResNet's stem (default auto)\n"
             "  --peak-gflops X      the machine's fp32 peak for the fraction (default %.1f)\n"
             "  --breakdown          pretrain only: time every layer call and print the phases\n"
             "  --augment POLICY     augment mode: seed | simclr | byol (default seed)\n",
@@ -536,6 +547,25 @@ static int parse_options(int argc, char **argv, bench_options *o)
                 o->precision = SIMCLR_NN_PRECISION_BF16;
             } else {
                 fprintf(stderr, "simclr_bench: --precision '%s': expected fp32 or bf16\n", value);
+                return -1;
+            }
+        } else if (strcmp(flag, "--backbone") == 0) {
+            int backbone = simclr_model_backbone_from_name(value);
+            if (backbone < 0) {
+                fprintf(stderr, "simclr_bench: --backbone '%s': expected seed, resnet18, resnet34 or resnet50\n",
+                        value);
+                return -1;
+            }
+            o->backbone = (simclr_model_backbone)backbone;
+        } else if (strcmp(flag, "--stem") == 0) {
+            if (strcmp(value, "imagenet") == 0) {
+                o->stem = SIMCLR_MODEL_STEM_IMAGENET;
+            } else if (strcmp(value, "cifar") == 0) {
+                o->stem = SIMCLR_MODEL_STEM_CIFAR;
+            } else if (strcmp(value, "auto") == 0) {
+                o->stem = SIMCLR_MODEL_STEM_AUTO;
+            } else {
+                fprintf(stderr, "simclr_bench: --stem '%s': expected auto, imagenet or cifar\n", value);
                 return -1;
             }
         } else if (strcmp(flag, "--peak-gflops") == 0) {
@@ -664,6 +694,11 @@ int main(int argc, char **argv)
 {
     bench_options o;
     if (parse_options(argc, argv, &o) != 0) return 2;
+    if (o.breakdown && o.backbone != SIMCLR_MODEL_BACKBONE_SEED) {
+        fprintf(stderr, "simclr_bench: --breakdown times the seed's sequential layers only (not --backbone %s)\n",
+                simclr_model_backbone_name(o.backbone));
+        return 2;
+    }
     omp_set_num_threads(o.threads);
     simclr_error err;
     simclr_error_clear(&err);
@@ -703,7 +738,7 @@ int main(int argc, char **argv)
         print_phases("each layer alone at the pretraining batch (2B views, mean of 2 runs)",
                      &layers, 1, mean, o.peak_gflops);
     }
-    printf("{\"impl\": \"simclr\", \"version\": \"%s\", \"shape\": \"%dx%dx%d\", "
+    printf("{\"impl\": \"simclr\", \"version\": \"%s\", \"shape\": \"%dx%dx%d\", \"backbone\": \"%s\", "
            "\"mode\": \"%s\", \"augment\": \"%s\", \"precision\": \"%s\", \"layout\": \"nhwc\", "
            "\"malloc\": \"%s\", \"padding\": %d, "
            "\"threads\": %d, \"images_per_step\": %d, \"steps\": %d, \"warmup\": %d, "
@@ -711,7 +746,7 @@ int main(int argc, char **argv)
            "\"gflop_per_step\": %.4f, \"gflop_per_image\": %.4f, "
            "\"encoder_fwd_gflop_per_image\": %.5f, \"gflops\": %.2f, \"peak_gflops\": %.1f, "
            "\"peak_fraction\": %.4f, \"peak_rss_mib\": %.1f}\n",
-           SIMCLR_VERSION, o.shape.height, o.shape.width, o.shape.channels,
+           SIMCLR_VERSION, o.shape.height, o.shape.width, o.shape.channels, simclr_model_backbone_name(o.backbone),
            BENCH_MODE_NAMES[o.mode], simclr_augment_policy_kind_name(o.augment.kind),
            simclr_nn_precision_name(o.precision), allocator_name(), simclr_model_resolved_padding(&s.model), o.threads,
            images, o.steps, o.warmup, mean, best, images / mean, flops / 1e9, flops / 1e9 / images,

@@ -9,9 +9,9 @@ set -uo pipefail
 simclr=$1
 build=$(cd "$(dirname "$simclr")" && pwd)
 source_dir=$(cd "$(dirname "$0")/.." && pwd)
-cifar=${SIMCLR_CIFAR10_FOLDER:-/work/shared/data/cifar10}
+cifar=${SIMCLR_CIFAR10_DIR:-$(cd "$(dirname "$0")/../.." && pwd)/shared/data/cifar10}
 if [ ! -d "$cifar/train" ] || [ ! -d "$cifar/test" ]; then
-    echo "skipping: no CIFAR-10 JPEG folders at $cifar (set SIMCLR_CIFAR10_FOLDER)"; exit 77
+    echo "skipping: no CIFAR-10 JPEG folders at $cifar (set SIMCLR_CIFAR10_DIR)"; exit 77
 fi
 for tool in cc pkg-config readelf nm; do
     command -v "$tool" >/dev/null || { echo "skipping: $tool not found"; exit 77; }

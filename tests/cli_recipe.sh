@@ -4,7 +4,7 @@
 # CIFAR-10 (the first 12 JPEGs per class of /work/shared/data/cifar10, symlinked).
 set -uo pipefail
 simclr=$1
-data=${SIMCLR_CIFAR10_DIR:-/work/shared/data/cifar10}
+data=${SIMCLR_CIFAR10_DIR:-$(cd "$(dirname "$0")/../.." && pwd)/shared/data/cifar10}
 if [ ! -d "$data/train" ]; then echo "SKIP: no CIFAR-10 JPEG folders at $data"; exit 77; fi
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
@@ -78,24 +78,24 @@ expect_status 2 "unknown schedule" "$simclr" pretrain "${cifar[@]}" --lr-schedul
 
 expect_status 0 "pretrain --recipe simclr" "$simclr" pretrain "${cifar[@]}" "${small[@]}" --recipe simclr --epochs 2 --steps-per-epoch 3 --out "$work/simclr"
 expect_text "$work/err" "warm-up is 10% of the run (0.2 epochs)" "short run: the warm-up clamp is announced"
-expect_text "$work/simclr/pretrain_config.json" '"optimizer": "lars momentum=0.9 nesterov=0 weight_decay=1e-06 trust_coefficient=0.001 lr_schedule=cosine warmup_epochs=0.2 lr_scaling=linear"' "recipe: lars, cosine, warm-up, linear scaling"
-expect_text "$work/simclr/pretrain_config.json" '"augment": "simclr color_strength=0.5' "recipe: simclr augmentation at strength 0.5 for 32 px"
+expect_text "$work/simclr/pretrain_config.json" '"settings": "lars momentum=0.9 nesterov=0 weight_decay=1e-06 trust_coefficient=0.001 lr_schedule=cosine warmup_epochs=0.2 lr_scaling=linear"' "recipe: lars, cosine, warm-up, linear scaling"
+expect_text "$work/simclr/pretrain_config.json" '"contrastive": "simclr color_strength=0.5' "recipe: simclr augmentation at strength 0.5 for 32 px"
 expect_text "$work/simclr/pretrain_config.json" '"temperature": 0.5,' "recipe: temperature 0.5 for 32 px"
 expect_text "$work/simclr/pretrain_config.json" '"loss": "nt-xent"' "recipe: NT-Xent"
-expect_text "$work/simclr/pretrain_history.csv" "val_p_loss,lr,seconds" "history has the lr column"
+expect_text "$work/simclr/pretrain_history.csv" "val_p_loss,lr," "history has the lr column"
 # lr at the last step of epoch 1 (step 2 of 6, 1 warm-up step... 0.2 x 3 = 0.6 -> 1 step):
 # base 0.3 x 20 / 256 = 0.0234375, cosine over 5 steps: step 2 is 1/5 of the way.
 lr1=$(awk -F, 'NR == 2 { print $8 }' "$work/simclr/pretrain_history.csv")
 want=$(awk 'BEGIN { printf "%.6f", 0.0234375 * 0.5 * (1 + cos(3.141592653589793 / 5)) }')
 if [ "$(printf "%.6f" "$lr1")" = "$want" ]; then pass "history lr is the schedule's ($lr1)"; else fail "history lr $lr1, expected $want"; fi
 expect_status 0 "recipe overridden by flags" "$simclr" pretrain "${cifar[@]}" "${small[@]}" --recipe simclr --optimizer sgd --nesterov --temperature 0.2 --augment byol --warmup-epochs 0 --epochs 1 --steps-per-epoch 2 --out "$work/override"
-expect_text "$work/override/pretrain_config.json" '"optimizer": "sgd momentum=0.9 nesterov=1 weight_decay=1e-06 lr_schedule=cosine warmup_epochs=0 lr_scaling=linear"' "flags override the recipe, the rest stays"
+expect_text "$work/override/pretrain_config.json" '"settings": "sgd momentum=0.9 nesterov=1 weight_decay=1e-06 lr_schedule=cosine warmup_epochs=0 lr_scaling=linear"' "flags override the recipe, the rest stays"
 expect_text "$work/override/pretrain_config.json" '"temperature": 0.2,' "--temperature overrides the recipe"
-expect_text "$work/override/pretrain_config.json" '"augment": "byol' "--augment overrides the recipe"
+expect_text "$work/override/pretrain_config.json" '"contrastive": "byol' "--augment overrides the recipe"
 expect_status 2 "resume with another optimizer" "$simclr" pretrain "${cifar[@]}" "${small[@]}" --recipe simclr --optimizer adamw --epochs 2 --steps-per-epoch 3 --resume "$work/simclr"
-expect_text "$work/err" "was trained with 'lars" "resume names the recorded optimizer"
+expect_text "$work/err" "used lars momentum" "resume names the recorded optimizer"
 expect_status 0 "baseline with adamw and sqrt scaling" "$simclr" baseline "${cifar[@]}" "${small[@]}" --optimizer adamw --weight-decay 0.05 --lr-scaling sqrt --epochs 1 --out "$work/adamw"
-expect_text "$work/adamw/baseline_history.csv" "val_loss,lr,seconds" "baseline history has the lr column"
+expect_text "$work/adamw/baseline_history.csv" "val_loss,lr," "baseline history has the lr column"
 lr=$(awk -F, 'NR == 2 { print $6 }' "$work/adamw/baseline_history.csv")
 if [ "$(printf "%.6f" "$lr")" = "0.002000" ]; then pass "sqrt scaling: 0.001 x sqrt(4)"; else fail "sqrt scaling gave lr $lr"; fi
 

@@ -35,7 +35,7 @@ json_field() { # json_field FILE EXPRESSION: prints data<EXPRESSION> of a JSON f
 }
 
 fmnist=/usr/share/datasets/fashion-mnist
-cifar=/work/shared/data/cifar10
+cifar=${SIMCLR_CIFAR10_DIR:-$(cd "$(dirname "$0")/../.." && pwd)/shared/data/cifar10}
 if [ ! -e "$fmnist/train-images-idx3-ubyte.gz" ]; then
     echo "skipping: Fashion-MNIST is not installed at $fmnist"; exit 77
 fi

@@ -156,7 +156,7 @@ static void test_pretrain_resume(void **state)
 static void test_recipe_resume(void **state)
 {
     (void)state;
-    if (!have_data) skip();
+    if (!have_data) test_skip("Fashion-MNIST is not installed");
     simclr_train_config config = small_config("");
     config.steps_per_epoch = 4;
     config.model.width = 16;
@@ -172,7 +172,7 @@ static void test_recipe_resume(void **state)
 static void test_history_records_the_schedule(void **state)
 {
     (void)state;
-    if (!have_data) skip();
+    if (!have_data) test_skip("Fashion-MNIST is not installed");
     char *dir = test_make_temp_dir();
     simclr_train_config config = small_config(dir);
     config.epochs = 3;

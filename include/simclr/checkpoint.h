@@ -2,14 +2,18 @@
 #define SIMCLR_CHECKPOINT_H
 /*
  * Checkpoints in the safetensors format, readable by PyTorch's `safetensors.torch.load_file`:
- *   "<net>.<layer>.kernel" / ".bias"      F32, Keras layouts (conv HWIO, dense (in, out))
+ *   "<net>.<layer>.kernel" / ".bias"      F32, Keras layouts (conv HWIO, dense (in, out)): the seed's
+ *   "encoder.layer1.0.conv1.weight", "encoder.bn1.running_mean", ...   a ResNet's, torchvision's
+ *                                         names (kernels HWIO: permute(3, 2, 0, 1) gives OIHW;
+ *                                         docs/ARCHITECTURE.md shows the loading into torchvision)
  *   "optimizer.<net>.m" / ".v"            F32, flat, the optimizer state of that network: Adam's
  *                                         moments, or (sgd, lars) the momentum buffer in .m
  *   "__metadata__"                        strings: format, run, classifier, dataset, seed,
  *                                         epochs_done, epochs_total, model.height/width/channels/
  *                                         units/depth/kernel/stride/padding/num_classes/precision,
  *                                         resume.step/accumulators (comma-separated)/seconds,
- *                                         optimizer.<net>.step (the Adam step), and class_names
+ *                                         optimizer.<net>.step (the Adam step), model.backbone/stem/head_*
+ *                                         (issue 11), and class_names
  *                                         (one name per line, newline-separated), data_dir, and
  *                                         the caller's extra entries (the CLI's run record,
  *                                         "config.<option>"); augment and optimizer (one-line
@@ -78,6 +82,11 @@ int simclr_checkpoint_read_info(const char *path, simclr_checkpoint_info *info, 
 /* Loads a network's tensors by name, checking each shape against net's; the message names the
  * tensor that does not fit. If optimizer is not NULL its moments and step are loaded too. */
 int simclr_checkpoint_load_part(const char *path, simclr_network *net, simclr_optimizer *optimizer, simclr_error *err);
+
+/* Refuses (SIMCLR_ERROR_KIND_INPUT, naming `flag` and the path) a checkpoint whose encoder is not
+ * the one `model` describes: another backbone or stem, or the seed's with another width/depth. */
+int simclr_checkpoint_check_model(const char *path, const simclr_model_config *model, const char *flag,
+                                  simclr_error *err);
 
 SIMCLR_END_DECLS
 #endif

@@ -13,7 +13,7 @@
  *
  *     simclr_knn_bank bank;                        // bank rows: features of labeled images
  *     simclr_knn_bank_init(&bank, rows, dim, classes, &err);
- *     ... copy features into bank.features (rows x dim) and labels into bank.labels ...
+ *     // copy features into bank.features (rows x dim) and labels into bank.labels
  *     bank.count = rows;
  *     simclr_knn_bank_normalize(&bank);
  *     simclr_knn_classify(&bank, &config, queries, n, predictions, NULL, &err);  // queries are

@@ -1,7 +1,7 @@
 #ifndef SIMCLR_MODEL_H
 #define SIMCLR_MODEL_H
 /*
- * The seed's architecture, built from a config:
+ * The models, built from a config. The seed's architecture (backbone "seed", the default):
  *   encoder:          depth x [Conv2D(width, kernel, stride, padding) + ReLU] -> Flatten
  *                     -> Dense(width) + ReLU
  *   projection head:  Dense(width) + ReLU -> Dense(width)
@@ -9,12 +9,40 @@
  * The input shape comes from the dataset. Padding "auto" keeps the seed's "valid" convolutions
  * when the input is large enough for `depth` of them, and uses padding 1 otherwise (28x28
  * Fashion-MNIST: 28 -> 14 -> 7 -> 4 -> 2).
+ * With a ResNet backbone the encoder is torchvision's ResNet-18/34/50 up to its global average
+ * pool (src/model/resnet.c), the head Dense(head_hidden) [+ BatchNorm1d] + ReLU ->
+ * Dense(head_out), and the classifier/probe Dense(num_classes) on the 512 or 2048 features.
  */
 #include "simclr/network.h"
 #include "simclr/export.h"
 SIMCLR_BEGIN_DECLS
 
 #define SIMCLR_MODEL_PADDING_AUTO (-1)
+/* The seed's --depth limit. */
+#define SIMCLR_MODEL_MAX_DEPTH 15
+/* Widths of the projection head (--head-hidden, --head-out). */
+#define SIMCLR_MODEL_MAX_HEAD_UNITS 8192
+
+/* The encoder: the seed's convolutions, or a torchvision ResNet (src/model/resnet.c). */
+typedef enum simclr_model_backbone {
+    SIMCLR_MODEL_BACKBONE_SEED = 0,
+    SIMCLR_MODEL_BACKBONE_RESNET18 = 1,
+    SIMCLR_MODEL_BACKBONE_RESNET34 = 2,
+    SIMCLR_MODEL_BACKBONE_RESNET50 = 3,
+} simclr_model_backbone;
+
+/* A ResNet's first layers: ImageNet's 7x7/2 conv + 3x3/2 max pool, or the CIFAR variant's 3x3/1
+ * conv without pooling (for 32x32 images); AUTO picks CIFAR below 64 pixels a side. */
+typedef enum simclr_model_stem {
+    SIMCLR_MODEL_STEM_AUTO = 0,
+    SIMCLR_MODEL_STEM_IMAGENET = 1,
+    SIMCLR_MODEL_STEM_CIFAR = 2,
+} simclr_model_stem;
+
+/* The smallest image side the ImageNet stem accepts: 32x downsampling leaves layer4 2x2. */
+#define SIMCLR_MODEL_IMAGENET_STEM_MIN_SIDE 64
+/* ... and the CIFAR stem (8x): layer4 2x2. */
+#define SIMCLR_MODEL_CIFAR_STEM_MIN_SIDE 16
 
 typedef struct simclr_model_config {
     simclr_tensor_shape input;
@@ -25,7 +53,35 @@ typedef struct simclr_model_config {
     int padding;      /* SIMCLR_MODEL_PADDING_AUTO, or explicit zero padding */
     int num_classes;  /* 10 */
     simclr_nn_precision precision; /* of the encoder's convolutions: fp32, or bf16 (fp32 weights) */
+    /* Real backbones (issue 11); zeros are the seed's model. */
+    simclr_model_backbone backbone;
+    simclr_model_stem stem;
+    int zero_init_residual; /* ResNet: the last batchnorm of each block starts at gamma 0 */
+    int head_hidden;        /* projection head's hidden units (0: the feature width) */
+    int head_out;           /* projection head's output units (0: the seed's width, 128) */
+    int head_bn;            /* BatchNorm1d after the head's hidden layer (bias-free dense) */
 } simclr_model_config;
+
+/* "seed", "resnet18", ... and back (-1 for an unknown name). */
+const char *simclr_model_backbone_name(simclr_model_backbone backbone);
+int simclr_model_backbone_from_name(const char *name);
+const char *simclr_model_stem_name(simclr_model_stem stem);
+
+/* The stem a ResNet uses for this config: the explicit one, or what AUTO resolves to. */
+simclr_model_stem simclr_model_resolved_stem(const simclr_model_config *config);
+
+/* Width of the encoder's output: the seed's `width`, 512 (ResNet-18/34) or 2048 (ResNet-50). */
+int simclr_model_feature_width(const simclr_model_config *config);
+
+/* Width of the projection head's output (the contrastive loss's vectors): head_out, or 128. */
+int simclr_model_projection_width(const simclr_model_config *config);
+
+/* Refuses (SIMCLR_ERROR_KIND_INPUT, naming the flag) a config that cannot be built, before any
+ * allocation: an image too small for the stem, head widths out of range, an unknown backbone. */
+int simclr_model_check(const simclr_model_config *config, simclr_error *err);
+
+/* The ResNet encoder's layers (src/model/resnet.c), torchvision's names; returns the count. */
+int simclr_model_resnet_specs(const simclr_model_config *config, simclr_layer_spec *specs);
 
 /* The seed's defaults for an input shape and class count (padding auto). */
 simclr_model_config simclr_model_config_default(simclr_tensor_shape input, int num_classes);

@@ -1,8 +1,11 @@
 #ifndef SIMCLR_NETWORK_H
 #define SIMCLR_NETWORK_H
 /*
- * A sequential network of Conv2D and Dense layers (each with an optional fused ReLU), the
- * building block of the encoder, the projection head and the classifiers.
+ * A network of Conv2D, Dense, BatchNorm, pooling and residual-add layers (conv, dense, batchnorm
+ * and add with an optional fused ReLU), the building block of the encoder, the projection head
+ * and the classifiers. A list of layers read top to bottom: each reads the previous layer's
+ * output unless its spec says otherwise (`from`), and an add joins a skip connection
+ * (`residual_from`), as darknet's [shortcut] does; a ResNet is one such list (model.h).
  *
  * Parameters live in one contiguous block (`params`), carved per layer into a kernel (Keras
  * layout: conv HWIO, dense (in, out)) and a bias; `grads` has the same layout, so an optimizer is
@@ -36,19 +39,41 @@
 #include "simclr/export.h"
 SIMCLR_BEGIN_DECLS
 
-#define SIMCLR_NETWORK_MAX_LAYERS 16
+/* Room for ResNet-50 (124 layers) with its projection shortcuts. */
+#define SIMCLR_NETWORK_MAX_LAYERS 160
 
 typedef enum simclr_layer_kind {
     SIMCLR_LAYER_KIND_CONV2D,
     SIMCLR_LAYER_KIND_DENSE,
+    SIMCLR_LAYER_KIND_BATCHNORM,       /* BatchNorm2d on feature maps, BatchNorm1d on vectors */
+    SIMCLR_LAYER_KIND_MAX_POOL,        /* kernel, stride, padding as a conv */
+    SIMCLR_LAYER_KIND_GLOBAL_AVG_POOL, /* (H, W, C) -> (1, 1, C), always float32 */
+    SIMCLR_LAYER_KIND_ADD,             /* the residual connection: input + layer `residual_from` */
 } simclr_layer_kind;
+
+/* How simclr_network_init_weights draws a conv or dense kernel. */
+typedef enum simclr_layer_init {
+    SIMCLR_LAYER_INIT_GLOROT = 0, /* Keras glorot_uniform kernel, zero bias: the seed's */
+    SIMCLR_LAYER_INIT_TORCH = 1,  /* torchvision's ResNet: conv kaiming_normal (fan_out, relu),
+                                     dense U(+-1/sqrt(fan_in)) for kernel and bias (nn.Linear) */
+} simclr_layer_init;
 
 typedef struct simclr_layer_spec {
     simclr_layer_kind kind;
-    int units;          /* conv: output channels; dense: output features */
-    int kernel, stride, padding; /* conv only */
-    simclr_nn_activation activation;
-    simclr_nn_precision precision;      /* conv only (dense layers are fp32): of its activations */
+    int units;          /* conv: output channels; dense: output features; batchnorm: channels
+                           (0: those of its input) */
+    int kernel, stride, padding; /* conv and max pool */
+    simclr_nn_activation activation; /* fused after the layer (conv, dense, batchnorm, add) */
+    simclr_nn_precision precision;   /* conv only (dense layers are fp32): of its activations;
+                                        batchnorm, pools and adds take their input's */
+    /* The graph, darknet's way: the layer reads the output of the layer `from` places back (0 or
+     * -1: the previous one; the network's input for the first layer), and an add also that of
+     * the layer `residual_from` (<= -2) places back. */
+    int from, residual_from;
+    int no_bias;        /* conv / dense without a bias (a batchnorm follows) */
+    int zero_init;      /* batchnorm: gamma starts at 0 (ResNet's zero-init-residual) */
+    simclr_layer_init init;
+    char name[40];      /* tensor name ("layer1.0.conv1"); empty: Keras's "conv2d_1", "dense_1" */
 } simclr_layer_spec;
 
 /* The shape of one image's tensor: height x width x channels (a feature vector is 1 x 1 x n). */
@@ -56,18 +81,33 @@ typedef struct simclr_tensor_shape {
     int height, width, channels;
 } simclr_tensor_shape;
 
+#define SIMCLR_NETWORK_MAX_PENDING 4
+
 typedef struct simclr_network_layer {
     simclr_layer_spec spec;
-    char name[32];            /* "conv2d_1", "dense_1", ... as Keras numbers them */
+    char name[40];            /* spec.name, or "conv2d_1", "dense_1", ... as Keras numbers them */
+    int input;                /* the layer whose output it reads (-1: the network's input) */
+    int residual;             /* adds: the other operand's layer */
     simclr_tensor_shape in_shape, out_shape;
     size_t in_size, out_size; /* floats per image */
-    size_t kernel_offset, kernel_count; /* into params/grads */
-    size_t bias_offset, bias_count;
+    size_t kernel_offset, kernel_count; /* into params/grads (batchnorm: gamma) */
+    size_t bias_offset, bias_count;     /* (batchnorm: beta) */
+    size_t state_offset;      /* batchnorm: running mean then running var, into state */
+    size_t stats_offset;      /* batchnorm: the last batch's mean then invstd, into batch_stats */
     simclr_conv2d *conv;             /* conv layers: the oneDNN-backed kernel */
-    size_t element_size;      /* bytes per output element: 4 (float), 2 (bf16 conv) */
+    simclr_batchnorm_config batchnorm;
+    simclr_max_pool_config pool;
+    size_t element_size;      /* bytes per output element: 4 (float), 2 (bf16) */
+    simclr_nn_precision precision;   /* of its output */
     simclr_nn_layout in_layout;      /* of the input the layer reads (NHWC for dense layers) */
     simclr_nn_layout out_layout;     /* of output (NHWC for dense layers and the last layer) */
     int reads_staging;        /* the layer reads a converted copy of its input (see network) */
+    /* Backward (network.c): the reader of an output with the lowest index "owns" its gradient
+     * and writes it over the output; later readers leave theirs pending (an add in its own
+     * output, any other layer in the network's side buffer), added in after the owner's. */
+    int owns_input, owns_residual;
+    int pending_count;
+    int pending[SIMCLR_NETWORK_MAX_PENDING]; /* layers whose contributions to this output wait */
     void *output;             /* (max_batch, out_size) of float or uint16_t (bf16) */
 } simclr_network_layer;
 
@@ -77,9 +117,19 @@ typedef struct simclr_network {
     int layer_count;
     simclr_network_layer layers[SIMCLR_NETWORK_MAX_LAYERS];
     int max_batch;
+    int training;             /* 1 (default): batchnorm uses and updates batch statistics */
     size_t param_count;
     float *params;            /* owned, param_count */
     float *grads;             /* owned, param_count */
+    size_t state_count;       /* batchnorm running statistics: not trained, but checkpointed */
+    float *state;
+    size_t stats_count;
+    float *batch_stats;       /* batchnorm: the statistics of the last training forward */
+    float *bias_zeros;        /* a zero bias and a discarded bias gradient for bias-free layers */
+    float *bias_scratch;
+    size_t widest_units;      /* the widest bias-free layer: the size of those two */
+    void *side_gradient;      /* pending input gradients of a second reader (side_bytes) */
+    size_t side_bytes;
     float *d_output;          /* (max_batch, output size): room for a caller's output gradient */
     uint64_t *relu_mask;      /* bits, backward's ReLU masks of one layer at a time */
     size_t mask_words;
@@ -103,8 +153,15 @@ void simclr_network_free(simclr_network *net);
 int simclr_network_estimate_bytes(const simclr_tensor_shape *in_shape, const simclr_layer_spec *specs, int layer_count,
                            int max_batch, size_t *bytes, size_t *param_count, simclr_error *err);
 
-/* Keras initialisation: glorot_uniform kernels, zero biases; draws keyed by (seed, layer). */
+/* Initialisation by each layer's spec.init (Keras glorot_uniform kernels and zero biases by
+ * default), batchnorm gamma 1 (0 with zero_init), beta 0, running mean 0, running variance 1;
+ * draws keyed by (seed, network name, layer). */
 void simclr_network_init_weights(simclr_network *net, uint64_t seed);
+
+/* Training mode (1, the default) or inference mode (0): batchnorm layers normalise by the
+ * batch's statistics and update their running estimates, or by the running estimates. A
+ * backward pass needs a training-mode forward. */
+void simclr_network_set_training(simclr_network *net, int training);
 
 /* Forward pass of batch images (batch <= max_batch); in is (batch, in_size), kept by pointer for
  * backward. */
@@ -136,8 +193,27 @@ void simclr_network_print_summary(const simclr_network *net, FILE *stream);
 struct simclr_param_tensor;
 int simclr_network_param_tensors(const simclr_network *net, struct simclr_param_tensor *tensors, int max);
 
-/* The tensor name of a layer's kernel or bias: "<net>.<layer>.kernel" / ".bias". */
+/* The tensor name of a layer's kernel or bias: "<net>.<layer>.kernel" / ".bias" for the seed's
+ * Keras-named layers, "<net>.<name>.weight" / ".bias" for named (torchvision-style) ones. */
 void simclr_network_tensor_name(const simclr_network *net, int layer, int is_bias, char *out, size_t size);
+
+/* ---- Every tensor of a network, for checkpoints and optimizers ---------------------------- */
+
+typedef struct simclr_network_tensor {
+    char name[96];        /* "<net>.<layer>.kernel" (seed) or "<net>.layer1.0.bn1.running_var" */
+    float *values;        /* into params (trained) or state (batchnorm running statistics) */
+    float *grads;         /* into grads; NULL for state */
+    size_t count;
+    int ndim;
+    int64_t shape[4];     /* conv HWIO, dense (in, out), vectors (n) */
+    int bias_or_norm;     /* a bias, or a batchnorm gamma/beta: LARS leaves them unadapted and
+                             weight decay usually skips them */
+} simclr_network_tensor;
+
+/* The number of tensors, and tensor `index` of them in a fixed order (layer by layer: kernel or
+ * gamma, bias or beta, running mean, running var). */
+int simclr_network_tensor_count(const simclr_network *net);
+void simclr_network_tensor_at(const simclr_network *net, int index, simclr_network_tensor *tensor);
 
 SIMCLR_END_DECLS
 #endif

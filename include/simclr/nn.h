@@ -131,6 +131,100 @@ void simclr_dense_backward(float *d_in, float *d_weight, float *d_bias, float *d
                     const float *in, const float *weight, int batch, int in_features,
                     int out_features, simclr_nn_activation activation);
 
+/* ---- BatchNorm ---------------------------------------------------------------------------- */
+
+/* BatchNorm2d / BatchNorm1d with PyTorch's semantics. Training: each channel is normalised by the
+ * batch's own mean and biased variance over (N, H, W), y = gamma * (x - mean) / sqrt(var + eps)
+ * + beta, and the running estimates move by running = (1 - momentum) * running + momentum *
+ * batch, with the UNBIASED variance (n / (n - 1)) for running_var. Inference: the running
+ * estimates normalise. BatchNorm1d is the case spatial = 1 on an (N, C) tensor.
+ *
+ * in and out (and d_in, d_out) are float or uint16_t (bf16) by `precision`, laid out as
+ * `layout` says (NHWC, NCHW or BLOCKED16 with channels % 16 == 0); gamma, beta, the running and
+ * the batch statistics are float32 (channels each); all arithmetic is float32 with per-channel
+ * sums in double. A fused ReLU follows the normalisation. */
+typedef struct simclr_batchnorm_config {
+    int channels;
+    int spatial;      /* height * width of one image's feature map; 1 for BatchNorm1d */
+    float momentum;   /* 0.1, PyTorch's default */
+    float eps;        /* 1e-5 */
+    simclr_nn_activation activation;
+    simclr_nn_precision precision;
+    simclr_nn_layout layout;
+} simclr_batchnorm_config;
+
+#define SIMCLR_BATCHNORM_MOMENTUM 0.1f
+#define SIMCLR_BATCHNORM_EPS 1e-5f
+
+/* PyTorch's defaults (momentum 0.1, eps 1e-5, no activation, fp32, NHWC) for a shape. */
+simclr_batchnorm_config simclr_batchnorm_config_default(int channels, int spatial);
+
+/* Fails (SIMCLR_ERROR_KIND_INPUT) on a config the kernels cannot run: channels or spatial < 1,
+ * a blocked layout with channels % 16 != 0, a non-positive eps or a momentum outside [0, 1]. */
+int simclr_batchnorm_check(const simclr_batchnorm_config *config, simclr_error *err);
+
+/* Training-mode forward of batch images: out = act(gamma * (in - mean) * invstd + beta) with
+ * the batch's statistics, which are returned in batch_mean and batch_invstd (channels each,
+ * 1 / sqrt(var + eps)) for backward. running_mean / running_var are updated unless NULL. Fails
+ * when batch * spatial == 1 (one value per channel has no variance, as in PyTorch) or when the
+ * per-thread scratch cannot be allocated. */
+int simclr_batchnorm_forward_training(const simclr_batchnorm_config *config, void *out, const void *in,
+                                      const float *gamma, const float *beta, float *running_mean,
+                                      float *running_var, float *batch_mean, float *batch_invstd,
+                                      int batch, simclr_error *err);
+
+/* Inference-mode forward: out = act(gamma * (in - running_mean) / sqrt(running_var + eps) +
+ * beta). out may be in. Fails only when its per-channel scratch cannot be allocated. */
+int simclr_batchnorm_forward_inference(const simclr_batchnorm_config *config, void *out, const void *in,
+                                       const float *gamma, const float *beta,
+                                       const float *running_mean, const float *running_var,
+                                       int batch, simclr_error *err);
+
+/* Backward of a training-mode forward: d_out (the gradient w.r.t. the activated output) is
+ * masked in place by the ReLU from out (pass out = NULL when it is already masked or there is
+ * no activation); d_gamma and d_beta += their gradients; d_in = the gradient w.r.t. in, through
+ * the batch statistics, unless NULL. d_in may be in or d_out (element-wise last pass). */
+int simclr_batchnorm_backward(const simclr_batchnorm_config *config, void *d_in, float *d_gamma,
+                              float *d_beta, void *d_out, const void *out, const void *in,
+                              const float *gamma, const float *batch_mean,
+                              const float *batch_invstd, int batch, simclr_error *err);
+
+/* ---- Pooling and the residual add ---------------------------------------------------------- */
+
+/* Max pooling with PyTorch's semantics (windows over -inf padding, the first maximum in window
+ * order wins the gradient). in (N, H, W, C) and out (N, OH, OW, C), OH by
+ * simclr_conv2d_output_size, are float or bf16 by `precision`, in `layout` (NHWC, NCHW or
+ * BLOCKED16). */
+typedef struct simclr_max_pool_config {
+    int in_height, in_width, channels;
+    int kernel, stride, padding; /* 3, 2, 1 in ResNet's ImageNet stem */
+    simclr_nn_precision precision;
+    simclr_nn_layout layout;
+} simclr_max_pool_config;
+
+/* Fails (SIMCLR_ERROR_KIND_INPUT) when the output would be empty, padding > kernel / 2 (PyTorch's
+ * rule) or the layout needs channels % 16 == 0. */
+int simclr_max_pool_check(const simclr_max_pool_config *config, simclr_error *err);
+void simclr_max_pool_forward(const simclr_max_pool_config *config, void *out, const void *in, int batch);
+/* d_in = the gradient w.r.t. in, given d_out; d_in may be in (the maxima are found image by image
+ * before that image's gradient is written). Fails only on allocation of the per-thread scratch. */
+int simclr_max_pool_backward(const simclr_max_pool_config *config, void *d_in, const void *d_out,
+                             const void *in, int batch, simclr_error *err);
+
+/* Global average pooling: out (N, C) float32 = the mean of in (N, H, W, C) over H x W, in being
+ * float or bf16 in `layout`; backward writes d_in = d_out / (H * W) at every position. */
+void simclr_global_avg_pool_forward(float *out, const void *in, simclr_nn_layout layout,
+                                    simclr_nn_precision precision, int batch, int height, int width,
+                                    int channels);
+void simclr_global_avg_pool_backward(void *d_in, const float *d_out, simclr_nn_layout layout,
+                                     simclr_nn_precision precision, int batch, int height, int width,
+                                     int channels);
+
+/* The residual connection: out = act(a + b) element-wise over count elements of float or bf16
+ * (any layout, the same for all three); out may be a or b. */
+void simclr_add_forward(void *out, const void *a, const void *b, size_t count,
+                        simclr_nn_precision precision, simclr_nn_activation activation);
+
 /* ---- Activations and initialisation ------------------------------------------------------- */
 
 void simclr_relu_forward(float *out, const float *in, size_t count);

@@ -88,7 +88,7 @@ typedef struct simclr_param_tensor {
     int exclude_from_decay_and_adaptation; /* biases, normalisation parameters */
 } simclr_param_tensor;
 
-#define SIMCLR_OPTIMIZER_MAX_TENSORS 64
+#define SIMCLR_OPTIMIZER_MAX_TENSORS 512 /* ResNet-50 with a BatchNorm head: about 170 */
 
 typedef struct simclr_optimizer {
     simclr_optimizer_config config;
@@ -115,8 +115,8 @@ void simclr_optimizer_update(simclr_optimizer *opt, float learning_rate, float *
  *   paper's two rules (0.3 x B/256 and 0.075 x sqrt(B));
  *   step t (0-based, global over epochs), W warm-up steps, T total steps, as the SimCLR
  *   reference computes it (model_util.WarmUpAndCosineDecay):
- *     t < W:  base * t / W                                  (linear warm-up per step)
- *     else:   constant: base;  cosine: base * 0.5 (1 + cos(pi (t - W) / (T - W)))
+ *    t < W:  base * t / W                                  (linear warm-up per step)
+ *    else:   constant: base;  cosine: base * 0.5 (1 + cos(pi (t - W) / (T - W)))
  */
 typedef enum simclr_lr_schedule_kind {
     SIMCLR_LR_SCHEDULE_KIND_CONSTANT,

@@ -128,6 +128,12 @@ static int run_train_command(train_command command, int argc, char **argv)
     int status = 0, have_run = 0;
     simclr_history runs[3];
     memset(runs, 0, sizeof runs);
+    if (from && options.backbone &&
+        simclr_model_backbone_from_name(options.backbone) != (int)pretrained.info.model.backbone) {
+        simclr_error_input(&err, "--backbone %s: --from %s holds a %s encoder", options.backbone, from,
+                           simclr_model_backbone_name(pretrained.info.model.backbone));
+        goto fail;
+    }
     train_start start = {.command = COMMAND_NAMES[command],
                          .argc = argc,
                          .argv = argv,

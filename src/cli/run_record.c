@@ -153,8 +153,7 @@ int run_record_build(run_record *record, const run_record_source *source,
         add_row(record, "knn.k", "--knn-k", N, F, err, "%d", config->knn_k) ||
         add_row(record, "knn.temperature", "--knn-temperature", N, F, err, "%g",
                 (double)config->knn_temperature) ||
-        add_row(record, "optimizer", "optimizer and schedule (--optimizer, --weight-decay, --momentum, "
-                "--nesterov, --lr-schedule, --warmup-epochs, --lr-scaling)", T, F, err, "%s", optimizer) ||
+        add_row(record, "optimizer.settings", "--optimizer and its schedule", T, F, err, "%s", optimizer) ||
         add_row(record, "optimizer.learning_rate", "--learning-rate", N, F, err, "%g",
                 (double)config->adam.learning_rate) ||
         add_row(record, "optimizer.probe_learning_rate", "--probe-learning-rate", N, F, err, "%g",
@@ -168,11 +167,22 @@ int run_record_build(run_record *record, const run_record_source *source,
         add_row(record, "model.stride", "convolution stride", N, F, err, "%d", model->stride) ||
         add_row(record, "model.padding", "--padding", N, F, err, "%d",
                 simclr_model_resolved_padding(model)) ||
+        add_row(record, "model.backbone", "--backbone", T, F, err, "%s",
+                simclr_model_backbone_name(model->backbone)) ||
+        add_row(record, "model.stem", "--stem", T, F, err, "%s",
+                simclr_model_stem_name(simclr_model_resolved_stem(model))) ||
+        add_row(record, "model.zero_init_residual", "--zero-init-residual", N, F, err, "%d",
+                model->zero_init_residual) ||
+        add_row(record, "model.features", "encoder feature width", N, F, err, "%d",
+                simclr_model_feature_width(model)) ||
+        add_row(record, "model.head_hidden", "--head-hidden", N, F, err, "%d", model->head_hidden) ||
+        add_row(record, "model.head_out", "--head-out (projection width)", N, F, err, "%d",
+                simclr_model_projection_width(model)) ||
+        add_row(record, "model.head_bn", "--head-bn", N, F, err, "%d", model->head_bn) ||
         add_row(record, "model.num_classes", "classes", N, F, err, "%d", model->num_classes) ||
         add_row(record, "model.precision", "--precision", T, F, err, "%s",
                 simclr_nn_precision_name(model->precision)) ||
-        add_row(record, "augmentation.contrastive", "augmentation of the contrastive views (--augment, "
-                "--color-strength, ...)", T, F, err, "%s", augment) ||
+        add_row(record, "augmentation.contrastive", "--augment and its options", T, F, err, "%s", augment) ||
         add_row(record, "augmentation.classification", "augmentation (classification)",
                 RUN_VALUE_JSON, F, err, "{\"min_area\": %g, \"brightness\": %g, \"jitter\": %g}",
                 (double)SIMCLR_AUGMENT_CLASSIFICATION.min_area,

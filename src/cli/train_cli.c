@@ -40,6 +40,8 @@ void train_cli_defaults(train_cli *options)
     options->warmup_epochs = -1.0;
     options->momentum = -1.0;
     options->probe_learning_rate = -1.0;
+    options->backbone = NULL; /* the seed's, or a finetuned checkpoint's */
+    options->stem = "auto";
 }
 
 void train_cli_add_specs(train_cli *o, option_spec *specs, size_t *count)
@@ -80,6 +82,19 @@ void train_cli_add_specs(train_cli *o, option_spec *specs, size_t *count)
         {"padding", OPTION_TYPE_INT, &o->padding, -1, 15, NULL, "P",
          "convolution zero padding (-1: 0 = 'valid' when the image is large enough, else 1)",
          "-1"},
+        {"backbone", OPTION_TYPE_CHOICE, &o->backbone, 0, 0, "seed|resnet18|resnet34|resnet50", NULL,
+         "encoder: the seed's convolutions, or torchvision's ResNet-18/34/50 (512 or 2048 features)", "seed"},
+        {"stem", OPTION_TYPE_CHOICE, &o->stem, 0, 0, "auto|imagenet|cifar", NULL,
+         "ResNet stem: 7x7/2 conv + max pool (imagenet) or 3x3/1 conv (cifar); auto: cifar below 64 pixels",
+         "auto"},
+        {"zero-init-residual", OPTION_TYPE_FLAG, &o->zero_init_residual, 0, 0, NULL, NULL,
+         "ResNet: start the last batchnorm of every block at gamma 0", NULL},
+        {"head-hidden", OPTION_TYPE_INT, &o->head_hidden, 0, 8192, NULL, "N",
+         "projection head hidden units (0: the encoder's feature width)", "0"},
+        {"head-out", OPTION_TYPE_INT, &o->head_out, 0, 8192, NULL, "N",
+         "projection head output units (0: --width, 128 by default)", "0"},
+        {"head-bn", OPTION_TYPE_FLAG, &o->head_bn, 0, 0, NULL, NULL,
+         "BatchNorm1d after the projection head's hidden layer (SimCLR's head)", NULL},
         {"out", OPTION_TYPE_STRING, &o->out, 0, 0, NULL, "DIR",
          "where history, checkpoints, plots and the configuration go; a directory that holds a "
          "run is refused unless --overwrite or --resume",
@@ -269,7 +284,18 @@ int train_cli_prepare(const train_cli *options, const train_start *start, const 
     config->model.padding = (int)options->padding;
     config->model.precision = strcmp(options->precision, "bf16") == 0 ? SIMCLR_NN_PRECISION_BF16
                                                                       : SIMCLR_NN_PRECISION_FP32;
+    config->model.backbone = options->backbone
+                                 ? (simclr_model_backbone)simclr_model_backbone_from_name(options->backbone)
+                                 : SIMCLR_MODEL_BACKBONE_SEED;
+    config->model.stem = strcmp(options->stem, "imagenet") == 0 ? SIMCLR_MODEL_STEM_IMAGENET
+                         : strcmp(options->stem, "cifar") == 0  ? SIMCLR_MODEL_STEM_CIFAR
+                                                                : SIMCLR_MODEL_STEM_AUTO;
+    config->model.zero_init_residual = options->zero_init_residual;
+    config->model.head_hidden = (int)options->head_hidden;
+    config->model.head_out = (int)options->head_out;
+    config->model.head_bn = options->head_bn;
     if (start->from_info && take_architecture(options, start, ds, config, err) != 0) return -1;
+    if (simclr_model_check(&config->model, err) != 0) return -1;
     if (config->model.precision == SIMCLR_NN_PRECISION_BF16 && !simclr_conv2d_bf16_available())
         return simclr_error_input(err, "--precision bf16: oneDNN has no bf16 convolution on this CPU "
                                        "(it needs AVX-512); use --precision fp32");

@@ -19,6 +19,10 @@ typedef struct train_cli {
     double knn_temperature; /* --knn-temperature */
     const char *loss;
     const char *precision; /* "fp32" or "bf16" */
+    const char *backbone;  /* "seed", "resnet18", "resnet34", "resnet50"; NULL: not given */
+    const char *stem;      /* "auto", "imagenet", "cifar" */
+    int zero_init_residual, head_bn;
+    long long head_hidden, head_out;
     const char *out;       /* NULL: a fresh runs/<command>-<UTC time> */
     const char *resume;
     int overwrite, force;

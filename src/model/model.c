@@ -1,5 +1,88 @@
 #include "simclr/model.h"
 
+#include <string.h>
+
+static const char *const BACKBONE_NAMES[] = {"seed", "resnet18", "resnet34", "resnet50"};
+
+const char *simclr_model_backbone_name(simclr_model_backbone backbone)
+{
+    return (unsigned)backbone < 4 ? BACKBONE_NAMES[backbone] : "unknown";
+}
+
+int simclr_model_backbone_from_name(const char *name)
+{
+    for (int i = 0; i < 4; i++)
+        if (strcmp(name, BACKBONE_NAMES[i]) == 0) return i;
+    return -1;
+}
+
+const char *simclr_model_stem_name(simclr_model_stem stem)
+{
+    return stem == SIMCLR_MODEL_STEM_IMAGENET ? "imagenet" : stem == SIMCLR_MODEL_STEM_CIFAR ? "cifar" : "auto";
+}
+
+static int is_resnet(const simclr_model_config *config)
+{
+    return config->backbone != SIMCLR_MODEL_BACKBONE_SEED;
+}
+
+simclr_model_stem simclr_model_resolved_stem(const simclr_model_config *config)
+{
+    if (config->stem != SIMCLR_MODEL_STEM_AUTO) return config->stem;
+    int side = config->input.height < config->input.width ? config->input.height : config->input.width;
+    return side < SIMCLR_MODEL_IMAGENET_STEM_MIN_SIDE ? SIMCLR_MODEL_STEM_CIFAR : SIMCLR_MODEL_STEM_IMAGENET;
+}
+
+int simclr_model_feature_width(const simclr_model_config *config)
+{
+    if (!is_resnet(config)) return config->width;
+    return config->backbone == SIMCLR_MODEL_BACKBONE_RESNET50 ? 2048 : 512;
+}
+
+static int head_hidden_units(const simclr_model_config *config)
+{
+    return config->head_hidden ? config->head_hidden : simclr_model_feature_width(config);
+}
+
+static int head_out_units(const simclr_model_config *config)
+{
+    return config->head_out ? config->head_out : config->width;
+}
+
+int simclr_model_projection_width(const simclr_model_config *config)
+{
+    return head_out_units(config);
+}
+
+int simclr_model_check(const simclr_model_config *config, simclr_error *err)
+{
+    if ((unsigned)config->backbone > SIMCLR_MODEL_BACKBONE_RESNET50)
+        return simclr_error_input(err, "--backbone: unknown backbone %d (expected seed, resnet18, resnet34 or resnet50)",
+                                  (int)config->backbone);
+    if (config->head_hidden < 0 || config->head_hidden > SIMCLR_MODEL_MAX_HEAD_UNITS)
+        return simclr_error_input(err, "--head-hidden %d: expected 1..%d", config->head_hidden,
+                                  SIMCLR_MODEL_MAX_HEAD_UNITS);
+    if (config->head_out < 0 || config->head_out > SIMCLR_MODEL_MAX_HEAD_UNITS)
+        return simclr_error_input(err, "--head-out %d: expected 1..%d", config->head_out, SIMCLR_MODEL_MAX_HEAD_UNITS);
+    if (!is_resnet(config)) {
+        if (config->depth < 1 || config->depth > SIMCLR_MODEL_MAX_DEPTH)
+            return simclr_error_input(err, "--depth %d: expected 1..%d", config->depth, SIMCLR_MODEL_MAX_DEPTH);
+        return 0;
+    }
+    simclr_model_stem stem = simclr_model_resolved_stem(config);
+    int side = config->input.height < config->input.width ? config->input.height : config->input.width;
+    int needed = stem == SIMCLR_MODEL_STEM_IMAGENET ? SIMCLR_MODEL_IMAGENET_STEM_MIN_SIDE
+                                                    : SIMCLR_MODEL_CIFAR_STEM_MIN_SIDE;
+    if (side < needed)
+        return simclr_error_input(err,
+                                  "--stem %s: a %dx%d image is too small for %s's %s stem (it needs at least "
+                                  "%dx%d, so that layer4 sees a 2x2 map)%s",
+                                  simclr_model_stem_name(stem), config->input.height, config->input.width,
+                                  simclr_model_backbone_name(config->backbone), simclr_model_stem_name(stem), needed,
+                                  needed, stem == SIMCLR_MODEL_STEM_IMAGENET ? "; use --stem cifar" : "");
+    return 0;
+}
+
 simclr_model_config simclr_model_config_default(simclr_tensor_shape input, int num_classes)
 {
     simclr_model_config config = {.input = input,
@@ -32,9 +115,10 @@ int simclr_model_resolved_padding(const simclr_model_config *config)
 
 int simclr_model_encoder_specs(const simclr_model_config *config, simclr_layer_spec *specs)
 {
+    if (is_resnet(config)) return simclr_model_resnet_specs(config, specs);
     int padding = simclr_model_resolved_padding(config);
     int count = 0;
-    for (int i = 0; i < config->depth && count < SIMCLR_NETWORK_MAX_LAYERS - 1; i++) {
+    for (int i = 0; i < config->depth && count < SIMCLR_MODEL_MAX_DEPTH; i++) {
         specs[count++] = (simclr_layer_spec){.kind = SIMCLR_LAYER_KIND_CONV2D,
                                       .units = config->width,
                                       .kernel = config->kernel,
@@ -51,25 +135,34 @@ int simclr_model_encoder_specs(const simclr_model_config *config, simclr_layer_s
 
 int simclr_model_projection_head_specs(const simclr_model_config *config, simclr_layer_spec *specs)
 {
-    specs[0] = (simclr_layer_spec){.kind = SIMCLR_LAYER_KIND_DENSE, .units = config->width,
-                            .activation = SIMCLR_NN_ACTIVATION_RELU};
-    specs[1] = (simclr_layer_spec){.kind = SIMCLR_LAYER_KIND_DENSE, .units = config->width,
-                            .activation = SIMCLR_NN_ACTIVATION_NONE};
-    return 2;
+    /* The seed's head keeps Keras's initialisation; a ResNet's head takes PyTorch's nn.Linear. */
+    simclr_layer_init init = is_resnet(config) ? SIMCLR_LAYER_INIT_TORCH : SIMCLR_LAYER_INIT_GLOROT;
+    int count = 0;
+    if (config->head_bn) {
+        specs[count++] = (simclr_layer_spec){.kind = SIMCLR_LAYER_KIND_DENSE, .units = head_hidden_units(config),
+                                             .no_bias = 1, .init = init};
+        specs[count++] = (simclr_layer_spec){.kind = SIMCLR_LAYER_KIND_BATCHNORM,
+                                             .activation = SIMCLR_NN_ACTIVATION_RELU};
+    } else {
+        specs[count++] = (simclr_layer_spec){.kind = SIMCLR_LAYER_KIND_DENSE, .units = head_hidden_units(config),
+                                             .activation = SIMCLR_NN_ACTIVATION_RELU, .init = init};
+    }
+    specs[count++] = (simclr_layer_spec){.kind = SIMCLR_LAYER_KIND_DENSE, .units = head_out_units(config),
+                                         .activation = SIMCLR_NN_ACTIVATION_NONE, .init = init};
+    return count;
 }
 
 int simclr_model_classifier_specs(const simclr_model_config *config, simclr_layer_spec *specs)
 {
     specs[0] = (simclr_layer_spec){.kind = SIMCLR_LAYER_KIND_DENSE, .units = config->num_classes,
-                            .activation = SIMCLR_NN_ACTIVATION_NONE};
+                                   .activation = SIMCLR_NN_ACTIVATION_NONE,
+                                   .init = is_resnet(config) ? SIMCLR_LAYER_INIT_TORCH : SIMCLR_LAYER_INIT_GLOROT};
     return 1;
 }
 
 int simclr_model_build_encoder(simclr_network *net, const simclr_model_config *config, int max_batch, simclr_error *err)
 {
-    if (config->depth < 1 || config->depth > SIMCLR_NETWORK_MAX_LAYERS - 1)
-        return simclr_error_input(err, "--depth %d: expected 1..%d", config->depth,
-                           SIMCLR_NETWORK_MAX_LAYERS - 1);
+    if (simclr_model_check(config, err) != 0) return -1;
     simclr_layer_spec specs[SIMCLR_NETWORK_MAX_LAYERS];
     int count = simclr_model_encoder_specs(config, specs);
     return simclr_network_init(net, "encoder", &config->input, specs, count, max_batch, err);
@@ -80,7 +173,7 @@ int simclr_model_build_projection_head(simclr_network *net, const simclr_model_c
 {
     simclr_layer_spec specs[SIMCLR_NETWORK_MAX_LAYERS];
     int count = simclr_model_projection_head_specs(config, specs);
-    simclr_tensor_shape features = {1, 1, config->width};
+    simclr_tensor_shape features = {1, 1, simclr_model_feature_width(config)};
     return simclr_network_init(net, "projection_head", &features, specs, count, max_batch, err);
 }
 
@@ -89,15 +182,16 @@ int simclr_model_build_classifier(simclr_network *net, const char *name, const s
 {
     simclr_layer_spec specs[SIMCLR_NETWORK_MAX_LAYERS];
     int count = simclr_model_classifier_specs(config, specs);
-    simclr_tensor_shape features = {1, 1, config->width};
+    simclr_tensor_shape features = {1, 1, simclr_model_feature_width(config)};
     return simclr_network_init(net, name, &features, specs, count, max_batch, err);
 }
 
 int simclr_model_estimate_bytes(const simclr_model_config *config, int encoder_batch, int head_batch,
                          int classifier_batch, size_t *bytes, simclr_error *err)
 {
+    if (simclr_model_check(config, err) != 0) return -1;
     simclr_layer_spec specs[SIMCLR_NETWORK_MAX_LAYERS];
-    simclr_tensor_shape features = {1, 1, config->width};
+    simclr_tensor_shape features = {1, 1, simclr_model_feature_width(config)};
     const simclr_tensor_shape *inputs[3] = {&config->input, &features, &features};
     int batches[3] = {encoder_batch, head_batch, classifier_batch};
     size_t total = 0;

@@ -1,8 +1,10 @@
 /*
- * Element-wise activations. Large tensors (feature maps of a 1050-image batch) are split across
+ * Element-wise activations and the residual add. Large tensors (feature maps of a 1050-image batch) are split across
  * OpenMP threads; small ones run on the calling thread.
  */
 #include "simclr/nn.h"
+
+#include "bf16.h"
 
 /* Below this many elements a parallel region costs more than it saves. */
 #define ACTIVATION_PARALLEL_MIN 65536
@@ -17,4 +19,27 @@ void simclr_relu_backward(float *d_x, const float *d_y, const float *y, size_t c
 {
 #pragma omp parallel for simd schedule(static) if (count > ACTIVATION_PARALLEL_MIN)
     for (size_t i = 0; i < count; i++) d_x[i] = y[i] > 0.0f ? d_y[i] : 0.0f;
+}
+
+void simclr_add_forward(void *out, const void *a, const void *b, size_t count,
+                        simclr_nn_precision precision, simclr_nn_activation activation)
+{
+    int relu = activation == SIMCLR_NN_ACTIVATION_RELU;
+    if (precision == SIMCLR_NN_PRECISION_BF16) {
+        uint16_t *o = out;
+        const uint16_t *x = a, *y = b;
+#pragma omp parallel for simd schedule(static) if (count > ACTIVATION_PARALLEL_MIN)
+        for (size_t i = 0; i < count; i++) {
+            float value = bf16_to_f32(x[i]) + bf16_to_f32(y[i]);
+            o[i] = bf16_from_f32(relu && !(value > 0.0f) ? 0.0f : value);
+        }
+    } else {
+        float *o = out;
+        const float *x = a, *y = b;
+#pragma omp parallel for simd schedule(static) if (count > ACTIVATION_PARALLEL_MIN)
+        for (size_t i = 0; i < count; i++) {
+            float value = x[i] + y[i];
+            o[i] = relu && !(value > 0.0f) ? 0.0f : value;
+        }
+    }
 }

@@ -9,20 +9,6 @@
 
 #define CHECKPOINT_FORMAT "simclr-checkpoint-1"
 
-static int layer_kernel_shape(const simclr_network_layer *layer, int64_t *shape)
-{
-    if (layer->spec.kind == SIMCLR_LAYER_KIND_CONV2D) {
-        shape[0] = layer->spec.kernel;
-        shape[1] = layer->spec.kernel;
-        shape[2] = layer->in_shape.channels;
-        shape[3] = layer->spec.units;
-        return 4;
-    }
-    shape[0] = (int64_t)layer->in_size;
-    shape[1] = layer->spec.units;
-    return 2;
-}
-
 static int set_int(simclr_safetensors_writer *writer, const char *key, long long value, simclr_error *err)
 {
     char text[32];
@@ -53,6 +39,17 @@ static int add_metadata(simclr_safetensors_writer *writer, const simclr_checkpoi
         set_int(writer, "model.num_classes", info->num_classes, err) != 0 ||
         simclr_safetensors_writer_set_metadata(writer, "model.precision",
                                         simclr_nn_precision_name(info->model.precision), err) != 0)
+        return -1;
+    /* The backbone and head (issue 11); absent in older checkpoints, which are the seed's. */
+    if (simclr_safetensors_writer_set_metadata(writer, "model.backbone",
+                                               simclr_model_backbone_name(info->model.backbone), err) != 0 ||
+        simclr_safetensors_writer_set_metadata(writer, "model.stem",
+                                               simclr_model_stem_name(simclr_model_resolved_stem(&info->model)),
+                                               err) != 0 ||
+        set_int(writer, "model.zero_init_residual", info->model.zero_init_residual, err) != 0 ||
+        set_int(writer, "model.head_hidden", info->model.head_hidden, err) != 0 ||
+        set_int(writer, "model.head_out", info->model.head_out, err) != 0 ||
+        set_int(writer, "model.head_bn", info->model.head_bn, err) != 0)
         return -1;
     if (set_int(writer, "resume.step", info->resume_step, err) != 0) return -1;
     if ((info->augment[0] &&
@@ -95,19 +92,13 @@ int simclr_checkpoint_save(const char *path, const simclr_checkpoint_info *info,
     if (add_metadata(&writer, info, err) != 0) goto done;
     for (int p = 0; p < part_count; p++) {
         const simclr_network *net = parts[p].net;
-        for (int i = 0; i < net->layer_count; i++) {
-            const simclr_network_layer *layer = &net->layers[i];
-            char name[128];
-            int64_t shape[4];
-            int ndim = layer_kernel_shape(layer, shape);
-            simclr_network_tensor_name(net, i, 0, name, sizeof name);
-            if (simclr_safetensors_writer_add(&writer, name, SIMCLR_SAFETENSORS_DTYPE_F32, shape, ndim,
-                                       net->params + layer->kernel_offset, err) != 0)
-                goto done;
-            int64_t bias_shape[1] = {(int64_t)layer->bias_count};
-            simclr_network_tensor_name(net, i, 1, name, sizeof name);
-            if (simclr_safetensors_writer_add(&writer, name, SIMCLR_SAFETENSORS_DTYPE_F32, bias_shape, 1,
-                                       net->params + layer->bias_offset, err) != 0)
+        /* Kernels and biases (gamma and beta), then batchnorm running statistics, layer by
+         * layer: for the seed's model exactly its kernels and biases, as before. */
+        for (int t = 0; t < simclr_network_tensor_count(net); t++) {
+            simclr_network_tensor tensor;
+            simclr_network_tensor_at(net, t, &tensor);
+            if (simclr_safetensors_writer_add(&writer, tensor.name, SIMCLR_SAFETENSORS_DTYPE_F32, tensor.shape,
+                                              tensor.ndim, tensor.values, err) != 0)
                 goto done;
         }
         const simclr_optimizer *optimizer = parts[p].optimizer;
@@ -196,6 +187,32 @@ static int read_info(const simclr_safetensors_file *file, simclr_checkpoint_info
     else
         return simclr_error_input(err, "%s: metadata 'model.precision' is '%s' (expected fp32 or bf16)",
                            file->name, precision);
+    const char *backbone = simclr_safetensors_metadata(file, "model.backbone");
+    int backbone_id = backbone ? simclr_model_backbone_from_name(backbone) : SIMCLR_MODEL_BACKBONE_SEED;
+    if (backbone_id < 0)
+        return simclr_error_input(err, "%s: metadata 'model.backbone' is '%s' (expected seed, resnet18, resnet34 "
+                                       "or resnet50)",
+                                  file->name, backbone);
+    info->model.backbone = (simclr_model_backbone)backbone_id;
+    const char *stem = simclr_safetensors_metadata(file, "model.stem");
+    info->model.stem = !stem || strcmp(stem, "auto") == 0 ? SIMCLR_MODEL_STEM_AUTO
+                       : strcmp(stem, "imagenet") == 0    ? SIMCLR_MODEL_STEM_IMAGENET
+                       : strcmp(stem, "cifar") == 0       ? SIMCLR_MODEL_STEM_CIFAR
+                                                          : -1;
+    if ((int)info->model.stem < 0)
+        return simclr_error_input(err, "%s: metadata 'model.stem' is '%s' (expected imagenet or cifar)", file->name,
+                                  stem);
+    const char *head_keys[4] = {"model.zero_init_residual", "model.head_hidden", "model.head_out", "model.head_bn"};
+    int *head_targets[4] = {&info->model.zero_init_residual, &info->model.head_hidden, &info->model.head_out,
+                            &info->model.head_bn};
+    const long long head_maxima[4] = {1, SIMCLR_MODEL_MAX_HEAD_UNITS, SIMCLR_MODEL_MAX_HEAD_UNITS, 1};
+    for (int k = 0; k < 4; k++) {
+        long long value = 0;
+        if (simclr_safetensors_metadata(file, head_keys[k]) &&
+            metadata_int(file, head_keys[k], 0, head_maxima[k], &value, err) != 0)
+            return -1;
+        *head_targets[k] = (int)value;
+    }
     long long resume_step = 0;
     if (simclr_safetensors_metadata(file, "resume.step") &&
         metadata_int(file, "resume.step", 0, 1000000000, &resume_step, err) != 0)
@@ -246,19 +263,10 @@ int simclr_checkpoint_load_part(const char *path, simclr_network *net, simclr_op
     simclr_safetensors_file file;
     if (simclr_safetensors_open(&file, path, err) != 0) return -1;
     int status = -1;
-    for (int i = 0; i < net->layer_count; i++) {
-        const simclr_network_layer *layer = &net->layers[i];
-        char name[128];
-        int64_t shape[4];
-        int ndim = layer_kernel_shape(layer, shape);
-        simclr_network_tensor_name(net, i, 0, name, sizeof name);
-        if (simclr_safetensors_read_f32(&file, name, shape, ndim, net->params + layer->kernel_offset,
-                                 err) != 0)
-            goto done;
-        int64_t bias_shape[1] = {(int64_t)layer->bias_count};
-        simclr_network_tensor_name(net, i, 1, name, sizeof name);
-        if (simclr_safetensors_read_f32(&file, name, bias_shape, 1, net->params + layer->bias_offset,
-                                 err) != 0)
+    for (int t = 0; t < simclr_network_tensor_count(net); t++) {
+        simclr_network_tensor tensor;
+        simclr_network_tensor_at(net, t, &tensor);
+        if (simclr_safetensors_read_f32(&file, tensor.name, tensor.shape, tensor.ndim, tensor.values, err) != 0)
             goto done;
     }
     if (optimizer) {
@@ -277,4 +285,28 @@ int simclr_checkpoint_load_part(const char *path, simclr_network *net, simclr_op
 done:
     simclr_safetensors_close(&file);
     return status;
+}
+
+int simclr_checkpoint_check_model(const char *path, const simclr_model_config *model, const char *flag,
+                                  simclr_error *err)
+{
+    simclr_checkpoint_info info;
+    if (simclr_checkpoint_read_info(path, &info, err) != 0) return -1;
+    const simclr_model_config *saved = &info.model;
+    if (saved->backbone != model->backbone)
+        return simclr_error_input(err, "%s %s: the checkpoint holds a %s encoder, not --backbone %s", flag, path,
+                                  simclr_model_backbone_name(saved->backbone),
+                                  simclr_model_backbone_name(model->backbone));
+    if (model->backbone != SIMCLR_MODEL_BACKBONE_SEED &&
+        simclr_model_resolved_stem(saved) != simclr_model_resolved_stem(model))
+        return simclr_error_input(err, "%s %s: the checkpoint's %s has the %s stem, not --stem %s", flag, path,
+                                  simclr_model_backbone_name(saved->backbone),
+                                  simclr_model_stem_name(simclr_model_resolved_stem(saved)),
+                                  simclr_model_stem_name(simclr_model_resolved_stem(model)));
+    if (model->backbone == SIMCLR_MODEL_BACKBONE_SEED &&
+        (saved->width != model->width || saved->depth != model->depth))
+        return simclr_error_input(err, "%s %s: the checkpoint's encoder has --width %d --depth %d, not --width %d "
+                                       "--depth %d",
+                                  flag, path, saved->width, saved->depth, model->width, model->depth);
+    return 0;
 }

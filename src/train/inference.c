@@ -25,6 +25,9 @@ int simclr_classifier_model_load(simclr_classifier_model *model, const char *pat
         simclr_classifier_model_free(model);
         return -1;
     }
+    /* Predictions in inference mode: batchnorm layers use their running statistics. */
+    simclr_network_set_training(&model->encoder, 0);
+    simclr_network_set_training(&model->classifier, 0);
     return 0;
 }
 

@@ -73,7 +73,7 @@ static int pretrain_setup(pretrain_state *state, const simclr_dataset *ds, const
     size_t views = 2 * batch;
     size_t max_batch = views > config->test_batch ? views : config->test_batch;
     size_t image_bytes = simclr_dataset_image_bytes(ds);
-    size_t width = (size_t)config->model.width;
+    size_t width = (size_t)simclr_model_projection_width(&config->model);
     size_t needed = 0;
     if (simclr_train_memory_bytes(ds, config, 1, &needed, err) != 0) return -1;
     if (simclr_train_check_memory("pretraining", needed,
@@ -132,7 +132,7 @@ static int pretrain_step(pretrain_state *state, const simclr_dataset *ds, const 
     size_t unlabeled = config->unlabeled_batch, labeled = config->labeled_batch;
     size_t batch = unlabeled + labeled;
     size_t image_bytes = simclr_dataset_image_bytes(ds);
-    size_t width = (size_t)config->model.width;
+    size_t width = (size_t)simclr_model_projection_width(&config->model);
     simclr_sampler_batch(&state->stream, epoch, (int64_t)step, state->unlabeled_batch_indices,
                   state->labeled_batch_indices);
     /* Both labeled and unlabeled images are used, without labels: unlabeled first, as the seed
@@ -183,7 +183,10 @@ static int pretrain_step(pretrain_state *state, const simclr_dataset *ds, const 
     simclr_augment_batch(state->pixels + unlabeled * image_bytes, labeled, ds->height, ds->width,
                   ds->channels, &SIMCLR_AUGMENT_CLASSIFICATION, config->seed, (uint64_t)epoch, step, 3,
                   state->views);
-    if (simclr_network_forward(&state->encoder, state->views, (int)labeled, err) != 0) return -1;
+    simclr_network_set_training(&state->encoder, 0); /* batchnorm on running statistics */
+    int status = simclr_network_forward(&state->encoder, state->views, (int)labeled, err);
+    simclr_network_set_training(&state->encoder, 1);
+    if (status != 0) return -1;
     if (simclr_network_forward(&state->probe, simclr_network_output(&state->encoder), (int)labeled, err) != 0)
         return -1;
     metrics->probe_loss = simclr_softmax_cross_entropy(simclr_network_output(&state->probe), state->labels,

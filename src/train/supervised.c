@@ -69,7 +69,9 @@ static int supervised_setup(supervised_state *state, const simclr_dataset *ds, c
                                err) != 0)
         return -1;
     if (from) {
-        if (simclr_checkpoint_load_part(from, &state->encoder, NULL, err) != 0) return -1;
+        if (simclr_checkpoint_check_model(from, &config->model, "--from", err) != 0 ||
+            simclr_checkpoint_load_part(from, &state->encoder, NULL, err) != 0)
+            return -1;
     } else {
         simclr_network_init_weights(&state->encoder, config->seed);
     }

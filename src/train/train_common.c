@@ -107,8 +107,15 @@ int simclr_evaluate_classifier(const simclr_dataset *ds, simclr_network *encoder
             simclr_dataset_read_image(ds, SIMCLR_DATASET_SPLIT_TEST, start + i, pixels + i * image_bytes);
         for (size_t i = 0; i < count; i++) labels[i] = test->labels[start + i];
         simclr_augment_rescale(pixels, count * image_bytes, inputs);
-        if (simclr_network_forward(encoder, inputs, (int)count, err) != 0) return -1;
-        if (simclr_network_forward(classifier, simclr_network_output(encoder), (int)count, err) != 0) return -1;
+        /* Inference mode: batchnorm layers use their running statistics. */
+        int encoder_mode = encoder->training, classifier_mode = classifier->training;
+        simclr_network_set_training(encoder, 0);
+        simclr_network_set_training(classifier, 0);
+        int status = simclr_network_forward(encoder, inputs, (int)count, err);
+        if (status == 0) status = simclr_network_forward(classifier, simclr_network_output(encoder), (int)count, err);
+        simclr_network_set_training(encoder, encoder_mode);
+        simclr_network_set_training(classifier, classifier_mode);
+        if (status != 0) return -1;
         int correct = 0;
         float loss = simclr_softmax_cross_entropy(simclr_network_output(classifier), labels, (int)count, classes,
                                            NULL, &correct);
@@ -242,6 +249,7 @@ int simclr_train_resume_begin(const simclr_train_config *config, const char *run
         return simclr_error_input(err, "--resume: %s was trained with --precision %s, not %s", path,
                            simclr_nn_precision_name(info.model.precision),
                            simclr_nn_precision_name(config->model.precision));
+    if (simclr_checkpoint_check_model(path, &config->model, "--resume", err) != 0) return -1;
     /* Issue 12: the recipe must be the same (checkpoints from before it record none: the seed's). */
     char augment[512];
     simclr_augment_policy_describe(&config->augment, augment, sizeof augment);

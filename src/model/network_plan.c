@@ -1,0 +1,349 @@
+/*
+ * Planning a network (network.h) without allocating anything: every layer's shapes, name,
+ * parameter offsets, activation layout and precision, who owns which gradient in backward, and
+ * the sizes of the buffers network.c allocates. simclr_network_estimate_bytes is this plan's sum.
+ */
+#include "network_plan.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static size_t shape_size(simclr_tensor_shape shape)
+{
+    return (size_t)shape.height * (size_t)shape.width * (size_t)shape.channels;
+}
+
+/* Layers that work on feature maps in the conv layers' layout and precision. */
+static int is_spatial(simclr_layer_kind kind)
+{
+    return kind == SIMCLR_LAYER_KIND_CONV2D || kind == SIMCLR_LAYER_KIND_BATCHNORM ||
+           kind == SIMCLR_LAYER_KIND_MAX_POOL || kind == SIMCLR_LAYER_KIND_ADD;
+}
+
+/* 1 when a float32 NHWC tensor of this shape is already in `layout` and `precision`. */
+static int is_float_nhwc(simclr_nn_layout layout, simclr_nn_precision precision, simclr_tensor_shape shape)
+{
+    if (precision != SIMCLR_NN_PRECISION_FP32) return 0;
+    if (layout == SIMCLR_NN_LAYOUT_NHWC) return 1;
+    return layout == SIMCLR_NN_LAYOUT_NCHW && (shape.channels == 1 || shape.height * shape.width == 1);
+}
+
+/* Chooses each layer's activation layouts (network.h): the leading run of feature-map layers
+ * (conv, batchnorm, max pool, add; starting with a conv) runs in nChw16c when all have multiples
+ * of 16 channels, a dense layer or a global average pool follows, and the input's channels suit
+ * a first layer (fewer than 16: NCHW, or a multiple of 16); everything else is NHWC. Then marks
+ * the layers that read a converted copy of their input. */
+static void plan_layouts(simclr_network *net)
+{
+    int run = 0;
+    while (run < net->layer_count && is_spatial(net->layers[run].spec.kind)) run++;
+    int blocked = run > 0 && run < net->layer_count &&
+                  net->layers[0].spec.kind == SIMCLR_LAYER_KIND_CONV2D;
+    for (int i = 0; i < run; i++)
+        if (net->layers[i].out_shape.channels % SIMCLR_NN_LAYOUT_BLOCK != 0) blocked = 0;
+    int in_channels = net->in_shape.channels;
+    simclr_nn_layout first_layout = SIMCLR_NN_LAYOUT_NHWC;
+    if (in_channels < SIMCLR_NN_LAYOUT_BLOCK)
+        first_layout = SIMCLR_NN_LAYOUT_NCHW;
+    else if (in_channels % SIMCLR_NN_LAYOUT_BLOCK == 0)
+        first_layout = SIMCLR_NN_LAYOUT_BLOCKED16;
+    else
+        blocked = 0;
+    for (int i = 0; i < net->layer_count; i++) {
+        simclr_network_layer *layer = &net->layers[i];
+        int in_run = blocked && i < run;
+        if (layer->input < 0)
+            layer->in_layout = in_run ? first_layout : SIMCLR_NN_LAYOUT_NHWC;
+        else
+            layer->in_layout = net->layers[layer->input].out_layout;
+        layer->out_layout = in_run ? SIMCLR_NN_LAYOUT_BLOCKED16 : SIMCLR_NN_LAYOUT_NHWC;
+        if (layer->spec.kind == SIMCLR_LAYER_KIND_DENSE) layer->in_layout = SIMCLR_NN_LAYOUT_NHWC;
+        if (layer->input < 0)
+            layer->reads_staging = !is_float_nhwc(layer->in_layout, layer->precision, layer->in_shape);
+        else
+            layer->reads_staging = layer->spec.kind == SIMCLR_LAYER_KIND_DENSE &&
+                                   !is_float_nhwc(net->layers[layer->input].out_layout,
+                                                  net->layers[layer->input].precision,
+                                                  net->layers[layer->input].out_shape);
+    }
+}
+
+/* Who writes each output's gradient in backward (network.h, simclr_network_layer.owns_input):
+ * the lowest-index reader; the others leave their contributions pending. A pending contribution
+ * of a layer other than an add lives in the one side buffer, so two of them must not be alive
+ * at once (they are not in a ResNet: one projection shortcut per block). */
+static int plan_gradients(simclr_network *net, const char *name, simclr_error *err)
+{
+    int owner[SIMCLR_NETWORK_MAX_LAYERS];
+    for (int i = 0; i < net->layer_count; i++) owner[i] = -1;
+    for (int k = 0; k < net->layer_count; k++) {
+        const simclr_network_layer *layer = &net->layers[k];
+        int inputs[2] = {layer->input, layer->spec.kind == SIMCLR_LAYER_KIND_ADD ? layer->residual : -1};
+        for (int j = 0; j < 2; j++)
+            if (inputs[j] >= 0 && owner[inputs[j]] < 0) owner[inputs[j]] = k;
+    }
+    int side_from = -1; /* the side buffer is in use from a second reader's backward to this owner's */
+    for (int k = net->layer_count - 1; k >= 0; k--) {
+        simclr_network_layer *layer = &net->layers[k];
+        if (k + 1 < net->layer_count && owner[k] < 0)
+            return simclr_error_input(err, "%s: the output of %s is never read", name, layer->name);
+        int inputs[2] = {layer->input, layer->spec.kind == SIMCLR_LAYER_KIND_ADD ? layer->residual : -1};
+        int *owns[2] = {&layer->owns_input, &layer->owns_residual};
+        for (int j = 0; j < 2; j++) {
+            if (j == 1 && layer->spec.kind != SIMCLR_LAYER_KIND_ADD) break;
+            int source = inputs[j];
+            if (source < 0) {
+                *owns[j] = 1;
+                continue;
+            }
+            *owns[j] = owner[source] == k;
+            if (*owns[j]) continue;
+            simclr_network_layer *target = &net->layers[source];
+            if (target->pending_count == SIMCLR_NETWORK_MAX_PENDING)
+                return simclr_error_input(err, "%s: the output of %s has more than %d readers", name,
+                                          target->name, SIMCLR_NETWORK_MAX_PENDING + 1);
+            target->pending[target->pending_count++] = k;
+            if (layer->spec.kind == SIMCLR_LAYER_KIND_ADD) continue;
+            /* In use from k's backward until the owner's: [owner, k] must not meet the last one. */
+            if (side_from >= 0 && k >= side_from)
+                return simclr_error_input(err, "%s: %s and another layer both need the side gradient buffer "
+                                               "at once (two second readers of outputs overlap)",
+                                          name, layer->name);
+            side_from = owner[source];
+            size_t bytes = (size_t)net->max_batch * target->out_size * target->element_size;
+            if (bytes > net->side_bytes) net->side_bytes = bytes;
+        }
+        if (layer->spec.kind == SIMCLR_LAYER_KIND_ADD && layer->owns_input && layer->owns_residual &&
+            net->layers[layer->input].spec.activation == SIMCLR_NN_ACTIVATION_RELU &&
+            net->layers[layer->residual].spec.activation == SIMCLR_NN_ACTIVATION_RELU)
+            return simclr_error_input(err, "%s: %s is the first reader of two operands with a ReLU", name,
+                                      layer->name);
+    }
+    return 0;
+}
+
+/* Shapes, names, parameter offsets and the checks of one layer (network_plan). */
+static int plan_layer(simclr_network *net, int i, const simclr_layer_spec *spec, size_t *param_count,
+                      size_t *state_count, size_t *stats_count, int *conv_number, int *dense_number,
+                      simclr_error *err)
+{
+    const char *name = net->name;
+    simclr_network_layer *layer = &net->layers[i];
+    layer->spec = *spec;
+    int from = spec->from == 0 ? -1 : spec->from;
+    layer->input = i + from;
+    if (from > -1 || layer->input < (i == 0 ? -1 : 0))
+        return simclr_error_input(err, "%s: layer %d reads from %d layers back (expected the previous layer or "
+                                       "one of the earlier layers, not the network's input)",
+                                  name, i + 1, -from);
+    const simclr_network_layer *input = layer->input >= 0 ? &net->layers[layer->input] : NULL;
+    simclr_tensor_shape shape = input ? input->out_shape : net->in_shape;
+    simclr_nn_precision in_precision = input ? input->precision : SIMCLR_NN_PRECISION_FP32;
+    layer->in_shape = shape;
+    layer->in_size = shape_size(shape);
+    layer->precision = SIMCLR_NN_PRECISION_FP32;
+    switch (spec->kind) {
+    case SIMCLR_LAYER_KIND_CONV2D: {
+        snprintf(layer->name, sizeof layer->name, "conv2d_%d", ++*conv_number);
+        if (spec->name[0]) snprintf(layer->name, sizeof layer->name, "%s", spec->name);
+        int out_height = simclr_conv2d_output_size(shape.height, spec->kernel, spec->stride, spec->padding);
+        int out_width = simclr_conv2d_output_size(shape.width, spec->kernel, spec->stride, spec->padding);
+        if (out_height < 1 || out_width < 1)
+            return simclr_error_input(err,
+                                      "%s: %s gets a %dx%d input, too small for a %dx%d kernel with "
+                                      "stride %d and padding %d (try --padding 1, fewer --depth "
+                                      "layers or a larger image)",
+                                      name, layer->name, shape.height, shape.width, spec->kernel,
+                                      spec->kernel, spec->stride, spec->padding);
+        if (spec->units < 1)
+            return simclr_error_input(err, "%s: %s has %d output channels", name, layer->name, spec->units);
+        layer->kernel_count = (size_t)spec->kernel * (size_t)spec->kernel * (size_t)shape.channels *
+                              (size_t)spec->units;
+        if (spec->precision != SIMCLR_NN_PRECISION_FP32 && spec->precision != SIMCLR_NN_PRECISION_BF16)
+            return simclr_error_input(err, "%s: %s has an unknown precision %d", name, layer->name,
+                                      (int)spec->precision);
+        /* bf16 convs form one run starting at the first layer: the network converts only at its
+         * input and where that run meets a dense layer or a pool. */
+        for (int j = i - 1; j >= 0; j--) {
+            if (net->layers[j].spec.kind != SIMCLR_LAYER_KIND_CONV2D) continue;
+            if (net->layers[j].spec.precision != spec->precision)
+                return simclr_error_input(err,
+                                          "%s: %s computes in %s after a %s layer (a network's conv "
+                                          "layers share one precision)",
+                                          name, layer->name, simclr_nn_precision_name(spec->precision),
+                                          simclr_nn_precision_name(net->layers[j].spec.precision));
+            break;
+        }
+        layer->precision = spec->precision;
+        shape = (simclr_tensor_shape){out_height, out_width, spec->units};
+        layer->bias_count = spec->no_bias ? 0 : (size_t)spec->units;
+        break;
+    }
+    case SIMCLR_LAYER_KIND_DENSE:
+        snprintf(layer->name, sizeof layer->name, "dense_%d", ++*dense_number);
+        if (spec->name[0]) snprintf(layer->name, sizeof layer->name, "%s", spec->name);
+        if (spec->precision != SIMCLR_NN_PRECISION_FP32)
+            return simclr_error_input(err, "%s: %s: dense layers compute in fp32 only", name, layer->name);
+        if (spec->units < 1)
+            return simclr_error_input(err, "%s: %s has %d units", name, layer->name, spec->units);
+        layer->kernel_count = layer->in_size * (size_t)spec->units;
+        shape = (simclr_tensor_shape){1, 1, spec->units};
+        layer->bias_count = spec->no_bias ? 0 : (size_t)spec->units;
+        break;
+    case SIMCLR_LAYER_KIND_BATCHNORM:
+        if (spec->name[0])
+            snprintf(layer->name, sizeof layer->name, "%s", spec->name);
+        else
+            snprintf(layer->name, sizeof layer->name, "batch_normalization_%d", i + 1);
+        if (spec->units && spec->units != shape.channels)
+            return simclr_error_input(err, "%s: %s expects %d channels, gets %d", name, layer->name, spec->units,
+                                      shape.channels);
+        layer->precision = in_precision;
+        layer->kernel_count = layer->bias_count = (size_t)shape.channels;
+        layer->state_offset = *state_count;
+        layer->stats_offset = *stats_count;
+        *state_count += 2 * (size_t)shape.channels;
+        *stats_count += 2 * (size_t)shape.channels;
+        break;
+    case SIMCLR_LAYER_KIND_MAX_POOL: {
+        if (spec->name[0])
+            snprintf(layer->name, sizeof layer->name, "%s", spec->name);
+        else
+            snprintf(layer->name, sizeof layer->name, "max_pooling2d_%d", i + 1);
+        simclr_max_pool_config pool = {shape.height, shape.width, shape.channels, spec->kernel, spec->stride,
+                                       spec->padding, in_precision, SIMCLR_NN_LAYOUT_NHWC};
+        if (simclr_max_pool_check(&pool, err) != 0) {
+            char reason[sizeof err->message];
+            snprintf(reason, sizeof reason, "%s", err->message);
+            return simclr_error_input(err, "%s: %s gets a %dx%d input: %s", name, layer->name, shape.height,
+                                      shape.width, reason);
+        }
+        layer->precision = in_precision;
+        shape.height = simclr_conv2d_output_size(shape.height, spec->kernel, spec->stride, spec->padding);
+        shape.width = simclr_conv2d_output_size(shape.width, spec->kernel, spec->stride, spec->padding);
+        break;
+    }
+    case SIMCLR_LAYER_KIND_GLOBAL_AVG_POOL:
+        if (spec->name[0])
+            snprintf(layer->name, sizeof layer->name, "%s", spec->name);
+        else
+            snprintf(layer->name, sizeof layer->name, "global_average_pooling2d_%d", i + 1);
+        shape = (simclr_tensor_shape){1, 1, shape.channels};
+        break;
+    case SIMCLR_LAYER_KIND_ADD: {
+        if (spec->name[0])
+            snprintf(layer->name, sizeof layer->name, "%s", spec->name);
+        else
+            snprintf(layer->name, sizeof layer->name, "add_%d", i + 1);
+        layer->residual = i + spec->residual_from;
+        if (spec->residual_from > -2 || layer->residual < 0)
+            return simclr_error_input(err, "%s: %s adds the output of %d layers back (expected 2..%d)", name,
+                                      layer->name, -spec->residual_from, i);
+        const simclr_network_layer *other = &net->layers[layer->residual];
+        if (other->out_shape.height != shape.height || other->out_shape.width != shape.width ||
+            other->out_shape.channels != shape.channels || other->precision != in_precision)
+            return simclr_error_input(err, "%s: %s adds %s (%dx%dx%d) to a %dx%dx%d input", name, layer->name,
+                                      other->name, other->out_shape.height, other->out_shape.width,
+                                      other->out_shape.channels, shape.height, shape.width, shape.channels);
+        layer->precision = in_precision;
+        break;
+    }
+    default:
+        return simclr_error_input(err, "%s: layer %d has an unknown kind %d", name, i + 1, (int)spec->kind);
+    }
+    layer->element_size = simclr_nn_precision_element_size(layer->precision);
+    layer->kernel_offset = *param_count;
+    layer->bias_offset = *param_count + layer->kernel_count;
+    *param_count += layer->kernel_count + layer->bias_count;
+    layer->out_shape = shape;
+    layer->out_size = shape_size(shape);
+    if ((spec->kind == SIMCLR_LAYER_KIND_CONV2D || spec->kind == SIMCLR_LAYER_KIND_DENSE) && spec->no_bias &&
+        (size_t)spec->units > net->widest_units)
+        net->widest_units = (size_t)spec->units;
+    return 0;
+}
+
+int simclr_network_plan(simclr_network *net, const char *name, const simclr_tensor_shape *in_shape,
+                        const simclr_layer_spec *specs, int layer_count, int max_batch, simclr_error *err)
+{
+    memset(net, 0, sizeof *net);
+    if (layer_count < 1 || layer_count > SIMCLR_NETWORK_MAX_LAYERS)
+        return simclr_error_input(err, "%s: %d layers (expected 1..%d)", name, layer_count,
+                                  SIMCLR_NETWORK_MAX_LAYERS);
+    if (max_batch < 1) return simclr_error_input(err, "%s: batch size %d (expected >= 1)", name, max_batch);
+    snprintf(net->name, sizeof net->name, "%s", name);
+    net->in_shape = *in_shape;
+    net->layer_count = layer_count;
+    net->max_batch = max_batch;
+    net->training = 1;
+
+    size_t param_count = 0, state_count = 0, stats_count = 0;
+    int conv_number = 0, dense_number = 0;
+    for (int i = 0; i < layer_count; i++)
+        if (plan_layer(net, i, &specs[i], &param_count, &state_count, &stats_count, &conv_number, &dense_number,
+                       err) != 0)
+            return -1;
+    net->param_count = param_count;
+    net->state_count = state_count;
+    net->stats_count = stats_count;
+    if (net->layers[layer_count - 1].element_size != sizeof(float))
+        return simclr_error_input(err, "%s: its last layer must compute in fp32 (the output is float)",
+                                  name);
+    plan_layouts(net);
+    for (int i = 0; i < layer_count; i++) {
+        simclr_network_layer *layer = &net->layers[i];
+        if (layer->spec.kind == SIMCLR_LAYER_KIND_BATCHNORM) {
+            layer->batchnorm = simclr_batchnorm_config_default(layer->in_shape.channels,
+                                                               layer->in_shape.height * layer->in_shape.width);
+            layer->batchnorm.activation = layer->spec.activation;
+            layer->batchnorm.precision = layer->precision;
+            layer->batchnorm.layout = layer->in_layout;
+            if (simclr_batchnorm_check(&layer->batchnorm, err) != 0) return -1;
+        }
+        if (layer->spec.kind == SIMCLR_LAYER_KIND_MAX_POOL) {
+            layer->pool = (simclr_max_pool_config){layer->in_shape.height, layer->in_shape.width,
+                                                   layer->in_shape.channels, layer->spec.kernel,
+                                                   layer->spec.stride, layer->spec.padding,
+                                                   layer->precision, layer->in_layout};
+            if (simclr_max_pool_check(&layer->pool, err) != 0) return -1;
+        }
+        if (!layer->reads_staging) continue;
+        if (layer->input < 0) {
+            net->input_staging_bytes = (size_t)max_batch * layer->in_size * layer->element_size;
+        } else {
+            size_t count = (size_t)max_batch * layer->in_size;
+            if (count > net->dense_input_count) net->dense_input_count = count;
+        }
+    }
+    if (plan_gradients(net, name, err) != 0) return -1;
+    /* Backward keeps the ReLU masks of one layer's output as bits while that output's buffer is
+     * overwritten by its gradient (see simclr_network_backward). */
+    size_t largest_masked = 0;
+    for (int i = 0; i + 1 < layer_count; i++)
+        if (net->layers[i].spec.activation == SIMCLR_NN_ACTIVATION_RELU &&
+            net->layers[i].out_size > largest_masked)
+            largest_masked = net->layers[i].out_size;
+    net->mask_words = ((size_t)max_batch * largest_masked + 63) / 64;
+    return 0;
+}
+
+int simclr_network_estimate_bytes(const simclr_tensor_shape *in_shape, const simclr_layer_spec *specs, int layer_count,
+                                  int max_batch, size_t *bytes, size_t *param_count, simclr_error *err)
+{
+    simclr_network *plan = malloc(sizeof *plan);
+    if (!plan) return simclr_error_set(err, SIMCLR_ERROR_KIND_RESOURCE, "out of memory planning a network");
+    if (simclr_network_plan(plan, "network", in_shape, specs, layer_count, max_batch, err) != 0) {
+        free(plan);
+        return -1;
+    }
+    size_t floats = 2 * plan->param_count + (size_t)max_batch * plan->layers[plan->layer_count - 1].out_size +
+                    plan->dense_input_count + plan->state_count + plan->stats_count + 2 * plan->widest_units;
+    size_t activation_bytes = 0;
+    for (int i = 0; i < plan->layer_count; i++)
+        activation_bytes += (size_t)max_batch * plan->layers[i].out_size * plan->layers[i].element_size;
+    *bytes = floats * sizeof(float) + activation_bytes + plan->input_staging_bytes + plan->side_bytes +
+             plan->mask_words * sizeof(uint64_t);
+    if (param_count) *param_count = plan->param_count;
+    free(plan);
+    return 0;
+}

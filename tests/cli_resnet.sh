@@ -1,0 +1,113 @@
+#!/usr/bin/env bash
+# ResNet backbones from the command line (issue 11): a short ResNet-18 pretraining run on a
+# CIFAR-10 slice (2 steps), eval and predict on its checkpoint, resume, finetune from it, the
+# refusals (a stem that does not fit the image, widths out of range, a checkpoint of another
+# backbone: exit 2, the flag named), and the checkpoint loaded into torchvision.models.resnet18
+# giving simclr predict's probabilities (when Debian's python3-torch is installed).
+set -uo pipefail
+simclr=$1
+data=${SIMCLR_CIFAR10_DIR:-$(cd "$(dirname "$0")/../.." && pwd)/shared/data/cifar10}
+here=$(cd "$(dirname "$0")" && pwd)
+if [ ! -d "$data/train" ] || [ ! -d "$data/test" ]; then
+    echo "skipping: no CIFAR-10 folders at $data"
+    exit 77
+fi
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+failures=0
+passes=0
+
+pass() { passes=$((passes + 1)); echo "ok   - $1"; }
+fail() { failures=$((failures + 1)); echo "FAIL - $1"; }
+expect_status() {
+    local want=$1 name=$2
+    shift 2
+    "$@" >"$work/out" 2>"$work/err"
+    local got=$?
+    if [ "$got" -eq "$want" ]; then pass "$name"; else
+        fail "$name (exit $got, expected $want)"; sed 's/^/    /' "$work/err" | head -5; fi
+}
+expect_text() { # expect_text FILE TEXT NAME
+    if grep -qF -- "$2" "$1"; then pass "$3"; else fail "$3 (no '$2' in output)"; sed 's/^/    /' "$1" | head -5; fi
+}
+
+# A slice: 8 train and 4 test images per class, as symlinks.
+for split in train test; do
+    count=$([ $split = train ] && echo 8 || echo 4)
+    for class_dir in "$data/$split"/*/; do
+        class=$(basename "$class_dir")
+        mkdir -p "$work/c10/$split/$class"
+        ls "$class_dir" | head -n "$count" | while read -r f; do ln -s "$class_dir$f" "$work/c10/$split/$class/$f"; done
+    done
+done
+common=(--dataset folder --data-dir "$work/c10" --image-size 32 --quiet)
+small=(--unlabeled-batch 6 --labeled-batch 4 --test-batch 20 --steps-per-epoch 2)
+
+# Bad input first: exit 2 before any allocation, the flag named.
+expect_status 2 "imagenet stem on 28x28" "$simclr" pretrain --dataset folder --data-dir "$work/c10" --image-size 28 \
+    --backbone resnet18 --stem imagenet --epochs 1 --out "$work/bad"
+expect_text "$work/err" "--stem imagenet" "the stem that does not fit is named"
+expect_text "$work/err" "28x28" "the image size is named"
+expect_status 2 "head wider than 8192" "$simclr" pretrain "${common[@]}" --backbone resnet18 --head-hidden 9000 --out "$work/bad"
+expect_text "$work/err" "--head-hidden" "the head width is named"
+expect_status 2 "unknown backbone" "$simclr" pretrain "${common[@]}" --backbone resnet101 --out "$work/bad"
+expect_text "$work/err" "--backbone" "the backbone flag is named"
+
+# Pretraining, eval, predict.
+expect_status 0 "resnet18 pretrain" "$simclr" pretrain "${common[@]}" "${small[@]}" --backbone resnet18 \
+    --head-bn --zero-init-residual --epochs 1 --out "$work/r18"
+expect_text "$work/r18/pretrain_history.csv" "val_p_acc" "history written"
+expect_text "$work/r18/pretrain_config.json" '"name": "resnet18", "stem": "cifar"' "config records the backbone and the automatic stem"
+expect_status 0 "eval of the resnet18 probe" "$simclr" eval --model "$work/r18/pretrain.safetensors" \
+    --dataset folder --data-dir "$work/c10" --image-size 32
+expect_text "$work/out" "accuracy" "eval prints the accuracy"
+image=$(ls "$work/c10/test/cat/" | head -n 1)
+expect_status 0 "predict with the resnet18 probe" "$simclr" predict --model "$work/r18/pretrain.safetensors" --top 10 \
+    "$work/c10/test/cat/$image"
+cp "$work/out" "$work/predict.txt"
+
+# Resume one more epoch with the same options; with another backbone it is refused.
+expect_status 0 "resume resnet18" "$simclr" pretrain "${common[@]}" "${small[@]}" --backbone resnet18 \
+    --head-bn --zero-init-residual --epochs 2 --resume "$work/r18"
+rows=$(($(wc -l <"$work/r18/pretrain_history.csv") - 1))
+if [ "$rows" -eq 2 ]; then pass "resumed to 2 epochs"; else fail "history has $rows epochs after resume"; fi
+expect_status 2 "resume with another backbone" "$simclr" pretrain "${common[@]}" "${small[@]}" --backbone resnet34 \
+    --epochs 3 --resume "$work/r18"
+expect_text "$work/err" "resnet18" "the checkpoint's backbone is named"
+
+# Finetuning from it: the checkpoint's architecture is used (--backbone may repeat it); another
+# --backbone is refused.
+expect_status 0 "finetune from resnet18" "$simclr" finetune "${common[@]}" "${small[@]}" --backbone resnet18 \
+    --epochs 1 --from "$work/r18/pretrain.safetensors" --out "$work/ft"
+if head -c 65536 "$work/ft/finetune.safetensors" | tr -d '\0' | grep -aqF '"model.backbone":"resnet18"'; then
+    pass "finetune keeps the checkpoint's backbone"; else fail "finetune checkpoint is not a resnet18"; fi
+expect_status 2 "finetune a seed encoder from resnet18" "$simclr" finetune "${common[@]}" "${small[@]}" --epochs 1 \
+    --backbone seed --from "$work/r18/pretrain.safetensors" --out "$work/ft_seed"
+expect_text "$work/err" "--from" "the refused checkpoint's flag is named"
+expect_text "$work/err" "resnet18" "the refused checkpoint's backbone is named"
+
+# torchvision loads the checkpoint and predicts what simclr predicts (before the resume).
+if /usr/bin/python3 -c "import torch, torchvision, PIL" 2>/dev/null; then
+    cp "$work/r18/pretrain.safetensors" "$work/r18.safetensors"
+    expect_status 0 "resnet18 probe predicts" "$simclr" predict --model "$work/r18.safetensors" --top 10 \
+        "$work/c10/test/cat/$image"
+    cp "$work/out" "$work/predict.txt"
+    expect_status 0 "torchvision loads the checkpoint" /usr/bin/python3 "$here/../tools/resnet_to_torchvision.py" \
+        "$work/r18.safetensors" "$work/c10/test/cat/$image"
+    if /usr/bin/python3 - "$work/predict.txt" "$work/out" <<'PY'
+import sys
+def parse(path):
+    line = open(path).read().strip().split(": ", 1)[1]
+    return {name: float(p) for name, p in (item.rsplit(" ", 1) for item in line.split(", "))}
+ours, theirs = parse(sys.argv[1]), parse(sys.argv[2])
+worst = max(abs(ours[k] - theirs[k]) for k in ours)
+print(f"worst probability difference {worst:.4g}")
+sys.exit(0 if set(ours) == set(theirs) and worst <= 2e-4 else 1)
+PY
+    then pass "torchvision's probabilities match simclr predict"; else fail "torchvision's probabilities differ"; fi
+else
+    echo "note: no python3-torch/torchvision/PIL: the torchvision check is skipped"
+fi
+
+echo "$passes passed, $failures failed"
+[ "$failures" -eq 0 ]
