@@ -57,7 +57,8 @@ expect_text "$work/err" "--backbone" "the backbone flag is named"
 expect_status 0 "resnet18 pretrain" "$simclr" pretrain "${common[@]}" "${small[@]}" --backbone resnet18 \
     --head-bn --zero-init-residual --epochs 1 --out "$work/r18"
 expect_text "$work/r18/pretrain_history.csv" "val_p_acc" "history written"
-expect_text "$work/r18/pretrain_config.json" '"name": "resnet18", "stem": "cifar"' "config records the backbone and the automatic stem"
+expect_text "$work/r18/pretrain_config.json" '"backbone": "resnet18"' "config records the backbone"
+expect_text "$work/r18/pretrain_config.json" '"stem": "cifar"' "config records the automatic stem"
 expect_status 0 "eval of the resnet18 probe" "$simclr" eval --model "$work/r18/pretrain.safetensors" \
     --dataset folder --data-dir "$work/c10" --image-size 32
 expect_text "$work/out" "accuracy" "eval prints the accuracy"
