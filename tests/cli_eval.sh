@@ -5,23 +5,7 @@
 # named, no partial .npy or .csv left behind.
 set -uo pipefail
 simclr=$1
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-failures=0
-passes=0
-pass() { passes=$((passes + 1)); echo "ok   - $1"; }
-fail() { failures=$((failures + 1)); echo "FAIL - $1"; }
-expect_status() {
-    local want=$1 name=$2
-    shift 2
-    "$@" >"$work/out" 2>"$work/err"
-    local got=$?
-    if [ "$got" -eq "$want" ]; then pass "$name"; else
-        fail "$name (exit $got, expected $want)"; sed 's/^/    /' "$work/err" "$work/out" | head -8; fi
-}
-expect_text() { # expect_text FILE TEXT NAME
-    if grep -qF -- "$2" "$1"; then pass "$3"; else fail "$3 (no '$2' in output)"; sed 's/^/    /' "$1" | head -5; fi
-}
+source "$(dirname "$0")/harness.sh"
 expect_absent() { # expect_absent NAME PATH...
     local name=$1 left=""
     shift
@@ -157,5 +141,4 @@ expect_status 2 "linear-eval: more per class than there are" "$simclr" linear-ev
     --labeled-per-class 13
 expect_text "$work/err" "--labeled-per-class 13" "too many per class is named"
 
-echo "$passes passed, $failures failed"
-[ "$failures" -eq 0 ]
+harness_finish

@@ -6,23 +6,7 @@ set -uo pipefail
 simclr=$1
 data=${SIMCLR_CIFAR10_DIR:-$(cd "$(dirname "$0")/../.." && pwd)/shared/data/cifar10}
 if [ ! -d "$data/train" ]; then echo "SKIP: no CIFAR-10 JPEG folders at $data"; exit 77; fi
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-failures=0
-passes=0
-pass() { passes=$((passes + 1)); echo "ok   - $1"; }
-fail() { failures=$((failures + 1)); echo "FAIL - $1"; }
-expect_status() {
-    local want=$1 name=$2
-    shift 2
-    "$@" >"$work/out" 2>"$work/err"
-    local got=$?
-    if [ "$got" -eq "$want" ]; then pass "$name"; else
-        fail "$name (exit $got, expected $want)"; sed 's/^/    /' "$work/err" "$work/out" | tail -8; fi
-}
-expect_text() { # expect_text FILE TEXT NAME
-    if grep -qF -- "$2" "$1"; then pass "$3"; else fail "$3 (no '$2' in output)"; sed 's/^/    /' "$1" | head -5; fi
-}
+source "$(dirname "$0")/harness.sh"
 
 for split in train test; do
     for class_dir in "$data/$split"/*/; do
@@ -99,5 +83,4 @@ expect_text "$work/adamw/baseline_history.csv" "val_loss,lr," "baseline history 
 lr=$(awk -F, 'NR == 2 { print $6 }' "$work/adamw/baseline_history.csv")
 if [ "$(printf "%.6f" "$lr")" = "0.002000" ]; then pass "sqrt scaling: 0.001 x sqrt(4)"; else fail "sqrt scaling gave lr $lr"; fi
 
-echo "$passes passed, $failures failed"
-[ "$failures" -eq 0 ]
+harness_finish

@@ -12,24 +12,7 @@ if [ ! -d "$data/train" ] || [ ! -d "$data/test" ]; then
     echo "skipping: no CIFAR-10 folders at $data"
     exit 77
 fi
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-failures=0
-passes=0
-
-pass() { passes=$((passes + 1)); echo "ok   - $1"; }
-fail() { failures=$((failures + 1)); echo "FAIL - $1"; }
-expect_status() {
-    local want=$1 name=$2
-    shift 2
-    "$@" >"$work/out" 2>"$work/err"
-    local got=$?
-    if [ "$got" -eq "$want" ]; then pass "$name"; else
-        fail "$name (exit $got, expected $want)"; sed 's/^/    /' "$work/err" | head -5; fi
-}
-expect_text() { # expect_text FILE TEXT NAME
-    if grep -qF -- "$2" "$1"; then pass "$3"; else fail "$3 (no '$2' in output)"; sed 's/^/    /' "$1" | head -5; fi
-}
+source "$(dirname "$0")/harness.sh"
 
 # A slice: 8 train and 4 test images per class, as symlinks.
 for split in train test; do
@@ -110,5 +93,4 @@ else
     echo "note: no python3-torch/torchvision/PIL: the torchvision check is skipped"
 fi
 
-echo "$passes passed, $failures failed"
-[ "$failures" -eq 0 ]
+harness_finish
