@@ -62,6 +62,8 @@ expect_status 2 "unknown schedule" "$simclr" pretrain "${cifar[@]}" --lr-schedul
 
 expect_status 0 "pretrain --recipe simclr" "$simclr" pretrain "${cifar[@]}" "${small[@]}" --recipe simclr --epochs 2 --steps-per-epoch 3 --out "$work/simclr"
 expect_text "$work/err" "warm-up is 10% of the run (0.2 epochs)" "short run: the warm-up clamp is announced"
+expect_text "$work/err" "LARS on the seed's encoder, which has no BatchNorm" "LARS on the seed's encoder: the divergence notice"
+expect_text "$work/simclr/pretrain_config.json" '"head_bn": 0' "the recipe leaves the seed's head without BatchNorm"
 expect_text "$work/simclr/pretrain_config.json" '"settings": "lars momentum=0.9 nesterov=0 weight_decay=1e-06 trust_coefficient=0.001 lr_schedule=cosine warmup_epochs=0.2 lr_scaling=linear"' "recipe: lars, cosine, warm-up, linear scaling"
 expect_text "$work/simclr/pretrain_config.json" '"contrastive": "simclr color_strength=0.5' "recipe: simclr augmentation at strength 0.5 for 32 px"
 expect_text "$work/simclr/pretrain_config.json" '"temperature": 0.5,' "recipe: temperature 0.5 for 32 px"

@@ -35,6 +35,14 @@ expect_status 2 "head wider than 8192" "$simclr" pretrain "${common[@]}" --backb
 expect_text "$work/err" "--head-hidden" "the head width is named"
 expect_status 2 "unknown backbone" "$simclr" pretrain "${common[@]}" --backbone resnet101 --out "$work/bad"
 expect_text "$work/err" "--backbone" "the backbone flag is named"
+expect_status 2 "--head-bn with --no-head-bn" "$simclr" pretrain "${common[@]}" --backbone resnet18 --head-bn --no-head-bn --out "$work/bad"
+expect_text "$work/err" "--no-head-bn" "the conflicting flags are named"
+
+# --recipe simclr gives a ResNet the paper's BatchNorm head; --no-head-bn takes it away.
+expect_status 0 "resnet18 with --recipe simclr" "$simclr" pretrain "${common[@]}" "${small[@]}" --backbone resnet18 \
+    --recipe simclr --epochs 1 --steps-per-epoch 1 --knn-k 0 --out "$work/r18-recipe"
+expect_text "$work/r18-recipe/pretrain_config.json" '"head_bn": 1' "the recipe adds BatchNorm to a ResNet's head"
+if grep -q "LARS on the seed's encoder" "$work/err"; then fail "the seed-encoder LARS notice printed for a ResNet"; else pass "no seed-encoder LARS notice for a ResNet"; fi
 
 # Pretraining, eval, predict.
 expect_status 0 "resnet18 pretrain" "$simclr" pretrain "${common[@]}" "${small[@]}" --backbone resnet18 \

@@ -94,7 +94,10 @@ void train_cli_add_specs(train_cli *o, option_spec *specs, size_t *count)
         {"head-out", OPTION_TYPE_INT, &o->head_out, 0, 8192, NULL, "N",
          "projection head output units (0: --width, 128 by default)", "0"},
         {"head-bn", OPTION_TYPE_FLAG, &o->head_bn, 0, 0, NULL, NULL,
-         "BatchNorm1d after the projection head's hidden layer (SimCLR's head)", NULL},
+         "BatchNorm1d after the projection head's hidden layer (SimCLR's head; set by --recipe simclr "
+         "on a ResNet)", NULL},
+        {"no-head-bn", OPTION_TYPE_FLAG, &o->no_head_bn, 0, 0, NULL, NULL,
+         "no BatchNorm1d in the projection head, even where --recipe simclr would add it", NULL},
         {"out", OPTION_TYPE_STRING, &o->out, 0, 0, NULL, "DIR",
          "where history, checkpoints, plots and the configuration go; a directory that holds a "
          "run is refused unless --overwrite or --resume",
@@ -293,8 +296,19 @@ int train_cli_prepare(const train_cli *options, const train_start *start, const 
     config->model.zero_init_residual = options->zero_init_residual;
     config->model.head_hidden = (int)options->head_hidden;
     config->model.head_out = (int)options->head_out;
-    config->model.head_bn = options->head_bn;
+    if (options->head_bn && options->no_head_bn)
+        return simclr_error_input(err, "--head-bn and --no-head-bn: give one of them");
+    int recipe_simclr = strcmp(options->recipe, "simclr") == 0;
+    /* The paper's head has BatchNorm when the encoder has it (a ResNet), as the recipe promises. */
+    config->model.head_bn = options->head_bn || (recipe_simclr && !options->no_head_bn &&
+                                                 config->model.backbone != SIMCLR_MODEL_BACKBONE_SEED);
     if (start->from_info && take_architecture(options, start, ds, config, err) != 0) return -1;
+    if (config->optimizer.kind == SIMCLR_OPTIMIZER_KIND_LARS && config->model.backbone == SIMCLR_MODEL_BACKBONE_SEED)
+        fprintf(stderr, "simclr: notice: LARS on the seed's encoder, which has no BatchNorm: its biases are "
+                        "excluded from adaptation as in the SimCLR reference, so they train at the full rate, "
+                        "and on this unnormalised network they grow to hundreds within a few steps and stall "
+                        "the encoder (measured on CIFAR-10: docs/RESULTS.md); with this backbone prefer "
+                        "--optimizer adam --learning-rate 0.001 --weight-decay 0, or use a ResNet\n");
     if (simclr_model_check(&config->model, err) != 0) return -1;
     if (config->model.precision == SIMCLR_NN_PRECISION_BF16 && !simclr_conv2d_bf16_available())
         return simclr_error_input(err, "--precision bf16: oneDNN has no bf16 convolution on this CPU "

@@ -21,7 +21,7 @@ typedef struct train_cli {
     const char *precision; /* "fp32" or "bf16" */
     const char *backbone;  /* "seed", "resnet18", "resnet34", "resnet50"; NULL: not given */
     const char *stem;      /* "auto", "imagenet", "cifar" */
-    int zero_init_residual, head_bn;
+    int zero_init_residual, head_bn, no_head_bn;
     long long head_hidden, head_out;
     const char *out;       /* NULL: a fresh runs/<command>-<UTC time> */
     const char *resume;
