@@ -11,7 +11,8 @@
 # Prints Markdown tables (also written to build-bench/results.md); raw JSON lines go to
 # build-bench/results.jsonl, everything the programs print to build-bench/bench.log.
 #
-# Environment: BENCH_THREADS (2), BENCH_QUICK=1 (fewer steps, a smoke run),
+# Environment: BENCH_THREADS (2), BENCH_QUICK=1 (fewer steps, a smoke run), BENCH_SUITE (all;
+# seed: the seed's model only; resnet: the ResNet-18 rows only),
 # BENCH_PYPI_TORCH=0 (do not create build-bench/venv with PyPI's torch; it is ~5 GB),
 # BENCH_PEAK_GFLOPS (234.5: 2 cores of the development machine, fp32 FMA),
 # BENCH_TORCH_MALLOC (tcmalloc: PyTorch runs with tcmalloc preloaded when libtcmalloc_minimal.so.4
@@ -122,10 +123,39 @@ if [ "${BENCH_QUICK:-0}" = 1 ]; then
            "28x28x1 pretrain 1 1" "28x28x1 baseline 2 1" "28x28x1 inference 1 1")
 fi
 
-for config in "${configs[@]}"; do
-  read -r shape mode steps warmup <<< "$config"
+# Issue 11's backbones: ResNet-18 with the CIFAR stem at 32x32x3 and the ImageNet stem at
+# 96x96x3; pretraining on 256 images (231 unlabeled + 25 labeled: 512 views), a supervised step
+# and inference on 256 images. "backbone shape mode steps warmup batch options".
+resnet_configs=(
+  "resnet18 32x32x3 pretrain 2 1 --unlabeled-batch 231 --labeled-batch 25 --test-batch 256"
+  "resnet18 32x32x3 baseline 3 1 --labeled-batch 256 --test-batch 256"
+  "resnet18 32x32x3 inference 3 1 --test-batch 256"
+  "resnet18 96x96x3 pretrain 2 1 --unlabeled-batch 231 --labeled-batch 25 --test-batch 256"
+  "resnet18 96x96x3 baseline 3 1 --labeled-batch 256 --test-batch 256"
+  "resnet18 96x96x3 inference 3 1 --test-batch 256"
+)
+if [ "${BENCH_QUICK:-0}" = 1 ]; then
+  resnet_configs=("resnet18 32x32x3 pretrain 1 0 --unlabeled-batch 8 --labeled-batch 8 --test-batch 16"
+                  "resnet18 96x96x3 inference 1 0 --test-batch 8")
+fi
+# BENCH_SUITE: all (default), seed (the seed's model only) or resnet (the ResNet rows only).
+suite=${BENCH_SUITE:-all}
+case $suite in
+  all) ;;
+  seed) resnet_configs=() ;;
+  resnet) configs=() ;;
+  *) echo "bench: BENCH_SUITE '$suite': expected all, seed or resnet" >&2; exit 2 ;;
+esac
+all_configs=()
+for config in "${configs[@]}"; do all_configs+=("seed $config"); done
+all_configs+=("${resnet_configs[@]}")
+
+for config in "${all_configs[@]}"; do
+  read -r backbone shape mode steps warmup extra <<< "$config"
+  read -r -a extra_args <<< "${extra:-}"
   args=(--shape "$shape" --mode "$mode" --steps "$steps" --warmup "$warmup" --threads "$threads"
-        --peak-gflops "$peak")
+        --peak-gflops "$peak" --backbone "$backbone" "${extra_args[@]}")
+  if [ "$backbone" != seed ]; then shape="$shape $backbone"; fi
   run "simclr $shape $mode" env LD_PRELOAD="$simclr_preload" "$bench_bin" "${args[@]}"
   run "simclr $shape $mode bf16" env LD_PRELOAD="$simclr_preload" "$bench_bin" "${args[@]}" \
     --precision bf16
@@ -139,13 +169,17 @@ for config in "${configs[@]}"; do
       "$py" bench/torch_twin.py "${args[@]}" --layout channels_last --precision bf16
   done
 done
-for shape in 96x96x3 28x28x1; do
+augment_shapes=(96x96x3 28x28x1)
+if [ "$suite" = resnet ]; then augment_shapes=(); fi
+for shape in "${augment_shapes[@]}"; do
   run "simclr $shape augment" "$bench_bin" --shape "$shape" --mode augment --steps 5 \
     --warmup 1 --threads "$threads"
 done
 
 # The pretraining step at 96x96x3 phase by phase, and each layer alone (its own process: the
 # layer timings need scratch buffers that would inflate the peak RSS above).
+breakdown="" kernels="" torch_breakdowns=""
+if [ "$suite" != resnet ]; then
 echo "bench: simclr 96x96x3 pretrain --breakdown" | tee -a "$log"
 if ! breakdown=$("$bench_bin" --shape 96x96x3 --mode pretrain --steps 1 --warmup 1 \
     --threads "$threads" --peak-gflops "$peak" --breakdown 2>> "$log"); then
@@ -183,6 +217,7 @@ if ! kernels=$("$kernels_bin" --batch 210 --steps "$kernel_steps" --warmup 1 \
   failed=1
 fi
 printf '%s\n' "$kernels" >> "$log"
+fi
 
 cpu=$(lscpu | sed -n 's/^Model name: *//p' | head -n 1)
 /usr/bin/python3 - "$results" "$cpu" "$threads" "$peak" > "$out/results.md" <<'EOF'
@@ -199,6 +234,8 @@ print("| shape | step | implementation | precision | layout | malloc | images/s 
 print("|---|---|---|---|---|---|---:|---:|---:|---:|---:|---:|")
 for r in rows:
     r.setdefault("precision", "fp32")
+    if r.get("backbone", "seed") != "seed":  # the ResNet rows: their own shape label
+        r["shape"] = f"{r['shape']} {r['backbone']}"
 for r in rows:
     impl = "simclr" if r["impl"] == "simclr" else f"PyTorch {r['version']}"
     flop = r["gflop_per_image"] > 0
@@ -270,6 +307,7 @@ if notes:
     print("\n" + "\n".join(f"- {n}" for n in notes))
 EOF
 cat "$out/results.md"
+if [ "$suite" != resnet ]; then
 echo
 echo "Pretraining step at 96x96x3, simclr, phase by phase (GFLOP/s against the ${peak} peak):"
 echo
@@ -288,6 +326,7 @@ printf '%s\n' "$kernels"
   echo
   printf '%s\n' "$kernels"
 } >> "$out/results.md"
+fi
 if [ "$failed" != 0 ]; then
   echo "bench: some configurations failed (see $log)" >&2
   exit 1

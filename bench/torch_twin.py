@@ -72,6 +72,45 @@ def build(shape, padding):
     return encoder, head, classifier, flops, 2.0 * 2 * WIDTH * WIDTH, 2.0 * WIDTH * CLASSES
 
 
+def build_resnet(name, stem, shape):
+    """torchvision's ResNet as simclr's --backbone builds it: the CIFAR stem (3x3/1 conv, no max
+    pool) or the ImageNet one, global average pooling to 512 / 2048 features; projection head
+    Linear(F, F) + ReLU -> Linear(F, 128) (simclr's default --head-hidden 0 = F, --head-out 128);
+    probe / classifier Linear(F, 10). FLOPs counted by forward hooks on one image (convolutions
+    and linear layers, 2 x multiply-adds, as bench_simclr.c counts them)."""
+    import torchvision
+    height, width, channels = shape
+    encoder = getattr(torchvision.models, name)()
+    if stem == "cifar":
+        encoder.conv1 = nn.Conv2d(channels, 64, 3, 1, 1, bias=False)
+        encoder.maxpool = nn.Identity()
+    elif channels != 3:
+        encoder.conv1 = nn.Conv2d(channels, 64, 7, 2, 3, bias=False)
+    features = encoder.fc.in_features
+    encoder.fc = nn.Identity()
+    head = nn.Sequential(nn.Linear(features, features), nn.ReLU(), nn.Linear(features, WIDTH))
+    classifier = nn.Linear(features, CLASSES)
+    flops = [0.0]
+
+    def count(module, inputs, output):
+        if isinstance(module, nn.Conv2d):
+            kh, kw = module.kernel_size
+            flops[0] += 2.0 * output.numel() * kh * kw * module.in_channels / module.groups
+        elif isinstance(module, nn.Linear):
+            flops[0] += 2.0 * module.in_features * module.out_features * output.shape[0]
+
+    hooks = [m.register_forward_hook(count) for m in encoder.modules()
+             if isinstance(m, (nn.Conv2d, nn.Linear))]
+    encoder.eval()
+    with torch.no_grad():
+        encoder(torch.zeros(1, channels, height, width))
+    encoder.train()
+    for h in hooks:
+        h.remove()
+    return (encoder, head, classifier, flops[0], 2.0 * (features * features + features * WIDTH),
+            2.0 * features * CLASSES)
+
+
 def make_adam(params):
     """Keras's Adam settings with the fastest CPU implementation this PyTorch offers."""
     params = list(params)
@@ -143,6 +182,10 @@ def main():
     parser.add_argument("--precision", choices=["fp32", "bf16"], default="fp32",
                         help="bf16: forward passes under torch.autocast('cpu', bfloat16), "
                              "PyTorch's mixed precision (fp32 weights and optimizer)")
+    parser.add_argument("--backbone", choices=["seed", "resnet18", "resnet34", "resnet50"],
+                        default="seed")
+    parser.add_argument("--stem", choices=["auto", "imagenet", "cifar"], default="auto",
+                        help="a ResNet's stem; auto: cifar below 64 pixels (simclr's rule)")
     parser.add_argument("--breakdown", action="store_true",
                         help="pretrain: also time each conv layer alone ('#' lines)")
     args = parser.parse_args()
@@ -156,8 +199,15 @@ def main():
         for _ in range(DEPTH):
             size = conv_out(size, 0)
         padding = 0 if size >= 1 else 1
-    encoder, head, classifier, encoder_flops, head_flops, classifier_flops = build(
-        (height, width, channels), padding)
+    stem = args.stem
+    if args.backbone == "seed":
+        encoder, head, classifier, encoder_flops, head_flops, classifier_flops = build(
+            (height, width, channels), padding)
+    else:
+        if stem == "auto":
+            stem = "cifar" if min(height, width) < 64 else "imagenet"
+        encoder, head, classifier, encoder_flops, head_flops, classifier_flops = build_resnet(
+            args.backbone, stem, (height, width, channels))
     memory_format = (torch.channels_last if args.layout == "channels_last"
                      else torch.contiguous_format)
     for module in (encoder, head, classifier):
@@ -228,10 +278,11 @@ def main():
     mean = sum(times) / len(times)
     gflops = flops / mean / 1e9
     peak_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # before the breakdown
-    if args.breakdown and args.mode == "pretrain":
+    if args.breakdown and args.mode == "pretrain" and args.backbone == "seed":
         layer_breakdown(encoder, inputs, args.peak_gflops)
     print(json.dumps({
         "impl": "torch", "version": torch.__version__.split("+")[0], "shape": args.shape,
+        "backbone": args.backbone, "stem": stem if args.backbone != "seed" else "none",
         "mode": args.mode, "precision": args.precision, "layout": args.layout, "padding": padding, "threads": args.threads,
         "adam": adam, "malloc": allocator(), "images_per_step": images, "steps": args.steps,
         "warmup": args.warmup,
