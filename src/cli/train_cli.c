@@ -306,8 +306,8 @@ int train_cli_prepare(const train_cli *options, const train_start *start, const 
     if (config->optimizer.kind == SIMCLR_OPTIMIZER_KIND_LARS && config->model.backbone == SIMCLR_MODEL_BACKBONE_SEED)
         fprintf(stderr, "simclr: notice: LARS on the seed's encoder, which has no BatchNorm: its biases are "
                         "excluded from adaptation as in the SimCLR reference, so they train at the full rate, "
-                        "and on this unnormalised network they grow to hundreds within a few steps and stall "
-                        "the encoder (measured on CIFAR-10: docs/RESULTS.md); with this backbone prefer "
+                        "and on this unnormalised network they grow to tens or hundreds in the first steps and "
+                        "hold the encoder back (measured on CIFAR-10: docs/RESULTS.md); with this backbone prefer "
                         "--optimizer adam --learning-rate 0.001 --weight-decay 0, or use a ResNet\n");
     if (simclr_model_check(&config->model, err) != 0) return -1;
     if (config->model.precision == SIMCLR_NN_PRECISION_BF16 && !simclr_conv2d_bf16_available())
