@@ -33,7 +33,7 @@ log=$out/bench.log
 
 echo "bench: building simclr_bench ($out/cmake)"
 cmake -S . -B "$out/cmake" -DCMAKE_BUILD_TYPE=Release >> "$log"
-nice cmake --build "$out/cmake" -j "${JOBS:-2}" --target simclr_bench bench_conv_kernels >> "$log"
+nice cmake --build "$out/cmake" -j "${JOBS:-2}" --target simclr_bench bench_conv_kernels bench_batchnorm >> "$log"
 bench_bin=$out/cmake/simclr_bench
 kernels_bin=$out/cmake/bench_conv_kernels
 
@@ -219,6 +219,19 @@ fi
 printf '%s\n' "$kernels" >> "$log"
 fi
 
+# The BatchNorm kernel choice (issue 11): simclr's loops against oneDNN's batch_normalization.
+bn_table=""
+if [ "$suite" != seed ]; then
+  echo "bench: BatchNorm2d + ReLU, simclr's loops against oneDNN" | tee -a "$log"
+  bn_steps=5
+  if [ "${BENCH_QUICK:-0}" = 1 ]; then bn_steps=1; fi
+  if ! bn_table=$("$out/cmake/bench_batchnorm" --batch 512 --steps "$bn_steps" --warmup 1 2>> "$log"); then
+    echo "bench: FAILED: bench_batchnorm (see $log)" >&2
+    failed=1
+  fi
+  printf '%s\n' "$bn_table" >> "$log"
+fi
+
 cpu=$(lscpu | sed -n 's/^Model name: *//p' | head -n 1)
 /usr/bin/python3 - "$results" "$cpu" "$threads" "$peak" > "$out/results.md" <<'EOF'
 import json, sys
@@ -326,6 +339,10 @@ printf '%s\n' "$kernels"
   echo
   printf '%s\n' "$kernels"
 } >> "$out/results.md"
+fi
+if [ -n "$bn_table" ]; then
+  printf '\n%s\n' "$bn_table"
+  printf '\n%s\n' "$bn_table" >> "$out/results.md"
 fi
 if [ "$failed" != 0 ]; then
   echo "bench: some configurations failed (see $log)" >&2
