@@ -149,7 +149,7 @@ def steps(rng):
     views = rng.normal(0, 1, (3, 2 * b, 4))
     save("method_steps_init.f32", [flat(encoder), flat(head), flat(predictor), queue0])
     save("method_steps_views.f32", [views])
-    initial = [m.state_dict() for m in (encoder, head, predictor)]
+    initial = [{k: v.clone() for k, v in m.state_dict().items()} for m in (encoder, head, predictor)]
     for method in ("moco", "byol", "simsiam", "barlow", "vicreg"):
         for m, state in zip((encoder, head, predictor), initial):
             m.load_state_dict(state)
