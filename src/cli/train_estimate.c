@@ -108,8 +108,10 @@ int train_estimate_run(const simclr_dataset *ds, const simclr_train_config *conf
     const char *run = contrastive ? "pretraining" : "training";
     if (simclr_train_memory_bytes(ds, config, contrastive, &estimate->memory_bytes, err) != 0 ||
         simclr_train_check_memory(run, estimate->memory_bytes,
-                                  contrastive ? "lower --unlabeled-batch, --labeled-batch or --width"
-                                              : "lower --labeled-batch, --test-batch or --width",
+                                  !contrastive ? "lower --labeled-batch, --test-batch or --width"
+                                  : config->method == SIMCLR_METHOD_MOCO
+                                      ? "lower --queue-size, --unlabeled-batch, --labeled-batch or --width"
+                                      : "lower --unlabeled-batch, --labeled-batch or --width",
                                   err) != 0)
         return -1;
     double forward_gflops = 0.0;
