@@ -97,6 +97,9 @@ int train_estimate_run(const simclr_dataset *ds, const simclr_train_config *conf
         estimate->step_images = 2 * batch;
         step_flops = 3.0 * (2.0 * (double)batch * (encoder + head) +
                             (double)config->labeled_batch * classifier);
+        /* Issue 13: MoCo's and BYOL's target encoder + head run forward only on the 2B views. */
+        if (config->method == SIMCLR_METHOD_MOCO || config->method == SIMCLR_METHOD_BYOL)
+            step_flops += 2.0 * (double)batch * (encoder + head);
     } else {
         if (!steps) steps = (labeled + config->labeled_batch - 1) / config->labeled_batch;
         estimate->step_images = config->labeled_batch;
