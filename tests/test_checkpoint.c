@@ -54,7 +54,7 @@ static void test_round_trip(void **state)
     char path[4096];
     snprintf(path, sizeof path, "%s/model.safetensors", dir);
     simclr_checkpoint_info info = make_info(&config);
-    simclr_checkpoint_part part = {&encoder, &optimizer};
+    simclr_checkpoint_part part = {.net = &encoder, .optimizer = &optimizer};
     if (simclr_checkpoint_save(path, &info, &part, 1, &err) != 0) fail_msg("%s", err.message);
 
     simclr_checkpoint_info read;

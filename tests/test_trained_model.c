@@ -58,7 +58,7 @@ static int write_checkpoint(void **state)
     for (int c = 0; c < CLASSES; c++) snprintf(info.class_names[c], sizeof info.class_names[c], "%s", names[c]);
     temp_dir = test_make_temp_dir();
     snprintf(checkpoint_path, sizeof checkpoint_path, "%s/model.safetensors", temp_dir);
-    simclr_checkpoint_part parts[2] = {{&reference_encoder, NULL}, {&reference_classifier, NULL}};
+    simclr_checkpoint_part parts[2] = {{.net = &reference_encoder}, {.net = &reference_classifier}};
     if (simclr_checkpoint_save(checkpoint_path, &info, parts, 2, &err) != 0) fail_msg("%s", err.message);
     return 0;
 }

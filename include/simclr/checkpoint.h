@@ -29,7 +29,7 @@
 #include "simclr/export.h"
 SIMCLR_BEGIN_DECLS
 
-#define SIMCLR_CHECKPOINT_MAX_PARTS 4
+#define SIMCLR_CHECKPOINT_MAX_PARTS 8
 #define SIMCLR_CHECKPOINT_MAX_ACCUMULATORS 8
 
 /* One extra metadata entry a caller stores with every checkpoint of a run (both strings owned by
@@ -70,6 +70,13 @@ typedef struct simclr_checkpoint_info {
 typedef struct simclr_checkpoint_part {
     simclr_network *net;
     simclr_optimizer *optimizer;   /* may be NULL (no state saved) */
+    /* Issue 13: with net NULL, one float32 tensor a method owns instead (MoCo's queue, "moco.queue",
+     * shape (rows, cols)), and an optional integer kept in the metadata ("moco.queue_position"). */
+    const char *tensor_name;
+    float *values;
+    int64_t rows, cols;
+    const char *counter_name;
+    long long *counter;
 } simclr_checkpoint_part;
 
 /* Writes the parts and info to path atomically. */
@@ -82,6 +89,9 @@ int simclr_checkpoint_read_info(const char *path, simclr_checkpoint_info *info, 
 /* Loads a network's tensors by name, checking each shape against net's; the message names the
  * tensor that does not fit. If optimizer is not NULL its moments and step are loaded too. */
 int simclr_checkpoint_load_part(const char *path, simclr_network *net, simclr_optimizer *optimizer, simclr_error *err);
+/* Loads every part: networks as simclr_checkpoint_load_part, raw tensors and counters by name. */
+int simclr_checkpoint_load_parts(const char *path, const simclr_checkpoint_part *parts, int part_count,
+                                 simclr_error *err);
 
 /* Refuses (SIMCLR_ERROR_KIND_INPUT, naming `flag` and the path) a checkpoint whose encoder is not
  * the one `model` describes: another backbone or stem, or the seed's with another width/depth. */

@@ -32,6 +32,8 @@
 #include "simclr/rng.h"
 #include "simclr/safetensors.h"
 #include "simclr/sampler.h"
+#include "simclr/ssl_loss.h"
+#include "simclr/ssl_method.h"
 #include "simclr/train.h"
 #include "simclr/trained_model.h"
 

@@ -20,6 +20,7 @@
 #include "simclr/loss.h"
 #include "simclr/model.h"
 #include "simclr/optim.h"
+#include "simclr/ssl_method.h"
 #include "simclr/export.h"
 SIMCLR_BEGIN_DECLS
 
@@ -51,6 +52,13 @@ typedef struct simclr_train_config {
                                            step, labeled_batch for the supervised runs */
     float probe_learning_rate;          /* Keras Adam of the online probe, constant; 0: the base
                                            learning rate (the seed) */
+    /* Issue 13, the other self-supervised methods (ssl_method.h): */
+    simclr_method_kind method;          /* simclr */
+    float ema_momentum;                 /* moco, byol; 0: the method's default (0.99, 0.996) */
+    int queue_size;                     /* moco: 4096 negative keys */
+    int predictor_hidden;               /* byol, simsiam; 0: the method's default */
+    float barlow_lambda;                /* barlow: 0.0051, the off-diagonal weight */
+    float vicreg_weights[3];            /* vicreg: invariance 25, variance 25, covariance 1 */
     const char *out_dir;         /* where files go */
     int quiet;                   /* 1: no summaries and progress lines */
     FILE *log;                   /* progress output (stdout) */

@@ -27,10 +27,10 @@ static const char *const COMMAND_SUMMARY[] = {
     "Supervised baseline: weak augmentation, a randomly initialised encoder and a Dense "
     "classifier trained on the labeled images in batches of --labeled-batch; test loss and "
     "accuracy after every epoch. Writes baseline_history.csv/.json and baseline.safetensors.",
-    "Contrastive pretraining (SimCLR): per step --unlabeled-batch + --labeled-batch images, two "
-    "strong augmentations each, encoder and projection head trained by the contrastive loss; an "
-    "online linear probe on stop-gradient encoder features. Writes pretrain_history.* and "
-    "pretrain.safetensors.",
+    "Self-supervised pretraining (SimCLR by default; --method moco, byol, simsiam, barlow or vicreg): "
+    "per step --unlabeled-batch + --labeled-batch images, two strong augmentations each, encoder "
+    "and projection head trained by the method's loss; an online linear probe on stop-gradient "
+    "encoder features. Writes pretrain_history.* and pretrain.safetensors.",
     "Supervised finetuning: the encoder of a pretraining checkpoint (--from) with a fresh Dense "
     "classifier, trained like the baseline. The architecture comes from the checkpoint (--width, "
     "--depth and --padding may only repeat it; --precision chooses the arithmetic, the "

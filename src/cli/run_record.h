@@ -15,7 +15,7 @@
 #include "simclr/error.h"
 #include "simclr/train.h"
 
-#define RUN_RECORD_MAX_ROWS 64
+#define RUN_RECORD_MAX_ROWS 80
 
 typedef enum run_value_kind {
     RUN_VALUE_NUMBER, /* written as is in JSON */

@@ -42,6 +42,12 @@ void train_cli_defaults(train_cli *options)
     options->probe_learning_rate = -1.0;
     options->backbone = NULL; /* the seed's, or a finetuned checkpoint's */
     options->stem = "auto";
+    options->method = "simclr";
+    options->ema_momentum = -1.0;
+    options->queue_size = SIMCLR_METHOD_DEFAULT_QUEUE_SIZE;
+    options->predictor_hidden = 0;
+    options->barlow_lambda = SIMCLR_METHOD_BARLOW_LAMBDA;
+    options->vicreg_weights = "25,25,1";
 }
 
 void train_cli_add_specs(train_cli *o, option_spec *specs, size_t *count)
@@ -155,6 +161,90 @@ void train_cli_add_specs(train_cli *o, option_spec *specs, size_t *count)
          "--learning-rate with adam, else 0.001"},
     };
     for (size_t i = 0; i < sizeof recipe / sizeof recipe[0]; i++) specs[(*count)++] = recipe[i];
+    /* Issue 13, the other self-supervised methods: */
+    option_spec methods[] = {
+        {"method", OPTION_TYPE_CHOICE, &o->method, 0, 0, "simclr|moco|byol|simsiam|barlow|vicreg", NULL,
+         "self-supervised method of pretrain/experiment: simclr (--loss), moco (MoCo v2: key encoder by EMA, "
+         "queue, InfoNCE), byol (predictor, EMA target, normalised MSE), simsiam (predictor, stop-gradient, "
+         "negative cosine), barlow (Barlow Twins), vicreg (VICReg)",
+         "simclr"},
+        {"ema-momentum", OPTION_TYPE_FLOAT, &o->ema_momentum, 0, 0.999999, NULL, "M",
+         "moco, byol: momentum of the target networks' EMA (moco: constant; byol: the base, cosine-increased "
+         "to 1 over the run's steps); not --momentum, which is sgd/lars's",
+         "moco 0.99, byol 0.996"},
+        {"queue-size", OPTION_TYPE_INT, &o->queue_size, 1, 1e9, NULL, "N",
+         "moco: negative keys in the queue (FIFO, checkpointed)", "4096"},
+        {"predictor-hidden", OPTION_TYPE_INT, &o->predictor_hidden, 1, SIMCLR_MODEL_MAX_HEAD_UNITS, NULL, "N",
+         "byol, simsiam: hidden units of the predictor (Dense + BatchNorm1d + ReLU -> Dense)",
+         "byol the head's hidden width, simsiam a quarter of the projection width"},
+        {"barlow-lambda", OPTION_TYPE_FLOAT, &o->barlow_lambda, 0, 1000, NULL, "L",
+         "barlow: weight of the off-diagonal cross-correlation terms (used as given, not rescaled by "
+         "the projection width)",
+         "0.0051"},
+        {"vicreg-weights", OPTION_TYPE_STRING, &o->vicreg_weights, 0, 0, NULL, "INV,VAR,COV",
+         "vicreg: weights of the invariance, variance and covariance terms", "25,25,1"},
+    };
+    for (size_t i = 0; i < sizeof methods / sizeof methods[0]; i++) specs[(*count)++] = methods[i];
+}
+
+/* "INV,VAR,COV": three finite non-negative numbers. */
+static int parse_vicreg_weights(const char *text, float weights[3], simclr_error *err)
+{
+    const char *at = text;
+    for (int i = 0; i < 3; i++) {
+        char *end = NULL;
+        double value = strtod(at, &end);
+        if (end == at || !isfinite(value) || value < 0.0 || value > 1e6 || *end != (i < 2 ? ',' : '\0'))
+            return simclr_error_input(err, "--vicreg-weights '%s': expected three non-negative numbers INV,VAR,COV "
+                                           "(e.g. 25,25,1)",
+                                      text);
+        weights[i] = (float)value;
+        at = end + 1;
+    }
+    return 0;
+}
+
+/* Issue 13: --method and the flags of one method only (given with another: an error naming both). */
+static int apply_method(const train_cli *options, const train_start *start, simclr_train_config *config,
+                        simclr_error *err)
+{
+    const option_parser *parser = start->parser;
+    int pretrains = strcmp(start->command, "pretrain") == 0 || strcmp(start->command, "experiment") == 0;
+    if (!pretrains && options_given(parser, "method"))
+        return simclr_error_input(err, "--method applies to pretrain and experiment, not %s", start->command);
+    config->method = (simclr_method_kind)simclr_method_from_name(options->method);
+    const char *method = simclr_method_name(config->method);
+    static const struct {
+        const char *flag;
+        unsigned methods; /* bit per simclr_method_kind */
+        const char *which;
+    } SPECIFIC[] = {
+        {"loss", 1u << SIMCLR_METHOD_SIMCLR, "--method simclr"},
+        {"temperature", 1u << SIMCLR_METHOD_SIMCLR | 1u << SIMCLR_METHOD_MOCO, "--method simclr or moco"},
+        {"ema-momentum", 1u << SIMCLR_METHOD_MOCO | 1u << SIMCLR_METHOD_BYOL, "--method moco or byol"},
+        {"queue-size", 1u << SIMCLR_METHOD_MOCO, "--method moco"},
+        {"predictor-hidden", 1u << SIMCLR_METHOD_BYOL | 1u << SIMCLR_METHOD_SIMSIAM, "--method byol or simsiam"},
+        {"barlow-lambda", 1u << SIMCLR_METHOD_BARLOW, "--method barlow"},
+        {"vicreg-weights", 1u << SIMCLR_METHOD_VICREG, "--method vicreg"},
+    };
+    for (size_t i = 0; i < sizeof SPECIFIC / sizeof SPECIFIC[0]; i++)
+        if (options_given(parser, SPECIFIC[i].flag) && !(SPECIFIC[i].methods & (1u << config->method)))
+            return simclr_error_input(err, "--%s applies to %s, not --method %s", SPECIFIC[i].flag, SPECIFIC[i].which,
+                                      method);
+    /* MoCo v2's temperature unless --temperature is given. */
+    if (config->method == SIMCLR_METHOD_MOCO && !options_given(parser, "temperature"))
+        config->temperature = SIMCLR_METHOD_MOCO_TEMPERATURE;
+    if (options->ema_momentum >= 0.0) config->ema_momentum = (float)options->ema_momentum;
+    config->queue_size = (int)options->queue_size;
+    config->predictor_hidden = (int)options->predictor_hidden;
+    config->barlow_lambda = (float)options->barlow_lambda;
+    if (parse_vicreg_weights(options->vicreg_weights, config->vicreg_weights, err) != 0) return -1;
+    size_t batch = config->unlabeled_batch + config->labeled_batch;
+    if ((config->method == SIMCLR_METHOD_BARLOW || config->method == SIMCLR_METHOD_VICREG) && batch < 2)
+        return simclr_error_input(err, "--method %s standardises over the batch: --unlabeled-batch + "
+                                       "--labeled-batch must be at least 2",
+                                  method);
+    return 0;
 }
 
 static int contradicts(const option_parser *parser, const char *name, long long given, long long stored,
@@ -293,6 +383,7 @@ int train_cli_prepare(const train_cli *options, const train_start *start, const 
     config->model.stem = strcmp(options->stem, "imagenet") == 0 ? SIMCLR_MODEL_STEM_IMAGENET
                          : strcmp(options->stem, "cifar") == 0  ? SIMCLR_MODEL_STEM_CIFAR
                                                                 : SIMCLR_MODEL_STEM_AUTO;
+    if (apply_method(options, start, config, err) != 0) return -1;
     config->model.zero_init_residual = options->zero_init_residual;
     config->model.head_hidden = (int)options->head_hidden;
     config->model.head_out = (int)options->head_out;

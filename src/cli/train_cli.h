@@ -35,6 +35,12 @@ typedef struct train_cli {
     const char *lr_schedule, *lr_scaling;
     double weight_decay, warmup_epochs, momentum, probe_learning_rate; /* < 0: the recipe's */
     int nesterov;
+    /* Issue 13, the other self-supervised methods: */
+    const char *method;          /* simclr|moco|byol|simsiam|barlow|vicreg */
+    double ema_momentum;         /* < 0: the method's */
+    long long queue_size, predictor_hidden;
+    double barlow_lambda;
+    const char *vicreg_weights;  /* "INV,VAR,COV" */
 } train_cli;
 
 void train_cli_defaults(train_cli *options);

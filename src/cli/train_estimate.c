@@ -97,6 +97,9 @@ int train_estimate_run(const simclr_dataset *ds, const simclr_train_config *conf
         estimate->step_images = 2 * batch;
         step_flops = 3.0 * (2.0 * (double)batch * (encoder + head) +
                             (double)config->labeled_batch * classifier);
+        /* Issue 13: MoCo's and BYOL's target encoder + head run forward only on the 2B views. */
+        if (config->method == SIMCLR_METHOD_MOCO || config->method == SIMCLR_METHOD_BYOL)
+            step_flops += 2.0 * (double)batch * (encoder + head);
     } else {
         if (!steps) steps = (labeled + config->labeled_batch - 1) / config->labeled_batch;
         estimate->step_images = config->labeled_batch;
@@ -108,8 +111,10 @@ int train_estimate_run(const simclr_dataset *ds, const simclr_train_config *conf
     const char *run = contrastive ? "pretraining" : "training";
     if (simclr_train_memory_bytes(ds, config, contrastive, &estimate->memory_bytes, err) != 0 ||
         simclr_train_check_memory(run, estimate->memory_bytes,
-                                  contrastive ? "lower --unlabeled-batch, --labeled-batch or --width"
-                                              : "lower --labeled-batch, --test-batch or --width",
+                                  !contrastive ? "lower --labeled-batch, --test-batch or --width"
+                                  : config->method == SIMCLR_METHOD_MOCO
+                                      ? "lower --queue-size, --unlabeled-batch, --labeled-batch or --width"
+                                      : "lower --unlabeled-batch, --labeled-batch or --width",
                                   err) != 0)
         return -1;
     double forward_gflops = 0.0;

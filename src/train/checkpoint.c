@@ -92,6 +92,15 @@ int simclr_checkpoint_save(const char *path, const simclr_checkpoint_info *info,
     if (add_metadata(&writer, info, err) != 0) goto done;
     for (int p = 0; p < part_count; p++) {
         const simclr_network *net = parts[p].net;
+        if (!net) {
+            int64_t shape[2] = {parts[p].rows, parts[p].cols};
+            if ((parts[p].tensor_name &&
+                 simclr_safetensors_writer_add(&writer, parts[p].tensor_name, SIMCLR_SAFETENSORS_DTYPE_F32, shape, 2,
+                                               parts[p].values, err) != 0) ||
+                (parts[p].counter_name && set_int(&writer, parts[p].counter_name, *parts[p].counter, err) != 0))
+                goto done;
+            continue;
+        }
         /* Kernels and biases (gamma and beta), then batchnorm running statistics, layer by
          * layer: for the seed's model exactly its kernels and biases, as before. */
         for (int t = 0; t < simclr_network_tensor_count(net); t++) {
@@ -285,6 +294,31 @@ int simclr_checkpoint_load_part(const char *path, simclr_network *net, simclr_op
 done:
     simclr_safetensors_close(&file);
     return status;
+}
+
+int simclr_checkpoint_load_parts(const char *path, const simclr_checkpoint_part *parts, int part_count,
+                                 simclr_error *err)
+{
+    for (int p = 0; p < part_count; p++) {
+        if (parts[p].net) {
+            if (simclr_checkpoint_load_part(path, parts[p].net, parts[p].optimizer, err) != 0) return -1;
+            continue;
+        }
+        simclr_safetensors_file file;
+        if (simclr_safetensors_open(&file, path, err) != 0) return -1;
+        int64_t shape[2] = {parts[p].rows, parts[p].cols};
+        long long value = 0;
+        int status = 0;
+        if (parts[p].tensor_name)
+            status = simclr_safetensors_read_f32(&file, parts[p].tensor_name, shape, 2, parts[p].values, err);
+        if (status == 0 && parts[p].counter_name) {
+            status = metadata_int(&file, parts[p].counter_name, 0, (long long)1 << 62, &value, err);
+            if (status == 0) *parts[p].counter = value;
+        }
+        simclr_safetensors_close(&file);
+        if (status != 0) return -1;
+    }
+    return 0;
 }
 
 int simclr_checkpoint_check_model(const char *path, const simclr_model_config *model, const char *flag,

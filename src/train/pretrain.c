@@ -12,6 +12,7 @@
 #include "simclr/loss.h"
 #include "simclr/progress.h"
 #include "simclr/sampler.h"
+#include "method/method_internal.h"
 #include "train_internal.h"
 
 static const char *const PRETRAIN_METRICS[] = {"c_acc", "c_loss", "p_acc", "p_loss",
@@ -30,8 +31,7 @@ typedef struct pretrain_state {
     size_t *unlabeled_batch_indices, *labeled_batch_indices;
     uint8_t *pixels;        /* (B, image) B = unlabeled + labeled */
     float *views;           /* (2B, image): view 1 then view 2 */
-    float *d_projections;   /* (2B, width) */
-    float *loss_workspace;
+    simclr_method method;   /* the self-supervised method: loss, target networks, queue */
     float *d_logits;        /* (labeled, classes) */
     int32_t *labels;
 } pretrain_state;
@@ -51,8 +51,7 @@ static void pretrain_state_free(pretrain_state *state)
     free(state->labeled_batch_indices);
     free(state->pixels);
     free(state->views);
-    free(state->d_projections);
-    free(state->loss_workspace);
+    simclr_method_free(&state->method);
     free(state->d_logits);
     free(state->labels);
 }
@@ -73,7 +72,6 @@ static int pretrain_setup(pretrain_state *state, const simclr_dataset *ds, const
     size_t views = 2 * batch;
     size_t max_batch = views > config->test_batch ? views : config->test_batch;
     size_t image_bytes = simclr_dataset_image_bytes(ds);
-    size_t width = (size_t)simclr_model_projection_width(&config->model);
     size_t needed = 0;
     if (simclr_train_memory_bytes(ds, config, 1, &needed, err) != 0) return -1;
     if (simclr_train_check_memory("pretraining", needed,
@@ -100,16 +98,14 @@ static int pretrain_setup(pretrain_state *state, const simclr_dataset *ds, const
                                                   "batch indices", err);
     state->pixels = simclr_checked_calloc(max_batch, image_bytes, "image batch", err);
     state->views = simclr_checked_calloc(max_batch * image_bytes, sizeof(float), "augmented views", err);
-    state->d_projections = simclr_checked_calloc(views * width, sizeof(float), "projection gradients",
-                                          err);
-    state->loss_workspace = simclr_checked_calloc(
-        simclr_contrastive_workspace_floats(config->loss_kind, (int)batch, (int)width), sizeof(float),
-        "contrastive workspace", err);
+    if (simclr_method_create(&state->method, config, &state->encoder, &state->head, (int)batch,
+                             (long long)state->schedule.total_steps, err) != 0)
+        return -1;
     state->d_logits = simclr_checked_calloc(config->labeled_batch * (size_t)config->model.num_classes,
                                      sizeof(float), "logit gradients", err);
     state->labels = simclr_checked_calloc(config->labeled_batch, sizeof(int32_t), "labels", err);
     if (!state->unlabeled_batch_indices || !state->labeled_batch_indices || !state->pixels ||
-        !state->views || !state->d_projections || !state->loss_workspace || !state->d_logits ||
+        !state->views || !state->d_logits ||
         !state->labels)
         return -1;
     if (config->knn_k > 0 &&
@@ -132,7 +128,6 @@ static int pretrain_step(pretrain_state *state, const simclr_dataset *ds, const 
     size_t unlabeled = config->unlabeled_batch, labeled = config->labeled_batch;
     size_t batch = unlabeled + labeled;
     size_t image_bytes = simclr_dataset_image_bytes(ds);
-    size_t width = (size_t)simclr_model_projection_width(&config->model);
     simclr_sampler_batch(&state->stream, epoch, (int64_t)step, state->unlabeled_batch_indices,
                   state->labeled_batch_indices);
     /* Both labeled and unlabeled images are used, without labels: unlabeled first, as the seed
@@ -147,22 +142,11 @@ static int pretrain_step(pretrain_state *state, const simclr_dataset *ds, const 
     simclr_augment_policy_batch(&config->augment, state->pixels, batch, ds->height, ds->width, ds->channels,
                                 config->seed, (uint64_t)epoch, step, 2, state->views + batch * image_bytes);
 
-    int views = (int)(2 * batch);
-    if (simclr_network_forward(&state->encoder, state->views, views, err) != 0) return -1;
-    if (simclr_network_forward(&state->head, simclr_network_output(&state->encoder), views, err) != 0) return -1;
-    const float *projections = simclr_network_output(&state->head);
-    simclr_contrastive_loss(config->loss_kind, projections, projections + batch * width, (int)batch,
-                     (int)width, config->temperature, state->d_projections,
-                     state->d_projections + batch * width, state->loss_workspace,
-                     &metrics->contrastive);
+    /* The method: loss and gradients into encoder and head (src/method/). */
+    if (simclr_method_step(&state->method, state->views, (int)batch, &metrics->contrastive, err) != 0) return -1;
     if (inject_nan) metrics->contrastive.loss = NAN;
     if (simclr_check_finite(&metrics->contrastive.loss, 1, "contrastive loss", epoch + 1, step, err) != 0)
         return -1;
-    simclr_network_zero_grads(&state->encoder);
-    simclr_network_zero_grads(&state->head);
-    float *d_features = state->encoder.d_output;
-    if (simclr_network_backward(&state->head, state->d_projections, d_features, err) != 0) return -1;
-    if (simclr_network_backward(&state->encoder, d_features, NULL, err) != 0) return -1;
     if (simclr_check_finite(state->encoder.grads, state->encoder.param_count, "encoder gradients",
                      epoch + 1, step, err) != 0 ||
         simclr_check_finite(state->head.grads, state->head.param_count, "projection_head gradients",
@@ -175,6 +159,8 @@ static int pretrain_step(pretrain_state *state, const simclr_dataset *ds, const 
         simclr_check_finite(state->head.params, state->head.param_count, "projection_head weights",
                      epoch + 1, step, err) != 0)
         return -1;
+    long long global_step = (long long)epoch * (long long)state->stream.steps_per_epoch + (long long)step;
+    if (simclr_method_after_step(&state->method, learning_rate, global_step, err) != 0) return -1;
 
     /* The probe: weak augmentation of the labeled images, encoder in inference mode (no gradient
      * reaches it), Dense(num_classes) trained by cross-entropy. */
@@ -213,12 +199,15 @@ int simclr_train_pretrain(const simclr_dataset *ds, const simclr_train_config *c
     memset(&state, 0, sizeof state);
     int status = -1;
     if (pretrain_setup(&state, ds, config, err) != 0) goto done;
-    simclr_checkpoint_part parts[3] = {{&state.encoder, &state.encoder_optimizer},
-                                {&state.head, &state.head_optimizer},
-                                {&state.probe, &state.probe_optimizer}};
+    simclr_checkpoint_part parts[3 + SIMCLR_METHOD_MAX_PARTS] = {
+        {.net = &state.encoder, .optimizer = &state.encoder_optimizer},
+        {.net = &state.head, .optimizer = &state.head_optimizer},
+        {.net = &state.probe, .optimizer = &state.probe_optimizer}};
+    int part_count = 3;
+    for (int p = 0; p < state.method.part_count; p++) parts[part_count++] = state.method.parts[p];
     simclr_run_position start;
     int finished = 0;
-    if (simclr_train_resume_begin(config, "pretrain", parts, 3, hist, &start, &finished, err) != 0)
+    if (simclr_train_resume_begin(config, "pretrain", parts, part_count, hist, &start, &finished, err) != 0)
         goto done;
     if (finished) {
         status = 0;
@@ -271,7 +260,7 @@ int simclr_train_pretrain(const simclr_dataset *ds, const simclr_train_config *c
             }
             if (step + 1 < steps && simclr_train_stop_requested(config, steps_this_process)) {
                 if (!config->quiet) fprintf(config->log, "\n");
-                simclr_train_save_interrupted(ds, config, "pretrain", "linear_probe", parts, 3, epoch,
+                simclr_train_save_interrupted(ds, config, "pretrain", "linear_probe", parts, part_count, epoch,
                                        step + 1, sums, 6, simclr_progress_now() - epoch_start, err);
                 goto done;
             }
@@ -290,7 +279,7 @@ int simclr_train_pretrain(const simclr_dataset *ds, const simclr_train_config *c
         simclr_checkpoint_info info;
         simclr_train_fill_checkpoint_info(&info, ds, config, "pretrain", "linear_probe", epoch + 1);
         snprintf(path, sizeof path, "%s/pretrain.safetensors", config->out_dir);
-        if (simclr_checkpoint_save(path, &info, parts, 3, err) != 0) goto done;
+        if (simclr_checkpoint_save(path, &info, parts, part_count, err) != 0) goto done;
         if (!config->quiet) {
             metrics[0] = '\0';
             for (int m = 0; m < metric_count; m++)

@@ -142,8 +142,8 @@ static int train_supervised(const simclr_dataset *ds, const simclr_train_config 
     int status = -1;
     size_t *batch_indices = NULL;
     if (supervised_setup(&state, ds, config, from, err) != 0) goto done;
-    simclr_checkpoint_part parts[2] = {{&state.encoder, &state.encoder_optimizer},
-                                {&state.classifier, &state.classifier_optimizer}};
+    simclr_checkpoint_part parts[2] = {{.net = &state.encoder, .optimizer = &state.encoder_optimizer},
+                                {.net = &state.classifier, .optimizer = &state.classifier_optimizer}};
     simclr_run_position start;
     int finished = 0;
     if (simclr_train_resume_begin(config, run, parts, 2, hist, &start, &finished, err) != 0) goto done;

@@ -7,6 +7,7 @@
 #include "simclr/augment.h"
 #include "simclr/loss.h"
 #include "simclr/sampler.h"
+#include "method/method_internal.h"
 #include "train_internal.h"
 
 simclr_train_config simclr_train_config_default(const simclr_dataset *ds)
@@ -40,6 +41,12 @@ simclr_train_config simclr_train_config_default(const simclr_dataset *ds)
     config.warmup_epochs = 0.0;
     config.lr_scaling = SIMCLR_LR_SCALING_NONE;
     config.probe_learning_rate = 0.0f;
+    config.method = SIMCLR_METHOD_SIMCLR;
+    config.queue_size = SIMCLR_METHOD_DEFAULT_QUEUE_SIZE;
+    config.barlow_lambda = SIMCLR_METHOD_BARLOW_LAMBDA;
+    config.vicreg_weights[0] = 25.0f;
+    config.vicreg_weights[1] = 25.0f;
+    config.vicreg_weights[2] = 1.0f;
     return config;
 }
 
@@ -63,8 +70,11 @@ int simclr_train_memory_bytes(const simclr_dataset *ds, const simclr_train_confi
     if (simclr_model_estimate_bytes(&config->model, (int)max_batch, (int)views, (int)max_batch, &needed,
                                     err) != 0)
         return -1;
-    *bytes = needed + max_batch * image_bytes * (1 + sizeof(float)) + 2 * views * width * sizeof(float) +
-             simclr_contrastive_workspace_floats(config->loss_kind, (int)batch, (int)width) * sizeof(float);
+    /* Issue 13: the method's extra networks, queue and loss buffers (the seed's: the projection
+     * gradients and the contrastive workspace). */
+    size_t method = 0;
+    if (simclr_method_memory_bytes(config, (int)batch, &method, err) != 0) return -1;
+    *bytes = needed + max_batch * image_bytes * (1 + sizeof(float)) + views * width * sizeof(float) + method;
     return 0;
 }
 
@@ -264,8 +274,7 @@ int simclr_train_resume_begin(const simclr_train_config *config, const char *run
         return simclr_error_input(err, "--resume: %s was trained with '%s', not '%s' (give the same "
                                   "--optimizer and schedule options)",
                                   path, info.optimizer, optimizer);
-    for (int p = 0; p < part_count; p++)
-        if (simclr_checkpoint_load_part(path, parts[p].net, parts[p].optimizer, err) != 0) return -1;
+    if (simclr_checkpoint_load_parts(path, parts, part_count, err) != 0) return -1;
     char csv[4096];
     snprintf(csv, sizeof csv, "%s/%s_history.csv", config->out_dir, run);
     if (info.epochs_done > 0) {

@@ -1,0 +1,76 @@
+/* Pieces the methods share: target networks (clone, EMA, BYOL's momentum schedule), the
+ * predictor MLP, and the pair retrieval accuracy logged as c_acc by the methods without a
+ * contrastive argmax of their own. */
+#include <cblas.h>
+#include <math.h>
+#include <string.h>
+
+#include "method_internal.h"
+#include "simclr/model.h"
+
+int simclr_method_clone_network(simclr_network *clone, const simclr_network *net, const char *name, int max_batch,
+                                simclr_error *err)
+{
+    simclr_layer_spec specs[SIMCLR_NETWORK_MAX_LAYERS];
+    for (int i = 0; i < net->layer_count; i++) specs[i] = net->layers[i].spec;
+    if (simclr_network_init(clone, name, &net->in_shape, specs, net->layer_count, max_batch, err) != 0) return -1;
+    memcpy(clone->params, net->params, net->param_count * sizeof *net->params);
+    if (net->state_count) memcpy(clone->state, net->state, net->state_count * sizeof *net->state);
+    return 0;
+}
+
+void simclr_method_ema_update(simclr_network *target, const simclr_network *online, float momentum)
+{
+    float *t = target->params;
+    const float *o = online->params;
+    float rest = 1.0f - momentum;
+    size_t count = target->param_count;
+#pragma omp parallel for schedule(static) if (count > 65536)
+    for (size_t i = 0; i < count; i++) t[i] = momentum * t[i] + rest * o[i];
+}
+
+float simclr_method_cosine_momentum(float base, long long step, long long total)
+{
+    if (total <= 0) return base;
+    double progress = (double)step / (double)total;
+    const double pi = 3.14159265358979323846;
+    return (float)(1.0 - (1.0 - (double)base) * (cos(pi * progress) + 1.0) / 2.0);
+}
+
+int simclr_method_build_predictor(simclr_network *predictor, const simclr_model_config *model, int hidden,
+                                  int max_batch, simclr_error *err)
+{
+    /* The head's initialisation: Keras's for the seed's model, nn.Linear's for a ResNet. */
+    simclr_layer_init init =
+        model->backbone == SIMCLR_MODEL_BACKBONE_SEED ? SIMCLR_LAYER_INIT_GLOROT : SIMCLR_LAYER_INIT_TORCH;
+    int width = simclr_model_projection_width(model);
+    simclr_layer_spec specs[3] = {
+        {.kind = SIMCLR_LAYER_KIND_DENSE, .units = hidden, .no_bias = 1, .init = init},
+        {.kind = SIMCLR_LAYER_KIND_BATCHNORM, .activation = SIMCLR_NN_ACTIVATION_RELU},
+        {.kind = SIMCLR_LAYER_KIND_DENSE, .units = width, .activation = SIMCLR_NN_ACTIVATION_NONE, .init = init}};
+    simclr_tensor_shape input = {1, 1, width};
+    return simclr_network_init(predictor, "predictor", &input, specs, 3, max_batch, err);
+}
+
+int simclr_method_pair_hits(const float *a, const float *b, int batch, int dim, float *workspace)
+{
+    /* Cosine similarity needs unit rows; a's norm does not change a row's argmax. */
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, batch, batch, dim, 1.0f, a, dim, b, dim, 0.0f, workspace,
+                batch);
+    int hits = 0;
+    for (int i = 0; i < batch; i++) {
+        int best = 0;
+        float best_value = -INFINITY;
+        for (int j = 0; j < batch; j++) {
+            double squares = 0.0;
+            for (int c = 0; c < dim; c++) squares += (double)b[(size_t)j * dim + c] * b[(size_t)j * dim + c];
+            float value = workspace[(size_t)i * batch + j] / (float)fmax(sqrt(squares), 1e-12);
+            if (value > best_value) {
+                best_value = value;
+                best = j;
+            }
+        }
+        hits += best == i;
+    }
+    return hits;
+}

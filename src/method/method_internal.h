@@ -1,0 +1,82 @@
+#ifndef SIMCLR_METHOD_INTERNAL_H
+#define SIMCLR_METHOD_INTERNAL_H
+/*
+ * Private to src/method and src/train/pretrain.c: what the one pretraining loop calls to train
+ * with a self-supervised method. The loop builds the 2B views (view 1 of every image, then view
+ * 2), owns the online encoder and projection head and their optimizers, and steps them after
+ * `step`; a method owns everything else (target/key networks, predictor and its optimizer, queue,
+ * loss buffers) and lists what of it goes into checkpoints.
+ *
+ *   step        forward the 2B views, compute the loss, zero the online networks' gradients and
+ *               write the loss's gradients into them (encoder and head);
+ *   after_step  after the loop's optimizer update of encoder and head: the method's own
+ *               optimizer steps (predictor), the EMA of target networks, the queue update.
+ */
+#include "simclr/checkpoint.h"
+#include "simclr/loss.h"
+#include "simclr/network.h"
+#include "simclr/train.h"
+
+#define SIMCLR_METHOD_MAX_PARTS 4
+
+typedef struct simclr_method simclr_method;
+
+typedef struct simclr_method_ops {
+    int (*step)(simclr_method *method, const float *views, int batch, simclr_contrastive_result *result,
+                simclr_error *err);
+    int (*after_step)(simclr_method *method, float learning_rate, long long global_step, simclr_error *err);
+    void (*free)(simclr_method *method);
+} simclr_method_ops;
+
+struct simclr_method {
+    const simclr_method_ops *ops;
+    const simclr_train_config *config;
+    simclr_network *encoder, *head;   /* the online networks, borrowed */
+    long long total_steps;            /* of the run: BYOL's momentum schedule */
+    simclr_checkpoint_part parts[SIMCLR_METHOD_MAX_PARTS]; /* what the method adds to checkpoints */
+    int part_count;
+    void *state;                      /* the method's own */
+};
+
+/* Sets up config->method for online networks built for 2 x batch views. */
+int simclr_method_create(simclr_method *method, const simclr_train_config *config, simclr_network *encoder,
+                         simclr_network *head, int batch, long long total_steps, simclr_error *err);
+int simclr_method_step(simclr_method *method, const float *views, int batch, simclr_contrastive_result *result,
+                       simclr_error *err);
+int simclr_method_after_step(simclr_method *method, float learning_rate, long long global_step, simclr_error *err);
+void simclr_method_free(simclr_method *method);
+
+/* Bytes the method allocates beyond the online networks (target networks, predictor and its
+ * optimizer state, queue, loss workspaces), for batch images per step. */
+int simclr_method_memory_bytes(const simclr_train_config *config, int batch, size_t *bytes, simclr_error *err);
+
+/* One constructor per method (simclr.c, moco.c, ...). */
+int simclr_method_simclr_create(simclr_method *method, int batch, simclr_error *err);
+int simclr_method_moco_create(simclr_method *method, int batch, simclr_error *err);
+int simclr_method_byol_create(simclr_method *method, int batch, simclr_error *err);
+int simclr_method_simsiam_create(simclr_method *method, int batch, simclr_error *err);
+int simclr_method_barlow_create(simclr_method *method, int batch, simclr_error *err);
+int simclr_method_vicreg_create(simclr_method *method, int batch, simclr_error *err);
+
+/* ---- Shared pieces (method_common.c) ---------------------------------------------------- */
+
+/* A network with net's layers, input shape and tensors (parameters and batchnorm statistics
+ * copied), named `name`, for max_batch images: a target/key network. */
+int simclr_method_clone_network(simclr_network *clone, const simclr_network *net, const char *name, int max_batch,
+                                simclr_error *err);
+/* target = momentum target + (1 - momentum) online, over the parameters (the batchnorm running
+ * statistics are the target's own, from its training-mode forwards). */
+void simclr_method_ema_update(simclr_network *target, const simclr_network *online, float momentum);
+/* BYOL's tau at a step: 1 - (1 - base) (cos(pi step / total) + 1) / 2. */
+float simclr_method_cosine_momentum(float base, long long step, long long total);
+/* The predictor MLP: Dense(hidden, no bias) + BatchNorm1d + ReLU -> Dense(projection width). */
+int simclr_method_build_predictor(simclr_network *predictor, const simclr_model_config *model, int hidden,
+                                  int max_batch, simclr_error *err);
+/* How many rows i of a (B, D) have b_i as their most cosine-similar row of b (the pair
+ * retrieval accuracy the non-contrastive methods log as c_acc). workspace: B x B floats. */
+int simclr_method_pair_hits(const float *a, const float *b, int batch, int dim, float *workspace);
+/* The EMA momentum of the run: config->ema_momentum or the method's default. */
+float simclr_method_ema_momentum(const simclr_train_config *config);
+int simclr_method_predictor_hidden(const simclr_train_config *config);
+
+#endif

@@ -1,0 +1,58 @@
+/* SimCLR, the default: the seed's contrastive loss or the paper's NT-Xent (--loss) over the
+ * projections of the 2B views, exactly the arithmetic pretraining had before the methods. */
+#include <stdlib.h>
+
+#include "method_internal.h"
+#include "simclr/model.h"
+
+typedef struct simclr_state {
+    float *d_projections; /* (2B, width) */
+    float *workspace;
+} simclr_state;
+
+static int simclr_step(simclr_method *method, const float *views, int batch, simclr_contrastive_result *result,
+                       simclr_error *err)
+{
+    simclr_state *state = method->state;
+    const simclr_train_config *config = method->config;
+    size_t width = (size_t)simclr_model_projection_width(&config->model);
+    int count = 2 * batch;
+    if (simclr_network_forward(method->encoder, views, count, err) != 0) return -1;
+    if (simclr_network_forward(method->head, simclr_network_output(method->encoder), count, err) != 0) return -1;
+    const float *projections = simclr_network_output(method->head);
+    simclr_contrastive_loss(config->loss_kind, projections, projections + (size_t)batch * width, batch, (int)width,
+                            config->temperature, state->d_projections,
+                            state->d_projections + (size_t)batch * width, state->workspace, result);
+    simclr_network_zero_grads(method->encoder);
+    simclr_network_zero_grads(method->head);
+    float *d_features = method->encoder->d_output;
+    if (simclr_network_backward(method->head, state->d_projections, d_features, err) != 0) return -1;
+    return simclr_network_backward(method->encoder, d_features, NULL, err);
+}
+
+static void simclr_free(simclr_method *method)
+{
+    simclr_state *state = method->state;
+    if (!state) return;
+    free(state->d_projections);
+    free(state->workspace);
+    free(state);
+}
+
+static const simclr_method_ops SIMCLR_OPS = {.step = simclr_step, .after_step = NULL, .free = simclr_free};
+
+int simclr_method_simclr_create(simclr_method *method, int batch, simclr_error *err)
+{
+    method->ops = &SIMCLR_OPS;
+    simclr_state *state = simclr_checked_calloc(1, sizeof *state, "simclr state", err);
+    if (!state) return -1;
+    method->state = state;
+    const simclr_train_config *config = method->config;
+    size_t width = (size_t)simclr_model_projection_width(&config->model);
+    state->d_projections = simclr_checked_calloc(2 * (size_t)batch * width, sizeof(float), "projection gradients",
+                                                 err);
+    state->workspace = simclr_checked_calloc(
+        simclr_contrastive_workspace_floats(config->loss_kind, batch, (int)width), sizeof(float),
+        "contrastive workspace", err);
+    return state->d_projections && state->workspace ? 0 : -1;
+}
