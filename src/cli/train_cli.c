@@ -312,6 +312,15 @@ int train_cli_prepare(const train_cli *options, const train_start *start, const 
     simclr_communicator *comm = cli_communicator();
     config->communicator = comm;
     simclr_communicator_broadcast(comm, run->out_dir, sizeof run->out_dir, 0);
+    int ranks = simclr_communicator_size(comm);
+    if (ranks > 1 && strcmp(start->command, "baseline") != 0 && strcmp(start->command, "finetune") != 0 &&
+        config->unlabeled_batch + config->labeled_batch < (size_t)ranks)
+        return simclr_error_input(err, "--unlabeled-batch + --labeled-batch = %zu images per step for %d ranks "
+                                  "(expected at least one image per rank)",
+                                  config->unlabeled_batch + config->labeled_batch, ranks);
+    if (ranks > 1 && strcmp(start->command, "pretrain") != 0 && config->labeled_batch < (size_t)ranks)
+        return simclr_error_input(err, "--labeled-batch %zu for %d ranks (expected at least one image per rank)",
+                                  config->labeled_batch, ranks);
     config->out_dir = run->out_dir;
     config->resume = options->resume != NULL;
     config->quiet = options->quiet;
@@ -361,7 +370,8 @@ int train_cli_prepare(const train_cli *options, const train_start *start, const 
     } else if (!options->overwrite && run_directory_check_fresh(start->command, run->out_dir, err) != 0) {
         goto fail;
     }
-    if (estimate_runs(options, start, ds, config, err) != 0) goto fail;
+    /* Issue 14: rank 0 alone measures and prints the estimate (its refusal ends the job). */
+    if (simclr_communicator_is_root(comm) && estimate_runs(options, start, ds, config, err) != 0) goto fail;
 
     /* Issue 14: every rank has checked before rank 0 writes (a rank that failed ends the job). */
     simclr_communicator_barrier(comm);
