@@ -44,7 +44,7 @@ def communication(n, batch, params, bn_layers, dim, beta, alpha):
 def batch_for(efficiency, n, params, bn_layers, dim, rate, beta, alpha):
     """The smallest global batch whose efficiency T(1) / (N T(N)) reaches `efficiency`."""
     if n == 1:
-        return 1
+        return None
     c0, _ = communication(n, 0, params, bn_layers, dim, beta, alpha)
     c1 = communication(n, 1, params, bn_layers, dim, beta, alpha)[0] - c0
     k = efficiency / (1 - efficiency)
@@ -72,7 +72,7 @@ def main():
                 needed = batch_for(0.9, n, params, bn_layers, dim, rate, beta, alpha)
                 print(f"| {n} | {compute:.3f} | {comm:.4f} | {step:.3f} | {args.batch / step:.0f} | "
                       f"{single / (n * step) * 100:.1f} % | {sent / 1e6:.2f} | "
-                      f"{needed if needed else 'none'} |")
+                      f"{needed if needed else ('-' if n == 1 else 'none')} |")
             print()
 
 

@@ -142,6 +142,11 @@ static int supervised_step_share(supervised_state *state, const simclr_dataset *
     simclr_optimizer_update(&state->encoder_optimizer, learning_rate, state->encoder.params, state->encoder.grads);
     simclr_optimizer_update(&state->classifier_optimizer, learning_rate, state->classifier.params,
                             state->classifier.grads);
+    if (simclr_check_finite(state->encoder.params, state->encoder.param_count, "encoder weights", epoch + 1,
+                            step, err) != 0 ||
+        simclr_check_finite(state->classifier.params, state->classifier.param_count, "classifier weights",
+                            epoch + 1, step, err) != 0)
+        return -1;
     return 0;
 }
 
