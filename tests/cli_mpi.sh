@@ -121,4 +121,22 @@ else
 fi
 expect_status 0 "killed rank: the checkpoint resumes (one process)" "$simclr" pretrain "${common[@]}" "${tiny[@]}" \
     --epochs "$(( $(tail -n +2 "$work/killed/pretrain_history.csv" | wc -l) + 1 ))" --steps-per-epoch 1 --resume "$work/killed"
+# 6. Ctrl-C to mpirun: every rank stops after the same step, rank 0 saves, the ranks exit 130; it resumes.
+# (mpirun itself in the background, not a function: $! must be its pid.)
+mpirun --oversubscribe --bind-to none -np 2 "$simclr" pretrain "${common[@]}" "${tiny[@]}" --epochs 100000 \
+    --steps-per-epoch 50 --out "$work/stopped" >"$work/stop_out" 2>"$work/stop_err" &
+job=$!
+for _ in $(seq 1 300); do [ -e "$work/stopped/pretrain.safetensors" ] && break; sleep 0.1; done
+kill -INT "$job"
+for _ in $(seq 1 300); do kill -0 "$job" 2>/dev/null || break; sleep 0.1; done
+kill -0 "$job" 2>/dev/null && { fail "Ctrl-C under mpirun: still running 30 s later"; kill -9 "$job"; }
+wait "$job"; status=$?
+# Each rank exits 130; mpirun's own status after a SIGINT is its choice (Open MPI 4.1: 1).
+[ "$status" -ne 0 ] && pass "Ctrl-C under mpirun: exit non-zero ($status)" || fail "Ctrl-C under mpirun: exit 0"
+[ "$(grep -c "interrupted in epoch\|interrupted after epoch" "$work/stop_err")" -eq 2 ] &&
+    pass "Ctrl-C under mpirun: both ranks stopped at the same step" || fail "Ctrl-C under mpirun: the ranks did not stop together"
+expect_text "$work/stop_err" "saved $work/stopped/pretrain.safetensors" "Ctrl-C under mpirun: the checkpoint is saved"
+epochs=$(( $(tail -n +2 "$work/stopped/pretrain_history.csv" | wc -l) + 1 ))
+expect_status 0 "Ctrl-C under mpirun: resumed on 3 ranks" mpi 3 "$simclr" pretrain "${common[@]}" "${tiny[@]}" \
+    --epochs "$epochs" --steps-per-epoch 50 --resume "$work/stopped"
 harness_finish

@@ -63,7 +63,7 @@ expect_text "$work/err" "resnet18" "the checkpoint's backbone is named"
 # --backbone is refused.
 expect_status 0 "finetune from resnet18" "$simclr" finetune "${common[@]}" "${small[@]}" --backbone resnet18 \
     --epochs 1 --from "$work/r18/pretrain.safetensors" --out "$work/ft"
-if head -c 65536 "$work/ft/finetune.safetensors" | tr -d '\0' | grep -aqF '"model.backbone":"resnet18"'; then
+if head -c 65536 "$work/ft/finetune.safetensors" | tr -d '\0' | grep -aF '"model.backbone":"resnet18"' >/dev/null; then
     pass "finetune keeps the checkpoint's backbone"; else fail "finetune checkpoint is not a resnet18"; fi
 expect_status 2 "finetune a seed encoder from resnet18" "$simclr" finetune "${common[@]}" "${small[@]}" --epochs 1 \
     --backbone seed --from "$work/r18/pretrain.safetensors" --out "$work/ft_seed"

@@ -43,7 +43,7 @@ static void print_usage(FILE *stream)
 /* Issue 14: under mpirun (detected from the launcher's environment, so that a plain start never
  * initialises MPI) the command runs on every rank with the job's communicator; rank 0 alone
  * prints to stdout. A rank that fails ends the whole job with its exit status (MPI_Abort), so no
- * rank waits forever for one that left. */
+ * rank waits forever for one that left; an interruption (exit 130) ends every rank normally. */
 static int run_command(const command_entry *command, int argc, char **argv)
 {
     static simclr_communicator communicator;
@@ -59,7 +59,10 @@ static int run_command(const command_entry *command, int argc, char **argv)
     int status = command->run(argc - 2, argv + 2);
     fflush(stdout);
     fflush(stderr);
-    if (status != 0 && communicator.size > 1) {
+    /* An interruption (130) is reached by every rank at the same step (the stop flag is allreduced)
+     * after rank 0 saved the checkpoint: the ranks leave together. Any other failure may be one
+     * rank's alone. */
+    if (status != 0 && status != 130 && communicator.size > 1) {
         char message[96];
         snprintf(message, sizeof message, "%s ended with exit status %d; stopping the job", command->name,
                  status);
