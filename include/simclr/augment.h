@@ -69,6 +69,11 @@ void simclr_augment_rescale(const uint8_t *in, size_t count, float *out);
 void simclr_augment_batch(const uint8_t *images, size_t batch, int height, int width, int channels,
                    const simclr_augment_strength *strength, uint64_t seed, uint64_t epoch, uint64_t step,
                    uint64_t view, float *out);
+/* Part of a batch (issue 14: a rank's share): images[i] draws as image first_image + i of the
+ * whole batch, so the views are those the whole batch would give. */
+void simclr_augment_batch_from(const uint8_t *images, size_t batch, int height, int width, int channels,
+                               const simclr_augment_strength *strength, uint64_t seed, uint64_t epoch,
+                               uint64_t step, size_t first_image, uint64_t view, float *out);
 
 SIMCLR_END_DECLS
 #endif

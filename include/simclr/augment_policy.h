@@ -132,6 +132,11 @@ void simclr_augment_policy_apply(const uint8_t *in, int height, int width, int c
 void simclr_augment_policy_batch(const simclr_augment_policy *policy, const uint8_t *images, size_t batch,
                                  int height, int width, int channels, uint64_t seed, uint64_t epoch,
                                  uint64_t step, uint64_t view, float *out);
+/* Part of a batch (issue 14: a rank's share): images[i] draws as image first_image + i. */
+void simclr_augment_policy_batch_from(const simclr_augment_policy *policy, const uint8_t *images,
+                                      size_t batch, int height, int width, int channels, uint64_t seed,
+                                      uint64_t epoch, uint64_t step, size_t first_image, uint64_t view,
+                                      float *out);
 
 SIMCLR_END_DECLS
 #endif

@@ -151,6 +151,10 @@ typedef struct simclr_batchnorm_config {
     simclr_nn_activation activation;
     simclr_nn_precision precision;
     simclr_nn_layout layout;
+    /* Issue 14: with a communicator of several ranks (distributed.h), the statistics are those of
+     * the global batch: the per-channel sums are allreduced in forward and backward. NULL: this
+     * process's batch (the default). */
+    struct simclr_communicator *communicator;
 } simclr_batchnorm_config;
 
 #define SIMCLR_BATCHNORM_MOMENTUM 0.1f

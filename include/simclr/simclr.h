@@ -11,6 +11,7 @@
 #include "simclr/augment.h"
 #include "simclr/checkpoint.h"
 #include "simclr/dataset.h"
+#include "simclr/distributed.h"
 #include "simclr/error.h"
 #include "simclr/export.h"
 #include "simclr/features.h"

@@ -15,6 +15,7 @@
 #include "simclr/augment_policy.h"
 #include "simclr/checkpoint.h"
 #include "simclr/dataset.h"
+#include "simclr/distributed.h"
 #include "simclr/history.h"
 #include "simclr/knn.h"
 #include "simclr/loss.h"
@@ -76,6 +77,12 @@ typedef struct simclr_train_config {
      * replace the loss by NaN at this global step (-1: off), to exercise the numerical guard. */
     long long stop_after_steps;
     long long inject_nan_at_step;
+    /* Issue 14: data-parallel over the ranks of this communicator (distributed.h; NULL: one
+     * process). Every rank calls the run with the same config; the batches stay global (each rank
+     * reads and augments its share), the results are one process's, and only rank 0 writes files
+     * (the caller sets quiet on the other ranks). Supported for pretraining with the seed's loss
+     * or NT-Xent and for the supervised runs. */
+    simclr_communicator *communicator;
 } simclr_train_config;
 
 /* Defaults for a dataset: the seed's hyperparameters and the seed's model on its image shape. */

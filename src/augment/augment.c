@@ -242,6 +242,14 @@ void simclr_augment_batch(const uint8_t *images, size_t batch, int height, int w
                    const simclr_augment_strength *strength, uint64_t seed, uint64_t epoch, uint64_t step,
                    uint64_t view, float *out)
 {
+    simclr_augment_batch_from(images, batch, height, width, channels, strength, seed, epoch, step, 0, view,
+                              out);
+}
+
+void simclr_augment_batch_from(const uint8_t *images, size_t batch, int height, int width, int channels,
+                               const simclr_augment_strength *strength, uint64_t seed, uint64_t epoch,
+                               uint64_t step, size_t first_image, uint64_t view, float *out)
+{
     size_t image_size = (size_t)height * width * channels;
     if (!strength) {
         simclr_augment_rescale(images, batch * image_size, out);
@@ -254,7 +262,8 @@ void simclr_augment_batch(const uint8_t *images, size_t batch, int height, int w
 #pragma omp for schedule(static)
         for (size_t i = 0; i < batch; i++) {
             simclr_augment_params params;
-            simclr_augment_draw(strength, height, width, channels, seed, epoch, step, i, view, &params);
+            simclr_augment_draw(strength, height, width, channels, seed, epoch, step, first_image + i, view,
+                                &params);
             simclr_augment_apply_workspace(images + i * image_size, height, width, channels, &params,
                                     workspace, out + i * image_size);
         }

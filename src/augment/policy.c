@@ -215,9 +215,18 @@ void simclr_augment_policy_batch(const simclr_augment_policy *policy, const uint
                                  int height, int width, int channels, uint64_t seed, uint64_t epoch,
                                  uint64_t step, uint64_t view, float *out)
 {
+    simclr_augment_policy_batch_from(policy, images, batch, height, width, channels, seed, epoch, step, 0,
+                                     view, out);
+}
+
+void simclr_augment_policy_batch_from(const simclr_augment_policy *policy, const uint8_t *images,
+                                      size_t batch, int height, int width, int channels, uint64_t seed,
+                                      uint64_t epoch, uint64_t step, size_t first_image, uint64_t view,
+                                      float *out)
+{
     if (policy->kind == SIMCLR_AUGMENT_POLICY_KIND_SEED) {
-        simclr_augment_batch(images, batch, height, width, channels, &SIMCLR_AUGMENT_CONTRASTIVE, seed,
-                             epoch, step, view, out);
+        simclr_augment_batch_from(images, batch, height, width, channels, &SIMCLR_AUGMENT_CONTRASTIVE, seed,
+                                  epoch, step, first_image, view, out);
         return;
     }
     size_t image_size = (size_t)height * width * channels;
@@ -232,7 +241,8 @@ void simclr_augment_policy_batch(const simclr_augment_policy *policy, const uint
 #pragma omp for schedule(static)
         for (size_t i = 0; i < batch; i++) {
             simclr_augment_policy_params params;
-            simclr_augment_policy_draw(policy, height, width, seed, epoch, step, i, view, &params);
+            simclr_augment_policy_draw(policy, height, width, seed, epoch, step, first_image + i, view,
+                                       &params);
             simclr_augment_policy_apply(images + i * image_size, height, width, channels, &params,
                                         workspace, out + i * image_size);
         }

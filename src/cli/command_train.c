@@ -164,10 +164,13 @@ static int run_train_command(train_command command, int argc, char **argv)
         if (simclr_train_pretrain(&ds, &config, &runs[1], &err) != 0) goto fail;
         train_cli_print_maximum(&runs[1], "val_p_acc");
         if (!config.quiet) printf("== Supervised finetuning ==\n");
+        /* Issue 14: every rank reads the checkpoint rank 0 has finished writing. */
+        simclr_communicator_barrier(config.communicator);
         char checkpoint[4096];
         snprintf(checkpoint, sizeof checkpoint, "%s/pretrain.safetensors", config.out_dir);
         if (simclr_train_finetune(&ds, &config, checkpoint, &runs[2], &err) != 0) goto fail;
         train_cli_print_maximum(&runs[2], "val_acc");
+        if (!simclr_communicator_is_root(config.communicator)) break; /* issue 14: rank 0 writes */
         const simclr_history *plotted[3] = {&runs[0], &runs[1], &runs[2]};
         if (write_plots(config.out_dir, plotted, &err) != 0) goto fail;
         /* The embedding space of the pretrained and the finetuned encoder. */

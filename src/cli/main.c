@@ -1,8 +1,11 @@
 /* simclr: contrastive pretraining (SimCLR) and semi-supervised classification, in C. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "cli_distributed.h"
 #include "commands.h"
+#include "mpi_communicator.h"
 
 typedef struct command_entry {
     const char *name;
@@ -37,6 +40,38 @@ static void print_usage(FILE *stream)
                     "'simclr --version' prints the version.\n");
 }
 
+/* Issue 14: under mpirun (detected from the launcher's environment, so that a plain start never
+ * initialises MPI) the command runs on every rank with the job's communicator; rank 0 alone
+ * prints to stdout. A rank that fails ends the whole job with its exit status (MPI_Abort), so no
+ * rank waits forever for one that left; an interruption (exit 130) ends every rank normally. */
+static int run_command(const command_entry *command, int argc, char **argv)
+{
+    static simclr_communicator communicator;
+    const char *launched_size = getenv("OMPI_COMM_WORLD_SIZE");
+    int launched = simclr_mpi_launched() && !(launched_size && strcmp(launched_size, "1") == 0);
+    if (!launched) return command->run(argc - 2, argv + 2);
+    if (simclr_mpi_communicator_init(&argc, &argv, &communicator) != 0) return 2;
+    cli_set_communicator(&communicator);
+    if (communicator.rank != 0 && !freopen("/dev/null", "w", stdout)) {
+        fprintf(stderr, "simclr: error: rank %d: cannot silence stdout\n", communicator.rank);
+        return 1;
+    }
+    int status = command->run(argc - 2, argv + 2);
+    fflush(stdout);
+    fflush(stderr);
+    /* An interruption (130) is reached by every rank at the same step (the stop flag is allreduced)
+     * after rank 0 saved the checkpoint: the ranks leave together. Any other failure may be one
+     * rank's alone. */
+    if (status != 0 && status != 130 && communicator.size > 1) {
+        char message[96];
+        snprintf(message, sizeof message, "%s ended with exit status %d; stopping the job", command->name,
+                 status);
+        simclr_communicator_abort(&communicator, status, message);
+    }
+    simclr_mpi_communicator_finalize(&communicator);
+    return status;
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2) {
@@ -53,7 +88,7 @@ int main(int argc, char **argv)
         return 0;
     }
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++) {
-        if (strcmp(name, commands[i].name) == 0) return commands[i].run(argc - 2, argv + 2);
+        if (strcmp(name, commands[i].name) == 0) return run_command(&commands[i], argc, argv);
     }
     fprintf(stderr, "simclr: error: unknown command '%s'\n\n", name);
     print_usage(stderr);

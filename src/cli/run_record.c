@@ -210,6 +210,9 @@ int run_record_build(run_record *record, const run_record_source *source,
         goto done;
     if (add_row(record, "out", "--out", T, M, err, "%s", config->out_dir) ||
         add_row(record, "threads", "--threads", N, M, err, "%d", source->threads) ||
+        /* Issue 14: recorded, not compared: batches do not depend on the number of ranks, so a
+         * run may be resumed with another (threads is per rank). */
+        add_row(record, "ranks", "mpirun -np (ranks)", N, M, err, "%d", source->ranks) ||
         add_row(record, "quiet", "--quiet", RUN_VALUE_JSON, M, err, "%s",
                 source->quiet ? "true" : "false") ||
         add_row(record, "force", "--force", RUN_VALUE_JSON, M, err, "%s",

@@ -56,7 +56,8 @@ typedef struct run_record_source {
     long long dataset_file_count, dataset_file_bytes;
     const char *from;                 /* finetune's --from, or NULL */
     const char *from_sha256;
-    int threads;                      /* effective */
+    int threads;                      /* effective, per rank */
+    int ranks;                        /* issue 14: processes of the data-parallel job (1) */
     int quiet, force;
 } run_record_source;
 

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli_distributed.h"
 #include "dataset_fingerprint.h"
 #include "run_directory.h"
 #include "signals.h"
@@ -412,6 +413,23 @@ int train_cli_prepare(const train_cli *options, const train_start *start, const 
     if (run_directory_resolve(start->command, options->out, options->resume, options->overwrite,
                               run->out_dir, sizeof run->out_dir, &defaulted, err) != 0)
         return -1;
+    /* Issue 14: one directory for the job: rank 0's (a default one is named by the clock). */
+    simclr_communicator *comm = cli_communicator();
+    config->communicator = comm;
+    simclr_communicator_broadcast(comm, run->out_dir, sizeof run->out_dir, 0);
+    int ranks = simclr_communicator_size(comm);
+    if (ranks > 1 && strcmp(start->command, "baseline") != 0 && strcmp(start->command, "finetune") != 0 &&
+        config->unlabeled_batch + config->labeled_batch < (size_t)ranks)
+        return simclr_error_input(err, "--unlabeled-batch + --labeled-batch = %zu images per step for %d ranks "
+                                  "(expected at least one image per rank)",
+                                  config->unlabeled_batch + config->labeled_batch, ranks);
+    if (ranks > 1 && config->method != SIMCLR_METHOD_SIMCLR)
+        return simclr_error_input(err, "--method %s: data-parallel training over MPI (%d ranks) runs --method "
+                                  "simclr only; run %s in one process", simclr_method_name(config->method), ranks,
+                                  simclr_method_name(config->method));
+    if (ranks > 1 && strcmp(start->command, "pretrain") != 0 && config->labeled_batch < (size_t)ranks)
+        return simclr_error_input(err, "--labeled-batch %zu for %d ranks (expected at least one image per rank)",
+                                  config->labeled_batch, ranks);
     config->out_dir = run->out_dir;
     config->resume = options->resume != NULL;
     config->quiet = options->quiet;
@@ -446,6 +464,7 @@ int train_cli_prepare(const train_cli *options, const train_start *start, const 
                                 .from = start->from,
                                 .from_sha256 = from_sha256,
                                 .threads = omp_get_max_threads(),
+                                .ranks = simclr_communicator_size(comm),
                                 .quiet = options->quiet,
                                 .force = options->force};
     if (run_record_build(&run->record, &source, config, err) != 0) return -1;
@@ -460,9 +479,15 @@ int train_cli_prepare(const train_cli *options, const train_start *start, const 
     } else if (!options->overwrite && run_directory_check_fresh(start->command, run->out_dir, err) != 0) {
         goto fail;
     }
-    if (estimate_runs(options, start, ds, config, err) != 0) goto fail;
+    /* Issue 14: rank 0 alone measures and prints the estimate (its refusal ends the job). */
+    if (simclr_communicator_is_root(comm) && estimate_runs(options, start, ds, config, err) != 0) goto fail;
 
-    /* Everything is checked: from here on the run writes. */
+    /* Issue 14: every rank has checked before rank 0 writes (a rank that failed ends the job). */
+    simclr_communicator_barrier(comm);
+    if (comm)
+        comm->threads = omp_get_max_threads();
+    /* Everything is checked: from here on the run writes (rank 0 alone). */
+    if (!simclr_communicator_is_root(comm)) return 0;
     if (defaulted) printf("Output directory: %s\n", run->out_dir);
     if (cli_make_directory(run->out_dir, err) != 0) goto fail;
     if (options->overwrite && run_directory_clear(start->command, run->out_dir, err) != 0) goto fail;

@@ -11,6 +11,8 @@
  */
 #include "simclr/loss.h"
 
+#include "contrastive_internal.h"
+
 #include <cblas.h>
 #include <math.h>
 
@@ -29,7 +31,7 @@ size_t simclr_contrastive_workspace_floats(simclr_contrastive_kind kind, int bat
 }
 
 /* p (rows, dim) = z scaled to unit length (unless its squared norm is below the epsilon). */
-static void normalize_rows(float *p, const float *z, int rows, int dim)
+void simclr_contrastive_normalize_rows(float *p, const float *z, int rows, int dim)
 {
 #pragma omp parallel for schedule(static) if (rows > CONTRASTIVE_PARALLEL_MIN)
     for (int r = 0; r < rows; r++) {
@@ -44,7 +46,7 @@ static void normalize_rows(float *p, const float *z, int rows, int dim)
 /* On entry d_z holds the gradient w.r.t. p; on return the gradient w.r.t. z. With
  * r = rsqrt(|z|^2): d_z = r (d_p - p (p . d_p)); where the norm was clamped r is a constant and
  * d_z = r d_p. As TensorFlow's maximum, the gradient takes the |z|^2 branch at equality. */
-static void normalize_backward(float *d_z, const float *p, const float *z, int rows, int dim)
+void simclr_contrastive_normalize_backward(float *d_z, const float *p, const float *z, int rows, int dim)
 {
 #pragma omp parallel for schedule(static) if (rows > CONTRASTIVE_PARALLEL_MIN)
     for (int r = 0; r < rows; r++) {
@@ -220,8 +222,8 @@ void simclr_contrastive_loss(simclr_contrastive_kind kind, const float *z1, cons
     float *p2 = p1 + b * dim;        /* (B, D), right after p1: together the (2B, D) views */
     float *similarity = p2 + b * dim; /* (B, B) or (2B, 2B) */
     float *stats = similarity + (kind == SIMCLR_CONTRASTIVE_KIND_NT_XENT ? 4 * b * b : b * b);
-    normalize_rows(p1, z1, batch, dim);
-    normalize_rows(p2, z2, batch, dim);
+    simclr_contrastive_normalize_rows(p1, z1, batch, dim);
+    simclr_contrastive_normalize_rows(p2, z2, batch, dim);
 
     double loss_sum = 0.0;
     int correct = 0;
@@ -239,8 +241,8 @@ void simclr_contrastive_loss(simclr_contrastive_kind kind, const float *z1, cons
             seed_gradient(d_z1, d_z2, p1, p2, batch, dim, temperature, similarity, row_lse,
                           column_lse);
     }
-    if (d_z1) normalize_backward(d_z1, p1, z1, batch, dim);
-    if (d_z2) normalize_backward(d_z2, p2, z2, batch, dim);
+    if (d_z1) simclr_contrastive_normalize_backward(d_z1, p1, z1, batch, dim);
+    if (d_z2) simclr_contrastive_normalize_backward(d_z2, p2, z2, batch, dim);
     if (result) {
         result->loss = (float)(loss_sum / batch);
         result->correct = correct;

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 
 #include "method_internal.h"
+#include "simclr/distributed.h"
 #include "simclr/model.h"
 
 typedef struct simclr_state {
@@ -20,9 +21,16 @@ static int simclr_step(simclr_method *method, const float *views, int batch, sim
     if (simclr_network_forward(method->encoder, views, count, err) != 0) return -1;
     if (simclr_network_forward(method->head, simclr_network_output(method->encoder), count, err) != 0) return -1;
     const float *projections = simclr_network_output(method->head);
-    simclr_contrastive_loss(config->loss_kind, projections, projections + (size_t)batch * width, batch, (int)width,
-                            config->temperature, state->d_projections,
-                            state->d_projections + (size_t)batch * width, state->workspace, result);
+    if (simclr_communicator_size(config->communicator) > 1) /* issue 14: the global batch's loss */
+        simclr_distributed_contrastive_loss(config->communicator, config->loss_kind, config->unlabeled_batch,
+                                            config->labeled_batch, projections,
+                                            projections + (size_t)batch * width, (int)width, config->temperature,
+                                            state->d_projections, state->d_projections + (size_t)batch * width,
+                                            state->workspace, result);
+    else
+        simclr_contrastive_loss(config->loss_kind, projections, projections + (size_t)batch * width, batch,
+                                (int)width, config->temperature, state->d_projections,
+                                state->d_projections + (size_t)batch * width, state->workspace, result);
     simclr_network_zero_grads(method->encoder);
     simclr_network_zero_grads(method->head);
     float *d_features = method->encoder->d_output;
@@ -51,8 +59,11 @@ int simclr_method_simclr_create(simclr_method *method, int batch, simclr_error *
     size_t width = (size_t)simclr_model_projection_width(&config->model);
     state->d_projections = simclr_checked_calloc(2 * (size_t)batch * width, sizeof(float), "projection gradients",
                                                  err);
+    int ranks = simclr_communicator_size(config->communicator);
     state->workspace = simclr_checked_calloc(
-        simclr_contrastive_workspace_floats(config->loss_kind, batch, (int)width), sizeof(float),
-        "contrastive workspace", err);
+        ranks > 1 ? simclr_distributed_contrastive_workspace_floats(config->loss_kind, config->unlabeled_batch,
+                                                                     config->labeled_batch, (int)width, ranks)
+                  : simclr_contrastive_workspace_floats(config->loss_kind, batch, (int)width),
+        sizeof(float), "contrastive workspace", err);
     return state->d_projections && state->workspace ? 0 : -1;
 }

@@ -12,6 +12,8 @@
  */
 #include "simclr/nn.h"
 
+#include "simclr/distributed.h"
+
 #include <math.h>
 #include <omp.h>
 #include <stdlib.h>
@@ -169,17 +171,26 @@ int simclr_batchnorm_forward_training(const simclr_batchnorm_config *config, voi
 {
     size_t channels = (size_t)config->channels;
     double values = (double)batch * (double)config->spatial;
-    if (values < 2.0)
-        return simclr_error_input(err, "batchnorm: training needs more than one value per channel "
-                                       "(batch %d of %d positions)",
-                                  batch, config->spatial);
-    double *sums = simclr_checked_calloc(2 * channels, sizeof(double), "batchnorm sums", err);
+    /* 2C sums, then (global BN) the value count. */
+    double *sums = simclr_checked_calloc(2 * channels + 1, sizeof(double), "batchnorm sums", err);
     float *scale = simclr_checked_calloc(2 * channels, sizeof(float), "batchnorm scales", err);
     bn_pass_args args = {.config = config, .geometry = geometry_of(config, batch), .in = in};
     if (!sums || !scale || channel_sums(&args, BN_PASS_MOMENTS, batch, sums, sums + channels, err) != 0) {
         free(sums);
         free(scale);
         return -1;
+    }
+    if (simclr_communicator_size(config->communicator) > 1) { /* issue 14: global BN */
+        sums[2 * channels] = values;
+        simclr_communicator_allreduce_doubles(config->communicator, sums, 2 * channels + 1);
+        values = sums[2 * channels];
+    }
+    if (values < 2.0) {
+        free(sums);
+        free(scale);
+        return simclr_error_input(err, "batchnorm: training needs more than one value per channel "
+                                       "(batch %d of %d positions)",
+                                  batch, config->spatial);
     }
     float *shift = scale + channels;
     for (size_t c = 0; c < channels; c++) {
@@ -230,7 +241,8 @@ int simclr_batchnorm_backward(const simclr_batchnorm_config *config, void *d_in,
     size_t channels = (size_t)config->channels;
     double values = (double)batch * (double)config->spatial;
     const void *mask = config->activation == SIMCLR_NN_ACTIVATION_RELU ? out : NULL;
-    double *sums = simclr_checked_calloc(2 * channels, sizeof(double), "batchnorm sums", err);
+    /* 2C sums, the value count, and (global BN) this rank's 2C sums for d_gamma and d_beta. */
+    double *sums = simclr_checked_calloc(4 * channels + 1, sizeof(double), "batchnorm sums", err);
     float *coefficients = simclr_checked_calloc(3 * channels, sizeof(float), "batchnorm coefficients", err);
     bn_pass_args args = {.config = config,
                          .geometry = geometry_of(config, batch),
@@ -244,12 +256,21 @@ int simclr_batchnorm_backward(const simclr_batchnorm_config *config, void *d_in,
         free(coefficients);
         return -1;
     }
+    const double *local = sums;
+    if (simclr_communicator_size(config->communicator) > 1) { /* issue 14: global BN */
+        double *own = sums + 2 * channels + 1;
+        for (size_t c = 0; c < 2 * channels; c++) own[c] = sums[c];
+        sums[2 * channels] = values;
+        simclr_communicator_allreduce_doubles(config->communicator, sums, 2 * channels + 1);
+        values = sums[2 * channels];
+        local = own; /* the parameter gradients are summed over the ranks later */
+    }
     float *a = coefficients, *b = a + channels, *k = b + channels;
     for (size_t c = 0; c < channels; c++) {
         double sum_dy = sums[c], sum_dy_centered = sums[channels + c];
         double invstd = batch_invstd[c];
-        d_beta[c] += (float)sum_dy;
-        d_gamma[c] += (float)(sum_dy_centered * invstd);
+        d_beta[c] += (float)local[c];
+        d_gamma[c] += (float)(local[channels + c] * invstd);
         double scale = (double)gamma[c] * invstd;
         a[c] = (float)scale;
         b[c] = (float)(-scale * invstd * invstd * sum_dy_centered / values);

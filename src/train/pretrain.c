@@ -34,6 +34,9 @@ typedef struct pretrain_state {
     simclr_method method;   /* the self-supervised method: loss, target networks, queue */
     float *d_logits;        /* (labeled, classes) */
     int32_t *labels;
+    /* Issue 14: this rank's share of every batch (the whole batch in one process). */
+    simclr_communicator *comm;
+    simclr_batch_share share;
 } pretrain_state;
 
 static void pretrain_state_free(pretrain_state *state)
@@ -73,6 +76,14 @@ static int pretrain_setup(pretrain_state *state, const simclr_dataset *ds, const
     size_t max_batch = views > config->test_batch ? views : config->test_batch;
     size_t image_bytes = simclr_dataset_image_bytes(ds);
     size_t needed = 0;
+    /* Issue 14: data-parallel over the communicator's ranks (one process: the whole batch). */
+    state->comm = config->communicator;
+    int ranks = simclr_communicator_size(state->comm);
+    state->share = simclr_batch_share_of(config->unlabeled_batch, config->labeled_batch,
+                                         simclr_communicator_rank(state->comm), ranks);
+    if (ranks > 1 && batch < (size_t)ranks)
+        return simclr_error_input(err, "--unlabeled-batch + --labeled-batch = %zu images per step for %d "
+                                  "ranks (expected at least one image per rank)", batch, ranks);
     if (simclr_train_memory_bytes(ds, config, 1, &needed, err) != 0) return -1;
     if (simclr_train_check_memory("pretraining", needed,
                            "lower --unlabeled-batch, --labeled-batch or --width", err) != 0)
@@ -108,6 +119,8 @@ static int pretrain_setup(pretrain_state *state, const simclr_dataset *ds, const
         !state->views || !state->d_logits ||
         !state->labels)
         return -1;
+    simclr_network_set_communicator(&state->encoder, state->comm); /* global BatchNorm */
+    simclr_network_set_communicator(&state->head, state->comm);
     if (config->knn_k > 0 &&
         simclr_knn_monitor_init(&state->knn, config, ds, state->labeled_indices, state->labeled_count,
                                 (int)simclr_network_output_size(&state->encoder), err) != 0)
@@ -125,28 +138,43 @@ static int pretrain_step(pretrain_state *state, const simclr_dataset *ds, const 
                          int epoch, size_t step, float learning_rate, int inject_nan, step_metrics *metrics,
                          simclr_error *err)
 {
-    size_t unlabeled = config->unlabeled_batch, labeled = config->labeled_batch;
+    /* This rank's share of the global batch (one process: all of it): `unlabeled` images from
+     * unlabeled_first, `labeled` from labeled_first, drawn as those images of the whole batch. */
+    const simclr_batch_share *share = &state->share;
+    size_t unlabeled = share->unlabeled_count, labeled = share->labeled_count;
     size_t batch = unlabeled + labeled;
     size_t image_bytes = simclr_dataset_image_bytes(ds);
+    int ranks = simclr_communicator_size(state->comm);
     simclr_sampler_batch(&state->stream, epoch, (int64_t)step, state->unlabeled_batch_indices,
                   state->labeled_batch_indices);
     /* Both labeled and unlabeled images are used, without labels: unlabeled first, as the seed
      * concatenates them. */
-    simclr_batch_read_images(ds, state->stream.unlabeled_split, state->unlabeled_batch_indices, unlabeled,
-                      state->pixels);
-    simclr_batch_read_images(ds, SIMCLR_DATASET_SPLIT_TRAIN, state->labeled_batch_indices, labeled,
-                      state->pixels + unlabeled * image_bytes);
-    /* The seed policy is simclr_augment_batch with SIMCLR_AUGMENT_CONTRASTIVE, as before. */
-    simclr_augment_policy_batch(&config->augment, state->pixels, batch, ds->height, ds->width, ds->channels,
-                                config->seed, (uint64_t)epoch, step, 1, state->views);
-    simclr_augment_policy_batch(&config->augment, state->pixels, batch, ds->height, ds->width, ds->channels,
-                                config->seed, (uint64_t)epoch, step, 2, state->views + batch * image_bytes);
+    simclr_batch_read_images(ds, state->stream.unlabeled_split, state->unlabeled_batch_indices + share->unlabeled_first,
+                      unlabeled, state->pixels);
+    simclr_batch_read_images(ds, SIMCLR_DATASET_SPLIT_TRAIN, state->labeled_batch_indices + share->labeled_first,
+                      labeled, state->pixels + unlabeled * image_bytes);
+    /* The seed policy is simclr_augment_batch with SIMCLR_AUGMENT_CONTRASTIVE, as before; the
+     * labeled images are images unlabeled_batch + i of the global batch. */
+    for (uint64_t view = 1; view <= 2; view++) {
+        float *out = state->views + (view - 1) * batch * image_bytes;
+        simclr_augment_policy_batch_from(&config->augment, state->pixels, unlabeled, ds->height, ds->width,
+                                         ds->channels, config->seed, (uint64_t)epoch, step,
+                                         share->unlabeled_first, view, out);
+        simclr_augment_policy_batch_from(&config->augment, state->pixels + unlabeled * image_bytes, labeled,
+                                         ds->height, ds->width, ds->channels, config->seed, (uint64_t)epoch,
+                                         step, config->unlabeled_batch + share->labeled_first, view,
+                                         out + unlabeled * image_bytes);
+    }
 
-    /* The method: loss and gradients into encoder and head (src/method/). */
+    /* The method: loss and gradients into encoder and head (src/method/; over MPI the simclr
+     * method's loss is the global one, issue 14). */
     if (simclr_method_step(&state->method, state->views, (int)batch, &metrics->contrastive, err) != 0) return -1;
     if (inject_nan) metrics->contrastive.loss = NAN;
     if (simclr_check_finite(&metrics->contrastive.loss, 1, "contrastive loss", epoch + 1, step, err) != 0)
         return -1;
+    simclr_network_allreduce_grads(state->comm, &state->encoder); /* issue 14; one process: nothing */
+    simclr_network_allreduce_grads(state->comm, &state->head);
+    simclr_train_debug_dump_gradients(config, "contrastive", epoch, step, &state->encoder, &state->head);
     if (simclr_check_finite(state->encoder.grads, state->encoder.param_count, "encoder gradients",
                      epoch + 1, step, err) != 0 ||
         simclr_check_finite(state->head.grads, state->head.param_count, "projection_head gradients",
@@ -164,22 +192,37 @@ static int pretrain_step(pretrain_state *state, const simclr_dataset *ds, const 
 
     /* The probe: weak augmentation of the labeled images, encoder in inference mode (no gradient
      * reaches it), Dense(num_classes) trained by cross-entropy. */
-    simclr_batch_read_labels(ds, SIMCLR_DATASET_SPLIT_TRAIN, state->labeled_batch_indices, labeled,
-                      state->labels);
-    simclr_augment_batch(state->pixels + unlabeled * image_bytes, labeled, ds->height, ds->width,
-                  ds->channels, &SIMCLR_AUGMENT_CLASSIFICATION, config->seed, (uint64_t)epoch, step, 3,
-                  state->views);
-    simclr_network_set_training(&state->encoder, 0); /* batchnorm on running statistics */
-    int status = simclr_network_forward(&state->encoder, state->views, (int)labeled, err);
-    simclr_network_set_training(&state->encoder, 1);
-    if (status != 0) return -1;
-    if (simclr_network_forward(&state->probe, simclr_network_output(&state->encoder), (int)labeled, err) != 0)
-        return -1;
-    metrics->probe_loss = simclr_softmax_cross_entropy(simclr_network_output(&state->probe), state->labels,
-                                                (int)labeled, config->model.num_classes,
-                                                state->d_logits, &metrics->probe_correct);
+    simclr_batch_read_labels(ds, SIMCLR_DATASET_SPLIT_TRAIN, state->labeled_batch_indices + share->labeled_first,
+                      labeled, state->labels);
     simclr_network_zero_grads(&state->probe);
-    if (simclr_network_backward(&state->probe, state->d_logits, NULL, err) != 0) return -1;
+    metrics->probe_loss = 0.0f;
+    metrics->probe_correct = 0;
+    if (labeled > 0) { /* a rank's labeled share may be empty */
+        simclr_augment_batch_from(state->pixels + unlabeled * image_bytes, labeled, ds->height, ds->width,
+                                  ds->channels, &SIMCLR_AUGMENT_CLASSIFICATION, config->seed, (uint64_t)epoch,
+                                  step, share->labeled_first, 3, state->views);
+        simclr_network_set_training(&state->encoder, 0); /* batchnorm on running statistics */
+        int status = simclr_network_forward(&state->encoder, state->views, (int)labeled, err);
+        simclr_network_set_training(&state->encoder, 1);
+        if (status != 0) return -1;
+        if (simclr_network_forward(&state->probe, simclr_network_output(&state->encoder), (int)labeled, err) != 0)
+            return -1;
+        metrics->probe_loss = simclr_softmax_cross_entropy(simclr_network_output(&state->probe), state->labels,
+                                                    (int)labeled, config->model.num_classes,
+                                                    state->d_logits, &metrics->probe_correct);
+        if (ranks > 1) /* issue 14: the gradient of the global batch's mean */
+            simclr_train_rescale(state->d_logits, labeled * (size_t)config->model.num_classes,
+                                 (float)labeled / (float)config->labeled_batch);
+        if (simclr_network_backward(&state->probe, state->d_logits, NULL, err) != 0) return -1;
+    }
+    if (ranks > 1) {
+        simclr_network_allreduce_grads(state->comm, &state->probe);
+        double probe[2] = {(double)metrics->probe_loss * (double)labeled, (double)metrics->probe_correct};
+        simclr_communicator_allreduce_doubles(state->comm, probe, 2);
+        metrics->probe_loss = (float)(probe[0] / (double)config->labeled_batch);
+        metrics->probe_correct = (int)probe[1];
+    }
+    simclr_train_debug_dump_gradients(config, "probe", epoch, step, &state->probe, NULL);
     if (simclr_check_finite(state->probe.grads, state->probe.param_count, "linear_probe gradients",
                      epoch + 1, step, err) != 0)
         return -1;
@@ -219,6 +262,7 @@ int simclr_train_pretrain(const simclr_dataset *ds, const simclr_train_config *c
         simclr_network_print_summary(&state.probe, config->log);
         fprintf(config->log, "batch size is %zu (unlabeled) + %zu (labeled), %zu steps per epoch\n",
                 config->unlabeled_batch, config->labeled_batch, state.stream.steps_per_epoch);
+        simclr_train_print_ranks(config);
     }
     size_t steps = state.stream.steps_per_epoch;
     simclr_progress bar;
@@ -266,25 +310,30 @@ int simclr_train_pretrain(const simclr_dataset *ds, const simclr_train_config *c
             }
         }
         simclr_evaluation test;
-        if (simclr_evaluate_classifier(ds, &state.encoder, &state.probe, config->test_batch, state.pixels,
-                                state.views, config->knn_k > 0 ? &state.knn : NULL, &test, err) != 0)
+        if (simclr_evaluate_classifier_sharded(config->communicator, ds, &state.encoder, &state.probe,
+                                               config->test_batch, state.pixels, state.views,
+                                               config->knn_k > 0 ? &state.knn : NULL, &test, err) != 0)
             goto done;
+        simclr_network *const checked[3] = {&state.encoder, &state.head, &state.probe};
+        if (simclr_networks_check_identical(config->communicator, checked, 3, err) != 0) goto done;
         double values[PRETRAIN_METRIC_COUNT] = {sums[1] / sums[2], sums[0] / (double)steps,
                                                 sums[4] / sums[5], sums[3] / (double)steps,
                                                 test.accuracy,     test.loss,
                                                 learning_rate,     test.knn_accuracy};
+        int writes = simclr_communicator_is_root(config->communicator); /* issue 14: rank 0 alone */
         if (simclr_history_append(hist, values, simclr_progress_now() - epoch_start, err) != 0 ||
-            simclr_history_write(hist, config->out_dir, "pretrain", err) != 0)
+            (writes && simclr_history_write(hist, config->out_dir, "pretrain", err) != 0))
             goto done;
         simclr_checkpoint_info info;
         simclr_train_fill_checkpoint_info(&info, ds, config, "pretrain", "linear_probe", epoch + 1);
         snprintf(path, sizeof path, "%s/pretrain.safetensors", config->out_dir);
-        if (simclr_checkpoint_save(path, &info, parts, part_count, err) != 0) goto done;
+        if (writes && simclr_checkpoint_save(path, &info, parts, part_count, err) != 0) goto done;
         if (!config->quiet) {
             metrics[0] = '\0';
             for (int m = 0; m < metric_count; m++)
                 simclr_progress_append_metric(metrics, sizeof metrics, PRETRAIN_METRICS[m], values[m]);
             simclr_progress_end_epoch(&bar, metrics);
+            simclr_train_print_communication(config, (long long)steps);
         }
         if (epoch + 1 < config->epochs && simclr_train_stop_requested(config, steps_this_process)) {
             simclr_error_set(err, SIMCLR_ERROR_KIND_INTERRUPTED,

@@ -87,9 +87,65 @@ static int supervised_setup(supervised_state *state, const simclr_dataset *ds, c
                                      err);
     state->labels = simclr_checked_calloc(max_batch, sizeof(int32_t), "labels", err);
     if (!state->pixels || !state->inputs || !state->d_logits || !state->labels) return -1;
+    simclr_network_set_communicator(&state->encoder, config->communicator); /* issue 14: global BN */
+    simclr_network_set_communicator(&state->classifier, config->communicator);
     if (config->knn_k > 0 &&
         simclr_knn_monitor_init(&state->knn, config, ds, state->labeled_indices, state->labeled_count,
                                 (int)simclr_network_output_size(&state->encoder), err) != 0)
+        return -1;
+    return 0;
+}
+
+/* Issue 14: the step of one rank over its share of a batch of `count` images, whose pixels and
+ * labels alone the caller read: the gradients of the global mean loss, summed over the ranks. */
+static int supervised_step_share(supervised_state *state, const simclr_dataset *ds,
+                                 const simclr_train_config *config, int epoch, size_t step, size_t count,
+                                 float learning_rate, int inject_nan, float *loss, int *correct, simclr_error *err)
+{
+    simclr_communicator *comm = config->communicator;
+    int ranks = simclr_communicator_size(comm), classes = config->model.num_classes;
+    simclr_batch_share share = simclr_batch_share_of(0, count, simclr_communicator_rank(comm), ranks);
+    size_t own = share.labeled_count;
+    if (count < (size_t)ranks)
+        return simclr_error_input(err, "a batch of %zu labeled images (epoch %d, step %zu) for %d ranks: every "
+                                  "rank needs one; use fewer ranks or a --labeled-batch / --labeled-per-class "
+                                  "whose last batch is at least %d images", count, epoch + 1, step + 1, ranks,
+                                  ranks);
+    simclr_augment_batch_from(state->pixels, own, ds->height, ds->width, ds->channels,
+                              &SIMCLR_AUGMENT_CLASSIFICATION, config->seed, (uint64_t)epoch, step,
+                              share.labeled_first, 0, state->inputs);
+    if (simclr_network_forward(&state->encoder, state->inputs, (int)own, err) != 0) return -1;
+    if (simclr_network_forward(&state->classifier, simclr_network_output(&state->encoder), (int)own, err) != 0)
+        return -1;
+    float local = simclr_softmax_cross_entropy(simclr_network_output(&state->classifier), state->labels,
+                                               (int)own, classes, state->d_logits, correct);
+    simclr_train_rescale(state->d_logits, own * (size_t)classes, (float)own / (float)count);
+    double sums[2] = {(double)local * (double)own, (double)*correct};
+    simclr_communicator_allreduce_doubles(comm, sums, 2);
+    *loss = (float)(sums[0] / (double)count);
+    *correct = (int)sums[1];
+    if (inject_nan) *loss = NAN;
+    if (simclr_check_finite(loss, 1, "loss", epoch + 1, step, err) != 0) return -1;
+    simclr_network_zero_grads(&state->encoder);
+    simclr_network_zero_grads(&state->classifier);
+    float *d_features = state->encoder.d_output;
+    if (simclr_network_backward(&state->classifier, state->d_logits, d_features, err) != 0) return -1;
+    if (simclr_network_backward(&state->encoder, d_features, NULL, err) != 0) return -1;
+    simclr_network_allreduce_grads(comm, &state->encoder);
+    simclr_network_allreduce_grads(comm, &state->classifier);
+    simclr_train_debug_dump_gradients(config, "supervised", epoch, step, &state->encoder, &state->classifier);
+    if (simclr_check_finite(state->encoder.grads, state->encoder.param_count, "encoder gradients", epoch + 1,
+                            step, err) != 0 ||
+        simclr_check_finite(state->classifier.grads, state->classifier.param_count, "classifier gradients",
+                            epoch + 1, step, err) != 0)
+        return -1;
+    simclr_optimizer_update(&state->encoder_optimizer, learning_rate, state->encoder.params, state->encoder.grads);
+    simclr_optimizer_update(&state->classifier_optimizer, learning_rate, state->classifier.params,
+                            state->classifier.grads);
+    if (simclr_check_finite(state->encoder.params, state->encoder.param_count, "encoder weights", epoch + 1,
+                            step, err) != 0 ||
+        simclr_check_finite(state->classifier.params, state->classifier.param_count, "classifier weights",
+                            epoch + 1, step, err) != 0)
         return -1;
     return 0;
 }
@@ -100,6 +156,10 @@ static int supervised_step(supervised_state *state, const simclr_dataset *ds, co
                            float *loss, int *correct, simclr_error *err)
 {
     int classes = config->model.num_classes;
+    int ranks = simclr_communicator_size(config->communicator);
+    if (ranks > 1) /* issue 14: this rank's share of the batch (the pixels hold only it) */
+        return supervised_step_share(state, ds, config, epoch, step, count, learning_rate, inject_nan, loss,
+                                     correct, err);
     simclr_augment_batch(state->pixels, count, ds->height, ds->width, ds->channels,
                   &SIMCLR_AUGMENT_CLASSIFICATION, config->seed, (uint64_t)epoch, step, 0, state->inputs);
     if (simclr_network_forward(&state->encoder, state->inputs, (int)count, err) != 0) return -1;
@@ -154,6 +214,7 @@ static int train_supervised(const simclr_dataset *ds, const simclr_train_config 
     if (!config->quiet) {
         simclr_network_print_summary(&state.encoder, config->log);
         simclr_network_print_summary(&state.classifier, config->log);
+        simclr_train_print_ranks(config);
     }
     size_t natural_steps = simclr_sampler_labeled_steps(&state.stream, config->labeled_batch);
     size_t steps = config->steps_per_epoch ? config->steps_per_epoch : natural_steps;
@@ -181,8 +242,13 @@ static int train_supervised(const simclr_dataset *ds, const simclr_train_config 
             size_t count = simclr_sampler_labeled_batch(&state.stream, pass_epoch,
                                                  (int64_t)(step % natural_steps),
                                                  config->labeled_batch, batch_indices);
-            simclr_batch_read_images(ds, SIMCLR_DATASET_SPLIT_TRAIN, batch_indices, count, state.pixels);
-            simclr_batch_read_labels(ds, SIMCLR_DATASET_SPLIT_TRAIN, batch_indices, count, state.labels);
+            /* Issue 14: each rank reads its share of the batch (one process: all of it). */
+            simclr_batch_share share = simclr_batch_share_of(0, count, simclr_communicator_rank(config->communicator),
+                                                             simclr_communicator_size(config->communicator));
+            simclr_batch_read_images(ds, SIMCLR_DATASET_SPLIT_TRAIN, batch_indices + share.labeled_first,
+                                     share.labeled_count, state.pixels);
+            simclr_batch_read_labels(ds, SIMCLR_DATASET_SPLIT_TRAIN, batch_indices + share.labeled_first,
+                                     share.labeled_count, state.labels);
             float loss = 0.0f;
             int correct = 0;
             long long global_step = (long long)epoch * (long long)steps + (long long)step;
@@ -210,24 +276,28 @@ static int train_supervised(const simclr_dataset *ds, const simclr_train_config 
             }
         }
         simclr_evaluation test;
-        if (simclr_evaluate_classifier(ds, &state.encoder, &state.classifier, config->test_batch,
-                                state.pixels, state.inputs, config->knn_k > 0 ? &state.knn : NULL, &test,
-                                err) != 0)
+        if (simclr_evaluate_classifier_sharded(config->communicator, ds, &state.encoder, &state.classifier,
+                                               config->test_batch, state.pixels, state.inputs,
+                                               config->knn_k > 0 ? &state.knn : NULL, &test, err) != 0)
             goto done;
+        simclr_network *const checked[2] = {&state.encoder, &state.classifier};
+        if (simclr_networks_check_identical(config->communicator, checked, 2, err) != 0) goto done;
         double values[SUPERVISED_METRIC_COUNT] = {sums[1] / sums[2], sums[0] / sums[2], test.accuracy,
                                                   test.loss, learning_rate, test.knn_accuracy};
+        int writes = simclr_communicator_is_root(config->communicator); /* issue 14: rank 0 alone */
         if (simclr_history_append(hist, values, simclr_progress_now() - epoch_start, err) != 0 ||
-            simclr_history_write(hist, config->out_dir, run, err) != 0)
+            (writes && simclr_history_write(hist, config->out_dir, run, err) != 0))
             goto done;
         simclr_checkpoint_info info;
         simclr_train_fill_checkpoint_info(&info, ds, config, run, "classifier", epoch + 1);
         snprintf(path, sizeof path, "%s/%s.safetensors", config->out_dir, run);
-        if (simclr_checkpoint_save(path, &info, parts, 2, err) != 0) goto done;
+        if (writes && simclr_checkpoint_save(path, &info, parts, 2, err) != 0) goto done;
         if (!config->quiet) {
             metrics[0] = '\0';
             for (int m = 0; m < metric_count; m++)
                 simclr_progress_append_metric(metrics, sizeof metrics, SUPERVISED_METRICS[m], values[m]);
             simclr_progress_end_epoch(&bar, metrics);
+            simclr_train_print_communication(config, (long long)steps);
         }
         if (epoch + 1 < config->epochs && simclr_train_stop_requested(config, steps_this_process)) {
             simclr_error_set(err, SIMCLR_ERROR_KIND_INTERRUPTED,

@@ -102,6 +102,16 @@ int simclr_evaluate_classifier(const simclr_dataset *ds, simclr_network *encoder
                         size_t test_batch, uint8_t *pixels, float *inputs, simclr_knn_monitor *knn,
                         simclr_evaluation *result, simclr_error *err)
 {
+    return simclr_evaluate_classifier_sharded(NULL, ds, encoder, classifier, test_batch, pixels, inputs, knn,
+                                              result, err);
+}
+
+int simclr_evaluate_classifier_sharded(simclr_communicator *comm, const simclr_dataset *ds,
+                                       simclr_network *encoder, simclr_network *classifier, size_t test_batch,
+                                       uint8_t *pixels, float *inputs, simclr_knn_monitor *knn,
+                                       simclr_evaluation *result, simclr_error *err)
+{
+    int ranks = simclr_communicator_size(comm), rank = simclr_communicator_rank(comm);
     if (knn && simclr_knn_monitor_fill_bank(knn, ds, encoder, test_batch, pixels, inputs, err) != 0) return -1;
     const simclr_dataset_split *test = &ds->splits[SIMCLR_DATASET_SPLIT_TEST];
     size_t image_bytes = simclr_dataset_image_bytes(ds);
@@ -111,6 +121,7 @@ int simclr_evaluate_classifier(const simclr_dataset *ds, simclr_network *encoder
     double loss_sum = 0.0;
     size_t correct_sum = 0;
     for (size_t start = 0; start < test->count; start += test_batch) {
+        if ((int)((start / test_batch) % (size_t)ranks) != rank) continue; /* issue 14: rank r's batches */
         size_t count = test->count - start < test_batch ? test->count - start : test_batch;
 #pragma omp parallel for schedule(static)
         for (size_t i = 0; i < count; i++)
@@ -133,6 +144,17 @@ int simclr_evaluate_classifier(const simclr_dataset *ds, simclr_network *encoder
         correct_sum += (size_t)correct;
         if (knn && simclr_knn_monitor_classify(knn, simclr_network_output(encoder), labels, count, err) != 0)
             return -1;
+    }
+    if (ranks > 1) {
+        double sums[4] = {loss_sum, (double)correct_sum, knn ? (double)knn->correct : 0.0,
+                          knn ? (double)knn->seen : 0.0};
+        simclr_communicator_allreduce_doubles(comm, sums, 4);
+        loss_sum = sums[0];
+        correct_sum = (size_t)sums[1];
+        if (knn) {
+            knn->correct = (size_t)sums[2];
+            knn->seen = (size_t)sums[3];
+        }
     }
     result->knn_accuracy = knn && knn->seen ? (double)knn->correct / (double)knn->seen : NAN;
     result->count = test->count;
@@ -297,8 +319,15 @@ int simclr_train_resume_begin(const simclr_train_config *config, const char *run
 
 int simclr_train_stop_requested(const simclr_train_config *config, long long steps_this_process)
 {
-    if (config->stop_requested && *config->stop_requested) return 1;
-    return config->stop_after_steps > 0 && steps_this_process >= config->stop_after_steps;
+    int stop = (config->stop_requested && *config->stop_requested) ||
+               (config->stop_after_steps > 0 && steps_this_process >= config->stop_after_steps);
+    /* Issue 14: a signal reaches the ranks at different moments; they stop at the same step. */
+    if (simclr_communicator_size(config->communicator) > 1) {
+        double any = stop ? 1.0 : 0.0;
+        simclr_communicator_allreduce_doubles(config->communicator, &any, 1);
+        stop = any > 0.0;
+    }
+    return stop;
 }
 
 int simclr_train_save_interrupted(const simclr_dataset *ds, const simclr_train_config *config, const char *run,
@@ -314,7 +343,9 @@ int simclr_train_save_interrupted(const simclr_dataset *ds, const simclr_train_c
     info.epoch_seconds = seconds;
     char path[4096];
     snprintf(path, sizeof path, "%s/%s.safetensors", config->out_dir, run);
-    if (simclr_checkpoint_save(path, &info, parts, part_count, err) != 0) return -1;
+    if (simclr_communicator_is_root(config->communicator) && /* issue 14: rank 0 writes */
+        simclr_checkpoint_save(path, &info, parts, part_count, err) != 0)
+        return -1;
     return simclr_error_set(err, SIMCLR_ERROR_KIND_INTERRUPTED,
                      "interrupted in epoch %d after step %zu; saved %s. Continue with the same "
                      "options plus --resume (simclr %s ... --resume %s)",

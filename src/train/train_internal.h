@@ -51,6 +51,28 @@ int simclr_evaluate_classifier(const simclr_dataset *ds, simclr_network *encoder
                         size_t test_batch, uint8_t *pixels, float *inputs, simclr_knn_monitor *knn,
                         simclr_evaluation *result, simclr_error *err);
 
+/* The same over a communicator's ranks (issue 14): rank r evaluates the test batches b with
+ * b mod N == r, the sums are allreduced, every rank gets the whole split's result. NULL: one
+ * process, simclr_evaluate_classifier. */
+int simclr_evaluate_classifier_sharded(simclr_communicator *comm, const simclr_dataset *ds,
+                                       simclr_network *encoder, simclr_network *classifier, size_t test_batch,
+                                       uint8_t *pixels, float *inputs, simclr_knn_monitor *knn,
+                                       simclr_evaluation *result, simclr_error *err);
+
+/* ---- Issue 14: data-parallel helpers (train_distributed.c) ---- */
+/* values[i] *= factor. */
+void simclr_train_rescale(float *values, size_t count, float factor);
+/* The progress header's line for N > 1 ranks: "data-parallel: N ranks x T threads" (nothing in one
+ * process). */
+void simclr_train_print_ranks(const simclr_train_config *config);
+/* After an epoch with N > 1 ranks: the time spent in collectives and the bytes per step. */
+void simclr_train_print_communication(const simclr_train_config *config, long long steps);
+/* Debug hook (documented in docs/DISTRIBUTED.md): with SIMCLR_DEBUG_DUMP_GRADIENTS=DIR, rank 0
+ * writes the summed parameter gradients of a step (first then second network, raw float32) to
+ * DIR/<tag>_e<epoch>_s<step>.f32. second may be NULL. */
+void simclr_train_debug_dump_gradients(const simclr_train_config *config, const char *tag, int epoch,
+                                       size_t step, const simclr_network *first, const simclr_network *second);
+
 /* Checks that every value is finite; on failure err names the tensor, epoch and step. */
 int simclr_check_finite(const float *values, size_t count, const char *tensor, int epoch, size_t step,
                  simclr_error *err);

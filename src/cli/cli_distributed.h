@@ -1,0 +1,10 @@
+#ifndef SIMCLR_CLI_DISTRIBUTED_H
+#define SIMCLR_CLI_DISTRIBUTED_H
+/* Issue 14: the job's communicator, set by main.c when the program was started by mpirun
+ * (NULL otherwise: one process), read by the training commands. */
+#include "simclr/distributed.h"
+
+simclr_communicator *cli_communicator(void);
+void cli_set_communicator(simclr_communicator *comm);
+
+#endif
