@@ -64,6 +64,10 @@ expect_status 2 "fewer images than ranks" mpi 3 "$simclr" pretrain "${common[@]}
 expect_text "$work/err" "for 3 ranks" "the ranks are named"
 expect_status 2 "a bad flag under mpirun" mpi 2 "$simclr" pretrain "${common[@]}" --temperature -1 --out "$work/bad"
 expect_text "$work/err" "--temperature" "the flag is named"
+expect_status 2 "another method than simclr under mpirun" mpi 2 "$simclr" pretrain "${common[@]}" --method byol \
+    --out "$work/bad"
+expect_text "$work/err" "--method byol: data-parallel training over MPI (2 ranks) runs --method simclr only" \
+    "the method and the ranks are named"
 [ ! -e "$work/bad" ] && pass "bad input writes nothing" || fail "bad input left $work/bad"
 
 # 2. Ten steps: losses and weights.
