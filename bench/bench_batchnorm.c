@@ -29,6 +29,9 @@
 #ifndef AGREEMENT_TOLERANCE
 #define AGREEMENT_TOLERANCE 1e-3
 #endif
+#ifndef SUM_AGREEMENT_TOLERANCE
+#define SUM_AGREEMENT_TOLERANCE 1e-2
+#endif
 
 typedef struct bn_shape {
     int channels, size;
@@ -196,7 +199,7 @@ int main(int argc, char **argv)
     printf("BatchNorm2d + ReLU, fp32, nChw16c, ResNet-18 (CIFAR stem) pretraining shapes, batch %d, "
            "mean of %d runs (ms):\n\n", batch, steps);
     printf("| channels x size | simclr fwd | oneDNN fwd | simclr bwd | oneDNN bwd | simclr / oneDNN "
-           "(fwd + bwd) | max difference | ReLU masks differing |\n|---|---:|---:|---:|---:|---:|---:|---:|\n");
+           "(fwd + bwd) | max difference (d_gamma, d_beta) | ReLU masks differing |\n|---|---:|---:|---:|---:|---:|---:|---:|\n");
     double total_ours = 0.0, total_onednn = 0.0;
     for (size_t s = 0; s < sizeof RESNET18_CIFAR_SHAPES / sizeof RESNET18_CIFAR_SHAPES[0]; s++) {
         bn_shape shape = RESNET18_CIFAR_SHAPES[s];
@@ -261,20 +264,21 @@ int main(int argc, char **argv)
         double difference = max_relative_difference(out, dnn_out, count);
         double d = max_relative_difference(d_in, dnn_d_in, count);
         if (d > difference) difference = d;
-        d = max_relative_difference(d_gamma, dnn_d_gamma, (size_t)c);
-        if (d > difference) difference = d;
+        /* d_gamma and d_beta are sums over batch x size^2 values (16.8 M at 64 x 32x32), which
+         * oneDNN accumulates in float and simclr in double: their own, looser tolerance. */
+        double sums = max_relative_difference(d_gamma, dnn_d_gamma, (size_t)c);
         d = max_relative_difference(d_beta, dnn_d_beta, (size_t)c);
-        if (d > difference) difference = d;
-        if (difference > AGREEMENT_TOLERANCE || flipped > count / 10000) {
-            fprintf(stderr, "bench_batchnorm: %d x %d: simclr and oneDNN differ by %.3g (relative; %zu ReLU "
-                    "masks differ)\n", c, shape.size, difference, flipped);
+        if (d > sums) sums = d;
+        if (difference > AGREEMENT_TOLERANCE || sums > SUM_AGREEMENT_TOLERANCE || flipped > count / 10000) {
+            fprintf(stderr, "bench_batchnorm: %d x %d: simclr and oneDNN differ by %.3g (relative; d_gamma, "
+                    "d_beta %.3g; %zu ReLU masks differ)\n", c, shape.size, difference, sums, flipped);
             return 1;
         }
         total_ours += times[0] + times[2];
         total_onednn += times[1] + times[3];
-        printf("| %d x %dx%d | %.2f | %.2f | %.2f | %.2f | %.2f | %.1e | %zu of %zu |\n", c, shape.size,
-               shape.size, 1e3 * times[0], 1e3 * times[1], 1e3 * times[2], 1e3 * times[3],
-               (times[0] + times[2]) / (times[1] + times[3]), difference, flipped, count);
+        printf("| %d x %dx%d | %.2f | %.2f | %.2f | %.2f | %.2f | %.1e (sums %.1e) | %zu of %zu |\n", c,
+               shape.size, shape.size, 1e3 * times[0], 1e3 * times[1], 1e3 * times[2], 1e3 * times[3],
+               (times[0] + times[2]) / (times[1] + times[3]), difference, sums, flipped, count);
         onednn_bn_free(&bn);
         float *buffers[] = {in,     out,    d_out,   d_out_copy, d_in,        dnn_out,    dnn_d_in,
                             gamma,  beta,   running_mean, running_var, mean, invstd,  d_gamma,
