@@ -1,5 +1,7 @@
 #include "simclr/model.h"
+#include "network_plan.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 static const char *const BACKBONE_NAMES[] = {"seed", "resnet18", "resnet34", "resnet50"};
@@ -211,9 +213,38 @@ int simclr_model_estimate_bytes(const simclr_model_config *config, int encoder_b
     return 0;
 }
 
+/* Forward FLOPs of one image through a planned network: convolutions and dense layers, 2 x
+ * multiply-adds (batchnorm, pooling and adds are not counted, as bench_simclr.c does not). */
+static double planned_forward_flops(const simclr_tensor_shape *in_shape, const simclr_layer_spec *specs, int count)
+{
+    simclr_network *net = calloc(1, sizeof *net);
+    simclr_error err = {0};
+    double flops = 0.0;
+    if (net && simclr_network_plan(net, "flops", in_shape, specs, count, 1, &err) == 0) {
+        for (int i = 0; i < net->layer_count; i++) {
+            const simclr_network_layer *layer = &net->layers[i];
+            if (layer->spec.kind == SIMCLR_LAYER_KIND_CONV2D)
+                flops += 2.0 * layer->out_shape.height * layer->out_shape.width * layer->out_shape.channels *
+                         layer->spec.kernel * layer->spec.kernel * layer->in_shape.channels;
+            else if (layer->spec.kind == SIMCLR_LAYER_KIND_DENSE)
+                flops += 2.0 * (double)layer->in_size * layer->spec.units;
+        }
+    }
+    free(net);
+    return flops;
+}
+
 void simclr_model_forward_flops(const simclr_model_config *config, double *encoder, double *head,
                                 double *classifier)
 {
+    if (config->backbone != SIMCLR_MODEL_BACKBONE_SEED) { /* a ResNet: from its planned layers */
+        simclr_layer_spec specs[SIMCLR_NETWORK_MAX_LAYERS];
+        simclr_tensor_shape features = {1, 1, simclr_model_feature_width(config)};
+        *encoder = planned_forward_flops(&config->input, specs, simclr_model_encoder_specs(config, specs));
+        *head = planned_forward_flops(&features, specs, simclr_model_projection_head_specs(config, specs));
+        *classifier = planned_forward_flops(&features, specs, simclr_model_classifier_specs(config, specs));
+        return;
+    }
     int padding = simclr_model_resolved_padding(config);
     int height = config->input.height, width = config->input.width, channels = config->input.channels;
     double flops = 0.0;
