@@ -127,6 +127,10 @@ void train_cli_add_specs(train_cli *o, option_spec *specs, size_t *count)
          "start even when the estimate exceeds 600 s per step or 48 hours for the run", NULL},
         {"quiet", OPTION_TYPE_FLAG, &o->quiet, 0, 0, NULL, NULL,
          "no model summaries or progress lines", NULL},
+        {"stop-after-steps", OPTION_TYPE_INT, &o->stop_after_steps, 0, 1000000000, NULL, "N",
+         "stop after N steps of this process as an interruption does: a resumable checkpoint, exit 130 "
+         "(0: run to the end; like --threads it may differ on --resume)",
+         "0"},
     };
     for (size_t i = 0; i < sizeof shared / sizeof shared[0]; i++) specs[(*count)++] = shared[i];
     /* Issue 12, the paper's recipe: */
@@ -433,6 +437,7 @@ int train_cli_prepare(const train_cli *options, const train_start *start, const 
     config->out_dir = run->out_dir;
     config->resume = options->resume != NULL;
     config->quiet = options->quiet;
+    config->stop_after_steps = options->stop_after_steps;
     config->knn_k = (int)options->knn_k;
     config->knn_temperature = (float)options->knn_temperature;
     if (options->knn_k_given && options->knn_k > 0) {

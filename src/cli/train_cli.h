@@ -27,6 +27,7 @@ typedef struct train_cli {
     const char *resume;
     int overwrite, force;
     int quiet;
+    long long stop_after_steps; /* 0: run to the end */
     int knn_k_given;        /* --knn-k was given: a k above the bank's size is an error, not clamped */
     /* Issue 12, the paper's recipe: */
     augment_cli augment;
