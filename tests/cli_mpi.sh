@@ -18,6 +18,12 @@ if ! /usr/bin/python3 -c "import numpy" 2>/dev/null; then echo "skipping: no pyt
 source "$here/harness.sh"
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMP_NUM_THREADS=1
 mpi() { local n=$1; shift; mpirun --oversubscribe --bind-to none -np "$n" "$@"; }
+# A sanitizer build (make test-sanitize): Open MPI leaks at MPI_Finalize, much of it from its
+# plugins, unloaded by then (LeakSanitizer cannot name them in a suppression), so the processes
+# mpirun starts run without the leak check; address and undefined-behaviour errors still fail them.
+if readelf -d "$simclr" 2>/dev/null | grep -q 'NEEDED.*libasan'; then
+    mpi() { local n=$1; shift; ASAN_OPTIONS=${ASAN_OPTIONS:-}:detect_leaks=0 mpirun --oversubscribe --bind-to none -np "$n" "$@"; }
+fi
 compare() { /usr/bin/python3 "$here/mpi_compare.py" "$@"; }
 
 for split in train test; do

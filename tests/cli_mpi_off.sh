@@ -19,7 +19,13 @@ int main(int argc, char **argv)
     return comm.size == 1 && comm.rank == 0 && simclr_mpi_launched() ? 0 : 3;
 }
 C
-expect_status 0 "the no-MPI communicator compiles with -Wall -Wextra -Werror" cc -std=c11 -Wall -Wextra -Werror \
+# A sanitizer build of the library needs its runtime in the driver too.
+sanitize=()
+if readelf -d "$build/libsimclr.so.0" 2>/dev/null | grep -q 'NEEDED.*libasan'; then
+    sanitize=(-fsanitize=address,undefined)
+    export ASAN_OPTIONS=${ASAN_OPTIONS:-}:detect_leaks=0
+fi
+expect_status 0 "the no-MPI communicator compiles with -Wall -Wextra -Werror" cc -std=c11 -Wall -Wextra -Werror "${sanitize[@]}" \
     -D_POSIX_C_SOURCE=200809L -I"$root/include" -I"$root/src/dist/mpi" "$work/driver.c" \
     "$root/src/dist/mpi/mpi_communicator.c" -L"$build" -lsimclr -Wl,-rpath,"$build" -o "$work/driver"
 expect_status 0 "without MPI a launch by mpirun is refused" env OMPI_COMM_WORLD_SIZE=2 "$work/driver"
