@@ -368,6 +368,10 @@ static int baseline_step(bench_state *s, const bench_options *o, simclr_error *e
 static int inference_step(bench_state *s, const bench_options *o, simclr_error *err)
 {
     int count = o->test_batch;
+    /* Inference mode, as eval, predict and embed run: batchnorm on running statistics, and the
+     * layers' outputs in shared buffers (network.h). */
+    simclr_network_set_training(&s->encoder, 0);
+    simclr_network_set_training(&s->classifier, 0);
     if (simclr_network_forward(&s->encoder, s->inputs, count, err) != 0) return -1;
     if (simclr_network_forward(&s->classifier, simclr_network_output(&s->encoder), count, err) != 0) return -1;
     int correct = 0;

@@ -16,7 +16,7 @@ Steps (augmentation excluded, as on the C side):
              SUM of per-image losses), Adam on encoder + head; then the probe on the 25 labeled
              images: encoder forward without gradient, Linear(10), cross-entropy, Adam.
   baseline   25 images through encoder + Linear(10), cross-entropy, backward, Adam.
-  inference  525 images through encoder + Linear(10) and the cross-entropy, no gradient.
+  inference  525 images through encoder + Linear(10) and the cross-entropy, no gradient, in eval mode.
 Adam: Keras's hyperparameters (lr 1e-3, betas 0.9/0.999, eps 1e-7); the fused CPU kernel where
 this PyTorch has one, else the foreach one. The JSON line names the malloc in use: bench/run.sh
 preloads tcmalloc when it is installed, since with glibc's malloc every step's large activations
@@ -260,6 +260,8 @@ def main():
         images = labeled
     else:
         adam = "none"
+        encoder.eval()  # batchnorm on running statistics, as simclr's eval, predict and embed run
+        classifier.eval()
 
         def step():
             with torch.inference_mode(), autocast():

@@ -12,7 +12,7 @@ packages=(build-essential cmake pkg-config libdnnl-dev libopenblas-openmp-dev zl
 for group in "$@"; do
   case "$group" in
     fuzz) packages+=(clang-14 libclang-rt-14-dev) ;;
-    bench) packages+=(python3-torch python3-numpy libgoogle-perftools4) ;;
+    bench) packages+=(python3-torch python3-torchvision python3-numpy libgoogle-perftools4) ;;
     *) echo "install-deps: unknown group '$group' (expected fuzz or bench)" >&2; exit 2 ;;
   esac
 done

@@ -3,7 +3,8 @@
 #  - on the same global batch the summed parameter gradients of N = 2 and 3 ranks are one
 #    process's within 1e-5 relative (before the optimiser; SIMCLR_DEBUG_DUMP_GRADIENTS), for the
 #    seed's loss and NT-Xent, the seed's model and a BatchNorm network (--head-bn, ResNet-18);
-#  - 10 steps: per-step losses within 1e-4 relative, weights within 1e-4;
+#  - 10 steps: per-step losses within 1e-4 relative, weights (and Adam moments) within 1e-4 of each
+#    tensor's largest magnitude;
 #  - a killed rank ends the job non-zero within seconds, naming the rank; the checkpoint resumes;
 #  - a resume with another N matches the uninterrupted run; baseline over 2 ranks matches.
 # Skips (77) without mpirun, without an MPI build, or without CIFAR-10 / NumPy.

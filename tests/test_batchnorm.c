@@ -1,7 +1,8 @@
 /*
  * BatchNorm2d / BatchNorm1d (src/nn/batchnorm.c):
  *   against PyTorch (fixtures of tools/make_batchnorm_fixtures.py): training-mode forward, input,
- *   gamma and beta gradients, the running statistics after one step, the inference-mode output;
+ *   gamma and beta gradients, the running statistics after one step, the inference-mode output, the output recomputed from
+ *   the batch statistics (bit for bit the forward's);
  *   the same cases in the NCHW and nChw16c layouts;
  *   every gradient against central differences of sum(act(bn(x)) * R) computed in double
  *   (training mode), on a small case and on one large enough to run on several threads;
@@ -119,6 +120,10 @@ static void run_torch_case(const torch_case *c, simclr_nn_layout layout)
     if (simclr_batchnorm_forward_training(&config, out, in, t.gamma, t.beta, running_mean, running_var,
                                           mean, invstd, c->batch, &err))
         fail_msg("forward_training: %s", err.message);
+    /* The output again from the statistics, as a network's backward recomputes it: bit for bit. */
+    if (simclr_batchnorm_recompute_output(&config, d_in, in, t.gamma, t.beta, mean, invstd, c->batch, &err))
+        fail_msg("recompute_output: %s", err.message);
+    assert_memory_equal(d_in, out, t.count * sizeof(float));
     simclr_nn_activations_from_nhwc(d_out, layout, SIMCLR_NN_PRECISION_FP32, t.d_output, c->batch, h, w, ch);
     if (simclr_batchnorm_backward(&config, d_in, d_gamma, d_beta, d_out, out, in, t.gamma, mean, invstd,
                                   c->batch, &err))

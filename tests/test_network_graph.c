@@ -5,13 +5,16 @@
  * gradient and the input gradient against central differences of sum(out * R) through the
  * network's own float32 forward (steps of 3e-4: well above float32's noise, small enough to
  * cross few ReLU and max-pool switches); the
- * training/inference switch; and the refusals of graphs the planner cannot run.
+ * training/inference switch; the memory plans (batchnorm outputs recomputed in backward, inference
+ * outputs in shared buffers) against keeping everything, bit for bit, here and on a bf16 ResNet-18
+ * in the blocked layout; and the refusals of graphs the planner cannot run.
  */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <cmocka.h>
 
+#include "simclr/model.h"
 #include "simclr/network.h"
 #include "simclr/rng.h"
 #include "test_support.h"
@@ -176,6 +179,107 @@ static void test_residual_graph_gradients(void **state)
     simclr_network_free(&net);
 }
 
+/* Builds `specs` (or, with specs NULL, a ResNet-18 encoder of `precision`) as it is planned and,
+ * with SIMCLR_KEEP_ACTIVATIONS=1, keeping every activation, with the same weights; a training
+ * step and an inference forward must agree bit for bit, and the inference forward must also match
+ * one that writes every layer's own buffer. Returns how many batchnorm outputs were recomputed. */
+static int compare_memory_plans(const simclr_layer_spec *specs, int count, simclr_tensor_shape shape, int batch,
+                                simclr_nn_precision precision)
+{
+    simclr_network *nets = calloc(2, sizeof *nets);
+    assert_non_null(nets);
+    simclr_error err = {0};
+    simclr_model_config config = simclr_model_config_default(shape, CLASSES);
+    config.backbone = SIMCLR_MODEL_BACKBONE_RESNET18;
+    config.precision = precision;
+    for (int k = 0; k < 2; k++) {
+        if (k == 1) setenv("SIMCLR_KEEP_ACTIVATIONS", "1", 1);
+        int status = specs ? simclr_network_init(&nets[k], "graph", &shape, specs, count, batch, &err)
+                           : simclr_model_build_encoder(&nets[k], &config, batch, &err);
+        unsetenv("SIMCLR_KEEP_ACTIVATIONS");
+        if (status) fail_msg("init: %s", err.message);
+    }
+    simclr_network *planned = &nets[0], *kept = &nets[1];
+    simclr_network_init_weights(planned, 3);
+    for (int i = 0; i < planned->layer_count; i++)
+        if (planned->layers[i].spec.kind == SIMCLR_LAYER_KIND_BATCHNORM)
+            for (size_t c = 0; c < planned->layers[i].kernel_count; c++) {
+                planned->params[planned->layers[i].kernel_offset + c] = 0.8f + 0.05f * (float)(c % 7);
+                planned->params[planned->layers[i].bias_offset + c] = 0.02f * (float)((int)(c % 5) - 2);
+            }
+    memcpy(kept->params, planned->params, planned->param_count * sizeof(float));
+    memcpy(kept->state, planned->state, planned->state_count * sizeof(float));
+
+    int recomputed = 0;
+    size_t saved_bytes = 0;
+    for (int i = 0; i < planned->layer_count; i++) {
+        assert_false(kept->layers[i].recomputed);
+        if (!planned->layers[i].recomputed) continue;
+        recomputed++;
+        assert_int_equal(planned->layers[i].spec.kind, SIMCLR_LAYER_KIND_BATCHNORM);
+        saved_bytes += (size_t)batch * planned->layers[i].out_size * planned->layers[i].element_size;
+    }
+    size_t planned_bytes = 0, kept_bytes = 0;
+    if (specs) {
+        assert_int_equal(simclr_network_estimate_bytes(&shape, specs, count, batch, &planned_bytes, NULL, &err), 0);
+        setenv("SIMCLR_KEEP_ACTIVATIONS", "1", 1);
+        assert_int_equal(simclr_network_estimate_bytes(&shape, specs, count, batch, &kept_bytes, NULL, &err), 0);
+        unsetenv("SIMCLR_KEEP_ACTIVATIONS");
+        assert_true(kept_bytes - planned_bytes == saved_bytes - planned->recompute_bytes);
+    }
+
+    size_t image_count = (size_t)batch * shape.height * shape.width * shape.channels;
+    size_t out_count = (size_t)batch * simclr_network_output_size(planned);
+    float *r = NULL, *images = images_and_seed(image_count, out_count, &r);
+    float *d_images[2] = {calloc(image_count, sizeof(float)), calloc(image_count, sizeof(float))};
+    float *outputs[2] = {malloc(out_count * sizeof(float)), malloc(out_count * sizeof(float))};
+    assert_true(d_images[0] && d_images[1] && outputs[0] && outputs[1]);
+    for (int k = 0; k < 2; k++) {
+        if (simclr_network_forward(&nets[k], images, batch, &err)) fail_msg("forward: %s", err.message);
+        memcpy(outputs[k], simclr_network_output(&nets[k]), out_count * sizeof(float));
+        simclr_network_zero_grads(&nets[k]);
+        if (simclr_network_backward(&nets[k], r, d_images[k], &err)) fail_msg("backward: %s", err.message);
+    }
+    assert_memory_equal(outputs[0], outputs[1], out_count * sizeof(float));
+    assert_memory_equal(planned->grads, kept->grads, planned->param_count * sizeof(float));
+    assert_memory_equal(d_images[0], d_images[1], image_count * sizeof(float));
+    assert_memory_equal(planned->state, kept->state, planned->state_count * sizeof(float));
+
+    /* Inference: shared buffers (fewer than the layers) against every layer's own. */
+    int shared = 0;
+    for (int i = 0; i < planned->layer_count; i++) shared += planned->layers[i].inference_home >= 0;
+    assert_true(shared > 0);
+    for (int i = 0; i < kept->layer_count; i++) kept->layers[i].inference_output = kept->layers[i].output;
+    for (int k = 0; k < 2; k++) {
+        simclr_network_set_training(&nets[k], 0);
+        if (simclr_network_forward(&nets[k], images, batch, &err)) fail_msg("inference: %s", err.message);
+        memcpy(outputs[k], simclr_network_output(&nets[k]), out_count * sizeof(float));
+    }
+    assert_memory_equal(outputs[0], outputs[1], out_count * sizeof(float));
+    printf("  %s: %d batchnorm outputs recomputed (%zu bytes fewer at batch %d), %d of %d layers write a "
+           "shared buffer in inference\n",
+           specs ? "graph" : precision == SIMCLR_NN_PRECISION_BF16 ? "resnet18 bf16" : "resnet18", recomputed,
+           saved_bytes - planned->recompute_bytes, batch, shared, planned->layer_count);
+    for (int k = 0; k < 2; k++) free(d_images[k]), free(outputs[k]), simclr_network_free(&nets[k]);
+    free(images), free(r), free(nets);
+    return recomputed;
+}
+
+static void test_memory_plans_change_no_result(void **state)
+{
+    (void)state;
+    simclr_layer_spec specs[SIMCLR_NETWORK_MAX_LAYERS];
+    int count = graph_specs(specs);
+    simclr_tensor_shape shape = {SIDE, SIDE, CHANNELS};
+    /* Recomputed: 1 (read by the max pool), 4, 6, 9, 13 (the projection, read by the add) and the
+     * BatchNorm1d; not 11 (the add's residual operand, read two layers on). */
+    assert_int_equal(compare_memory_plans(specs, count, shape, BATCH, SIMCLR_NN_PRECISION_FP32), 6);
+    /* ResNet-18, CIFAR stem: every block's bn1 and its batchnorm before the add (16 of 20). */
+    simclr_tensor_shape cifar = {16, 16, 3};
+    assert_int_equal(compare_memory_plans(NULL, 0, cifar, 2, SIMCLR_NN_PRECISION_FP32), 16);
+    assert_int_equal(compare_memory_plans(NULL, 0, cifar, 2, SIMCLR_NN_PRECISION_BF16), 16);
+}
+
 static void expect_refused(const simclr_layer_spec *specs, int count, const char *text)
 {
     simclr_tensor_shape shape = {SIDE, SIDE, CHANNELS};
@@ -217,6 +321,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_residual_graph_gradients),
+        cmocka_unit_test(test_memory_plans_change_no_result),
         cmocka_unit_test(test_refuses_bad_graphs),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

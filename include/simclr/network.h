@@ -108,7 +108,17 @@ typedef struct simclr_network_layer {
     int owns_input, owns_residual;
     int pending_count;
     int pending[SIMCLR_NETWORK_MAX_PENDING]; /* layers whose contributions to this output wait */
-    void *output;             /* (max_batch, out_size) of float or uint16_t (bf16) */
+    /* A batchnorm whose only reader is the next layer keeps no output of its own: it writes into
+     * the network's recompute buffer, and backward normalises its input again (bit for bit) just
+     * before the reader's backward needs that output (network_plan.c). */
+    int recomputed;
+    void *output;             /* (max_batch, out_size) of float or uint16_t (bf16); the recompute
+                                 buffer when recomputed */
+    /* Inference mode keeps nothing for backward, so a layer writes into the buffer of an earlier
+     * layer whose inference output has been read for the last time (network_plan.c): a process
+     * that only runs inference touches a few buffers, not all. -1: its own output buffer. */
+    int inference_home;
+    void *inference_output;
 } simclr_network_layer;
 
 typedef struct simclr_network {
@@ -138,12 +148,16 @@ typedef struct simclr_network {
     float *dense_input;       /* float32 NHWC copy of bf16 or blocked features entering a dense
                                  layer */
     size_t input_staging_bytes, dense_input_count;
+    void *recompute_buffer;   /* the outputs of the recomputed batchnorm layers, one at a time */
+    size_t recompute_bytes;
     const float *last_input;  /* the input of the last forward, kept for backward */
     int last_batch;
 } simclr_network;
 
 /* Builds the network; fails naming the layer whose output would be empty. Release with
- * simclr_network_free. Parameters are zero until simclr_network_init_weights or a checkpoint load. */
+ * simclr_network_free. Parameters are zero until simclr_network_init_weights or a checkpoint load.
+ * The environment variable SIMCLR_KEEP_ACTIVATIONS=1 keeps every layer's output (no batchnorm
+ * output is recomputed in backward; the results are the same bit for bit, the memory larger). */
 int simclr_network_init(simclr_network *net, const char *name, const simclr_tensor_shape *in_shape,
                  const simclr_layer_spec *specs, int layer_count, int max_batch, simclr_error *err);
 void simclr_network_free(simclr_network *net);

@@ -177,6 +177,15 @@ int simclr_batchnorm_forward_training(const simclr_batchnorm_config *config, voi
                                       float *running_var, float *batch_mean, float *batch_invstd,
                                       int batch, simclr_error *err);
 
+/* The output of the last training-mode forward, again, from the same in, gamma, beta and the
+ * batch_mean / batch_invstd it returned: bit for bit what it wrote (both normalise with the
+ * scale and shift of the float statistics). A network recomputes a batchnorm's output in backward
+ * instead of keeping it (network.h). Fails only when its per-channel scratch cannot be
+ * allocated. */
+int simclr_batchnorm_recompute_output(const simclr_batchnorm_config *config, void *out, const void *in,
+                                      const float *gamma, const float *beta, const float *batch_mean,
+                                      const float *batch_invstd, int batch, simclr_error *err);
+
 /* Inference-mode forward: out = act(gamma * (in - running_mean) / sqrt(running_var + eps) +
  * beta). out may be in. Fails only when its per-channel scratch cannot be allocated. */
 int simclr_batchnorm_forward_inference(const simclr_batchnorm_config *config, void *out, const void *in,

@@ -15,6 +15,10 @@ int simclr_network_init(simclr_network *net, const char *name, const simclr_tens
                         const simclr_layer_spec *specs, int layer_count, int max_batch, simclr_error *err)
 {
     if (simclr_network_plan(net, name, in_shape, specs, layer_count, max_batch, err) != 0) return -1;
+    if (net->recompute_bytes) {
+        net->recompute_buffer = simclr_checked_calloc(net->recompute_bytes, 1, "recomputed batchnorm outputs", err);
+        if (!net->recompute_buffer) return -1;
+    }
     for (int i = 0; i < net->layer_count; i++) {
         simclr_network_layer *layer = &net->layers[i];
         if (layer->spec.kind == SIMCLR_LAYER_KIND_CONV2D) {
@@ -34,12 +38,18 @@ int simclr_network_init(simclr_network *net, const char *name, const simclr_tens
                 return -1;
             }
         }
-        layer->output = simclr_checked_calloc((size_t)max_batch * layer->out_size, layer->element_size,
-                                              "layer activations", err);
+        layer->output = layer->recomputed ? net->recompute_buffer
+                                          : simclr_checked_calloc((size_t)max_batch * layer->out_size,
+                                                                  layer->element_size, "layer activations", err);
         if (!layer->output) {
             simclr_network_free(net);
             return -1;
         }
+    }
+    for (int i = 0; i < net->layer_count; i++) {
+        simclr_network_layer *layer = &net->layers[i];
+        layer->inference_output = layer->inference_home >= 0 ? net->layers[layer->inference_home].output
+                                                             : layer->output;
     }
     net->params = simclr_checked_calloc(net->param_count, sizeof(float), "parameters", err);
     net->grads = net->params ? simclr_checked_calloc(net->param_count, sizeof(float), "gradients", err)
@@ -80,7 +90,7 @@ void simclr_network_free(simclr_network *net)
 {
     for (int i = 0; i < SIMCLR_NETWORK_MAX_LAYERS; i++) {
         if (net->layers[i].conv) simclr_conv2d_free(net->layers[i].conv);
-        free(net->layers[i].output);
+        if (!net->layers[i].recomputed) free(net->layers[i].output);
     }
     free(net->params);
     free(net->grads);
@@ -93,6 +103,7 @@ void simclr_network_free(simclr_network *net)
     free(net->bias_zeros);
     free(net->bias_scratch);
     free(net->side_gradient);
+    free(net->recompute_buffer);
     memset(net, 0, sizeof *net);
 }
 
@@ -159,10 +170,18 @@ static simclr_nn_precision input_precision(const simclr_network *net, int index)
     return layer->input >= 0 ? net->layers[layer->input].precision : SIMCLR_NN_PRECISION_FP32;
 }
 
+/* Where layer `index` writes its output in the network's current mode: its own buffer in
+ * training, a shared one in inference (simclr_network_layer.inference_output). */
+static void *mode_output(const simclr_network *net, int index)
+{
+    const simclr_network_layer *layer = &net->layers[index];
+    return net->training ? layer->output : layer->inference_output;
+}
+
 /* The buffer holding the output of layer `index` (-1: the network's input `in`). */
 static const void *output_of(const simclr_network *net, int index, const float *in)
 {
-    return index >= 0 ? net->layers[index].output : (const void *)in;
+    return index >= 0 ? mode_output(net, index) : (const void *)in;
 }
 
 int simclr_network_forward(simclr_network *net, const float *in, int batch, simclr_error *err)
@@ -175,6 +194,7 @@ int simclr_network_forward(simclr_network *net, const float *in, int batch, simc
         const float *kernel = net->params + layer->kernel_offset;
         const float *bias = layer->bias_count ? net->params + layer->bias_offset : net->bias_zeros;
         const void *current = output_of(net, layer->input, in);
+        void *out = mode_output(net, i);
         if (layer->reads_staging) {
             if (layer->input < 0) { /* the first layer */
                 simclr_tensor_shape shape = layer->in_shape;
@@ -190,11 +210,11 @@ int simclr_network_forward(simclr_network *net, const float *in, int batch, simc
         }
         switch (layer->spec.kind) {
         case SIMCLR_LAYER_KIND_CONV2D:
-            if (simclr_conv2d_forward(layer->conv, layer->output, current, kernel, bias, batch, err) != 0)
+            if (simclr_conv2d_forward(layer->conv, out, current, kernel, bias, batch, err) != 0)
                 return -1;
             break;
         case SIMCLR_LAYER_KIND_DENSE:
-            simclr_dense_forward(layer->output, current, kernel, bias, batch, (int)layer->in_size,
+            simclr_dense_forward(out, current, kernel, bias, batch, (int)layer->in_size,
                                  layer->spec.units, layer->spec.activation);
             break;
         case SIMCLR_LAYER_KIND_BATCHNORM: {
@@ -202,10 +222,10 @@ int simclr_network_forward(simclr_network *net, const float *in, int batch, simc
             float *stats = net->batch_stats + layer->stats_offset;
             size_t channels = layer->kernel_count;
             int status = net->training
-                             ? simclr_batchnorm_forward_training(&layer->batchnorm, layer->output, current, kernel,
+                             ? simclr_batchnorm_forward_training(&layer->batchnorm, out, current, kernel,
                                                                  bias, running, running + channels, stats,
                                                                  stats + channels, batch, err)
-                             : simclr_batchnorm_forward_inference(&layer->batchnorm, layer->output, current,
+                             : simclr_batchnorm_forward_inference(&layer->batchnorm, out, current,
                                                                   kernel, bias, running, running + channels,
                                                                   batch, err);
             if (status != 0) {
@@ -216,15 +236,15 @@ int simclr_network_forward(simclr_network *net, const float *in, int batch, simc
             break;
         }
         case SIMCLR_LAYER_KIND_MAX_POOL:
-            simclr_max_pool_forward(&layer->pool, layer->output, current, batch);
+            simclr_max_pool_forward(&layer->pool, out, current, batch);
             break;
         case SIMCLR_LAYER_KIND_GLOBAL_AVG_POOL:
-            simclr_global_avg_pool_forward(layer->output, current, layer->in_layout, input_precision(net, i),
+            simclr_global_avg_pool_forward(out, current, layer->in_layout, input_precision(net, i),
                                            batch, layer->in_shape.height,
                                            layer->in_shape.width, layer->in_shape.channels);
             break;
         case SIMCLR_LAYER_KIND_ADD:
-            simclr_add_forward(layer->output, current, net->layers[layer->residual].output,
+            simclr_add_forward(out, current, mode_output(net, layer->residual),
                                (size_t)batch * layer->out_size, layer->precision, layer->spec.activation);
             break;
         }
@@ -360,6 +380,24 @@ static int layer_backward(simclr_network *net, int i, const void *input, void *d
     return 0;
 }
 
+/* 1 for the layers whose backward reads their input's values (not only its shape). */
+static int reads_input_in_backward(simclr_layer_kind kind)
+{
+    return kind != SIMCLR_LAYER_KIND_ADD && kind != SIMCLR_LAYER_KIND_GLOBAL_AVG_POOL;
+}
+
+/* The output of recomputed batchnorm i (network.h) back in the recompute buffer, as its training
+ * forward wrote it. */
+static int recompute_output(simclr_network *net, int i, simclr_error *err)
+{
+    simclr_network_layer *layer = &net->layers[i];
+    const float *gamma = net->params + layer->kernel_offset, *beta = net->params + layer->bias_offset;
+    const float *stats = net->batch_stats + layer->stats_offset;
+    return simclr_batchnorm_recompute_output(&layer->batchnorm, layer->output,
+                                             simclr_network_layer_input(net, i, net->last_input), gamma, beta, stats,
+                                             stats + layer->kernel_count, net->last_batch, err);
+}
+
 int simclr_network_backward(simclr_network *net, const float *d_output, float *d_input, simclr_error *err)
 {
     int batch = net->last_batch;
@@ -390,6 +428,10 @@ int simclr_network_backward(simclr_network *net, const float *d_output, float *d
          * applied after. */
         int owned[2] = {source && layer->owns_input ? layer->input : -1,
                         layer->spec.kind == SIMCLR_LAYER_KIND_ADD && layer->owns_residual ? layer->residual : -1};
+        if (source && source->recomputed && (reads_input_in_backward(layer->spec.kind) ||
+                                             source->spec.activation == SIMCLR_NN_ACTIVATION_RELU)) {
+            if (recompute_output(net, layer->input, err) != 0) return -1;
+        }
         simclr_network_layer *masked = NULL;
         for (int j = 0; j < 2; j++)
             if (owned[j] >= 0 && net->layers[owned[j]].spec.activation == SIMCLR_NN_ACTIVATION_RELU)

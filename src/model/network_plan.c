@@ -122,6 +122,76 @@ static int plan_gradients(simclr_network *net, const char *name, simclr_error *e
     return 0;
 }
 
+/* Which batchnorm outputs backward recomputes instead of keeping (simclr_network_layer.recomputed):
+ * those read by the next layer alone, as its input, in the same format (no staging copy), whose
+ * own input is kept. The next layer runs at once in forward and its backward comes just before
+ * the batchnorm's, so one buffer holds every such output in turn: the output in forward, the
+ * recomputed output and then its gradient in backward. In a ResNet these are every block's bn1
+ * (read by conv2), and the last batchnorm before each add (bn2, or the projection's), which
+ * backward does not even recompute: an add reads no input in backward and they have no ReLU. */
+static void plan_recompute(simclr_network *net)
+{
+    const char *keep = getenv("SIMCLR_KEEP_ACTIVATIONS");
+    if (keep && strcmp(keep, "0") != 0 && keep[0] != '\0') return;
+    for (int i = 0; i + 1 < net->layer_count; i++) {
+        simclr_network_layer *layer = &net->layers[i];
+        const simclr_network_layer *reader = &net->layers[i + 1];
+        if (layer->spec.kind != SIMCLR_LAYER_KIND_BATCHNORM || layer->pending_count != 0) continue;
+        if (reader->input != i || !reader->owns_input || reader->reads_staging) continue;
+        if (reader->spec.kind == SIMCLR_LAYER_KIND_ADD && reader->residual == i) continue;
+        if (layer->input >= 0 && net->layers[layer->input].recomputed) continue;
+        int read_later = 0; /* by any layer after the next one */
+        for (int k = i + 2; k < net->layer_count && !read_later; k++)
+            read_later = net->layers[k].input == i ||
+                         (net->layers[k].spec.kind == SIMCLR_LAYER_KIND_ADD && net->layers[k].residual == i);
+        if (read_later) continue;
+        layer->recomputed = 1;
+        size_t bytes = (size_t)net->max_batch * layer->out_size * layer->element_size;
+        if (bytes > net->recompute_bytes) net->recompute_bytes = bytes;
+    }
+}
+
+/* Where each layer writes in inference mode (simclr_network_layer.inference_home): the smallest
+ * free buffer that fits, a buffer being free once the last reader of the value it holds has run
+ * (after that reader's forward: no layer overwrites its own input). The recomputed batchnorms
+ * keep the recompute buffer and the last layer its own (the network's output). */
+static void plan_inference_buffers(simclr_network *net)
+{
+    int last_read[SIMCLR_NETWORK_MAX_LAYERS], home[SIMCLR_NETWORK_MAX_LAYERS];
+    int free_buffers[SIMCLR_NETWORK_MAX_LAYERS], free_count = 0;
+    for (int i = 0; i < net->layer_count; i++) last_read[i] = -1;
+    for (int k = 0; k < net->layer_count; k++) {
+        const simclr_network_layer *layer = &net->layers[k];
+        if (layer->input >= 0) last_read[layer->input] = k;
+        if (layer->spec.kind == SIMCLR_LAYER_KIND_ADD) last_read[layer->residual] = k;
+    }
+    for (int i = 0; i < net->layer_count; i++) {
+        simclr_network_layer *layer = &net->layers[i];
+        layer->inference_home = -1;
+        home[i] = i;
+        if (layer->recomputed || i + 1 == net->layer_count) {
+            home[i] = -1;
+        } else {
+            size_t need = layer->out_size * layer->element_size;
+            int best = -1;
+            for (int f = 0; f < free_count; f++) {
+                const simclr_network_layer *owner = &net->layers[free_buffers[f]];
+                size_t room = owner->out_size * owner->element_size;
+                if (room >= need && (best < 0 || room < net->layers[free_buffers[best]].out_size *
+                                                            net->layers[free_buffers[best]].element_size))
+                    best = f;
+            }
+            if (best >= 0) {
+                home[i] = free_buffers[best];
+                layer->inference_home = home[i];
+                free_buffers[best] = free_buffers[--free_count];
+            }
+        }
+        for (int v = 0; v <= i; v++)
+            if (last_read[v] == i && home[v] >= 0) free_buffers[free_count++] = home[v];
+    }
+}
+
 /* Shapes, names, parameter offsets and the checks of one layer (network_plan). */
 static int plan_layer(simclr_network *net, int i, const simclr_layer_spec *spec, size_t *param_count,
                       size_t *state_count, size_t *stats_count, int *conv_number, int *dense_number,
@@ -316,6 +386,8 @@ int simclr_network_plan(simclr_network *net, const char *name, const simclr_tens
         }
     }
     if (plan_gradients(net, name, err) != 0) return -1;
+    plan_recompute(net);
+    plan_inference_buffers(net);
     /* Backward keeps the ReLU masks of one layer's output as bits while that output's buffer is
      * overwritten by its gradient (see simclr_network_backward). */
     size_t largest_masked = 0;
@@ -340,9 +412,10 @@ int simclr_network_estimate_bytes(const simclr_tensor_shape *in_shape, const sim
                     plan->dense_input_count + plan->state_count + plan->stats_count + 2 * plan->widest_units;
     size_t activation_bytes = 0;
     for (int i = 0; i < plan->layer_count; i++)
-        activation_bytes += (size_t)max_batch * plan->layers[i].out_size * plan->layers[i].element_size;
-    *bytes = floats * sizeof(float) + activation_bytes + plan->input_staging_bytes + plan->side_bytes +
-             plan->mask_words * sizeof(uint64_t);
+        if (!plan->layers[i].recomputed)
+            activation_bytes += (size_t)max_batch * plan->layers[i].out_size * plan->layers[i].element_size;
+    *bytes = floats * sizeof(float) + activation_bytes + plan->recompute_bytes + plan->input_staging_bytes +
+             plan->side_bytes + plan->mask_words * sizeof(uint64_t);
     if (param_count) *param_count = plan->param_count;
     free(plan);
     return 0;

@@ -164,6 +164,19 @@ static void normalize_all(const simclr_batchnorm_config *config, void *out, cons
     }
 }
 
+/* The per-channel scale gamma * invstd and shift beta - mean * gamma * invstd of a training
+ * forward, from the float statistics it returns (so that simclr_batchnorm_recompute_output
+ * repeats the normalisation bit for bit). */
+static void affine_of_statistics(float *scale, float *shift, const float *gamma, const float *beta,
+                                 const float *mean, const float *invstd, size_t channels)
+{
+    for (size_t c = 0; c < channels; c++) {
+        double a = (double)gamma[c] * (double)invstd[c];
+        scale[c] = (float)a;
+        shift[c] = (float)((double)beta[c] - (double)mean[c] * a);
+    }
+}
+
 int simclr_batchnorm_forward_training(const simclr_batchnorm_config *config, void *out, const void *in,
                                       const float *gamma, const float *beta, float *running_mean,
                                       float *running_var, float *batch_mean, float *batch_invstd,
@@ -197,19 +210,30 @@ int simclr_batchnorm_forward_training(const simclr_batchnorm_config *config, voi
         double mean = sums[c] / values;
         double variance = sums[channels + c] / values - mean * mean;
         if (variance < 0.0) variance = 0.0;
-        double invstd = 1.0 / sqrt(variance + (double)config->eps);
         batch_mean[c] = (float)mean;
-        batch_invstd[c] = (float)invstd;
-        scale[c] = (float)((double)gamma[c] * invstd);
-        shift[c] = (float)((double)beta[c] - mean * (double)gamma[c] * invstd);
+        batch_invstd[c] = (float)(1.0 / sqrt(variance + (double)config->eps));
         if (running_mean) {
             double m = (double)config->momentum;
             running_mean[c] = (float)((1.0 - m) * running_mean[c] + m * mean);
             running_var[c] = (float)((1.0 - m) * running_var[c] + m * variance * values / (values - 1.0));
         }
     }
+    affine_of_statistics(scale, shift, gamma, beta, batch_mean, batch_invstd, channels);
     normalize_all(config, out, in, scale, shift, batch);
     free(sums);
+    free(scale);
+    return 0;
+}
+
+int simclr_batchnorm_recompute_output(const simclr_batchnorm_config *config, void *out, const void *in,
+                                      const float *gamma, const float *beta, const float *batch_mean,
+                                      const float *batch_invstd, int batch, simclr_error *err)
+{
+    size_t channels = (size_t)config->channels;
+    float *scale = simclr_checked_calloc(2 * channels, sizeof(float), "batchnorm scales", err);
+    if (!scale) return -1;
+    affine_of_statistics(scale, scale + channels, gamma, beta, batch_mean, batch_invstd, channels);
+    normalize_all(config, out, in, scale, scale + channels, batch);
     free(scale);
     return 0;
 }
