@@ -92,6 +92,18 @@ static double objective(simclr_network *net, const float *images, const float *r
     return total;
 }
 
+/* Weights from seed 3, with non-trivial batchnorm gammas and betas. */
+static void init_weights(simclr_network *net)
+{
+    simclr_network_init_weights(net, 3);
+    for (int i = 0; i < net->layer_count; i++)
+        if (net->layers[i].spec.kind == SIMCLR_LAYER_KIND_BATCHNORM)
+            for (size_t c = 0; c < net->layers[i].kernel_count; c++) {
+                net->params[net->layers[i].kernel_offset + c] = 0.8f + 0.05f * (float)(c % 7);
+                net->params[net->layers[i].bias_offset + c] = 0.02f * (float)((int)(c % 5) - 2);
+            }
+}
+
 static void test_residual_graph_gradients(void **state)
 {
     (void)state;
@@ -104,14 +116,7 @@ static void test_residual_graph_gradients(void **state)
     assert_int_equal(net.layers[12].input, 7);
     assert_false(net.layers[12].owns_input); /* layer 8 reads 7 first: the projection waits */
     assert_true(net.side_bytes > 0);
-    simclr_network_init_weights(&net, 3);
-    /* Non-trivial gammas and betas. */
-    for (int i = 0; i < count; i++)
-        if (net.layers[i].spec.kind == SIMCLR_LAYER_KIND_BATCHNORM)
-            for (size_t c = 0; c < net.layers[i].kernel_count; c++) {
-                net.params[net.layers[i].kernel_offset + c] = 0.8f + 0.05f * (float)(c % 7);
-                net.params[net.layers[i].bias_offset + c] = 0.02f * (float)((int)(c % 5) - 2);
-            }
+    init_weights(&net);
     size_t image_count = (size_t)BATCH * SIDE * SIDE * CHANNELS, out_count = (size_t)BATCH * CLASSES;
     float *r = NULL, *images = images_and_seed(image_count, out_count, &r);
     float *d_images = calloc(image_count, sizeof *d_images);
@@ -200,13 +205,7 @@ static int compare_memory_plans(const simclr_layer_spec *specs, int count, simcl
         if (status) fail_msg("init: %s", err.message);
     }
     simclr_network *planned = &nets[0], *kept = &nets[1];
-    simclr_network_init_weights(planned, 3);
-    for (int i = 0; i < planned->layer_count; i++)
-        if (planned->layers[i].spec.kind == SIMCLR_LAYER_KIND_BATCHNORM)
-            for (size_t c = 0; c < planned->layers[i].kernel_count; c++) {
-                planned->params[planned->layers[i].kernel_offset + c] = 0.8f + 0.05f * (float)(c % 7);
-                planned->params[planned->layers[i].bias_offset + c] = 0.02f * (float)((int)(c % 5) - 2);
-            }
+    init_weights(planned);
     memcpy(kept->params, planned->params, planned->param_count * sizeof(float));
     memcpy(kept->state, planned->state, planned->state_count * sizeof(float));
 

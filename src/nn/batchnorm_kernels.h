@@ -8,8 +8,7 @@
  * (16, the blocked layout, and 1, NCHW, as constants; any other count as a variable), so the
  * lane loop becomes one vector, the ReLU mask is its own pass over the row (inside the sums loop
  * it kept the loop scalar: 145 against 33 ms at 64 x 32x32), and a row's sums stay in double
- * registers (local arrays of at
- * most BN_MAX_REGISTER_LANES) until the row ends. The passes are bound by memory bandwidth, so the
+ * registers (local arrays of at most BN_MAX_REGISTER_LANES) until the row ends. The passes are bound by memory bandwidth, so the
  * double arithmetic costs nothing measurable; float sums would lose the PyTorch parity of a
  * two-value batch (test_resnet_parity's 4x4 layers at batch 2), where the input gradient is a
  * near-cancellation amplified by 1 / std.
@@ -125,57 +124,29 @@ static void BN_NAME(normalize)(const bn_geometry *g, BN_TYPE *out, const BN_TYPE
     }
 }
 
-/* Masks dy by the ReLU where out is given (d_out is rewritten in place), then sum_dy[l] += dy
- * and sum_dy_centered[l] += dy * (x - mean[l]) over one row (lanes <= 16, or any count with one
- * position). */
-BN_ALWAYS_INLINE void BN_NAME(gradient_sums_row)(BN_TYPE *restrict d_out, const BN_TYPE *restrict out,
-                                                  const BN_TYPE *restrict in, size_t inner, size_t lanes,
-                                                  const float *restrict mean, double *restrict sum_dy,
-                                                  double *restrict sum_dy_centered)
+/* sum_dy[l] += dy and sum_dy_centered[l] += dy * (x - mean[l]) over one row (lanes <= 16, or any
+ * count with one position). */
+BN_ALWAYS_INLINE void BN_NAME(gradient_sums_row)(const BN_TYPE *restrict d_out, const BN_TYPE *restrict in,
+                                                  size_t inner, size_t lanes, const float *restrict mean,
+                                                  double *restrict sum_dy, double *restrict sum_dy_centered)
 {
     if (lanes > BN_MAX_REGISTER_LANES) { /* one position of many lanes */
 #pragma omp simd
         for (size_t l = 0; l < lanes; l++) {
-            float dy = BN_LOAD(d_out[l]);
-            if (out) {
-                dy = BN_LOAD(out[l]) > 0.0f ? dy : 0.0f;
-                d_out[l] = BN_STORE(dy);
-            }
+            double dy = BN_LOAD(d_out[l]);
             sum_dy[l] += dy;
-            sum_dy_centered[l] += (double)dy * (double)(BN_LOAD(in[l]) - mean[l]);
+            sum_dy_centered[l] += dy * (double)(BN_LOAD(in[l]) - mean[l]);
         }
         return;
     }
     double s[BN_MAX_REGISTER_LANES] = {0}, q[BN_MAX_REGISTER_LANES] = {0};
-    if (lanes == 1) {
-        double s1 = 0.0, q1 = 0.0;
-        float m = mean[0];
-#pragma omp simd reduction(+ : s1, q1)
-        for (size_t p = 0; p < inner; p++) {
-            float dy = BN_LOAD(d_out[p]);
-            if (out) {
-                dy = BN_LOAD(out[p]) > 0.0f ? dy : 0.0f;
-                d_out[p] = BN_STORE(dy);
-            }
-            s1 += dy;
-            q1 += (double)dy * (double)(BN_LOAD(in[p]) - m);
-        }
-        s[0] = s1;
-        q[0] = q1;
-    } else {
-        if (out) { /* the ReLU mask first, as its own vector pass over the row */
-            for (size_t p = 0; p < inner * lanes; p++) {
-                float dy = BN_LOAD(d_out[p]);
-                d_out[p] = BN_STORE(BN_LOAD(out[p]) > 0.0f ? dy : 0.0f);
-            }
-        }
-        for (size_t p = 0; p < inner; p++) {
-            size_t offset = p * lanes;
-            for (size_t l = 0; l < lanes; l++) {
-                double dy = BN_LOAD(d_out[offset + l]);
-                s[l] += dy;
-                q[l] += dy * (double)(BN_LOAD(in[offset + l]) - mean[l]);
-            }
+    for (size_t p = 0; p < inner; p++) {
+        size_t offset = p * lanes;
+        for (size_t l = 0; l < lanes; l++) {
+            size_t c = lanes == 1 ? 0 : l;
+            double dy = BN_LOAD(d_out[offset + l]);
+            s[c] += dy;
+            q[c] += dy * (double)(BN_LOAD(in[offset + l]) - mean[c]);
         }
     }
     for (size_t l = 0; l < lanes; l++) {
@@ -184,8 +155,8 @@ BN_ALWAYS_INLINE void BN_NAME(gradient_sums_row)(BN_TYPE *restrict d_out, const 
     }
 }
 
-/* Masks d_out by the ReLU where out is given (in place), then sum_dy[c] += dy and
- * sum_dy_centered[c] += dy * (x - mean[c]). */
+/* Masks d_out by the ReLU where out is given (in place, as its own pass: inside the sums loop
+ * the mask kept that loop scalar), then sum_dy[c] += dy and sum_dy_centered[c] += dy * (x - mean[c]). */
 static void BN_NAME(gradient_sums)(const bn_geometry *g, BN_TYPE *d_out, const BN_TYPE *out,
                                    const BN_TYPE *in, const float *mean, size_t first, size_t last,
                                    double *sum_dy, double *sum_dy_centered)
@@ -195,18 +166,22 @@ static void BN_NAME(gradient_sums)(const bn_geometry *g, BN_TYPE *d_out, const B
         size_t channel = (r % g->groups) * g->lanes;
         size_t offset = r * row_length;
         BN_TYPE *dy = d_out + offset;
-        const BN_TYPE *o = out ? out + offset : NULL, *x = in + offset;
+        const BN_TYPE *x = in + offset;
+        if (out) {
+            const BN_TYPE *o = out + offset;
+#pragma omp simd
+            for (size_t i = 0; i < row_length; i++) dy[i] = BN_STORE(BN_LOAD(o[i]) > 0.0f ? BN_LOAD(dy[i]) : 0.0f);
+        }
         double *s = sum_dy + channel, *q = sum_dy_centered + channel;
         if (g->lanes == 16)
-            BN_NAME(gradient_sums_row)(dy, o, x, g->inner, 16, mean + channel, s, q);
+            BN_NAME(gradient_sums_row)(dy, x, g->inner, 16, mean + channel, s, q);
         else if (g->lanes == 1)
-            BN_NAME(gradient_sums_row)(dy, o, x, g->inner, 1, mean + channel, s, q);
+            BN_NAME(gradient_sums_row)(dy, x, g->inner, 1, mean + channel, s, q);
         else if (g->lanes <= BN_MAX_REGISTER_LANES)
-            BN_NAME(gradient_sums_row)(dy, o, x, g->inner, g->lanes, mean + channel, s, q);
+            BN_NAME(gradient_sums_row)(dy, x, g->inner, g->lanes, mean + channel, s, q);
         else
             for (size_t p = 0; p < g->inner; p++)
-                BN_NAME(gradient_sums_row)(dy + p * g->lanes, o ? o + p * g->lanes : NULL, x + p * g->lanes,
-                                           1, g->lanes, mean + channel, s, q);
+                BN_NAME(gradient_sums_row)(dy + p * g->lanes, x + p * g->lanes, 1, g->lanes, mean + channel, s, q);
     }
 }
 
