@@ -70,8 +70,8 @@ int simclr_method_create(simclr_method *method, const simclr_train_config *confi
     case SIMCLR_METHOD_MOCO: return simclr_method_moco_create(method, batch, err);
     case SIMCLR_METHOD_BYOL: return simclr_method_byol_create(method, batch, err);
     case SIMCLR_METHOD_SIMSIAM: return simclr_method_simsiam_create(method, batch, err);
-    case SIMCLR_METHOD_BARLOW: return simclr_method_barlow_create(method, batch, err);
-    case SIMCLR_METHOD_VICREG: return simclr_method_vicreg_create(method, batch, err);
+    case SIMCLR_METHOD_BARLOW:
+    case SIMCLR_METHOD_VICREG: return simclr_method_redundancy_create(method, batch, err);
     }
     return simclr_error_input(err, "--method: unknown method %d", (int)config->method);
 }
@@ -139,10 +139,9 @@ int simclr_method_memory_bytes(const simclr_train_config *config, int batch, siz
                  sizeof(float);
         break;
     case SIMCLR_METHOD_BARLOW:
-        total += (views * width + simclr_barlow_workspace_floats(batch, (int)width) + b * b) * sizeof(float);
-        break;
     case SIMCLR_METHOD_VICREG:
-        total += (views * width + simclr_vicreg_workspace_floats(batch, (int)width) + b * b) * sizeof(float);
+        total += (views * width + simclr_method_redundancy_workspace_floats(kind, batch, (int)width) + b * b) *
+                 sizeof(float);
         break;
     default: break;
     }

@@ -1,5 +1,5 @@
-/* Pieces the methods share: target networks (clone, EMA, BYOL's momentum schedule), the
- * predictor MLP, and the pair retrieval accuracy logged as c_acc by the methods without a
+/* Pieces the methods share: target networks (clone, EMA, BYOL's momentum schedule) and the
+ * pair retrieval accuracy logged as c_acc by the methods without a
  * contrastive argmax of their own. */
 #include <cblas.h>
 #include <math.h>
@@ -35,21 +35,6 @@ float simclr_method_cosine_momentum(float base, long long step, long long total)
     double progress = (double)step / (double)total;
     const double pi = 3.14159265358979323846;
     return (float)(1.0 - (1.0 - (double)base) * (cos(pi * progress) + 1.0) / 2.0);
-}
-
-int simclr_method_build_predictor(simclr_network *predictor, const simclr_model_config *model, int hidden,
-                                  int max_batch, simclr_error *err)
-{
-    /* The head's initialisation: Keras's for the seed's model, nn.Linear's for a ResNet. */
-    simclr_layer_init init =
-        model->backbone == SIMCLR_MODEL_BACKBONE_SEED ? SIMCLR_LAYER_INIT_GLOROT : SIMCLR_LAYER_INIT_TORCH;
-    int width = simclr_model_projection_width(model);
-    simclr_layer_spec specs[3] = {
-        {.kind = SIMCLR_LAYER_KIND_DENSE, .units = hidden, .no_bias = 1, .init = init},
-        {.kind = SIMCLR_LAYER_KIND_BATCHNORM, .activation = SIMCLR_NN_ACTIVATION_RELU},
-        {.kind = SIMCLR_LAYER_KIND_DENSE, .units = width, .activation = SIMCLR_NN_ACTIVATION_NONE, .init = init}};
-    simclr_tensor_shape input = {1, 1, width};
-    return simclr_network_init(predictor, "predictor", &input, specs, 3, max_batch, err);
 }
 
 int simclr_method_pair_hits(const float *a, const float *b, int batch, int dim, float *workspace)

@@ -15,6 +15,7 @@
 #include "simclr/checkpoint.h"
 #include "simclr/loss.h"
 #include "simclr/network.h"
+#include "simclr/optim.h"
 #include "simclr/train.h"
 
 #define SIMCLR_METHOD_MAX_PARTS 4
@@ -50,13 +51,15 @@ void simclr_method_free(simclr_method *method);
  * optimizer state, queue, loss workspaces), for batch images per step. */
 int simclr_method_memory_bytes(const simclr_train_config *config, int batch, size_t *bytes, simclr_error *err);
 
-/* One constructor per method (simclr.c, moco.c, ...). */
+/* One constructor per method (simclr.c, moco.c, byol.c, simsiam.c; redundancy.c builds Barlow
+ * Twins and VICReg, which differ in the loss alone). */
 int simclr_method_simclr_create(simclr_method *method, int batch, simclr_error *err);
 int simclr_method_moco_create(simclr_method *method, int batch, simclr_error *err);
 int simclr_method_byol_create(simclr_method *method, int batch, simclr_error *err);
 int simclr_method_simsiam_create(simclr_method *method, int batch, simclr_error *err);
-int simclr_method_barlow_create(simclr_method *method, int batch, simclr_error *err);
-int simclr_method_vicreg_create(simclr_method *method, int batch, simclr_error *err);
+int simclr_method_redundancy_create(simclr_method *method, int batch, simclr_error *err);
+/* The loss workspace of Barlow Twins or VICReg (kind), for the memory estimate. */
+size_t simclr_method_redundancy_workspace_floats(simclr_method_kind kind, int batch, int width);
 
 /* ---- Shared pieces (method_common.c) ---------------------------------------------------- */
 
@@ -69,14 +72,37 @@ int simclr_method_clone_network(simclr_network *clone, const simclr_network *net
 void simclr_method_ema_update(simclr_network *target, const simclr_network *online, float momentum);
 /* BYOL's tau at a step: 1 - (1 - base) (cos(pi step / total) + 1) / 2. */
 float simclr_method_cosine_momentum(float base, long long step, long long total);
-/* The predictor MLP: Dense(hidden, no bias) + BatchNorm1d + ReLU -> Dense(projection width). */
-int simclr_method_build_predictor(simclr_network *predictor, const simclr_model_config *model, int hidden,
-                                  int max_batch, simclr_error *err);
 /* How many rows i of a (B, D) have b_i as their most cosine-similar row of b (the pair
  * retrieval accuracy the non-contrastive methods log as c_acc). workspace: B x B floats. */
 int simclr_method_pair_hits(const float *a, const float *b, int batch, int dim, float *workspace);
 /* The EMA momentum of the run: config->ema_momentum or the method's default. */
 float simclr_method_ema_momentum(const simclr_train_config *config);
 int simclr_method_predictor_hidden(const simclr_train_config *config);
+
+/* ---- The predictor BYOL and SimSiam share (predictor.c) --------------------------------- */
+
+/* Dense(hidden, no bias) + BatchNorm1d + ReLU -> Dense(projection width), trained by its own
+ * optimizer with the run's settings and rate, and the buffers of its loss. */
+typedef struct simclr_method_predictor {
+    simclr_network net;
+    simclr_optimizer optimizer;
+    float *targets;       /* (2B, D): what view 1's predictions are pulled to (rows B..2B-1) and
+                           * view 2's (rows 0..B-1); no gradient flows into them */
+    float *d_predictions; /* (2B, D) */
+    float *hits_workspace; /* B x B */
+} simclr_method_predictor;
+
+/* The predictor of method->config for 2 x batch views, its weights from the run's seed. */
+int simclr_method_predictor_init(simclr_method_predictor *predictor, const simclr_method *method, int batch,
+                                 simclr_error *err);
+/* After the caller's forward of the online encoder and head and its filling of targets: the
+ * predictions p = predictor(projections), loss = offset + weight (D(p1, t2) + D(p2, t1)) with D
+ * the negative cosine (src/loss/cosine.c), c_acc, and backward through predictor, head and
+ * encoder (their gradients zeroed first). */
+int simclr_method_predictor_step(simclr_method *method, simclr_method_predictor *predictor, int batch,
+                                 float offset, float weight, simclr_contrastive_result *result, simclr_error *err);
+/* The predictor's optimizer step at the run's rate. */
+void simclr_method_predictor_update(simclr_method_predictor *predictor, float learning_rate);
+void simclr_method_predictor_free(simclr_method_predictor *predictor);
 
 #endif
