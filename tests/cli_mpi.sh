@@ -27,14 +27,7 @@ if readelf -d "$simclr" 2>/dev/null | grep -q 'NEEDED.*libasan'; then
 fi
 compare() { /usr/bin/python3 "$here/mpi_compare.py" "$@"; }
 
-for split in train test; do
-    count=$([ $split = train ] && echo 8 || echo 2)
-    for class_dir in "$data/$split"/*/; do
-        class=$(basename "$class_dir")
-        mkdir -p "$work/c10/$split/$class"
-        ls "$class_dir" | head -n "$count" | while read -r f; do ln -s "$class_dir$f" "$work/c10/$split/$class/$f"; done
-    done
-done
+cifar10_slice "$data" "$work/c10" 8 2
 common=(--dataset folder --data-dir "$work/c10" --image-size 32 --quiet --knn-k 0 --test-batch 10)
 tiny=(--width 16 --depth 2 --unlabeled-batch 7 --labeled-batch 5)
 

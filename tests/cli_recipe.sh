@@ -8,13 +8,7 @@ data=${SIMCLR_CIFAR10_DIR:-$(cd "$(dirname "$0")/../.." && pwd)/shared/data/cifa
 if [ ! -d "$data/train" ]; then echo "SKIP: no CIFAR-10 JPEG folders at $data"; exit 77; fi
 source "$(dirname "$0")/harness.sh"
 
-for split in train test; do
-    for class_dir in "$data/$split"/*/; do
-        class=$(basename "$class_dir")
-        mkdir -p "$work/cifar/$split/$class"
-        for f in $(ls "$class_dir" | head -12); do ln -s "$class_dir$f" "$work/cifar/$split/$class/$f"; done
-    done
-done
+cifar10_slice "$data" "$work/cifar" 12 12
 cifar=(--dataset folder --data-dir "$work/cifar" --image-size 32)
 
 # ---- augmentation policies ----
