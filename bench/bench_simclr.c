@@ -731,6 +731,10 @@ int main(int argc, char **argv)
     double forward_per_image =
         o.mode == BENCH_MODE_AUGMENT ? 0.0 : network_forward_flops(&s.encoder) / 1e9;
     double rss = peak_rss_mib(); /* before the layer breakdown's scratch buffers */
+    /* The encoder's feature maps as planned (network.h: nChw16c, or NHWC for bf16 on AMX). */
+    const char *feature_layout = o.mode == BENCH_MODE_AUGMENT
+                                     ? "nhwc"
+                                     : simclr_nn_layout_name(s.encoder.layers[0].out_layout);
     if (o.breakdown) {
         print_phases("pretraining step by phase (mean of the timed steps)", &phases, o.steps, mean,
                      o.peak_gflops);
@@ -743,7 +747,7 @@ int main(int argc, char **argv)
                      &layers, 1, mean, o.peak_gflops);
     }
     printf("{\"impl\": \"simclr\", \"version\": \"%s\", \"shape\": \"%dx%dx%d\", \"backbone\": \"%s\", "
-           "\"mode\": \"%s\", \"augment\": \"%s\", \"precision\": \"%s\", \"layout\": \"nhwc\", "
+           "\"mode\": \"%s\", \"augment\": \"%s\", \"precision\": \"%s\", \"layout\": \"%s\", "
            "\"malloc\": \"%s\", \"padding\": %d, "
            "\"threads\": %d, \"images_per_step\": %d, \"steps\": %d, \"warmup\": %d, "
            "\"seconds_per_step\": %.6f, \"best_seconds\": %.6f, \"images_per_s\": %.2f, "
@@ -752,7 +756,8 @@ int main(int argc, char **argv)
            "\"peak_fraction\": %.4f, \"peak_rss_mib\": %.1f}\n",
            SIMCLR_VERSION, o.shape.height, o.shape.width, o.shape.channels, simclr_model_backbone_name(o.backbone),
            BENCH_MODE_NAMES[o.mode], simclr_augment_policy_kind_name(o.augment.kind),
-           simclr_nn_precision_name(o.precision), allocator_name(), simclr_model_resolved_padding(&s.model), o.threads,
+           simclr_nn_precision_name(o.precision), feature_layout, allocator_name(),
+           simclr_model_resolved_padding(&s.model), o.threads,
            images, o.steps, o.warmup, mean, best, images / mean, flops / 1e9, flops / 1e9 / images,
            forward_per_image, gflops, o.peak_gflops, gflops / o.peak_gflops, rss);
     status = 0;

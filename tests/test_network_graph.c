@@ -6,8 +6,9 @@
  * network's own float32 forward (steps of 3e-4: well above float32's noise, small enough to
  * cross few ReLU and max-pool switches); the
  * training/inference switch; the memory plans (batchnorm outputs recomputed in backward, inference
- * outputs in shared buffers) against keeping everything, bit for bit, here and on a bf16 ResNet-18
- * in the blocked layout; and the refusals of graphs the planner cannot run.
+ * outputs in shared buffers) against keeping everything, bit for bit, here and on a ResNet-18 in
+ * both feature-map layouts (nChw16c, NHWC); the layout choice (SIMCLR_CONV_LAYOUT, AMX); and the
+ * refusals of graphs the planner cannot run.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -276,7 +277,58 @@ static void test_memory_plans_change_no_result(void **state)
     /* ResNet-18, CIFAR stem: every block's bn1 and its batchnorm before the add (16 of 20). */
     simclr_tensor_shape cifar = {16, 16, 3};
     assert_int_equal(compare_memory_plans(NULL, 0, cifar, 2, SIMCLR_NN_PRECISION_FP32), 16);
-    assert_int_equal(compare_memory_plans(NULL, 0, cifar, 2, SIMCLR_NN_PRECISION_BF16), 16);
+    /* In both layouts a ResNet may run in (nChw16c; NHWC, bf16's on AMX CPUs). */
+    const char *layouts[] = {"blocked", "nhwc"};
+    for (int l = 0; l < 2; l++) {
+        setenv("SIMCLR_CONV_LAYOUT", layouts[l], 1);
+        printf("  SIMCLR_CONV_LAYOUT=%s\n", layouts[l]);
+        assert_int_equal(compare_memory_plans(NULL, 0, cifar, 2, SIMCLR_NN_PRECISION_BF16), 16);
+        if (l == 1) assert_int_equal(compare_memory_plans(NULL, 0, cifar, 2, SIMCLR_NN_PRECISION_FP32), 16);
+        unsetenv("SIMCLR_CONV_LAYOUT");
+    }
+}
+
+/* The layout of a ResNet-18's feature maps (its first conv's output): nChw16c in fp32; in bf16
+ * NHWC where oneDNN's bf16 convolutions are AMX ones, else nChw16c; SIMCLR_CONV_LAYOUT=blocked or
+ * nhwc overrides both; another value is refused, naming the variable. */
+static simclr_nn_layout resnet_layout(simclr_nn_precision precision, const char *choice, simclr_error *err)
+{
+    if (choice) setenv("SIMCLR_CONV_LAYOUT", choice, 1);
+    simclr_model_config config = simclr_model_config_default((simclr_tensor_shape){16, 16, 3}, CLASSES);
+    config.backbone = SIMCLR_MODEL_BACKBONE_RESNET18;
+    config.precision = precision;
+    simclr_network *net = calloc(1, sizeof *net);
+    assert_non_null(net);
+    int status = simclr_model_build_encoder(net, &config, 2, err);
+    unsetenv("SIMCLR_CONV_LAYOUT");
+    simclr_nn_layout layout = (simclr_nn_layout)-1;
+    if (status == 0) {
+        layout = net->layers[0].out_layout;
+        assert_int_equal(net->layers[net->layer_count - 1].out_layout, SIMCLR_NN_LAYOUT_NHWC);
+        simclr_network_free(net);
+    }
+    free(net);
+    return layout;
+}
+
+static void test_layout_choice(void **state)
+{
+    (void)state;
+    simclr_error err = {0};
+    simclr_nn_precision fp32 = SIMCLR_NN_PRECISION_FP32, bf16 = SIMCLR_NN_PRECISION_BF16;
+    assert_int_equal(resnet_layout(fp32, NULL, &err), SIMCLR_NN_LAYOUT_BLOCKED16);
+    assert_int_equal(resnet_layout(fp32, "auto", &err), SIMCLR_NN_LAYOUT_BLOCKED16);
+    assert_int_equal(resnet_layout(bf16, NULL, &err),
+                     simclr_conv2d_bf16_prefers_nhwc() ? SIMCLR_NN_LAYOUT_NHWC : SIMCLR_NN_LAYOUT_BLOCKED16);
+    printf("  bf16 here: %s\n", simclr_conv2d_bf16_prefers_nhwc() ? "AMX, NHWC" : "no AMX, nChw16c");
+    for (int p = 0; p < 2; p++) {
+        simclr_nn_precision precision = p ? bf16 : fp32;
+        assert_int_equal(resnet_layout(precision, "nhwc", &err), SIMCLR_NN_LAYOUT_NHWC);
+        assert_int_equal(resnet_layout(precision, "blocked", &err), SIMCLR_NN_LAYOUT_BLOCKED16);
+    }
+    assert_int_equal((int)resnet_layout(fp32, "nchw16c", &err), -1);
+    assert_non_null(strstr(err.message, "SIMCLR_CONV_LAYOUT 'nchw16c'"));
+    assert_non_null(strstr(err.message, "auto, blocked or nhwc"));
 }
 
 static void expect_refused(const simclr_layer_spec *specs, int count, const char *text)
@@ -321,6 +373,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_residual_graph_gradients),
         cmocka_unit_test(test_memory_plans_change_no_result),
+        cmocka_unit_test(test_layout_choice),
         cmocka_unit_test(test_refuses_bad_graphs),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

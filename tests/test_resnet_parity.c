@@ -253,6 +253,18 @@ static void test_resnet18_imagenet(void **state)
     run_case(&c);
 }
 
+/* The same fixtures through NHWC activations, the layout bf16 takes on AMX CPUs (the default
+ * fp32 plan is nChw16c): conv, batchnorm, max pool and add in NHWC must give torchvision's
+ * numbers too. */
+static void test_resnet18_imagenet_nhwc(void **state)
+{
+    (void)state;
+    resnet_case c = {"resnet18_imagenet", SIMCLR_MODEL_BACKBONE_RESNET18, SIMCLR_MODEL_STEM_IMAGENET};
+    setenv("SIMCLR_CONV_LAYOUT", "nhwc", 1);
+    run_case(&c);
+    unsetenv("SIMCLR_CONV_LAYOUT");
+}
+
 static void test_resnet50_cifar(void **state)
 {
     (void)state;
@@ -274,30 +286,38 @@ static void test_resnet18_bf16_matches_fp32(void **state)
     resnet_case c = {"resnet18_cifar", SIMCLR_MODEL_BACKBONE_RESNET18, SIMCLR_MODEL_STEM_CIFAR};
     simclr_network *fp32 = calloc(1, sizeof *fp32), *bf16 = calloc(1, sizeof *bf16);
     assert_true(fp32 && bf16);
-    float *features32 = NULL, *features16 = NULL;
+    float *features32 = NULL;
     run_step(&c, SIMCLR_NN_PRECISION_FP32, 2, 32, 32, fp32, &features32);
-    run_step(&c, SIMCLR_NN_PRECISION_BF16, 2, 32, 32, bf16, &features16);
-    size_t feature_count = 2 * simclr_network_output_size(fp32);
-    double norm = 0.0, difference = 0.0;
-    for (size_t i = 0; i < feature_count; i++) {
-        norm += (double)features32[i] * features32[i];
-        difference += ((double)features16[i] - features32[i]) * ((double)features16[i] - features32[i]);
+    /* Both activation layouts bf16 may take (auto picks NHWC on AMX CPUs, nChw16c elsewhere). */
+    const char *layouts[] = {"blocked", "nhwc"};
+    for (int l = 0; l < 2; l++) {
+        float *features16 = NULL;
+        setenv("SIMCLR_CONV_LAYOUT", layouts[l], 1);
+        run_step(&c, SIMCLR_NN_PRECISION_BF16, 2, 32, 32, bf16, &features16);
+        unsetenv("SIMCLR_CONV_LAYOUT");
+        size_t feature_count = 2 * simclr_network_output_size(fp32);
+        double norm = 0.0, difference = 0.0;
+        for (size_t i = 0; i < feature_count; i++) {
+            norm += (double)features32[i] * features32[i];
+            difference += ((double)features16[i] - features32[i]) * ((double)features16[i] - features32[i]);
+        }
+        double feature_error = sqrt(difference / norm);
+        double dot = 0.0, norm32 = 0.0, norm16 = 0.0;
+        for (size_t i = 0; i < fp32->param_count; i++) {
+            dot += (double)fp32->grads[i] * bf16->grads[i];
+            norm32 += (double)fp32->grads[i] * fp32->grads[i];
+            norm16 += (double)bf16->grads[i] * bf16->grads[i];
+        }
+        double cosine = dot / sqrt(norm32 * norm16);
+        printf("  bf16 (%s) against fp32: features %.3g of their norm apart, gradient cosine %.4f\n", layouts[l],
+               feature_error, cosine);
+        assert_true(feature_error < 0.03);
+        assert_true(cosine > 0.9);
+        free(features16);
+        simclr_network_free(bf16);
     }
-    double feature_error = sqrt(difference / norm);
-    double dot = 0.0, norm32 = 0.0, norm16 = 0.0;
-    for (size_t i = 0; i < fp32->param_count; i++) {
-        dot += (double)fp32->grads[i] * bf16->grads[i];
-        norm32 += (double)fp32->grads[i] * fp32->grads[i];
-        norm16 += (double)bf16->grads[i] * bf16->grads[i];
-    }
-    double cosine = dot / sqrt(norm32 * norm16);
-    printf("  bf16 against fp32: features %.3g of their norm apart, gradient cosine %.4f\n", feature_error, cosine);
-    assert_true(feature_error < 0.03);
-    assert_true(cosine > 0.9);
     free(features32);
-    free(features16);
     simclr_network_free(fp32);
-    simclr_network_free(bf16);
     free(fp32);
     free(bf16);
 }
@@ -307,6 +327,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_resnet18_cifar),
         cmocka_unit_test(test_resnet18_imagenet),
+        cmocka_unit_test(test_resnet18_imagenet_nhwc),
         cmocka_unit_test(test_resnet50_cifar),
         cmocka_unit_test(test_resnet18_bf16_matches_fp32),
     };

@@ -14,11 +14,14 @@
  *
  * Precision and layout: conv layers may compute in bf16 (simclr_layer_spec.precision); their
  * activations and activation gradients are then bf16, while parameters, their gradients, dense
- * layers and the network's input and output stay float32 NHWC. The convs at the start of a
- * network keep their activations in oneDNN's blocked nChw16c layout (nn.h, simclr_nn_layout) when every
- * one of them has a multiple of 16 output channels and a dense layer follows them, because
- * oneDNN's backward kernels are faster on it; the first of them then reads its input as NCHW (an
- * input of fewer than 16 channels) or nChw16c. The network converts where formats meet (the
+ * layers and the network's input and output stay float32 NHWC. The feature-map layers at the
+ * start of a network keep their activations in oneDNN's blocked nChw16c layout (nn.h,
+ * simclr_nn_layout) when every one of them has a multiple of 16 output channels and a dense layer
+ * or global pool follows them, because oneDNN's backward kernels are faster on it; the first of
+ * them then reads its input as NCHW (an input of fewer than 16 channels) or nChw16c. Except for
+ * bf16 on a CPU with AMX, where oneDNN's fast bf16 kernels take NHWC only
+ * (simclr_conv2d_bf16_prefers_nhwc): those run NHWC. SIMCLR_CONV_LAYOUT=blocked|nhwc forces
+ * either (auto: the rule above). The network converts where formats meet (the
  * input of the first conv, the features entering the first dense layer, and the gradients going
  * back), into staging buffers allocated with the rest.
  *

@@ -104,6 +104,10 @@ int simclr_conv2d_create(simclr_conv2d **layer, const simclr_conv2d_config *conf
 void simclr_conv2d_free(simclr_conv2d *layer);
 /* 1 when oneDNN has bf16 convolution kernels for this CPU (AVX-512), else 0. */
 int simclr_conv2d_bf16_available(void);
+/* 1 when oneDNN's bf16 convolutions here are AMX ones, which take NHWC activations only (on
+ * nChw16c it falls back to its avx512_core_bf16 kernels, 2-3x slower: docs/PERFORMANCE.md), else 0.
+ * ONEDNN_MAX_CPU_ISA caps it like every oneDNN dispatch. */
+int simclr_conv2d_bf16_prefers_nhwc(void);
 int simclr_conv2d_out_height(const simclr_conv2d *layer);
 int simclr_conv2d_out_width(const simclr_conv2d *layer);
 

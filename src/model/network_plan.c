@@ -28,12 +28,29 @@ static int is_float_nhwc(simclr_nn_layout layout, simclr_nn_precision precision,
     return layout == SIMCLR_NN_LAYOUT_NCHW && (shape.channels == 1 || shape.height * shape.width == 1);
 }
 
+typedef enum layout_choice { LAYOUT_AUTO, LAYOUT_BLOCKED, LAYOUT_NHWC } layout_choice;
+
+/* SIMCLR_CONV_LAYOUT: auto (unset or empty), blocked or nhwc; anything else is an error. */
+static int read_layout_choice(layout_choice *choice, simclr_error *err)
+{
+    const char *value = getenv("SIMCLR_CONV_LAYOUT");
+    *choice = LAYOUT_AUTO;
+    if (!value || value[0] == '\0' || strcmp(value, "auto") == 0) return 0;
+    if (strcmp(value, "blocked") == 0) *choice = LAYOUT_BLOCKED;
+    else if (strcmp(value, "nhwc") == 0) *choice = LAYOUT_NHWC;
+    else
+        return simclr_error_input(err, "SIMCLR_CONV_LAYOUT '%s': expected auto, blocked or nhwc", value);
+    return 0;
+}
+
 /* Chooses each layer's activation layouts (network.h): the leading run of feature-map layers
  * (conv, batchnorm, max pool, add; starting with a conv) runs in nChw16c when all have multiples
  * of 16 channels, a dense layer or a global average pool follows, and the input's channels suit
- * a first layer (fewer than 16: NCHW, or a multiple of 16); everything else is NHWC. Then marks
+ * a first layer (fewer than 16: NCHW, or a multiple of 16), unless its convs are bf16 on a CPU
+ * whose bf16 kernels want NHWC (AMX, simclr_conv2d_bf16_prefers_nhwc); everything else is NHWC.
+ * SIMCLR_CONV_LAYOUT=blocked|nhwc overrides the choice of that run (tests run both). Then marks
  * the layers that read a converted copy of their input. */
-static void plan_layouts(simclr_network *net)
+static void plan_layouts(simclr_network *net, layout_choice choice)
 {
     int run = 0;
     while (run < net->layer_count && is_spatial(net->layers[run].spec.kind)) run++;
@@ -41,6 +58,14 @@ static void plan_layouts(simclr_network *net)
                   net->layers[0].spec.kind == SIMCLR_LAYER_KIND_CONV2D;
     for (int i = 0; i < run; i++)
         if (net->layers[i].out_shape.channels % SIMCLR_NN_LAYOUT_BLOCK != 0) blocked = 0;
+    if (blocked && choice == LAYOUT_AUTO) {
+        int bf16 = 0;
+        for (int i = 0; i < run; i++)
+            bf16 |= net->layers[i].spec.kind == SIMCLR_LAYER_KIND_CONV2D &&
+                    net->layers[i].precision == SIMCLR_NN_PRECISION_BF16;
+        if (bf16 && simclr_conv2d_bf16_prefers_nhwc()) blocked = 0;
+    }
+    if (choice == LAYOUT_NHWC) blocked = 0;
     int in_channels = net->in_shape.channels;
     simclr_nn_layout first_layout = SIMCLR_NN_LAYOUT_NHWC;
     if (in_channels < SIMCLR_NN_LAYOUT_BLOCK)
@@ -359,7 +384,9 @@ int simclr_network_plan(simclr_network *net, const char *name, const simclr_tens
     if (net->layers[layer_count - 1].element_size != sizeof(float))
         return simclr_error_input(err, "%s: its last layer must compute in fp32 (the output is float)",
                                   name);
-    plan_layouts(net);
+    layout_choice choice;
+    if (read_layout_choice(&choice, err) != 0) return -1;
+    plan_layouts(net, choice);
     for (int i = 0; i < layer_count; i++) {
         simclr_network_layer *layer = &net->layers[i];
         if (layer->spec.kind == SIMCLR_LAYER_KIND_BATCHNORM) {

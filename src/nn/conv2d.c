@@ -547,6 +547,16 @@ int simclr_conv2d_bf16_available(void)
     return known;
 }
 
+int simclr_conv2d_bf16_prefers_nhwc(void)
+{
+    static int known = -1;
+    if (known < 0) {
+        unsigned isa = (unsigned)dnnl_get_effective_cpu_isa();
+        known = (isa & (unsigned)dnnl_cpu_isa_avx512_core_amx) == (unsigned)dnnl_cpu_isa_avx512_core_amx;
+    }
+    return known;
+}
+
 int simclr_conv2d_out_height(const simclr_conv2d *layer) { return layer->out_height; }
 int simclr_conv2d_out_width(const simclr_conv2d *layer) { return layer->out_width; }
 
