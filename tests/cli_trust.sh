@@ -65,6 +65,21 @@ else fail "refused resume rewrote the config"; fi
 expect_status 0 "resume may extend --epochs and change --threads" \
     "$simclr" baseline "${tiny[@]}" --epochs 2 --threads 1 --resume "$work/run"
 if [ "$(wc -l <"$work/run/baseline_history.csv")" -eq 3 ]; then pass "extended run has 2 epochs"; else fail "extended run history"; fi
+# Kernel choices are recorded and, like --threads, may change on resume: the encoder's
+# feature-map layout (width 16: nChw16c unless SIMCLR_CONV_LAYOUT says nhwc) and oneDNN's ISA.
+expect_status 0 "a tiny baseline of width 16" "$simclr" baseline "${tiny[@]}" --width 16 --out "$work/layout"
+if [ "$(json_field "$work/layout/baseline_config.json" '["model"]["feature_layout"]')" = nChw16c ]; then
+    pass "the config records the feature-map layout"; else fail "feature_layout (nChw16c expected)"; fi
+isa=$(json_field "$work/layout/baseline_config.json" '["cpu_isa"]')
+case "$isa" in avx*|sse41) pass "the config records oneDNN's ISA ($isa)" ;; *) fail "cpu_isa '$isa'" ;; esac
+expect_status 0 "resume may change SIMCLR_CONV_LAYOUT" \
+    env SIMCLR_CONV_LAYOUT=nhwc "$simclr" baseline "${tiny[@]}" --width 16 --epochs 2 --resume "$work/layout"
+if [ "$(json_field "$work/layout/baseline_config.json" '["model"]["feature_layout"]')" = nhwc ]; then
+    pass "the resumed run's config records the layout it ran"; else fail "feature_layout after resume"; fi
+expect_status 2 "a bad SIMCLR_CONV_LAYOUT is refused" \
+    env SIMCLR_CONV_LAYOUT=nchw "$simclr" baseline "${tiny[@]}" --out "$work/bad-layout"
+expect_text "$work/err" "SIMCLR_CONV_LAYOUT 'nchw': expected auto, blocked or nhwc" "the refusal names the variable"
+if [ ! -e "$work/bad-layout" ]; then pass "the refused run wrote nothing"; else fail "bad layout left $work/bad-layout"; fi
 expect_status 2 "resume of a mistyped directory is an error" \
     "$simclr" baseline "${tiny[@]}" --resume "$work/rnu"
 expect_text "$work/err" "$work/rnu" "the mistyped directory is named (even with --quiet)"

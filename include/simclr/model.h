@@ -112,5 +112,10 @@ void simclr_model_forward_flops(const simclr_model_config *config, double *encod
 int simclr_model_estimate_bytes(const simclr_model_config *config, int encoder_batch, int head_batch,
                          int classifier_batch, size_t *bytes, simclr_error *err);
 
+/* The layout the encoder's feature maps are planned in on this CPU (network.h: nChw16c, or NHWC
+ * for bf16 on AMX, or as SIMCLR_CONV_LAYOUT forces), without allocating: what a run records.
+ * Fails like simclr_model_build_encoder (and on a bad SIMCLR_CONV_LAYOUT). */
+int simclr_model_feature_layout(const simclr_model_config *config, simclr_nn_layout *layout, simclr_error *err);
+
 SIMCLR_END_DECLS
 #endif

@@ -108,6 +108,9 @@ int simclr_conv2d_bf16_available(void);
  * nChw16c it falls back to its avx512_core_bf16 kernels, 2-3x slower: docs/PERFORMANCE.md), else 0.
  * ONEDNN_MAX_CPU_ISA caps it like every oneDNN dispatch. */
 int simclr_conv2d_bf16_prefers_nhwc(void);
+/* oneDNN's effective CPU ISA, as its enum names it ("avx512_core_bf16", "avx512_core_amx", ...):
+ * which kernels run, recorded with every run. */
+const char *simclr_conv2d_cpu_isa_name(void);
 int simclr_conv2d_out_height(const simclr_conv2d *layer);
 int simclr_conv2d_out_width(const simclr_conv2d *layer);
 

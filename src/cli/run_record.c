@@ -119,6 +119,8 @@ int run_record_build(run_record *record, const run_record_source *source,
     }
     const run_row_rule F = RUN_ROW_FIXED, M = RUN_ROW_MAY_CHANGE;
     const run_value_kind N = RUN_VALUE_NUMBER, T = RUN_VALUE_TEXT;
+    simclr_nn_layout feature_layout;
+    if (simclr_model_feature_layout(model, &feature_layout, err) != 0) goto done;
     /* One row per thing that shapes the run (see docs/RELIABILITY.md for the may-change list). */
     if (add_row(record, "command", "command", T, F, err, "%s", source->command) ||
         add_row(record, "version", "simclr version", T, M, err, "%s", SIMCLR_VERSION) ||
@@ -196,6 +198,9 @@ int run_record_build(run_record *record, const run_record_source *source,
         add_row(record, "model.num_classes", "classes", N, F, err, "%d", model->num_classes) ||
         add_row(record, "model.precision", "--precision", T, F, err, "%s",
                 simclr_nn_precision_name(model->precision)) ||
+        /* Kernel choices, like threads: they change the summation order only. */
+        add_row(record, "model.feature_layout", "the encoder's feature-map layout (SIMCLR_CONV_LAYOUT)", T, M,
+                err, "%s", simclr_nn_layout_name(feature_layout)) ||
         add_row(record, "augmentation.contrastive", "--augment and its options", T, F, err, "%s", augment) ||
         add_row(record, "augmentation.classification", "augmentation (classification)",
                 RUN_VALUE_JSON, F, err, "{\"min_area\": %g, \"brightness\": %g, \"jitter\": %g}",
@@ -210,6 +215,8 @@ int run_record_build(run_record *record, const run_record_source *source,
         goto done;
     if (add_row(record, "out", "--out", T, M, err, "%s", config->out_dir) ||
         add_row(record, "threads", "--threads", N, M, err, "%d", source->threads) ||
+        add_row(record, "cpu_isa", "oneDNN's CPU ISA (ONEDNN_MAX_CPU_ISA)", T, M, err, "%s",
+                simclr_conv2d_cpu_isa_name()) ||
         /* Issue 14: recorded, not compared: batches do not depend on the number of ranks, so a
          * run may be resumed with another (threads is per rank). */
         add_row(record, "ranks", "mpirun -np (ranks)", N, M, err, "%d", source->ranks) ||

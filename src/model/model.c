@@ -213,6 +213,19 @@ int simclr_model_estimate_bytes(const simclr_model_config *config, int encoder_b
     return 0;
 }
 
+int simclr_model_feature_layout(const simclr_model_config *config, simclr_nn_layout *layout, simclr_error *err)
+{
+    if (simclr_model_check(config, err) != 0) return -1;
+    simclr_layer_spec specs[SIMCLR_NETWORK_MAX_LAYERS];
+    int count = simclr_model_encoder_specs(config, specs);
+    simclr_network *plan = calloc(1, sizeof *plan);
+    if (!plan) return simclr_error_set(err, SIMCLR_ERROR_KIND_RESOURCE, "out of memory planning the encoder");
+    int status = simclr_network_plan(plan, "encoder", &config->input, specs, count, 1, err);
+    if (status == 0) *layout = plan->layers[0].out_layout;
+    free(plan);
+    return status;
+}
+
 /* Forward FLOPs of one image through a planned network: convolutions and dense layers, 2 x
  * multiply-adds (batchnorm, pooling and adds are not counted, as bench_simclr.c does not). */
 static double planned_forward_flops(const simclr_tensor_shape *in_shape, const simclr_layer_spec *specs, int count)
