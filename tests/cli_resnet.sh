@@ -45,6 +45,37 @@ expect_text "$work/r18/pretrain_config.json" '"stem": "cifar"' "config records t
 expect_status 0 "eval of the resnet18 probe" "$simclr" eval --model "$work/r18/pretrain.safetensors" \
     --dataset folder --data-dir "$work/c10" --image-size 32
 expect_text "$work/out" "accuracy" "eval prints the accuracy"
+# Evaluation runs the encoder in inference mode (batchnorm on the running statistics): an image's
+# features do not depend on the batch it comes in, and `simclr knn` on the checkpoint gives the
+# run's own last val_knn_acc (the monitor's bank and queries in inference mode too).
+for b in 3 40; do
+    expect_status 0 "embed the test split in batches of $b" "$simclr" embed --model "$work/r18/pretrain.safetensors" \
+        --dataset folder --data-dir "$work/c10" --image-size 32 --split test --batch "$b" --out "$work/e$b.npy"
+done
+if /usr/bin/python3 - "$work/e3.npy" "$work/e40.npy" <<'PY'
+import array, sys
+def load(path):  # a float32 (N, D) .npy file, without NumPy
+    data = open(path, "rb").read()
+    header = int.from_bytes(data[8:10], "little")
+    values = array.array("f")
+    values.frombytes(data[10 + header:])
+    return values
+a, b = load(sys.argv[1]), load(sys.argv[2])
+scale = max(abs(x) for x in b)
+worst = max(abs(x - y) for x, y in zip(a, b))
+print(f"  {len(a)} values, largest |difference| {worst:.3g} of largest |value| {scale:.3g}")
+sys.exit(0 if len(a) == len(b) and len(a) > 0 and worst <= 1e-4 * scale else 1)
+PY
+then pass "ResNet features do not depend on the batch (inference mode)"; else fail "ResNet features depend on the batch"; fi
+expect_status 0 "knn of the resnet18 checkpoint" "$simclr" knn --model "$work/r18/pretrain.safetensors" \
+    --dataset folder --data-dir "$work/c10" --image-size 32
+knn_cli=$(sed -n 's/^kNN accuracy .*: \([0-9.]*\)%$/\1/p' "$work/out")
+knn_run=$(tail -n 1 "$work/r18/pretrain_history.csv" | /usr/bin/python3 -c "
+import csv, sys
+rows = list(csv.reader(open(sys.argv[1])))
+print(f'{100 * float(rows[-1][rows[0].index(\"val_knn_acc\")]):.2f}')" "$work/r18/pretrain_history.csv")
+if [ -n "$knn_cli" ] && [ "$knn_cli" = "$knn_run" ]; then pass "simclr knn gives the run's last val_knn_acc ($knn_cli %)"
+else fail "simclr knn $knn_cli % against the run's val_knn_acc $knn_run %"; fi
 image=$(ls "$work/c10/test/cat/" | head -n 1)
 expect_status 0 "predict with the resnet18 probe" "$simclr" predict --model "$work/r18/pretrain.safetensors" --top 10 \
     "$work/c10/test/cat/$image"

@@ -47,6 +47,10 @@ int simclr_feature_extractor_load(simclr_feature_extractor *fx, const char *path
         if (simclr_checkpoint_load_part(path, &fx->encoder, NULL, err) != 0) goto fail;
         if (projection && simclr_checkpoint_load_part(path, &fx->head, NULL, err) != 0) goto fail;
     }
+    /* Inference mode: batchnorm on the checkpoint's running statistics, so an image's features do
+     * not depend on the batch it comes in (nor change the statistics). */
+    simclr_network_set_training(&fx->encoder, 0);
+    if (projection) simclr_network_set_training(&fx->head, 0);
     fx->dim = (int)simclr_network_output_size(projection ? &fx->head : &fx->encoder);
     size_t image_bytes = (size_t)fx->info.model.input.height * (size_t)fx->info.model.input.width *
                          (size_t)fx->info.model.input.channels;

@@ -1,5 +1,6 @@
 /* The per-epoch kNN monitor: the labeled images' encoder features as the bank, the evaluation
- * pass's test features as queries. Reads the encoder only (inference mode, no random draws). */
+ * pass's test features as queries. Reads the encoder only (inference mode: batchnorm on running
+ * statistics, left as they were; no random draws). */
 #include <stdlib.h>
 #include <string.h>
 
@@ -45,13 +46,21 @@ int simclr_knn_monitor_fill_bank(simclr_knn_monitor *monitor, const simclr_datas
     size_t image_bytes = simclr_dataset_image_bytes(ds);
     size_t dim = (size_t)monitor->bank.dim;
     size_t total = monitor->bank.capacity;
-    for (size_t start = 0; start < total; start += test_batch) {
+    /* Inference mode, as the test features the bank is compared with: batchnorm on its running
+     * statistics, which a training-mode forward would also update (the model would change). */
+    int encoder_mode = encoder->training;
+    simclr_network_set_training(encoder, 0);
+    int status = 0;
+    for (size_t start = 0; start < total && status == 0; start += test_batch) {
         size_t count = total - start < test_batch ? total - start : test_batch;
         simclr_batch_read_images(ds, SIMCLR_DATASET_SPLIT_TRAIN, monitor->bank_indices + start, count, pixels);
         simclr_augment_rescale(pixels, count * image_bytes, inputs);
-        if (simclr_network_forward(encoder, inputs, (int)count, err) != 0) return -1;
-        memcpy(monitor->bank.features + start * dim, simclr_network_output(encoder), count * dim * sizeof(float));
+        status = simclr_network_forward(encoder, inputs, (int)count, err);
+        if (status == 0)
+            memcpy(monitor->bank.features + start * dim, simclr_network_output(encoder), count * dim * sizeof(float));
     }
+    simclr_network_set_training(encoder, encoder_mode);
+    if (status != 0) return -1;
     monitor->bank.count = total;
     simclr_knn_bank_normalize(&monitor->bank);
     monitor->correct = monitor->seen = 0;
