@@ -23,9 +23,10 @@
  * seed's contrastive loss adds 6 B^2 D (similarity product and its two gradient products).
  *
  * --breakdown (pretrain) prints two tables as '#' lines before the JSON line: the step's calls
- * each timed (the clocks run in every mode; only --breakdown prints them), then each layer of
- * the encoder and the head alone at 2B views, through the network's own conv2d objects and the
- * dense calls (public API only, so it follows src/model/network.c whatever that does inside).
+ * each timed (the clocks run in every mode; only --breakdown prints them), then each conv and
+ * dense layer of the encoder and the head alone at 2B views (any backbone; a ResNet's
+ * batchnorm, pooling and add layers are left out), through the network's own conv2d objects and
+ * the dense calls (public API only, so it follows src/model/network.c whatever that does inside).
  * The peak RSS is read before the layer table, whose scratch buffers it would count.
  *
  * Nothing here changes the library: every call is one the training loops make.
@@ -624,6 +625,8 @@ static int layer_breakdown(bench_state *s, int views, int reps, phase_table *t, 
         simclr_network *net = nets[n];
         for (int i = 0; i < net->layer_count; i++) {
             simclr_network_layer *layer = &net->layers[i];
+            int conv = layer->spec.kind == SIMCLR_LAYER_KIND_CONV2D;
+            if (!conv && layer->spec.kind != SIMCLR_LAYER_KIND_DENSE) continue; /* a ResNet's batchnorm, pool, add */
             /* Where formats meet, the layer reads the copy the forward pass converted. */
             const void *input =
                 simclr_network_layer_input(net, i, n == 0 ? s->inputs : simclr_network_output(&s->encoder));
@@ -635,7 +638,6 @@ static int layer_breakdown(bench_state *s, int views, int reps, phase_table *t, 
             float *d_bias = net->grads + layer->bias_offset;
             float *d_input = n == 0 && i == 0 ? NULL : d_in;
             double flops = views * layer_forward_flops(layer);
-            int conv = layer->spec.kind == SIMCLR_LAYER_KIND_CONV2D;
             for (int r = 0; r <= reps; r++) { /* r == 0: untimed */
                 t->recording = r > 0;
                 double start = now_seconds();
@@ -698,11 +700,6 @@ int main(int argc, char **argv)
 {
     bench_options o;
     if (parse_options(argc, argv, &o) != 0) return 2;
-    if (o.breakdown && o.backbone != SIMCLR_MODEL_BACKBONE_SEED) {
-        fprintf(stderr, "simclr_bench: --breakdown times the seed's sequential layers only (not --backbone %s)\n",
-                simclr_model_backbone_name(o.backbone));
-        return 2;
-    }
     omp_set_num_threads(o.threads);
     simclr_error err;
     simclr_error_clear(&err);
@@ -743,7 +740,8 @@ int main(int argc, char **argv)
         int reps = 2;
         if (layer_breakdown(&s, 2 * (o.unlabeled + o.labeled), reps, &layers, &err) != 0)
             goto done;
-        print_phases("each layer alone at the pretraining batch (2B views, mean of 2 runs)",
+        print_phases("each conv and dense layer alone at the pretraining batch (2B views, mean of 2 "
+                     "runs; a ResNet's batchnorm, pooling and adds are not timed alone)",
                      &layers, 1, mean, o.peak_gflops);
     }
     printf("{\"impl\": \"simclr\", \"version\": \"%s\", \"shape\": \"%dx%dx%d\", \"backbone\": \"%s\", "
