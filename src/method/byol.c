@@ -23,14 +23,9 @@ static int byol_step(simclr_method *method, const float *views, int batch, simcl
     byol_state *state = method->state;
     size_t b = (size_t)batch, width = (size_t)simclr_model_projection_width(&method->config->model);
     int count = 2 * batch;
-    if (simclr_network_forward(&state->target_encoder, views, count, err) != 0 ||
-        simclr_network_forward(&state->target_head, simclr_network_output(&state->target_encoder), count, err) !=
-            0)
-        return -1;
+    if (simclr_method_forward_pair(&state->target_encoder, &state->target_head, views, count, err) != 0) return -1;
     memcpy(state->predictor.targets, simclr_network_output(&state->target_head), 2 * b * width * sizeof(float));
-    if (simclr_network_forward(method->encoder, views, count, err) != 0 ||
-        simclr_network_forward(method->head, simclr_network_output(method->encoder), count, err) != 0)
-        return -1;
+    if (simclr_method_forward_pair(method->encoder, method->head, views, count, err) != 0) return -1;
     return simclr_method_predictor_step(method, &state->predictor, batch, 4.0f, 2.0f, result, err);
 }
 

@@ -59,3 +59,19 @@ int simclr_method_pair_hits(const float *a, const float *b, int batch, int dim, 
     }
     return hits;
 }
+
+int simclr_method_forward_pair(simclr_network *encoder, simclr_network *head, const float *views, int count,
+                               simclr_error *err)
+{
+    if (simclr_network_forward(encoder, views, count, err) != 0) return -1;
+    return simclr_network_forward(head, simclr_network_output(encoder), count, err);
+}
+
+int simclr_method_backward_online(simclr_method *method, const float *d_projections, simclr_error *err)
+{
+    simclr_network_zero_grads(method->encoder);
+    simclr_network_zero_grads(method->head);
+    float *d_features = method->encoder->d_output;
+    if (simclr_network_backward(method->head, d_projections, d_features, err) != 0) return -1;
+    return simclr_network_backward(method->encoder, d_features, NULL, err);
+}

@@ -63,6 +63,13 @@ size_t simclr_method_redundancy_workspace_floats(simclr_method_kind kind, int ba
 
 /* ---- Shared pieces (method_common.c) ---------------------------------------------------- */
 
+/* The count views through encoder and then head (the online pair, or a target/key pair). */
+int simclr_method_forward_pair(simclr_network *encoder, simclr_network *head, const float *views, int count,
+                               simclr_error *err);
+/* The online pair's gradients from d_projections (2B, D), the loss's gradient at the head's
+ * output: zeroes them, then head and encoder backward (the last forward's batch). */
+int simclr_method_backward_online(simclr_method *method, const float *d_projections, simclr_error *err);
+
 /* A network with net's layers, input shape and tensors (parameters and batchnorm statistics
  * copied), named `name`, for max_batch images: a target/key network. */
 int simclr_method_clone_network(simclr_network *clone, const simclr_network *net, const char *name, int max_batch,

@@ -36,13 +36,9 @@ static int moco_step(simclr_method *method, const float *views, int batch, simcl
     const simclr_train_config *config = method->config;
     size_t b = (size_t)batch, width = (size_t)simclr_model_projection_width(&config->model);
     int count = 2 * batch;
-    if (simclr_network_forward(&state->key_encoder, views, count, err) != 0 ||
-        simclr_network_forward(&state->key_head, simclr_network_output(&state->key_encoder), count, err) != 0)
-        return -1;
+    if (simclr_method_forward_pair(&state->key_encoder, &state->key_head, views, count, err) != 0) return -1;
     memcpy(state->keys, simclr_network_output(&state->key_head), 2 * b * width * sizeof(float));
-    if (simclr_network_forward(method->encoder, views, count, err) != 0 ||
-        simclr_network_forward(method->head, simclr_network_output(method->encoder), count, err) != 0)
-        return -1;
+    if (simclr_method_forward_pair(method->encoder, method->head, views, count, err) != 0) return -1;
     const float *queries = simclr_network_output(method->head);
     int hits1 = 0, hits2 = 0;
     /* q1 against k2 (whose unit rows go to the second half of unit_keys), q2 against k1. */
@@ -57,11 +53,7 @@ static int moco_step(simclr_method *method, const float *views, int batch, simcl
     result->loss = 0.5f * (loss1 + loss2);
     result->correct = hits1 + hits2;
     result->total = count;
-    simclr_network_zero_grads(method->encoder);
-    simclr_network_zero_grads(method->head);
-    float *d_features = method->encoder->d_output;
-    if (simclr_network_backward(method->head, state->d_queries, d_features, err) != 0) return -1;
-    return simclr_network_backward(method->encoder, d_features, NULL, err);
+    return simclr_method_backward_online(method, state->d_queries, err);
 }
 
 static int moco_after_step(simclr_method *method, float learning_rate, long long global_step, simclr_error *err)

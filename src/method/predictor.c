@@ -58,14 +58,10 @@ int simclr_method_predictor_step(simclr_method *method, simclr_method_predictor 
         simclr_method_pair_hits(predictions, targets + b * width, batch, (int)width, predictor->hits_workspace) +
         simclr_method_pair_hits(predictions + b * width, targets, batch, (int)width, predictor->hits_workspace);
     result->total = count;
-    simclr_network_zero_grads(method->encoder);
-    simclr_network_zero_grads(method->head);
     simclr_network_zero_grads(&predictor->net);
-    float *d_projections = method->head->d_output, *d_features = method->encoder->d_output;
-    if (simclr_network_backward(&predictor->net, predictor->d_predictions, d_projections, err) != 0 ||
-        simclr_network_backward(method->head, d_projections, d_features, err) != 0)
-        return -1;
-    return simclr_network_backward(method->encoder, d_features, NULL, err);
+    float *d_projections = method->head->d_output;
+    if (simclr_network_backward(&predictor->net, predictor->d_predictions, d_projections, err) != 0) return -1;
+    return simclr_method_backward_online(method, d_projections, err);
 }
 
 void simclr_method_predictor_update(simclr_method_predictor *predictor, float learning_rate)

@@ -50,20 +50,14 @@ static int redundancy_step(simclr_method *method, const float *views, int batch,
     const simclr_train_config *config = method->config;
     size_t b = (size_t)batch, width = (size_t)simclr_model_projection_width(&config->model);
     int count = 2 * batch;
-    if (simclr_network_forward(method->encoder, views, count, err) != 0 ||
-        simclr_network_forward(method->head, simclr_network_output(method->encoder), count, err) != 0)
-        return -1;
+    if (simclr_method_forward_pair(method->encoder, method->head, views, count, err) != 0) return -1;
     const float *z = simclr_network_output(method->head);
     result->loss = redundancy_loss(state, config, z, z + b * width, batch, (int)width, state->d_projections,
                                    state->d_projections + b * width);
     result->correct = simclr_method_pair_hits(z, z + b * width, batch, (int)width, state->hits_workspace) +
                       simclr_method_pair_hits(z + b * width, z, batch, (int)width, state->hits_workspace);
     result->total = count;
-    simclr_network_zero_grads(method->encoder);
-    simclr_network_zero_grads(method->head);
-    float *d_features = method->encoder->d_output;
-    if (simclr_network_backward(method->head, state->d_projections, d_features, err) != 0) return -1;
-    return simclr_network_backward(method->encoder, d_features, NULL, err);
+    return simclr_method_backward_online(method, state->d_projections, err);
 }
 
 static void redundancy_free(simclr_method *method)

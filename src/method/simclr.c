@@ -18,8 +18,7 @@ static int simclr_step(simclr_method *method, const float *views, int batch, sim
     const simclr_train_config *config = method->config;
     size_t width = (size_t)simclr_model_projection_width(&config->model);
     int count = 2 * batch;
-    if (simclr_network_forward(method->encoder, views, count, err) != 0) return -1;
-    if (simclr_network_forward(method->head, simclr_network_output(method->encoder), count, err) != 0) return -1;
+    if (simclr_method_forward_pair(method->encoder, method->head, views, count, err) != 0) return -1;
     const float *projections = simclr_network_output(method->head);
     if (simclr_communicator_size(config->communicator) > 1) /* issue 14: the global batch's loss */
         simclr_distributed_contrastive_loss(config->communicator, config->loss_kind, config->unlabeled_batch,
@@ -31,11 +30,7 @@ static int simclr_step(simclr_method *method, const float *views, int batch, sim
         simclr_contrastive_loss(config->loss_kind, projections, projections + (size_t)batch * width, batch,
                                 (int)width, config->temperature, state->d_projections,
                                 state->d_projections + (size_t)batch * width, state->workspace, result);
-    simclr_network_zero_grads(method->encoder);
-    simclr_network_zero_grads(method->head);
-    float *d_features = method->encoder->d_output;
-    if (simclr_network_backward(method->head, state->d_projections, d_features, err) != 0) return -1;
-    return simclr_network_backward(method->encoder, d_features, NULL, err);
+    return simclr_method_backward_online(method, state->d_projections, err);
 }
 
 static void simclr_free(simclr_method *method)

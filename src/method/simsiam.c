@@ -20,9 +20,7 @@ static int simsiam_step(simclr_method *method, const float *views, int batch, si
     simsiam_state *state = method->state;
     size_t b = (size_t)batch, width = (size_t)simclr_model_projection_width(&method->config->model);
     int count = 2 * batch;
-    if (simclr_network_forward(method->encoder, views, count, err) != 0 ||
-        simclr_network_forward(method->head, simclr_network_output(method->encoder), count, err) != 0)
-        return -1;
+    if (simclr_method_forward_pair(method->encoder, method->head, views, count, err) != 0) return -1;
     memcpy(state->predictor.targets, simclr_network_output(method->head), 2 * b * width * sizeof(float));
     return simclr_method_predictor_step(method, &state->predictor, batch, 0.0f, 0.5f, result, err);
 }
