@@ -21,14 +21,8 @@ command -v mpirun >/dev/null || { echo "mpi_scaling: no mpirun (apt-get install 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 per_class=$(( (unlabeled + labeled) * steps / 10 + 10 ))
-for split in train test; do
-    count=$([ $split = train ] && echo "$per_class" || echo 1)
-    for class_dir in "$data/$split"/*/; do
-        class=$(basename "$class_dir")
-        mkdir -p "$work/c10/$split/$class"
-        ls "$class_dir" | sed -n "1,${count}p" | while read -r f; do ln -s "$class_dir$f" "$work/c10/$split/$class/$f"; done
-    done
-done
+source "$here/../tests/cifar10_slice.sh"
+cifar10_slice "$data" "$work/c10" "$per_class" 1
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 options=(pretrain --dataset folder --data-dir "$work/c10" --image-size 32 --width "$width" --knn-k 0
          --unlabeled-batch "$unlabeled" --labeled-batch "$labeled" --test-batch 10 --epochs 2

@@ -3,9 +3,7 @@
 #   expect_status STATUS NAME COMMAND...   runs COMMAND (stdout -> $work/out, stderr -> $work/err)
 #   expect_text FILE TEXT NAME             FILE contains TEXT
 #   harness_finish                         prints "N passed, N failed" and exits non-zero on a failure
-#   cifar10_slice SOURCE TARGET TRAIN TEST TARGET/{train,test}/CLASS/ with symlinks to the first
-#                                          TRAIN (TEST) images of each class of the CIFAR-10
-#                                          folders SOURCE: a small real dataset, nothing copied
+#   cifar10_slice SOURCE TARGET TRAIN TEST a CIFAR-10 slice of symlinks (tests/cifar10_slice.sh)
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 failures=0
@@ -27,14 +25,4 @@ harness_finish() {
     echo "$passes passed, $failures failed"
     [ "$failures" -eq 0 ]
 }
-cifar10_slice() {
-    local source=$1 target=$2 split count class_dir class f
-    for split in train test; do
-        count=$([ "$split" = train ] && echo "$3" || echo "$4")
-        for class_dir in "$source/$split"/*/; do
-            class=$(basename "$class_dir")
-            mkdir -p "$target/$split/$class"
-            ls "$class_dir" | head -n "$count" | while read -r f; do ln -s "$class_dir$f" "$target/$split/$class/$f"; done
-        done
-    done
-}
+source "$(dirname "${BASH_SOURCE[0]}")/cifar10_slice.sh"
