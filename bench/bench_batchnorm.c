@@ -108,7 +108,8 @@ static void onednn_bn_init(onednn_bn *bn, int batch, bn_shape shape, float eps, 
     DNNL(dnnl_stream_create(&bn->stream, bn->engine, dnnl_stream_default_flags));
     dnnl_dims_t dims = {batch, shape.channels, shape.size, shape.size};
     dnnl_memory_desc_t data_md, channel_md;
-    DNNL(dnnl_memory_desc_init_by_tag(&data_md, 4, dims, dnnl_f32, dnnl_nChw16c));
+    dnnl_format_tag_t tag = simclr_conv2d_blocked_layout() == SIMCLR_NN_LAYOUT_BLOCKED8 ? dnnl_nChw8c : dnnl_nChw16c;
+    DNNL(dnnl_memory_desc_init_by_tag(&data_md, 4, dims, dnnl_f32, tag));
     dnnl_dims_t channel_dims = {shape.channels};
     DNNL(dnnl_memory_desc_init_by_tag(&channel_md, 1, channel_dims, dnnl_f32, dnnl_x));
     unsigned flags = dnnl_use_scale | dnnl_use_shift | dnnl_fuse_norm_relu;
@@ -196,8 +197,9 @@ int main(int argc, char **argv)
         }
         *target = atoi(argv[++i]);
     }
-    printf("BatchNorm2d + ReLU, fp32, nChw16c, ResNet-18 (CIFAR stem) pretraining shapes, batch %d, "
-           "mean of %d runs (ms):\n\n", batch, steps);
+    printf("BatchNorm2d + ReLU, fp32, %s (oneDNN ISA %s), ResNet-18 (CIFAR stem) pretraining shapes, batch %d, "
+           "mean of %d runs (ms):\n\n", simclr_nn_layout_name(simclr_conv2d_blocked_layout()), simclr_conv2d_cpu_isa_name(),
+           batch, steps);
     printf("| channels x size | simclr fwd | oneDNN fwd | simclr bwd | oneDNN bwd | simclr / oneDNN "
            "(fwd + bwd) | max difference (d_gamma, d_beta) | ReLU masks differing |\n|---|---:|---:|---:|---:|---:|---:|---:|\n");
     double total_ours = 0.0, total_onednn = 0.0;
@@ -219,7 +221,7 @@ int main(int argc, char **argv)
         fill_uniform(gamma, (size_t)c, 3u, 0.5f, 1.5f);
         fill_uniform(beta, (size_t)c, 4u, -0.2f, 0.2f);
         simclr_batchnorm_config config = simclr_batchnorm_config_default(c, shape.size * shape.size);
-        config.layout = SIMCLR_NN_LAYOUT_BLOCKED16;
+        config.layout = simclr_conv2d_blocked_layout();
         config.activation = SIMCLR_NN_ACTIVATION_RELU;
         simclr_error err = {0};
         onednn_bn bn;

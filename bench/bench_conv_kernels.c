@@ -180,11 +180,11 @@ static void bench_layer(const layer_shape *shape, int batch, int steps, int warm
                         pass_times *blas, double *forward_difference, double *weight_difference,
                         double *input_difference)
 {
-    int first = shape->in_channels < SIMCLR_NN_LAYOUT_BLOCK;
+    simclr_nn_layout blocked = simclr_conv2d_blocked_layout(); /* the layout training plans here */
+    int first = shape->in_channels < simclr_nn_layout_block(blocked);
     simclr_conv2d_config config = {shape->in_size, shape->in_size, shape->in_channels,
                             shape->out_channels, KERNEL, STRIDE, 0, SIMCLR_NN_ACTIVATION_NONE,
-                            SIMCLR_NN_PRECISION_FP32, first ? SIMCLR_NN_LAYOUT_NCHW : SIMCLR_NN_LAYOUT_BLOCKED16,
-                            SIMCLR_NN_LAYOUT_BLOCKED16};
+                            SIMCLR_NN_PRECISION_FP32, first ? SIMCLR_NN_LAYOUT_NCHW : blocked, blocked};
     simclr_error err;
     simclr_conv2d *layer = NULL;
     if (simclr_conv2d_create(&layer, &config, &err) != 0) {

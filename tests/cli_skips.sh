@@ -24,10 +24,25 @@ bash "$source_dir/tests/cli_resume.sh" "$simclr" >/dev/null 2>&1
 status=$?
 if [ $status -eq 77 ]; then pass "cli_resume.sh without Fashion-MNIST exits 77"; else fail "cli_resume.sh without Fashion-MNIST exits $status"; fi
 
+# bf16 tests are their own CTest tests (NAME_bf16): on a CPU without bf16 convolutions (here:
+# oneDNN capped to AVX2) the --bf16 run is skipped as a whole and the fp32 run passes on its own.
+env -u SIMCLR_TEST_FASHION_MNIST_DIR ONEDNN_MAX_CPU_ISA=AVX2 "$build/tests/test_conv2d" --bf16 >"$work/bf16.out" 2>&1
+status=$?
+if [ $status -eq 77 ] && grep -q "skipping all 1 bf16 tests" "$work/bf16.out"; then pass "test_conv2d --bf16 without bf16 exits 77"
+else fail "test_conv2d --bf16 without bf16 exits $status"; fi
+ONEDNN_MAX_CPU_ISA=AVX2 "$build/tests/test_conv2d" >/dev/null 2>&1
+status=$?
+if [ $status -eq 0 ]; then pass "test_conv2d (fp32) without bf16 passes (exit 0, not 77)"; else fail "test_conv2d without bf16 exits $status"; fi
+"$build/tests/test_conv2d" --bogus >/dev/null 2>&1
+status=$?
+if [ $status -eq 2 ]; then pass "a test executable refuses an unknown argument"; else fail "test_conv2d --bogus exits $status"; fi
+if (cd "$build" && ctest -N) | grep -q "test_conv2d_bf16"; then pass "test_conv2d_bf16 is registered with CTest"
+else fail "test_conv2d_bf16 is not registered"; fi
+
 bare=$(grep -lE '(^|[^_a-z])skip\(\)' "$source_dir"/tests/test_*.c)
 if [ -z "$bare" ]; then pass "no test calls cmocka's skip() directly"; else fail "skip() in: $bare"; fi
 for file in $(grep -l 'test_skip(' "$source_dir"/tests/test_*.c); do
-    if grep -q 'test_exit_status(cmocka_run_group_tests' "$file"; then pass "$(basename "$file") returns test_exit_status"; else
+    if grep -qE 'test_exit_status\(cmocka_run_group_tests|test_main_with_bf16\(' "$file"; then pass "$(basename "$file") returns test_exit_status"; else
         fail "$(basename "$file") uses test_skip but does not return test_exit_status"; fi
 done
 

@@ -170,8 +170,8 @@ static void test_torch_nchw_and_blocked(void **state)
     (void)state;
     for (size_t i = 0; i < sizeof TORCH_CASES / sizeof TORCH_CASES[0]; i++) {
         run_torch_case(&TORCH_CASES[i], SIMCLR_NN_LAYOUT_NCHW);
-        if (TORCH_CASES[i].channels % SIMCLR_NN_LAYOUT_BLOCK == 0)
-            run_torch_case(&TORCH_CASES[i], SIMCLR_NN_LAYOUT_BLOCKED16);
+        if (TORCH_CASES[i].channels % 16 == 0) run_torch_case(&TORCH_CASES[i], SIMCLR_NN_LAYOUT_BLOCKED16);
+        if (TORCH_CASES[i].channels % 8 == 0) run_torch_case(&TORCH_CASES[i], SIMCLR_NN_LAYOUT_BLOCKED8);
     }
 }
 
@@ -312,8 +312,8 @@ static void test_bf16_matches_fp32(void **state)
     simclr_nn_bf16_to_f32(x, x16, count);
     simclr_nn_f32_to_bf16(r16, r, count);
     simclr_nn_bf16_to_f32(r, r16, count);
-    simclr_nn_layout layouts[] = {SIMCLR_NN_LAYOUT_NHWC, SIMCLR_NN_LAYOUT_BLOCKED16};
-    for (int l = 0; l < 2; l++) {
+    simclr_nn_layout layouts[] = {SIMCLR_NN_LAYOUT_NHWC, SIMCLR_NN_LAYOUT_BLOCKED16, SIMCLR_NN_LAYOUT_BLOCKED8};
+    for (int l = 0; l < 3; l++) {
         simclr_batchnorm_config config = simclr_batchnorm_config_default(C, HW);
         config.activation = SIMCLR_NN_ACTIVATION_RELU;
         config.layout = layouts[l];
@@ -369,6 +369,10 @@ static void test_refuses_bad_configs(void **state)
     assert_int_equal(simclr_batchnorm_check(&config, &err), -1);
     assert_int_equal(err.kind, SIMCLR_ERROR_KIND_INPUT);
     assert_non_null(strstr(err.message, "multiple of 16"));
+    config = simclr_batchnorm_config_default(20, 4);
+    config.layout = SIMCLR_NN_LAYOUT_BLOCKED8;
+    assert_int_equal(simclr_batchnorm_check(&config, &err), -1);
+    assert_non_null(strstr(err.message, "nChw8c layout (expected a multiple of 8)"));
     config = simclr_batchnorm_config_default(0, 4);
     assert_int_equal(simclr_batchnorm_check(&config, &err), -1);
     config = simclr_batchnorm_config_default(4, 4);

@@ -353,9 +353,6 @@ static void run_bf16_case(const conv_case *c, uint64_t key)
 static void test_bf16_matches_fp32(void **state)
 {
     (void)state;
-    if (!simclr_conv2d_bf16_available()) {
-        test_skip("oneDNN has no bf16 convolution on this CPU");
-    }
     /* The seed's inner layers (valid, stride 2) and a Fashion-MNIST-like first layer (one
      * channel, padding 1). */
     conv_case inner = {"s2 p0 relu 13x11x32->32", 3,
@@ -380,8 +377,9 @@ static void test_layout_conversion(void **state)
     uint16_t *moved16 = malloc(count * sizeof *moved16);
     assert_non_null(moved16);
     for (size_t i = 0; i < count; i++) nhwc[i] = (float)i;
-    simclr_nn_layout layouts[] = {SIMCLR_NN_LAYOUT_NHWC, SIMCLR_NN_LAYOUT_NCHW, SIMCLR_NN_LAYOUT_BLOCKED16};
-    for (int l = 0; l < 3; l++) {
+    simclr_nn_layout layouts[] = {SIMCLR_NN_LAYOUT_NHWC, SIMCLR_NN_LAYOUT_NCHW, SIMCLR_NN_LAYOUT_BLOCKED16,
+                                  SIMCLR_NN_LAYOUT_BLOCKED8};
+    for (int l = 0; l < 4; l++) {
         simclr_nn_activations_from_nhwc(moved, layouts[l], SIMCLR_NN_PRECISION_FP32, nhwc, N, H, W, C);
         for (int n = 0; n < N; n++)
             for (int h = 0; h < H; h++)
@@ -393,6 +391,8 @@ static void test_layout_conversion(void **state)
                         else if (layouts[l] == SIMCLR_NN_LAYOUT_BLOCKED16)
                             offset = ((((size_t)n * (C / 16) + c / 16) * H + h) * W + w) * 16 +
                                      c % 16;
+                        else if (layouts[l] == SIMCLR_NN_LAYOUT_BLOCKED8)
+                            offset = ((((size_t)n * (C / 8) + c / 8) * H + h) * W + w) * 8 + c % 8;
                         else
                             offset = logical;
                         if (moved[offset] != (float)logical)
@@ -435,7 +435,7 @@ static void run_layout_case(const conv_case *c, uint64_t key)
         fail_msg("conv2d_create: %s", err.message);
     const simclr_conv2d_config *k = &c->config;
     size_t bias_count = (size_t)k->out_channels;
-    int in_blocked = k->in_layout == SIMCLR_NN_LAYOUT_BLOCKED16;
+    int in_blocked = simclr_nn_layout_block(k->in_layout) > 0;
 
     float *d_in = float_array(t.in_count), *d_weight = float_array(t.weight_count);
     float *d_bias = float_array(bias_count), *d_out = float_array(t.out_count);
@@ -499,6 +499,60 @@ static void test_blocked_layouts_match_nhwc(void **state)
     run_layout_case(&first, 1000);
     run_layout_case(&inner, 1010);
     run_layout_case(&linear, 1020);
+    /* nChw8c, oneDNN's layout below AVX-512: the same cases with 8-channel blocks. */
+    conv_case first8 = {"nchw->nChw8c s2 p0 relu 13x11x3->24", 3,
+                        {13, 11, 3, 24, 3, 2, 0, SIMCLR_NN_ACTIVATION_RELU, SIMCLR_NN_PRECISION_FP32,
+                         SIMCLR_NN_LAYOUT_NCHW, SIMCLR_NN_LAYOUT_BLOCKED8}};
+    conv_case inner8 = {"nChw8c s2 p1 relu 9x8x24->16", 2,
+                        {9, 8, 24, 16, 3, 2, 1, SIMCLR_NN_ACTIVATION_RELU, SIMCLR_NN_PRECISION_FP32,
+                         SIMCLR_NN_LAYOUT_BLOCKED8, SIMCLR_NN_LAYOUT_BLOCKED8}};
+    conv_case linear8 = {"nChw8c s1 p1 none 6x5x8->32", 2,
+                         {6, 5, 8, 32, 3, 1, 1, SIMCLR_NN_ACTIVATION_NONE, SIMCLR_NN_PRECISION_FP32,
+                          SIMCLR_NN_LAYOUT_BLOCKED8, SIMCLR_NN_LAYOUT_BLOCKED8}};
+    run_layout_case(&first8, 1030);
+    run_layout_case(&inner8, 1040);
+    run_layout_case(&linear8, 1050);
+}
+
+/* What the network planner relies on (network_plan.c), and the reason it exists: nChw16c on an
+ * AVX2 CPU ran every convolution on oneDNN's reference kernels, 800x slower. On this CPU (its
+ * oneDNN ISA, which ONEDNN_MAX_CPU_ISA may cap): NHWC has jit kernels (or gemm) for every pass of
+ * the seed's inner conv, at any ISA; the ISA's own blocked layout has them too from AVX2 up (on
+ * SSE4.1 only its forward: the planner then takes NHWC), as it has for a first conv reading NCHW
+ * (but backward-data, which training never runs); the other blocked layout runs on reference
+ * kernels where the ISA is AVX2 or older. */
+static void test_reference_kernels_detected(void **state)
+{
+    (void)state;
+    simclr_nn_layout native = simclr_conv2d_blocked_layout();
+    simclr_nn_layout other = native == SIMCLR_NN_LAYOUT_BLOCKED16 ? SIMCLR_NN_LAYOUT_BLOCKED8
+                                                                   : SIMCLR_NN_LAYOUT_BLOCKED16;
+    const char *isa = simclr_conv2d_cpu_isa_name();
+    int below_avx2 = strcmp(isa, "sse41") == 0 || strcmp(isa, "avx") == 0;
+    printf("  oneDNN ISA %s: blocked layout %s\n", isa, simclr_nn_layout_name(native));
+    simclr_conv2d_config inner = {23, 23, 128, 128, 3, 2, 0, SIMCLR_NN_ACTIVATION_RELU, SIMCLR_NN_PRECISION_FP32,
+                                  native, native};
+    simclr_conv2d_config first = {96, 96, 3, 128, 3, 2, 0, SIMCLR_NN_ACTIVATION_RELU, SIMCLR_NN_PRECISION_FP32,
+                                  SIMCLR_NN_LAYOUT_NCHW, native};
+    simclr_conv2d_config nhwc = {23, 23, 128, 128, 3, 2, 0, SIMCLR_NN_ACTIVATION_RELU, SIMCLR_NN_PRECISION_FP32,
+                                 SIMCLR_NN_LAYOUT_NHWC, SIMCLR_NN_LAYOUT_NHWC};
+    unsigned passes = 99;
+    simclr_error err = {0};
+    assert_int_equal(simclr_conv2d_reference_passes(&nhwc, 64, &passes, &err), 0);
+    printf("  nhwc reference passes: %u\n", passes);
+    assert_int_equal(passes, 0);
+    assert_int_equal(simclr_conv2d_reference_passes(&inner, 64, &passes, &err), 0);
+    printf("  %s reference passes: %u\n", simclr_nn_layout_name(native), passes);
+    assert_int_equal(passes & SIMCLR_CONV2D_PASS_FORWARD, 0);
+    if (!below_avx2) assert_int_equal(passes, 0);
+    assert_int_equal(simclr_conv2d_reference_passes(&first, 64, &passes, &err), 0);
+    assert_int_equal(passes & SIMCLR_CONV2D_PASS_FORWARD, 0);
+    if (!below_avx2) assert_int_equal(passes & ~SIMCLR_CONV2D_PASS_BACKWARD_DATA, 0);
+    inner.in_layout = inner.out_layout = other;
+    assert_int_equal(simclr_conv2d_reference_passes(&inner, 64, &passes, &err), 0);
+    printf("  %s reference passes: %u\n", simclr_nn_layout_name(other), passes);
+    if (native == SIMCLR_NN_LAYOUT_BLOCKED8) assert_int_not_equal(passes, 0);
+    assert_int_equal(simclr_conv2d_reference_passes(&inner, 0, &passes, &err), -1);
 }
 
 /* Layout pairs without a jit kernel, and blocked layouts on channel counts that are not
@@ -515,6 +569,10 @@ static void test_rejects_unsupported_layouts(void **state)
          SIMCLR_NN_LAYOUT_BLOCKED16},
         {9, 9, 32, 16, 3, 2, 0, SIMCLR_NN_ACTIVATION_RELU, SIMCLR_NN_PRECISION_FP32, SIMCLR_NN_LAYOUT_NCHW,
          SIMCLR_NN_LAYOUT_BLOCKED16},
+        {9, 9, 8, 16, 3, 2, 0, SIMCLR_NN_ACTIVATION_RELU, SIMCLR_NN_PRECISION_FP32, SIMCLR_NN_LAYOUT_BLOCKED8,
+         SIMCLR_NN_LAYOUT_BLOCKED16},
+        {9, 9, 8, 12, 3, 2, 0, SIMCLR_NN_ACTIVATION_RELU, SIMCLR_NN_PRECISION_FP32, SIMCLR_NN_LAYOUT_BLOCKED8,
+         SIMCLR_NN_LAYOUT_BLOCKED8},
     };
     for (size_t i = 0; i < sizeof configs / sizeof configs[0]; i++) {
         simclr_conv2d *layer = NULL;
@@ -559,7 +617,7 @@ static void test_rejects_empty_output(void **state)
     assert_int_equal(simclr_conv2d_output_size(2, 3, 2, 0), 0);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_stride2_valid_relu_rectangular),
@@ -570,10 +628,13 @@ int main(void)
         cmocka_unit_test(test_batch_size_cache),
         cmocka_unit_test(test_rejects_empty_output),
         cmocka_unit_test(test_bf16_conversion),
-        cmocka_unit_test(test_bf16_matches_fp32),
         cmocka_unit_test(test_layout_conversion),
         cmocka_unit_test(test_blocked_layouts_match_nhwc),
         cmocka_unit_test(test_rejects_unsupported_layouts),
+        cmocka_unit_test(test_reference_kernels_detected),
     };
-    return test_exit_status(cmocka_run_group_tests(tests, NULL, NULL));
+    const struct CMUnitTest bf16_tests[] = {
+        cmocka_unit_test(test_bf16_matches_fp32),
+    };
+    return test_main_with_bf16(argc, argv, tests, bf16_tests, NULL, NULL);
 }

@@ -213,14 +213,6 @@ static void test_network_valid_rgb(void **state)
     run_case(&c);
 }
 
-/* Skips the calling test where oneDNN has no bf16 convolution (a CPU without AVX-512). */
-#define skip_without_bf16()                                                                        \
-    do {                                                                                           \
-        if (!simclr_conv2d_bf16_available()) {                                                            \
-            test_skip("oneDNN has no bf16 convolution on this CPU");                              \
-        }                                                                                          \
-    } while (0)
-
 /* Forward and backward of nets[0] (fp32) and nets[1] (bf16) on the same input and a random
  * output gradient. The bf16 output is compared with expected_output (or the fp32 one); the
  * gradients and d_input by direction when the network has ReLUs (relu), else by relative error. */
@@ -298,7 +290,6 @@ static void run_bf16_encoder_case(const case_config *c)
 static void test_network_bf16_linear(void **state)
 {
     (void)state;
-    skip_without_bf16();
     simclr_tensor_shape input_shape = {20, 18, 3};
     simclr_network nets[2];
     simclr_error err;
@@ -328,7 +319,6 @@ static void test_network_bf16_linear(void **state)
 static void test_network_bf16(void **state)
 {
     (void)state;
-    skip_without_bf16();
     case_config gray = {"a", 28, 28, 1, 1, 6, SIMCLR_NN_PRECISION_BF16};
     run_bf16_encoder_case(&gray);
     case_config rgb = {"b", 48, 40, 3, 0, 4, SIMCLR_NN_PRECISION_BF16};
@@ -366,14 +356,16 @@ static void test_network_precision_rules(void **state)
     assert_true(bytes16 < bytes32);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_network_padded_gray),
         cmocka_unit_test(test_network_valid_rgb),
-        cmocka_unit_test(test_network_bf16_linear),
-        cmocka_unit_test(test_network_bf16),
         cmocka_unit_test(test_network_precision_rules),
     };
-    return test_exit_status(cmocka_run_group_tests(tests, NULL, NULL));
+    const struct CMUnitTest bf16_tests[] = {
+        cmocka_unit_test(test_network_bf16_linear),
+        cmocka_unit_test(test_network_bf16),
+    };
+    return test_main_with_bf16(argc, argv, tests, bf16_tests, NULL, NULL);
 }

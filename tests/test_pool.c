@@ -77,9 +77,11 @@ static void run_max_pool_case(simclr_max_pool_config config, int batch, uint64_t
     float *expected = float_array(out_count);
     for (size_t i = 0; i < out_count; i++) expected[i] = (float)out64[i];
 
-    simclr_nn_layout layouts[] = {SIMCLR_NN_LAYOUT_NHWC, SIMCLR_NN_LAYOUT_NCHW, SIMCLR_NN_LAYOUT_BLOCKED16};
-    for (int l = 0; l < 3; l++) {
-        if (layouts[l] == SIMCLR_NN_LAYOUT_BLOCKED16 && config.channels % 16 != 0) continue;
+    simclr_nn_layout layouts[] = {SIMCLR_NN_LAYOUT_NHWC, SIMCLR_NN_LAYOUT_NCHW, SIMCLR_NN_LAYOUT_BLOCKED16,
+                                  SIMCLR_NN_LAYOUT_BLOCKED8};
+    for (int l = 0; l < 4; l++) {
+        int block = simclr_nn_layout_block(layouts[l]);
+        if (block > 0 && config.channels % block != 0) continue;
         simclr_max_pool_config c = config;
         c.layout = layouts[l];
         float *in_l = float_array(in_count), *out_l = float_array(out_count), *r_l = float_array(out_count);
@@ -144,8 +146,9 @@ static void test_global_avg_pool(void **state)
             for (int p = 0; p < H * W; p++)
                 expected_d_in[((size_t)n * H * W + p) * C + c] = r[n * C + c] / (float)(H * W);
         }
-    simclr_nn_layout layouts[] = {SIMCLR_NN_LAYOUT_NHWC, SIMCLR_NN_LAYOUT_NCHW, SIMCLR_NN_LAYOUT_BLOCKED16};
-    for (int l = 0; l < 3; l++) {
+    simclr_nn_layout layouts[] = {SIMCLR_NN_LAYOUT_NHWC, SIMCLR_NN_LAYOUT_NCHW, SIMCLR_NN_LAYOUT_BLOCKED16,
+                                  SIMCLR_NN_LAYOUT_BLOCKED8};
+    for (int l = 0; l < 4; l++) {
         float *in_l = float_array(in_count), *out = float_array(N * C), *d_in = float_array(in_count);
         float *d_in_nhwc = float_array(in_count);
         simclr_nn_activations_from_nhwc(in_l, layouts[l], SIMCLR_NN_PRECISION_FP32, in, N, H, W, C);
@@ -202,6 +205,9 @@ static void test_refuses_bad_pools(void **state)
     assert_int_equal(simclr_max_pool_check(&padded, &err), -1);
     simclr_max_pool_config blocked = {8, 8, 8, 3, 2, 1, SIMCLR_NN_PRECISION_FP32, SIMCLR_NN_LAYOUT_BLOCKED16};
     assert_int_equal(simclr_max_pool_check(&blocked, &err), -1);
+    simclr_max_pool_config blocked8 = {8, 8, 12, 3, 2, 1, SIMCLR_NN_PRECISION_FP32, SIMCLR_NN_LAYOUT_BLOCKED8};
+    assert_int_equal(simclr_max_pool_check(&blocked8, &err), -1);
+    assert_non_null(strstr(err.message, "nChw8c"));
 }
 
 int main(void)

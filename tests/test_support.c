@@ -6,6 +6,8 @@
 
 #include "test_support.h"
 
+#include "simclr/nn.h"
+
 #include <ftw.h>
 #include <math.h>
 #include <stdio.h>
@@ -119,6 +121,26 @@ int test_exit_status(int failures)
 {
     if (failures) return failures < 77 ? failures : 1;
     return test_skipped_count ? 77 : 0;
+}
+
+int test_run_with_bf16(int argc, char **argv, const char *name, const struct CMUnitTest *tests, size_t count,
+                       const struct CMUnitTest *bf16_tests, size_t bf16_count, CMFixtureFunction setup,
+                       CMFixtureFunction teardown)
+{
+    (void)name;
+    if (argc > 1 && strcmp(argv[1], "--bf16") == 0) {
+        if (!simclr_conv2d_bf16_available()) {
+            printf("  skipping all %zu bf16 tests: oneDNN has no bf16 convolution on this CPU (oneDNN ISA %s)\n",
+                   bf16_count, simclr_conv2d_cpu_isa_name());
+            return 77;
+        }
+        return test_exit_status(_cmocka_run_group_tests("bf16", bf16_tests, bf16_count, setup, teardown));
+    }
+    if (argc > 1) {
+        fprintf(stderr, "%s: unknown argument '%s' (expected nothing or --bf16)\n", argv[0], argv[1]);
+        return 2;
+    }
+    return test_exit_status(_cmocka_run_group_tests("fp32", tests, count, setup, teardown));
 }
 
 const char *test_fashion_mnist_dir(void)

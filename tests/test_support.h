@@ -3,8 +3,11 @@
 /*
  * Shared by the cmocka tests: include after <setjmp.h>, <stdarg.h>, <stddef.h>, <cmocka.h>.
  */
+#include <setjmp.h>
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <cmocka.h>
 
 /* Makes a fresh temporary directory (mkdtemp under $TMPDIR or /tmp); the path is owned by the
  * caller (free), and test_remove_tree deletes it with its contents. */
@@ -38,6 +41,18 @@ void test_note_skip(const char *reason);
         skip();                                                                                    \
     } while (0)
 int test_exit_status(int failures);
+
+/* main() of an executable with bf16 tests (issue 23): runs `tests`, or, given the argument
+ * --bf16, `bf16_tests` instead. The bf16 tests need oneDNN's bf16 convolutions (AVX-512); on a CPU
+ * without them the --bf16 run is skipped as a whole (77, before any test starts), so the fp32 run
+ * stays one that passed, not one hidden behind a skip. CMakeLists.txt registers both with CTest,
+ * as NAME and NAME_bf16, for every test_*.c that calls this. */
+int test_run_with_bf16(int argc, char **argv, const char *name, const struct CMUnitTest *tests, size_t count,
+                       const struct CMUnitTest *bf16_tests, size_t bf16_count, CMFixtureFunction setup,
+                       CMFixtureFunction teardown);
+#define test_main_with_bf16(argc, argv, tests, bf16_tests, setup, teardown)                         \
+    test_run_with_bf16(argc, argv, #tests, tests, sizeof(tests) / sizeof((tests)[0]), bf16_tests,          \
+                       sizeof(bf16_tests) / sizeof((bf16_tests)[0]), setup, teardown)
 
 /* Where the tests read the real Fashion-MNIST: $SIMCLR_TEST_FASHION_MNIST_DIR, by default
  * /usr/share/datasets/fashion-mnist (tests/cli_skips.sh points it nowhere to check the skips). */

@@ -112,10 +112,24 @@ void simclr_model_forward_flops(const simclr_model_config *config, double *encod
 int simclr_model_estimate_bytes(const simclr_model_config *config, int encoder_batch, int head_batch,
                          int classifier_batch, size_t *bytes, simclr_error *err);
 
-/* The layout the encoder's feature maps are planned in on this CPU (network.h: nChw16c, or NHWC
- * for bf16 on AMX, or as SIMCLR_CONV_LAYOUT forces), without allocating: what a run records.
+/* The layout the encoder's feature maps are planned in on this CPU (network.h: nChw16c with
+ * AVX-512, nChw8c with AVX2, NHWC for bf16 on AMX or where the blocked layouts have no jit
+ * kernels, or as SIMCLR_CONV_LAYOUT forces), without allocating: what a run records.
  * Fails like simclr_model_build_encoder (and on a bad SIMCLR_CONV_LAYOUT). */
 int simclr_model_feature_layout(const simclr_model_config *config, simclr_nn_layout *layout, simclr_error *err);
+
+/* How the encoder's convolutions will run on this CPU at this batch size (network.h). */
+typedef struct simclr_encoder_kernels {
+    simclr_nn_layout feature_layout;
+    int layout_forced;      /* SIMCLR_CONV_LAYOUT chose it */
+    int conv_passes;        /* the convolution passes of a training step (forward, backward-data
+                               but for the first conv, backward-weights) */
+    int reference_passes;   /* of which oneDNN has only its reference kernels (hundreds of
+                               times slower): 0 unless no layout has jit kernels here, or a
+                               forced one lacks them */
+} simclr_encoder_kernels;
+int simclr_model_encoder_kernels(const simclr_model_config *config, int batch, simclr_encoder_kernels *kernels,
+                                 simclr_error *err);
 
 SIMCLR_END_DECLS
 #endif

@@ -15,13 +15,16 @@
  * Precision and layout: conv layers may compute in bf16 (simclr_layer_spec.precision); their
  * activations and activation gradients are then bf16, while parameters, their gradients, dense
  * layers and the network's input and output stay float32 NHWC. The feature-map layers at the
- * start of a network keep their activations in oneDNN's blocked nChw16c layout (nn.h,
- * simclr_nn_layout) when every one of them has a multiple of 16 output channels and a dense layer
+ * start of a network keep their activations in one of oneDNN's blocked layouts (nn.h,
+ * simclr_nn_layout: nChw16c on AVX-512 CPUs, nChw8c on AVX2 and older, the block its jit kernels
+ * take) when every one of them has a multiple of the block's output channels and a dense layer
  * or global pool follows them, because oneDNN's backward kernels are faster on it; the first of
- * them then reads its input as NCHW (an input of fewer than 16 channels) or nChw16c. Except for
+ * them then reads its input as NCHW (fewer channels than the block) or blocked. Except for
  * bf16 on a CPU with AMX, where oneDNN's fast bf16 kernels take NHWC only
- * (simclr_conv2d_bf16_prefers_nhwc): those run NHWC. SIMCLR_CONV_LAYOUT=blocked|nhwc forces
- * either (auto: the rule above). The network converts where formats meet (the
+ * (simclr_conv2d_bf16_prefers_nhwc): those run NHWC. A layout whose convolutions would run on
+ * oneDNN's reference kernels is passed over for the next (NHWC, then the other block);
+ * reference_passes counts those left when none has jit kernels for every pass.
+ * SIMCLR_CONV_LAYOUT=blocked|nhwc|nChw16c|nChw8c forces one (auto: the rule above). The network converts where formats meet (the
  * input of the first conv, the features entering the first dense layer, and the gradients going
  * back), into staging buffers allocated with the rest.
  *
@@ -153,6 +156,10 @@ typedef struct simclr_network {
     size_t input_staging_bytes, dense_input_count;
     void *recompute_buffer;   /* the outputs of the recomputed batchnorm layers, one at a time */
     size_t recompute_bytes;
+    simclr_nn_layout feature_layout; /* of the leading run of feature-map layers (NHWC if none) */
+    int layout_forced;        /* SIMCLR_CONV_LAYOUT chose feature_layout */
+    int reference_passes;     /* convolution passes oneDNN runs on its slow reference kernels with
+                                 these layouts on this CPU (network_plan.c); 0 normally */
     const float *last_input;  /* the input of the last forward, kept for backward */
     int last_batch;
 } simclr_network;

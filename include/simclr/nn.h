@@ -53,18 +53,22 @@ void simclr_nn_bf16_to_f32(float *out, const uint16_t *in, size_t count);
  * backward kernels are faster (docs/PERFORMANCE.md):
  *   NHWC       (N, H, W, C)
  *   NCHW       (N, C, H, W): the input of a first conv with few channels (oneDNN's "first
- *              convolution" kernels read it, and write BLOCKED16)
- *   BLOCKED16  (N, C/16, H, W, 16), oneDNN's nChw16c; needs C % 16 == 0, so it holds exactly
- *              N*H*W*C elements like the others and element-wise code (ReLU masks) is unchanged. */
+ *              convolution" kernels read it, and write a blocked layout)
+ *   BLOCKED16  (N, C/16, H, W, 16), oneDNN's nChw16c: what its AVX-512 kernels take
+ *   BLOCKED8   (N, C/8, H, W, 8), oneDNN's nChw8c: what its AVX2, AVX and SSE4.1 kernels take
+ * A blocked layout needs C % block == 0, so it holds exactly N*H*W*C elements like the others
+ * and element-wise code (ReLU masks) is unchanged. */
 typedef enum simclr_nn_layout {
     SIMCLR_NN_LAYOUT_NHWC = 0,
     SIMCLR_NN_LAYOUT_NCHW = 1,
     SIMCLR_NN_LAYOUT_BLOCKED16 = 2,
+    SIMCLR_NN_LAYOUT_BLOCKED8 = 3,
 } simclr_nn_layout;
 
-#define SIMCLR_NN_LAYOUT_BLOCK 16
+/* Channels per block of a blocked layout (16 or 8); 0 for NHWC and NCHW. */
+int simclr_nn_layout_block(simclr_nn_layout layout);
 
-/* "nhwc" / "nchw" / "nChw16c". */
+/* "nhwc" / "nchw" / "nChw16c" / "nChw8c". */
 const char *simclr_nn_layout_name(simclr_nn_layout layout);
 
 /* Converts a float32 NHWC batch into `layout` and `precision` (bf16 rounds to nearest even),
@@ -85,9 +89,9 @@ typedef struct simclr_conv2d_config {
     simclr_nn_activation activation;
     simclr_nn_precision precision; /* of in, out and their gradients (fp32 by default) */
     /* Layouts of in / d_in and out / d_out (NHWC by default). Accepted pairs: NHWC -> NHWC;
-     * BLOCKED16 -> BLOCKED16 (both channel counts multiples of 16); NCHW -> BLOCKED16 for an
-     * input of fewer than 16 channels, where the input gradient (never needed by a first layer in
-     * training) runs oneDNN's slow reference kernel. */
+     * BLOCKEDb -> BLOCKEDb (both channel counts multiples of b, 16 or 8); NCHW -> BLOCKEDb for
+     * an input of fewer than b channels, where the input gradient (never needed by a first layer
+     * in training) runs oneDNN's slow reference kernel. */
     simclr_nn_layout in_layout, out_layout;
 } simclr_conv2d_config;
 
@@ -108,6 +112,19 @@ int simclr_conv2d_bf16_available(void);
  * nChw16c it falls back to its avx512_core_bf16 kernels, 2-3x slower: docs/PERFORMANCE.md), else 0.
  * ONEDNN_MAX_CPU_ISA caps it like every oneDNN dispatch. */
 int simclr_conv2d_bf16_prefers_nhwc(void);
+/* The blocked layout oneDNN's jit kernels take on this CPU (its effective ISA, which
+ * ONEDNN_MAX_CPU_ISA may cap): BLOCKED16 with AVX-512, BLOCKED8 with AVX2, AVX or SSE4.1. */
+simclr_nn_layout simclr_conv2d_blocked_layout(void);
+/* The passes of a convolution, as bits. */
+#define SIMCLR_CONV2D_PASS_FORWARD 1u
+#define SIMCLR_CONV2D_PASS_BACKWARD_DATA 2u
+#define SIMCLR_CONV2D_PASS_BACKWARD_WEIGHTS 4u
+/* *passes = the passes of a layer with this config that oneDNN would run on its reference
+ * implementation at this batch size on this CPU (hundreds of times slower than its jit kernels:
+ * it does so when none of them takes the layouts); 0 when every pass has a jit kernel. Fails
+ * like simclr_conv2d_create, or when oneDNN has no kernel at all (bf16 without AVX-512). */
+int simclr_conv2d_reference_passes(const simclr_conv2d_config *config, int batch, unsigned *passes,
+                                   simclr_error *err);
 /* oneDNN's effective CPU ISA, as its enum names it ("avx512_core_bf16", "avx512_core_amx", ...):
  * which kernels run, recorded with every run. */
 const char *simclr_conv2d_cpu_isa_name(void);
@@ -147,7 +164,7 @@ void simclr_dense_backward(float *d_in, float *d_weight, float *d_bias, float *d
  * estimates normalise. BatchNorm1d is the case spatial = 1 on an (N, C) tensor.
  *
  * in and out (and d_in, d_out) are float or uint16_t (bf16) by `precision`, laid out as
- * `layout` says (NHWC, NCHW or BLOCKED16 with channels % 16 == 0); gamma, beta, the running and
+ * `layout` says (NHWC, NCHW, or a blocked layout with channels a multiple of its block); gamma, beta, the running and
  * the batch statistics are float32 (channels each); all arithmetic is float32 with per-channel
  * sums in double. A fused ReLU follows the normalisation. */
 typedef struct simclr_batchnorm_config {
@@ -171,7 +188,7 @@ typedef struct simclr_batchnorm_config {
 simclr_batchnorm_config simclr_batchnorm_config_default(int channels, int spatial);
 
 /* Fails (SIMCLR_ERROR_KIND_INPUT) on a config the kernels cannot run: channels or spatial < 1,
- * a blocked layout with channels % 16 != 0, a non-positive eps or a momentum outside [0, 1]. */
+ * a blocked layout with channels not a multiple of its block, a non-positive eps or a momentum outside [0, 1]. */
 int simclr_batchnorm_check(const simclr_batchnorm_config *config, simclr_error *err);
 
 /* Training-mode forward of batch images: out = act(gamma * (in - mean) * invstd + beta) with
@@ -214,7 +231,7 @@ int simclr_batchnorm_backward(const simclr_batchnorm_config *config, void *d_in,
 /* Max pooling with PyTorch's semantics (windows over -inf padding, the first maximum in window
  * order wins the gradient). in (N, H, W, C) and out (N, OH, OW, C), OH by
  * simclr_conv2d_output_size, are float or bf16 by `precision`, in `layout` (NHWC, NCHW or
- * BLOCKED16). */
+ * a blocked layout). */
 typedef struct simclr_max_pool_config {
     int in_height, in_width, channels;
     int kernel, stride, padding; /* 3, 2, 1 in ResNet's ImageNet stem */
@@ -223,7 +240,7 @@ typedef struct simclr_max_pool_config {
 } simclr_max_pool_config;
 
 /* Fails (SIMCLR_ERROR_KIND_INPUT) when the output would be empty, padding > kernel / 2 (PyTorch's
- * rule) or the layout needs channels % 16 == 0. */
+ * rule) or a blocked layout's block does not divide the channels. */
 int simclr_max_pool_check(const simclr_max_pool_config *config, simclr_error *err);
 void simclr_max_pool_forward(const simclr_max_pool_config *config, void *out, const void *in, int batch);
 /* d_in = the gradient w.r.t. in, given d_out; d_in may be in (the maxima are found image by image

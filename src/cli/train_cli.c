@@ -292,10 +292,15 @@ static int estimate_runs(const train_cli *options, const train_start *start, con
 {
     const char *runs[3];
     int count = run_directory_runs(start->command, runs);
+    int warned = 0;
     for (int r = 0; r < count; r++) {
         train_estimate estimate;
         int contrastive = strcmp(runs[r], "pretrain") == 0;
         if (train_estimate_run(ds, config, contrastive, options->force, &estimate, err) != 0) return -1;
+        if (!warned && estimate.kernels.reference_passes > 0) {
+            train_estimate_print_kernel_warning(&estimate, stderr);
+            warned = 1;
+        }
         /* Said even with --quiet when the run will take more than ten minutes. */
         if (!options->quiet || estimate.seconds_per_epoch * config->epochs > 600.0)
             train_estimate_print(&estimate, runs[r], stdout);

@@ -21,7 +21,7 @@ static double now_seconds(void)
  * warm-up pass (which builds oneDNN's primitives), then the fastest of at least 3 timed passes (at
  * least 0.1 s in all), so that a burst of load from other processes does not pass for a slow
  * machine. Measured once per process. */
-static int measure_gflops(const simclr_model_config *model, double *gflops, double *forward_gflops,
+static int measure_gflops(const simclr_model_config *model, int reference, double *gflops, double *forward_gflops,
                           simclr_error *err)
 {
     static double measured = 0.0, measured_forward = 0.0;
@@ -33,13 +33,16 @@ static int measure_gflops(const simclr_model_config *model, double *gflops, doub
     simclr_model_config probe = *model;
     double encoder = 0, head = 0, classifier = 0;
     simclr_model_forward_flops(&probe, &encoder, &head, &classifier);
-    while (encoder > 5e8 && probe.width > 16) {
+    /* Reference kernels run near 0.1 GFLOP/s: a probe of a few MFLOP, one image. */
+    double largest = reference ? 1e7 : 5e8;
+    while (encoder > largest && probe.width > 16) {
         probe.width /= 2;
         simclr_model_forward_flops(&probe, &encoder, &head, &classifier);
     }
     int batch = encoder > 0 ? (int)(2e9 / encoder) : 256;
     if (batch < 1) batch = 1;
     if (batch > 256) batch = 256;
+    if (reference) batch = 1;
     simclr_network net;
     if (simclr_model_build_encoder(&net, &probe, batch, err) != 0) return -1;
     simclr_network_init_weights(&net, 0);
@@ -56,7 +59,8 @@ static int measure_gflops(const simclr_model_config *model, double *gflops, doub
     for (size_t i = 0; i < (size_t)batch * simclr_network_output_size(&net); i++)
         d_output[i] = (float)(i % 7) / 7.0f - 0.5f;
     double total = 0.0, fastest = 0.0, fastest_forward = 0.0;
-    for (int pass = -1; pass < 3 || (total < 0.1 && pass < 20); pass++) {
+    int passes = reference ? 1 : 3;
+    for (int pass = -1; pass < passes || (total < 0.1 && pass < 20 && !reference); pass++) {
         double start = now_seconds();
         if (simclr_network_forward(&net, inputs, batch, err) != 0) goto done;
         double forward = now_seconds() - start;
@@ -117,8 +121,23 @@ int train_estimate_run(const simclr_dataset *ds, const simclr_train_config *conf
                                       : "lower --unlabeled-batch, --labeled-batch or --width",
                                   err) != 0)
         return -1;
+    if (simclr_model_encoder_kernels(&config->model, (int)estimate->step_images, &estimate->kernels, err) != 0)
+        return -1;
+    const simclr_encoder_kernels *kernels = &estimate->kernels;
+    if (kernels->reference_passes > 0 && kernels->layout_forced && !force)
+        return simclr_error_input(err,
+                                  "SIMCLR_CONV_LAYOUT gives the encoder's feature maps the %s layout, for which "
+                                  "oneDNN has only its reference kernels on this CPU (oneDNN ISA %s) for %d of "
+                                  "the %d convolution passes of a step: hundreds of times slower than its jit "
+                                  "kernels; unset SIMCLR_CONV_LAYOUT (auto picks %s here) or give --force to run "
+                                  "it anyway",
+                                  simclr_nn_layout_name(kernels->feature_layout), simclr_conv2d_cpu_isa_name(),
+                                  kernels->reference_passes, kernels->conv_passes,
+                                  simclr_nn_layout_name(simclr_conv2d_blocked_layout()));
     double forward_gflops = 0.0;
-    if (measure_gflops(&config->model, &estimate->measured_gflops, &forward_gflops, err) != 0) return -1;
+    if (measure_gflops(&config->model, kernels->reference_passes > 0, &estimate->measured_gflops, &forward_gflops,
+                       err) != 0)
+        return -1;
     estimate->seconds_per_step = estimate->step_gflop / estimate->measured_gflops;
     estimate->seconds_per_epoch = estimate->seconds_per_step * (double)steps +
                                   estimate->eval_gflop / forward_gflops;
@@ -137,6 +156,19 @@ int train_estimate_run(const simclr_dataset *ds, const simclr_train_config *conf
                                   estimate->measured_gflops, TRAIN_ESTIMATE_MAX_STEP_SECONDS,
                                   TRAIN_ESTIMATE_MAX_RUN_SECONDS / 3600.0);
     return 0;
+}
+
+void train_estimate_print_kernel_warning(const train_estimate *estimate, FILE *stream)
+{
+    const simclr_encoder_kernels *kernels = &estimate->kernels;
+    if (kernels->reference_passes == 0) return;
+    fprintf(stream,
+            "warning: oneDNN has only its reference kernels for %d of the %d convolution passes of this "
+            "encoder on this CPU (oneDNN ISA %s, feature maps %s%s): they run hundreds of times slower than "
+            "its jit kernels, as the estimate below measures\n",
+            kernels->reference_passes, kernels->conv_passes, simclr_conv2d_cpu_isa_name(),
+            simclr_nn_layout_name(kernels->feature_layout),
+            kernels->layout_forced ? ", as SIMCLR_CONV_LAYOUT forces" : ", the best layout here");
 }
 
 void train_estimate_print(const train_estimate *estimate, const char *run, FILE *stream)

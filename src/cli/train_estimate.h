@@ -13,6 +13,7 @@
 #include <stddef.h>
 
 #include "simclr/dataset.h"
+#include "simclr/model.h"
 #include "simclr/train.h"
 
 #define TRAIN_ESTIMATE_MAX_STEP_SECONDS 600.0
@@ -27,14 +28,22 @@ typedef struct train_estimate {
                                * the run's encoder; the evaluation uses the forward rate */
     double seconds_per_step, seconds_per_epoch;
     size_t memory_bytes;
+    simclr_encoder_kernels kernels; /* how the encoder's convolutions run here (reference kernels?) */
 } train_estimate;
 
 /* Estimates a run (contrastive: pretraining) and checks it against memory and the time bounds
- * (the latter unless force). */
+ * (the latter unless force). An encoder that oneDNN would run on reference kernels is measured
+ * as such (a smaller probe, so that measuring stays quick), and refused unless force when
+ * SIMCLR_CONV_LAYOUT forced its layout (auto falls back to reference kernels only when no layout
+ * has jit ones). */
 int train_estimate_run(const simclr_dataset *ds, const simclr_train_config *config, int contrastive,
                        int force, train_estimate *estimate, simclr_error *err);
 
 /* One line: "Estimate for RUN: ...". */
 void train_estimate_print(const train_estimate *estimate, const char *run, FILE *stream);
+
+/* "warning: oneDNN has only reference kernels ..." with the layout, the ISA and the count, when the
+ * estimate's encoder has reference passes; nothing otherwise. */
+void train_estimate_print_kernel_warning(const train_estimate *estimate, FILE *stream);
 
 #endif

@@ -213,17 +213,34 @@ int simclr_model_estimate_bytes(const simclr_model_config *config, int encoder_b
     return 0;
 }
 
-int simclr_model_feature_layout(const simclr_model_config *config, simclr_nn_layout *layout, simclr_error *err)
+int simclr_model_encoder_kernels(const simclr_model_config *config, int batch, simclr_encoder_kernels *kernels,
+                                 simclr_error *err)
 {
+    memset(kernels, 0, sizeof *kernels);
     if (simclr_model_check(config, err) != 0) return -1;
     simclr_layer_spec specs[SIMCLR_NETWORK_MAX_LAYERS];
     int count = simclr_model_encoder_specs(config, specs);
     simclr_network *plan = calloc(1, sizeof *plan);
     if (!plan) return simclr_error_set(err, SIMCLR_ERROR_KIND_RESOURCE, "out of memory planning the encoder");
-    int status = simclr_network_plan(plan, "encoder", &config->input, specs, count, 1, err);
-    if (status == 0) *layout = plan->layers[0].out_layout;
+    int status = simclr_network_plan(plan, "encoder", &config->input, specs, count, batch, err);
+    if (status == 0) {
+        kernels->feature_layout = plan->layers[0].out_layout;
+        kernels->layout_forced = plan->layout_forced;
+        kernels->reference_passes = plan->reference_passes;
+        for (int i = 0; i < plan->layer_count; i++)
+            if (plan->layers[i].spec.kind == SIMCLR_LAYER_KIND_CONV2D)
+                kernels->conv_passes += plan->layers[i].input < 0 ? 2 : 3;
+    }
     free(plan);
     return status;
+}
+
+int simclr_model_feature_layout(const simclr_model_config *config, simclr_nn_layout *layout, simclr_error *err)
+{
+    simclr_encoder_kernels kernels;
+    if (simclr_model_encoder_kernels(config, 1, &kernels, err) != 0) return -1;
+    *layout = kernels.feature_layout;
+    return 0;
 }
 
 /* Forward FLOPs of one image through a planned network: convolutions and dense layers, 2 x

@@ -28,52 +28,57 @@ static int is_float_nhwc(simclr_nn_layout layout, simclr_nn_precision precision,
     return layout == SIMCLR_NN_LAYOUT_NCHW && (shape.channels == 1 || shape.height * shape.width == 1);
 }
 
-typedef enum layout_choice { LAYOUT_AUTO, LAYOUT_BLOCKED, LAYOUT_NHWC } layout_choice;
-
-/* SIMCLR_CONV_LAYOUT: auto (unset or empty), blocked or nhwc; anything else is an error. */
-static int read_layout_choice(layout_choice *choice, simclr_error *err)
+/* SIMCLR_CONV_LAYOUT: "auto" (unset or empty: chosen here), "blocked" (the CPU's blocked layout),
+ * "nhwc", "nChw16c" or "nChw8c"; anything else is an error. *forced = the layout it names. */
+static int read_layout_choice(int *is_forced, simclr_nn_layout *forced, simclr_error *err)
 {
     const char *value = getenv("SIMCLR_CONV_LAYOUT");
-    *choice = LAYOUT_AUTO;
+    *is_forced = 0;
     if (!value || value[0] == '\0' || strcmp(value, "auto") == 0) return 0;
-    if (strcmp(value, "blocked") == 0) *choice = LAYOUT_BLOCKED;
-    else if (strcmp(value, "nhwc") == 0) *choice = LAYOUT_NHWC;
+    *is_forced = 1;
+    if (strcmp(value, "blocked") == 0) *forced = simclr_conv2d_blocked_layout();
+    else if (strcmp(value, "nhwc") == 0) *forced = SIMCLR_NN_LAYOUT_NHWC;
+    else if (strcmp(value, "nChw16c") == 0) *forced = SIMCLR_NN_LAYOUT_BLOCKED16;
+    else if (strcmp(value, "nChw8c") == 0) *forced = SIMCLR_NN_LAYOUT_BLOCKED8;
     else
-        return simclr_error_input(err, "SIMCLR_CONV_LAYOUT '%s': expected auto, blocked or nhwc", value);
+        return simclr_error_input(err, "SIMCLR_CONV_LAYOUT '%s': expected auto, blocked, nhwc, nChw16c or nChw8c",
+                                  value);
     return 0;
 }
 
-/* Chooses each layer's activation layouts (network.h): the leading run of feature-map layers
- * (conv, batchnorm, max pool, add; starting with a conv) runs in nChw16c when all have multiples
- * of 16 channels, a dense layer or a global average pool follows, and the input's channels suit
- * a first layer (fewer than 16: NCHW, or a multiple of 16), unless its convs are bf16 on a CPU
- * whose bf16 kernels want NHWC (AMX, simclr_conv2d_bf16_prefers_nhwc); everything else is NHWC.
- * SIMCLR_CONV_LAYOUT=blocked|nhwc overrides the choice of that run (tests run both). Then marks
- * the layers that read a converted copy of their input. */
-static void plan_layouts(simclr_network *net, layout_choice choice)
+/* The leading run of feature-map layers (conv, batchnorm, max pool, add; starting with a conv)
+ * that a dense layer or a global average pool follows: the layers that may keep a blocked layout.
+ * 0 when there is none. */
+static int feature_run_length(const simclr_network *net)
 {
     int run = 0;
     while (run < net->layer_count && is_spatial(net->layers[run].spec.kind)) run++;
-    int blocked = run > 0 && run < net->layer_count &&
-                  net->layers[0].spec.kind == SIMCLR_LAYER_KIND_CONV2D;
+    if (run == 0 || run == net->layer_count || net->layers[0].spec.kind != SIMCLR_LAYER_KIND_CONV2D) return 0;
+    return run;
+}
+
+/* 1 when the run can be laid out in this blocked layout: every output has a multiple of the
+ * block's channels, and the input suits a first layer (fewer channels than the block: read as
+ * NCHW, or a multiple of it). */
+static int run_fits_block(const simclr_network *net, int run, int block)
+{
+    if (run == 0 || block == 0) return 0;
     for (int i = 0; i < run; i++)
-        if (net->layers[i].out_shape.channels % SIMCLR_NN_LAYOUT_BLOCK != 0) blocked = 0;
-    if (blocked && choice == LAYOUT_AUTO) {
-        int bf16 = 0;
-        for (int i = 0; i < run; i++)
-            bf16 |= net->layers[i].spec.kind == SIMCLR_LAYER_KIND_CONV2D &&
-                    net->layers[i].precision == SIMCLR_NN_PRECISION_BF16;
-        if (bf16 && simclr_conv2d_bf16_prefers_nhwc()) blocked = 0;
-    }
-    if (choice == LAYOUT_NHWC) blocked = 0;
+        if (net->layers[i].out_shape.channels % block != 0) return 0;
     int in_channels = net->in_shape.channels;
-    simclr_nn_layout first_layout = SIMCLR_NN_LAYOUT_NHWC;
-    if (in_channels < SIMCLR_NN_LAYOUT_BLOCK)
-        first_layout = SIMCLR_NN_LAYOUT_NCHW;
-    else if (in_channels % SIMCLR_NN_LAYOUT_BLOCK == 0)
-        first_layout = SIMCLR_NN_LAYOUT_BLOCKED16;
-    else
-        blocked = 0;
+    return in_channels < block || in_channels % block == 0;
+}
+
+/* Gives the run `run_layout` (NHWC or a blocked layout that fits it; NHWC everywhere else) and
+ * marks the layers that read a converted copy of their input. */
+static void assign_layouts(simclr_network *net, int run, simclr_nn_layout run_layout)
+{
+    int block = simclr_nn_layout_block(run_layout);
+    int blocked = block > 0;
+    simclr_nn_layout first_layout = !blocked ? SIMCLR_NN_LAYOUT_NHWC
+                                    : net->in_shape.channels < block ? SIMCLR_NN_LAYOUT_NCHW
+                                                                     : run_layout;
+    net->feature_layout = blocked && run > 0 ? run_layout : SIMCLR_NN_LAYOUT_NHWC;
     for (int i = 0; i < net->layer_count; i++) {
         simclr_network_layer *layer = &net->layers[i];
         int in_run = blocked && i < run;
@@ -81,7 +86,7 @@ static void plan_layouts(simclr_network *net, layout_choice choice)
             layer->in_layout = in_run ? first_layout : SIMCLR_NN_LAYOUT_NHWC;
         else
             layer->in_layout = net->layers[layer->input].out_layout;
-        layer->out_layout = in_run ? SIMCLR_NN_LAYOUT_BLOCKED16 : SIMCLR_NN_LAYOUT_NHWC;
+        layer->out_layout = in_run ? run_layout : SIMCLR_NN_LAYOUT_NHWC;
         if (layer->spec.kind == SIMCLR_LAYER_KIND_DENSE) layer->in_layout = SIMCLR_NN_LAYOUT_NHWC;
         if (layer->input < 0)
             layer->reads_staging = !is_float_nhwc(layer->in_layout, layer->precision, layer->in_shape);
@@ -91,6 +96,87 @@ static void plan_layouts(simclr_network *net, layout_choice choice)
                                                   net->layers[layer->input].precision,
                                                   net->layers[layer->input].out_shape);
     }
+}
+
+/* The convolution passes of the network, as assigned, that oneDNN would run on its reference
+ * kernels at this batch (forward and backward-weights of every conv, backward-data of every conv
+ * but one reading the network's input, whose input gradient training never asks for). A conv
+ * oneDNN cannot plan at all (bf16 without AVX-512) counts nothing here: it fails on its first
+ * call, naming the reason. */
+static int count_reference_passes(const simclr_network *net, int batch)
+{
+    int count = 0;
+    for (int i = 0; i < net->layer_count; i++) {
+        const simclr_network_layer *layer = &net->layers[i];
+        if (layer->spec.kind != SIMCLR_LAYER_KIND_CONV2D) continue;
+        simclr_conv2d_config config = {layer->in_shape.height, layer->in_shape.width, layer->in_shape.channels,
+                                       layer->spec.units, layer->spec.kernel, layer->spec.stride,
+                                       layer->spec.padding, layer->spec.activation, layer->spec.precision,
+                                       layer->in_layout, layer->out_layout};
+        unsigned passes = 0;
+        simclr_error ignored = {0};
+        if (simclr_conv2d_reference_passes(&config, batch, &passes, &ignored) != 0) continue;
+        if (layer->input < 0) passes &= ~SIMCLR_CONV2D_PASS_BACKWARD_DATA;
+        count += ((passes & SIMCLR_CONV2D_PASS_FORWARD) != 0) + ((passes & SIMCLR_CONV2D_PASS_BACKWARD_DATA) != 0) +
+                 ((passes & SIMCLR_CONV2D_PASS_BACKWARD_WEIGHTS) != 0);
+    }
+    return count;
+}
+
+/* Chooses each layer's activation layouts (network.h). The run of feature-map layers takes the
+ * first of these that oneDNN runs without a reference kernel: the blocked layout of the CPU's
+ * ISA (nChw16c with AVX-512, nChw8c below: simclr_conv2d_blocked_layout) when the run's channels
+ * fit it, then NHWC, then the other blocked layout (bf16 on a CPU with AMX tries NHWC first: its
+ * fast kernels take NHWC only, simclr_conv2d_bf16_prefers_nhwc). When every candidate has
+ * reference kernels, the one with the fewest reference passes; net->reference_passes says how
+ * many, for the caller to warn about. SIMCLR_CONV_LAYOUT forces a layout (tests run several);
+ * a blocked one that does not fit the run gives NHWC. */
+static int plan_layouts(simclr_network *net, int batch, simclr_error *err)
+{
+    int is_forced = 0;
+    simclr_nn_layout forced = SIMCLR_NN_LAYOUT_NHWC;
+    if (read_layout_choice(&is_forced, &forced, err) != 0) return -1;
+    int run = feature_run_length(net);
+    simclr_nn_layout native = simclr_conv2d_blocked_layout();
+    simclr_nn_layout other = native == SIMCLR_NN_LAYOUT_BLOCKED16 ? SIMCLR_NN_LAYOUT_BLOCKED8
+                                                                   : SIMCLR_NN_LAYOUT_BLOCKED16;
+    int bf16 = 0;
+    for (int i = 0; i < run; i++)
+        bf16 |= net->layers[i].spec.kind == SIMCLR_LAYER_KIND_CONV2D &&
+                net->layers[i].precision == SIMCLR_NN_PRECISION_BF16;
+    simclr_nn_layout candidates[3];
+    int count = 0;
+    if (is_forced) {
+        candidates[count++] = forced;
+    } else if (bf16 && simclr_conv2d_bf16_prefers_nhwc()) {
+        candidates[count++] = SIMCLR_NN_LAYOUT_NHWC;
+        candidates[count++] = native;
+    } else {
+        candidates[count++] = native;
+        candidates[count++] = SIMCLR_NN_LAYOUT_NHWC;
+        candidates[count++] = other;
+    }
+    simclr_nn_layout best = SIMCLR_NN_LAYOUT_NHWC;
+    int best_passes = -1;
+    for (int c = 0; c < count; c++) {
+        simclr_nn_layout layout = candidates[c];
+        int block = simclr_nn_layout_block(layout);
+        if (block > 0 && !run_fits_block(net, run, block)) {
+            if (!is_forced) continue;
+            layout = SIMCLR_NN_LAYOUT_NHWC;
+        }
+        assign_layouts(net, run, layout);
+        int passes = count_reference_passes(net, batch);
+        if (best_passes < 0 || passes < best_passes) {
+            best = layout;
+            best_passes = passes;
+        }
+        if (passes == 0) break;
+    }
+    assign_layouts(net, run, best);
+    net->reference_passes = best_passes < 0 ? 0 : best_passes;
+    net->layout_forced = is_forced;
+    return 0;
 }
 
 /* Who writes each output's gradient in backward (network.h, simclr_network_layer.owns_input):
@@ -384,9 +470,7 @@ int simclr_network_plan(simclr_network *net, const char *name, const simclr_tens
     if (net->layers[layer_count - 1].element_size != sizeof(float))
         return simclr_error_input(err, "%s: its last layer must compute in fp32 (the output is float)",
                                   name);
-    layout_choice choice;
-    if (read_layout_choice(&choice, err) != 0) return -1;
-    plan_layouts(net, choice);
+    if (plan_layouts(net, max_batch, err) != 0) return -1;
     for (int i = 0; i < layer_count; i++) {
         simclr_network_layer *layer = &net->layers[i];
         if (layer->spec.kind == SIMCLR_LAYER_KIND_BATCHNORM) {

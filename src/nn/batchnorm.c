@@ -9,6 +9,7 @@
  *   NHWC       rows N*H*W, groups 1,      inner 1,   lanes C
  *   NCHW       rows N*C,   groups C,      inner H*W, lanes 1
  *   BLOCKED16  rows N*C/16, groups C/16,  inner H*W, lanes 16
+ *   BLOCKED8   rows N*C/8,  groups C/8,   inner H*W, lanes 8
  */
 #include "simclr/nn.h"
 
@@ -19,6 +20,7 @@
 #include <stdlib.h>
 
 #include "bf16.h"
+#include "util/multiversion.h"
 
 /* Below this many elements a parallel region costs more than it saves. */
 #define BATCHNORM_PARALLEL_MIN 65536
@@ -64,10 +66,10 @@ int simclr_batchnorm_check(const simclr_batchnorm_config *config, simclr_error *
     if (config->channels < 1 || config->spatial < 1)
         return simclr_error_input(err, "batchnorm: %d channels of %d positions (expected >= 1 each)",
                                   config->channels, config->spatial);
-    if (config->layout == SIMCLR_NN_LAYOUT_BLOCKED16 && config->channels % SIMCLR_NN_LAYOUT_BLOCK != 0)
+    int block = simclr_nn_layout_block(config->layout);
+    if (block > 0 && config->channels % block != 0)
         return simclr_error_input(err, "batchnorm: %d channels in the %s layout (expected a multiple of %d)",
-                                  config->channels, simclr_nn_layout_name(config->layout),
-                                  SIMCLR_NN_LAYOUT_BLOCK);
+                                  config->channels, simclr_nn_layout_name(config->layout), block);
     if (!(config->eps > 0.0f) || !(config->momentum >= 0.0f && config->momentum <= 1.0f))
         return simclr_error_input(err, "batchnorm: eps %g, momentum %g (expected eps > 0, momentum in [0, 1])",
                                   (double)config->eps, (double)config->momentum);
@@ -80,8 +82,10 @@ static bn_geometry geometry_of(const simclr_batchnorm_config *config, int batch)
     switch (config->layout) {
     case SIMCLR_NN_LAYOUT_NCHW: return (bn_geometry){n * c, c, hw, 1};
     case SIMCLR_NN_LAYOUT_BLOCKED16:
-        return (bn_geometry){n * (c / SIMCLR_NN_LAYOUT_BLOCK), c / SIMCLR_NN_LAYOUT_BLOCK, hw,
-                             SIMCLR_NN_LAYOUT_BLOCK};
+    case SIMCLR_NN_LAYOUT_BLOCKED8: {
+        size_t block = (size_t)simclr_nn_layout_block(config->layout);
+        return (bn_geometry){n * (c / block), c / block, hw, block};
+    }
     default: return (bn_geometry){n * hw, 1, 1, c};
     }
 }

@@ -5,7 +5,7 @@
  * covers the rows [first, last) of a bn_geometry (batchnorm.c): the calling thread's share.
  *
  * Speed (bench_batchnorm): every row body is written for a lane count known to the compiler
- * (16, the blocked layout, and 1, NCHW, as constants; any other count as a variable), so the
+ * (16 and 8, the blocked layouts, and 1, NCHW, as constants; any other count as a variable), so the
  * lane loop becomes one vector, the ReLU mask is its own pass over the row (inside the sums loop
  * it kept the loop scalar: 145 against 33 ms at 64 x 32x32), and a row's sums stay in double
  * registers (local arrays of at most BN_MAX_REGISTER_LANES) until the row ends. The passes are bound by memory bandwidth, so the
@@ -67,7 +67,7 @@ BN_ALWAYS_INLINE void BN_NAME(moments_wide_row)(const BN_TYPE *restrict row, siz
 }
 
 /* sum[c] += x and square[c] += x * x over the rows. */
-static void BN_NAME(accumulate_moments)(const bn_geometry *g, const BN_TYPE *in, size_t first,
+SIMCLR_MULTIVERSIONED static void BN_NAME(accumulate_moments)(const bn_geometry *g, const BN_TYPE *in, size_t first,
                                         size_t last, double *sum, double *square)
 {
     size_t row_length = g->inner * g->lanes;
@@ -76,6 +76,8 @@ static void BN_NAME(accumulate_moments)(const bn_geometry *g, const BN_TYPE *in,
         const BN_TYPE *row = in + r * row_length;
         if (g->lanes == 16)
             BN_NAME(moments_row)(row, g->inner, 16, sum + channel, square + channel);
+        else if (g->lanes == 8)
+            BN_NAME(moments_row)(row, g->inner, 8, sum + channel, square + channel);
         else if (g->lanes == 1)
             BN_NAME(moments_row)(row, g->inner, 1, sum + channel, square + channel);
         else if (g->lanes <= BN_MAX_REGISTER_LANES)
@@ -105,7 +107,7 @@ BN_ALWAYS_INLINE void BN_NAME(normalize_row)(BN_TYPE *out, const BN_TYPE *in, si
 }
 
 /* out = act(in * scale[c] + shift[c]); out may be in. */
-static void BN_NAME(normalize)(const bn_geometry *g, BN_TYPE *out, const BN_TYPE *in,
+SIMCLR_MULTIVERSIONED static void BN_NAME(normalize)(const bn_geometry *g, BN_TYPE *out, const BN_TYPE *in,
                                const float *scale, const float *shift, int relu, size_t first,
                                size_t last)
 {
@@ -117,6 +119,8 @@ static void BN_NAME(normalize)(const bn_geometry *g, BN_TYPE *out, const BN_TYPE
         const BN_TYPE *i = in + r * row_length;
         if (g->lanes == 16)
             BN_NAME(normalize_row)(o, i, g->inner, 16, 0, a, b, relu);
+        else if (g->lanes == 8)
+            BN_NAME(normalize_row)(o, i, g->inner, 8, 0, a, b, relu);
         else if (g->lanes == 1) /* one channel: the row as one position of row_length lanes */
             BN_NAME(normalize_row)(o, i, 1, row_length, 1, a, b, relu);
         else
@@ -157,7 +161,7 @@ BN_ALWAYS_INLINE void BN_NAME(gradient_sums_row)(const BN_TYPE *restrict d_out, 
 
 /* Masks d_out by the ReLU where out is given (in place, as its own pass: inside the sums loop
  * the mask kept that loop scalar), then sum_dy[c] += dy and sum_dy_centered[c] += dy * (x - mean[c]). */
-static void BN_NAME(gradient_sums)(const bn_geometry *g, BN_TYPE *d_out, const BN_TYPE *out,
+SIMCLR_MULTIVERSIONED static void BN_NAME(gradient_sums)(const bn_geometry *g, BN_TYPE *d_out, const BN_TYPE *out,
                                    const BN_TYPE *in, const float *mean, size_t first, size_t last,
                                    double *sum_dy, double *sum_dy_centered)
 {
@@ -175,6 +179,8 @@ static void BN_NAME(gradient_sums)(const bn_geometry *g, BN_TYPE *d_out, const B
         double *s = sum_dy + channel, *q = sum_dy_centered + channel;
         if (g->lanes == 16)
             BN_NAME(gradient_sums_row)(dy, x, g->inner, 16, mean + channel, s, q);
+        else if (g->lanes == 8)
+            BN_NAME(gradient_sums_row)(dy, x, g->inner, 8, mean + channel, s, q);
         else if (g->lanes == 1)
             BN_NAME(gradient_sums_row)(dy, x, g->inner, 1, mean + channel, s, q);
         else if (g->lanes <= BN_MAX_REGISTER_LANES)
@@ -205,7 +211,7 @@ BN_ALWAYS_INLINE void BN_NAME(input_gradient_row)(BN_TYPE *d_in, const BN_TYPE *
 }
 
 /* d_in = a[c] * dy + b[c] * (x - mean[c]) + k[c]; d_in may be in or d_out. */
-static void BN_NAME(input_gradient)(const bn_geometry *g, BN_TYPE *d_in, const BN_TYPE *d_out,
+SIMCLR_MULTIVERSIONED static void BN_NAME(input_gradient)(const bn_geometry *g, BN_TYPE *d_in, const BN_TYPE *d_out,
                                     const BN_TYPE *in, const float *mean, const float *a,
                                     const float *b, const float *k, size_t first, size_t last)
 {
@@ -216,6 +222,8 @@ static void BN_NAME(input_gradient)(const bn_geometry *g, BN_TYPE *d_in, const B
         const float *m = mean + channel, *ac = a + channel, *bc = b + channel, *kc = k + channel;
         if (g->lanes == 16)
             BN_NAME(input_gradient_row)(d_in + offset, d_out + offset, in + offset, g->inner, 16, 0, m, ac, bc, kc);
+        else if (g->lanes == 8)
+            BN_NAME(input_gradient_row)(d_in + offset, d_out + offset, in + offset, g->inner, 8, 0, m, ac, bc, kc);
         else if (g->lanes == 1)
             BN_NAME(input_gradient_row)(d_in + offset, d_out + offset, in + offset, 1, row_length, 1, m, ac, bc, kc);
         else

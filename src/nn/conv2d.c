@@ -74,6 +74,7 @@ typedef struct conv2d_plan {
     dnnl_memory_t backward_data_weights;
     dnnl_memory_t diff_weights;
     conv2d_step forward, backward_data, backward_weights;
+    unsigned reference_passes; /* SIMCLR_CONV2D_PASS_* bits whose primitive is oneDNN's ref: one */
     /* Reorders between HWIO and the chosen layouts; primitive NULL where the layout is HWIO. */
     conv2d_step weights_to_forward, weights_to_backward_data, diff_weights_to_hwio;
 } conv2d_plan;
@@ -216,6 +217,7 @@ static dnnl_format_tag_t layout_tag(simclr_nn_layout layout)
     switch (layout) {
     case SIMCLR_NN_LAYOUT_NCHW: return dnnl_nchw;
     case SIMCLR_NN_LAYOUT_BLOCKED16: return dnnl_nChw16c;
+    case SIMCLR_NN_LAYOUT_BLOCKED8: return dnnl_nChw8c;
     default: return dnnl_nhwc;
     }
 }
@@ -338,6 +340,15 @@ static int plan_build(simclr_conv2d *layer, conv2d_plan *plan, const conv2d_desc
     return 0;
 }
 
+/* 1 when oneDNN picked its reference implementation ("ref:any"), hundreds of times slower than
+ * its jit kernels: what it does when no jit kernel takes the layouts on this CPU's ISA. */
+static int is_reference(const_dnnl_primitive_desc_t pd)
+{
+    const char *name = NULL;
+    if (dnnl_primitive_desc_query(pd, dnnl_query_impl_info_str, 0, &name) != dnnl_success || !name) return 0;
+    return strncmp(name, "ref", 3) == 0;
+}
+
 static void attrs_release(dnnl_primitive_attr_t *attrs, size_t count)
 {
     for (size_t i = 0; i < count; i++)
@@ -368,6 +379,9 @@ static int plan_create(simclr_conv2d *layer, conv2d_plan *plan, int batch, simcl
             goto done;
     }
     if (descs_create(layer, &descs, batch, attrs[0], attrs[1], err)) goto done;
+    plan->reference_passes = (is_reference(descs.forward) ? SIMCLR_CONV2D_PASS_FORWARD : 0u) |
+                             (is_reference(descs.backward_data) ? SIMCLR_CONV2D_PASS_BACKWARD_DATA : 0u) |
+                             (is_reference(descs.backward_weights) ? SIMCLR_CONV2D_PASS_BACKWARD_WEIGHTS : 0u);
     if (plan_build(layer, plan, &descs, attrs[1], err)) goto done;
     plan->batch = batch;
     status = 0;
@@ -441,24 +455,29 @@ static int weights_prepare(simclr_conv2d *layer, conv2d_plan *plan, const conv2d
     return step_run(layer, reorder, args, 2, err);
 }
 
+static int batch_check_value(int batch, simclr_error *err)
+{
+    if (batch > 0) return 0;
+    return simclr_error_input(err, "conv2d: batch size %d must be positive", batch);
+}
+
 /* Accepts the layout pairs that have oneDNN jit kernels (nn.h, simclr_conv2d_config). */
 static int layouts_check(const simclr_conv2d_config *config, simclr_error *err)
 {
     simclr_nn_layout in = config->in_layout, out = config->out_layout;
-    int in_blockable = config->in_channels % SIMCLR_NN_LAYOUT_BLOCK == 0;
-    int out_blockable = config->out_channels % SIMCLR_NN_LAYOUT_BLOCK == 0;
+    int block = simclr_nn_layout_block(out);
     if (in == SIMCLR_NN_LAYOUT_NHWC && out == SIMCLR_NN_LAYOUT_NHWC) return 0;
-    if (in == SIMCLR_NN_LAYOUT_BLOCKED16 && out == SIMCLR_NN_LAYOUT_BLOCKED16 && in_blockable && out_blockable)
-        return 0;
-    if (in == SIMCLR_NN_LAYOUT_NCHW && out == SIMCLR_NN_LAYOUT_BLOCKED16 &&
-        config->in_channels < SIMCLR_NN_LAYOUT_BLOCK && out_blockable)
-        return 0;
+    if (block > 0 && config->out_channels % block == 0) {
+        if (in == out && config->in_channels % block == 0) return 0;
+        if (in == SIMCLR_NN_LAYOUT_NCHW && config->in_channels < block) return 0;
+    }
     return simclr_error_input(err,
                        "conv2d: layouts %s -> %s with %d -> %d channels are not supported "
-                       "(expected nhwc -> nhwc, nChw16c -> nChw16c with channels multiples of "
-                       "%d, or nchw -> nChw16c with fewer than %d input channels)",
+                       "(expected nhwc -> nhwc, nChw16c -> nChw16c or nChw8c -> nChw8c with "
+                       "channels multiples of the block, or nchw -> a blocked layout with fewer input "
+                       "channels than the block)",
                        simclr_nn_layout_name(in), simclr_nn_layout_name(out), config->in_channels,
-                       config->out_channels, SIMCLR_NN_LAYOUT_BLOCK, SIMCLR_NN_LAYOUT_BLOCK);
+                       config->out_channels);
 }
 
 int simclr_conv2d_create(simclr_conv2d **layer_out, const simclr_conv2d_config *config, simclr_error *err)
@@ -547,6 +566,26 @@ int simclr_conv2d_bf16_available(void)
     return known;
 }
 
+int simclr_conv2d_reference_passes(const simclr_conv2d_config *config, int batch, unsigned *passes,
+                                   simclr_error *err)
+{
+    *passes = 0;
+    simclr_conv2d *layer = NULL;
+    if (batch_check_value(batch, err) || simclr_conv2d_create(&layer, config, err)) return -1;
+    conv2d_plan *plan = plan_for_batch(layer, batch, err);
+    if (plan) *passes = plan->reference_passes;
+    simclr_conv2d_free(layer);
+    return plan ? 0 : -1;
+}
+
+simclr_nn_layout simclr_conv2d_blocked_layout(void)
+{
+    unsigned isa = (unsigned)dnnl_get_effective_cpu_isa();
+    unsigned avx512_core = (unsigned)dnnl_cpu_isa_avx512_core, mic = (unsigned)dnnl_cpu_isa_avx512_mic;
+    return (isa & avx512_core) == avx512_core || (isa & mic) == mic ? SIMCLR_NN_LAYOUT_BLOCKED16
+                                                                   : SIMCLR_NN_LAYOUT_BLOCKED8;
+}
+
 int simclr_conv2d_bf16_prefers_nhwc(void)
 {
     static int known = -1;
@@ -579,8 +618,7 @@ int simclr_conv2d_out_width(const simclr_conv2d *layer) { return layer->out_widt
 
 static int batch_check(const simclr_conv2d *layer, int batch, simclr_error *err)
 {
-    if (batch > 0) return 0;
-    return simclr_error_input(err, "conv2d: batch size %d must be positive", batch);
+    return batch_check_value(batch, err);
 }
 
 int simclr_conv2d_forward(simclr_conv2d *layer, void *out, const void *in, const float *weight,

@@ -16,7 +16,17 @@ const char *simclr_nn_layout_name(simclr_nn_layout layout)
     switch (layout) {
     case SIMCLR_NN_LAYOUT_NCHW: return "nchw";
     case SIMCLR_NN_LAYOUT_BLOCKED16: return "nChw16c";
+    case SIMCLR_NN_LAYOUT_BLOCKED8: return "nChw8c";
     default: return "nhwc";
+    }
+}
+
+int simclr_nn_layout_block(simclr_nn_layout layout)
+{
+    switch (layout) {
+    case SIMCLR_NN_LAYOUT_BLOCKED16: return 16;
+    case SIMCLR_NN_LAYOUT_BLOCKED8: return 8;
+    default: return 0;
     }
 }
 
@@ -47,15 +57,15 @@ static inline void load_run(float *out, size_t stride, const void *in, simclr_nn
 }
 
 /* The loops below run over "rows", contiguous stretches of the non-NHWC side: in NCHW one
- * channel of one image (read from NHWC with stride C), in BLOCKED16 one 16-channel block of one
- * image (a 16-element run per pixel), in NHWC one whole image. */
+ * channel of one image (read from NHWC with stride C), in a blocked layout one block of one image
+ * (a run of `block` elements per pixel), in NHWC one whole image. */
 
 static size_t layout_rows(simclr_nn_layout layout, int batch, size_t channels)
 {
     if (layout == SIMCLR_NN_LAYOUT_NCHW)
         return (size_t)batch * channels;
-    if (layout == SIMCLR_NN_LAYOUT_BLOCKED16)
-        return (size_t)batch * (channels / SIMCLR_NN_LAYOUT_BLOCK);
+    if (simclr_nn_layout_block(layout) > 0)
+        return (size_t)batch * (channels / (size_t)simclr_nn_layout_block(layout));
     return (size_t)batch;
 }
 
@@ -63,18 +73,19 @@ void simclr_nn_activations_from_nhwc(void *out, simclr_nn_layout layout, simclr_
                               int batch, int height, int width, int channels)
 {
     size_t pixels = (size_t)height * (size_t)width, count = (size_t)channels;
-    size_t image = pixels * count, blocks = count / SIMCLR_NN_LAYOUT_BLOCK;
+    size_t block = (size_t)simclr_nn_layout_block(layout);
+    size_t image = pixels * count, blocks = block ? count / block : 0;
     size_t rows = layout_rows(layout, batch, count);
 #pragma omp parallel for schedule(static) if ((size_t)batch * image > LAYOUT_PARALLEL_MIN)
     for (size_t r = 0; r < rows; r++) {
         if (layout == SIMCLR_NN_LAYOUT_NCHW) {
             size_t n = r / count, c = r % count;
             store_run(out, precision, r * pixels, in + n * image + c, count, pixels);
-        } else if (layout == SIMCLR_NN_LAYOUT_BLOCKED16) {
+        } else if (block > 0) {
             size_t n = r / blocks, b = r % blocks;
             for (size_t pixel = 0; pixel < pixels; pixel++)
-                store_run(out, precision, (r * pixels + pixel) * SIMCLR_NN_LAYOUT_BLOCK,
-                          in + n * image + pixel * count + b * SIMCLR_NN_LAYOUT_BLOCK, 1, SIMCLR_NN_LAYOUT_BLOCK);
+                store_run(out, precision, (r * pixels + pixel) * block, in + n * image + pixel * count + b * block,
+                          1, block);
         } else {
             store_run(out, precision, r * image, in + r * image, 1, image);
         }
@@ -85,18 +96,19 @@ void simclr_nn_activations_to_nhwc(float *out, const void *in, simclr_nn_layout 
                             int batch, int height, int width, int channels)
 {
     size_t pixels = (size_t)height * (size_t)width, count = (size_t)channels;
-    size_t image = pixels * count, blocks = count / SIMCLR_NN_LAYOUT_BLOCK;
+    size_t block = (size_t)simclr_nn_layout_block(layout);
+    size_t image = pixels * count, blocks = block ? count / block : 0;
     size_t rows = layout_rows(layout, batch, count);
 #pragma omp parallel for schedule(static) if ((size_t)batch * image > LAYOUT_PARALLEL_MIN)
     for (size_t r = 0; r < rows; r++) {
         if (layout == SIMCLR_NN_LAYOUT_NCHW) {
             size_t n = r / count, c = r % count;
             load_run(out + n * image + c, count, in, precision, r * pixels, pixels);
-        } else if (layout == SIMCLR_NN_LAYOUT_BLOCKED16) {
+        } else if (block > 0) {
             size_t n = r / blocks, b = r % blocks;
             for (size_t pixel = 0; pixel < pixels; pixel++)
-                load_run(out + n * image + pixel * count + b * SIMCLR_NN_LAYOUT_BLOCK, 1, in, precision,
-                         (r * pixels + pixel) * SIMCLR_NN_LAYOUT_BLOCK, SIMCLR_NN_LAYOUT_BLOCK);
+                load_run(out + n * image + pixel * count + b * block, 1, in, precision, (r * pixels + pixel) * block,
+                         block);
         } else {
             load_run(out + r * image, 1, in, precision, r * image, image);
         }

@@ -2,7 +2,7 @@
  * Max pooling and global average pooling over NHWC, NCHW or nChw16c activations, float or bf16.
  * Every layout is seen as planes of H x W positions of `lanes` consecutive channels (as in
  * batchnorm.c): NHWC one plane per image with lanes = C, NCHW one plane per channel with lanes 1,
- * nChw16c one plane per 16-channel block with lanes 16; plane p of image n holds channels
+ * nChw16c / nChw8c one plane per channel block with lanes 16 / 8; plane p of image n holds channels
  * (p % planes_per_image) * lanes ...
  */
 #include "simclr/nn.h"
@@ -25,8 +25,8 @@ static pool_planes planes_of(simclr_nn_layout layout, int channels)
 {
     size_t c = (size_t)channels;
     if (layout == SIMCLR_NN_LAYOUT_NCHW) return (pool_planes){c, 1};
-    if (layout == SIMCLR_NN_LAYOUT_BLOCKED16)
-        return (pool_planes){c / SIMCLR_NN_LAYOUT_BLOCK, SIMCLR_NN_LAYOUT_BLOCK};
+    size_t block = (size_t)simclr_nn_layout_block(layout);
+    if (block > 0) return (pool_planes){c / block, block};
     return (pool_planes){1, c};
 }
 
@@ -57,9 +57,10 @@ int simclr_max_pool_check(const simclr_max_pool_config *config, simclr_error *er
     if (config->padding < 0 || config->padding > config->kernel / 2)
         return simclr_error_input(err, "max pool: padding %d (expected 0..%d, half the window)", config->padding,
                                   config->kernel / 2);
-    if (config->layout == SIMCLR_NN_LAYOUT_BLOCKED16 && config->channels % SIMCLR_NN_LAYOUT_BLOCK != 0)
-        return simclr_error_input(err, "max pool: %d channels in the nChw16c layout (expected a multiple of 16)",
-                                  config->channels);
+    int block = simclr_nn_layout_block(config->layout);
+    if (block > 0 && config->channels % block != 0)
+        return simclr_error_input(err, "max pool: %d channels in the %s layout (expected a multiple of %d)",
+                                  config->channels, simclr_nn_layout_name(config->layout), block);
     return 0;
 }
 
