@@ -66,10 +66,14 @@ expect_status 0 "resume may extend --epochs and change --threads" \
     "$simclr" baseline "${tiny[@]}" --epochs 2 --threads 1 --resume "$work/run"
 if [ "$(wc -l <"$work/run/baseline_history.csv")" -eq 3 ]; then pass "extended run has 2 epochs"; else fail "extended run history"; fi
 # Kernel choices are recorded and, like --threads, may change on resume: the encoder's
-# feature-map layout (width 16: nChw16c unless SIMCLR_CONV_LAYOUT says nhwc) and oneDNN's ISA.
+# feature-map layout (width 16: this CPU's, as `simclr --version` names it, unless
+# SIMCLR_CONV_LAYOUT says nhwc) and oneDNN's ISA.
+layout_here=$("$simclr" --version | sed -n 's/.*fp32 feature maps \([A-Za-z0-9]*\),.*/\1/p')
+case "$layout_here" in nChw16c|nChw8c|nhwc) pass "--version names the feature-map layout ($layout_here)" ;;
+    *) fail "--version layout '$layout_here'" ;; esac
 expect_status 0 "a tiny baseline of width 16" "$simclr" baseline "${tiny[@]}" --width 16 --out "$work/layout"
-if [ "$(json_field "$work/layout/baseline_config.json" '["model"]["feature_layout"]')" = nChw16c ]; then
-    pass "the config records the feature-map layout"; else fail "feature_layout (nChw16c expected)"; fi
+if [ "$(json_field "$work/layout/baseline_config.json" '["model"]["feature_layout"]')" = "$layout_here" ]; then
+    pass "the config records the feature-map layout"; else fail "feature_layout ($layout_here expected)"; fi
 isa=$(json_field "$work/layout/baseline_config.json" '["cpu_isa"]')
 case "$isa" in avx*|sse41) pass "the config records oneDNN's ISA ($isa)" ;; *) fail "cpu_isa '$isa'" ;; esac
 expect_status 0 "resume may change SIMCLR_CONV_LAYOUT" \
@@ -78,8 +82,26 @@ if [ "$(json_field "$work/layout/baseline_config.json" '["model"]["feature_layou
     pass "the resumed run's config records the layout it ran"; else fail "feature_layout after resume"; fi
 expect_status 2 "a bad SIMCLR_CONV_LAYOUT is refused" \
     env SIMCLR_CONV_LAYOUT=nchw "$simclr" baseline "${tiny[@]}" --out "$work/bad-layout"
-expect_text "$work/err" "SIMCLR_CONV_LAYOUT 'nchw': expected auto, blocked or nhwc" "the refusal names the variable"
+expect_text "$work/err" "SIMCLR_CONV_LAYOUT 'nchw': expected auto, blocked, nhwc, nChw16c or nChw8c" "the refusal names the variable"
 if [ ! -e "$work/bad-layout" ]; then pass "the refused run wrote nothing"; else fail "bad layout left $work/bad-layout"; fi
+# A layout forced onto oneDNN's reference kernels (nChw16c where oneDNN runs as an AVX2 CPU) is
+# refused before anything is written, unless --force; auto picks nChw8c there.
+expect_status 2 "a forced layout with reference kernels only is refused" \
+    env ONEDNN_MAX_CPU_ISA=AVX2 SIMCLR_CONV_LAYOUT=nChw16c "$simclr" baseline "${tiny[@]}" --width 16 --out "$work/ref-layout"
+expect_text "$work/err" "SIMCLR_CONV_LAYOUT gives the encoder's feature maps the nChw16c layout, for which oneDNN has only its reference kernels on this CPU (oneDNN ISA avx2) for 11 of the 11 convolution passes of a step" "the refusal says why, with the count"
+expect_text "$work/err" "unset SIMCLR_CONV_LAYOUT (auto picks nChw8c here) or give --force" "the refusal says what to do"
+if [ ! -e "$work/ref-layout" ]; then pass "the refused run wrote nothing"; else fail "reference layout left $work/ref-layout"; fi
+# auto passes over nChw8c here: oneDNN's AVX2 backward-weights kernel of a first conv reading one
+# NCHW channel into nChw8c is its reference one, so this 28x28x1 model runs NHWC, all on jit.
+expect_status 0 "auto under an AVX2 cap" env ONEDNN_MAX_CPU_ISA=AVX2 ONEDNN_VERBOSE=1 "$simclr" baseline "${tiny[@]}" \
+    --width 16 --out "$work/avx2"
+if [ "$(json_field "$work/avx2/baseline_config.json" '["model"]["feature_layout"]')" = nhwc ] &&
+   [ "$(json_field "$work/avx2/baseline_config.json" '["cpu_isa"]')" = avx2 ]; then
+    pass "an AVX2 CPU runs a one-channel model in NHWC, and the config says so"; else fail "feature_layout / cpu_isa under the AVX2 cap"; fi
+if grep -q "reference kernels" "$work/err"; then fail "auto warned of reference kernels"; else pass "auto gives no reference-kernel warning"; fi
+convolutions=$(grep "exec" "$work/out" | grep "convolution" || true)
+if grep -q "jit:avx2" <<<"$convolutions" && ! grep -q ",ref:" <<<"$convolutions"; then
+    pass "every convolution ran on oneDNN's jit:avx2 kernels"; else fail "a convolution ran on a reference kernel (ONEDNN_VERBOSE)"; fi
 expect_status 2 "resume of a mistyped directory is an error" \
     "$simclr" baseline "${tiny[@]}" --resume "$work/rnu"
 expect_text "$work/err" "$work/rnu" "the mistyped directory is named (even with --quiet)"
@@ -121,7 +143,7 @@ if [ "$(json_field "$work/ft/finetune_config.json" '["from"]["sha256"]')" = "$su
    [ "$(json_field "$work/ft/finetune_config.json" '["from"]["path"]')" = "$work/pre/pretrain.safetensors" ]; then
     pass "finetune config records --from and its SHA-256"; else fail "finetune --from record"; fi
 if json_field "$work/ft/finetune_config.json" '["command_line"]' | grep -qF -- "--from $work/pre/pretrain.safetensors" &&
-   [ "$(json_field "$work/ft/finetune_config.json" '["version"]')" = "$("$simclr" --version | cut -d' ' -f2)" ]; then
+   [ "$(json_field "$work/ft/finetune_config.json" '["version"]')" = "$("$simclr" --version | head -1 | cut -d' ' -f2)" ]; then
     pass "the config records the command line and the version"; else fail "command line / version"; fi
 # JSON escaping: a data directory whose name holds a quote, a backslash and a space.
 odd="$work/odd \"quoted\" back\\slash"
@@ -136,7 +158,7 @@ if [ ! -e "$work/mem" ]; then pass "a refused run writes no config"; else fail "
 expect_status 2 "--out under a regular file is bad input (exit 2)" "$simclr" baseline "${tiny[@]}" --out "$work/a-file/run"
 expect_text "$work/err" "--out" "the output-path error names --out"
 # finetune honours --precision (the checkpoint's is only the default).
-if grep -q avx512_bf16 /proc/cpuinfo; then
+if "$simclr" --version | grep -q "bf16 convolutions yes"; then
     expect_status 0 "finetune --precision bf16 from an fp32 checkpoint" "$simclr" finetune "${tiny[@]}" \
         --from "$work/pre/pretrain.safetensors" --precision bf16 --out "$work/ft-bf16"
     if [ "$(json_field "$work/ft-bf16/finetune_config.json" '["model"]["precision"]')" = bf16 ]; then

@@ -6,6 +6,8 @@
 #include "cli_distributed.h"
 #include "commands.h"
 #include "mpi_communicator.h"
+#include "simclr/model.h"
+#include "simclr/nn.h"
 
 typedef struct command_entry {
     const char *name;
@@ -72,6 +74,20 @@ static int run_command(const command_entry *command, int argc, char **argv)
     return status;
 }
 
+/* What this CPU gets from oneDNN: its ISA, the seed model's feature-map layout in fp32, bf16. */
+static void print_cpu_kernels(FILE *stream)
+{
+    simclr_model_config model = simclr_model_config_default((simclr_tensor_shape){96, 96, 3}, 10);
+    simclr_nn_layout layout = SIMCLR_NN_LAYOUT_NHWC;
+    simclr_error err = {0};
+    if (simclr_model_feature_layout(&model, &layout, &err) != 0) {
+        fprintf(stream, "oneDNN ISA %s (%s)\n", simclr_conv2d_cpu_isa_name(), err.message);
+        return;
+    }
+    fprintf(stream, "oneDNN ISA %s: fp32 feature maps %s, bf16 convolutions %s\n", simclr_conv2d_cpu_isa_name(),
+            simclr_nn_layout_name(layout), simclr_conv2d_bf16_available() ? "yes" : "no");
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2) {
@@ -85,6 +101,7 @@ int main(int argc, char **argv)
     }
     if (strcmp(name, "--version") == 0) {
         printf("simclr %s\n", SIMCLR_VERSION);
+        print_cpu_kernels(stdout);
         return 0;
     }
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++) {
