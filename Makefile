@@ -43,6 +43,13 @@ fuzz:
 	@scripts/install-deps.sh fuzz
 	FUZZ_SECONDS=$(FUZZ_SECONDS) fuzz/run.sh $(FUZZ_TARGETS)
 
+# The whole test suite again as an AVX2-only CPU runs it: a build for x86-64-v3 with oneDNN
+# capped to AVX2 (scripts/test-other-cpus.sh; tests/cli_kernels.sh checks no convolution runs on
+# oneDNN's reference kernels, natively and under the AVX2 and SSE4.1 caps).
+.PHONY: test-other-cpus
+test-other-cpus:
+	scripts/test-other-cpus.sh
+
 # The whole test suite again, built with AddressSanitizer and UndefinedBehaviorSanitizer.
 test-sanitize: deps
 	cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSIMCLR_SANITIZE=ON

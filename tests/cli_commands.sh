@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The command line as a user meets it: help and version, every bad-input path (exit status 2, a
 # message naming the flag or file, no partial output), and info/show/augment plus a short
-# experiment, eval and predict on the real Fashion-MNIST install.
+# experiment, eval and predict on the real Fashion-MNIST install (bf16: cli_bf16.sh).
 set -uo pipefail
 simclr=$1
 work=$(mktemp -d)
@@ -108,24 +108,6 @@ else
     expect_text "$work/out" "test0.png: " "predict prints class and probability"
     expect_status 2 "predict unreadable image" "$simclr" predict --model "$run/finetune.safetensors" "$work/err"
     expect_text "$work/err" "$work/err" "unreadable image is named"
-    # bf16 convolutions: the run, its configuration, and eval reproducing the last epoch.
-    "$simclr" baseline --epochs 1 --labeled-per-class 20 --precision bf16 --out "$work/bf16" \
-        --quiet >"$work/out" 2>"$work/err"
-    status=$?
-    if [ $status -ne 0 ] && grep -q "no bf16 convolution on this CPU" "$work/err"; then
-        echo "skip - bf16 (no bf16 convolutions on this CPU)"
-        skipped=$((skipped + 1))
-    else
-        if [ $status -eq 0 ]; then pass "bf16 baseline"; else fail "bf16 baseline (exit $status)"; cat "$work/err"; fi
-        expect_text "$work/bf16/baseline_config.json" '"precision": "bf16"' "bf16 recorded in the configuration"
-        expect_status 0 "eval bf16 checkpoint" "$simclr" eval --model "$work/bf16/baseline.safetensors"
-        expect_text "$work/out" "bf16 convolutions" "eval names the precision"
-        last_acc=$(tail -1 "$work/bf16/baseline_history.csv" | cut -d, -f4)
-        eval_acc=$(grep '^accuracy' "$work/out" | awk '{print $2}')
-        if awk -v a="$last_acc" -v b="$eval_acc" 'BEGIN { exit !(a - b < 0.00006 && b - a < 0.00006) }'; then
-            pass "eval of the bf16 checkpoint reproduces the last epoch ($eval_acc)"
-        else fail "bf16 eval $eval_acc != last epoch $last_acc"; fi
-    fi
     expect_status 2 "unknown precision" "$simclr" baseline --precision fp16 --out "$work/x"
     expect_text "$work/err" "--precision" "bad precision names the flag"
     expect_status 2 "finetune from a non-checkpoint" "$simclr" finetune --from "$work/grid.png" --out "$work/ft"

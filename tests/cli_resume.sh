@@ -42,7 +42,11 @@ fi
 # Resuming with another --precision is refused, naming both.
 "$simclr" baseline "${common[@]}" --epochs 3 --precision bf16 --resume "$work/straight" >"$work/out" 2>"$work/err"
 status=$?
-if [ $status -eq 2 ] && grep -q -- "--precision: the run in $work/straight used fp32, this command gives bf16" "$work/err"; then pass "resume with another --precision refused"
+# (Where oneDNN has no bf16 convolution, bf16 is refused first, for that reason.)
+if "$simclr" --version | grep -q "bf16 convolutions yes"; then
+    precision_refusal="--precision: the run in $work/straight used fp32, this command gives bf16"
+else precision_refusal="--precision bf16: oneDNN has no bf16 convolution on this CPU"; fi
+if [ $status -eq 2 ] && grep -q -- "$precision_refusal" "$work/err"; then pass "resume with another --precision refused"
 else fail "resume with another precision (exit $status)"; cat "$work/err"; fi
 
 # kill -9 after the first epoch's checkpoint: at most that epoch's work is lost.
