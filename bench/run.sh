@@ -14,7 +14,12 @@
 # Environment: BENCH_THREADS (2), BENCH_QUICK=1 (fewer steps, a smoke run), BENCH_SUITE (all;
 # seed: the seed's model only; resnet: the ResNet-18 rows only),
 # BENCH_PYPI_TORCH=0 (do not create build-bench/venv with PyPI's torch; it is ~5 GB),
-# BENCH_PEAK_GFLOPS (234.5: 2 cores of the development machine, fp32 FMA),
+# BENCH_PEAK_GFLOPS (default: measured here by bench/peak_flops.c, the FMA peak of the widest
+# registers the run's kernels use, zmm or ymm, on BENCH_THREADS cores),
+# BENCH_ISA=AVX2 (issue 23: run everything as an AVX2-only CPU would: simclr built for x86-64-v3
+# without its AVX-512 clones, oneDNN capped with ONEDNN_MAX_CPU_ISA=AVX2 for simclr and PyTorch
+# alike, PyTorch's own kernels with ATEN_CPU_CAPABILITY=avx2; no bf16 rows; results in
+# build-bench-avx2/),
 # BENCH_TORCH_MALLOC (tcmalloc: PyTorch runs with tcmalloc preloaded when libtcmalloc_minimal.so.4
 # is installed, its fastest setup here; glibc: without), BENCH_SIMCLR_MALLOC (glibc, or tcmalloc).
 # Timings mean something only on an otherwise idle machine: run nothing else meanwhile.
@@ -22,8 +27,16 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 out=build-bench
+cmake_args=()
+isa=${BENCH_ISA:-native}
+case $isa in
+  native) ;;
+  AVX2) out=build-bench-avx2
+        cmake_args=(-DSIMCLR_ARCH=x86-64-v3 -DSIMCLR_MULTIVERSION=OFF)
+        export ONEDNN_MAX_CPU_ISA=AVX2 ATEN_CPU_CAPABILITY=avx2 ;;
+  *) echo "bench: BENCH_ISA '$isa': expected native or AVX2" >&2; exit 2 ;;
+esac
 threads=${BENCH_THREADS:-2}
-peak=${BENCH_PEAK_GFLOPS:-234.5}
 export OMP_NUM_THREADS=$threads MKL_NUM_THREADS=$threads OPENBLAS_NUM_THREADS=$threads
 mkdir -p "$out"
 results=$out/results.jsonl
@@ -32,9 +45,16 @@ log=$out/bench.log
 : > "$log"
 
 echo "bench: building simclr_bench ($out/cmake)"
-cmake -S . -B "$out/cmake" -DCMAKE_BUILD_TYPE=Release >> "$log"
-nice cmake --build "$out/cmake" -j "${JOBS:-2}" --target simclr_bench bench_conv_kernels bench_batchnorm >> "$log"
+cmake -S . -B "$out/cmake" -DCMAKE_BUILD_TYPE=Release "${cmake_args[@]}" >> "$log"
+nice cmake --build "$out/cmake" -j "${JOBS:-2}" --target simclr_bench bench_conv_kernels bench_batchnorm peak_flops \
+  >> "$log"
 bench_bin=$out/cmake/simclr_bench
+if [ -n "${BENCH_PEAK_GFLOPS:-}" ]; then peak=$BENCH_PEAK_GFLOPS
+else
+  peak_line=$("$out/cmake/peak_flops" --threads "$threads")
+  peak=$(sed -n 's/.*"peak_gflops": \([0-9.]*\).*/\1/p' <<<"$peak_line")
+  echo "bench: measured fp32 FMA peak: $peak_line (ISA $isa)" | tee -a "$log"
+fi
 kernels_bin=$out/cmake/bench_conv_kernels
 
 # The PyTorch interpreters: Debian's, and PyPI's current release in a venv of our own.
@@ -157,16 +177,20 @@ for config in "${all_configs[@]}"; do
         --peak-gflops "$peak" --backbone "$backbone" "${extra_args[@]}")
   if [ "$backbone" != seed ]; then shape="$shape $backbone"; fi
   run "simclr $shape $mode" env LD_PRELOAD="$simclr_preload" "$bench_bin" "${args[@]}"
-  run "simclr $shape $mode bf16" env LD_PRELOAD="$simclr_preload" "$bench_bin" "${args[@]}" \
-    --precision bf16
+  if [ "$isa" = native ]; then
+    run "simclr $shape $mode bf16" env LD_PRELOAD="$simclr_preload" "$bench_bin" "${args[@]}" \
+      --precision bf16
+  fi
   for py in "${pythons[@]}"; do
     for layout in channels_last contiguous; do
       run "torch ($py) $shape $mode $layout" env LD_PRELOAD="$torch_preload" \
         "$py" bench/torch_twin.py "${args[@]}" --layout "$layout"
     done
     # PyTorch's own mixed precision (autocast to bf16), in its best layout here.
-    run "torch ($py) $shape $mode channels_last bf16" env LD_PRELOAD="$torch_preload" \
-      "$py" bench/torch_twin.py "${args[@]}" --layout channels_last --precision bf16
+    if [ "$isa" = native ]; then
+      run "torch ($py) $shape $mode channels_last bf16" env LD_PRELOAD="$torch_preload" \
+        "$py" bench/torch_twin.py "${args[@]}" --layout channels_last --precision bf16
+    fi
   done
 done
 augment_shapes=(96x96x3 28x28x1)
@@ -233,6 +257,8 @@ if [ "$suite" != seed ]; then
 fi
 
 cpu=$(lscpu | sed -n 's/^Model name: *//p' | head -n 1)
+cpu="$cpu, bench ISA $isa"
+[ "$isa" = native ] || cpu="$cpu (ONEDNN_MAX_CPU_ISA=$ONEDNN_MAX_CPU_ISA, ATEN_CPU_CAPABILITY=$ATEN_CPU_CAPABILITY, simclr built for x86-64-v3)"
 /usr/bin/python3 - "$results" "$cpu" "$threads" "$peak" > "$out/results.md" <<'EOF'
 import json, sys
 
@@ -241,7 +267,7 @@ rows = [json.loads(line) for line in open(results_path) if line.strip()]
 MODES = {"pretrain": "pretraining step", "baseline": "baseline step", "inference": "inference",
          "augment": "augmentation of a pretraining batch"}
 
-print(f"Machine: {cpu}, {threads} threads; fp32 peak {peak:g} GFLOP/s (FMA, {threads} cores).\n")
+print(f"Machine: {cpu}, {threads} threads; fp32 peak {peak:g} GFLOP/s (FMA, {threads} cores, measured by bench/peak_flops).\n")
 print("| shape | step | implementation | precision | layout | malloc | images/s | s/step "
       "| GFLOP/image | GFLOP/s | of fp32 peak | peak RSS MiB |")
 print("|---|---|---|---|---|---|---:|---:|---:|---:|---:|---:|")
