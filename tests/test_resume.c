@@ -8,9 +8,12 @@
 #include <cmocka.h>
 
 #include <math.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "simclr/checkpoint.h"
 #include "simclr/safetensors.h"
@@ -256,6 +259,106 @@ static void test_infinite_weights_stop(void **state)
     free(dir);
 }
 
+/* ---- Issue 23: an interruption lands within a layer, not after the step ------------------- */
+
+static volatile sig_atomic_t stop_flag;
+
+static double now_seconds(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
+typedef struct stopper {
+    double delay;     /* seconds after the thread starts */
+    double raised_at; /* when it raised the flag */
+} stopper;
+
+static void *raise_stop_later(void *arg)
+{
+    stopper *s = arg;
+    struct timespec wait = {(time_t)s->delay, (long)((s->delay - (double)(time_t)s->delay) * 1e9)};
+    nanosleep(&wait, NULL);
+    s->raised_at = now_seconds();
+    stop_flag = 1; /* as the CLI's signal handler does */
+    return NULL;
+}
+
+/* A pretraining run whose projection head has BatchNorm (running statistics that the step's
+ * forward pass updates) stopped by a flag raised from another thread at three moments of the
+ * run: it returns within a fraction of a step (the networks stop between two layers, inside the
+ * step or the evaluation), saves the checkpoint of the last complete step (the running statistics
+ * of the cut step put back), and the resumed run's metrics and weights are the uninterrupted
+ * run's, bit for bit. */
+static void test_interruption_within_a_step(void **state)
+{
+    (void)state;
+    if (!have_data) test_skip("Fashion-MNIST is not installed");
+    simclr_error err;
+    char *straight = test_make_temp_dir();
+    simclr_train_config config = small_config(straight);
+    config.model.width = 128;
+    config.model.head_bn = 1;
+    config.unlabeled_batch = 500;
+    config.steps_per_epoch = 4;
+    config.epochs = 2;
+    simclr_history reference;
+    double start = now_seconds();
+    if (simclr_train_pretrain(&fashion, &config, &reference, &err) != 0) fail_msg("%s", err.message);
+    double duration = now_seconds() - start;
+    double step_seconds = duration / (double)(config.epochs * config.steps_per_epoch);
+    printf("  uninterrupted: %.2f s, at most %.3f s a step\n", duration, step_seconds);
+    const double moments[] = {0.3, 0.55, 0.8};
+    for (int k = 0; k < 3; k++) {
+        char *dir = test_make_temp_dir();
+        simclr_train_config run = config;
+        run.out_dir = dir;
+        run.stop_requested = &stop_flag;
+        stop_flag = 0;
+        stopper s = {moments[k] * duration, 0.0};
+        pthread_t thread;
+        assert_int_equal(pthread_create(&thread, NULL, raise_stop_later, &s), 0);
+        simclr_history partial;
+        int status = simclr_train_pretrain(&fashion, &run, &partial, &err);
+        double returned = now_seconds();
+        pthread_join(thread, NULL);
+        simclr_history_free(&partial);
+        if (status == 0) {
+            printf("  stop at %.0f%% of the run: the run ended first (a slow start); nothing to check\n",
+                   100.0 * moments[k]);
+        } else {
+            assert_int_equal(err.kind, SIMCLR_ERROR_KIND_INTERRUPTED);
+            double latency = returned - s.raised_at;
+            printf("  stop at %.0f%% of the run: returned %.3f s after the flag: %s\n", 100.0 * moments[k], latency,
+                   err.message);
+            assert_non_null(strstr(err.message, "--resume"));
+            /* Waiting for the step's end would take up to a whole step. */
+            assert_true(latency < 0.5 * step_seconds + 0.05);
+            run.stop_requested = NULL;
+            run.resume = 1;
+            simclr_history finished;
+            if (simclr_train_pretrain(&fashion, &run, &finished, &err) != 0) fail_msg("%s", err.message);
+            assert_int_equal(finished.epoch_count, reference.epoch_count);
+            for (int i = 0; i < reference.epoch_count * reference.metric_count; i++)
+                if (finished.values[i] != reference.values[i])
+                    fail_msg("metric %s of epoch %d: resumed %.10f, uninterrupted %.10f",
+                             reference.names[i % reference.metric_count], i / reference.metric_count + 1,
+                             finished.values[i], reference.values[i]);
+            char a[4096], b[4096];
+            snprintf(a, sizeof a, "%s/pretrain.safetensors", straight);
+            snprintf(b, sizeof b, "%s/pretrain.safetensors", dir);
+            assert_same_checkpoint(a, b);
+            simclr_history_free(&finished);
+        }
+        test_remove_tree(dir);
+        free(dir);
+    }
+    simclr_history_free(&reference);
+    test_remove_tree(straight);
+    free(straight);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -265,6 +368,7 @@ int main(void)
         cmocka_unit_test(test_history_records_the_schedule),
         cmocka_unit_test(test_nan_stops_and_keeps_checkpoint),
         cmocka_unit_test(test_infinite_weights_stop),
+        cmocka_unit_test(test_interruption_within_a_step),
     };
     return test_exit_status(cmocka_run_group_tests(tests, setup, teardown));
 }

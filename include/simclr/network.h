@@ -36,6 +36,7 @@
  *     simclr_network_backward(&encoder, d_output, NULL, &err); // batch: the last forward's
  *     simclr_network_free(&encoder);
  */
+#include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -160,6 +161,10 @@ typedef struct simclr_network {
     int layout_forced;        /* SIMCLR_CONV_LAYOUT chose feature_layout */
     int reference_passes;     /* convolution passes oneDNN runs on its slow reference kernels with
                                  these layouts on this CPU (network_plan.c); 0 normally */
+    /* When set and non-zero before a layer, forward and backward stop there and fail with
+     * SIMCLR_ERROR_KIND_INTERRUPTED (issue 23: an interruption lands within a layer's time, not a
+     * step's). The pass is then incomplete: its caller discards it. NULL (default): never. */
+    const volatile sig_atomic_t *stop_requested;
     const float *last_input;  /* the input of the last forward, kept for backward */
     int last_batch;
 } simclr_network;

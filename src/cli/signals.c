@@ -8,7 +8,7 @@
 static volatile sig_atomic_t stop_requested;
 static int handlers_installed;
 static const char *volatile stop_message =
-    "\nsimclr: stopping after this step and saving a checkpoint (again to quit at once)\n";
+    "\nsimclr: stopping and saving the checkpoint of the last complete step (again to quit at once)\n";
 
 static void on_stop_signal(int signal_number)
 {

@@ -184,12 +184,21 @@ static const void *output_of(const simclr_network *net, int index, const float *
     return index >= 0 ? mode_output(net, index) : (const void *)in;
 }
 
+/* 1 (err set) when the network's stop flag was raised: checked before every layer. */
+static int stopping(const simclr_network *net, simclr_error *err)
+{
+    if (!net->stop_requested || !*net->stop_requested) return 0;
+    simclr_error_set(err, SIMCLR_ERROR_KIND_INTERRUPTED, "%s: interrupted between two layers", net->name);
+    return 1;
+}
+
 int simclr_network_forward(simclr_network *net, const float *in, int batch, simclr_error *err)
 {
     if (batch < 1 || batch > net->max_batch)
         return simclr_error_set(err, SIMCLR_ERROR_KIND_RESOURCE, "%s: batch of %d images (room for %d)",
                                 net->name, batch, net->max_batch);
     for (int i = 0; i < net->layer_count; i++) {
+        if (stopping(net, err)) return -1;
         simclr_network_layer *layer = &net->layers[i];
         const float *kernel = net->params + layer->kernel_offset;
         const float *bias = layer->bias_count ? net->params + layer->bias_offset : net->bias_zeros;
@@ -418,6 +427,7 @@ int simclr_network_backward(simclr_network *net, const float *d_output, float *d
         memmove(d_last, d_output, count * sizeof(float));
     }
     for (int i = net->layer_count - 1; i >= 0; i--) {
+        if (stopping(net, err)) return -1;
         simclr_network_layer *layer = &net->layers[i];
         const void *input = net->last_input;
         void *d_in = d_input;

@@ -168,7 +168,12 @@ static int pretrain_step(pretrain_state *state, const simclr_dataset *ds, const 
 
     /* The method: loss and gradients into encoder and head (src/method/; over MPI the simclr
      * method's loss is the global one, issue 14). */
-    if (simclr_method_step(&state->method, state->views, (int)batch, &metrics->contrastive, err) != 0) return -1;
+    simclr_network *const interruptible[2] = {&state->encoder, &state->head};
+    simclr_train_set_interruptible(config, interruptible, 2, 1);
+    int stepped = simclr_method_step(&state->method, state->views, (int)batch, &metrics->contrastive, err);
+    /* From here on the step changes the weights: it runs to its end. */
+    simclr_train_set_interruptible(config, interruptible, 2, 0);
+    if (stepped != 0) return -1;
     if (inject_nan) metrics->contrastive.loss = NAN;
     if (simclr_check_finite(&metrics->contrastive.loss, 1, "contrastive loss", epoch + 1, step, err) != 0)
         return -1;
@@ -241,6 +246,7 @@ int simclr_train_pretrain(const simclr_dataset *ds, const simclr_train_config *c
     pretrain_state state;
     memset(&state, 0, sizeof state);
     int status = -1;
+    float *kept_states = NULL;
     if (pretrain_setup(&state, ds, config, err) != 0) goto done;
     simclr_checkpoint_part parts[3 + SIMCLR_METHOD_MAX_PARTS] = {
         {.net = &state.encoder, .optimizer = &state.encoder_optimizer},
@@ -252,6 +258,9 @@ int simclr_train_pretrain(const simclr_dataset *ds, const simclr_train_config *c
     int finished = 0;
     if (simclr_train_resume_begin(config, "pretrain", parts, part_count, hist, &start, &finished, err) != 0)
         goto done;
+    kept_states = simclr_checked_calloc(simclr_train_state_floats(parts, part_count) + 1, sizeof(float),
+                                        "a copy of the batchnorm running statistics", err);
+    if (!kept_states) goto done;
     if (finished) {
         status = 0;
         goto done;
@@ -283,8 +292,16 @@ int simclr_train_pretrain(const simclr_dataset *ds, const simclr_train_config *c
             int inject_nan = config->inject_nan_at_step == global_step;
             /* A pure function of the position, so a resumed run continues the schedule exactly. */
             learning_rate = (float)simclr_lr_schedule_at(&state.schedule, global_step);
-            if (pretrain_step(&state, ds, config, epoch, step, learning_rate, inject_nan, &result, err) != 0)
+            simclr_train_keep_states(parts, part_count, kept_states);
+            if (pretrain_step(&state, ds, config, epoch, step, learning_rate, inject_nan, &result, err) != 0) {
+                if (err->kind == SIMCLR_ERROR_KIND_INTERRUPTED) { /* within the step: its start is saved */
+                    simclr_train_restore_states(parts, part_count, kept_states);
+                    if (!config->quiet) fprintf(config->log, "\n");
+                    simclr_train_save_interrupted(ds, config, "pretrain", "linear_probe", parts, part_count, epoch,
+                                                  step, sums, 6, simclr_progress_now() - epoch_start, err);
+                }
                 goto done;
+            }
             sums[0] += result.contrastive.loss;
             sums[1] += result.contrastive.correct;
             sums[2] += result.contrastive.total;
@@ -310,10 +327,20 @@ int simclr_train_pretrain(const simclr_dataset *ds, const simclr_train_config *c
             }
         }
         simclr_evaluation test;
-        if (simclr_evaluate_classifier_sharded(config->communicator, ds, &state.encoder, &state.probe,
-                                               config->test_batch, state.pixels, state.views,
-                                               config->knn_k > 0 ? &state.knn : NULL, &test, err) != 0)
+        simclr_network *const evaluated[1] = {&state.encoder};
+        simclr_train_set_interruptible(config, evaluated, 1, 1); /* inference only: nothing changes */
+        int evaluation = simclr_evaluate_classifier_sharded(config->communicator, ds, &state.encoder, &state.probe,
+                                                            config->test_batch, state.pixels, state.views,
+                                                            config->knn_k > 0 ? &state.knn : NULL, &test, err);
+        simclr_train_set_interruptible(config, evaluated, 1, 0);
+        if (evaluation != 0) {
+            if (err->kind == SIMCLR_ERROR_KIND_INTERRUPTED) { /* every step done: resume evaluates */
+                if (!config->quiet) fprintf(config->log, "\n");
+                simclr_train_save_interrupted(ds, config, "pretrain", "linear_probe", parts, part_count, epoch,
+                                              steps, sums, 6, simclr_progress_now() - epoch_start, err);
+            }
             goto done;
+        }
         simclr_network *const checked[3] = {&state.encoder, &state.head, &state.probe};
         if (simclr_networks_check_identical(config->communicator, checked, 3, err) != 0) goto done;
         double values[PRETRAIN_METRIC_COUNT] = {sums[1] / sums[2], sums[0] / (double)steps,
@@ -345,6 +372,7 @@ int simclr_train_pretrain(const simclr_dataset *ds, const simclr_train_config *c
     }
     status = 0;
 done:
+    free(kept_states);
     pretrain_state_free(&state);
     return status;
 }

@@ -175,6 +175,9 @@ static int supervised_step(supervised_state *state, const simclr_dataset *ds, co
     float *d_features = state->encoder.d_output;
     if (simclr_network_backward(&state->classifier, state->d_logits, d_features, err) != 0) return -1;
     if (simclr_network_backward(&state->encoder, d_features, NULL, err) != 0) return -1;
+    /* From here on the step changes the weights: it runs to its end. */
+    simclr_network *const interruptible[2] = {&state->encoder, &state->classifier};
+    simclr_train_set_interruptible(config, interruptible, 2, 0);
     if (simclr_check_finite(state->encoder.grads, state->encoder.param_count, "encoder gradients",
                      epoch + 1, step, err) != 0 ||
         simclr_check_finite(state->classifier.grads, state->classifier.param_count,
@@ -201,12 +204,16 @@ static int train_supervised(const simclr_dataset *ds, const simclr_train_config 
     memset(&state, 0, sizeof state);
     int status = -1;
     size_t *batch_indices = NULL;
+    float *kept_states = NULL;
     if (supervised_setup(&state, ds, config, from, err) != 0) goto done;
     simclr_checkpoint_part parts[2] = {{.net = &state.encoder, .optimizer = &state.encoder_optimizer},
                                 {.net = &state.classifier, .optimizer = &state.classifier_optimizer}};
     simclr_run_position start;
     int finished = 0;
     if (simclr_train_resume_begin(config, run, parts, 2, hist, &start, &finished, err) != 0) goto done;
+    kept_states = simclr_checked_calloc(simclr_train_state_floats(parts, 2) + 1, sizeof(float),
+                                        "a copy of the batchnorm running statistics", err);
+    if (!kept_states) goto done;
     if (finished) {
         status = 0;
         goto done;
@@ -254,9 +261,20 @@ static int train_supervised(const simclr_dataset *ds, const simclr_train_config 
             long long global_step = (long long)epoch * (long long)steps + (long long)step;
             int inject_nan = config->inject_nan_at_step == global_step;
             learning_rate = (float)simclr_lr_schedule_at(&schedule, global_step);
+            simclr_train_keep_states(parts, 2, kept_states);
+            simclr_network *const interruptible[2] = {&state.encoder, &state.classifier};
+            simclr_train_set_interruptible(config, interruptible, 2, 1); /* until the optimizer (inside) */
             if (supervised_step(&state, ds, config, epoch, step, count, learning_rate, inject_nan, &loss,
-                                &correct, err) != 0)
+                                &correct, err) != 0) {
+                simclr_train_set_interruptible(config, interruptible, 2, 0);
+                if (err->kind == SIMCLR_ERROR_KIND_INTERRUPTED) { /* within the step: its start is saved */
+                    simclr_train_restore_states(parts, 2, kept_states);
+                    if (!config->quiet) fprintf(config->log, "\n");
+                    simclr_train_save_interrupted(ds, config, run, "classifier", parts, 2, epoch, step, sums, 3,
+                                                  simclr_progress_now() - epoch_start, err);
+                }
                 goto done;
+            }
             sums[0] += (double)loss * (double)count;
             sums[1] += (double)correct;
             sums[2] += (double)count;
@@ -276,10 +294,21 @@ static int train_supervised(const simclr_dataset *ds, const simclr_train_config 
             }
         }
         simclr_evaluation test;
-        if (simclr_evaluate_classifier_sharded(config->communicator, ds, &state.encoder, &state.classifier,
-                                               config->test_batch, state.pixels, state.inputs,
-                                               config->knn_k > 0 ? &state.knn : NULL, &test, err) != 0)
+        simclr_network *const evaluated[1] = {&state.encoder};
+        simclr_train_set_interruptible(config, evaluated, 1, 1); /* inference only: nothing changes */
+        int evaluation = simclr_evaluate_classifier_sharded(config->communicator, ds, &state.encoder,
+                                                            &state.classifier, config->test_batch, state.pixels,
+                                                            state.inputs, config->knn_k > 0 ? &state.knn : NULL,
+                                                            &test, err);
+        simclr_train_set_interruptible(config, evaluated, 1, 0);
+        if (evaluation != 0) {
+            if (err->kind == SIMCLR_ERROR_KIND_INTERRUPTED) { /* every step done: resume evaluates */
+                if (!config->quiet) fprintf(config->log, "\n");
+                simclr_train_save_interrupted(ds, config, run, "classifier", parts, 2, epoch, steps, sums, 3,
+                                              simclr_progress_now() - epoch_start, err);
+            }
             goto done;
+        }
         simclr_network *const checked[2] = {&state.encoder, &state.classifier};
         if (simclr_networks_check_identical(config->communicator, checked, 2, err) != 0) goto done;
         double values[SUPERVISED_METRIC_COUNT] = {sums[1] / sums[2], sums[0] / sums[2], test.accuracy,
@@ -309,6 +338,7 @@ static int train_supervised(const simclr_dataset *ds, const simclr_train_config 
     }
     status = 0;
 done:
+    free(kept_states);
     free(batch_indices);
     supervised_state_free(&state);
     return status;

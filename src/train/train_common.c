@@ -330,6 +330,40 @@ int simclr_train_stop_requested(const simclr_train_config *config, long long ste
     return stop;
 }
 
+void simclr_train_set_interruptible(const simclr_train_config *config, simclr_network *const *nets, int count,
+                                    int interruptible)
+{
+    int alone = simclr_communicator_size(config->communicator) == 1;
+    for (int i = 0; i < count; i++)
+        nets[i]->stop_requested = interruptible && alone ? config->stop_requested : NULL;
+}
+
+size_t simclr_train_state_floats(const simclr_checkpoint_part *parts, int part_count)
+{
+    size_t floats = 0;
+    for (int p = 0; p < part_count; p++)
+        if (parts[p].net) floats += parts[p].net->state_count;
+    return floats;
+}
+
+void simclr_train_keep_states(const simclr_checkpoint_part *parts, int part_count, float *copy)
+{
+    for (int p = 0; p < part_count; p++) {
+        if (!parts[p].net || parts[p].net->state_count == 0) continue;
+        memcpy(copy, parts[p].net->state, parts[p].net->state_count * sizeof(float));
+        copy += parts[p].net->state_count;
+    }
+}
+
+void simclr_train_restore_states(const simclr_checkpoint_part *parts, int part_count, const float *copy)
+{
+    for (int p = 0; p < part_count; p++) {
+        if (!parts[p].net || parts[p].net->state_count == 0) continue;
+        memcpy(parts[p].net->state, copy, parts[p].net->state_count * sizeof(float));
+        copy += parts[p].net->state_count;
+    }
+}
+
 int simclr_train_save_interrupted(const simclr_dataset *ds, const simclr_train_config *config, const char *run,
                            const char *classifier, const simclr_checkpoint_part *parts, int part_count,
                            int epoch, size_t next_step, const double *accumulators,

@@ -100,6 +100,21 @@ int simclr_train_resume_begin(const simclr_train_config *config, const char *run
 /* Whether the run must stop after this step (signal, or the stop_after_steps test hook). */
 int simclr_train_stop_requested(const simclr_train_config *config, long long steps_this_process);
 
+/* Issue 23: an interruption within seconds. A single-process run lets its networks stop between
+ * two layers (simclr_network.stop_requested) while nothing but their batchnorm running
+ * statistics has changed in the step: through the forward and backward passes up to the first
+ * optimizer update, and through the evaluation (inference only). The loop keeps a copy of every
+ * part network's running statistics from the step's start (simclr_train_keep_states) and, when a
+ * step was cut short, puts it back (simclr_train_restore_states) before saving the checkpoint of
+ * the last complete step, so that the resumed run is the uninterrupted one bit for bit. Under
+ * MPI the ranks must stop at the same point: they stop between steps, as before. */
+void simclr_train_set_interruptible(const simclr_train_config *config, simclr_network *const *nets, int count,
+                                    int interruptible);
+/* The floats of the part networks' running statistics (the size of a copy). */
+size_t simclr_train_state_floats(const simclr_checkpoint_part *parts, int part_count);
+void simclr_train_keep_states(const simclr_checkpoint_part *parts, int part_count, float *copy);
+void simclr_train_restore_states(const simclr_checkpoint_part *parts, int part_count, const float *copy);
+
 /* Saves <out_dir>/<run>.safetensors at a position inside an epoch and returns -1 with an
  * SIMCLR_ERROR_KIND_INTERRUPTED message saying how to continue. */
 int simclr_train_save_interrupted(const simclr_dataset *ds, const simclr_train_config *config, const char *run,
