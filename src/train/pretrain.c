@@ -285,7 +285,10 @@ int simclr_train_pretrain(const simclr_dataset *ds, const simclr_train_config *c
         if (resumed) memcpy(sums, start.accumulators, sizeof sums);
         double epoch_start = simclr_progress_now() - (resumed ? start.seconds : 0.0);
         if (!config->quiet) simclr_progress_begin_epoch(&bar, epoch + 1, config->epochs, (int)steps);
-        float learning_rate = 0.0f;
+        /* The epoch's last step's rate, what the history records: also when a resume starts after
+         * the last step (an interruption during the evaluation) and no step runs here. */
+        float learning_rate = (float)simclr_lr_schedule_at(
+            &state.schedule, (long long)epoch * (long long)steps + (long long)steps - 1);
         for (size_t step = resumed ? start.step : 0; step < steps; step++) {
             step_metrics result;
             long long global_step = (long long)epoch * (long long)steps + (long long)step;
