@@ -36,7 +36,8 @@ if [ $status -eq 0 ]; then pass "test_conv2d (fp32) without bf16 passes (exit 0,
 "$build/tests/test_conv2d" --bogus >/dev/null 2>&1
 status=$?
 if [ $status -eq 2 ]; then pass "a test executable refuses an unknown argument"; else fail "test_conv2d --bogus exits $status"; fi
-if (cd "$build" && ctest -N) | grep -q "test_conv2d_bf16"; then pass "test_conv2d_bf16 is registered with CTest"
+registered=$(cd "$build" && ctest -N)
+if grep -q "test_conv2d_bf16" <<<"$registered"; then pass "test_conv2d_bf16 is registered with CTest"
 else fail "test_conv2d_bf16 is not registered"; fi
 
 bare=$(grep -lE '(^|[^_a-z])skip\(\)' "$source_dir"/tests/test_*.c)
