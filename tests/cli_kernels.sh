@@ -55,4 +55,12 @@ for isa in native AVX2 SSE41; do
         check_convolutions "$isa" "ResNet-18 inference (predict)"
     fi
 done
+# Where reference kernels cannot be avoided (here: forced), inference says so too.
+if [ $have_cifar -eq 1 ]; then
+    expect_status 0 "knn with a forced reference layout" env ONEDNN_MAX_CPU_ISA=AVX2 SIMCLR_CONV_LAYOUT=nChw16c \
+        "$simclr" knn --model "$work/seed-native/baseline.safetensors" --labeled-per-class 2
+    expect_text "$work/err" "warning: oneDNN has only its reference kernels for" "knn warns of reference kernels"
+    expect_text "$work/err" "(oneDNN ISA avx2, feature maps nChw16c, as SIMCLR_CONV_LAYOUT forces)" \
+        "the warning names the ISA and the forced layout"
+fi
 harness_finish

@@ -48,7 +48,17 @@ int eval_cli_load(const eval_cli *options, const char *command, simclr_feature_e
                                               .seed = (uint64_t)options->seed,
                                               .max_batch = (int)options->batch};
     simclr_feature_kind_parse(options->features, &feature_options.kind);
-    return simclr_feature_extractor_load(fx, options->model, &feature_options, err);
+    if (simclr_feature_extractor_load(fx, options->model, &feature_options, err) != 0) return -1;
+    /* Issue 23: never on reference kernels silently (the planner avoids them where it can). */
+    if (fx->encoder.reference_passes > 0)
+        fprintf(stderr,
+                "warning: oneDNN has only its reference kernels for %d convolution passes of this encoder on "
+                "this CPU (oneDNN ISA %s, feature maps %s%s): they run hundreds of times slower than its jit "
+                "kernels\n",
+                fx->encoder.reference_passes, simclr_conv2d_cpu_isa_name(),
+                simclr_nn_layout_name(fx->encoder.feature_layout),
+                fx->encoder.layout_forced ? ", as SIMCLR_CONV_LAYOUT forces" : "");
+    return 0;
 }
 
 int eval_cli_open_dataset(eval_cli *options, const option_parser *parser, simclr_dataset *ds,
