@@ -334,8 +334,9 @@ static void test_interruption_within_a_step(void **state)
             printf("  stop at %.0f%% of the run: returned %.3f s after the flag: %s\n", 100.0 * moments[k], latency,
                    err.message);
             assert_non_null(strstr(err.message, "--resume"));
-            /* Waiting for the step's end would take up to a whole step. */
-            assert_true(latency < 0.5 * step_seconds + 0.05);
+            /* Waiting for the step's end would take up to a whole step (plus the checkpoint's write
+             * and fsync, up to a few tenths of a second on a busy disk). */
+            assert_true(latency < 0.5 * step_seconds + 0.25);
             run.stop_requested = NULL;
             run.resume = 1;
             simclr_history finished;
