@@ -41,6 +41,7 @@
 
 #include <oneapi/dnnl/dnnl.h>
 #include <oneapi/dnnl/dnnl_debug.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -540,13 +541,20 @@ void simclr_conv2d_free(simclr_conv2d *layer)
     free(layer);
 }
 
-int simclr_conv2d_bf16_available(void)
+/* Whether oneDNN has bf16 convolutions here: probed once per process (pthread_once, so that two
+ * threads opening models at once both wait for the one answer; issue 24 found the flag set
+ * before the probe ran). */
+static int bf16_known;
+static pthread_once_t bf16_probe_once = PTHREAD_ONCE_INIT;
+
+static void bf16_probe(void)
 {
-    static int known = -1;
-    if (known >= 0) return known;
-    known = 0;
+    int known = 0;
     dnnl_engine_t engine = NULL;
-    if (dnnl_engine_create(&engine, dnnl_cpu, 0) != dnnl_success) return known;
+    if (dnnl_engine_create(&engine, dnnl_cpu, 0) != dnnl_success) {
+        bf16_known = 0;
+        return;
+    }
     dnnl_dims_t src_dims = {2, 16, 9, 9}, dst_dims = {2, 16, 4, 4}, weights_dims = {16, 16, 3, 3};
     dnnl_dims_t strides = {2, 2}, padding = {0, 0};
     dnnl_memory_desc_t src_md, dst_md, weights_md;
@@ -563,7 +571,13 @@ int simclr_conv2d_bf16_available(void)
         known = 1;
     if (pd) dnnl_primitive_desc_destroy(pd);
     dnnl_engine_destroy(engine);
-    return known;
+    bf16_known = known;
+}
+
+int simclr_conv2d_bf16_available(void)
+{
+    pthread_once(&bf16_probe_once, bf16_probe);
+    return bf16_known;
 }
 
 int simclr_conv2d_reference_passes(const simclr_conv2d_config *config, int batch, unsigned *passes,
@@ -588,12 +602,8 @@ simclr_nn_layout simclr_conv2d_blocked_layout(void)
 
 int simclr_conv2d_bf16_prefers_nhwc(void)
 {
-    static int known = -1;
-    if (known < 0) {
-        unsigned isa = (unsigned)dnnl_get_effective_cpu_isa();
-        known = (isa & (unsigned)dnnl_cpu_isa_avx512_core_amx) == (unsigned)dnnl_cpu_isa_avx512_core_amx;
-    }
-    return known;
+    unsigned isa = (unsigned)dnnl_get_effective_cpu_isa(); /* cheap: no state kept here */
+    return (isa & (unsigned)dnnl_cpu_isa_avx512_core_amx) == (unsigned)dnnl_cpu_isa_avx512_core_amx;
 }
 
 const char *simclr_conv2d_cpu_isa_name(void)
