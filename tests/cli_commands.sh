@@ -40,6 +40,19 @@ expect_status 2 "unknown dataset" "$simclr" info --dataset imagenet
 expect_text "$work/err" "--dataset" "unknown dataset names the flag"
 expect_status 2 "unknown option" "$simclr" info --colour red
 expect_text "$work/err" "--colour" "unknown option is named"
+# "Did you mean", by edit distance over the command's own option table and the command list
+# (issue 27); nothing is suggested when nothing is close or a prefix fits several options.
+expect_status 2 "a near-miss option" "$simclr" pretrain --epoch 3
+expect_text "$work/err" "simclr pretrain: unknown option '--epoch'; did you mean --epochs? (see simclr pretrain --help)" \
+    "a near-miss option gets the real one"
+expect_status 2 "a transposed option" "$simclr" eval --modle x
+expect_text "$work/err" "unknown option '--modle'; did you mean --model?" "a transposition is one edit"
+expect_status 2 "a near-miss command" "$simclr" pretrian
+expect_text "$work/err" "simclr: error: unknown command 'pretrian'; did you mean 'pretrain'?" "a near-miss command gets the real one"
+expect_status 2 "an ambiguous prefix" "$simclr" pretrain --lab 3
+if grep -q "did you mean" "$work/err"; then fail "an ambiguous prefix got a suggestion"; else pass "an ambiguous prefix gets none"; fi
+expect_status 2 "a far-off command" "$simclr" frobnicate
+if grep -q "did you mean" "$work/err"; then fail "a far-off command got a suggestion"; else pass "a far-off command gets none"; fi
 expect_status 2 "non-numeric epochs" "$simclr" baseline --epochs abc
 expect_text "$work/err" "--epochs expects an integer" "bad --epochs says what was expected"
 expect_status 2 "epochs out of range" "$simclr" baseline --epochs 0

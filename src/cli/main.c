@@ -6,6 +6,7 @@
 #include "cli_distributed.h"
 #include "commands.h"
 #include "mpi_communicator.h"
+#include "suggest.h"
 #include "simclr/model.h"
 #include "simclr/nn.h"
 
@@ -107,7 +108,13 @@ int main(int argc, char **argv)
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++) {
         if (strcmp(name, commands[i].name) == 0) return run_command(&commands[i], argc, argv);
     }
-    fprintf(stderr, "simclr: error: unknown command '%s'\n\n", name);
+    const char *names[sizeof commands / sizeof commands[0]];
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++) names[i] = commands[i].name;
+    int closest = cli_closest_name(name, strlen(name), names, sizeof commands / sizeof commands[0]);
+    if (closest >= 0)
+        fprintf(stderr, "simclr: error: unknown command '%s'; did you mean '%s'?\n\n", name, names[closest]);
+    else
+        fprintf(stderr, "simclr: error: unknown command '%s'\n\n", name);
     print_usage(stderr);
     return 2;
 }

@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "suggest.h"
+
 static const option_spec *find_spec(const option_parser *parser, const char *name, size_t length,
                                     size_t *index)
 {
@@ -106,6 +108,14 @@ int options_parse(option_parser *parser, int argc, char **argv, simclr_error *er
         size_t index = 0;
         const option_spec *spec = find_spec(parser, name, name_length, &index);
         if (!spec) {
+            const char *names[128];
+            size_t count = parser->spec_count < 128 ? parser->spec_count : 128;
+            for (size_t k = 0; k < count; k++) names[k] = parser->specs[k].name;
+            int closest = cli_closest_name(name, name_length, names, count);
+            if (closest >= 0)
+                return simclr_error_input(err, "simclr %s: unknown option '--%.*s'; did you mean --%s? (see simclr "
+                                          "%s --help)",
+                                          parser->command, (int)name_length, name, names[closest], parser->command);
             return simclr_error_input(err, "simclr %s: unknown option '--%.*s' (see simclr %s --help)",
                                parser->command, (int)name_length, name, parser->command);
         }
