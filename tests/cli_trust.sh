@@ -255,6 +255,11 @@ expect_text "$work/out" "s per epoch" "the estimate gives the time per epoch"
 expect_text "$work/out" "GiB of memory" "the estimate gives the memory"
 if [ "$(grep -n 'GFLOP per step' "$work/out" | cut -d: -f1)" -lt "$(grep -n 'Epoch 1/1' "$work/out" | cut -d: -f1)" ]; then
     pass "the estimate comes before the first step"; else fail "estimate after the first step"; fi
+# Plurals (issue 27): one step, one epoch.
+expect_text "$work/out" "(1 step and the test split)" "the estimate says '1 step'"
+"$simclr" pretrain "${loud[@]}" --knn-k 0 --out "$work/one-step" >"$work/out" 2>&1
+expect_text "$work/out" ", 1 step per epoch" "pretraining says '1 step per epoch'"
+if grep -qE '\b1 (steps|epochs)\b' "$work/out"; then fail "a '1 steps' or '1 epochs' is left"; else pass "no '1 steps' or '1 epochs'"; fi
 start=$(date +%s)
 # The issue's `baseline --width 4096` (20 epochs: about 80 PFLOP, weeks here); --epochs 200 keeps
 # it refused on a machine up to 4 TFLOP/s.

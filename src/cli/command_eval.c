@@ -8,6 +8,7 @@
 #include "commands.h"
 #include "simclr/checkpoint.h"
 #include "simclr/train.h"
+#include "util/plural.h"
 
 int command_eval(int argc, char **argv)
 {
@@ -65,8 +66,9 @@ int command_eval(int argc, char **argv)
     simclr_evaluation result;
     if (simclr_train_evaluate_checkpoint(&evaluated, model_path, (size_t)test_batch, &result, &err) != 0)
         goto fail;
-    printf("model     %s (%s run, %s, %d epochs, trained with %s convolutions)\n", model_path,
-           info->run, info->classifier, info->epochs_done, simclr_nn_precision_name(info->model.precision));
+    printf("model     %s (%s run, %s, %d epoch%s, trained with %s convolutions)\n", model_path,
+           info->run, info->classifier, info->epochs_done, simclr_plural(info->epochs_done),
+           simclr_nn_precision_name(info->model.precision));
     printf("dataset   %s test split, %zu images (%s)\n", ds.name, result.count, ds.path);
     printf("accuracy  %.4f (%.2f%%)\nloss      %.4f\n", result.accuracy, result.accuracy * 100.0,
            result.loss);

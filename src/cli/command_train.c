@@ -8,6 +8,7 @@
 #include "simclr/plot.h"
 #include "signals.h"
 #include "train_cli.h"
+#include "util/plural.h"
 
 typedef enum train_command {
     TRAIN_COMMAND_BASELINE,
@@ -186,8 +187,8 @@ static int run_train_command(train_command command, int argc, char **argv)
         double seconds[3] = {0, 0, 0};
         for (int r = 0; r < 3; r++)
             for (int e = 0; e < runs[r].epoch_count; e++) seconds[r] += runs[r].seconds[e];
-        printf("\n| run (max test accuracy over %d epochs) | simclr | time |\n|---|---|---|\n",
-               config.epochs);
+        printf("\n| run (max test accuracy over %d epoch%s) | simclr | time |\n|---|---|---|\n",
+               config.epochs, simclr_plural(config.epochs));
         printf("| supervised baseline, random init | %.2f %% | %.0f s |\n",
                simclr_history_max(&runs[0], "val_acc") * 100.0, seconds[0]);
         printf("| online linear probe during pretraining | %.2f %% | %.0f s |\n",

@@ -5,6 +5,7 @@
 
 #include "simclr/label_fraction.h"
 #include "simclr/sampler.h"
+#include "util/plural.h"
 
 void eval_cli_defaults(eval_cli *options)
 {
@@ -82,7 +83,8 @@ void eval_cli_describe_model(const eval_cli *options, const simclr_feature_extra
         snprintf(out, size, "%s (architecture only: random init, seed %lld), %s features", options->model,
                  options->seed, simclr_feature_kind_name(fx->options.kind));
     else
-        snprintf(out, size, "%s (%s run, %d epochs, %s), %s features", options->model, fx->info.run,
-                 fx->info.epochs_done, simclr_nn_precision_name(fx->info.model.precision),
+        snprintf(out, size, "%s (%s run, %d epoch%s, %s), %s features", options->model, fx->info.run,
+                 fx->info.epochs_done, simclr_plural(fx->info.epochs_done),
+                 simclr_nn_precision_name(fx->info.model.precision),
                  simclr_feature_kind_name(fx->options.kind));
 }

@@ -7,6 +7,7 @@
 
 #include "simclr/model.h"
 #include "simclr/network.h"
+#include "util/plural.h"
 
 static double now_seconds(void)
 {
@@ -145,14 +146,15 @@ int train_estimate_run(const simclr_dataset *ds, const simclr_train_config *conf
     if (!force && (estimate->seconds_per_step > TRAIN_ESTIMATE_MAX_STEP_SECONDS ||
                    run_seconds > TRAIN_ESTIMATE_MAX_RUN_SECONDS))
         return simclr_error_input(err,
-                                  "%s is estimated at %.0f s per step and %.1f hours for %d epochs "
-                                  "(%.1f GFLOP per step, %zu steps per epoch, at the %.1f GFLOP/s "
+                                  "%s is estimated at %.0f s per step and %.1f hours for %d epoch%s "
+                                  "(%.1f GFLOP per step, %zu step%s per epoch, at the %.1f GFLOP/s "
                                   "measured here), more than the %.0f s per step or %.0f hours "
                                   "this tool starts without asking; lower --width, the batch "
                                   "sizes, --steps-per-epoch or --epochs, or give --force to run "
                                   "it anyway",
                                   run, estimate->seconds_per_step, run_seconds / 3600.0,
-                                  config->epochs, estimate->step_gflop, steps,
+                                  config->epochs, simclr_plural(config->epochs), estimate->step_gflop, steps,
+                                  simclr_plural((long long)steps),
                                   estimate->measured_gflops, TRAIN_ESTIMATE_MAX_STEP_SECONDS,
                                   TRAIN_ESTIMATE_MAX_RUN_SECONDS / 3600.0);
     return 0;
@@ -175,9 +177,10 @@ void train_estimate_print(const train_estimate *estimate, const char *run, FILE 
 {
     fprintf(stream,
             "Estimate for %s: %.3g GFLOP per step (%zu images), about %.3g s per step and %.3g s "
-            "per epoch (%zu steps and the test split), %.2f GiB of memory (this machine: %.1f "
+            "per epoch (%zu step%s and the test split), %.2f GiB of memory (this machine: %.1f "
             "GFLOP/s, measured just now)\n",
             run, estimate->step_gflop, estimate->step_images, estimate->seconds_per_step,
             estimate->seconds_per_epoch, estimate->steps_per_epoch,
+            simclr_plural((long long)estimate->steps_per_epoch),
             (double)estimate->memory_bytes / (1024.0 * 1024.0 * 1024.0), estimate->measured_gflops);
 }

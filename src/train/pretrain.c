@@ -14,6 +14,7 @@
 #include "simclr/sampler.h"
 #include "method/method_internal.h"
 #include "train_internal.h"
+#include "util/plural.h"
 
 static const char *const PRETRAIN_METRICS[] = {"c_acc", "c_loss", "p_acc", "p_loss",
                                                "val_p_acc", "val_p_loss", "lr", "val_knn_acc"};
@@ -269,8 +270,9 @@ int simclr_train_pretrain(const simclr_dataset *ds, const simclr_train_config *c
         simclr_network_print_summary(&state.encoder, config->log);
         simclr_network_print_summary(&state.head, config->log);
         simclr_network_print_summary(&state.probe, config->log);
-        fprintf(config->log, "batch size is %zu (unlabeled) + %zu (labeled), %zu steps per epoch\n",
-                config->unlabeled_batch, config->labeled_batch, state.stream.steps_per_epoch);
+        fprintf(config->log, "batch size is %zu (unlabeled) + %zu (labeled), %zu step%s per epoch\n",
+                config->unlabeled_batch, config->labeled_batch, state.stream.steps_per_epoch,
+                simclr_plural((long long)state.stream.steps_per_epoch));
         simclr_train_print_ranks(config);
     }
     size_t steps = state.stream.steps_per_epoch;
@@ -368,8 +370,8 @@ int simclr_train_pretrain(const simclr_dataset *ds, const simclr_train_config *c
         if (epoch + 1 < config->epochs && simclr_train_stop_requested(config, steps_this_process)) {
             simclr_error_set(err, SIMCLR_ERROR_KIND_INTERRUPTED,
                       "interrupted after epoch %d; saved %s. Continue with the same options plus "
-                      "--resume",
-                      epoch + 1, path);
+                      "--resume (simclr %s ... --resume %s)",
+                      epoch + 1, path, "pretrain", config->out_dir);
             goto done;
         }
     }

@@ -11,6 +11,7 @@
 #include "simclr/progress.h"
 #include "simclr/sampler.h"
 #include "train_internal.h"
+#include "util/plural.h"
 
 static const char *const SUPERVISED_METRICS[] = {"acc", "loss", "val_acc", "val_loss", "lr", "val_knn_acc"};
 /* Without the kNN monitor (knn_k 0) the history has no val_knn_acc column (its last). */
@@ -334,8 +335,8 @@ static int train_supervised(const simclr_dataset *ds, const simclr_train_config 
         if (epoch + 1 < config->epochs && simclr_train_stop_requested(config, steps_this_process)) {
             simclr_error_set(err, SIMCLR_ERROR_KIND_INTERRUPTED,
                       "interrupted after epoch %d; saved %s. Continue with the same options plus "
-                      "--resume",
-                      epoch + 1, path);
+                      "--resume (simclr %s ... --resume %s)",
+                      epoch + 1, path, run, config->out_dir);
             goto done;
         }
     }
