@@ -1,7 +1,9 @@
 #include "cli_common.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
+#include <strings.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -37,6 +39,31 @@ void dataset_cli_add_specs(dataset_cli *options, option_spec *specs, size_t *cou
                                       NULL};
 }
 
+/* 1 when dir holds a PNG or JPEG file within `depth` levels of subfolders (looking at the first
+ * 64 entries of each folder): a folder of images, class folders or train/ and test/ of them. */
+static int holds_images(const char *dir, int depth)
+{
+    DIR *d = opendir(dir);
+    if (!d) return 0;
+    int found = 0, seen = 0;
+    struct dirent *entry;
+    while (!found && seen < 64 && (entry = readdir(d)) != NULL) {
+        if (entry->d_name[0] == '.') continue;
+        seen++;
+        const char *dot = strrchr(entry->d_name, '.');
+        if (dot && (strcasecmp(dot, ".png") == 0 || strcasecmp(dot, ".jpg") == 0 || strcasecmp(dot, ".jpeg") == 0)) {
+            found = 1;
+        } else if (depth > 0) {
+            char path[4096];
+            snprintf(path, sizeof path, "%s/%s", dir, entry->d_name);
+            struct stat info;
+            if (stat(path, &info) == 0 && S_ISDIR(info.st_mode)) found = holds_images(path, depth - 1);
+        }
+    }
+    closedir(d);
+    return found;
+}
+
 int dataset_cli_open(const dataset_cli *options, simclr_dataset *ds, simclr_error *err)
 {
     simclr_dataset_options open_options = simclr_dataset_options_default();
@@ -46,7 +73,18 @@ int dataset_cli_open(const dataset_cli *options, simclr_dataset *ds, simclr_erro
     open_options.image_size = (int)options->image_size;
     open_options.stl10_fold = (int)options->stl10_fold;
     open_options.cifar100_coarse = options->cifar100_coarse;
-    if (simclr_dataset_open(ds, &open_options, err) != 0) return -1;
+    if (simclr_dataset_open(ds, &open_options, err) != 0) {
+        /* Issue 27: a folder of images opened as another dataset (--dataset forgotten). */
+        if (err->kind == SIMCLR_ERROR_KIND_INPUT && open_options.kind != SIMCLR_DATASET_KIND_FOLDER &&
+            options->data_dir && holds_images(options->data_dir, 2)) {
+            size_t used = strlen(err->message);
+            snprintf(err->message + used, sizeof err->message - used,
+                     "; %s holds PNG/JPEG images: for a folder of images give --dataset folder (and "
+                     "--image-size)",
+                     options->data_dir);
+        }
+        return -1;
+    }
     if (ds->resized_count > 0) {
         size_t total = 0;
         for (int s = 0; s < SIMCLR_DATASET_SPLIT_COUNT; s++) total += ds->splits[s].count;
