@@ -91,12 +91,12 @@ else
     expect_text "$work/out" "10000" "test split has 10000 images"
     expect_text "$work/out" "Ankle boot" "class names listed"
     expect_status 0 "show fashion-mnist" "$simclr" show --split test --index 0 --out "$work/test0.png"
+    expect_text "$work/out" "Ankle boot" "first test image is an ankle boot"
     # A folder of class folders opened without --dataset folder gets a hint (issue 27).
     mkdir -p "$work/photos/boots" && cp "$work/test0.png" "$work/photos/boots/a.png"
     expect_status 2 "a folder of images as fashion-mnist" "$simclr" info --data-dir "$work/photos"
     expect_text "$work/err" "$work/photos holds PNG/JPEG images: for a folder of images give --dataset folder" \
         "the error points to --dataset folder"
-    expect_text "$work/out" "Ankle boot" "first test image is an ankle boot"
     expect_status 2 "show index out of range" "$simclr" show --split test --index 10000 --out "$work/x.png"
     expect_text "$work/err" "--index" "out-of-range index names the flag"
     expect_status 0 "augment grid" "$simclr" augment --out "$work/grid.png" --n 8 --seed 3
