@@ -56,6 +56,14 @@ if [ "$size" -eq $((128 + 18 * 16 * 4)) ]; then pass "header of 128 bytes + floa
 expect_text "$work/test.csv" "index,source,label,class_name" "csv header"
 expect_text "$work/test.csv" "0,test:0,0,blue" "csv names split, index, label and class"
 if [ "$(wc -l <"$work/test.csv")" -eq 19 ]; then pass "one csv row per embedding"; else fail "csv rows"; fi
+# Every --out file makes its missing folders, as training's --out does (issue 27).
+expect_status 0 "embed into a folder that does not exist yet" "$simclr" embed --model "$baseline" "${D[@]}" \
+    --out "$work/new/deeper/test.npy" --plot "$work/other/plot.png" --batch 4
+if [ -s "$work/new/deeper/test.npy" ] && [ -s "$work/new/deeper/test.csv" ] && [ -s "$work/other/plot.png" ]; then
+    pass "embed created the folders of --out and --plot"; else fail "embed did not create the --out folders"; fi
+: >"$work/plain-file"
+expect_status 2 "--out under a regular file" "$simclr" embed --model "$baseline" "${D[@]}" --out "$work/plain-file/x.npy"
+expect_text "$work/err" "--out $work/plain-file/x.npy: cannot make its folder $work/plain-file" "the error names --out and the folder"
 if head -c 8 "$work/test.png" | grep -q PNG; then pass "--plot writes a PNG"; else fail "--plot wrote no PNG"; fi
 expect_status 0 "embed the train split, projection head" "$simclr" embed --model "$pretrain" "${D[@]}" \
     --split train --features projection --out "$work/proj.npy" --quiet
@@ -94,8 +102,8 @@ expect_status 2 "embed: an unreadable image" "$simclr" embed --model "$baseline"
 expect_text "$work/err" "$work/notes.png" "the unreadable image is named"
 expect_status 2 "embed: a missing file" "$simclr" embed --model "$baseline" --out "$work/bad.npy" "$work/nothing.png"
 expect_text "$work/err" "$work/nothing.png" "the missing file is named"
-expect_status 2 "embed: --out in a missing directory" "$simclr" embed --model "$baseline" "${D[@]}" \
-    --out "$work/no/dir/x.npy"
+expect_status 2 "embed: --out whose folder cannot be made" "$simclr" embed --model "$baseline" "${D[@]}" \
+    --out "$work/nothing.png/dir/x.npy"
 expect_text "$work/err" "--out" "unwritable --out is named"
 chmod 555 "$work/files"
 if [ "$(id -u)" -ne 0 ]; then

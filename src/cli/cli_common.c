@@ -105,6 +105,24 @@ int cli_report_error(const simclr_error *err)
     return err->kind == SIMCLR_ERROR_KIND_INPUT ? 2 : 1;
 }
 
+int cli_prepare_output_file(const char *flag, const char *path, simclr_error *err)
+{
+    char directory[4096];
+    if (strlen(path) == 0 || strlen(path) >= sizeof directory)
+        return simclr_error_input(err, "%s '%s': expected a file name", flag, path);
+    snprintf(directory, sizeof directory, "%s", path);
+    char *slash = strrchr(directory, '/');
+    if (!slash) return access(".", W_OK) == 0 ? 0 : simclr_error_input(err, "%s %s: the current directory is not writable", flag, path);
+    if (slash == directory) slash[1] = '\0';
+    else *slash = '\0';
+    if (slash[1] == '\0' && slash != directory)
+        return simclr_error_input(err, "%s %s: expected a file name, not a directory", flag, path);
+    simclr_error made = {0};
+    if (cli_make_directory(directory, &made) != 0)
+        return simclr_error_input(err, "%s %s: cannot make its folder %s (%s)", flag, path, directory, made.message);
+    return 0;
+}
+
 int cli_make_directory(const char *path, simclr_error *err)
 {
     char partial[4096];

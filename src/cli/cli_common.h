@@ -35,4 +35,8 @@ int cli_report_error(const simclr_error *err);
 /* Creates directory path (and parents) if missing; err names it on failure. */
 int cli_make_directory(const char *path, simclr_error *err);
 
+/* Makes an output file's folder exist (creating missing parents, as training's --out does) and
+ * checks it is writable; err names the flag and path on failure (issue 27). */
+int cli_prepare_output_file(const char *flag, const char *path, simclr_error *err);
+
 #endif

@@ -48,6 +48,7 @@ int command_augment(int argc, char **argv)
         simclr_error_input(&err, "simclr augment: --out FILE is required");
         return cli_report_error(&err);
     }
+    if (cli_prepare_output_file("--out", out_path, &err) != 0) return cli_report_error(&err);
 
     simclr_dataset ds;
     if (dataset_cli_open(&data, &ds, &err) != 0) return cli_report_error(&err);

@@ -82,22 +82,6 @@ static int collect_images(const char *path, path_list *list, int depth, simclr_e
 }
 
 /* Fails with an input error naming `flag` unless path's directory exists and is writable. */
-static int check_writable(const char *flag, const char *path, simclr_error *err)
-{
-    char directory[4096];
-    snprintf(directory, sizeof directory, "%s", path);
-    char *slash = strrchr(directory, '/');
-    if (!slash) snprintf(directory, sizeof directory, ".");
-    else if (slash == directory) directory[1] = '\0';
-    else *slash = '\0';
-    struct stat info;
-    if (stat(directory, &info) != 0 || !S_ISDIR(info.st_mode))
-        return simclr_error_input(err, "%s %s: directory %s does not exist", flag, path, directory);
-    if (access(directory, W_OK) != 0)
-        return simclr_error_input(err, "%s %s: directory %s is not writable", flag, path, directory);
-    return 0;
-}
-
 static void write_csv_field(FILE *stream, const char *text)
 {
     if (!strpbrk(text, ",\"\n\r")) {
@@ -254,7 +238,9 @@ int command_embed(int argc, char **argv)
         goto fail;
     }
     snprintf(csv_path, sizeof csv_path, "%.*s.csv", (int)(out_length - 4), out);
-    if (check_writable("--out", out, &err) != 0 || (plot && check_writable("--plot", plot, &err) != 0)) goto fail;
+    if (cli_prepare_output_file("--out", out, &err) != 0 ||
+        (plot && cli_prepare_output_file("--plot", plot, &err) != 0))
+        goto fail;
     if (parser.positional_count > 0 && split_name) {
         simclr_error_input(&err, "simclr embed: give either --split or IMAGE arguments, not both");
         goto fail;

@@ -35,6 +35,7 @@ int command_show(int argc, char **argv)
         simclr_error_input(&err, "simclr show: --out FILE is required");
         return cli_report_error(&err);
     }
+    if (cli_prepare_output_file("--out", out_path, &err) != 0) return cli_report_error(&err);
     simclr_dataset_split_id split;
     simclr_dataset_split_parse(split_name, &split);
 
