@@ -103,7 +103,7 @@ expect_text "$work/err" "$work/notes.png" "the unreadable image is named"
 expect_status 2 "embed: a missing file" "$simclr" embed --model "$baseline" --out "$work/bad.npy" "$work/nothing.png"
 expect_text "$work/err" "$work/nothing.png" "the missing file is named"
 expect_status 2 "embed: --out whose folder cannot be made" "$simclr" embed --model "$baseline" "${D[@]}" \
-    --out "$work/nothing.png/dir/x.npy"
+    --out "$work/notes.png/dir/x.npy"
 expect_text "$work/err" "--out" "unwritable --out is named"
 chmod 555 "$work/files"
 if [ "$(id -u)" -ne 0 ]; then
@@ -125,7 +125,7 @@ expect_status 2 "embed: missing split" "$simclr" embed --model "$baseline" "${D[
 expect_text "$work/err" "--split unlabeled" "a split the dataset lacks is named"
 expect_status 2 "embed: shape mismatch" "$simclr" embed --model "$baseline" --dataset folder --data-dir "$data" \
     --image-size 12 --out "$work/x.npy"
-expect_absent "no output after refused embeds" "$work/x.npy" "$work/x.csv" "$work/no"
+expect_absent "no output after refused embeds" "$work/x.npy" "$work/x.csv"
 
 # linear-eval: top-1 and top-5 (top-3 with three classes), fractions.
 expect_status 0 "linear-eval" "$simclr" linear-eval --model "$baseline" "${D[@]}"
