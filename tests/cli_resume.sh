@@ -101,7 +101,7 @@ if mount -t tmpfs -o size=2m tmpfs "$work/full" 2>/dev/null; then
     status=$?
     if [ $status -eq 1 ] && grep -q "intact" "$work/err"; then pass "disk full reported, previous file intact (exit 1)"
     else fail "disk full (exit $status)"; cat "$work/err"; fi
-    if "$simclr" eval --data-dir "$fmnist" --model "$work/full/run/baseline.safetensors" >"$work/out" 2>&1 && grep -q "1 epochs" "$work/out"; then
+    if "$simclr" eval --data-dir "$fmnist" --model "$work/full/run/baseline.safetensors" >"$work/out" 2>&1 && grep -q "1 epoch," "$work/out"; then
         pass "the previous checkpoint still loads after a failed write"
     else fail "previous checkpoint after disk full"; cat "$work/out"; fi
     ls "$work/full/run"/*.tmp.* >/dev/null 2>&1 && fail "temporary file left on a full disk" || pass "no temporary file left on a full disk"
