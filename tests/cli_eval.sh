@@ -63,7 +63,10 @@ if [ -s "$work/new/deeper/test.npy" ] && [ -s "$work/new/deeper/test.csv" ] && [
     pass "embed created the folders of --out and --plot"; else fail "embed did not create the --out folders"; fi
 : >"$work/plain-file"
 expect_status 2 "--out under a regular file" "$simclr" embed --model "$baseline" "${D[@]}" --out "$work/plain-file/x.npy"
-expect_text "$work/err" "--out $work/plain-file/x.npy: cannot make its folder $work/plain-file" "the error names --out and the folder"
+expect_text "$work/err" "--out $work/plain-file/x.npy: $work/plain-file is not a directory" "the error names --out and the folder"
+expect_status 2 "a refused embed into a new folder" "$simclr" embed --model "$work/nothing.safetensors" \
+    --out "$work/never/made/x.npy"
+if [ ! -e "$work/never" ]; then pass "a refused embed makes no folder"; else fail "a refused embed left $work/never"; fi
 if head -c 8 "$work/test.png" | grep -q PNG; then pass "--plot writes a PNG"; else fail "--plot wrote no PNG"; fi
 expect_status 0 "embed the train split, projection head" "$simclr" embed --model "$pretrain" "${D[@]}" \
     --split train --features projection --out "$work/proj.npy" --quiet

@@ -105,45 +105,74 @@ int cli_report_error(const simclr_error *err)
     return err->kind == SIMCLR_ERROR_KIND_INPUT ? 2 : 1;
 }
 
-int cli_prepare_output_file(const char *flag, const char *path, simclr_error *err)
+/* The folder part of an output file's path ("." when it has none); fails on an empty name or a
+ * path that ends in '/'. */
+static int output_folder(const char *flag, const char *path, char *folder, size_t size, simclr_error *err)
 {
-    char directory[4096];
-    if (strlen(path) == 0 || strlen(path) >= sizeof directory)
+    size_t length = strlen(path);
+    if (length == 0 || length >= size || path[length - 1] == '/')
         return simclr_error_input(err, "%s '%s': expected a file name", flag, path);
-    snprintf(directory, sizeof directory, "%s", path);
-    char *slash = strrchr(directory, '/');
-    if (!slash) return access(".", W_OK) == 0 ? 0 : simclr_error_input(err, "%s %s: the current directory is not writable", flag, path);
-    if (slash == directory) slash[1] = '\0';
+    snprintf(folder, size, "%s", path);
+    char *slash = strrchr(folder, '/');
+    if (!slash) snprintf(folder, size, ".");
+    else if (slash == folder) folder[1] = '\0';
     else *slash = '\0';
-    if (slash[1] == '\0' && slash != directory)
-        return simclr_error_input(err, "%s %s: expected a file name, not a directory", flag, path);
-    simclr_error made = {0};
-    if (cli_make_directory(directory, &made) != 0)
-        return simclr_error_input(err, "%s %s: cannot make its folder %s (%s)", flag, path, directory, made.message);
     return 0;
 }
 
-int cli_make_directory(const char *path, simclr_error *err)
+int cli_check_output_file(const char *flag, const char *path, simclr_error *err)
+{
+    char folder[4096];
+    if (output_folder(flag, path, folder, sizeof folder, err) != 0) return -1;
+    /* The nearest folder that exists must be one, and writable: the rest can be made. */
+    for (;;) {
+        struct stat info;
+        if (stat(folder, &info) == 0) {
+            if (!S_ISDIR(info.st_mode))
+                return simclr_error_input(err, "%s %s: %s is not a directory", flag, path, folder);
+            if (access(folder, W_OK | X_OK) != 0)
+                return simclr_error_input(err, "%s %s: cannot write in %s: %s", flag, path, folder, strerror(errno));
+            return 0;
+        }
+        if (errno != ENOENT)
+            return simclr_error_input(err, "%s %s: cannot use %s: %s", flag, path, folder, strerror(errno));
+        char *slash = strrchr(folder, '/');
+        if (!slash) snprintf(folder, sizeof folder, ".");
+        else if (slash == folder) folder[1] = '\0';
+        else *slash = '\0';
+    }
+}
+
+int cli_prepare_output_file(const char *flag, const char *path, simclr_error *err)
+{
+    char folder[4096];
+    if (cli_check_output_file(flag, path, err) != 0 ||
+        output_folder(flag, path, folder, sizeof folder, err) != 0)
+        return -1;
+    return cli_make_directory(flag, folder, err);
+}
+
+int cli_make_directory(const char *flag, const char *path, simclr_error *err)
 {
     char partial[4096];
     size_t length = strlen(path);
     if (length == 0 || length >= sizeof partial)
-        return simclr_error_input(err, "--out: invalid directory '%s'", path);
+        return simclr_error_input(err, "%s: invalid directory '%s'", flag, path);
     memcpy(partial, path, length + 1);
     for (size_t i = 1; i <= length; i++) {
         if (partial[i] == '/' || partial[i] == '\0') {
             char saved = partial[i];
             partial[i] = '\0';
             if (mkdir(partial, 0777) != 0 && errno != EEXIST)
-                return simclr_error_input(err, "--out %s: cannot create directory %s: %s", path,
+                return simclr_error_input(err, "%s %s: cannot create directory %s: %s", flag, path,
                                           partial, strerror(errno));
             partial[i] = saved;
         }
     }
     struct stat info;
     if (stat(path, &info) != 0 || !S_ISDIR(info.st_mode))
-        return simclr_error_input(err, "--out: %s exists and is not a directory", path);
+        return simclr_error_input(err, "%s: %s exists and is not a directory", flag, path);
     if (access(path, W_OK | X_OK) != 0)
-        return simclr_error_input(err, "--out %s: cannot write there: %s", path, strerror(errno));
+        return simclr_error_input(err, "%s %s: cannot write there: %s", flag, path, strerror(errno));
     return 0;
 }

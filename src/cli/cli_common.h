@@ -32,11 +32,15 @@ int dataset_cli_open(const dataset_cli *options, simclr_dataset *ds, simclr_erro
 /* Prints "simclr: <message>" (plus a hint for input errors) and returns the exit status. */
 int cli_report_error(const simclr_error *err);
 
-/* Creates directory path (and parents) if missing; err names it on failure. */
-int cli_make_directory(const char *path, simclr_error *err);
+/* Creates directory path (and parents) if missing; err names the flag and the path on failure. */
+int cli_make_directory(const char *flag, const char *path, simclr_error *err);
 
-/* Makes an output file's folder exist (creating missing parents, as training's --out does) and
- * checks it is writable; err names the flag and path on failure (issue 27). */
+/* Output files (issue 27): every --out makes the folders it needs, as training's --out does.
+ * cli_check_output_file, before any work: the file's folder exists and is writable, or the
+ * nearest folder of its path that exists is a writable directory (the rest can be made); nothing
+ * is created, so a refused command leaves nothing behind. cli_prepare_output_file, just before
+ * the file is written: the same check, then the missing folders. err names the flag and path. */
+int cli_check_output_file(const char *flag, const char *path, simclr_error *err);
 int cli_prepare_output_file(const char *flag, const char *path, simclr_error *err);
 
 #endif

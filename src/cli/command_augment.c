@@ -48,7 +48,7 @@ int command_augment(int argc, char **argv)
         simclr_error_input(&err, "simclr augment: --out FILE is required");
         return cli_report_error(&err);
     }
-    if (cli_prepare_output_file("--out", out_path, &err) != 0) return cli_report_error(&err);
+    if (cli_check_output_file("--out", out_path, &err) != 0) return cli_report_error(&err);
 
     simclr_dataset ds;
     if (dataset_cli_open(&data, &ds, &err) != 0) return cli_report_error(&err);
@@ -101,8 +101,9 @@ int command_augment(int argc, char **argv)
                                   "Strongly augmented:"};
     const char *policy_titles[4] = {"Original:", "View 1:", "View 2:", "View 1, another draw:"};
     const char **titles = seed_policy ? seed_titles : policy_titles;
-    if (simclr_plot_image_grid_png(out_path, grid, 4, (int)n, ds.height, ds.width, ds.channels, titles,
-                            pixel_scale, &err) != 0) {
+    if (cli_prepare_output_file("--out", out_path, &err) != 0 ||
+        simclr_plot_image_grid_png(out_path, grid, 4, (int)n, ds.height, ds.width, ds.channels, titles,
+                                   pixel_scale, &err) != 0) {
         status = cli_report_error(&err);
         goto done;
     }

@@ -81,7 +81,6 @@ static int collect_images(const char *path, path_list *list, int depth, simclr_e
     return status;
 }
 
-/* Fails with an input error naming `flag` unless path's directory exists and is writable. */
 static void write_csv_field(FILE *stream, const char *text)
 {
     if (!strpbrk(text, ",\"\n\r")) {
@@ -238,8 +237,7 @@ int command_embed(int argc, char **argv)
         goto fail;
     }
     snprintf(csv_path, sizeof csv_path, "%.*s.csv", (int)(out_length - 4), out);
-    if (cli_prepare_output_file("--out", out, &err) != 0 ||
-        (plot && cli_prepare_output_file("--plot", plot, &err) != 0))
+    if (cli_check_output_file("--out", out, &err) != 0 || (plot && cli_check_output_file("--plot", plot, &err) != 0))
         goto fail;
     if (parser.positional_count > 0 && split_name) {
         simclr_error_input(&err, "simclr embed: give either --split or IMAGE arguments, not both");
@@ -271,7 +269,9 @@ int command_embed(int argc, char **argv)
     }
     job.labels = simclr_checked_calloc(job.count, sizeof(int32_t), "labels", &err);
     if (!job.labels) goto fail;
-    if (simclr_npy_writer_open(&job.npy, out, job.count, (size_t)fx.dim, &err) != 0) goto fail;
+    if (cli_prepare_output_file("--out", out, &err) != 0 ||
+        simclr_npy_writer_open(&job.npy, out, job.count, (size_t)fx.dim, &err) != 0)
+        goto fail;
     if (simclr_atomic_file_open(&job.csv, csv_path, &err) != 0) {
         simclr_npy_writer_abort(&job.npy);
         goto fail;
@@ -314,7 +314,9 @@ int command_embed(int argc, char **argv)
                      job.count);
         simclr_embedding_plot picture = {.title = title, .labels = job.labels, .class_names = names,
                                          .class_count = classes};
-        if (simclr_embedding_plot_npy_png(plot, out, &picture, &err) != 0) goto fail;
+        if (cli_prepare_output_file("--plot", plot, &err) != 0 ||
+            simclr_embedding_plot_npy_png(plot, out, &picture, &err) != 0)
+            goto fail;
         printf("plot      %s\n", plot);
     }
     goto done;

@@ -35,7 +35,7 @@ int command_show(int argc, char **argv)
         simclr_error_input(&err, "simclr show: --out FILE is required");
         return cli_report_error(&err);
     }
-    if (cli_prepare_output_file("--out", out_path, &err) != 0) return cli_report_error(&err);
+    if (cli_check_output_file("--out", out_path, &err) != 0) return cli_report_error(&err);
     simclr_dataset_split_id split;
     simclr_dataset_split_parse(split_name, &split);
 
@@ -53,7 +53,8 @@ int command_show(int argc, char **argv)
             status = cli_report_error(&err);
         } else {
             simclr_dataset_read_image(&ds, split, (size_t)index, pixels);
-            if (simclr_image_write_png(out_path, pixels, ds.height, ds.width, ds.channels, &err) != 0) {
+            if (cli_prepare_output_file("--out", out_path, &err) != 0 ||
+                simclr_image_write_png(out_path, pixels, ds.height, ds.width, ds.channels, &err) != 0) {
                 status = cli_report_error(&err);
             } else {
                 int label = simclr_dataset_label(&ds, split, (size_t)index);

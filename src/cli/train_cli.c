@@ -499,7 +499,7 @@ int train_cli_prepare(const train_cli *options, const train_start *start, const 
     /* Everything is checked: from here on the run writes (rank 0 alone). */
     if (!simclr_communicator_is_root(comm)) return 0;
     if (defaulted) printf("Output directory: %s\n", run->out_dir);
-    if (cli_make_directory(run->out_dir, err) != 0) goto fail;
+    if (cli_make_directory("--out", run->out_dir, err) != 0) goto fail;
     if (options->overwrite && run_directory_clear(start->command, run->out_dir, err) != 0) goto fail;
     char path[4200];
     snprintf(path, sizeof path, "%s/%s_config.json", run->out_dir, start->command);

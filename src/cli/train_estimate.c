@@ -130,11 +130,10 @@ int train_estimate_run(const simclr_dataset *ds, const simclr_train_config *conf
                                   "SIMCLR_CONV_LAYOUT gives the encoder's feature maps the %s layout, for which "
                                   "oneDNN has only its reference kernels on this CPU (oneDNN ISA %s) for %d of "
                                   "the %d convolution passes of a step: hundreds of times slower than its jit "
-                                  "kernels; unset SIMCLR_CONV_LAYOUT (auto picks %s here) or give --force to run "
-                                  "it anyway",
+                                  "kernels; unset SIMCLR_CONV_LAYOUT (auto takes a layout oneDNN has jit kernels "
+                                  "for) or give --force to run it anyway",
                                   simclr_nn_layout_name(kernels->feature_layout), simclr_conv2d_cpu_isa_name(),
-                                  kernels->reference_passes, kernels->conv_passes,
-                                  simclr_nn_layout_name(simclr_conv2d_blocked_layout()));
+                                  kernels->reference_passes, kernels->conv_passes);
     double forward_gflops = 0.0;
     if (measure_gflops(&config->model, kernels->reference_passes > 0, &estimate->measured_gflops, &forward_gflops,
                        err) != 0)

@@ -224,7 +224,7 @@ int simclr_model_encoder_kernels(const simclr_model_config *config, int batch, s
     if (!plan) return simclr_error_set(err, SIMCLR_ERROR_KIND_RESOURCE, "out of memory planning the encoder");
     int status = simclr_network_plan(plan, "encoder", &config->input, specs, count, batch, err);
     if (status == 0) {
-        kernels->feature_layout = plan->layers[0].out_layout;
+        kernels->feature_layout = plan->feature_layout;
         kernels->layout_forced = plan->layout_forced;
         kernels->reference_passes = plan->reference_passes;
         for (int i = 0; i < plan->layer_count; i++)

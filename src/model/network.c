@@ -3,6 +3,7 @@
  * forward and backward passes over the layer list, the tensor list and the summary.
  */
 #include "network_plan.h"
+#include "util/multiversion.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -292,13 +293,14 @@ void simclr_network_zero_grads(simclr_network *net)
 
 /* Bit i of mask = values[i] > 0; values are float (element_size 4) or bf16 (2), where a bf16
  * value is > 0 when it is neither zero, negative nor NaN. */
-static void mask_store(uint64_t *mask, const void *values, size_t element_size, size_t count)
+/* Words [first_word, last_word) of mask_store (a thread's share), multiversioned
+ * (util/multiversion.h), as is mask_apply's: together 6% of a ResNet-18 bf16 step. */
+SIMCLR_MULTIVERSIONED static void mask_store_words(uint64_t *mask, const void *values, size_t element_size,
+                                                   size_t count, size_t first_word, size_t last_word)
 {
-    size_t words = (count + 63) / 64;
     const float *f32 = values;
     const uint16_t *bf16 = values;
-#pragma omp parallel for schedule(static) if (count > 65536)
-    for (size_t w = 0; w < words; w++) {
+    for (size_t w = first_word; w < last_word; w++) {
         size_t begin = w * 64, end = begin + 64 < count ? begin + 64 : count;
         uint64_t bits = 0;
         if (element_size == sizeof(float)) {
@@ -311,14 +313,24 @@ static void mask_store(uint64_t *mask, const void *values, size_t element_size, 
     }
 }
 
-/* values[i] = 0 where bit i of mask is clear. */
-static void mask_apply(void *values, size_t element_size, const uint64_t *mask, size_t count)
+static void mask_store(uint64_t *mask, const void *values, size_t element_size, size_t count)
 {
     size_t words = (count + 63) / 64;
+#pragma omp parallel if (count > 65536)
+    {
+        size_t first, last;
+        simclr_thread_share(words, &first, &last);
+        mask_store_words(mask, values, element_size, count, first, last);
+    }
+}
+
+/* values[i] = 0 where bit i of mask is clear. */
+SIMCLR_MULTIVERSIONED static void mask_apply_words(void *values, size_t element_size, const uint64_t *mask,
+                                                   size_t count, size_t first_word, size_t last_word)
+{
     float *f32 = values;
     uint16_t *bf16 = values;
-#pragma omp parallel for schedule(static) if (count > 65536)
-    for (size_t w = 0; w < words; w++) {
+    for (size_t w = first_word; w < last_word; w++) {
         size_t begin = w * 64, end = begin + 64 < count ? begin + 64 : count;
         uint64_t bits = mask[w];
         for (size_t i = begin; i < end; i++) {
@@ -328,6 +340,17 @@ static void mask_apply(void *values, size_t element_size, const uint64_t *mask, 
             else
                 bf16[i] = 0;
         }
+    }
+}
+
+static void mask_apply(void *values, size_t element_size, const uint64_t *mask, size_t count)
+{
+    size_t words = (count + 63) / 64;
+#pragma omp parallel if (count > 65536)
+    {
+        size_t first, last;
+        simclr_thread_share(words, &first, &last);
+        mask_apply_words(values, element_size, mask, count, first, last);
     }
 }
 

@@ -299,12 +299,10 @@ int simclr_train_pretrain(const simclr_dataset *ds, const simclr_train_config *c
             learning_rate = (float)simclr_lr_schedule_at(&state.schedule, global_step);
             simclr_train_keep_states(parts, part_count, kept_states);
             if (pretrain_step(&state, ds, config, epoch, step, learning_rate, inject_nan, &result, err) != 0) {
-                if (err->kind == SIMCLR_ERROR_KIND_INTERRUPTED) { /* within the step: its start is saved */
-                    simclr_train_restore_states(parts, part_count, kept_states);
-                    if (!config->quiet) fprintf(config->log, "\n");
-                    simclr_train_save_interrupted(ds, config, "pretrain", "linear_probe", parts, part_count, epoch,
-                                                  step, sums, 6, simclr_progress_now() - epoch_start, err);
-                }
+                /* Cut within the step: the step's start is saved. */
+                simclr_train_save_if_interrupted(ds, config, "pretrain", "linear_probe", parts, part_count,
+                                                 kept_states, epoch, step, sums, 6,
+                                                 simclr_progress_now() - epoch_start, err);
                 goto done;
             }
             sums[0] += result.contrastive.loss;
@@ -338,12 +336,9 @@ int simclr_train_pretrain(const simclr_dataset *ds, const simclr_train_config *c
                                                             config->test_batch, state.pixels, state.views,
                                                             config->knn_k > 0 ? &state.knn : NULL, &test, err);
         simclr_train_set_interruptible(config, evaluated, 1, 0);
-        if (evaluation != 0) {
-            if (err->kind == SIMCLR_ERROR_KIND_INTERRUPTED) { /* every step done: resume evaluates */
-                if (!config->quiet) fprintf(config->log, "\n");
-                simclr_train_save_interrupted(ds, config, "pretrain", "linear_probe", parts, part_count, epoch,
-                                              steps, sums, 6, simclr_progress_now() - epoch_start, err);
-            }
+        if (evaluation != 0) { /* cut in the evaluation: every step is done, the resumed run evaluates */
+            simclr_train_save_if_interrupted(ds, config, "pretrain", "linear_probe", parts, part_count, NULL, epoch,
+                                             steps, sums, 6, simclr_progress_now() - epoch_start, err);
             goto done;
         }
         simclr_network *const checked[3] = {&state.encoder, &state.head, &state.probe};

@@ -271,12 +271,9 @@ static int train_supervised(const simclr_dataset *ds, const simclr_train_config 
             if (supervised_step(&state, ds, config, epoch, step, count, learning_rate, inject_nan, &loss,
                                 &correct, err) != 0) {
                 simclr_train_set_interruptible(config, interruptible, 2, 0);
-                if (err->kind == SIMCLR_ERROR_KIND_INTERRUPTED) { /* within the step: its start is saved */
-                    simclr_train_restore_states(parts, 2, kept_states);
-                    if (!config->quiet) fprintf(config->log, "\n");
-                    simclr_train_save_interrupted(ds, config, run, "classifier", parts, 2, epoch, step, sums, 3,
-                                                  simclr_progress_now() - epoch_start, err);
-                }
+                /* Cut within the step: the step's start is saved. */
+                simclr_train_save_if_interrupted(ds, config, run, "classifier", parts, 2, kept_states, epoch, step,
+                                                 sums, 3, simclr_progress_now() - epoch_start, err);
                 goto done;
             }
             sums[0] += (double)loss * (double)count;
@@ -305,12 +302,9 @@ static int train_supervised(const simclr_dataset *ds, const simclr_train_config 
                                                             state.inputs, config->knn_k > 0 ? &state.knn : NULL,
                                                             &test, err);
         simclr_train_set_interruptible(config, evaluated, 1, 0);
-        if (evaluation != 0) {
-            if (err->kind == SIMCLR_ERROR_KIND_INTERRUPTED) { /* every step done: resume evaluates */
-                if (!config->quiet) fprintf(config->log, "\n");
-                simclr_train_save_interrupted(ds, config, run, "classifier", parts, 2, epoch, steps, sums, 3,
-                                              simclr_progress_now() - epoch_start, err);
-            }
+        if (evaluation != 0) { /* cut in the evaluation: every step is done, the resumed run evaluates */
+            simclr_train_save_if_interrupted(ds, config, run, "classifier", parts, 2, NULL, epoch, steps, sums, 3,
+                                             simclr_progress_now() - epoch_start, err);
             goto done;
         }
         simclr_network *const checked[2] = {&state.encoder, &state.classifier};

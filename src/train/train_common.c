@@ -355,13 +355,26 @@ void simclr_train_keep_states(const simclr_checkpoint_part *parts, int part_coun
     }
 }
 
-void simclr_train_restore_states(const simclr_checkpoint_part *parts, int part_count, const float *copy)
+static void restore_states(const simclr_checkpoint_part *parts, int part_count, const float *copy)
 {
     for (int p = 0; p < part_count; p++) {
         if (!parts[p].net || parts[p].net->state_count == 0) continue;
         memcpy(parts[p].net->state, copy, parts[p].net->state_count * sizeof(float));
         copy += parts[p].net->state_count;
     }
+}
+
+int simclr_train_save_if_interrupted(const simclr_dataset *ds, const simclr_train_config *config, const char *run,
+                                     const char *classifier, const simclr_checkpoint_part *parts, int part_count,
+                                     const float *kept_states, int epoch, size_t next_step,
+                                     const double *accumulators, int accumulator_count, double seconds,
+                                     simclr_error *err)
+{
+    if (err->kind != SIMCLR_ERROR_KIND_INTERRUPTED) return -1;
+    if (kept_states) restore_states(parts, part_count, kept_states);
+    if (!config->quiet) fprintf(config->log, "\n");
+    return simclr_train_save_interrupted(ds, config, run, classifier, parts, part_count, epoch, next_step,
+                                         accumulators, accumulator_count, seconds, err);
 }
 
 int simclr_train_save_interrupted(const simclr_dataset *ds, const simclr_train_config *config, const char *run,

@@ -105,7 +105,7 @@ int simclr_train_stop_requested(const simclr_train_config *config, long long ste
  * statistics has changed in the step: through the forward and backward passes up to the first
  * optimizer update, and through the evaluation (inference only). The loop keeps a copy of every
  * part network's running statistics from the step's start (simclr_train_keep_states) and, when a
- * step was cut short, puts it back (simclr_train_restore_states) before saving the checkpoint of
+ * step was cut short, puts it back (simclr_train_save_if_interrupted) before saving the checkpoint of
  * the last complete step, so that the resumed run is the uninterrupted one bit for bit. Under
  * MPI the ranks must stop at the same point: they stop between steps, as before. */
 void simclr_train_set_interruptible(const simclr_train_config *config, simclr_network *const *nets, int count,
@@ -113,7 +113,15 @@ void simclr_train_set_interruptible(const simclr_train_config *config, simclr_ne
 /* The floats of the part networks' running statistics (the size of a copy). */
 size_t simclr_train_state_floats(const simclr_checkpoint_part *parts, int part_count);
 void simclr_train_keep_states(const simclr_checkpoint_part *parts, int part_count, float *copy);
-void simclr_train_restore_states(const simclr_checkpoint_part *parts, int part_count, const float *copy);
+/* After a step or an evaluation failed with err: when it was an interruption between two layers,
+ * puts the running statistics kept at the step's start back (kept_states; NULL after an
+ * evaluation, which changes none) and saves the checkpoint at (epoch, next_step) as
+ * simclr_train_save_interrupted does; any other failure is left as it is. Returns -1. */
+int simclr_train_save_if_interrupted(const simclr_dataset *ds, const simclr_train_config *config, const char *run,
+                                     const char *classifier, const simclr_checkpoint_part *parts, int part_count,
+                                     const float *kept_states, int epoch, size_t next_step,
+                                     const double *accumulators, int accumulator_count, double seconds,
+                                     simclr_error *err);
 
 /* Saves <out_dir>/<run>.safetensors at a position inside an epoch and returns -1 with an
  * SIMCLR_ERROR_KIND_INTERRUPTED message saying how to continue. */

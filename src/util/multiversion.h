@@ -10,10 +10,22 @@
  * does not clone; call a marked function from inside the region instead. Elsewhere (a native
  * build, which targets one CPU anyway, clang, other architectures) the mark is empty.
  */
+#include <omp.h>
+#include <stddef.h>
+
 #if defined(SIMCLR_MULTIVERSION) && defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
 #define SIMCLR_MULTIVERSIONED __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
 #else
 #define SIMCLR_MULTIVERSIONED
 #endif
+
+/* Items [*first, *last) of count for the calling OpenMP thread: equal contiguous shares in thread
+ * order, so a parallel region can hand its thread's share to a SIMCLR_MULTIVERSIONED loop. */
+static inline void simclr_thread_share(size_t count, size_t *first, size_t *last)
+{
+    size_t threads = (size_t)omp_get_num_threads(), thread = (size_t)omp_get_thread_num();
+    *first = count * thread / threads;
+    *last = count * (thread + 1) / threads;
+}
 
 #endif
