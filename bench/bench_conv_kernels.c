@@ -185,7 +185,7 @@ static void bench_layer(const layer_shape *shape, int batch, int steps, int warm
     simclr_conv2d_config config = {shape->in_size, shape->in_size, shape->in_channels,
                             shape->out_channels, KERNEL, STRIDE, 0, SIMCLR_NN_ACTIVATION_NONE,
                             SIMCLR_NN_PRECISION_FP32, first ? SIMCLR_NN_LAYOUT_NCHW : blocked, blocked};
-    simclr_error err;
+    simclr_error err = {0};
     simclr_conv2d *layer = NULL;
     if (simclr_conv2d_create(&layer, &config, &err) != 0) {
         fprintf(stderr, "bench_conv_kernels: %s\n", err.message);

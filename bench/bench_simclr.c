@@ -701,7 +701,7 @@ int main(int argc, char **argv)
     bench_options o;
     if (parse_options(argc, argv, &o) != 0) return 2;
     omp_set_num_threads(o.threads);
-    simclr_error err;
+    simclr_error err = {0};
     simclr_error_clear(&err);
     bench_state s;
     memset(&s, 0, sizeof s);

@@ -54,7 +54,7 @@ static FUZZ_UNUSED int fuzz_open_dataset(simclr_dataset_options *options, const 
 {
     options->data_dir = dir;
     simclr_dataset ds;
-    simclr_error err;
+    simclr_error err = {0};
     int status = simclr_dataset_open(&ds, options, &err);
     if (status == 0) {
         fuzz_check_dataset(&ds, height, width, channels);

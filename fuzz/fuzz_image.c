@@ -44,7 +44,7 @@ int fuzz_image_one(const uint8_t *data, size_t size)
         char path[600];
         snprintf(path, sizeof path, "%s/image", dir);
         uint8_t *pixels = NULL;
-        simclr_error err;
+        simclr_error err = {0};
         if (fuzz_write_file(dir, "image", bytes, length, length) != 0)
             options = (uint8_t)(options & ~2);
         else
@@ -58,7 +58,7 @@ int fuzz_image_one(const uint8_t *data, size_t size)
 
     uint8_t *pixels = NULL;
     int height = 0, width = 0;
-    simclr_error err;
+    simclr_error err = {0};
     simclr_error_clear(&err);
     int status =
         simclr_image_decode_memory(bytes, length, "fuzz-image", channels, &pixels, &height, &width, &err);

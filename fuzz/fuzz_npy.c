@@ -19,7 +19,7 @@ int fuzz_npy_one(const uint8_t *data, size_t size)
     snprintf(path, sizeof path, "%s/input.npy", dir);
     snprintf(again_path, sizeof again_path, "%s/again.npy", dir);
     simclr_npy_reader reader;
-    simclr_error err;
+    simclr_error err = {0};
     simclr_error_clear(&err);
     if (simclr_npy_reader_open(&reader, path, &err) != 0) {
         FUZZ_CHECK(err.message[0] != '\0' && reader.stream == NULL);

@@ -122,7 +122,7 @@ int fuzz_options_one(const uint8_t *data, size_t size)
         parser.spec_count = command_train_specs(1, &values.training, &values.from, specs);
     }
 
-    simclr_error err;
+    simclr_error err = {0};
     simclr_error_clear(&err);
     int status = options_parse(&parser, argc, argv, &err);
     FUZZ_CHECK(status == -1 || status == 0 || status == 1);

@@ -35,7 +35,7 @@ static void fuzz_safetensors_check_tensor(const simclr_safetensors_file *file,
 
     uint8_t *out = malloc(bytes ? bytes : 1);
     FUZZ_CHECK(out != NULL);
-    simclr_error err;
+    simclr_error err = {0};
     FUZZ_CHECK(simclr_safetensors_read(file, tensor->name, tensor->dtype, tensor->shape, tensor->ndim, out,
                                 &err) == 0);
     FUZZ_CHECK(bytes == 0 || memcmp(out, tensor->data, bytes) == 0);
@@ -66,7 +66,7 @@ static void fuzz_safetensors_round_trip(const simclr_safetensors_file *file, con
 {
     simclr_safetensors_writer writer;
     simclr_safetensors_writer_init(&writer);
-    simclr_error err;
+    simclr_error err = {0};
     int status = 0;
     for (size_t i = 0; status == 0 && i < file->tensor_count; i++) {
         const simclr_safetensors_tensor *t = &file->tensors[i];
@@ -108,7 +108,7 @@ int fuzz_safetensors_one(const uint8_t *data, size_t size)
     fuzz_fresh_dir("safetensors", dir, sizeof dir);
 
     simclr_safetensors_file file;
-    simclr_error err;
+    simclr_error err = {0};
     simclr_error_clear(&err);
     int status = simclr_safetensors_open_memory(&file, data, size, "fuzz.safetensors", &err);
     if (status != 0) {
@@ -123,7 +123,7 @@ int fuzz_safetensors_one(const uint8_t *data, size_t size)
         }
         FUZZ_CHECK(simclr_safetensors_find(&file, "no such tensor \x01") == NULL);
         FUZZ_CHECK(simclr_safetensors_metadata(&file, "no such key \x01") == NULL);
-        simclr_error missing;
+        simclr_error missing = {0};
         FUZZ_CHECK(simclr_safetensors_read(&file, "no such tensor \x01", SIMCLR_SAFETENSORS_DTYPE_F32, NULL, 0,
                                     NULL, &missing) == -1);
         fuzz_safetensors_round_trip(&file, dir);
@@ -135,7 +135,7 @@ int fuzz_safetensors_one(const uint8_t *data, size_t size)
         char path[600];
         snprintf(path, sizeof path, "%s/checkpoint.safetensors", dir);
         simclr_checkpoint_info info;
-        simclr_error info_err;
+        simclr_error info_err = {0};
         simclr_error_clear(&info_err);
         int info_status = simclr_checkpoint_read_info(path, &info, &info_err);
         if (status != 0) FUZZ_CHECK(info_status == -1);

@@ -15,19 +15,19 @@ passes=0
 # What each example assumes is in scope.
 prelude() {
     case $1 in
-    atomic_file.h) echo 'const char *path = "x"; const void *bytes = ""; size_t size = 0; simclr_error err;' ;;
-    network.h) echo 'simclr_tensor_shape input_shape = {28, 28, 1}; simclr_layer_spec specs[5] = {{0}}; simclr_error err;
+    atomic_file.h) echo 'const char *path = "x"; const void *bytes = ""; size_t size = 0; simclr_error err = {0};' ;;
+    network.h) echo 'simclr_tensor_shape input_shape = {28, 28, 1}; simclr_layer_spec specs[5] = {{0}}; simclr_error err = {0};
         uint64_t seed = 0; const float *images = NULL, *d_output = NULL; int batch = 1;' ;;
-    plot.h) echo 'const float *train_loss = NULL, *val_loss = NULL; int epochs = 1; simclr_error err;' ;;
-    download.h) echo 'simclr_error err;' ;;
+    plot.h) echo 'const float *train_loss = NULL, *val_loss = NULL; int epochs = 1; simclr_error err = {0};' ;;
+    download.h) echo 'simclr_error err = {0};' ;;
     features.h) echo 'simclr_feature_options options = {0}; simclr_dataset ds = {0}; size_t n = 0;
-        simclr_feature_sink sink = NULL; void *ctx = NULL; simclr_error err;' ;;
+        simclr_feature_sink sink = NULL; void *ctx = NULL; simclr_error err = {0};' ;;
     knn.h) echo 'size_t rows = 1; int dim = 1, classes = 2; float *queries = NULL; size_t n = 0;
-        int32_t *predictions = NULL; simclr_knn_config config = simclr_knn_config_default(); simclr_error err;' ;;
-    npy.h) echo 'size_t rows = 1, cols = 1, batch_rows = 1; const float *batch = NULL; simclr_error err;' ;;
+        int32_t *predictions = NULL; simclr_knn_config config = simclr_knn_config_default(); simclr_error err = {0};' ;;
+    npy.h) echo 'size_t rows = 1, cols = 1, batch_rows = 1; const float *batch = NULL; simclr_error err = {0};' ;;
     pca.h) echo 'int dim = 2; const float *batch = NULL; size_t rows = 0; float *components = NULL;
-        double *variances = NULL; float *out = NULL; simclr_error err;' ;;
-    safetensors.h) echo 'float *weights = NULL; simclr_error err;' ;;
+        double *variances = NULL; float *out = NULL; simclr_error err = {0};' ;;
+    safetensors.h) echo 'float *weights = NULL; simclr_error err = {0};' ;;
     *) echo '' ;;
     esac
 }

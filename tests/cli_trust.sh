@@ -65,6 +65,49 @@ else fail "refused resume rewrote the config"; fi
 expect_status 0 "resume may extend --epochs and change --threads" \
     "$simclr" baseline "${tiny[@]}" --epochs 2 --threads 1 --resume "$work/run"
 if [ "$(wc -l <"$work/run/baseline_history.csv")" -eq 3 ]; then pass "extended run has 2 epochs"; else fail "extended run history"; fi
+# Issue 27: --resume DIR alone continues the run with the options it recorded; one given now
+# still may change what may change, and is refused by name where it contradicts the run.
+expect_status 0 "a tiny pretraining with options of its own" "$simclr" pretrain "${tiny[@]}" --temperature 0.2 \
+    --head-out 16 --out "$work/bare"
+expect_status 0 "--resume DIR with only --epochs continues it" "$simclr" pretrain --resume "$work/bare" --epochs 2
+if [ "$(wc -l <"$work/bare/pretrain_history.csv")" -eq 3 ] &&
+   [ "$(json_field "$work/bare/pretrain_config.json" '["temperature"]')" = 0.2 ] &&
+   [ "$(json_field "$work/bare/pretrain_config.json" '["model"]["head_out"]')" = 16 ] &&
+   [ "$(json_field "$work/bare/pretrain_config.json" '["model"]["width"]')" = 8 ]; then
+    pass "the bare resume ran the recorded options for a second epoch"; else fail "bare resume config / history"; fi
+expect_status 0 "and again, from the resumed run's own record" "$simclr" pretrain --resume "$work/bare" --epochs 3 --threads 1
+if [ "$(wc -l <"$work/bare/pretrain_history.csv")" -eq 4 ]; then pass "third epoch"; else fail "second bare resume"; fi
+expect_status 2 "a given option that contradicts the recorded run is refused" "$simclr" pretrain --resume "$work/bare" \
+    --epochs 4 --temperature 0.5
+expect_text "$work/err" "--temperature: the run in $work/bare used 0.2, this command gives 0.5" "the refusal names it"
+# Whole messages, however long: fifteen differences (about 1.2 KB, past the old 1 KiB buffer).
+expect_status 2 "many differences are refused" "$simclr" pretrain --resume "$work/bare" --epochs 4 --width 16 \
+    --temperature 0.5 --unlabeled-batch 30 --labeled-batch 6 --labeled-per-class 6 --seed 9 --loss nt-xent \
+    --head-hidden 32 --head-out 32 --knn-k 3 --learning-rate 0.01 --depth 3
+expect_text "$work/err" "15 options differ" "the count of differences"
+for label in "--labeled-per-class" "--seed" "--unlabeled-batch" "--labeled-batch" "--loss" "--temperature" \
+             "--knn-k" "--learning-rate" "--probe-learning-rate" "--width" "--depth" "--padding" \
+             "encoder feature width" "--head-hidden" "--head-out (projection width)"; do
+    expect_text "$work/err" "$label: the run in $work/bare used" "the long refusal prints $label"
+done
+if [ "$(wc -c <"$work/err")" -gt 1100 ] && [ "$(tail -c 1 "$work/err" | od -An -c | tr -d ' ')" = '\n' ]; then
+    pass "the refusal is whole ($(wc -c <"$work/err") bytes, ending in a newline)"; else fail "the refusal was cut"; fi
+# A moved dataset is found through --data-dir: its files are checked against the run's.
+mkdir -p "$work/fm-a"
+for f in "$fmnist"/*ubyte.gz; do ln -s "$f" "$work/fm-a/"; done
+expect_status 0 "a run on a dataset directory" "$simclr" baseline "${tiny[@]}" --data-dir "$work/fm-a" --out "$work/moved"
+mv "$work/fm-a" "$work/fm-b"
+expect_status 2 "resuming after the dataset moved is refused" "$simclr" baseline --resume "$work/moved" --epochs 2
+expect_text "$work/err" "give its new place with --data-dir" "the refusal says how to point at the moved dataset"
+expect_status 0 "--data-dir finds the moved dataset" "$simclr" baseline --resume "$work/moved" --epochs 2 \
+    --data-dir "$work/fm-b"
+if [ "$(json_field "$work/moved/baseline_config.json" '["dataset"]["data_dir"]')" = "$work/fm-b" ]; then
+    pass "the record follows the dataset"; else fail "data_dir after the move"; fi
+rm "$work/fm-b/train-labels-idx1-ubyte.gz"  # the same labels, compressed otherwise: other files
+gzip -dc "$fmnist/train-labels-idx1-ubyte.gz" | gzip -1 -n >"$work/fm-b/train-labels-idx1-ubyte.gz"
+expect_status 2 "other files under the new --data-dir are refused" "$simclr" baseline --resume "$work/moved" \
+    --epochs 3 --data-dir "$work/fm-b"
+expect_text "$work/err" "dataset files (bytes): the run in $work/moved used" "the refusal names the dataset's files"
 # Kernel choices are recorded and, like --threads, may change on resume: the encoder's
 # feature-map layout (width 16 on 28x28x1: nChw16c on AVX-512; NHWC below, where oneDNN's
 # backward-weights kernel of a one-channel first conv into nChw8c is its reference one, see
@@ -155,6 +198,11 @@ expect_status 0 "a run on a data directory with quotes and backslashes" \
     "$simclr" baseline "${tiny[@]}" --data-dir "$odd" --out "$work/odd-run"
 if [ "$(json_field "$work/odd-run/baseline_config.json" '["dataset"]["data_dir"]')" = "$odd" ]; then
     pass "config is valid JSON and holds the path exactly"; else fail "config JSON escaping"; fi
+odd_out="$work/odd 'run' \"2\""
+expect_status 0 "a run with quotes in its paths" "$simclr" baseline "${tiny[@]}" --data-dir "$odd" --out "$odd_out"
+expect_status 0 "--resume reads its quoted command line back" "$simclr" baseline --resume "$odd_out" --epochs 2
+if [ "$(json_field "$odd_out/baseline_config.json" '["dataset"]["data_dir"]')" = "$odd" ]; then
+    pass "the resumed run read the same --data-dir"; else fail "quoted --data-dir on resume"; fi
 expect_status 2 "a run refused for memory" env SIMCLR_MEMORY_LIMIT=1000000 "$simclr" baseline "${tiny[@]}" --out "$work/mem"
 if [ ! -e "$work/mem" ]; then pass "a refused run writes no config"; else fail "refused run left $(ls "$work/mem")"; fi
 : >"$work/a-file"

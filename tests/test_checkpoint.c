@@ -34,7 +34,7 @@ static simclr_checkpoint_info make_info(const simclr_model_config *config)
 static void test_round_trip(void **state)
 {
     (void)state;
-    simclr_error err;
+    simclr_error err = {0};
     simclr_model_config config = simclr_model_config_default((simclr_tensor_shape){28, 28, 1}, 10);
     config.width = 8;
     simclr_network encoder, restored;

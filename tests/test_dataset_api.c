@@ -54,7 +54,7 @@ static void test_kinds_without_default_dir_ask_for_one(void **state)
         simclr_dataset_options options = simclr_dataset_options_default();
         options.kind = kinds[i];
         simclr_dataset ds;
-        simclr_error err;
+        simclr_error err = {0};
         assert_int_equal(simclr_dataset_open(&ds, &options, &err), -1);
         assert_int_equal(err.kind, SIMCLR_ERROR_KIND_INPUT);
         assert_non_null(strstr(err.message, "--data-dir"));
@@ -64,7 +64,7 @@ static void test_kinds_without_default_dir_ask_for_one(void **state)
     options.kind = SIMCLR_DATASET_KIND_MNIST;
     options.data_dir = "/nonexistent/mnist-dir";
     simclr_dataset ds;
-    simclr_error err;
+    simclr_error err = {0};
     assert_int_equal(simclr_dataset_open(&ds, &options, &err), -1);
     assert_non_null(strstr(err.message, "/nonexistent/mnist-dir"));
 }

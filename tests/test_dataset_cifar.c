@@ -82,7 +82,7 @@ static void test_cifar10_concatenates_batches(void **state)
     const char meta[] = "plane\ncar\nbird\ncat\ndeer\ndog\nfrog\nhorse\nship\ntruck\n\n";
     free(test_write_file(dir, "batches.meta.txt", meta, strlen(meta)));
     simclr_dataset ds;
-    simclr_error err;
+    simclr_error err = {0};
     if (open_kind(&ds, SIMCLR_DATASET_KIND_CIFAR10, dir, 0, &err) != 0) fail_msg("%s", err.message);
     assert_string_equal(ds.name, "cifar10");
     assert_int_equal(ds.height, 32);
@@ -119,7 +119,7 @@ static void test_cifar10_nested_folder_and_default_names(void **state)
     assert_int_equal(mkdir(nested, 0755), 0);
     write_cifar10(nested);
     simclr_dataset ds;
-    simclr_error err;
+    simclr_error err = {0};
     if (open_kind(&ds, SIMCLR_DATASET_KIND_CIFAR10, dir, 0, &err) != 0) fail_msg("%s", err.message);
     assert_string_equal(ds.path, nested);
     assert_string_equal(ds.class_names[1], "automobile");
@@ -132,7 +132,7 @@ static void test_cifar10_nested_folder_and_default_names(void **state)
 static void expect_failure(simclr_dataset_kind kind, const char *dir, int coarse, const char *file)
 {
     simclr_dataset ds;
-    simclr_error err;
+    simclr_error err = {0};
     assert_int_equal(open_kind(&ds, kind, dir, coarse, &err), -1);
     assert_int_equal(err.kind, SIMCLR_ERROR_KIND_INPUT);
     if (!strstr(err.message, file)) fail_msg("message does not name %s: %s", file, err.message);
@@ -178,7 +178,7 @@ static void test_cifar100_fine_and_coarse(void **state)
     write_records(dir, "train.bin", 0, 4, 2, train_labels, 0);
     write_records(dir, "test.bin", 50, 2, 2, test_labels, 0);
     simclr_dataset ds;
-    simclr_error err;
+    simclr_error err = {0};
     if (open_kind(&ds, SIMCLR_DATASET_KIND_CIFAR100, dir, 0, &err) != 0) fail_msg("%s", err.message);
     assert_string_equal(ds.name, "cifar100");
     assert_int_equal(ds.num_classes, 100);

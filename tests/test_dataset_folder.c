@@ -134,7 +134,7 @@ static void test_reads_sorted_classes_and_files(void **state)
     (void)state;
     char *root = write_tree();
     simclr_dataset ds;
-    simclr_error err;
+    simclr_error err = {0};
     if (open_dir(&ds, root, SIDE, &err) != 0) fail_msg("%s", err.message);
     assert_string_equal(ds.name, "folder");
     assert_int_equal(ds.height, SIDE);
@@ -170,7 +170,7 @@ static void test_resizes_and_reads_jpeg(void **state)
     write_png(root, "train/cat/big.png", -1, 20, 12); /* one colour, 20x12 -> 8x8 */
     write_jpeg(root, "train/dog/e.jpeg", 200, 100, 50);
     simclr_dataset ds;
-    simclr_error err;
+    simclr_error err = {0};
     if (open_dir(&ds, root, SIDE, &err) != 0) fail_msg("%s", err.message);
     assert_int_equal(ds.splits[SIMCLR_DATASET_SPLIT_TRAIN].count, 5);
     uint8_t out[SIDE * SIDE * 3];
@@ -201,7 +201,7 @@ static void test_resizes_and_reads_jpeg(void **state)
 static void expect_failure(const char *root, int image_size, const char *text)
 {
     simclr_dataset ds;
-    simclr_error err;
+    simclr_error err = {0};
     assert_int_equal(open_dir(&ds, root, image_size, &err), -1);
     assert_int_equal(err.kind, SIMCLR_ERROR_KIND_INPUT);
     if (!strstr(err.message, text)) fail_msg("message does not name %s: %s", text, err.message);

@@ -140,7 +140,7 @@ static void test_plain_idx(void **state)
     char *dir = test_make_temp_dir();
     write_idx(dir, "");
     simclr_dataset ds;
-    simclr_error err;
+    simclr_error err = {0};
     if (open_kind(&ds, SIMCLR_DATASET_KIND_MNIST, dir, &err) != 0) fail_msg("%s", err.message);
     assert_string_equal(ds.name, "mnist");
     check_contents(&ds);
@@ -157,7 +157,7 @@ static void test_gzipped_idx(void **state)
     char *dir = test_make_temp_dir();
     write_idx(dir, ".gz");
     simclr_dataset ds;
-    simclr_error err;
+    simclr_error err = {0};
     if (open_kind(&ds, SIMCLR_DATASET_KIND_FASHION_MNIST, dir, &err) != 0) fail_msg("%s", err.message);
     assert_string_equal(ds.name, "fashion-mnist");
     check_contents(&ds);
@@ -171,7 +171,7 @@ static void test_gzipped_idx(void **state)
 static void expect_failure(const char *dir, const char *file, const char *detail)
 {
     simclr_dataset ds;
-    simclr_error err;
+    simclr_error err = {0};
     assert_int_equal(open_kind(&ds, SIMCLR_DATASET_KIND_MNIST, dir, &err), -1);
     assert_int_equal(err.kind, SIMCLR_ERROR_KIND_INPUT);
     if (!strstr(err.message, file)) fail_msg("message does not name %s: %s", file, err.message);
@@ -260,7 +260,7 @@ static void test_real_fashion_mnist(void **state)
     assert_int_equal(options.kind, SIMCLR_DATASET_KIND_FASHION_MNIST);
     assert_string_equal(simclr_dataset_default_dir(options.kind), dir);
     simclr_dataset ds;
-    simclr_error err;
+    simclr_error err = {0};
     if (simclr_dataset_open(&ds, &options, &err) != 0) fail_msg("%s", err.message);
     assert_string_equal(ds.path, dir);
     assert_int_equal(ds.splits[SIMCLR_DATASET_SPLIT_TRAIN].count, 60000);

@@ -86,7 +86,7 @@ static void test_reads_all_splits_column_major(void **state)
     const char names[] = "a\nb\nc\nd\ne\nf\ng\nh\ni\nlast one\n";
     free(test_write_file(dir, "class_names.txt", names, strlen(names)));
     simclr_dataset ds;
-    simclr_error err;
+    simclr_error err = {0};
     if (open_dir(&ds, dir, -1, &err) != 0) fail_msg("%s", err.message);
     assert_string_equal(ds.name, "stl10");
     assert_int_equal(ds.height, 96);
@@ -126,7 +126,7 @@ static void test_optional_files_and_nested_folder(void **state)
     assert_int_equal(mkdir(nested, 0755), 0);
     write_stl10(nested, 0);
     simclr_dataset ds;
-    simclr_error err;
+    simclr_error err = {0};
     if (open_dir(&ds, dir, -1, &err) != 0) fail_msg("%s", err.message);
     assert_string_equal(ds.path, nested);
     assert_int_equal(ds.splits[SIMCLR_DATASET_SPLIT_UNLABELED].count, 0);
@@ -147,7 +147,7 @@ static void test_fold_selects_indices(void **state)
     const char folds[] = "2 0\n1\n";
     free(test_write_file(dir, "fold_indices.txt", folds, strlen(folds)));
     simclr_dataset ds;
-    simclr_error err;
+    simclr_error err = {0};
     if (open_dir(&ds, dir, 0, &err) != 0) fail_msg("%s", err.message);
     assert_int_equal(ds.splits[SIMCLR_DATASET_SPLIT_TRAIN].count, 2);
     assert_null(ds.splits[SIMCLR_DATASET_SPLIT_TRAIN].mapping);
@@ -180,7 +180,7 @@ static void test_fold_selects_indices(void **state)
 static void expect_failure(const char *dir, const char *file)
 {
     simclr_dataset ds;
-    simclr_error err;
+    simclr_error err = {0};
     assert_int_equal(open_dir(&ds, dir, -1, &err), -1);
     assert_int_equal(err.kind, SIMCLR_ERROR_KIND_INPUT);
     if (!strstr(err.message, file)) fail_msg("message does not name %s: %s", file, err.message);
@@ -201,7 +201,7 @@ static void test_bad_files_give_clear_errors(void **state)
     write_images(dir, "train_X.bin", 1, 2, IMAGE - 1);
     expect_failure(dir, "train_X.bin");
     simclr_dataset ds;
-    simclr_error err;
+    simclr_error err = {0};
     assert_int_equal(open_dir(&ds, dir, -1, &err), -1);
     assert_non_null(strstr(err.message, "27648"));
     assert_non_null(strstr(err.message, "3 labels"));
@@ -248,7 +248,7 @@ static void test_no_data_dir(void **state)
 {
     (void)state;
     simclr_dataset ds;
-    simclr_error err;
+    simclr_error err = {0};
     assert_int_equal(open_dir(&ds, NULL, -1, &err), -1);
     assert_int_equal(err.kind, SIMCLR_ERROR_KIND_INPUT);
     assert_non_null(strstr(err.message, "--data-dir"));

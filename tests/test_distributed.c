@@ -342,7 +342,7 @@ static void bn_rank(simclr_communicator *comm, void *argument)
         c->running_var[comm->rank][k] = 1.0f;
         c->d_gamma[comm->rank][k] = c->d_beta[comm->rank][k] = 0.0f;
     }
-    simclr_error err;
+    simclr_error err = {0};
     assert_int_equal(simclr_batchnorm_forward_training(&config, c->out + offset, c->in + offset, c->gamma, c->beta,
                                                        c->running_mean[comm->rank], c->running_var[comm->rank],
                                                        mean, invstd, n, &err),
@@ -374,7 +374,7 @@ static void test_global_batchnorm(void **unused)
     memcpy(d_copy, d_out, count * sizeof(float));
     float mean[8], invstd[8], running_mean[8] = {0}, running_var[8] = {1, 1, 1, 1, 1, 1, 1, 1};
     float d_gamma[8] = {0}, d_beta[8] = {0};
-    simclr_error err;
+    simclr_error err = {0};
     assert_int_equal(simclr_batchnorm_forward_training(&config, out, in, gamma, beta, running_mean, running_var,
                                                        mean, invstd, batch, &err),
                      0);

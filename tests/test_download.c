@@ -44,7 +44,7 @@ static void test_catalog_lists_every_dataset_with_published_md5s(void **state)
 static void digest_of(simclr_digest_kind kind, const char *text, size_t repeat, char *hex)
 {
     simclr_digest digest;
-    simclr_error err;
+    simclr_error err = {0};
     assert_int_equal(simclr_digest_begin(&digest, kind, &err), 0);
     for (size_t i = 0; i < repeat; i++) simclr_digest_update(&digest, text, strlen(text));
     simclr_digest_end(&digest, hex);
@@ -67,7 +67,7 @@ static void test_digests_match_the_standard_test_vectors(void **state)
 
     char *dir = test_make_temp_dir();
     char *path = test_write_file(dir, "abc.bin", "abc", 3);
-    simclr_error err;
+    simclr_error err = {0};
     assert_int_equal(simclr_digest_file(path, SIMCLR_DIGEST_MD5, hex, &err), 0);
     assert_string_equal(hex, "900150983cd24fb0d6963f7d28e17f72");
     char missing[4200];
@@ -84,7 +84,7 @@ static void test_checksums_file_overrides_only_the_files_it_names(void **state)
     (void)state;
     const simclr_download_dataset *mnist = simclr_download_find("mnist");
     simclr_expected_checksum expected[SIMCLR_DOWNLOAD_MAX_FILES];
-    simclr_error err;
+    simclr_error err = {0};
     assert_int_equal(simclr_checksums_expected(mnist, NULL, expected, &err), 0);
     assert_string_equal(expected[0].hex, "f68b3c2dcbeaaa9fbdd348bbdeb94873");
     assert_int_equal(expected[0].kind, SIMCLR_DIGEST_MD5);
@@ -172,7 +172,7 @@ static void test_unpack_writes_the_folder_and_a_manifest_that_verifies(void **st
     mkdir(out, 0777);
     const char *expected[] = {"a.bin", "sub/b.txt"};
     int damaged = -1;
-    simclr_error err;
+    simclr_error err = {0};
     assert_int_equal(simclr_unpack_archive(archive, out, "data", expected, 2, NULL, &damaged, &err), 0);
     assert_true(exists_under(out, "data/a.bin"));
     assert_true(exists_under(out, "data/sub/b.txt"));
@@ -229,7 +229,7 @@ static void test_unpack_refuses_unsafe_and_incomplete_archives(void **state)
         snprintf(out, sizeof out, "%s/out%zu", dir, i);
         mkdir(out, 0777);
         int damaged = 0;
-        simclr_error err;
+        simclr_error err = {0};
         assert_int_equal(simclr_unpack_archive(archive, out, "data", expected, 1, NULL, &damaged, &err), -1);
         assert_int_equal(damaged, 1);
         if (!strstr(err.message, cases[i].message)) fail_msg("%s: %s", cases[i].name, err.message);
@@ -241,7 +241,7 @@ static void test_unpack_refuses_unsafe_and_incomplete_archives(void **state)
     /* Not an archive at all, and one cut short. */
     char *junk = test_write_file(dir, "junk.tar.gz", "this is no archive", 18);
     int damaged = 0;
-    simclr_error err;
+    simclr_error err = {0};
     assert_int_equal(simclr_unpack_archive(junk, dir, "data", expected, 1, NULL, &damaged, &err), -1);
     assert_int_equal(damaged, 1);
     free(junk);
@@ -290,7 +290,7 @@ static void test_manifest_verify_rejects_bad_manifests(void **state)
     };
     const char *expected[] = {"a.bin"};
     char reason[8400];
-    simclr_error err;
+    simclr_error err = {0};
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         free(test_write_file(dir, SIMCLR_DOWNLOAD_MANIFEST, cases[i].text, strlen(cases[i].text)));
         reason[0] = '\0';

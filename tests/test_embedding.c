@@ -52,7 +52,7 @@ static void test_npy_round_trip(void **state)
     snprintf(path, sizeof path, "%s/emb.npy", dir);
     const float values[12] = {0.5f, -1.0f, 2.25f, 3.0f, 4.0f, 5.5f, -6.0f, 7.0f, 1e-3f, 9.0f, 1e6f, -0.0f};
     simclr_npy_writer npy;
-    simclr_error err;
+    simclr_error err = {0};
     assert_int_equal(simclr_npy_writer_open(&npy, path, 3, 4, &err), 0);
     assert_int_equal(simclr_npy_writer_append(&npy, values, 2, &err), 0); /* streamed in two pieces */
     assert_int_equal(simclr_npy_writer_append(&npy, values + 8, 1, &err), 0);
@@ -97,7 +97,7 @@ static void test_npy_failures_leave_nothing(void **state)
     snprintf(path, sizeof path, "%s/short.npy", dir);
     const float row[2] = {1.0f, 2.0f};
     simclr_npy_writer npy;
-    simclr_error err;
+    simclr_error err = {0};
     /* Fewer rows than declared: commit refuses and removes the temporary file. */
     assert_int_equal(simclr_npy_writer_open(&npy, path, 3, 2, &err), 0);
     assert_int_equal(simclr_npy_writer_append(&npy, row, 1, &err), 0);
@@ -145,7 +145,7 @@ static void test_pca_known_components(void **state)
         rows[3][j] = m[j] - v[j];
     }
     simclr_pca pca;
-    simclr_error err;
+    simclr_error err = {0};
     assert_int_equal(simclr_pca_init(&pca, 5, &err), 0);
     simclr_pca_add(&pca, rows[0], 1);
     simclr_pca_add(&pca, rows[1], 3); /* in two pieces */
@@ -186,7 +186,7 @@ static void test_embedding_plot(void **state)
         }
     }
     simclr_npy_writer npy;
-    simclr_error err;
+    simclr_error err = {0};
     assert_int_equal(simclr_npy_writer_open(&npy, npy_path, N, D, &err), 0);
     assert_int_equal(simclr_npy_writer_append(&npy, features, N, &err), 0);
     assert_int_equal(simclr_npy_writer_commit(&npy, &err), 0);

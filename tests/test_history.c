@@ -18,7 +18,7 @@ static void test_write_and_read(void **state)
     const char *names[] = {"acc", "loss", "val_acc", "val_loss"};
     simclr_history h, back;
     simclr_history_init(&h, names, 4);
-    simclr_error err;
+    simclr_error err = {0};
     for (int e = 0; e < 5; e++) {
         double values[4] = {0.1 * e, 2.0 - 0.1 * e, 0.25 + 0.125 * e, 1.5};
         assert_int_equal(simclr_history_append(&h, values, 1.5 + e, &err), 0);

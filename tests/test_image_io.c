@@ -45,7 +45,7 @@ static char *join_path(const char *dir, const char *name)
 /* Decoding must fail with an input error that names the file. */
 static void assert_decode_fails(const char *path, const char *expected_phrase)
 {
-    simclr_error err;
+    simclr_error err = {0};
     simclr_error_clear(&err);
     uint8_t *pixels = NULL;
     int height = -1, width = -1;
@@ -65,7 +65,7 @@ static void test_png_round_trip_grey_and_rgb(void **state)
         const int height = 5, width = 7; /* rows != cols catches a transposition */
         uint8_t *pattern = make_pattern(height, width, channels);
         char *path = join_path(dir, channels == 1 ? "grey.png" : "rgb.png");
-        simclr_error err;
+        simclr_error err = {0};
         assert_int_equal(simclr_image_write_png(path, pattern, height, width, channels, &err), 0);
         uint8_t *decoded = NULL;
         int decoded_height = 0, decoded_width = 0;
@@ -86,7 +86,7 @@ static void test_png_channel_conversion(void **state)
 {
     (void)state;
     char *dir = test_make_temp_dir();
-    simclr_error err;
+    simclr_error err = {0};
     /* RGB file read as grey: ITU-R 601 luma, rounded (PIL's convert("L")). */
     const uint8_t rgb[2 * 3] = {255, 0, 0, 10, 200, 90};
     char *rgb_path = join_path(dir, "rgb.png");
@@ -171,7 +171,7 @@ static void test_jpeg_decode_within_jpeg_error(void **state)
 
         uint8_t *decoded = NULL;
         int decoded_height = 0, decoded_width = 0;
-        simclr_error err;
+        simclr_error err = {0};
         assert_int_equal(simclr_image_decode_file(path, channels, &decoded, &decoded_height,
                                            &decoded_width, &err), 0);
         assert_int_equal(decoded_height, height);
@@ -235,7 +235,7 @@ static void test_bad_files_give_errors_naming_the_file(void **state)
     /* A real PNG cut at every length: each must fail cleanly. */
     uint8_t *pattern = make_pattern(9, 13, 3);
     char *good = join_path(dir, "good.png");
-    simclr_error err;
+    simclr_error err = {0};
     assert_int_equal(simclr_image_write_png(good, pattern, 9, 13, 3, &err), 0);
     FILE *file = fopen(good, "rb");
     assert_non_null(file);
@@ -322,7 +322,7 @@ static void test_palette_png_with_transparency(void **state)
 
     uint8_t *pixels = NULL;
     int height = 0, width = 0;
-    simclr_error err;
+    simclr_error err = {0};
     if (simclr_image_decode_file(path, 3, &pixels, &height, &width, &err) != 0) fail_msg("%s", err.message);
     assert_int_equal(height, 2);
     assert_int_equal(width, 3);

@@ -19,7 +19,7 @@
 /* Bank (unnormalised on purpose): (1,0) c0, (0,1) c1, (2,2) c1, (-1,0) c0. */
 static void make_tiny_bank(simclr_knn_bank *bank)
 {
-    simclr_error err;
+    simclr_error err = {0};
     assert_int_equal(simclr_knn_bank_init(bank, 4, 2, 2, &err), 0);
     const float rows[8] = {1, 0, 0, 1, 2, 2, -1, 0};
     const int32_t labels[4] = {0, 1, 1, 0};
@@ -34,7 +34,7 @@ static void test_hand_checked_votes(void **state)
     (void)state;
     simclr_knn_bank bank;
     make_tiny_bank(&bank);
-    simclr_error err;
+    simclr_error err = {0};
     /* Query (1, 0.2): cosines 1/sqrt(1.04) with row 0, 0.2/sqrt(1.04) with row 1,
      * 1.2/(sqrt(2) sqrt(1.04)) with row 2, -1/sqrt(1.04) with row 3. k = 3 keeps rows 0, 2, 1:
      * one neighbour of class 0 against two of class 1. */
@@ -103,7 +103,7 @@ static void test_agrees_with_brute_force(void **state)
     const double temperature = 0.1;
     unsigned seed = 12345u;
     simclr_knn_bank bank;
-    simclr_error err;
+    simclr_error err = {0};
     assert_int_equal(simclr_knn_bank_init(&bank, BANK, DIM, CLASSES, &err), 0);
     for (size_t i = 0; i < (size_t)BANK * DIM; i++) bank.features[i] = (float)(uniform(&seed) * 2.0 - 1.0);
     for (size_t i = 0; i < BANK; i++) bank.labels[i] = (int32_t)(uniform(&seed) * CLASSES);
@@ -172,7 +172,7 @@ static void test_bad_input(void **state)
     (void)state;
     simclr_knn_bank bank;
     make_tiny_bank(&bank);
-    simclr_error err;
+    simclr_error err = {0};
     float query[2] = {1.0f, 0.0f};
     int32_t prediction;
     simclr_knn_config config = simclr_knn_config_default();

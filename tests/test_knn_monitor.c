@@ -79,7 +79,7 @@ static void assert_same_metrics(const simclr_history *with, const simclr_history
 static void check_run(int pretrain, simclr_model_backbone backbone, double min_accuracy)
 {
     char *dir = test_make_temp_dir();
-    simclr_error err;
+    simclr_error err = {0};
     simclr_history with, without;
     simclr_train_config config = small_config(dir, 50, backbone);
     int status = pretrain ? simclr_train_pretrain(&dataset, &config, &with, &err)
@@ -129,7 +129,7 @@ int main(void)
 {
     simclr_dataset_options options = simclr_dataset_options_default();
     options.kind = SIMCLR_DATASET_KIND_FASHION_MNIST;
-    simclr_error err;
+    simclr_error err = {0};
     simclr_dataset fmnist;
     if (simclr_dataset_open(&fmnist, &options, &err) != 0) {
         printf("skipping: %s\n", err.message);

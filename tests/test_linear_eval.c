@@ -74,7 +74,7 @@ static void test_lbfgs_rosenbrock(void **state)
     config.gradient_tolerance = 1e-8;
     config.value_tolerance = 0.0;
     simclr_lbfgs_result result;
-    simclr_error err;
+    simclr_error err = {0};
     assert_int_equal(simclr_lbfgs_minimize(rosenbrock, NULL, x, 2, &config, &result, &err), 0);
     printf("  Rosenbrock from (-1.2, 1): (%.8f, %.8f) after %d iterations, %d evaluations\n", x[0], x[1],
            result.iterations, result.evaluations);
@@ -103,7 +103,7 @@ static void test_separable_clusters(void **state)
     }
     simclr_linear_eval_config config = simclr_linear_eval_config_default();
     simclr_linear_eval_result result;
-    simclr_error err;
+    simclr_error err = {0};
     assert_int_equal(simclr_linear_eval_run(train, train_labels, TRAIN, test, test_labels, TEST, D, C, &config,
                                             &result, &err),
                      0);
@@ -139,7 +139,7 @@ static void test_label_fraction(void **state)
     ds.splits[SIMCLR_DATASET_SPLIT_TRAIN].count = N;
     ds.splits[SIMCLR_DATASET_SPLIT_TRAIN].labels = labels;
     size_t *indices = NULL, count = 0;
-    simclr_error err;
+    simclr_error err = {0};
     assert_int_equal(simclr_label_fraction_subset(&ds, 0.1, 5, &indices, &count, &err), 0);
     int per_class[3] = {0, 0, 0};
     for (size_t i = 0; i < count; i++) {

@@ -138,7 +138,7 @@ static void compare_gradients(const case_config *c, const simclr_network *net, c
 
 static void run_case(const case_config *c)
 {
-    simclr_error err;
+    simclr_error err = {0};
     simclr_model_config config = simclr_model_config_default((simclr_tensor_shape){c->height, c->width, c->channels}, 10);
     config.width = WIDTH;
     config.padding = c->padding;
@@ -219,7 +219,7 @@ static void test_network_valid_rgb(void **state)
 static void compare_bf16_networks(const char *key, simclr_network *nets, const float *input, int batch,
                                   const float *expected_output, int relu)
 {
-    simclr_error err;
+    simclr_error err = {0};
     size_t input_count = (size_t)batch * nets[0].layers[0].in_size;
     size_t output_count = (size_t)batch * simclr_network_output_size(&nets[0]);
     float *d_output = calloc(output_count, sizeof(float));
@@ -264,7 +264,7 @@ static void compare_bf16_networks(const char *key, simclr_network *nets, const f
 /* The model's encoder, fixture weights and input; its features against PyTorch's. */
 static void run_bf16_encoder_case(const case_config *c)
 {
-    simclr_error err;
+    simclr_error err = {0};
     simclr_model_config config = simclr_model_config_default((simclr_tensor_shape){c->height, c->width, c->channels}, 10);
     config.width = WIDTH;
     config.padding = c->padding;
@@ -292,7 +292,7 @@ static void test_network_bf16_linear(void **state)
     (void)state;
     simclr_tensor_shape input_shape = {20, 18, 3};
     simclr_network nets[2];
-    simclr_error err;
+    simclr_error err = {0};
     for (int p = 0; p < 2; p++) {
         simclr_nn_precision precision = p ? SIMCLR_NN_PRECISION_BF16 : SIMCLR_NN_PRECISION_FP32;
         simclr_layer_spec specs[5];
@@ -338,7 +338,7 @@ static void test_network_precision_rules(void **state)
     simclr_layer_spec dense16 = dense;
     dense16.precision = SIMCLR_NN_PRECISION_BF16;
     simclr_network net;
-    simclr_error err;
+    simclr_error err = {0};
     simclr_layer_spec mixed[3] = {conv, conv32, dense};
     assert_int_equal(simclr_network_init(&net, "n", &input, mixed, 3, 2, &err), -1);
     assert_non_null(strstr(err.message, "precision"));

@@ -74,7 +74,7 @@ static void test_line_plot_png(void **state)
     for (int i = 0; i < 5; i++) short_run[i] = 0.5f + 0.05f * (float)i;
     const simclr_plot_series series[3] = {
         {"training", train, 20}, {"validation #2", validation, 20}, {NULL, short_run, 5}};
-    simclr_error err;
+    simclr_error err = {0};
     if (simclr_plot_lines_png(path, "Classification accuracy during training", "epochs",
                        "validation accuracy", series, 3, &err) != 0)
         fail_msg("%s", err.message);
@@ -148,7 +148,7 @@ static void test_image_grid_png(void **state)
             last[((size_t)(height - 1) * width + (width - 1)) * channels + ch] = 1.0f;
         const char *const titles[2] = {"Original:", "Strongly augmented:"};
         char *path = join_path(dir, channels == 1 ? "grey_grid.png" : "rgb_grid.png");
-        simclr_error err;
+        simclr_error err = {0};
         if (simclr_plot_image_grid_png(path, images, rows, cols, height, width, channels, titles, scale,
                                 &err) != 0)
             fail_msg("%s", err.message);
@@ -204,7 +204,7 @@ static void test_image_grid_png(void **state)
     assert_int_equal(count_entries(dir), 2);
 
     /* Bad arguments are input errors, and nothing is written. */
-    simclr_error err;
+    simclr_error err = {0};
     float one_image[4] = {0};
     char *bad = join_path(dir, "bad.png");
     assert_int_equal(simclr_plot_image_grid_png(bad, one_image, 1, 1, 2, 2, 2, NULL, 1, &err), -1);

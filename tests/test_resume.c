@@ -29,7 +29,7 @@ static int setup(void **state)
     simclr_dataset_options options = simclr_dataset_options_default();
     options.kind = SIMCLR_DATASET_KIND_FASHION_MNIST;
     options.data_dir = test_fashion_mnist_dir();
-    simclr_error err;
+    simclr_error err = {0};
     have_data = simclr_dataset_open(&fashion, &options, &err) == 0;
     if (!have_data) printf("  skipping: %s\n", err.message);
     return 0;
@@ -60,7 +60,7 @@ typedef int (*run_function)(const simclr_dataset *, const simclr_train_config *,
 static void assert_same_checkpoint(const char *a, const char *b)
 {
     simclr_safetensors_file first, second;
-    simclr_error err;
+    simclr_error err = {0};
     if (simclr_safetensors_open(&first, a, &err) != 0) fail_msg("%s", err.message);
     if (simclr_safetensors_open(&second, b, &err) != 0) fail_msg("%s", err.message);
     assert_int_equal(first.tensor_count, second.tensor_count);
@@ -79,7 +79,7 @@ static void assert_same_checkpoint(const char *a, const char *b)
 static void check_resume(run_function run, const char *name, simclr_train_config base, long long first_stop,
                          long long second_stop)
 {
-    simclr_error err;
+    simclr_error err = {0};
     char *straight = test_make_temp_dir();
     char *resumed = test_make_temp_dir();
 
@@ -186,7 +186,7 @@ static void test_history_records_the_schedule(void **state)
     config.lr_schedule = SIMCLR_LR_SCHEDULE_KIND_COSINE;
     config.warmup_epochs = 1.0;
     simclr_history hist;
-    simclr_error err;
+    simclr_error err = {0};
     if (simclr_train_baseline(&fashion, &config, &hist, &err) != 0) fail_msg("%s", err.message);
     int lr = simclr_history_metric_index(&hist, "lr");
     assert_true(lr >= 0);
@@ -221,7 +221,7 @@ static void test_nan_stops_and_keeps_checkpoint(void **state)
     simclr_train_config config = small_config(dir);
     config.inject_nan_at_step = 10; /* epoch 2, step 3 */
     simclr_history hist;
-    simclr_error err;
+    simclr_error err = {0};
     assert_int_equal(simclr_train_baseline(&fashion, &config, &hist, &err), -1);
     printf("  %s\n", err.message);
     assert_non_null(strstr(err.message, "non-finite"));
@@ -248,7 +248,7 @@ static void test_infinite_weights_stop(void **state)
     simclr_train_config config = small_config(dir);
     config.adam.learning_rate = INFINITY;
     simclr_history hist;
-    simclr_error err;
+    simclr_error err = {0};
     assert_int_equal(simclr_train_baseline(&fashion, &config, &hist, &err), -1);
     printf("  %s\n", err.message);
     assert_non_null(strstr(err.message, "non-finite"));
@@ -295,7 +295,7 @@ static void test_interruption_within_a_step(void **state)
 {
     (void)state;
     if (!have_data) test_skip("Fashion-MNIST is not installed");
-    simclr_error err;
+    simclr_error err = {0};
     char *straight = test_make_temp_dir();
     simclr_train_config config = small_config(straight);
     config.model.width = 64;

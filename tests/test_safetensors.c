@@ -66,7 +66,7 @@ static void test_round_trip_f32_i64_u8_and_metadata(void **state)
 
     simclr_safetensors_writer writer;
     simclr_safetensors_writer_init(&writer);
-    simclr_error err;
+    simclr_error err = {0};
     assert_int_equal(simclr_safetensors_writer_add(&writer, "dense.kernel", SIMCLR_SAFETENSORS_DTYPE_F32,
                                             (int64_t[]){2, 3}, 2, weights, &err), 0);
     assert_int_equal(simclr_safetensors_writer_add(&writer, "a_flags", SIMCLR_SAFETENSORS_DTYPE_U8,
@@ -167,7 +167,7 @@ static void test_hand_written_file(void **state)
     size_t size = 0;
     uint8_t *bytes = make_file(json, data, sizeof data, &size);
     simclr_safetensors_file file;
-    simclr_error err;
+    simclr_error err = {0};
     if (simclr_safetensors_open_memory(&file, bytes, size, "hand.safetensors", &err) != 0)
         fail_msg("%s", err.message);
     assert_int_equal(file.tensor_count, 2);
@@ -243,7 +243,7 @@ static void assert_rejected(const uint8_t *bytes, size_t size, const char *what,
                             const char *expected)
 {
     simclr_safetensors_file file;
-    simclr_error err;
+    simclr_error err = {0};
     simclr_error_clear(&err);
     if (simclr_safetensors_open_memory(&file, bytes, size, "corrupt.safetensors", &err) == 0)
         fail_msg("%s: accepted", what);
@@ -288,7 +288,7 @@ static void test_mutations_never_crash(void **state)
     const int64_t counts[2] = {3, 4};
     simclr_safetensors_writer writer;
     simclr_safetensors_writer_init(&writer);
-    simclr_error err;
+    simclr_error err = {0};
     assert_int_equal(simclr_safetensors_writer_add(&writer, "v", SIMCLR_SAFETENSORS_DTYPE_F32, (int64_t[]){2, 3},
                                             2, values, &err), 0);
     assert_int_equal(simclr_safetensors_writer_add(&writer, "c", SIMCLR_SAFETENSORS_DTYPE_I64, (int64_t[]){2}, 1,
@@ -342,7 +342,7 @@ static void test_open_and_write_errors_name_the_file(void **state)
     char *dir = test_make_temp_dir();
     char *missing = join_path(dir, "missing.safetensors");
     simclr_safetensors_file file;
-    simclr_error err;
+    simclr_error err = {0};
     assert_int_equal(simclr_safetensors_open(&file, missing, &err), -1);
     assert_int_equal(err.kind, SIMCLR_ERROR_KIND_INPUT);
     assert_non_null(strstr(err.message, missing));

@@ -38,7 +38,7 @@ static void test_subset_is_balanced_and_seeded(void **state)
     (void)state;
     fake_dataset fake;
     fake_init(&fake, UNLABELED_COUNT);
-    simclr_error err;
+    simclr_error err = {0};
     size_t *a = NULL, *b = NULL, *c = NULL, count = 0;
     assert_int_equal(simclr_sampler_labeled_subset(&fake.ds, 5, 42, &a, &count, &err), 0);
     assert_int_equal(count, 15);
@@ -83,7 +83,7 @@ static void test_steps_cover_each_index_once_per_epoch(void **state)
     (void)state;
     fake_dataset fake;
     fake_init(&fake, UNLABELED_COUNT);
-    simclr_error err;
+    simclr_error err = {0};
     size_t *subset = NULL, labeled_count = 0;
     assert_int_equal(simclr_sampler_labeled_subset(&fake.ds, 5, 7, &subset, &labeled_count, &err), 0);
     simclr_sampler_config config = {.unlabeled_batch = 8, .labeled_batch = 3, .steps_per_epoch = 0,
@@ -148,7 +148,7 @@ static void test_short_stream_wraps_into_new_pass(void **state)
     (void)state;
     fake_dataset fake;
     fake_init(&fake, 10);
-    simclr_error err;
+    simclr_error err = {0};
     size_t subset[4] = {1, 2, 3, 4};
     simclr_sampler_config config = {.unlabeled_batch = 4, .labeled_batch = 3, .steps_per_epoch = 5,
                              .seed = 3};
@@ -178,7 +178,7 @@ static void test_train_serves_as_unlabeled_when_absent(void **state)
     (void)state;
     fake_dataset fake;
     fake_init(&fake, 0);
-    simclr_error err;
+    simclr_error err = {0};
     size_t subset[2] = {0, 5};
     simclr_sampler_config config = {.unlabeled_batch = 6, .labeled_batch = 2, .seed = 1};
     simclr_sampler s;
@@ -197,7 +197,7 @@ static void test_labeled_only_partial_last_batch(void **state)
     (void)state;
     fake_dataset fake;
     fake_init(&fake, UNLABELED_COUNT);
-    simclr_error err;
+    simclr_error err = {0};
     size_t *subset = NULL, labeled_count = 0;
     assert_int_equal(simclr_sampler_labeled_subset(&fake.ds, 5, 11, &subset, &labeled_count, &err), 0);
     simclr_sampler_config config = {.unlabeled_batch = 8, .labeled_batch = 3, .seed = 11};
@@ -239,7 +239,7 @@ static void test_init_rejects_bad_config(void **state)
     (void)state;
     fake_dataset fake;
     fake_init(&fake, UNLABELED_COUNT);
-    simclr_error err;
+    simclr_error err = {0};
     size_t subset[2] = {0, 1};
     simclr_sampler s;
     simclr_sampler_config config = {.unlabeled_batch = 0, .labeled_batch = 2, .seed = 1};

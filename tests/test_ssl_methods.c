@@ -141,7 +141,7 @@ static void check_network(const char *label, simclr_network *net, const float *e
 
 static void run_steps(simclr_method_kind kind, size_t expected_count)
 {
-    simclr_error err;
+    simclr_error err = {0};
     float *init = test_load_fixture_floats("method_steps_init.f32",
                                            ENCODER_PARAMS + HEAD_PARAMS + PREDICTOR_PARAMS + QUEUE * WIDTH);
     float *views = test_load_fixture_floats("method_steps_views.f32", 3 * 2 * STEP_B * 4);

@@ -26,7 +26,7 @@ static int setup(void **state)
     simclr_dataset_options options = simclr_dataset_options_default();
     options.kind = SIMCLR_DATASET_KIND_FASHION_MNIST;
     options.data_dir = test_fashion_mnist_dir();
-    simclr_error err;
+    simclr_error err = {0};
     if (simclr_dataset_open(&f->ds, &options, &err) != 0) {
         printf("  skipping: %s\n", err.message);
         free(f);
@@ -69,7 +69,7 @@ static void test_three_runs_learn(void **state)
 {
     fixture *f = *state;
     if (!f) test_skip("Fashion-MNIST is not installed");
-    simclr_error err;
+    simclr_error err = {0};
 
     simclr_train_config config = small_config(f);
     config.epochs = 3;
@@ -137,7 +137,7 @@ static void test_baseline_bf16_learns(void **state)
 {
     fixture *f = *state;
     if (!f) test_skip("Fashion-MNIST is not installed");
-    simclr_error err;
+    simclr_error err = {0};
     simclr_train_config config = small_config(f);
     config.epochs = 3;
     simclr_history baseline, baseline_bf16;

@@ -34,7 +34,7 @@ static simclr_model_config config;
 static int write_checkpoint(void **state)
 {
     (void)state;
-    simclr_error err;
+    simclr_error err = {0};
     config = simclr_model_config_default((simclr_tensor_shape){SIDE, SIDE, 3}, CLASSES);
     config.width = WIDTH;
     config.depth = 2;
@@ -75,7 +75,7 @@ static int remove_checkpoint(void **state)
 
 static simclr_trained_model *open_model(void)
 {
-    simclr_error err;
+    simclr_error err = {0};
     simclr_trained_model *model = NULL;
     if (simclr_trained_model_open(checkpoint_path, &model, &err) != 0) fail_msg("%s", err.message);
     return model;
@@ -97,7 +97,7 @@ static void reference_embedding(const uint8_t *image, float *out)
 {
     float inputs[SIDE * SIDE * 3];
     simclr_augment_rescale(image, sizeof inputs / sizeof inputs[0], inputs);
-    simclr_error err;
+    simclr_error err = {0};
     if (simclr_network_forward(&reference_encoder, inputs, 1, &err) != 0) fail_msg("%s", err.message);
     memcpy(out, simclr_network_output(&reference_encoder), WIDTH * sizeof(float));
 }
@@ -129,7 +129,7 @@ static void test_embed_pixels_equals_encoder(void **state)
     float *embeddings = malloc(COUNT * WIDTH * sizeof(float));
     float *expected = malloc(COUNT * WIDTH * sizeof(float));
     simclr_trained_model *model = open_model();
-    simclr_error err;
+    simclr_error err = {0};
     if (simclr_trained_model_embed_pixels(model, pixels, COUNT, SIDE, SIDE, 3, embeddings, &err) != 0)
         fail_msg("%s", err.message);
     for (int i = 0; i < COUNT; i++) reference_embedding(pixels + i * image_bytes, expected + i * WIDTH);
@@ -155,7 +155,7 @@ static void test_grey_and_resized_input(void **state)
     float expected[WIDTH], embedding[WIDTH];
     reference_embedding(fitted, expected);
     simclr_trained_model *model = open_model();
-    simclr_error err;
+    simclr_error err = {0};
     if (simclr_trained_model_embed_pixels(model, grey, 1, height, width, 1, embedding, &err) != 0)
         fail_msg("%s", err.message);
     test_assert_close("grey 37x23 input", embedding, expected, WIDTH, 1e-5, 1e-5);
@@ -168,7 +168,7 @@ static void test_grey_and_resized_input(void **state)
 static void test_files_equal_pixels(void **state)
 {
     (void)state;
-    simclr_error err;
+    simclr_error err = {0};
     uint8_t *image = random_pixels(SIDE * SIDE * 3, 3);
     char png[4200];
     snprintf(png, sizeof png, "%s/image.png", temp_dir);
@@ -212,7 +212,7 @@ static void test_classify_equals_softmax(void **state)
     float probabilities[COUNT * CLASSES];
     int only_classes[COUNT];
     simclr_trained_model *model = open_model();
-    simclr_error err;
+    simclr_error err = {0};
     if (simclr_trained_model_classify_pixels(model, pixels, COUNT, SIDE, SIDE, 3, classes,
                                              probabilities, &err) != 0 ||
         simclr_trained_model_classify_pixels(model, pixels, COUNT, SIDE, SIDE, 3, only_classes,
@@ -250,7 +250,7 @@ static void *embed_repeatedly(void *argument)
 {
     thread_job *job = argument;
     for (int round = 0; round < 4 && !job->failed; round++) {
-        simclr_error err;
+        simclr_error err = {0};
         if (simclr_trained_model_embed_pixels(job->model, job->pixels, COUNT, SIDE, SIDE, 3,
                                               job->embeddings, &err) != 0)
             job->failed = 1;
@@ -265,7 +265,7 @@ static void test_two_threads_share_a_model(void **state)
     uint8_t *pixels = random_pixels(COUNT * SIDE * SIDE * 3, 5);
     simclr_trained_model *model = open_model();
     float *alone = malloc(COUNT * WIDTH * sizeof(float));
-    simclr_error err;
+    simclr_error err = {0};
     if (simclr_trained_model_embed_pixels(model, pixels, COUNT, SIDE, SIDE, 3, alone, &err) != 0)
         fail_msg("%s", err.message);
     thread_job *jobs = calloc(2, sizeof *jobs);
@@ -296,7 +296,7 @@ static void expect_input_error(int status, const simclr_error *err, const char *
 static void test_bad_arguments(void **state)
 {
     (void)state;
-    simclr_error err;
+    simclr_error err = {0};
     simclr_trained_model *model = NULL;
     char missing[4200];
     snprintf(missing, sizeof missing, "%s/nowhere.safetensors", temp_dir);

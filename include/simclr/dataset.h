@@ -13,7 +13,7 @@
  *     simclr_dataset_options options = simclr_dataset_options_default();
  *     options.kind = SIMCLR_DATASET_KIND_FASHION_MNIST;
  *     simclr_dataset ds;
- *     simclr_error err;
+ *     simclr_error err = {0};
  *     if (simclr_dataset_open(&ds, &options, &err) != 0) { fprintf(stderr, "%s\n", err.message); ... }
  *     uint8_t *pixels = malloc(simclr_dataset_image_bytes(&ds));
  *     simclr_dataset_read_image(&ds, SIMCLR_DATASET_SPLIT_TRAIN, 0, pixels);

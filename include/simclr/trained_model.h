@@ -6,7 +6,7 @@
  * model is opaque, images go in as files or as uint8 HWC pixels, results come out as floats.
  *
  *     simclr_trained_model *model = NULL;
- *     simclr_error err;
+ *     simclr_error err = {0};
  *     if (simclr_trained_model_open("runs/fmnist/finetune.safetensors", &model, &err) != 0) {
  *         fprintf(stderr, "%s\n", err.message);
  *         return 1;

@@ -22,11 +22,15 @@ class SimclrInputError(SimclrError, ValueError):
 
 
 class _Error(ctypes.Structure):
-    _fields_ = [("kind", ctypes.c_int), ("message", ctypes.c_char * 1024)]
+    _fields_ = [("kind", ctypes.c_int), ("message", ctypes.c_char * 1024),
+                ("long_message", ctypes.c_void_p)]
 
     def raise_it(self):
-        message = self.message.decode("utf-8", "replace")
-        if self.kind == ERROR_KIND_INPUT:
+        lib = library()
+        message = lib.simclr_error_message(ctypes.byref(self)).decode("utf-8", "replace")
+        kind = self.kind
+        lib.simclr_error_clear(ctypes.byref(self))  # frees a message too long for the struct
+        if kind == ERROR_KIND_INPUT:
             raise SimclrInputError(message)
         raise SimclrError(message)
 
@@ -61,6 +65,8 @@ def _bind(lib):
     paths_p = ctypes.POINTER(ctypes.c_char_p)
     signatures = {
         "simclr_version": (ctypes.c_char_p, []),
+        "simclr_error_message": (ctypes.c_char_p, [error_p]),
+        "simclr_error_clear": (None, [error_p]),
         "simclr_trained_model_open": (c_int, [ctypes.c_char_p, ctypes.POINTER(model_p), error_p]),
         "simclr_trained_model_close": (None, [model_p]),
         "simclr_trained_model_input_shape": (None, [model_p, c_int_p, c_int_p, c_int_p]),

@@ -77,8 +77,7 @@ int dataset_cli_open(const dataset_cli *options, simclr_dataset *ds, simclr_erro
         /* Issue 27: a folder of images opened as another dataset (--dataset forgotten). */
         if (err->kind == SIMCLR_ERROR_KIND_INPUT && open_options.kind != SIMCLR_DATASET_KIND_FOLDER &&
             options->data_dir && holds_images(options->data_dir, 2)) {
-            size_t used = strlen(err->message);
-            snprintf(err->message + used, sizeof err->message - used,
+            simclr_error_append(err,
                      "; %s holds PNG/JPEG images: for a folder of images give --dataset folder (and "
                      "--image-size)",
                      options->data_dir);
@@ -97,12 +96,13 @@ int dataset_cli_open(const dataset_cli *options, simclr_dataset *ds, simclr_erro
     return 0;
 }
 
-int cli_report_error(const simclr_error *err)
+int cli_report_error(simclr_error *err)
 {
     fprintf(stderr, "simclr: %s%s\n", err->kind == SIMCLR_ERROR_KIND_INTERRUPTED ? "" : "error: ",
-            err->message[0] ? err->message : "unknown failure");
-    if (err->kind == SIMCLR_ERROR_KIND_INTERRUPTED) return 130;
-    return err->kind == SIMCLR_ERROR_KIND_INPUT ? 2 : 1;
+            err->message[0] ? simclr_error_message(err) : "unknown failure");
+    int status = err->kind == SIMCLR_ERROR_KIND_INTERRUPTED ? 130 : err->kind == SIMCLR_ERROR_KIND_INPUT ? 2 : 1;
+    simclr_error_clear(err);
+    return status;
 }
 
 /* The folder part of an output file's path ("." when it has none); fails on an empty name or a

@@ -29,8 +29,8 @@ void dataset_cli_add_specs(dataset_cli *options, option_spec *specs, size_t *cou
 /* Opens the dataset the options name; on failure err explains which flag or file. */
 int dataset_cli_open(const dataset_cli *options, simclr_dataset *ds, simclr_error *err);
 
-/* Prints "simclr: <message>" (plus a hint for input errors) and returns the exit status. */
-int cli_report_error(const simclr_error *err);
+/* Prints "simclr: <message>" (whole, however long), clears err and returns the exit status. */
+int cli_report_error(simclr_error *err);
 
 /* Creates directory path (and parents) if missing; err names the flag and the path on failure. */
 int cli_make_directory(const char *flag, const char *path, simclr_error *err);

@@ -41,7 +41,7 @@ int command_augment(int argc, char **argv)
                                        "view 1 drawn again.",
                             .specs = specs,
                             .spec_count = spec_count};
-    simclr_error err;
+    simclr_error err = {0};
     int parsed = options_parse(&parser, argc, argv, &err);
     if (parsed != 0) return parsed > 0 ? 0 : cli_report_error(&err);
     if (!out_path) {

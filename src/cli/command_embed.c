@@ -212,7 +212,7 @@ int command_embed(int argc, char **argv)
                             .spec_count = spec_count,
                             .allow_positional = 1,
                             .positional = positional};
-    simclr_error err;
+    simclr_error err = {0};
     int parsed = options_parse(&parser, argc, argv, &err);
     if (parsed != 0) {
         free(positional);

@@ -34,7 +34,7 @@ int command_eval(int argc, char **argv)
                                        "be the model's (in any order: labels are mapped by name).",
                             .specs = specs,
                             .spec_count = spec_count};
-    simclr_error err;
+    simclr_error err = {0};
     int parsed = options_parse(&parser, argc, argv, &err);
     if (parsed != 0) return parsed > 0 ? 0 : cli_report_error(&err);
     if (!model_path) {

@@ -18,7 +18,7 @@ int command_info(int argc, char **argv)
                                        "counts, the image shape and the class names.",
                             .specs = specs,
                             .spec_count = spec_count};
-    simclr_error err;
+    simclr_error err = {0};
     int parsed = options_parse(&parser, argc, argv, &err);
     if (parsed != 0) return parsed > 0 ? 0 : cli_report_error(&err);
 

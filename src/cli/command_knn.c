@@ -59,7 +59,7 @@ int command_knn(int argc, char **argv)
                                        "exp(similarity / T).",
                             .specs = specs,
                             .spec_count = spec_count};
-    simclr_error err;
+    simclr_error err = {0};
     int parsed = options_parse(&parser, argc, argv, &err);
     if (parsed != 0) return parsed > 0 ? 0 : cli_report_error(&err);
     simclr_feature_extractor fx;

@@ -40,7 +40,7 @@ int command_linear_eval(int argc, char **argv)
                                        "L-BFGS; prints test top-1 and top-5.",
                             .specs = specs,
                             .spec_count = spec_count};
-    simclr_error err;
+    simclr_error err = {0};
     int parsed = options_parse(&parser, argc, argv, &err);
     if (parsed != 0) return parsed > 0 ? 0 : cli_report_error(&err);
     int fraction_given = options_given(&parser, "label-fraction");

@@ -196,7 +196,7 @@ int command_predict(int argc, char **argv)
                             .spec_count = spec_count,
                             .allow_positional = 1,
                             .positional = arguments};
-    simclr_error err;
+    simclr_error err = {0};
     int parsed = arguments ? options_parse(&parser, argc, argv, &err) : -1;
     if (!arguments) simclr_error_set(&err, SIMCLR_ERROR_KIND_RESOURCE, "out of memory");
     if (parsed != 0) {

@@ -28,7 +28,7 @@ int command_show(int argc, char **argv)
                                        "rescaling or augmentation) as a PNG file.",
                             .specs = specs,
                             .spec_count = spec_count};
-    simclr_error err;
+    simclr_error err = {0};
     int parsed = options_parse(&parser, argc, argv, &err);
     if (parsed != 0) return parsed > 0 ? 0 : cli_report_error(&err);
     if (!out_path) {

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "commands.h"
+#include "resume_options.h"
 #include "simclr/checkpoint.h"
 #include "simclr/embedding_plot.h"
 #include "simclr/plot.h"
@@ -96,7 +97,7 @@ size_t command_train_specs(int finetune, train_cli *options, const char **from, 
     return count;
 }
 
-static int run_train_command(train_command command, int argc, char **argv)
+static int run_train_command_line(train_command command, int argc, char **argv)
 {
     train_cli options;
     train_cli_defaults(&options);
@@ -124,7 +125,12 @@ static int run_train_command(train_command command, int argc, char **argv)
         return cli_report_error(&err);
 
     simclr_dataset ds;
-    if (dataset_cli_open(&options.data, &ds, &err) != 0) return cli_report_error(&err);
+    if (dataset_cli_open(&options.data, &ds, &err) != 0) {
+        if (err.kind == SIMCLR_ERROR_KIND_INPUT && options_given(&parser, "resume"))
+            simclr_error_append(&err, "; if the run's dataset has moved, give its new place with --data-dir "
+                                      "(its files are checked against the run's)");
+        return cli_report_error(&err);
+    }
     train_run prepared;
     int status = 0, have_run = 0;
     simclr_history runs[3];
@@ -215,6 +221,17 @@ done:
     for (int r = 0; r < 3; r++) simclr_history_free(&runs[r]);
     if (have_run) train_run_free(&prepared);
     simclr_dataset_close(&ds);
+    return status;
+}
+
+/* Issue 27: `--resume DIR` continues the run with the options it recorded, then those given. */
+static int run_train_command(train_command command, int argc, char **argv)
+{
+    resume_options resumed;
+    simclr_error err = {0};
+    if (resume_options_merge(COMMAND_NAMES[command], argc, argv, &resumed, &err) != 0) return cli_report_error(&err);
+    int status = run_train_command_line(command, resumed.argc, resumed.argv);
+    resume_options_free(&resumed);
     return status;
 }
 

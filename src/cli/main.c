@@ -82,7 +82,8 @@ static void print_cpu_kernels(FILE *stream)
     simclr_nn_layout layout = SIMCLR_NN_LAYOUT_NHWC;
     simclr_error err = {0};
     if (simclr_model_feature_layout(&model, &layout, &err) != 0) {
-        fprintf(stream, "oneDNN ISA %s (%s)\n", simclr_conv2d_cpu_isa_name(), err.message);
+        fprintf(stream, "oneDNN ISA %s (%s)\n", simclr_conv2d_cpu_isa_name(), simclr_error_message(&err));
+        simclr_error_clear(&err);
         return;
     }
     fprintf(stream, "oneDNN ISA %s: fp32 feature maps %s, bf16 convolutions %s\n", simclr_conv2d_cpu_isa_name(),

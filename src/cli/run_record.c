@@ -126,7 +126,7 @@ int run_record_build(run_record *record, const run_record_source *source,
         add_row(record, "version", "simclr version", T, M, err, "%s", SIMCLR_VERSION) ||
         add_row(record, "command_line", "command line", T, M, err, "%s", line) ||
         add_row(record, "dataset.name", "--dataset", T, F, err, "%s", ds->name) ||
-        add_row(record, "dataset.data_dir", "--data-dir", T, F, err, "%s", ds->path) ||
+        add_row(record, "dataset.data_dir", "--data-dir", T, M, err, "%s", ds->path) ||
         add_row(record, "dataset.image_shape", "image shape (--image-size)", RUN_VALUE_JSON, F, err,
                 "[%d, %d, %d]", ds->height, ds->width, ds->channels) ||
         add_row(record, "dataset.stl10_fold", "--stl10-fold", N, F, err, "%d", source->stl10_fold) ||
@@ -370,8 +370,13 @@ int run_record_compare_checkpoint(const run_record *record, const char *checkpoi
         simclr_safetensors_close(&file);
         return 0;
     }
-    char message[sizeof err->message] = "";
-    size_t used = 0;
+    char *message = NULL;
+    size_t size = 0;
+    FILE *lines = open_memstream(&message, &size);
+    if (!lines) {
+        simclr_safetensors_close(&file);
+        return simclr_error_system(err, "--resume %s: comparing the run record", run_dir);
+    }
     int differences = 0;
     for (int i = 0; i < record->count; i++) {
         const run_record_row *row = &record->rows[i];
@@ -381,17 +386,25 @@ int run_record_compare_checkpoint(const run_record *record, const char *checkpoi
         char before[160], after[160];
         shown_value(stored ? stored : "(not recorded)", before, sizeof before);
         shown_value(row->value, after, sizeof after);
-        int wrote = snprintf(message + used, sizeof message - used,
-                             "%s%s: the run in %s used %s, this command gives %s",
-                             differences ? "\n" : "", row->label, run_dir, before, after);
-        if (wrote > 0) used = used + (size_t)wrote < sizeof message ? used + (size_t)wrote : sizeof message - 1;
+        fprintf(lines, "%s%s: the run in %s used %s, this command gives %s", differences ? "\n" : "", row->label,
+                run_dir, before, after);
         differences++;
     }
     simclr_safetensors_close(&file);
-    if (differences == 0) return 0;
-    return simclr_error_input(err, "--resume %s: %d option%s differ%s from the run being resumed "
-                                   "(give the run's own values, or start a new run with another "
-                                   "--out):\n%s",
-                              run_dir, differences, differences == 1 ? "" : "s",
-                              differences == 1 ? "s" : "", message);
+    int failed = fclose(lines) != 0;
+    if (differences == 0 && !failed) {
+        free(message);
+        return 0;
+    }
+    if (failed) {
+        free(message);
+        return simclr_error_set(err, SIMCLR_ERROR_KIND_RESOURCE, "--resume %s: out of memory comparing the run record",
+                                run_dir);
+    }
+    simclr_error_input(err, "--resume %s: %d option%s differ%s from the run being resumed "
+                            "(give the run's own values, or start a new run with another "
+                            "--out):\n%s",
+                       run_dir, differences, differences == 1 ? "" : "s", differences == 1 ? "s" : "", message);
+    free(message);
+    return -1;
 }

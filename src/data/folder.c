@@ -200,11 +200,8 @@ static int folder_decode(simclr_dataset *ds, simclr_dataset_split_id id, const p
         uint8_t *pixels = NULL;
         int height = 0, width = 0;
         if (simclr_image_decode_file(files->items[i], 3, &pixels, &height, &width, err) != 0) {
-            if (err && !strstr(err->message, files->items[i])) {
-                char message[sizeof err->message];
-                snprintf(message, sizeof message, "%s", err->message);
-                simclr_error_set(err, err->kind, "folder: %s: %s", files->items[i], message);
-            }
+            if (err && !strstr(simclr_error_message(err), files->items[i]))
+                simclr_error_set(err, err->kind, "folder: %s: %s", files->items[i], simclr_error_message(err));
             return -1;
         }
         uint8_t *out = split->owned_pixels + i * image_bytes;

@@ -230,9 +230,7 @@ static int download_archive(const simclr_download_dataset *dataset, const simclr
         simclr_remove_tree(temp_dir);
         if (damaged) {
             unlink(archive_path);
-            size_t length = strlen(err->message);
-            snprintf(err->message + length, sizeof err->message - length,
-                     "; nothing was unpacked and the archive was removed");
+            simclr_error_append(err, "; nothing was unpacked and the archive was removed");
         }
         return -1;
     }

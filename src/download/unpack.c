@@ -272,9 +272,10 @@ int simclr_manifest_verify(const char *folder, const char *const *expected, int 
             if (strcmp(name, expected[e]) == 0) listed[e] = 1;
         char member[4096], actual[SIMCLR_DIGEST_HEX_MAX];
         snprintf(member, sizeof member, "%s/%s", folder, name);
-        simclr_error read_error;
+        simclr_error read_error = {0};
         if (simclr_digest_file(member, SIMCLR_DIGEST_SHA256, actual, &read_error) != 0) {
-            snprintf(reason, reason_size, "%s", read_error.message);
+            snprintf(reason, reason_size, "%s", simclr_error_message(&read_error));
+            simclr_error_clear(&read_error);
             verdict = 0;
         } else if (strcmp(actual, line) != 0) {
             snprintf(reason, reason_size, "%s changed since it was unpacked (sha256 %s, recorded %s)", member,

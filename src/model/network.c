@@ -239,9 +239,8 @@ int simclr_network_forward(simclr_network *net, const float *in, int batch, simc
                                                                   kernel, bias, running, running + channels,
                                                                   batch, err);
             if (status != 0) {
-                char reason[sizeof err->message];
-                snprintf(reason, sizeof reason, "%s", err->message);
-                return simclr_error_set(err, err->kind, "%s: %s: %s", net->name, layer->name, reason);
+                return simclr_error_set(err, err->kind, "%s: %s: %s", net->name, layer->name,
+                                        simclr_error_message(err));
             }
             break;
         }

@@ -394,10 +394,8 @@ static int plan_layer(simclr_network *net, int i, const simclr_layer_spec *spec,
         simclr_max_pool_config pool = {shape.height, shape.width, shape.channels, spec->kernel, spec->stride,
                                        spec->padding, in_precision, SIMCLR_NN_LAYOUT_NHWC};
         if (simclr_max_pool_check(&pool, err) != 0) {
-            char reason[sizeof err->message];
-            snprintf(reason, sizeof reason, "%s", err->message);
             return simclr_error_input(err, "%s: %s gets a %dx%d input: %s", name, layer->name, shape.height,
-                                      shape.width, reason);
+                                      shape.width, simclr_error_message(err));
         }
         layer->precision = in_precision;
         shape.height = simclr_conv2d_output_size(shape.height, spec->kernel, spec->stride, spec->padding);

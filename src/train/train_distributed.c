@@ -47,8 +47,10 @@ void simclr_train_debug_dump_gradients(const simclr_train_config *config, const 
         for (size_t i = 0; i < second->param_count; i++) values[first->param_count + i] = second->grads[i];
     char path[4096];
     snprintf(path, sizeof path, "%s/%s_e%d_s%zu.f32", dir, tag, epoch, step);
-    simclr_error err;
-    if (simclr_atomic_file_write_all(path, values, count * sizeof(float), &err) != 0)
-        fprintf(stderr, "simclr: SIMCLR_DEBUG_DUMP_GRADIENTS: %s\n", err.message);
+    simclr_error err = {0};
+    if (simclr_atomic_file_write_all(path, values, count * sizeof(float), &err) != 0) {
+        fprintf(stderr, "simclr: SIMCLR_DEBUG_DUMP_GRADIENTS: %s\n", simclr_error_message(&err));
+        simclr_error_clear(&err);
+    }
     free(values);
 }
