@@ -97,6 +97,22 @@ else
     expect_status 2 "a folder of images as fashion-mnist" "$simclr" info --data-dir "$work/photos"
     expect_text "$work/err" "$work/photos holds PNG/JPEG images: for a folder of images give --dataset folder" \
         "the error points to --dataset folder"
+    # Issue 27: the progress line is redrawn on a terminal, but not under mpirun (whose forwarded
+    # output each rank sees as a terminal): one finished line per epoch there.
+    if command -v script >/dev/null; then
+        progress_run=(baseline --steps-per-epoch 3 --epochs 1 --width 8 --labeled-per-class 5 --labeled-batch 5
+                      --threads 2 --knn-k 0)
+        script -qec "$(printf '%q ' "$simclr" "${progress_run[@]}" --out "$work/tty")" /dev/null >"$work/tty.log" 2>&1
+        script -qec "$(printf '%q ' env OMPI_COMM_WORLD_SIZE=1 "$simclr" "${progress_run[@]}" --out "$work/tty-mpi")" \
+            /dev/null >"$work/tty-mpi.log" 2>&1
+        if grep -q $'\r\033\[K' "$work/tty.log"; then pass "a terminal gets the redrawn progress line"
+        else fail "no redraw on a terminal"; fi
+        if grep -q $'\033\[K' "$work/tty-mpi.log"; then fail "under mpirun the progress line was redrawn"
+        elif grep -q "3/3 .*ms/step" "$work/tty-mpi.log"; then pass "under mpirun: finished lines only"
+        else fail "under mpirun: no finished progress line"; fi
+    else
+        echo "skipping the terminal progress check: script(1) is missing"; skipped=$((skipped + 1))
+    fi
     expect_status 2 "show index out of range" "$simclr" show --split test --index 10000 --out "$work/x.png"
     expect_text "$work/err" "--index" "out-of-range index names the flag"
     expect_status 0 "augment grid" "$simclr" augment --out "$work/grid.png" --n 8 --seed 3

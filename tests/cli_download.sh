@@ -75,11 +75,12 @@ d=$work/wrong
 run wrong 1 download cifar10 --data-dir "$d" --url "$base/wrong/" --checksums "$sums"
 expect_in wrong err "checksum mismatch: md5 is"
 expect_in wrong err "the file was removed"
-[ -z "$(ls -A "$d")" ] || fail "wrong: files left after a checksum mismatch: $(ls -A "$d")"
+[ ! -e "$d" ] || fail "wrong: left $d after a checksum mismatch: $(ls -A "$d")"
 # The published MD5 is checked when no --checksums is given: the synthetic archive fails it.
 run published 1 download cifar10 --data-dir "$d" --url "$base/ok/"
 expect_in published err "expected c32a1d4ab5d03f1284b67883e8d87530 (published checksum)"
 # A resumed file that does not verify is fetched again from the start, once.
+mkdir -p "$d"
 head -c 5000 "$fixtures/stl10_binary.tar.gz" > "$d/stl10_binary.tar.gz.partial"
 printf 'garbage' | dd of="$d/stl10_binary.tar.gz.partial" bs=1 seek=100 conv=notrunc status=none
 run bad_partial 0 download stl10 --data-dir "$d" --url "$base/ok/" --checksums "$sums"
@@ -113,6 +114,12 @@ expect_in missing err "the server answered HTTP 404"
 "$python" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])' > "$work/free_port"
 run refused 1 download cifar100 --data-dir "$d" --url "http://127.0.0.1:$(cat "$work/free_port")/" --checksums "$sums"
 expect_in refused err "cannot connect to http://127.0.0.1:"
+# Issue 27: no network says the ways round it, and a run that fetched nothing leaves no folder.
+expect_in refused err "put it in $d and run this command again"
+expect_in refused err "or give --url with a mirror's address"
+run refused_fresh 1 download cifar100 --data-dir "$work/fresh/nested" --url "http://127.0.0.1:$(cat "$work/free_port")/" \
+    --checksums "$sums"
+[ -e "$work/fresh" ] && fail "refused_fresh: left $(find "$work/fresh")"
 
 # ---- a folder changed after unpacking is fetched again; one simclr did not write is refused ----
 d=$work/cifar10

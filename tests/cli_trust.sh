@@ -242,6 +242,15 @@ if [ -d "$cifar/train/cat" ]; then
     if [ "$(grep -c 'resized from' "$work/out")" -eq 1 ]; then pass "said once"; else fail "resizing said $(grep -c 'resized from' "$work/out") times"; fi
     expect_status 0 "baseline on a folder dataset at 32 px" "$simclr" baseline "${tiny[@]}" --dataset folder \
         --data-dir "$work/cifar" --image-size 32 --out "$work/folder"
+    # Issue 27: a contrastive batch larger than its images is a warning, or with --strict a refusal.
+    expect_status 0 "a batch larger than the dataset runs" "$simclr" pretrain "${tiny[@]}" --dataset folder \
+        --data-dir "$work/cifar" --image-size 32 --unlabeled-batch 100 --out "$work/big-batch"
+    expect_text "$work/err" "warning: --unlabeled-batch 100 is larger than the 60 training (the dataset has no unlabeled split) images of $work/cifar: images repeat within a batch" \
+        "and warns, naming the option and the dataset's size"
+    expect_status 2 "--strict refuses it" "$simclr" pretrain "${tiny[@]}" --dataset folder --data-dir "$work/cifar" \
+        --image-size 32 --unlabeled-batch 100 --strict --out "$work/big-batch-strict"
+    expect_text "$work/err" "--unlabeled-batch 100: larger than the 60 training" "the refusal names the option"
+    if [ ! -e "$work/big-batch-strict" ]; then pass "the refused run wrote nothing"; else fail "--strict left a run"; fi
     expect_status 0 "eval takes dataset, directory and image size from the checkpoint" \
         "$simclr" eval --model "$work/folder/baseline.safetensors"
     expect_text "$work/out" "folder test split, 60 images" "eval used the checkpoint's folder dataset"

@@ -62,6 +62,7 @@ typedef struct simclr_train_config {
     float vicreg_weights[3];            /* vicreg: invariance 25, variance 25, covariance 1 */
     const char *out_dir;         /* where files go */
     int quiet;                   /* 1: no summaries and progress lines */
+    int progress_lines;          /* 1: one finished progress line per epoch, never redrawn (mpirun) */
     FILE *log;                   /* progress output (stdout) */
     /* Extra entries every checkpoint of the run stores (the CLI's run record); may be NULL. */
     const simclr_checkpoint_metadata *checkpoint_metadata;

@@ -3,6 +3,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <strings.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -95,6 +96,8 @@ int dataset_cli_open(const dataset_cli *options, simclr_dataset *ds, simclr_erro
     }
     return 0;
 }
+
+int cli_progress_redraw(void) { return getenv("OMPI_COMM_WORLD_SIZE") == NULL; }
 
 int cli_report_error(simclr_error *err)
 {

@@ -29,6 +29,11 @@ void dataset_cli_add_specs(dataset_cli *options, option_spec *specs, size_t *cou
 /* Opens the dataset the options name; on failure err explains which flag or file. */
 int dataset_cli_open(const dataset_cli *options, simclr_dataset *ds, simclr_error *err);
 
+/* Whether progress lines may be redrawn in place: not under mpirun (Open MPI sets
+ * OMPI_COMM_WORLD_SIZE), whose forwarded output is a terminal to each rank but a log to the
+ * reader; the progress line itself also asks isatty. */
+int cli_progress_redraw(void);
+
 /* Prints "simclr: <message>" (whole, however long), clears err and returns the exit status. */
 int cli_report_error(simclr_error *err);
 

@@ -278,7 +278,7 @@ int command_embed(int argc, char **argv)
     }
     fprintf(job.csv.stream, "index,source,label,class_name\n");
     job.quiet = quiet;
-    simclr_progress_init(&job.bar, stdout);
+    simclr_progress_init(&job.bar, stdout, cli_progress_redraw());
     job.bar.steps = (int)((job.count + (size_t)options.batch - 1) / (size_t)options.batch);
     job.bar.epoch_start = simclr_progress_now();
     if (run_embedding(&job, &err) != 0) {

@@ -110,9 +110,9 @@ void train_cli_add_specs(train_cli *o, option_spec *specs, size_t *count)
          "run is refused unless --overwrite or --resume",
          "a fresh runs/<command>-<UTC time>"},
         {"resume", OPTION_TYPE_STRING, &o->resume, 0, 0, NULL, "DIR",
-         "continue the run(s) saved in DIR (implies --out DIR) from the last checkpoint; every "
-         "option that shapes the run must be the one it was started with (--epochs, --threads "
-         "and --quiet may change)",
+         "continue the run(s) saved in DIR (implies --out DIR) from the last checkpoint, with the "
+         "options the run recorded; an option given that shapes the run must be the one it was "
+         "started with (--epochs, --threads, --data-dir and --quiet may change)",
          NULL},
         {"knn-k", OPTION_TYPE_INT, &o->knn_k, 0, 1e9, NULL, "K",
          "kNN monitor after every epoch (val_knn_acc): K nearest labeled training images by "
@@ -125,6 +125,10 @@ void train_cli_add_specs(train_cli *o, option_spec *specs, size_t *count)
          "replace the run in --out (its files only) instead of refusing", NULL},
         {"force", OPTION_TYPE_FLAG, &o->force, 0, 0, NULL, NULL,
          "start even when the estimate exceeds 600 s per step or 48 hours for the run", NULL},
+        {"strict", OPTION_TYPE_FLAG, &o->strict, 0, 0, NULL, NULL,
+         "refuse what is otherwise a warning: a contrastive batch larger than the images it is "
+         "drawn from (images would repeat in a batch)",
+         NULL},
         {"quiet", OPTION_TYPE_FLAG, &o->quiet, 0, 0, NULL, NULL,
          "no model summaries or progress lines", NULL},
         {"stop-after-steps", OPTION_TYPE_INT, &o->stop_after_steps, 0, 1000000000, NULL, "N",
@@ -287,6 +291,31 @@ static int take_architecture(const train_cli *options, const train_start *start,
     return 0;
 }
 
+/* Issue 27: a contrastive batch larger than the images it is drawn from repeats images within a
+ * batch (false negatives for the loss): a warning naming the option and the count, or with
+ * --strict a refusal. Supervised epochs take each labeled image once, whatever the batch. */
+static int check_batches_fit(const train_cli *options, const train_start *start, const simclr_dataset *ds,
+                             const simclr_train_config *config, simclr_error *err)
+{
+    if (strcmp(start->command, "pretrain") != 0 && strcmp(start->command, "experiment") != 0) return 0;
+    simclr_dataset_split_id source = simclr_dataset_unlabeled_source(ds);
+    size_t unlabeled = ds->splits[source].count;
+    const char *pool = source == SIMCLR_DATASET_SPLIT_UNLABELED ? "unlabeled"
+                                                                 : "training (the dataset has no unlabeled split)";
+    if (config->unlabeled_batch <= unlabeled) return 0;
+    if (options->strict)
+        return simclr_error_input(err, "--unlabeled-batch %zu: larger than the %zu %s images of %s, so images would "
+                                       "repeat within a batch (false negatives for the contrastive loss); give "
+                                       "--unlabeled-batch %zu or less",
+                                  config->unlabeled_batch, unlabeled, pool, ds->path, unlabeled);
+    fprintf(stderr,
+            "simclr: warning: --unlabeled-batch %zu is larger than the %zu %s images of %s: images repeat within "
+            "a batch, which gives the contrastive loss false negatives; give --unlabeled-batch %zu or less (--strict "
+            "refuses this)\n",
+            config->unlabeled_batch, unlabeled, pool, ds->path, unlabeled);
+    return 0;
+}
+
 static int estimate_runs(const train_cli *options, const train_start *start, const simclr_dataset *ds,
                          const simclr_train_config *config, simclr_error *err)
 {
@@ -442,6 +471,7 @@ int train_cli_prepare(const train_cli *options, const train_start *start, const 
     config->out_dir = run->out_dir;
     config->resume = options->resume != NULL;
     config->quiet = options->quiet;
+    config->progress_lines = !cli_progress_redraw();
     config->stop_after_steps = options->stop_after_steps;
     config->knn_k = (int)options->knn_k;
     config->knn_temperature = (float)options->knn_temperature;
@@ -455,6 +485,7 @@ int train_cli_prepare(const train_cli *options, const train_start *start, const 
                                            "monitor off",
                                       options->knn_k, bank_count, bank_count);
     }
+    if (check_batches_fit(options, start, ds, config, err) != 0) return -1;
     config->stop_requested = cli_stop_flag();
     if (options->threads > 0) omp_set_num_threads((int)options->threads);
 

@@ -26,6 +26,7 @@ typedef struct train_cli {
     const char *out;       /* NULL: a fresh runs/<command>-<UTC time> */
     const char *resume;
     int overwrite, force;
+    int strict; /* warnings that would be refusals (a batch larger than its images) */
     int quiet;
     long long stop_after_steps; /* 0: run to the end */
     int knn_k_given;        /* --knn-k was given: a k above the bank's size is an error, not clamped */

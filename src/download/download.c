@@ -83,7 +83,17 @@ static int fetch_verified(const simclr_download_options *options, const char *ur
         simclr_transfer_progress_begin(&progress, options->quiet ? NULL : options->log, label, had);
         int64_t bytes = 0;
         if (simclr_fetch_url(url, partial, options->timeout_seconds, options->stop_requested, &progress,
-                             &bytes, err) != 0) return -1;
+                             &bytes, err) != 0) {
+            /* Issue 27: nothing received leaves nothing behind, and says the ways round the network. */
+            if (stat(partial, &info) == 0 && info.st_size == 0) unlink(partial);
+            if (err && had + bytes == 0 && strncmp(err->message, "cannot connect to ", 18) == 0)
+                simclr_error_append(err,
+                                    ". Without a network here: fetch %s on another machine, put it in %s and run "
+                                    "this command again (it verifies the file and goes on from there); or give "
+                                    "--url with a mirror's address",
+                                    url, options->data_dir);
+            return -1;
+        }
         char actual[SIMCLR_DIGEST_HEX_MAX];
         if (simclr_digest_file(partial, expected->kind, actual, err) != 0) return -1;
         if (strcmp(actual, expected->hex) != 0) {
@@ -255,6 +265,25 @@ static int lock_data_dir(const char *data_dir, int *fd, simclr_error *err)
     return 0;
 }
 
+/* The folders of path that do not exist yet, deepest first (at most max). */
+static int missing_folders(const char *path, char folders[][4096], int max)
+{
+    char probe[4096];
+    snprintf(probe, sizeof probe, "%s", path);
+    int count = 0;
+    while (count < max && probe[0]) {
+        size_t length = strlen(probe);
+        while (length > 1 && probe[length - 1] == '/') probe[--length] = '\0';
+        struct stat info;
+        if (stat(probe, &info) == 0) break;
+        snprintf(folders[count++], 4096, "%s", probe);
+        char *slash = strrchr(probe, '/');
+        if (!slash || slash == probe) break;
+        *slash = '\0';
+    }
+    return count;
+}
+
 int simclr_download(const simclr_download_dataset *dataset, const simclr_download_options *options,
                     simclr_download_outcome *outcome, simclr_error *err)
 {
@@ -266,6 +295,9 @@ int simclr_download(const simclr_download_dataset *dataset, const simclr_downloa
         return simclr_error_input(err, "--timeout %ld: expected at least 1 second", options->timeout_seconds);
     simclr_expected_checksum expected[SIMCLR_DOWNLOAD_MAX_FILES];
     if (simclr_checksums_expected(dataset, options->checksums_path, expected, err) != 0) return -1;
+    /* Issue 27: the folders this run creates are removed again when it fails leaving them empty. */
+    char created[8][4096];
+    int created_count = missing_folders(options->data_dir, created, 8);
     if (simclr_make_directories(options->data_dir, "--data-dir", err) != 0) return -1;
     static int curl_ready = 0;
     if (!curl_ready) {
@@ -279,5 +311,8 @@ int simclr_download(const simclr_download_dataset *dataset, const simclr_downloa
     int status = dataset->unpacks_to ? download_archive(dataset, options, expected, outcome, err)
                                      : download_files(dataset, options, expected, outcome, err);
     close(lock_fd);
+    if (status != 0)
+        for (int i = 0; i < created_count; i++)
+            if (rmdir(created[i]) != 0) break; /* not empty: a partial download is kept */
     return status;
 }

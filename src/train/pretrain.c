@@ -277,7 +277,7 @@ int simclr_train_pretrain(const simclr_dataset *ds, const simclr_train_config *c
     }
     size_t steps = state.stream.steps_per_epoch;
     simclr_progress bar;
-    simclr_progress_init(&bar, config->log);
+    simclr_progress_init(&bar, config->log, !config->progress_lines);
     char path[4096], metrics[512];
     long long steps_this_process = 0;
     for (int epoch = start.epoch; epoch < config->epochs; epoch++) {
@@ -287,6 +287,7 @@ int simclr_train_pretrain(const simclr_dataset *ds, const simclr_train_config *c
         if (resumed) memcpy(sums, start.accumulators, sizeof sums);
         double epoch_start = simclr_progress_now() - (resumed ? start.seconds : 0.0);
         if (!config->quiet) simclr_progress_begin_epoch(&bar, epoch + 1, config->epochs, (int)steps);
+        if (resumed) simclr_progress_resume_at(&bar, (int)start.step, start.seconds);
         /* The epoch's last step's rate, what the history records: also when a resume starts after
          * the last step (an interruption during the evaluation) and no step runs here. */
         float learning_rate = (float)simclr_lr_schedule_at(

@@ -14,11 +14,11 @@ double simclr_progress_now(void)
     return (double)now.tv_sec + (double)now.tv_nsec * 1e-9;
 }
 
-void simclr_progress_init(simclr_progress *p, FILE *stream)
+void simclr_progress_init(simclr_progress *p, FILE *stream, int redraw)
 {
     memset(p, 0, sizeof *p);
     p->stream = stream;
-    p->is_terminal = isatty(fileno(stream));
+    p->is_terminal = redraw && isatty(fileno(stream));
 }
 
 void simclr_progress_begin_epoch(simclr_progress *p, int epoch, int epochs, int steps)
@@ -26,8 +26,16 @@ void simclr_progress_begin_epoch(simclr_progress *p, int epoch, int epochs, int 
     p->steps = steps;
     p->epoch_start = simclr_progress_now();
     p->last_draw = 0.0;
+    p->first_step = 0;
+    p->earlier_seconds = 0.0;
     fprintf(p->stream, "Epoch %d/%d\n", epoch, epochs);
     fflush(p->stream);
+}
+
+void simclr_progress_resume_at(simclr_progress *p, int steps_done, double seconds)
+{
+    p->first_step = steps_done;
+    p->earlier_seconds = seconds;
 }
 
 static void draw(simclr_progress *p, int done, const char *metrics, int final)
@@ -43,14 +51,17 @@ static void draw(simclr_progress *p, int done, const char *metrics, int final)
         used += 3;
     }
     bar[used] = '\0';
-    double per_step_ms = done > 0 ? elapsed * 1000.0 / done : 0.0;
+    int ran = done - p->first_step; /* the steps this process timed */
+    double per_step_ms = ran > 0 ? elapsed * 1000.0 / ran : 0.0;
+    double shown = floor(p->earlier_seconds + elapsed);
     char timing[64];
-    if (final || done >= p->steps)
-        snprintf(timing, sizeof timing, "%.0fs %.0fms/step", floor(elapsed), per_step_ms);
+    if (ran <= 0)
+        snprintf(timing, sizeof timing, "%.0fs", shown);
+    else if (final || done >= p->steps)
+        snprintf(timing, sizeof timing, "%.0fs %.0fms/step", shown, per_step_ms);
     else {
-        double eta = done > 0 ? (p->steps - done) * elapsed / done : 0.0;
-        snprintf(timing, sizeof timing, "%.0fs %.0fms/step (eta %.0fs)", floor(elapsed),
-                 per_step_ms, eta);
+        double eta = (p->steps - done) * elapsed / ran;
+        snprintf(timing, sizeof timing, "%.0fs %.0fms/step (eta %.0fs)", shown, per_step_ms, eta);
     }
     fprintf(p->stream, "%s%d/%d %s %s%s%s", p->is_terminal ? "\r\033[K" : "", done, p->steps, bar,
             timing, metrics ? metrics : "", final ? "\n" : "");
