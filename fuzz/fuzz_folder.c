@@ -70,7 +70,7 @@ int fuzz_folder_one(const uint8_t *data, size_t size)
     simclr_dataset_options options = simclr_dataset_options_default();
     options.kind = SIMCLR_DATASET_KIND_FOLDER;
     options.image_size = selector == 17 ? 5000 : selector;
-    int side = selector == 0 ? 96 : selector;
+    int side = selector; /* 0: the images' own size or their median shorter side, any */
     return fuzz_open_dataset(&options, root, side, side, 3);
 }
 

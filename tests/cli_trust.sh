@@ -237,9 +237,56 @@ if [ -d "$cifar/train/cat" ]; then
     done
     ln -s "$cifar/train/cat/0000.jpg" "$work/oneclass/train/a/0.jpg"
     ln -s "$cifar/test/cat/0000.jpg" "$work/oneclass/test/a/0.jpg"
-    "$simclr" baseline "${tiny[@]}" --dataset folder --data-dir "$work/cifar" --out "$work/folder96" >"$work/out" 2>&1
+    "$simclr" baseline "${tiny[@]}" --dataset folder --data-dir "$work/cifar" --image-size 96 --out "$work/folder96" >"$work/out" 2>&1
     expect_text "$work/out" "resized from 32x32 to 96x96" "folder resizing is said at the start"
     if [ "$(grep -c 'resized from' "$work/out")" -eq 1 ]; then pass "said once"; else fail "resizing said $(grep -c 'resized from' "$work/out") times"; fi
+    # Issue 27: without --image-size the images' own size, said; nothing resized.
+    expect_status 0 "a folder run without --image-size" "$simclr" baseline "${tiny[@]}" --dataset folder \
+        --data-dir "$work/cifar" --out "$work/folder-own"
+    expect_text "$work/err" "images of $work/cifar are brought to 32x32: the images' own size (--image-size N to choose)" \
+        "the size chosen is said, with the rule"
+    if grep -q "resized" "$work/err"; then fail "images of their own size were resized"; else pass "nothing resized"; fi
+    if [ "$(json_field "$work/folder-own/baseline_config.json" '["dataset"]["image_shape"]')" = "[32, 32, 3]" ] &&
+       [ "$(json_field "$work/folder-own/baseline_config.json" '["dataset"]["resize"]')" = crop ]; then
+        pass "the record has the size and --resize"; else fail "image_shape / resize in the record"; fi
+    # predict brings an image to the model the way its training did (the checkpoint's --resize):
+    # a 32 x 64 image whose centred square is another 32 x 32 image predicts exactly as that one.
+    "$python" - "$work" <<'PY'
+import random, struct, sys, zlib
+def png(path, rows):
+    raw = b"".join(b"\0" + bytes(row) for row in rows)
+    def chunk(kind, data):
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+    height, width = len(rows), len(rows[0]) // 3
+    with open(path, "wb") as f:
+        f.write(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
+                + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
+rng = random.Random(7)
+square = [[rng.randrange(256) for _ in range(32 * 3)] for _ in range(32)]
+wide = [[rng.randrange(256) for _ in range(16 * 3)] + square[y] + [rng.randrange(256) for _ in range(16 * 3)]
+        for y in range(32)]
+png(sys.argv[1] + "/square.png", square)
+png(sys.argv[1] + "/wide.png", wide)
+PY
+    "$simclr" predict --model "$work/folder-own/baseline.safetensors" --format csv --top 3 "$work/square.png" \
+        >"$work/square.csv" 2>/dev/null
+    "$simclr" predict --model "$work/folder-own/baseline.safetensors" --format csv --top 3 "$work/wide.png" \
+        >"$work/wide.csv" 2>/dev/null
+    if [ -s "$work/square.csv" ] && diff <(cut -d, -f2- "$work/square.csv") <(cut -d, -f2- "$work/wide.csv") >/dev/null; then
+        pass "predict centre-crops as the run did (--resize crop)"; else fail "predict of a wide image differs from its centred square"; fi
+    # Size refusals come before any decoding: a file whose header is fine but whose data is cut is
+    # only found by decoding, so a refusal that names memory proves nothing was decoded.
+    cp -r "$work/cifar" "$work/cifar-cut"
+    victim=$(ls "$work/cifar-cut/train/cat" | head -1)
+    head -c 700 "$cifar/train/cat/$victim" >"$work/cifar-cut/train/cat/zz-cut.jpg"
+    expect_status 2 "--image-size 1024 is refused before decoding" "$simclr" pretrain "${tiny[@]}" --dataset folder \
+        --data-dir "$work/cifar-cut" --image-size 1024 --unlabeled-batch 500 --out "$work/huge"
+    expect_text "$work/err" "pretraining needs about" "by the memory estimate"
+    if grep -q "zz-cut.jpg" "$work/err"; then fail "it decoded first"; else pass "no image was decoded first"; fi
+    expect_status 2 "the cut file itself is found when decoding" "$simclr" baseline "${tiny[@]}" --dataset folder \
+        --data-dir "$work/cifar-cut" --out "$work/cut-run"
+    expect_text "$work/err" "zz-cut.jpg" "the decoding error names the file"
+    if [ ! -e "$work/cut-run" ]; then pass "and nothing was written"; else fail "a run that failed to decode left $work/cut-run"; fi
     expect_status 0 "baseline on a folder dataset at 32 px" "$simclr" baseline "${tiny[@]}" --dataset folder \
         --data-dir "$work/cifar" --image-size 32 --out "$work/folder"
     # Issue 27: a contrastive batch larger than its images is a warning, or with --strict a refusal.

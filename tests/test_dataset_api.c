@@ -40,7 +40,8 @@ static void test_names_round_trip(void **state)
     simclr_dataset_options options = simclr_dataset_options_default();
     assert_int_equal(options.kind, SIMCLR_DATASET_KIND_FASHION_MNIST);
     assert_null(options.data_dir);
-    assert_int_equal(options.image_size, 96);
+    assert_int_equal(options.image_size, 0); /* folders: from the images (issue 27) */
+    assert_int_equal(options.resize, SIMCLR_IMAGE_RESIZE_CROP);
     assert_int_equal(options.stl10_fold, -1);
     assert_int_equal(options.cifar100_coarse, 0);
 }

@@ -7,11 +7,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <jpeglib.h>
 #include <png.h>
 
 #include "simclr/dataset.h"
+#include "simclr/image_io.h"
 #include "test_support.h"
 
 enum { SIDE = 8 };
@@ -189,11 +191,142 @@ static void test_resizes_and_reads_jpeg(void **state)
     assert_int_equal(simclr_dataset_label(&ds, SIMCLR_DATASET_SPLIT_TRAIN, 4), 1);
     simclr_dataset_close(&ds);
 
-    /* Default size 96: everything is resized. */
+    /* Issue 27, no --image-size and sizes that differ: the median shorter side (8 of 8, 8, 12, 8,
+     * 8, 8, 8, 8), said in the rule; the two other-sized images are resized. */
     if (open_dir(&ds, root, 0, &err) != 0) fail_msg("%s", err.message);
-    assert_int_equal(ds.height, 96);
-    assert_int_equal(simclr_dataset_image_bytes(&ds), 96 * 96 * 3);
+    assert_int_equal(ds.height, SIDE);
+    assert_int_equal(ds.width, SIDE);
+    assert_non_null(strstr(ds.image_size_rule, "median shorter side"));
+    assert_int_equal(ds.resized_count, 1);
+    assert_int_equal(ds.resized_from_height, 20);
+    assert_int_equal(ds.resized_from_width, 12);
     simclr_dataset_close(&ds);
+    test_remove_tree(root);
+    free(root);
+}
+
+/* Issue 27: images that share one square size are used at it; sizes that differ give the median
+ * shorter side, capped at 224. */
+static void test_default_size_from_the_images(void **state)
+{
+    (void)state;
+    char *root = write_tree();
+    simclr_dataset ds;
+    simclr_error err = {0};
+    if (open_dir(&ds, root, 0, &err) != 0) fail_msg("%s", err.message);
+    assert_int_equal(ds.height, SIDE);
+    assert_string_equal(ds.image_size_rule, "the images' own size");
+    assert_int_equal(ds.resized_count, 0);
+    check_image(&ds, SIMCLR_DATASET_SPLIT_TRAIN, 0, 0);
+    simclr_dataset_close(&ds);
+    /* Shorter sides 300, 300, 400 and five of 8: median 8. Then six large ones: median 300 -> 224. */
+    write_png(root, "train/cat/p1.png", -1, 300, 500);
+    write_png(root, "train/cat/p2.png", -1, 500, 300);
+    write_png(root, "test/dog/p3.png", -1, 400, 400);
+    if (open_dir(&ds, root, 0, &err) != 0) fail_msg("%s", err.message);
+    assert_int_equal(ds.height, SIDE);
+    assert_int_equal(ds.resized_count, 3);
+    assert_int_equal(ds.source_size_count, 3);
+    assert_int_equal(ds.resized_from_height, 300);
+    assert_int_equal(ds.resized_largest_height, 400);
+    simclr_dataset_close(&ds);
+    write_png(root, "train/dog/p4.png", -1, 300, 300);
+    write_png(root, "train/dog/p5.png", -1, 600, 350);
+    write_png(root, "unlabeled/p6.png", -1, 320, 480);
+    if (open_dir(&ds, root, 0, &err) != 0) fail_msg("%s", err.message);
+    assert_int_equal(ds.height, 224);
+    assert_int_equal(ds.width, 224);
+    assert_non_null(strstr(ds.image_size_rule, "capped at 224"));
+    simclr_dataset_close(&ds);
+    test_remove_tree(root);
+    free(root);
+}
+
+/* An 8-wide, 4-tall image: left quarter red, middle half green, right quarter blue. Brought to
+ * 4 x 4, crop keeps the centred square (green only), squash keeps all three colours. */
+static void test_crop_or_squash(void **state)
+{
+    (void)state;
+    char *root = write_tree();
+    uint8_t wide[4 * 8 * 3];
+    for (int y = 0; y < 4; y++)
+        for (int x = 0; x < 8; x++) {
+            uint8_t *p = wide + (y * 8 + x) * 3;
+            p[0] = x < 2 ? 255 : 0;
+            p[1] = x >= 2 && x < 6 ? 255 : 0;
+            p[2] = x >= 6 ? 255 : 0;
+        }
+    char path[1100];
+    snprintf(path, sizeof path, "%s/train/cat/wide.png", root);
+    simclr_error err = {0};
+    if (simclr_image_write_png(path, wide, 4, 8, 3, &err) != 0) fail_msg("%s", err.message);
+    simclr_dataset_options options = simclr_dataset_options_default();
+    options.kind = SIMCLR_DATASET_KIND_FOLDER;
+    options.data_dir = root;
+    options.image_size = 4;
+    for (int mode = 0; mode < 2; mode++) {
+        options.resize = mode ? SIMCLR_IMAGE_RESIZE_CROP : SIMCLR_IMAGE_RESIZE_SQUASH;
+        simclr_dataset ds;
+        if (simclr_dataset_open(&ds, &options, &err) != 0) fail_msg("%s", err.message);
+        assert_int_equal(ds.resize, options.resize);
+        uint8_t out[4 * 4 * 3];
+        simclr_dataset_read_image(&ds, SIMCLR_DATASET_SPLIT_TRAIN, 2, out); /* a, b, wide */
+        int red = 0, blue = 0, green = 0;
+        for (int i = 0; i < 16; i++) {
+            red += out[i * 3] > 128;
+            green += out[i * 3 + 1] > 128;
+            blue += out[i * 3 + 2] > 128;
+        }
+        if (mode) {
+            assert_int_equal(green, 16);
+            assert_int_equal(red + blue, 0);
+        } else {
+            assert_int_equal(red, 4);  /* the left column */
+            assert_int_equal(blue, 4); /* the right column */
+        }
+        simclr_dataset_close(&ds);
+    }
+    test_remove_tree(root);
+    free(root);
+}
+
+/* Issue 27: with defer_pixels, opening lists and reads headers only; sizes and labels are known,
+ * the pixels come with simclr_dataset_load_pixels and equal an ordinary open's. */
+static void test_deferred_pixels(void **state)
+{
+    (void)state;
+    char *root = write_tree();
+    simclr_dataset_options options = simclr_dataset_options_default();
+    options.kind = SIMCLR_DATASET_KIND_FOLDER;
+    options.data_dir = root;
+    options.image_size = SIDE;
+    options.defer_pixels = 1;
+    simclr_dataset ds;
+    simclr_error err = {0};
+    if (simclr_dataset_open(&ds, &options, &err) != 0) fail_msg("%s", err.message);
+    assert_int_equal(ds.splits[SIMCLR_DATASET_SPLIT_TRAIN].count, 3);
+    assert_int_equal(simclr_dataset_label(&ds, SIMCLR_DATASET_SPLIT_TRAIN, 2), 1);
+    assert_null(ds.splits[SIMCLR_DATASET_SPLIT_TRAIN].owned_pixels);
+    assert_int_equal(simclr_dataset_pending_bytes(&ds), 6 * SIDE * SIDE * 3);
+    if (simclr_dataset_load_pixels(&ds, &err) != 0) fail_msg("%s", err.message);
+    assert_int_equal(simclr_dataset_pending_bytes(&ds), 0);
+    check_image(&ds, SIMCLR_DATASET_SPLIT_TRAIN, 0, 0);
+    check_image(&ds, SIMCLR_DATASET_SPLIT_UNLABELED, 1, 5);
+    assert_int_equal(simclr_dataset_load_pixels(&ds, &err), 0); /* nothing left to do */
+    simclr_dataset_close(&ds);
+    /* A file whose header is fine but whose data is cut fails at load, naming it. */
+    uint8_t *pixels = calloc(64 * 64 * 3, 1);
+    char path[1100];
+    snprintf(path, sizeof path, "%s/train/dog/cut.png", root);
+    for (int i = 0; i < 64 * 64 * 3; i++) pixels[i] = (uint8_t)(i * 7919 % 251);
+    if (simclr_image_write_png(path, pixels, 64, 64, 3, &err) != 0) fail_msg("%s", err.message);
+    free(pixels);
+    assert_int_equal(truncate(path, 200), 0);
+    if (simclr_dataset_open(&ds, &options, &err) != 0) fail_msg("%s", err.message);
+    assert_int_equal(simclr_dataset_load_pixels(&ds, &err), -1);
+    assert_non_null(strstr(simclr_error_message(&err), "cut.png"));
+    simclr_dataset_close(&ds);
+    simclr_error_clear(&err);
     test_remove_tree(root);
     free(root);
 }
@@ -252,6 +385,9 @@ int main(void)
         cmocka_unit_test(test_reads_sorted_classes_and_files),
         cmocka_unit_test(test_resizes_and_reads_jpeg),
         cmocka_unit_test(test_bad_trees),
+        cmocka_unit_test(test_default_size_from_the_images),
+        cmocka_unit_test(test_crop_or_squash),
+        cmocka_unit_test(test_deferred_pixels),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

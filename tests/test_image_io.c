@@ -333,6 +333,87 @@ static void test_palette_png_with_transparency(void **state)
     free(dir);
 }
 
+/* Issue 27: a file's size from its headers only, as the folder index reads it. */
+static void test_read_size_from_headers(void **state)
+{
+    (void)state;
+    char *dir = test_make_temp_dir();
+    simclr_error err = {0};
+    uint8_t *pattern = make_pattern(9, 13, 3);
+    char *png = join_path(dir, "a.png");
+    assert_int_equal(simclr_image_write_png(png, pattern, 9, 13, 3, &err), 0);
+    int height = 0, width = 0;
+    if (simclr_image_read_size(png, &height, &width, &err) != 0) fail_msg("%s", err.message);
+    assert_int_equal(height, 9);
+    assert_int_equal(width, 13);
+    unsigned long size = 0;
+    unsigned char *jpeg = encode_jpeg(pattern, 9, 13, 3, &size);
+    char *jpg = test_write_file(dir, "b.jpg", (const char *)jpeg, size);
+    height = width = 0;
+    if (simclr_image_read_size(jpg, &height, &width, &err) != 0) fail_msg("%s", err.message);
+    assert_int_equal(height, 9);
+    assert_int_equal(width, 13);
+    /* Only the headers are needed: the JPEG cut after them still has a size (decoding it fails). */
+    size_t scan = 2;
+    while (scan + 1 < size && !(jpeg[scan] == 0xff && jpeg[scan + 1] == 0xda)) scan++;
+    assert_true(scan + 16 < size);
+    char *cut = test_write_file(dir, "cut.jpg", (const char *)jpeg, scan + 16);
+    assert_int_equal(simclr_image_read_size(cut, &height, &width, &err), 0);
+    uint8_t *pixels = NULL;
+    assert_int_equal(simclr_image_decode_file(cut, 3, &pixels, &height, &width, &err), -1);
+    /* Not an image, a PNG declaring a huge size, a missing file: errors naming the file. */
+    char *text = test_write_file(dir, "c.png", "hello, not an image", 19);
+    assert_int_equal(simclr_image_read_size(text, &height, &width, &err), -1);
+    assert_non_null(strstr(err.message, "c.png"));
+    assert_non_null(strstr(err.message, "not a PNG or JPEG"));
+    uint8_t header[64];
+    size_t length = make_png_header(header, 100000, 10);
+    char *huge = test_write_file(dir, "d.png", (const char *)header, length);
+    assert_int_equal(simclr_image_read_size(huge, &height, &width, &err), -1);
+    assert_non_null(strstr(err.message, "100000 x 10"));
+    char *missing = join_path(dir, "none.jpg");
+    assert_int_equal(simclr_image_read_size(missing, &height, &width, &err), -1);
+    assert_non_null(strstr(err.message, "none.jpg"));
+    free(jpeg);
+    free(pattern);
+    free(png);
+    free(jpg);
+    free(cut);
+    free(text);
+    free(huge);
+    free(missing);
+    test_remove_tree(dir);
+    free(dir);
+}
+
+/* Crop keeps the centred region with the output's aspect ratio; squash the whole image. */
+static void test_resize_crop_and_squash(void **state)
+{
+    (void)state;
+    /* A 2 x 6 grey ramp by column: 0 10 20 30 40 50. To 2 x 2, crop takes columns 2..3. */
+    uint8_t in[12], out[4];
+    for (int y = 0; y < 2; y++)
+        for (int x = 0; x < 6; x++) in[y * 6 + x] = (uint8_t)(10 * x);
+    assert_int_equal(simclr_image_resize_to(in, 2, 6, 1, out, 2, 2, SIMCLR_IMAGE_RESIZE_CROP), 0);
+    assert_int_equal(out[0], 20);
+    assert_int_equal(out[1], 30);
+    assert_int_equal(simclr_image_resize_to(in, 2, 6, 1, out, 2, 2, SIMCLR_IMAGE_RESIZE_SQUASH), 0);
+    uint8_t squashed[4];
+    simclr_image_resize_bilinear(in, 2, 6, 1, squashed, 2, 2);
+    assert_memory_equal(out, squashed, 4);
+    /* Tall: 6 x 2 by row, to 2 x 2: rows 2..3 (contiguous, no copy). */
+    for (int y = 0; y < 6; y++)
+        for (int x = 0; x < 2; x++) in[y * 2 + x] = (uint8_t)(10 * y);
+    assert_int_equal(simclr_image_resize_to(in, 6, 2, 1, out, 2, 2, SIMCLR_IMAGE_RESIZE_CROP), 0);
+    assert_int_equal(out[0], 20);
+    assert_int_equal(out[2], 30);
+    simclr_image_resize_mode mode;
+    assert_int_equal(simclr_image_resize_mode_parse("crop", &mode), 0);
+    assert_int_equal(mode, SIMCLR_IMAGE_RESIZE_CROP);
+    assert_string_equal(simclr_image_resize_mode_name(SIMCLR_IMAGE_RESIZE_SQUASH), "squash");
+    assert_int_equal(simclr_image_resize_mode_parse("stretch", &mode), -1);
+}
+
 static void test_resize_identity_and_constant(void **state)
 {
     (void)state;
@@ -390,6 +471,8 @@ int main(void)
         cmocka_unit_test(test_bad_files_give_errors_naming_the_file),
         cmocka_unit_test(test_palette_png_with_transparency),
         cmocka_unit_test(test_resize_identity_and_constant),
+        cmocka_unit_test(test_read_size_from_headers),
+        cmocka_unit_test(test_resize_crop_and_squash),
         cmocka_unit_test(test_resize_half_pixel_bilinear),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

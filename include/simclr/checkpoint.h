@@ -23,6 +23,7 @@
 #include <stdint.h>
 
 #include "simclr/error.h"
+#include "simclr/image_io.h"
 #include "simclr/model.h"
 #include "simclr/network.h"
 #include "simclr/optim.h"
@@ -46,6 +47,9 @@ typedef struct simclr_checkpoint_info {
     uint64_t seed;
     char dataset[32];
     char data_dir[1024];    /* the dataset's directory ("" in checkpoints older than this field) */
+    /* How images of another size were brought to the model's (folder datasets; metadata
+     * "config.dataset.resize"): predict and the inference API do the same. Squash when absent. */
+    simclr_image_resize_mode resize;
     simclr_model_config model;
     int num_classes;
     char class_names[100][64];

@@ -8,7 +8,9 @@
  * has the same shape (height x width x channels); simclr_dataset_read_image returns it as HWC uint8
  * (row-major, channels interleaved) whatever the on-disk layout. Large files (STL-10's 2.76 GB
  * unlabeled_X.bin, CIFAR batches) are memory-mapped, never copied; gzipped IDX files and image
- * folders are decoded into memory at open.
+ * folders are decoded into memory, folders at open or, with defer_pixels, when
+ * simclr_dataset_load_pixels is called (opening then only lists the files and reads their
+ * headers, so what depends on sizes can be checked first).
  *
  *     simclr_dataset_options options = simclr_dataset_options_default();
  *     options.kind = SIMCLR_DATASET_KIND_FASHION_MNIST;
@@ -25,6 +27,7 @@
 
 #include "simclr/error.h"
 #include "simclr/export.h"
+#include "simclr/image_io.h"
 SIMCLR_BEGIN_DECLS
 
 typedef enum simclr_dataset_kind {
@@ -46,6 +49,7 @@ typedef enum simclr_dataset_split_id {
 #define SIMCLR_DATASET_LABEL_NONE (-1)
 #define SIMCLR_DATASET_MAX_CLASSES 100
 #define SIMCLR_DATASET_CLASS_NAME_MAX 64
+#define SIMCLR_DATASET_DEFAULT_SIZE_CAP 224
 
 /* How the pixels of one split are laid out in its (mapped or decoded) bytes. */
 typedef enum simclr_dataset_pixel_layout {
@@ -72,7 +76,12 @@ typedef struct simclr_dataset_split {
 typedef struct simclr_dataset_options {
     simclr_dataset_kind kind;
     const char *data_dir;     /* NULL: the kind's default (fashion-mnist: Debian's path) */
-    int image_size;           /* folder datasets: resize every image to this square size; 0 = 96 */
+    /* Folder datasets: the square size images are brought to. 0: the images' own size when they
+     * all share one square size, otherwise the median of their shorter sides capped at
+     * SIMCLR_DATASET_DEFAULT_SIZE_CAP (ds->image_size_rule says which). */
+    int image_size;
+    simclr_image_resize_mode resize; /* folder datasets: crop (default) or squash */
+    int defer_pixels;         /* folder datasets: decode in simclr_dataset_load_pixels, not at open */
     int stl10_fold;           /* STL-10: -1 = whole train split, 0..9 = that fold of fold_indices */
     int cifar100_coarse;      /* CIFAR-100: 1 = the 20 coarse labels, 0 = the 100 fine labels */
 } simclr_dataset_options;
@@ -85,14 +94,21 @@ typedef struct simclr_dataset {
     int num_classes;
     char class_names[SIMCLR_DATASET_MAX_CLASSES][SIMCLR_DATASET_CLASS_NAME_MAX];
     simclr_dataset_split splits[SIMCLR_DATASET_SPLIT_COUNT];
-    /* Folder datasets: how many images were resized to height x width at open, and the size of
-     * the first of them (0 when none was). */
+    /* Folder datasets: how many images are resized to height x width (known at open, from the
+     * headers), how (resize), the range of the source sizes (smallest and largest area) and how
+     * many distinct sizes there are; image_size_rule says how the size was chosen ("--image-size",
+     * "the images' own size", "the median shorter side ..."). */
     size_t resized_count;
-    int resized_from_height, resized_from_width;
+    int resized_from_height, resized_from_width;   /* the smallest source (by area) */
+    int resized_largest_height, resized_largest_width;
+    size_t source_size_count;
+    simclr_image_resize_mode resize;
+    char image_size_rule[128];
+    void *pending; /* private: the folder index still to decode (defer_pixels) */
 } simclr_dataset;
 
-/* Defaults: fashion-mnist, default directory, image_size 96, whole STL-10 train split, fine
- * CIFAR-100 labels. */
+/* Defaults: fashion-mnist, default directory, image_size 0 (folders: from the images), crop,
+ * whole STL-10 train split, fine CIFAR-100 labels. */
 simclr_dataset_options simclr_dataset_options_default(void);
 
 /* Parses "stl10", "cifar10", "cifar100", "mnist", "fashion-mnist", "folder"; -1 if unknown. */
@@ -109,6 +125,13 @@ int simclr_dataset_split_parse(const char *name, simclr_dataset_split_id *split)
  * On success the caller owns ds and releases it with simclr_dataset_close. */
 int simclr_dataset_open(simclr_dataset *ds, const simclr_dataset_options *options, simclr_error *err);
 void simclr_dataset_close(simclr_dataset *ds);
+
+/* Decodes what an open with defer_pixels left (a no-op otherwise): every image of every split,
+ * in parallel (OpenMP). On failure err names the file; the dataset stays open, undecoded. */
+int simclr_dataset_load_pixels(simclr_dataset *ds, simclr_error *err);
+
+/* The bytes simclr_dataset_load_pixels would allocate (0 when nothing is pending). */
+size_t simclr_dataset_pending_bytes(const simclr_dataset *ds);
 
 /* Bytes of one HWC uint8 image. */
 size_t simclr_dataset_image_bytes(const simclr_dataset *ds);

@@ -136,13 +136,14 @@ static int prepare_batch(simclr_trained_model *model, const image_source *source
         int status;
         if (source->paths) {
             status = simclr_image_load_fitted(source->paths[first + i], out, input->height,
-                                              input->width, input->channels, err);
+                                              input->width, input->channels, model->net.info.resize, err);
         } else {
             char name[32];
             snprintf(name, sizeof name, "image %d", first + i);
             status = simclr_image_fit(source->pixels + (size_t)(first + i) * source_bytes,
                                       source->height, source->width, source->channels, name, out,
-                                      input->height, input->width, input->channels, err);
+                                      input->height, input->width, input->channels, model->net.info.resize,
+                                      err);
         }
         if (status != 0) return -1;
     }

@@ -21,6 +21,9 @@ int dataset_cli_from_checkpoint(dataset_cli *data, const option_parser *parser, 
     if (simclr_safetensors_open(&file, checkpoint, err) != 0) return -1;
     const char *coarse = simclr_safetensors_metadata(&file, "config.dataset.cifar100_coarse");
     const char *fold = simclr_safetensors_metadata(&file, "config.dataset.stl10_fold");
+    const char *resize = simclr_safetensors_metadata(&file, "config.dataset.resize");
+    if (!options_given(parser, "resize"))
+        data->resize = info->resize == SIMCLR_IMAGE_RESIZE_CROP && resize ? "crop" : "squash";
     if (!options_given(parser, "cifar100-coarse") && coarse) data->cifar100_coarse = strcmp(coarse, "true") == 0;
     if (!options_given(parser, "stl10-fold") && fold) data->stl10_fold = strtol(fold, NULL, 10);
     simclr_safetensors_close(&file);

@@ -14,7 +14,8 @@ void dataset_cli_defaults(dataset_cli *options)
     memset(options, 0, sizeof *options);
     options->dataset = "fashion-mnist";
     options->data_dir = NULL;
-    options->image_size = 96;
+    options->image_size = 0;
+    options->resize = "crop";
     options->stl10_fold = -1;
 }
 
@@ -28,7 +29,14 @@ void dataset_cli_add_specs(dataset_cli *options, option_spec *specs, size_t *cou
         "where the dataset's files are",
         "fashion-mnist: /usr/share/datasets/fashion-mnist, mnist: /usr/share/datasets/mnist"};
     specs[(*count)++] = (option_spec){"image-size", OPTION_TYPE_INT, &options->image_size, 8, 1024,
-                                      NULL, "N", "folder datasets: resize images to N x N", "96"};
+                                      NULL, "N", "folder datasets: bring images to N x N (see --resize)",
+                                      "the images' own size when they all share one square size, otherwise "
+                                      "the median of their shorter sides capped at 224"};
+    specs[(*count)++] = (option_spec){"resize", OPTION_TYPE_CHOICE, &options->resize, 0, 0, "crop|squash", NULL,
+                                      "folder datasets: how an image of another size is brought to N x N: crop "
+                                      "(the centred square, then resized, as torchvision's Resize + CenterCrop) "
+                                      "or squash (the whole image resized, its aspect ratio lost)",
+                                      "crop"};
     specs[(*count)++] = (option_spec){"stl10-fold", OPTION_TYPE_INT, &options->stl10_fold, -1, 9,
                                       NULL, "K",
                                       "STL-10: use fold K of fold_indices.txt as the labeled "
@@ -72,6 +80,9 @@ int dataset_cli_open(const dataset_cli *options, simclr_dataset *ds, simclr_erro
         return simclr_error_input(err, "--dataset: unknown dataset '%s'", options->dataset);
     open_options.data_dir = options->data_dir;
     open_options.image_size = (int)options->image_size;
+    if (simclr_image_resize_mode_parse(options->resize, &open_options.resize) != 0)
+        return simclr_error_input(err, "--resize: expected crop or squash, got '%s'", options->resize);
+    open_options.defer_pixels = options->defer_pixels;
     open_options.stl10_fold = (int)options->stl10_fold;
     open_options.cifar100_coarse = options->cifar100_coarse;
     if (simclr_dataset_open(ds, &open_options, err) != 0) {
@@ -85,14 +96,26 @@ int dataset_cli_open(const dataset_cli *options, simclr_dataset *ds, simclr_erro
         }
         return -1;
     }
+    if (ds->kind != SIMCLR_DATASET_KIND_FOLDER) return 0;
+    /* Issue 27: how the size was chosen, and how many images are resized, from which sizes, how. */
+    if (options->image_size == 0)
+        fprintf(stderr, "simclr: note: images of %s are brought to %dx%d: %s (--image-size N to choose)\n", ds->path,
+                ds->height, ds->width, ds->image_size_rule);
     if (ds->resized_count > 0) {
         size_t total = 0;
         for (int s = 0; s < SIMCLR_DATASET_SPLIT_COUNT; s++) total += ds->splits[s].count;
-        fprintf(stderr,
-                "simclr: note: %zu of the %zu images of %s are resized from %dx%d to %dx%d "
-                "(--image-size %d)\n",
-                ds->resized_count, total, ds->path, ds->resized_from_height, ds->resized_from_width,
-                ds->height, ds->width, ds->height);
+        char sizes[96];
+        if (ds->source_size_count > 1)
+            snprintf(sizes, sizeof sizes, "%zu%s sizes from %dx%d to %dx%d", ds->source_size_count,
+                     ds->source_size_count >= 64 ? " or more" : "", ds->resized_from_height,
+                     ds->resized_from_width, ds->resized_largest_height, ds->resized_largest_width);
+        else
+            snprintf(sizes, sizeof sizes, "%dx%d", ds->resized_from_height, ds->resized_from_width);
+        fprintf(stderr, "simclr: note: %zu of the %zu images of %s are resized from %s to %dx%d (%s)\n",
+                ds->resized_count, total, ds->path, sizes, ds->height, ds->width,
+                ds->resize == SIMCLR_IMAGE_RESIZE_CROP ? "--resize crop: the centred square; squash keeps the whole "
+                                                         "image"
+                                                       : "--resize squash: aspect ratios are not kept");
     }
     return 0;
 }

@@ -15,7 +15,9 @@
 typedef struct dataset_cli {
     const char *dataset;   /* --dataset */
     const char *data_dir;  /* --data-dir */
-    long long image_size;  /* --image-size (folder datasets) */
+    long long image_size;  /* --image-size (folder datasets; 0: from the images) */
+    const char *resize;    /* --resize crop|squash (folder datasets) */
+    int defer_pixels;      /* folder datasets: index only; the caller decodes (simclr_dataset_load_pixels) */
     long long stl10_fold;  /* --stl10-fold */
     int cifar100_coarse;   /* --cifar100-coarse */
 } dataset_cli;

@@ -97,7 +97,8 @@ size_t command_train_specs(int finetune, train_cli *options, const char **from, 
     return count;
 }
 
-static int run_train_command_line(train_command command, int argc, char **argv)
+/* argv[0 .. recorded) are a resumed run's recorded options, the rest this command line's. */
+static int run_train_command_line(train_command command, int argc, char **argv, int recorded)
 {
     train_cli options;
     train_cli_defaults(&options);
@@ -108,7 +109,8 @@ static int run_train_command_line(train_command command, int argc, char **argv)
                             .usage = COMMAND_USAGE[command],
                             .summary = COMMAND_SUMMARY[command],
                             .specs = specs,
-                            .spec_count = spec_count};
+                            .spec_count = spec_count,
+                            .first_own_argument = recorded};
     simclr_error err;
     int parsed = options_parse(&parser, argc, argv, &err);
     if (parsed != 0) return parsed > 0 ? 0 : cli_report_error(&err);
@@ -125,6 +127,7 @@ static int run_train_command_line(train_command command, int argc, char **argv)
         return cli_report_error(&err);
 
     simclr_dataset ds;
+    options.data.defer_pixels = 1; /* decoded by train_cli_prepare after its checks (issue 27) */
     if (dataset_cli_open(&options.data, &ds, &err) != 0) {
         if (err.kind == SIMCLR_ERROR_KIND_INPUT && options_given(&parser, "resume"))
             simclr_error_append(&err, "; if the run's dataset has moved, give its new place with --data-dir "
@@ -230,7 +233,7 @@ static int run_train_command(train_command command, int argc, char **argv)
     resume_options resumed;
     simclr_error err = {0};
     if (resume_options_merge(COMMAND_NAMES[command], argc, argv, &resumed, &err) != 0) return cli_report_error(&err);
-    int status = run_train_command_line(command, resumed.argc, resumed.argv);
+    int status = run_train_command_line(command, resumed.argc, resumed.argv, resumed.recorded);
     resume_options_free(&resumed);
     return status;
 }

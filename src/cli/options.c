@@ -86,6 +86,7 @@ static int parse_value(const option_parser *parser, const option_spec *spec, con
 int options_parse(option_parser *parser, int argc, char **argv, simclr_error *err)
 {
     memset(parser->given, 0, sizeof parser->given);
+    memset(parser->given_now, 0, sizeof parser->given_now);
     parser->positional_count = 0;
     for (int i = 0; i < argc; i++) {
         const char *argument = argv[i];
@@ -120,6 +121,7 @@ int options_parse(option_parser *parser, int argc, char **argv, simclr_error *er
                                parser->command, (int)name_length, name, parser->command);
         }
         const char *value = NULL;
+        int own = i >= parser->first_own_argument;
         if (spec->type == OPTION_TYPE_FLAG) {
             if (equals) return simclr_error_input(err, "simclr %s: --%s takes no value", parser->command,
                                            spec->name);
@@ -132,7 +134,10 @@ int options_parse(option_parser *parser, int argc, char **argv, simclr_error *er
                                spec->name, spec->value_name ? spec->value_name : "value");
         }
         if (parse_value(parser, spec, value, err) != 0) return -1;
-        if (index < sizeof parser->given / sizeof parser->given[0]) parser->given[index] = 1;
+        if (index < sizeof parser->given / sizeof parser->given[0]) {
+            parser->given[index] = 1;
+            if (own) parser->given_now[index] = 1;
+        }
     }
     return 0;
 }
@@ -142,6 +147,13 @@ int options_given(const option_parser *parser, const char *name)
     size_t index = 0;
     if (!find_spec(parser, name, strlen(name), &index)) return 0;
     return index < sizeof parser->given / sizeof parser->given[0] && parser->given[index];
+}
+
+int options_given_now(const option_parser *parser, const char *name)
+{
+    size_t index = 0;
+    if (!find_spec(parser, name, strlen(name), &index)) return 0;
+    return index < sizeof parser->given_now / sizeof parser->given_now[0] && parser->given_now[index];
 }
 
 void options_print_help(const option_parser *parser)

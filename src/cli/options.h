@@ -39,8 +39,11 @@ typedef struct option_parser {
     int allow_positional;
     const char **positional;
     int positional_count;
-    /* Which options the user gave explicitly (parallel to specs). */
+    /* Which options the user gave explicitly (parallel to specs); given_now: those among the
+     * arguments from first_own_argument on (before it: a resumed run's recorded options). */
     int given[128];
+    int given_now[128];
+    int first_own_argument;
 } option_parser;
 
 /* Parses argv[0..argc) (argv[0] is the first argument after the command name). Returns 0, or 1
@@ -50,7 +53,9 @@ int options_parse(option_parser *parser, int argc, char **argv, simclr_error *er
 /* Prints usage, summary and every option with its default to stdout. */
 void options_print_help(const option_parser *parser);
 
-/* Whether the option `name` was given on the command line. */
+/* Whether the option `name` was given on the command line (or recorded by the resumed run). */
 int options_given(const option_parser *parser, const char *name);
+/* Whether it was given on this command line itself (not only recorded by the resumed run). */
+int options_given_now(const option_parser *parser, const char *name);
 
 #endif

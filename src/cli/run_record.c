@@ -129,6 +129,8 @@ int run_record_build(run_record *record, const run_record_source *source,
         add_row(record, "dataset.data_dir", "--data-dir", T, M, err, "%s", ds->path) ||
         add_row(record, "dataset.image_shape", "image shape (--image-size)", RUN_VALUE_JSON, F, err,
                 "[%d, %d, %d]", ds->height, ds->width, ds->channels) ||
+        add_row(record, "dataset.resize", "--resize", T, F, err, "%s",
+                ds->kind == SIMCLR_DATASET_KIND_FOLDER ? simclr_image_resize_mode_name(ds->resize) : "none") ||
         add_row(record, "dataset.stl10_fold", "--stl10-fold", N, F, err, "%d", source->stl10_fold) ||
         add_row(record, "dataset.cifar100_coarse", "--cifar100-coarse", RUN_VALUE_JSON, F, err, "%s",
                 source->cifar100_coarse ? "true" : "false") ||

@@ -236,8 +236,10 @@ static int apply_method(const train_cli *options, const train_start *start, simc
         {"barlow-lambda", 1u << SIMCLR_METHOD_BARLOW, "--method barlow"},
         {"vicreg-weights", 1u << SIMCLR_METHOD_VICREG, "--method vicreg"},
     };
+    /* Flags given now: a resumed run's recorded ones applied to its method, which a --method given
+     * now contradicts; the run record's comparison names that. */
     for (size_t i = 0; i < sizeof SPECIFIC / sizeof SPECIFIC[0]; i++)
-        if (options_given(parser, SPECIFIC[i].flag) && !(SPECIFIC[i].methods & (1u << config->method)))
+        if (options_given_now(parser, SPECIFIC[i].flag) && !(SPECIFIC[i].methods & (1u << config->method)))
             return simclr_error_input(err, "--%s applies to %s, not --method %s", SPECIFIC[i].flag, SPECIFIC[i].which,
                                       method);
     /* MoCo v2's temperature unless --temperature is given. */
@@ -337,7 +339,7 @@ static int estimate_runs(const train_cli *options, const train_start *start, con
     return 0;
 }
 
-int train_cli_prepare(const train_cli *options, const train_start *start, const simclr_dataset *ds,
+int train_cli_prepare(const train_cli *options, const train_start *start, simclr_dataset *ds,
                       train_run *run, simclr_error *err)
 {
     memset(run, 0, sizeof *run);
@@ -522,6 +524,8 @@ int train_cli_prepare(const train_cli *options, const train_start *start, const 
     }
     /* Issue 14: rank 0 alone measures and prints the estimate (its refusal ends the job). */
     if (simclr_communicator_is_root(comm) && estimate_runs(options, start, ds, config, err) != 0) goto fail;
+    /* Issue 27: a folder dataset's pixels only now, after every check that depends on sizes. */
+    if (simclr_dataset_load_pixels(ds, err) != 0) goto fail;
 
     /* Issue 14: every rank has checked before rank 0 writes (a rank that failed ends the job). */
     simclr_communicator_barrier(comm);

@@ -67,9 +67,10 @@ typedef struct train_start {
 
 /* Validates everything (dataset classes and test split, --from's architecture against the given
  * options, --precision, --out / --resume / --overwrite, the resumed run's record, memory and the
- * time estimate), prints the estimate, then creates the output directory and writes
+ * time estimate), prints the estimate, decodes a folder dataset's pixels (deferred at open, so
+ * that the size checks come first), then creates the output directory and writes
  * <out>/<command>_config.json. Nothing is written when any check fails. */
-int train_cli_prepare(const train_cli *options, const train_start *start, const simclr_dataset *ds,
+int train_cli_prepare(const train_cli *options, const train_start *start, simclr_dataset *ds,
                       train_run *run, simclr_error *err);
 void train_run_free(train_run *run);
 

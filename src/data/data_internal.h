@@ -15,6 +15,10 @@ int simclr_stl10_open(simclr_dataset *ds, const simclr_dataset_options *options,
 int simclr_cifar_open(simclr_dataset *ds, const simclr_dataset_options *options, simclr_error *err);
 int simclr_idx_open(simclr_dataset *ds, const simclr_dataset_options *options, simclr_error *err);
 int simclr_folder_open(simclr_dataset *ds, const simclr_dataset_options *options, simclr_error *err);
+/* The folder index of an open with defer_pixels (ds->pending): decode it, size it, free it. */
+int simclr_folder_load_pixels(simclr_dataset *ds, simclr_error *err);
+size_t simclr_folder_pending_bytes(const simclr_dataset *ds);
+void simclr_folder_index_free(void *pending);
 
 /* Joins dir and name into out (out_size bytes); -1 with err set when it does not fit. */
 int simclr_data_join(char *out, size_t out_size, const char *dir, const char *name, simclr_error *err);

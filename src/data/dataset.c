@@ -27,7 +27,8 @@ simclr_dataset_options simclr_dataset_options_default(void)
     simclr_dataset_options options = {
         .kind = SIMCLR_DATASET_KIND_FASHION_MNIST,
         .data_dir = NULL,
-        .image_size = 96,
+        .image_size = 0,
+        .resize = SIMCLR_IMAGE_RESIZE_CROP,
         .stl10_fold = -1,
         .cifar100_coarse = 0,
     };
@@ -130,7 +131,18 @@ void simclr_dataset_close(simclr_dataset *ds)
         free(split->owned_pixels);
         free(split->owned_labels);
     }
+    simclr_folder_index_free(ds->pending);
     memset(ds, 0, sizeof *ds);
+}
+
+int simclr_dataset_load_pixels(simclr_dataset *ds, simclr_error *err)
+{
+    return ds->pending ? simclr_folder_load_pixels(ds, err) : 0;
+}
+
+size_t simclr_dataset_pending_bytes(const simclr_dataset *ds)
+{
+    return ds->pending ? simclr_folder_pending_bytes(ds) : 0;
 }
 
 size_t simclr_dataset_image_bytes(const simclr_dataset *ds)

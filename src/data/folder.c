@@ -1,5 +1,7 @@
 /* Folders of PNG/JPEG images: train/<class>/, test/<class>/, optional unlabeled/ (any depth).
- * Every image is decoded as RGB and resized to image_size x image_size at open. */
+ * Opening lists the files and reads their sizes from their headers; the pixels are decoded as
+ * RGB and brought to image_size x image_size (crop or squash) at open, or later with
+ * defer_pixels (simclr_dataset_load_pixels), in parallel. */
 #include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,6 +11,8 @@
 
 #include "data/data_internal.h"
 #include "simclr/image_io.h"
+
+_Static_assert(SIMCLR_DATASET_DEFAULT_SIZE_CAP == 224, "the size rule's text names the cap");
 
 enum { FOLDER_MAX_DEPTH = 16, FOLDER_MAX_SIZE = 4096 };
 
@@ -182,9 +186,170 @@ static int folder_list_labeled(const char *split_dir, const path_list *classes, 
     return status;
 }
 
-/* Decodes files into split id (HWC, size x size x 3). */
-static int folder_decode(simclr_dataset *ds, simclr_dataset_split_id id, const path_list *files, int keep_labels,
-                         simclr_error *err)
+/* What an open lists: each split's files, labels and declared sizes. Kept (ds->pending) until the
+ * pixels are decoded when the open deferred them. */
+typedef struct folder_index {
+    path_list files[SIMCLR_DATASET_SPLIT_COUNT];
+    int *heights[SIMCLR_DATASET_SPLIT_COUNT];
+    int *widths[SIMCLR_DATASET_SPLIT_COUNT];
+} folder_index;
+
+void simclr_folder_index_free(void *pending)
+{
+    folder_index *index = pending;
+    if (!index) return;
+    for (int s = 0; s < SIMCLR_DATASET_SPLIT_COUNT; s++) {
+        path_list_free(&index->files[s]);
+        free(index->heights[s]);
+        free(index->widths[s]);
+    }
+    free(index);
+}
+
+/* Reads every file's declared size from its headers (in parallel: a few reads per file). The
+ * first unreadable file in listing order is the one reported, whatever the thread count. */
+static int folder_read_sizes(folder_index *index, simclr_dataset_split_id id, simclr_error *err)
+{
+    const path_list *files = &index->files[id];
+    index->heights[id] = simclr_checked_calloc(files->count, sizeof(int), "folder image sizes", err);
+    index->widths[id] = simclr_checked_calloc(files->count, sizeof(int), "folder image sizes", err);
+    if (!index->heights[id] || !index->widths[id]) return -1;
+    size_t count = files->count;
+    int *heights = index->heights[id], *widths = index->widths[id];
+#pragma omp parallel for schedule(dynamic, 16)
+    for (size_t i = 0; i < count; i++) {
+        simclr_error local = {0};
+        if (simclr_image_read_size(files->items[i], &heights[i], &widths[i], &local) != 0) heights[i] = 0;
+        simclr_error_clear(&local);
+    }
+    size_t first_bad = 0;
+    while (first_bad < count && heights[first_bad] > 0) first_bad++;
+    if (first_bad == count) return 0;
+    int height, width;
+    simclr_image_read_size(files->items[first_bad], &height, &width, err);
+    if (err && !strstr(simclr_error_message(err), files->items[first_bad]))
+        simclr_error_set(err, err->kind, "folder: %s: %s", files->items[first_bad], simclr_error_message(err));
+    return -1;
+}
+
+static int compare_ints(const void *a, const void *b)
+{
+    int x = *(const int *)a, y = *(const int *)b;
+    return (x > y) - (x < y);
+}
+
+/* The square size images are brought to, and how it was chosen (see dataset.h). */
+static int folder_choose_size(simclr_dataset *ds, const folder_index *index, int requested, simclr_error *err)
+{
+    if (requested > 0) {
+        ds->height = ds->width = requested;
+        snprintf(ds->image_size_rule, sizeof ds->image_size_rule, "--image-size %d", requested);
+        return 0;
+    }
+    size_t total = 0;
+    for (int s = 0; s < SIMCLR_DATASET_SPLIT_COUNT; s++) total += index->files[s].count;
+    int *shorter = simclr_checked_calloc(total ? total : 1, sizeof(int), "folder image sizes", err);
+    if (!shorter) return -1;
+    int shared = 1, first_height = 0, first_width = 0;
+    size_t used = 0;
+    for (int s = 0; s < SIMCLR_DATASET_SPLIT_COUNT; s++)
+        for (size_t i = 0; i < index->files[s].count; i++) {
+            int height = index->heights[s][i], width = index->widths[s][i];
+            if (used == 0) {
+                first_height = height;
+                first_width = width;
+            } else if (height != first_height || width != first_width) {
+                shared = 0;
+            }
+            shorter[used++] = height < width ? height : width;
+        }
+    int size;
+    if (shared && first_height == first_width) {
+        size = first_height;
+        snprintf(ds->image_size_rule, sizeof ds->image_size_rule, "the images' own size");
+    } else {
+        qsort(shorter, used, sizeof *shorter, compare_ints);
+        size = shorter[used / 2];
+        int capped = size > SIMCLR_DATASET_DEFAULT_SIZE_CAP;
+        if (capped) size = SIMCLR_DATASET_DEFAULT_SIZE_CAP;
+        snprintf(ds->image_size_rule, sizeof ds->image_size_rule,
+                 "the median shorter side of the images%s, as their sizes differ",
+                 capped ? " capped at 224" : "");
+    }
+    free(shorter);
+    if (size > FOLDER_MAX_SIZE) size = FOLDER_MAX_SIZE;
+    ds->height = ds->width = size;
+    return 0;
+}
+
+/* How many images are resized, from which sizes (smallest and largest area, distinct count). */
+static void folder_count_resized(simclr_dataset *ds, const folder_index *index)
+{
+    long long smallest = -1, largest = -1;
+    int seen_height[64], seen_width[64];
+    size_t seen = 0, distinct = 0;
+    for (int s = 0; s < SIMCLR_DATASET_SPLIT_COUNT; s++)
+        for (size_t i = 0; i < index->files[s].count; i++) {
+            int height = index->heights[s][i], width = index->widths[s][i];
+            if (height == ds->height && width == ds->width) continue;
+            ds->resized_count++;
+            long long area = (long long)height * width;
+            if (smallest < 0 || area < smallest) {
+                smallest = area;
+                ds->resized_from_height = height;
+                ds->resized_from_width = width;
+            }
+            if (area > largest) {
+                largest = area;
+                ds->resized_largest_height = height;
+                ds->resized_largest_width = width;
+            }
+            size_t k = 0;
+            while (k < seen && (seen_height[k] != height || seen_width[k] != width)) k++;
+            if (k == seen) {
+                distinct++;
+                if (seen < 64) {
+                    seen_height[seen] = height;
+                    seen_width[seen] = width;
+                    seen++;
+                }
+            }
+        }
+    ds->source_size_count = distinct; /* exact up to 64 distinct sizes, a lower bound beyond */
+}
+
+/* Labels and counts from the index: known before any pixel is decoded. */
+static int folder_fill_splits(simclr_dataset *ds, const folder_index *index, simclr_error *err)
+{
+    for (int s = 0; s < SIMCLR_DATASET_SPLIT_COUNT; s++) {
+        simclr_dataset_split *split = &ds->splits[s];
+        const path_list *files = &index->files[s];
+        split->count = files->count;
+        if (s != SIMCLR_DATASET_SPLIT_UNLABELED && files->count > 0) {
+            split->owned_labels = simclr_checked_calloc(files->count, sizeof(int32_t), "folder labels", err);
+            if (!split->owned_labels) return -1;
+            memcpy(split->owned_labels, files->labels, files->count * sizeof(int32_t));
+        }
+        split->labels = split->owned_labels;
+        split->record_stride = simclr_dataset_image_bytes(ds);
+        split->pixel_offset = 0;
+        split->layout = SIMCLR_DATASET_PIXELS_HWC;
+    }
+    return 0;
+}
+
+size_t simclr_folder_pending_bytes(const simclr_dataset *ds)
+{
+    const folder_index *index = ds->pending;
+    size_t images = 0;
+    for (int s = 0; s < SIMCLR_DATASET_SPLIT_COUNT; s++) images += index->files[s].count;
+    size_t image_bytes = simclr_dataset_image_bytes(ds);
+    return images > SIZE_MAX / image_bytes ? SIZE_MAX : images * image_bytes;
+}
+
+/* Decodes split id's files to size x size x 3 (in parallel; the first failure in listing order
+ * is the one reported). */
+static int folder_decode(simclr_dataset *ds, simclr_dataset_split_id id, const path_list *files, simclr_error *err)
 {
     simclr_dataset_split *split = &ds->splits[id];
     size_t image_bytes = simclr_dataset_image_bytes(ds);
@@ -192,49 +357,62 @@ static int folder_decode(simclr_dataset *ds, simclr_dataset_split_id id, const p
         return simclr_error_input(err, "folder: %zu images do not fit in memory", files->count);
     split->owned_pixels = simclr_checked_calloc(files->count, image_bytes, "folder images", err);
     if (!split->owned_pixels) return -1;
-    if (keep_labels) {
-        split->owned_labels = simclr_checked_calloc(files->count, sizeof(int32_t), "folder labels", err);
-        if (!split->owned_labels) return -1;
+    size_t count = files->count;
+    const int height = ds->height, width = ds->width;
+    const simclr_image_resize_mode resize = ds->resize;
+    uint8_t *failed = simclr_checked_calloc(count, 1, "folder decode status", err);
+    if (!failed) return -1;
+#pragma omp parallel for schedule(dynamic, 4)
+    for (size_t i = 0; i < count; i++) {
+        simclr_error local = {0};
+        failed[i] = simclr_image_load_fitted(files->items[i], split->owned_pixels + i * image_bytes, height, width, 3,
+                                             resize, &local) != 0;
+        simclr_error_clear(&local);
     }
-    for (size_t i = 0; i < files->count; i++) {
-        uint8_t *pixels = NULL;
-        int height = 0, width = 0;
-        if (simclr_image_decode_file(files->items[i], 3, &pixels, &height, &width, err) != 0) {
-            if (err && !strstr(simclr_error_message(err), files->items[i]))
-                simclr_error_set(err, err->kind, "folder: %s: %s", files->items[i], simclr_error_message(err));
+    size_t first_bad = 0;
+    while (first_bad < count && !failed[first_bad]) first_bad++;
+    free(failed);
+    if (first_bad < count) {
+        free(split->owned_pixels);
+        split->owned_pixels = NULL;
+        uint8_t *probe = malloc(image_bytes);
+        if (!probe) return simclr_error_set(err, SIMCLR_ERROR_KIND_RESOURCE, "out of memory");
+        if (simclr_image_load_fitted(files->items[first_bad], probe, height, width, 3, resize, err) == 0)
+            simclr_error_input(err, "folder: %s: changed while it was read", files->items[first_bad]);
+        free(probe);
+        if (err && !strstr(simclr_error_message(err), files->items[first_bad]))
+            simclr_error_set(err, err->kind, "folder: %s: %s", files->items[first_bad], simclr_error_message(err));
+        return -1;
+    }
+    split->base = split->owned_pixels;
+    return 0;
+}
+
+int simclr_folder_load_pixels(simclr_dataset *ds, simclr_error *err)
+{
+    folder_index *index = ds->pending;
+    if (!index) return 0;
+    for (int s = 0; s < SIMCLR_DATASET_SPLIT_COUNT; s++)
+        if (index->files[s].count > 0 && folder_decode(ds, (simclr_dataset_split_id)s, &index->files[s], err) != 0) {
+            for (int t = 0; t < SIMCLR_DATASET_SPLIT_COUNT; t++) {
+                free(ds->splits[t].owned_pixels);
+                ds->splits[t].owned_pixels = NULL;
+                ds->splits[t].base = NULL;
+            }
             return -1;
         }
-        uint8_t *out = split->owned_pixels + i * image_bytes;
-        if (height == ds->height && width == ds->width)
-            memcpy(out, pixels, image_bytes);
-        else {
-            simclr_image_resize_bilinear(pixels, height, width, 3, out, ds->height, ds->width);
-            if (ds->resized_count++ == 0) {
-                ds->resized_from_height = height;
-                ds->resized_from_width = width;
-            }
-        }
-        free(pixels);
-        if (keep_labels) split->owned_labels[i] = files->labels[i];
-    }
-    split->count = files->count;
-    split->labels = split->owned_labels;
-    split->base = split->owned_pixels;
-    split->record_stride = image_bytes;
-    split->pixel_offset = 0;
-    split->layout = SIMCLR_DATASET_PIXELS_HWC;
+    simclr_folder_index_free(index);
+    ds->pending = NULL;
     return 0;
 }
 
 int simclr_folder_open(simclr_dataset *ds, const simclr_dataset_options *options, simclr_error *err)
 {
-    int size = options->image_size ? options->image_size : 96;
-    if (size < 1 || size > FOLDER_MAX_SIZE)
-        return simclr_error_input(err, "--image-size %d: expected 1..%d", options->image_size,
-                           FOLDER_MAX_SIZE);
-    ds->height = size;
-    ds->width = size;
+    if (options->image_size < 0 || options->image_size > FOLDER_MAX_SIZE)
+        return simclr_error_input(err, "--image-size %d: expected 1..%d (or 0: from the images)", options->image_size,
+                                  FOLDER_MAX_SIZE);
     ds->channels = 3;
+    ds->resize = options->resize;
 
     char train_dir[sizeof ds->path + 16], test_dir[sizeof ds->path + 16];
     char unlabeled_dir[sizeof ds->path + 16];
@@ -247,22 +425,25 @@ int simclr_folder_open(simclr_dataset *ds, const simclr_dataset_options *options
                                 "images; %s is missing",
                            ds->path, simclr_data_dir_exists(train_dir) ? test_dir : train_dir);
 
-    path_list classes = {0}, train = {0}, test = {0}, unlabeled = {0};
+    folder_index *index = simclr_checked_calloc(1, sizeof *index, "folder index", err);
+    if (!index) return -1;
+    ds->pending = index; /* freed by simclr_dataset_close, also on failure */
+    path_list classes = {0};
     int status = -1;
     if (folder_read_classes(ds, train_dir, &classes, err) != 0) goto done;
-    if (folder_list_labeled(train_dir, &classes, 1, &train, err) != 0) goto done;
-    if (folder_list_labeled(test_dir, &classes, 0, &test, err) != 0) goto done;
+    if (folder_list_labeled(train_dir, &classes, 1, &index->files[SIMCLR_DATASET_SPLIT_TRAIN], err) != 0) goto done;
+    if (folder_list_labeled(test_dir, &classes, 0, &index->files[SIMCLR_DATASET_SPLIT_TEST], err) != 0) goto done;
     if (simclr_data_dir_exists(unlabeled_dir) &&
-        collect_images(unlabeled_dir, SIMCLR_DATASET_LABEL_NONE, 0, 1, &unlabeled, err) != 0)
+        collect_images(unlabeled_dir, SIMCLR_DATASET_LABEL_NONE, 0, 1, &index->files[SIMCLR_DATASET_SPLIT_UNLABELED],
+                       err) != 0)
         goto done;
-    if (folder_decode(ds, SIMCLR_DATASET_SPLIT_TRAIN, &train, 1, err) != 0) goto done;
-    if (folder_decode(ds, SIMCLR_DATASET_SPLIT_TEST, &test, 1, err) != 0) goto done;
-    if (folder_decode(ds, SIMCLR_DATASET_SPLIT_UNLABELED, &unlabeled, 0, err) != 0) goto done;
-    status = 0;
+    for (int s = 0; s < SIMCLR_DATASET_SPLIT_COUNT; s++)
+        if (folder_read_sizes(index, (simclr_dataset_split_id)s, err) != 0) goto done;
+    if (folder_choose_size(ds, index, options->image_size, err) != 0) goto done;
+    folder_count_resized(ds, index);
+    if (folder_fill_splits(ds, index, err) != 0) goto done;
+    status = options->defer_pixels ? 0 : simclr_folder_load_pixels(ds, err);
 done:
     path_list_free(&classes);
-    path_list_free(&train);
-    path_list_free(&test);
-    path_list_free(&unlabeled);
     return status;
 }

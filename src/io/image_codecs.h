@@ -7,6 +7,7 @@
  */
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "simclr/error.h"
 
@@ -17,5 +18,8 @@ int simclr_image_png_decode(const uint8_t *bytes, size_t size, const char *name,
                      int *height, int *width, int *channels, simclr_error *err);
 int simclr_image_jpeg_decode(const uint8_t *bytes, size_t size, const char *name, uint8_t **pixels,
                       int *height, int *width, int *channels, simclr_error *err);
+
+/* A JPEG's declared size from its headers only (file positioned at its start). */
+int simclr_image_jpeg_read_size(FILE *file, const char *name, int *height, int *width, simclr_error *err);
 
 #endif

@@ -124,6 +124,42 @@ static int read_whole_file(const char *path, uint8_t **bytes, size_t *size, simc
     return 0;
 }
 
+int simclr_image_read_size(const char *path, int *height, int *width, simclr_error *err)
+{
+    FILE *file = fopen(path, "rb");
+    if (!file) return simclr_error_input(err, "cannot open image %s: %s", path, strerror(errno));
+    struct stat info;
+    uint8_t head[24];
+    size_t got = 0;
+    int status = -1;
+    if (fstat(fileno(file), &info) != 0 || !S_ISREG(info.st_mode))
+        simclr_error_input(err, "%s: not a regular file, expected a PNG or JPEG image", path);
+    else if ((got = fread(head, 1, sizeof head, file)) >= sizeof png_signature &&
+             memcmp(head, png_signature, sizeof png_signature) == 0) {
+        /* The first chunk of a PNG is IHDR: length 13, type, width and height big-endian. */
+        uint32_t declared_width = (uint32_t)head[16] << 24 | (uint32_t)head[17] << 16 | (uint32_t)head[18] << 8 | head[19];
+        uint32_t declared_height = (uint32_t)head[20] << 24 | (uint32_t)head[21] << 16 | (uint32_t)head[22] << 8 | head[23];
+        if (got < sizeof head || memcmp(head + 12, "IHDR", 4) != 0)
+            simclr_error_input(err, "%s: not a valid PNG image (no IHDR chunk first)", path);
+        else if (declared_width == 0 || declared_height == 0 || declared_width > IMAGE_MAX_SIDE ||
+                 declared_height > IMAGE_MAX_SIDE)
+            simclr_error_input(err, "%s: PNG declares %u x %u pixels; expected 1 to %d per side", path,
+                               (unsigned)declared_width, (unsigned)declared_height, IMAGE_MAX_SIDE);
+        else {
+            *height = (int)declared_height;
+            *width = (int)declared_width;
+            status = 0;
+        }
+    } else if (got >= sizeof jpeg_signature && memcmp(head, jpeg_signature, sizeof jpeg_signature) == 0) {
+        rewind(file);
+        status = simclr_image_jpeg_read_size(file, path, height, width, err);
+    } else {
+        simclr_error_input(err, "%s: not a PNG or JPEG image (unrecognised first bytes)", path);
+    }
+    fclose(file);
+    return status;
+}
+
 int simclr_image_decode_file(const char *path, int channels, uint8_t **pixels, int *height, int *width,
                       simclr_error *err)
 {

@@ -11,7 +11,7 @@
 
 int simclr_image_fit(const uint8_t *in, int in_height, int in_width, int in_channels,
                      const char *name, uint8_t *out, int height, int width, int channels,
-                     simclr_error *err)
+                     simclr_image_resize_mode mode, simclr_error *err)
 {
     if (in_channels != 1 && in_channels != 3)
         return simclr_error_input(err, "%s: %d channels, expected 1 (grey) or 3 (RGB)", name,
@@ -36,20 +36,21 @@ int simclr_image_fit(const uint8_t *in, int in_height, int in_width, int in_chan
         simclr_image_convert_channels(in, in_pixels, in_channels, converted, channels);
         source = converted;
     }
-    simclr_image_resize_bilinear(source, in_height, in_width, channels, out, height, width);
+    int status = simclr_image_resize_to(source, in_height, in_width, channels, out, height, width, mode);
     free(converted);
+    if (status != 0) return simclr_error_set(err, SIMCLR_ERROR_KIND_RESOURCE, "%s: out of memory", name);
     return 0;
 }
 
 int simclr_image_load_fitted(const char *path, uint8_t *out, int height, int width, int channels,
-                             simclr_error *err)
+                             simclr_image_resize_mode mode, simclr_error *err)
 {
     uint8_t *decoded = NULL;
     int decoded_height = 0, decoded_width = 0;
     if (simclr_image_decode_file(path, channels, &decoded, &decoded_height, &decoded_width, err) != 0)
         return -1;
     int status = simclr_image_fit(decoded, decoded_height, decoded_width, channels, path, out,
-                                  height, width, channels, err);
+                                  height, width, channels, mode, err);
     free(decoded);
     return status;
 }

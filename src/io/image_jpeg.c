@@ -99,6 +99,40 @@ static int jpeg_decode_into_state(jpeg_decode_state *state, const uint8_t *bytes
     return 0;
 }
 
+/* The header only, read from an open file as far as the frame header (libjpeg reads on demand). */
+static int jpeg_read_size_into_state(jpeg_decode_state *state, FILE *file)
+{
+    if (setjmp(state->errors.jump)) return -1;
+    jpeg_create_decompress(&state->info);
+    jpeg_stdio_src(&state->info, file);
+    jpeg_read_header(&state->info, TRUE);
+    return 0;
+}
+
+int simclr_image_jpeg_read_size(FILE *file, const char *name, int *height, int *width, simclr_error *err)
+{
+    jpeg_decode_state *state = calloc(1, sizeof *state);
+    if (!state) return simclr_error_set(err, SIMCLR_ERROR_KIND_RESOURCE, "%s: out of memory", name);
+    state->info.err = jpeg_std_error(&state->errors.base);
+    state->errors.base.error_exit = jpeg_on_error;
+    state->errors.base.emit_message = jpeg_on_message;
+    int result = 0;
+    if (jpeg_read_size_into_state(state, file) != 0)
+        result = simclr_error_input(err, "%s: not a valid JPEG image (%s)", name, state->errors.message);
+    else if (state->info.image_width == 0 || state->info.image_height == 0 ||
+             state->info.image_width > IMAGE_MAX_SIDE || state->info.image_height > IMAGE_MAX_SIDE)
+        result = simclr_error_input(err, "%s: JPEG declares %u x %u pixels; expected 1 to %d per side", name,
+                                    (unsigned)state->info.image_width, (unsigned)state->info.image_height,
+                                    IMAGE_MAX_SIDE);
+    else {
+        *height = (int)state->info.image_height;
+        *width = (int)state->info.image_width;
+    }
+    jpeg_destroy_decompress(&state->info);
+    free(state);
+    return result;
+}
+
 int simclr_image_jpeg_decode(const uint8_t *bytes, size_t size, const char *name, uint8_t **pixels,
                       int *height, int *width, int *channels, simclr_error *err)
 {

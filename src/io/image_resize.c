@@ -6,6 +6,8 @@
 #include "simclr/image_io.h"
 
 #include <math.h>
+#include <stdlib.h>
+#include <string.h>
 
 typedef struct bilinear_tap {
     int lower;      /* index of the left/top neighbour */
@@ -60,4 +62,50 @@ void simclr_image_resize_bilinear(const uint8_t *in, int in_height, int in_width
             }
         }
     }
+}
+
+const char *simclr_image_resize_mode_name(simclr_image_resize_mode mode)
+{
+    return mode == SIMCLR_IMAGE_RESIZE_CROP ? "crop" : "squash";
+}
+
+int simclr_image_resize_mode_parse(const char *name, simclr_image_resize_mode *mode)
+{
+    if (strcmp(name, "crop") == 0) *mode = SIMCLR_IMAGE_RESIZE_CROP;
+    else if (strcmp(name, "squash") == 0) *mode = SIMCLR_IMAGE_RESIZE_SQUASH;
+    else return -1;
+    return 0;
+}
+
+int simclr_image_resize_to(const uint8_t *in, int in_height, int in_width, int channels, uint8_t *out,
+                           int out_height, int out_width, simclr_image_resize_mode mode)
+{
+    if (mode != SIMCLR_IMAGE_RESIZE_CROP) {
+        simclr_image_resize_bilinear(in, in_height, in_width, channels, out, out_height, out_width);
+        return 0;
+    }
+    /* The largest centred region with the output's aspect ratio (rounded to whole pixels). */
+    int crop_height = in_height, crop_width = in_width;
+    if ((long long)in_width * out_height > (long long)in_height * out_width) {
+        crop_width = (int)(((long long)in_height * out_width * 2 + out_height) / (2LL * out_height));
+        if (crop_width < 1) crop_width = 1;
+    } else {
+        crop_height = (int)(((long long)in_width * out_height * 2 + out_width) / (2LL * out_width));
+        if (crop_height < 1) crop_height = 1;
+    }
+    int top = (in_height - crop_height) / 2, left = (in_width - crop_width) / 2;
+    size_t in_row = (size_t)in_width * (size_t)channels, crop_row = (size_t)crop_width * (size_t)channels;
+    if (crop_width == in_width) { /* rows are contiguous: resize in place of the region */
+        simclr_image_resize_bilinear(in + (size_t)top * in_row, crop_height, crop_width, channels, out, out_height,
+                                     out_width);
+        return 0;
+    }
+    uint8_t *region = malloc(crop_row * (size_t)crop_height);
+    if (!region) return -1;
+    for (int y = 0; y < crop_height; y++)
+        memcpy(region + (size_t)y * crop_row, in + (size_t)(top + y) * in_row + (size_t)left * (size_t)channels,
+               crop_row);
+    simclr_image_resize_bilinear(region, crop_height, crop_width, channels, out, out_height, out_width);
+    free(region);
+    return 0;
 }

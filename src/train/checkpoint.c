@@ -166,6 +166,11 @@ static int read_info(const simclr_safetensors_file *file, simclr_checkpoint_info
     }
     const char *data_dir = simclr_safetensors_metadata(file, "data_dir");
     snprintf(info->data_dir, sizeof info->data_dir, "%s", data_dir ? data_dir : "");
+    const char *resize = simclr_safetensors_metadata(file, "config.dataset.resize");
+    info->resize = SIMCLR_IMAGE_RESIZE_SQUASH;
+    if (resize && strcmp(resize, "none") != 0 && simclr_image_resize_mode_parse(resize, &info->resize) != 0)
+        return simclr_error_input(err, "%s: metadata 'config.dataset.resize' is '%s', expected crop or squash",
+                                  file->name, resize);
     long long values[11];
     const char *keys[11] = {"epochs_done", "epochs_total", "model.height", "model.width",
                             "model.channels", "model.units", "model.depth", "model.kernel",

@@ -55,12 +55,14 @@ int simclr_train_memory_bytes(const simclr_dataset *ds, const simclr_train_confi
 {
     size_t image_bytes = simclr_dataset_image_bytes(ds);
     size_t needed = 0;
+    /* Issue 27: a folder dataset indexed but not yet decoded will hold its pixels too. */
+    size_t pending = simclr_dataset_pending_bytes(ds);
     if (!contrastive) {
         size_t max_batch = config->labeled_batch > config->test_batch ? config->labeled_batch
                                                                        : config->test_batch;
         if (simclr_model_estimate_bytes(&config->model, (int)max_batch, 0, (int)max_batch, &needed, err) != 0)
             return -1;
-        *bytes = needed + max_batch * image_bytes * (1 + sizeof(float));
+        *bytes = pending + needed + max_batch * image_bytes * (1 + sizeof(float));
         return 0;
     }
     size_t batch = config->unlabeled_batch + config->labeled_batch;
@@ -74,7 +76,7 @@ int simclr_train_memory_bytes(const simclr_dataset *ds, const simclr_train_confi
      * gradients and the contrastive workspace). */
     size_t method = 0;
     if (simclr_method_memory_bytes(config, (int)batch, &method, err) != 0) return -1;
-    *bytes = needed + max_batch * image_bytes * (1 + sizeof(float)) + views * width * sizeof(float) + method;
+    *bytes = pending + needed + max_batch * image_bytes * (1 + sizeof(float)) + views * width * sizeof(float) + method;
     return 0;
 }
 
