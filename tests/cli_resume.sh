@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Faults a user meets, with real signals: Ctrl-C (SIGINT) and SIGTERM save a checkpoint and exit
 # 130, kill -9 loses at most the current epoch, and --resume reproduces the uninterrupted run's
-# per-epoch metrics; a configuration that cannot fit in memory is refused before allocating; an
+# per-epoch metrics (also from a mid-epoch --checkpoint-every-steps checkpoint); --overwrite keeps
+# the old run until the new one's first checkpoint; a configuration that cannot fit in memory is refused before allocating; an
 # unwritable output directory is reported. Needs the real Fashion-MNIST (skips otherwise).
 set -uo pipefail
 simclr=$1
@@ -62,23 +63,59 @@ if diff <(metrics "$work/straight/baseline_history.csv") <(metrics "$work/killed
     pass "kill -9 + --resume reproduces the uninterrupted per-epoch metrics"
 else fail "resumed history differs"; diff <(metrics "$work/straight/baseline_history.csv") <(metrics "$work/killed/baseline_history.csv"); fi
 
+# Issue 24: --checkpoint-every-steps writes resumable checkpoints inside an epoch, so kill -9 in
+# the middle of the first epoch loses at most those steps, and the resumed run is the same run.
+"$simclr" baseline "${common[@]}" --epochs 3 --checkpoint-every-steps 5 --out "$work/mid" >/dev/null 2>&1 &
+pid=$!
+for _ in $(seq 1 1200); do [ -e "$work/mid/baseline.safetensors" ] && break; sleep 0.01; done
+kill -9 $pid 2>/dev/null
+wait $pid 2>/dev/null
+if [ -e "$work/mid/baseline_history.csv" ]; then echo "skip - the first epoch ended before the kill (no mid-epoch check)"
+else pass "killed inside the first epoch, after a mid-epoch checkpoint"; fi
+"$simclr" baseline "${common[@]}" --epochs 3 --resume "$work/mid" >"$work/out" 2>"$work/err"
+if [ $? -eq 0 ]; then pass "resume after kill -9 mid-epoch"; else fail "resume after kill -9 mid-epoch"; cat "$work/err"; fi
+if [ -e "$work/mid/baseline_history.csv" ] &&
+   diff <(metrics "$work/straight/baseline_history.csv") <(metrics "$work/mid/baseline_history.csv") >/dev/null; then
+    pass "kill -9 mid-epoch + --resume reproduces the uninterrupted per-epoch metrics"
+else fail "history after a mid-epoch kill differs"; fi
+
+# Issue 24: --overwrite removes the old run only when the new one writes its first file: a new run
+# killed before that leaves the old run as it was.
+cp -r "$work/straight" "$work/kept"
+"$simclr" baseline "${common[@]}" --epochs 1 --steps-per-epoch 1000000 --force --overwrite --out "$work/straight" \
+    >/dev/null 2>&1 &
+pid=$!
+sleep 2
+kill -9 $pid 2>/dev/null
+wait $pid 2>/dev/null
+if diff -r "$work/kept" "$work/straight" >/dev/null; then pass "an --overwrite run killed before its first checkpoint leaves the old run intact"
+else fail "the old run changed under a failed --overwrite run"; diff -r "$work/kept" "$work/straight" | head -5; fi
+"$simclr" baseline "${common[@]}" --epochs 1 --steps-per-epoch 3 --overwrite --out "$work/straight" >/dev/null 2>&1 ||
+    fail "a completed --overwrite run"
+if [ "$(wc -l <"$work/straight/baseline_history.csv")" -eq 2 ] &&
+   grep -q '"steps_per_epoch": 3' "$work/straight/baseline_config.json"; then
+    pass "a completed --overwrite run replaces it"; else fail "the --overwrite run did not replace the old one"; fi
+rm -rf "$work/straight" && mv "$work/kept" "$work/straight"
+
 # SIGINT (Ctrl-C) and SIGTERM mid-run: checkpoint saved, exit 130, resume completes identically.
+# Twelve epochs (a few seconds even on a fast CPU), so that the signal comes before the end.
+"$simclr" baseline "${common[@]}" --epochs 12 --out "$work/straight12" >/dev/null 2>&1 || fail "12-epoch reference run"
 for signal in INT TERM; do
     out="$work/signal-$signal"
-    "$simclr" baseline "${common[@]}" --epochs 3 --out "$out" >/dev/null 2>"$work/err" &
+    "$simclr" baseline "${common[@]}" --epochs 12 --out "$out" >/dev/null 2>"$work/err" &
     pid=$!
     # The handlers are installed before the run writes its config: wait for it (a loaded machine
     # may take seconds to get there), then signal mid-run.
     for _ in $(seq 1 1200); do [ -e "$out/baseline_config.json" ] && break; sleep 0.05; done
-    sleep 1
+    sleep 0.5
     kill -s $signal $pid
     wait $pid
     status=$?
     if [ $status -eq 130 ] && grep -q -- "--resume" "$work/err"; then pass "SIG$signal saves and exits 130"
     elif [ $status -eq 0 ]; then echo "skip - SIG$signal arrived after the run finished"
     else fail "SIG$signal (exit $status)"; cat "$work/err"; fi
-    "$simclr" baseline "${common[@]}" --epochs 3 --resume "$out" >/dev/null 2>"$work/err" || { fail "resume after SIG$signal"; cat "$work/err"; }
-    if diff <(metrics "$work/straight/baseline_history.csv") <(metrics "$out/baseline_history.csv") >/dev/null; then
+    "$simclr" baseline --resume "$out" >/dev/null 2>"$work/err" || { fail "resume after SIG$signal"; cat "$work/err"; }
+    if diff <(metrics "$work/straight12/baseline_history.csv") <(metrics "$out/baseline_history.csv") >/dev/null; then
         pass "SIG$signal + --resume reproduces the uninterrupted per-epoch metrics"
     else fail "history after SIG$signal differs"; fi
 done

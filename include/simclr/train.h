@@ -78,6 +78,16 @@ typedef struct simclr_train_config {
      * replace the loss by NaN at this global step (-1: off), to exercise the numerical guard. */
     long long stop_after_steps;
     long long inject_nan_at_step;
+    /* Issue 24: resumable checkpoints inside an epoch, after every N steps of this process and/or
+     * when this many seconds have passed since the last checkpoint (0: off; the CLI's default is
+     * 600 s), so that a killed run loses at most that much. */
+    long long checkpoint_every_steps;
+    double checkpoint_every_seconds;
+    /* Called by rank 0 before every file the run writes (history, checkpoints), so it acts the
+     * first time only (its context keeps that); a failure stops the run. The CLI's --overwrite removes the old run there, so that a run that
+     * fails before its first checkpoint leaves the old one intact. NULL: nothing. */
+    int (*before_first_write)(void *context, simclr_error *err);
+    void *before_first_write_context;
     /* Issue 14: data-parallel over the ranks of this communicator (distributed.h; NULL: one
      * process). Every rank calls the run with the same config; the batches stay global (each rank
      * reads and augments its share), the results are one process's, and only rank 0 writes files

@@ -222,6 +222,10 @@ int run_record_build(run_record *record, const run_record_source *source,
         /* Issue 14: recorded, not compared: batches do not depend on the number of ranks, so a
          * run may be resumed with another (threads is per rank). */
         add_row(record, "ranks", "mpirun -np (ranks)", N, M, err, "%d", source->ranks) ||
+        add_row(record, "checkpoint_every_steps", "--checkpoint-every-steps", N, M, err, "%lld",
+                config->checkpoint_every_steps) ||
+        add_row(record, "checkpoint_every_minutes", "--checkpoint-every-minutes", N, M, err, "%g",
+                config->checkpoint_every_seconds / 60.0) ||
         add_row(record, "quiet", "--quiet", RUN_VALUE_JSON, M, err, "%s",
                 source->quiet ? "true" : "false") ||
         add_row(record, "force", "--force", RUN_VALUE_JSON, M, err, "%s",

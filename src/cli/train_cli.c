@@ -34,6 +34,7 @@ void train_cli_defaults(train_cli *options)
     options->out = NULL;
     options->knn_k = SIMCLR_KNN_DEFAULT_K;
     options->knn_temperature = SIMCLR_KNN_DEFAULT_TEMPERATURE;
+    options->checkpoint_every_minutes = 10.0;
     /* Issue 12, the paper's recipe: */
     augment_cli_defaults(&options->augment);
     options->recipe = "seed";
@@ -131,6 +132,14 @@ void train_cli_add_specs(train_cli *o, option_spec *specs, size_t *count)
          NULL},
         {"quiet", OPTION_TYPE_FLAG, &o->quiet, 0, 0, NULL, NULL,
          "no model summaries or progress lines", NULL},
+        {"checkpoint-every-steps", OPTION_TYPE_INT, &o->checkpoint_every_steps, 0, 1000000000, NULL, "N",
+         "also write a resumable checkpoint after every N steps inside an epoch, so that a killed run "
+         "(kill -9, out of memory) loses at most N steps (0: off; may differ on --resume)",
+         "0"},
+        {"checkpoint-every-minutes", OPTION_TYPE_FLOAT, &o->checkpoint_every_minutes, 0, 1e6, NULL, "M",
+         "also write one when M minutes have passed since the last checkpoint (0: off; may differ on "
+         "--resume)",
+         "10"},
         {"stop-after-steps", OPTION_TYPE_INT, &o->stop_after_steps, 0, 1000000000, NULL, "N",
          "stop after N steps of this process as an interruption does: a resumable checkpoint, exit 130 "
          "(0: run to the end; like --threads it may differ on --resume)",
@@ -339,6 +348,18 @@ static int estimate_runs(const train_cli *options, const train_start *start, con
     return 0;
 }
 
+/* The first write of an --overwrite run: the old run's files go, the new record is written. */
+static int replace_old_run(void *context, simclr_error *err)
+{
+    train_run *run = context;
+    if (run->old_run_replaced) return 0;
+    if (run_directory_clear(run->command, run->out_dir, err) != 0 ||
+        run_record_write_json(&run->record, run->config_path, err) != 0)
+        return -1;
+    run->old_run_replaced = 1;
+    return 0;
+}
+
 int train_cli_prepare(const train_cli *options, const train_start *start, simclr_dataset *ds,
                       train_run *run, simclr_error *err)
 {
@@ -475,6 +496,8 @@ int train_cli_prepare(const train_cli *options, const train_start *start, simclr
     config->quiet = options->quiet;
     config->progress_lines = !cli_progress_redraw();
     config->stop_after_steps = options->stop_after_steps;
+    config->checkpoint_every_steps = options->checkpoint_every_steps;
+    config->checkpoint_every_seconds = options->checkpoint_every_minutes * 60.0;
     config->knn_k = (int)options->knn_k;
     config->knn_temperature = (float)options->knn_temperature;
     if (options->knn_k_given && options->knn_k > 0) {
@@ -535,10 +558,15 @@ int train_cli_prepare(const train_cli *options, const train_start *start, simclr
     if (!simclr_communicator_is_root(comm)) return 0;
     if (defaulted) printf("Output directory: %s\n", run->out_dir);
     if (cli_make_directory("--out", run->out_dir, err) != 0) goto fail;
-    if (options->overwrite && run_directory_clear(start->command, run->out_dir, err) != 0) goto fail;
-    char path[4200];
-    snprintf(path, sizeof path, "%s/%s_config.json", run->out_dir, start->command);
-    if (run_record_write_json(&run->record, path, err) != 0) goto fail;
+    snprintf(run->command, sizeof run->command, "%s", start->command);
+    snprintf(run->config_path, sizeof run->config_path, "%s/%s_config.json", run->out_dir, start->command);
+    /* Issue 24: --overwrite keeps the old run until the new one writes its first file. */
+    if (options->overwrite) {
+        config->before_first_write = replace_old_run;
+        config->before_first_write_context = run;
+        return 0;
+    }
+    if (run_record_write_json(&run->record, run->config_path, err) != 0) goto fail;
     return 0;
 fail:
     run_record_free(&run->record);

@@ -29,6 +29,8 @@ typedef struct train_cli {
     int strict; /* warnings that would be refusals (a batch larger than its images) */
     int quiet;
     long long stop_after_steps; /* 0: run to the end */
+    long long checkpoint_every_steps; /* 0: off */
+    double checkpoint_every_minutes;  /* 0: off */
     int knn_k_given;        /* --knn-k was given: a k above the bank's size is an error, not clamped */
     /* Issue 12, the paper's recipe: */
     augment_cli augment;
@@ -53,6 +55,9 @@ typedef struct train_run {
     simclr_train_config config;
     run_record record;
     char out_dir[4096];
+    char command[32];
+    char config_path[4200];
+    int old_run_replaced; /* --overwrite: the old run's files removed, the new record written */
 } train_run;
 
 /* What a run starts from besides its options. */

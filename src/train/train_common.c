@@ -384,6 +384,20 @@ int simclr_train_save_interrupted(const simclr_dataset *ds, const simclr_train_c
                            int epoch, size_t next_step, const double *accumulators,
                            int accumulator_count, double seconds, simclr_error *err)
 {
+    if (simclr_train_save_position(ds, config, run, classifier, parts, part_count, epoch, next_step, accumulators,
+                                   accumulator_count, seconds, err) != 0)
+        return -1;
+    return simclr_error_set(err, SIMCLR_ERROR_KIND_INTERRUPTED,
+                            "interrupted in epoch %d after step %zu; saved %s/%s.safetensors. Continue with "
+                            "--resume %s (the same command; the run's options are read from it)",
+                            epoch + 1, next_step, config->out_dir, run, config->out_dir);
+}
+
+int simclr_train_save_position(const simclr_dataset *ds, const simclr_train_config *config, const char *run,
+                               const char *classifier, const simclr_checkpoint_part *parts, int part_count,
+                               int epoch, size_t next_step, const double *accumulators, int accumulator_count,
+                               double seconds, simclr_error *err)
+{
     simclr_checkpoint_info info;
     simclr_train_fill_checkpoint_info(&info, ds, config, run, classifier, epoch);
     info.resume_step = (int)next_step;
@@ -392,13 +406,10 @@ int simclr_train_save_interrupted(const simclr_dataset *ds, const simclr_train_c
     info.epoch_seconds = seconds;
     char path[4096];
     snprintf(path, sizeof path, "%s/%s.safetensors", config->out_dir, run);
-    if (simclr_communicator_is_root(config->communicator) && /* issue 14: rank 0 writes */
-        simclr_checkpoint_save(path, &info, parts, part_count, err) != 0)
+    if (!simclr_communicator_is_root(config->communicator)) return 0; /* issue 14: rank 0 writes */
+    if (config->before_first_write && config->before_first_write(config->before_first_write_context, err) != 0)
         return -1;
-    return simclr_error_set(err, SIMCLR_ERROR_KIND_INTERRUPTED,
-                     "interrupted in epoch %d after step %zu; saved %s. Continue with the same "
-                     "options plus --resume (simclr %s ... --resume %s)",
-                     epoch + 1, next_step, path, run, config->out_dir);
+    return simclr_checkpoint_save(path, &info, parts, part_count, err);
 }
 
 /* Memory this process may still use: MemAvailable, lowered by a cgroup v2 limit, or the

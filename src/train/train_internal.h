@@ -123,8 +123,14 @@ int simclr_train_save_if_interrupted(const simclr_dataset *ds, const simclr_trai
                                      const double *accumulators, int accumulator_count, double seconds,
                                      simclr_error *err);
 
-/* Saves <out_dir>/<run>.safetensors at a position inside an epoch and returns -1 with an
- * SIMCLR_ERROR_KIND_INTERRUPTED message saying how to continue. */
+/* Saves <out_dir>/<run>.safetensors at a position inside an epoch (rank 0 writes): a resumed run
+ * continues from (epoch, next_step) with these running sums, bit for bit. */
+int simclr_train_save_position(const simclr_dataset *ds, const simclr_train_config *config, const char *run,
+                               const char *classifier, const simclr_checkpoint_part *parts, int part_count,
+                               int epoch, size_t next_step, const double *accumulators, int accumulator_count,
+                               double seconds, simclr_error *err);
+/* simclr_train_save_position, then returns -1 with an SIMCLR_ERROR_KIND_INTERRUPTED message saying
+ * how to continue. */
 int simclr_train_save_interrupted(const simclr_dataset *ds, const simclr_train_config *config, const char *run,
                            const char *classifier, const simclr_checkpoint_part *parts, int part_count,
                            int epoch, size_t next_step, const double *accumulators,
