@@ -16,7 +16,7 @@ int main(int argc, char **argv)
 {
     simclr_communicator comm;
     if (simclr_mpi_communicator_init(&argc, &argv, &comm) != -1) return 1;
-    return comm.size == 1 && comm.rank == 0 && simclr_mpi_launched() ? 0 : 3;
+    return comm.size == 1 && comm.rank == 0 ? 0 : 3;
 }
 C
 # A sanitizer build of the library needs its runtime in the driver too.

@@ -224,11 +224,10 @@ static void test_residual_graph_gradients(void **state)
     memcpy(grads, net.grads, net.param_count * sizeof *grads);
 
     /* Central differences over sampled parameters of every tensor, and sampled inputs. */
-    setenv("SIMCLR_KEEP_ACTIVATIONS", "1", 1);
     simclr_network *probe = calloc(1, sizeof *probe);
     assert_non_null(probe);
-    int status = simclr_network_init(probe, "graph", &shape, specs, count, BATCH, &err);
-    unsetenv("SIMCLR_KEEP_ACTIVATIONS");
+    const simclr_network_options keep = {.keep_activations = 1};
+    int status = simclr_network_init_with(probe, "graph", &shape, specs, count, BATCH, &keep, &err);
     if (status) fail_msg("init: %s", err.message);
     size_t state_bytes = 0;
     for (int l = 0; l < net.layer_count; l++) state_bytes += (size_t)BATCH * net.layers[l].out_size;
@@ -282,7 +281,7 @@ static void test_residual_graph_gradients(void **state)
  * step and an inference forward must agree bit for bit, and the inference forward must also match
  * one that writes every layer's own buffer. Returns how many batchnorm outputs were recomputed. */
 static int compare_memory_plans(const simclr_layer_spec *specs, int count, simclr_tensor_shape shape, int batch,
-                                simclr_nn_precision precision)
+                                simclr_nn_precision precision, const simclr_network_options *options)
 {
     simclr_network *nets = calloc(2, sizeof *nets);
     assert_non_null(nets);
@@ -290,11 +289,13 @@ static int compare_memory_plans(const simclr_layer_spec *specs, int count, simcl
     simclr_model_config config = simclr_model_config_default(shape, CLASSES);
     config.backbone = SIMCLR_MODEL_BACKBONE_RESNET18;
     config.precision = precision;
+    simclr_network_options kept_options = *options;
+    kept_options.keep_activations = 1;
     for (int k = 0; k < 2; k++) {
-        if (k == 1) setenv("SIMCLR_KEEP_ACTIVATIONS", "1", 1);
-        int status = specs ? simclr_network_init(&nets[k], "graph", &shape, specs, count, batch, &err)
+        config.network = k == 1 ? kept_options : *options;
+        int status = specs ? simclr_network_init_with(&nets[k], "graph", &shape, specs, count, batch, &config.network,
+                                                      &err)
                            : simclr_model_build_encoder(&nets[k], &config, batch, &err);
-        unsetenv("SIMCLR_KEEP_ACTIVATIONS");
         if (status) fail_msg("init: %s", err.message);
     }
     simclr_network *planned = &nets[0], *kept = &nets[1];
@@ -313,10 +314,10 @@ static int compare_memory_plans(const simclr_layer_spec *specs, int count, simcl
     }
     size_t planned_bytes = 0, kept_bytes = 0;
     if (specs) {
-        assert_int_equal(simclr_network_estimate_bytes(&shape, specs, count, batch, &planned_bytes, NULL, &err), 0);
-        setenv("SIMCLR_KEEP_ACTIVATIONS", "1", 1);
-        assert_int_equal(simclr_network_estimate_bytes(&shape, specs, count, batch, &kept_bytes, NULL, &err), 0);
-        unsetenv("SIMCLR_KEEP_ACTIVATIONS");
+        assert_int_equal(
+            simclr_network_estimate_bytes(&shape, specs, count, batch, options, &planned_bytes, NULL, &err), 0);
+        assert_int_equal(
+            simclr_network_estimate_bytes(&shape, specs, count, batch, &kept_options, &kept_bytes, NULL, &err), 0);
         assert_true(kept_bytes - planned_bytes == saved_bytes - planned->recompute_bytes);
     }
 
@@ -365,17 +366,18 @@ static void test_memory_plans_change_no_result(void **state)
     simclr_tensor_shape shape = {SIDE, SIDE, CHANNELS};
     /* Recomputed: 1 (read by the max pool), 4, 6, 9, 13 (the projection, read by the add) and the
      * BatchNorm1d; not 11 (the add's residual operand, read two layers on). */
-    assert_int_equal(compare_memory_plans(specs, count, shape, BATCH, SIMCLR_NN_PRECISION_FP32), 6);
+    const simclr_network_options planned = {0};
+    assert_int_equal(compare_memory_plans(specs, count, shape, BATCH, SIMCLR_NN_PRECISION_FP32, &planned), 6);
     /* ResNet-18, CIFAR stem: every block's bn1 and its batchnorm before the add (16 of 20). */
     simclr_tensor_shape cifar = {16, 16, 3};
-    assert_int_equal(compare_memory_plans(NULL, 0, cifar, 2, SIMCLR_NN_PRECISION_FP32), 16);
+    assert_int_equal(compare_memory_plans(NULL, 0, cifar, 2, SIMCLR_NN_PRECISION_FP32, &planned), 16);
     /* In every layout a ResNet may run in (nChw16c, nChw8c, NHWC). */
     const char *layouts[] = {"nChw16c", "nChw8c", "nhwc"};
     for (int l = 0; l < 3; l++) {
-        setenv("SIMCLR_CONV_LAYOUT", layouts[l], 1);
-        printf("  SIMCLR_CONV_LAYOUT=%s\n", layouts[l]);
-        int recomputed = compare_memory_plans(NULL, 0, cifar, 2, SIMCLR_NN_PRECISION_FP32);
-        unsetenv("SIMCLR_CONV_LAYOUT");
+        simclr_network_options forced = {0};
+        assert_int_equal(simclr_network_options_parse_layout(&forced, layouts[l], "layout", NULL), 0);
+        printf("  layout %s\n", layouts[l]);
+        int recomputed = compare_memory_plans(NULL, 0, cifar, 2, SIMCLR_NN_PRECISION_FP32, &forced);
         assert_int_equal(recomputed, 16);
     }
 }
@@ -387,10 +389,10 @@ static void test_memory_plans_change_no_result_bf16(void **state)
     simclr_tensor_shape cifar = {16, 16, 3};
     const char *layouts[] = {"nChw16c", "nhwc"};
     for (int l = 0; l < 2; l++) {
-        setenv("SIMCLR_CONV_LAYOUT", layouts[l], 1);
-        printf("  SIMCLR_CONV_LAYOUT=%s\n", layouts[l]);
-        int recomputed = compare_memory_plans(NULL, 0, cifar, 2, SIMCLR_NN_PRECISION_BF16);
-        unsetenv("SIMCLR_CONV_LAYOUT");
+        simclr_network_options forced = {0};
+        assert_int_equal(simclr_network_options_parse_layout(&forced, layouts[l], "layout", NULL), 0);
+        printf("  layout %s\n", layouts[l]);
+        int recomputed = compare_memory_plans(NULL, 0, cifar, 2, SIMCLR_NN_PRECISION_BF16, &forced);
         assert_int_equal(recomputed, 16);
     }
 }
@@ -402,14 +404,14 @@ static void test_memory_plans_change_no_result_bf16(void **state)
  * overrides both; another value is refused, naming the variable. */
 static simclr_nn_layout resnet_layout(simclr_nn_precision precision, const char *choice, simclr_error *err)
 {
-    if (choice) setenv("SIMCLR_CONV_LAYOUT", choice, 1);
     simclr_model_config config = simclr_model_config_default((simclr_tensor_shape){32, 32, 3}, CLASSES);
     config.backbone = SIMCLR_MODEL_BACKBONE_RESNET18;
     config.precision = precision;
+    if (simclr_network_options_parse_layout(&config.network, choice, "SIMCLR_CONV_LAYOUT", err) != 0)
+        return (simclr_nn_layout)-1;
     simclr_network *net = calloc(1, sizeof *net);
     assert_non_null(net);
     int status = simclr_model_build_encoder(net, &config, 2, err);
-    unsetenv("SIMCLR_CONV_LAYOUT");
     simclr_nn_layout layout = (simclr_nn_layout)-1;
     if (status == 0) {
         layout = net->layers[0].out_layout;
@@ -454,7 +456,7 @@ static void expect_refused(const simclr_layer_spec *specs, int count, const char
     simclr_tensor_shape shape = {SIDE, SIDE, CHANNELS};
     simclr_error err = {0};
     size_t bytes = 0;
-    assert_int_equal(simclr_network_estimate_bytes(&shape, specs, count, 2, &bytes, NULL, &err), -1);
+    assert_int_equal(simclr_network_estimate_bytes(&shape, specs, count, 2, NULL, &bytes, NULL, &err), -1);
     assert_int_equal(err.kind, SIMCLR_ERROR_KIND_INPUT);
     if (!strstr(err.message, text)) fail_msg("expected '%s' in: %s", text, err.message);
 }

@@ -92,6 +92,7 @@ typedef struct resnet_case {
     const char *name;
     simclr_model_backbone backbone;
     simclr_model_stem stem;
+    const char *layout; /* a forced feature-map layout (NULL: auto) */
 } resnet_case;
 
 /* Builds the case's encoder (fp32 or bf16) with the fixture's parameters, runs the training
@@ -104,6 +105,8 @@ static void run_step(const resnet_case *c, simclr_nn_precision precision, int ba
     config.stem = c->stem;
     config.precision = precision;
     simclr_error err = {0};
+    if (simclr_network_options_parse_layout(&config.network, c->layout, "layout", &err) != 0)
+        fail_msg("%s", err.message);
     if (simclr_model_build_encoder(net, &config, batch, &err)) fail_msg("build_encoder: %s", err.message);
     simclr_network_init_weights(net, 0);
     fill_parameters(net);
@@ -242,14 +245,14 @@ static void run_case(const resnet_case *c)
 static void test_resnet18_cifar(void **state)
 {
     (void)state;
-    resnet_case c = {"resnet18_cifar", SIMCLR_MODEL_BACKBONE_RESNET18, SIMCLR_MODEL_STEM_CIFAR};
+    resnet_case c = {"resnet18_cifar", SIMCLR_MODEL_BACKBONE_RESNET18, SIMCLR_MODEL_STEM_CIFAR, NULL};
     run_case(&c);
 }
 
 static void test_resnet18_imagenet(void **state)
 {
     (void)state;
-    resnet_case c = {"resnet18_imagenet", SIMCLR_MODEL_BACKBONE_RESNET18, SIMCLR_MODEL_STEM_IMAGENET};
+    resnet_case c = {"resnet18_imagenet", SIMCLR_MODEL_BACKBONE_RESNET18, SIMCLR_MODEL_STEM_IMAGENET, NULL};
     run_case(&c);
 }
 
@@ -259,10 +262,8 @@ static void test_resnet18_imagenet(void **state)
 static void test_resnet18_imagenet_nhwc(void **state)
 {
     (void)state;
-    resnet_case c = {"resnet18_imagenet", SIMCLR_MODEL_BACKBONE_RESNET18, SIMCLR_MODEL_STEM_IMAGENET};
-    setenv("SIMCLR_CONV_LAYOUT", "nhwc", 1);
+    resnet_case c = {"resnet18_imagenet", SIMCLR_MODEL_BACKBONE_RESNET18, SIMCLR_MODEL_STEM_IMAGENET, "nhwc"};
     run_case(&c);
-    unsetenv("SIMCLR_CONV_LAYOUT");
 }
 
 /* The same through nChw8c, the layout of AVX2 CPUs (oneDNN's AVX-512 kernels take it too): the
@@ -270,16 +271,14 @@ static void test_resnet18_imagenet_nhwc(void **state)
 static void test_resnet18_imagenet_nchw8c(void **state)
 {
     (void)state;
-    resnet_case c = {"resnet18_imagenet", SIMCLR_MODEL_BACKBONE_RESNET18, SIMCLR_MODEL_STEM_IMAGENET};
-    setenv("SIMCLR_CONV_LAYOUT", "nChw8c", 1);
+    resnet_case c = {"resnet18_imagenet", SIMCLR_MODEL_BACKBONE_RESNET18, SIMCLR_MODEL_STEM_IMAGENET, "nChw8c"};
     run_case(&c);
-    unsetenv("SIMCLR_CONV_LAYOUT");
 }
 
 static void test_resnet50_cifar(void **state)
 {
     (void)state;
-    resnet_case c = {"resnet50_cifar", SIMCLR_MODEL_BACKBONE_RESNET50, SIMCLR_MODEL_STEM_CIFAR};
+    resnet_case c = {"resnet50_cifar", SIMCLR_MODEL_BACKBONE_RESNET50, SIMCLR_MODEL_STEM_CIFAR, NULL};
     run_case(&c);
 }
 
@@ -293,7 +292,7 @@ static void test_resnet50_cifar(void **state)
 static void test_resnet18_bf16_matches_fp32(void **state)
 {
     (void)state;
-    resnet_case c = {"resnet18_cifar", SIMCLR_MODEL_BACKBONE_RESNET18, SIMCLR_MODEL_STEM_CIFAR};
+    resnet_case c = {"resnet18_cifar", SIMCLR_MODEL_BACKBONE_RESNET18, SIMCLR_MODEL_STEM_CIFAR, NULL};
     simclr_network *fp32 = calloc(1, sizeof *fp32), *bf16 = calloc(1, sizeof *bf16);
     assert_true(fp32 && bf16);
     float *features32 = NULL;
@@ -302,9 +301,9 @@ static void test_resnet18_bf16_matches_fp32(void **state)
     const char *layouts[] = {"blocked", "nhwc"};
     for (int l = 0; l < 2; l++) {
         float *features16 = NULL;
-        setenv("SIMCLR_CONV_LAYOUT", layouts[l], 1);
-        run_step(&c, SIMCLR_NN_PRECISION_BF16, 2, 32, 32, bf16, &features16);
-        unsetenv("SIMCLR_CONV_LAYOUT");
+        resnet_case forced = c;
+        forced.layout = layouts[l];
+        run_step(&forced, SIMCLR_NN_PRECISION_BF16, 2, 32, 32, bf16, &features16);
         size_t feature_count = 2 * simclr_network_output_size(fp32);
         double norm = 0.0, difference = 0.0;
         for (size_t i = 0; i < feature_count; i++) {

@@ -35,6 +35,7 @@ typedef struct simclr_feature_options {
     int random_init;     /* 1: the checkpoint's architecture with fresh Keras init from seed, not its weights */
     uint64_t seed;
     int max_batch;       /* images per forward pass */
+    simclr_network_options network; /* how the networks are planned (zeroed: the defaults) */
 } simclr_feature_options;
 
 typedef struct simclr_feature_extractor {

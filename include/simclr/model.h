@@ -60,6 +60,7 @@ typedef struct simclr_model_config {
     int head_hidden;        /* projection head's hidden units (0: the feature width) */
     int head_out;           /* projection head's output units (0: the seed's width, 128) */
     int head_bn;            /* BatchNorm1d after the head's hidden layer (bias-free dense) */
+    simclr_network_options network; /* how its networks are planned (layout, kept activations) */
 } simclr_model_config;
 
 /* "seed", "resnet18", ... and back (-1 for an unknown name). */

@@ -128,6 +128,19 @@ typedef struct simclr_network_layer {
     void *inference_output;
 } simclr_network_layer;
 
+/* How a network is planned (issue 24: the caller's choice, no environment variable read below
+ * the command line, which maps SIMCLR_CONV_LAYOUT and SIMCLR_KEEP_ACTIVATIONS here). Zeroed: the
+ * defaults. */
+typedef struct simclr_network_options {
+    /* 1: the feature maps take `layout` (a blocked one that does not fit the network: NHWC);
+     * 0: the planner picks the layout oneDNN has jit kernels for on this CPU. */
+    int force_layout;
+    simclr_nn_layout layout;
+    /* 1: keep every layer's output (no batchnorm output recomputed in backward: the same results
+     * bit for bit, more memory). */
+    int keep_activations;
+} simclr_network_options;
+
 typedef struct simclr_network {
     char name[32];
     simclr_tensor_shape in_shape;
@@ -158,7 +171,8 @@ typedef struct simclr_network {
     void *recompute_buffer;   /* the outputs of the recomputed batchnorm layers, one at a time */
     size_t recompute_bytes;
     simclr_nn_layout feature_layout; /* of the leading run of feature-map layers (NHWC if none) */
-    int layout_forced;        /* SIMCLR_CONV_LAYOUT chose feature_layout */
+    int layout_forced;        /* options.force_layout chose feature_layout */
+    simclr_network_options options; /* what it was planned with (a clone is planned alike) */
     int reference_passes;     /* convolution passes oneDNN runs on its slow reference kernels with
                                  these layouts on this CPU (network_plan.c); 0 normally */
     /* When set and non-zero before a layer, forward and backward stop there and fail with
@@ -169,18 +183,28 @@ typedef struct simclr_network {
     int last_batch;
 } simclr_network;
 
-/* Builds the network; fails naming the layer whose output would be empty. Release with
- * simclr_network_free. Parameters are zero until simclr_network_init_weights or a checkpoint load.
- * The environment variable SIMCLR_KEEP_ACTIVATIONS=1 keeps every layer's output (no batchnorm
- * output is recomputed in backward; the results are the same bit for bit, the memory larger). */
+/* Builds the network with the default options; fails naming the layer whose output would be
+ * empty. Release with simclr_network_free. Parameters are zero until simclr_network_init_weights
+ * or a checkpoint load. */
 int simclr_network_init(simclr_network *net, const char *name, const simclr_tensor_shape *in_shape,
                  const simclr_layer_spec *specs, int layer_count, int max_batch, simclr_error *err);
+/* The same with options (NULL: the defaults). */
+int simclr_network_init_with(simclr_network *net, const char *name, const simclr_tensor_shape *in_shape,
+                             const simclr_layer_spec *specs, int layer_count, int max_batch,
+                             const simclr_network_options *options, simclr_error *err);
+
+/* Sets options' layout choice from a SIMCLR_CONV_LAYOUT value: "auto" (or "" / NULL), "blocked"
+ * (the CPU's blocked layout), "nhwc", "nChw16c" or "nChw8c"; another value is an input error
+ * naming `what` (the variable or flag it came from). */
+int simclr_network_options_parse_layout(simclr_network_options *options, const char *value, const char *what,
+                                        simclr_error *err);
 void simclr_network_free(simclr_network *net);
 
 /* The bytes simclr_network_init would allocate (parameters, gradients, activations, gradient buffers)
  * and the parameter count (if not NULL), without allocating; fails like simclr_network_init on a shape that does not fit. */
 int simclr_network_estimate_bytes(const simclr_tensor_shape *in_shape, const simclr_layer_spec *specs, int layer_count,
-                           int max_batch, size_t *bytes, size_t *param_count, simclr_error *err);
+                           int max_batch, const simclr_network_options *options, size_t *bytes, size_t *param_count,
+                           simclr_error *err);
 
 /* Initialisation by each layer's spec.init (Keras glorot_uniform kernels and zero biases by
  * default), batchnorm gamma 1 (0 with zero_init), beta 0, running mean 0, running variance 1;

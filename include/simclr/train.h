@@ -82,6 +82,12 @@ typedef struct simclr_train_config {
      * when this many seconds have passed since the last checkpoint (0: off; the CLI's default is
      * 600 s), so that a killed run loses at most that much. */
     long long checkpoint_every_steps;
+    /* Issue 24: what the library once read from the environment, now the caller's (the CLI reads
+     * SIMCLR_MEMORY_LIMIT and SIMCLR_DEBUG_DUMP_GRADIENTS). memory_limit: bytes a run may use (0:
+     * MemAvailable and the cgroup limit); debug_gradients_dir: rank 0 writes each step's summed
+     * gradients there (docs/DISTRIBUTED.md; NULL: off). */
+    size_t memory_limit;
+    const char *debug_gradients_dir;
     double checkpoint_every_seconds;
     /* Called by rank 0 before every file the run writes (history, checkpoints), so it acts the
      * first time only (its context keeps that); a failure stops the run. The CLI's --overwrite removes the old run there, so that a run that
@@ -105,9 +111,10 @@ int simclr_train_memory_bytes(const simclr_dataset *ds, const simclr_train_confi
                               size_t *bytes, simclr_error *err);
 
 /* Refuses (SIMCLR_ERROR_KIND_INPUT, with the estimate and what is available) a run whose estimated
- * memory does not fit in MemAvailable, a cgroup limit or SIMCLR_MEMORY_LIMIT bytes; hint says
- * which options lower it. */
-int simclr_train_check_memory(const char *run, size_t bytes, const char *hint, simclr_error *err);
+ * memory does not fit in MemAvailable or a cgroup limit, or in `limit` bytes when not 0 (the
+ * CLI's SIMCLR_MEMORY_LIMIT, which stands in for a smaller machine); hint says which options lower
+ * it. */
+int simclr_train_check_memory(const char *run, size_t bytes, size_t limit, const char *hint, simclr_error *err);
 /* Issue 12: --recipe. The seed's recipe is simclr_train_config_default. The SimCLR paper's
  * (simclr_train_recipe_apply with SIMCLR_TRAIN_RECIPE_SIMCLR) sets together: NT-Xent (2B - 2
  * negatives) at temperature 0.5 for images of at most 32 px (CIFAR) and 0.1 otherwise; LARS

@@ -120,6 +120,16 @@ int dataset_cli_open(const dataset_cli *options, simclr_dataset *ds, simclr_erro
     return 0;
 }
 
+int cli_network_options(simclr_network_options *options, simclr_error *err)
+{
+    memset(options, 0, sizeof *options);
+    if (simclr_network_options_parse_layout(options, getenv("SIMCLR_CONV_LAYOUT"), "SIMCLR_CONV_LAYOUT", err) != 0)
+        return -1;
+    const char *keep = getenv("SIMCLR_KEEP_ACTIVATIONS");
+    options->keep_activations = keep && keep[0] != '\0' && strcmp(keep, "0") != 0;
+    return 0;
+}
+
 int cli_progress_redraw(void) { return getenv("OMPI_COMM_WORLD_SIZE") == NULL; }
 
 int cli_report_error(simclr_error *err)

@@ -9,6 +9,7 @@
 #include "options.h"
 #include "simclr/dataset.h"
 #include "simclr/error.h"
+#include "simclr/network.h"
 
 #define CLI_MAX_SPECS 128
 
@@ -30,6 +31,10 @@ void dataset_cli_add_specs(dataset_cli *options, option_spec *specs, size_t *cou
 
 /* Opens the dataset the options name; on failure err explains which flag or file. */
 int dataset_cli_open(const dataset_cli *options, simclr_dataset *ds, simclr_error *err);
+
+/* The network planning options from the environment (issue 24: read here, not in the library):
+ * SIMCLR_CONV_LAYOUT (auto, blocked, nhwc, nChw16c, nChw8c) and SIMCLR_KEEP_ACTIVATIONS=1. */
+int cli_network_options(simclr_network_options *options, simclr_error *err);
 
 /* Whether progress lines may be redrawn in place: not under mpirun (Open MPI sets
  * OMPI_COMM_WORLD_SIZE), whose forwarded output is a terminal to each rank but a log to the

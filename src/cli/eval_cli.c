@@ -49,6 +49,7 @@ int eval_cli_load(const eval_cli *options, const char *command, simclr_feature_e
                                               .seed = (uint64_t)options->seed,
                                               .max_batch = (int)options->batch};
     simclr_feature_kind_parse(options->features, &feature_options.kind);
+    if (cli_network_options(&feature_options.network, err) != 0) return -1;
     if (simclr_feature_extractor_load(fx, options->model, &feature_options, err) != 0) return -1;
     /* Issue 23: never on reference kernels silently (the planner avoids them where it can). */
     if (fx->encoder.reference_passes > 0)

@@ -51,7 +51,7 @@ static int run_command(const command_entry *command, int argc, char **argv)
 {
     static simclr_communicator communicator;
     const char *launched_size = getenv("OMPI_COMM_WORLD_SIZE");
-    int launched = simclr_mpi_launched() && !(launched_size && strcmp(launched_size, "1") == 0);
+    int launched = cli_mpi_launched() && !(launched_size && strcmp(launched_size, "1") == 0);
     if (!launched) return command->run(argc - 2, argv + 2);
     if (simclr_mpi_communicator_init(&argc, &argv, &communicator) != 0) return 2;
     cli_set_communicator(&communicator);
@@ -81,7 +81,7 @@ static void print_cpu_kernels(FILE *stream)
     simclr_model_config model = simclr_model_config_default((simclr_tensor_shape){96, 96, 3}, 10);
     simclr_nn_layout layout = SIMCLR_NN_LAYOUT_NHWC;
     simclr_error err = {0};
-    if (simclr_model_feature_layout(&model, &layout, &err) != 0) {
+    if (cli_network_options(&model.network, &err) != 0 || simclr_model_feature_layout(&model, &layout, &err) != 0) {
         fprintf(stream, "oneDNN ISA %s (%s)\n", simclr_conv2d_cpu_isa_name(), simclr_error_message(&err));
         simclr_error_clear(&err);
         return;

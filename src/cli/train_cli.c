@@ -462,6 +462,7 @@ int train_cli_prepare(const train_cli *options, const train_start *start, simclr
                         "and on this unnormalised network they grow to tens or hundreds in the first steps and "
                         "hold the encoder back (measured on CIFAR-10: docs/RESULTS.md); with this backbone prefer "
                         "--optimizer adam --learning-rate 0.001 --weight-decay 0, or use a ResNet\n");
+    if (cli_network_options(&config->model.network, err) != 0) return -1; /* issue 24: the environment, here */
     if (simclr_model_check(&config->model, err) != 0) return -1;
     if (config->model.precision == SIMCLR_NN_PRECISION_BF16 && !simclr_conv2d_bf16_available())
         return simclr_error_input(err, "--precision bf16: oneDNN has no bf16 convolution on this CPU "
@@ -497,6 +498,16 @@ int train_cli_prepare(const train_cli *options, const train_start *start, simclr
     config->progress_lines = !cli_progress_redraw();
     config->stop_after_steps = options->stop_after_steps;
     config->checkpoint_every_steps = options->checkpoint_every_steps;
+    /* Issue 24: the environment is read here, not in the library. */
+    const char *memory_limit = getenv("SIMCLR_MEMORY_LIMIT");
+    if (memory_limit && *memory_limit) {
+        char *end = NULL;
+        unsigned long long bytes = strtoull(memory_limit, &end, 10);
+        if (*end != '\0' || bytes == 0)
+            return simclr_error_input(err, "SIMCLR_MEMORY_LIMIT '%s': expected a number of bytes", memory_limit);
+        config->memory_limit = (size_t)bytes;
+    }
+    config->debug_gradients_dir = getenv("SIMCLR_DEBUG_DUMP_GRADIENTS");
     config->checkpoint_every_seconds = options->checkpoint_every_minutes * 60.0;
     config->knn_k = (int)options->knn_k;
     config->knn_temperature = (float)options->knn_temperature;

@@ -115,7 +115,7 @@ int train_estimate_run(const simclr_dataset *ds, const simclr_train_config *conf
     estimate->eval_gflop = (double)ds->splits[SIMCLR_DATASET_SPLIT_TEST].count * (encoder + classifier) / 1e9;
     const char *run = contrastive ? "pretraining" : "training";
     if (simclr_train_memory_bytes(ds, config, contrastive, &estimate->memory_bytes, err) != 0 ||
-        simclr_train_check_memory(run, estimate->memory_bytes,
+        simclr_train_check_memory(run, estimate->memory_bytes, config->memory_limit,
                                   !contrastive ? "lower --labeled-batch, --test-batch or --width"
                                   : config->method == SIMCLR_METHOD_MOCO
                                       ? "lower --queue-size, --unlabeled-batch, --labeled-batch or --width"

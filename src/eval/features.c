@@ -38,6 +38,7 @@ int simclr_feature_extractor_load(simclr_feature_extractor *fx, const char *path
     if (fx->info.model.precision == SIMCLR_NN_PRECISION_BF16 && !simclr_conv2d_bf16_available())
         fx->info.model.precision = SIMCLR_NN_PRECISION_FP32;
     int batch = options->max_batch;
+    fx->info.model.network = fx->options.network;
     if (simclr_model_build_encoder(&fx->encoder, &fx->info.model, batch, err) != 0) goto fail;
     if (projection && simclr_model_build_projection_head(&fx->head, &fx->info.model, batch, err) != 0) goto fail;
     if (options->random_init) {

@@ -94,11 +94,12 @@ void simclr_method_free(simclr_method *method)
 }
 
 /* Bytes of one part (its network for max_batch, plus optimizer moments when trained). */
-static int part_bytes(const simclr_tensor_shape *input, const simclr_layer_spec *specs, int count, int max_batch,
-                      int trained, size_t *bytes, simclr_error *err)
+static int part_bytes(const simclr_model_config *model, const simclr_tensor_shape *input, const simclr_layer_spec *specs,
+                      int count, int max_batch, int trained, size_t *bytes, simclr_error *err)
 {
     size_t network = 0, params = 0;
-    if (simclr_network_estimate_bytes(input, specs, count, max_batch, &network, &params, err) != 0) return -1;
+    if (simclr_network_estimate_bytes(input, specs, count, max_batch, &model->network, &network, &params, err) != 0)
+        return -1;
     *bytes += network + (trained ? 2 * params * sizeof(float) : 0);
     return 0;
 }
@@ -113,9 +114,9 @@ int simclr_method_memory_bytes(const simclr_train_config *config, int batch, siz
     size_t total = 0;
     simclr_method_kind kind = config->method;
     if (kind == SIMCLR_METHOD_MOCO || kind == SIMCLR_METHOD_BYOL) { /* target encoder + head */
-        if (part_bytes(&model->input, specs, simclr_model_encoder_specs(model, specs), (int)views, 0, &total, err) !=
+        if (part_bytes(model, &model->input, specs, simclr_model_encoder_specs(model, specs), (int)views, 0, &total, err) !=
                 0 ||
-            part_bytes(&features, specs, simclr_model_projection_head_specs(model, specs), (int)views, 0, &total,
+            part_bytes(model, &features, specs, simclr_model_projection_head_specs(model, specs), (int)views, 0, &total,
                        err) != 0)
             return -1;
     }
@@ -125,7 +126,7 @@ int simclr_method_memory_bytes(const simclr_train_config *config, int batch, siz
             {.kind = SIMCLR_LAYER_KIND_DENSE, .units = hidden, .no_bias = 1},
             {.kind = SIMCLR_LAYER_KIND_BATCHNORM, .activation = SIMCLR_NN_ACTIVATION_RELU},
             {.kind = SIMCLR_LAYER_KIND_DENSE, .units = (int)width}};
-        if (part_bytes(&projections, predictor, 3, (int)views, 1, &total, err) != 0) return -1;
+        if (part_bytes(model, &projections, predictor, 3, (int)views, 1, &total, err) != 0) return -1;
         total += 2 * views * width * sizeof(float) + b * b * sizeof(float); /* targets, gradients, hits */
     }
     switch (kind) {

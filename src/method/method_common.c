@@ -13,7 +13,9 @@ int simclr_method_clone_network(simclr_network *clone, const simclr_network *net
 {
     simclr_layer_spec specs[SIMCLR_NETWORK_MAX_LAYERS];
     for (int i = 0; i < net->layer_count; i++) specs[i] = net->layers[i].spec;
-    if (simclr_network_init(clone, name, &net->in_shape, specs, net->layer_count, max_batch, err) != 0) return -1;
+    if (simclr_network_init_with(clone, name, &net->in_shape, specs, net->layer_count, max_batch, &net->options, err) !=
+        0)
+        return -1;
     memcpy(clone->params, net->params, net->param_count * sizeof *net->params);
     if (net->state_count) memcpy(clone->state, net->state, net->state_count * sizeof *net->state);
     return 0;

@@ -20,7 +20,7 @@ static int build_predictor(simclr_network *predictor, const simclr_model_config 
         {.kind = SIMCLR_LAYER_KIND_BATCHNORM, .activation = SIMCLR_NN_ACTIVATION_RELU},
         {.kind = SIMCLR_LAYER_KIND_DENSE, .units = width, .activation = SIMCLR_NN_ACTIVATION_NONE, .init = init}};
     simclr_tensor_shape input = {1, 1, width};
-    return simclr_network_init(predictor, "predictor", &input, specs, 3, max_batch, err);
+    return simclr_network_init_with(predictor, "predictor", &input, specs, 3, max_batch, &model->network, err);
 }
 
 int simclr_method_predictor_init(simclr_method_predictor *predictor, const simclr_method *method, int batch,

@@ -167,7 +167,7 @@ int simclr_model_build_encoder(simclr_network *net, const simclr_model_config *c
     if (simclr_model_check(config, err) != 0) return -1;
     simclr_layer_spec specs[SIMCLR_NETWORK_MAX_LAYERS];
     int count = simclr_model_encoder_specs(config, specs);
-    return simclr_network_init(net, "encoder", &config->input, specs, count, max_batch, err);
+    return simclr_network_init_with(net, "encoder", &config->input, specs, count, max_batch, &config->network, err);
 }
 
 int simclr_model_build_projection_head(simclr_network *net, const simclr_model_config *config, int max_batch,
@@ -176,7 +176,8 @@ int simclr_model_build_projection_head(simclr_network *net, const simclr_model_c
     simclr_layer_spec specs[SIMCLR_NETWORK_MAX_LAYERS];
     int count = simclr_model_projection_head_specs(config, specs);
     simclr_tensor_shape features = {1, 1, simclr_model_feature_width(config)};
-    return simclr_network_init(net, "projection_head", &features, specs, count, max_batch, err);
+    return simclr_network_init_with(net, "projection_head", &features, specs, count, max_batch, &config->network,
+                                    err);
 }
 
 int simclr_model_build_classifier(simclr_network *net, const char *name, const simclr_model_config *config,
@@ -185,7 +186,7 @@ int simclr_model_build_classifier(simclr_network *net, const char *name, const s
     simclr_layer_spec specs[SIMCLR_NETWORK_MAX_LAYERS];
     int count = simclr_model_classifier_specs(config, specs);
     simclr_tensor_shape features = {1, 1, simclr_model_feature_width(config)};
-    return simclr_network_init(net, name, &features, specs, count, max_batch, err);
+    return simclr_network_init_with(net, name, &features, specs, count, max_batch, &config->network, err);
 }
 
 int simclr_model_estimate_bytes(const simclr_model_config *config, int encoder_batch, int head_batch,
@@ -203,8 +204,8 @@ int simclr_model_estimate_bytes(const simclr_model_config *config, int encoder_b
                     : part == 1 ? simclr_model_projection_head_specs(config, specs)
                                 : simclr_model_classifier_specs(config, specs);
         size_t part_bytes = 0, params = 0;
-        if (simclr_network_estimate_bytes(inputs[part], specs, count, batches[part], &part_bytes, &params,
-                                   err) != 0)
+        if (simclr_network_estimate_bytes(inputs[part], specs, count, batches[part], &config->network, &part_bytes,
+                                          &params, err) != 0)
             return -1;
         /* Plus the part's Adam moments. */
         total += part_bytes + 2 * params * sizeof(float);
@@ -222,7 +223,7 @@ int simclr_model_encoder_kernels(const simclr_model_config *config, int batch, s
     int count = simclr_model_encoder_specs(config, specs);
     simclr_network *plan = calloc(1, sizeof *plan);
     if (!plan) return simclr_error_set(err, SIMCLR_ERROR_KIND_RESOURCE, "out of memory planning the encoder");
-    int status = simclr_network_plan(plan, "encoder", &config->input, specs, count, batch, err);
+    int status = simclr_network_plan(plan, "encoder", &config->input, specs, count, batch, &config->network, err);
     if (status == 0) {
         kernels->feature_layout = plan->feature_layout;
         kernels->layout_forced = plan->layout_forced;
@@ -250,7 +251,7 @@ static double planned_forward_flops(const simclr_tensor_shape *in_shape, const s
     simclr_network *net = calloc(1, sizeof *net);
     simclr_error err = {0};
     double flops = 0.0;
-    if (net && simclr_network_plan(net, "flops", in_shape, specs, count, 1, &err) == 0) {
+    if (net && simclr_network_plan(net, "flops", in_shape, specs, count, 1, NULL, &err) == 0) {
         for (int i = 0; i < net->layer_count; i++) {
             const simclr_network_layer *layer = &net->layers[i];
             if (layer->spec.kind == SIMCLR_LAYER_KIND_CONV2D)

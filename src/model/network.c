@@ -15,7 +15,14 @@
 int simclr_network_init(simclr_network *net, const char *name, const simclr_tensor_shape *in_shape,
                         const simclr_layer_spec *specs, int layer_count, int max_batch, simclr_error *err)
 {
-    if (simclr_network_plan(net, name, in_shape, specs, layer_count, max_batch, err) != 0) return -1;
+    return simclr_network_init_with(net, name, in_shape, specs, layer_count, max_batch, NULL, err);
+}
+
+int simclr_network_init_with(simclr_network *net, const char *name, const simclr_tensor_shape *in_shape,
+                             const simclr_layer_spec *specs, int layer_count, int max_batch,
+                             const simclr_network_options *options, simclr_error *err)
+{
+    if (simclr_network_plan(net, name, in_shape, specs, layer_count, max_batch, options, err) != 0) return -1;
     if (net->recompute_bytes) {
         net->recompute_buffer = simclr_checked_calloc(net->recompute_bytes, 1, "recomputed batchnorm outputs", err);
         if (!net->recompute_buffer) return -1;

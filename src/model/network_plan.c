@@ -28,21 +28,18 @@ static int is_float_nhwc(simclr_nn_layout layout, simclr_nn_precision precision,
     return layout == SIMCLR_NN_LAYOUT_NCHW && (shape.channels == 1 || shape.height * shape.width == 1);
 }
 
-/* SIMCLR_CONV_LAYOUT: "auto" (unset or empty: chosen here), "blocked" (the CPU's blocked layout),
- * "nhwc", "nChw16c" or "nChw8c"; anything else is an error. *forced = the layout it names. */
-static int read_layout_choice(int *is_forced, simclr_nn_layout *forced, simclr_error *err)
+int simclr_network_options_parse_layout(simclr_network_options *options, const char *value, const char *what,
+                                        simclr_error *err)
 {
-    const char *value = getenv("SIMCLR_CONV_LAYOUT");
-    *is_forced = 0;
+    options->force_layout = 0;
     if (!value || value[0] == '\0' || strcmp(value, "auto") == 0) return 0;
-    *is_forced = 1;
-    if (strcmp(value, "blocked") == 0) *forced = simclr_conv2d_blocked_layout();
-    else if (strcmp(value, "nhwc") == 0) *forced = SIMCLR_NN_LAYOUT_NHWC;
-    else if (strcmp(value, "nChw16c") == 0) *forced = SIMCLR_NN_LAYOUT_BLOCKED16;
-    else if (strcmp(value, "nChw8c") == 0) *forced = SIMCLR_NN_LAYOUT_BLOCKED8;
+    if (strcmp(value, "blocked") == 0) options->layout = simclr_conv2d_blocked_layout();
+    else if (strcmp(value, "nhwc") == 0) options->layout = SIMCLR_NN_LAYOUT_NHWC;
+    else if (strcmp(value, "nChw16c") == 0) options->layout = SIMCLR_NN_LAYOUT_BLOCKED16;
+    else if (strcmp(value, "nChw8c") == 0) options->layout = SIMCLR_NN_LAYOUT_BLOCKED8;
     else
-        return simclr_error_input(err, "SIMCLR_CONV_LAYOUT '%s': expected auto, blocked, nhwc, nChw16c or nChw8c",
-                                  value);
+        return simclr_error_input(err, "%s '%s': expected auto, blocked, nhwc, nChw16c or nChw8c", what, value);
+    options->force_layout = 1;
     return 0;
 }
 
@@ -133,9 +130,8 @@ static int count_reference_passes(const simclr_network *net, int batch)
  * a blocked one that does not fit the run gives NHWC. */
 static int plan_layouts(simclr_network *net, int batch, simclr_error *err)
 {
-    int is_forced = 0;
-    simclr_nn_layout forced = SIMCLR_NN_LAYOUT_NHWC;
-    if (read_layout_choice(&is_forced, &forced, err) != 0) return -1;
+    int is_forced = net->options.force_layout;
+    simclr_nn_layout forced = net->options.layout;
     int run = feature_run_length(net);
     simclr_nn_layout native = simclr_conv2d_blocked_layout();
     simclr_nn_layout other = native == SIMCLR_NN_LAYOUT_BLOCKED16 ? SIMCLR_NN_LAYOUT_BLOCKED8
@@ -242,8 +238,7 @@ static int plan_gradients(simclr_network *net, const char *name, simclr_error *e
  * backward does not even recompute: an add reads no input in backward and they have no ReLU. */
 static void plan_recompute(simclr_network *net)
 {
-    const char *keep = getenv("SIMCLR_KEEP_ACTIVATIONS");
-    if (keep && strcmp(keep, "0") != 0 && keep[0] != '\0') return;
+    if (net->options.keep_activations) return;
     for (int i = 0; i + 1 < net->layer_count; i++) {
         simclr_network_layer *layer = &net->layers[i];
         const simclr_network_layer *reader = &net->layers[i + 1];
@@ -443,9 +438,11 @@ static int plan_layer(simclr_network *net, int i, const simclr_layer_spec *spec,
 }
 
 int simclr_network_plan(simclr_network *net, const char *name, const simclr_tensor_shape *in_shape,
-                        const simclr_layer_spec *specs, int layer_count, int max_batch, simclr_error *err)
+                        const simclr_layer_spec *specs, int layer_count, int max_batch,
+                        const simclr_network_options *options, simclr_error *err)
 {
     memset(net, 0, sizeof *net);
+    if (options) net->options = *options;
     if (layer_count < 1 || layer_count > SIMCLR_NETWORK_MAX_LAYERS)
         return simclr_error_input(err, "%s: %d layers (expected 1..%d)", name, layer_count,
                                   SIMCLR_NETWORK_MAX_LAYERS);
@@ -509,11 +506,12 @@ int simclr_network_plan(simclr_network *net, const char *name, const simclr_tens
 }
 
 int simclr_network_estimate_bytes(const simclr_tensor_shape *in_shape, const simclr_layer_spec *specs, int layer_count,
-                                  int max_batch, size_t *bytes, size_t *param_count, simclr_error *err)
+                                  int max_batch, const simclr_network_options *options, size_t *bytes,
+                                  size_t *param_count, simclr_error *err)
 {
     simclr_network *plan = malloc(sizeof *plan);
     if (!plan) return simclr_error_set(err, SIMCLR_ERROR_KIND_RESOURCE, "out of memory planning a network");
-    if (simclr_network_plan(plan, "network", in_shape, specs, layer_count, max_batch, err) != 0) {
+    if (simclr_network_plan(plan, "network", in_shape, specs, layer_count, max_batch, options, err) != 0) {
         free(plan);
         return -1;
     }

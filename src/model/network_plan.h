@@ -8,6 +8,7 @@
  * network's buffer sizes, without allocating anything (net is overwritten); fails naming the
  * layer that cannot be built. */
 int simclr_network_plan(simclr_network *net, const char *name, const simclr_tensor_shape *in_shape,
-                        const simclr_layer_spec *specs, int layer_count, int max_batch, simclr_error *err);
+                        const simclr_layer_spec *specs, int layer_count, int max_batch,
+                        const simclr_network_options *options, simclr_error *err);
 
 #endif

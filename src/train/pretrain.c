@@ -70,7 +70,7 @@ static int pretrain_setup(pretrain_state *state, const simclr_dataset *ds, const
         return simclr_error_input(err, "--unlabeled-batch + --labeled-batch = %zu images per step for %d "
                                   "ranks (expected at least one image per rank)", batch, ranks);
     if (simclr_train_memory_bytes(ds, config, 1, &needed, err) != 0) return -1;
-    if (simclr_train_check_memory("pretraining", needed,
+    if (simclr_train_check_memory("pretraining", needed, config->memory_limit,
                            "lower --unlabeled-batch, --labeled-batch or --width", err) != 0)
         return -1;
     if (simclr_model_build_encoder(&state->base.encoder, &config->model, (int)max_batch, err) != 0 ||

@@ -42,7 +42,7 @@ static int supervised_setup(supervised_state *state, const simclr_dataset *ds, c
                                                                    : config->test_batch;
     size_t needed = 0;
     if (simclr_train_memory_bytes(ds, config, 0, &needed, err) != 0) return -1;
-    if (simclr_train_check_memory("training", needed, "lower --labeled-batch, --test-batch or --width",
+    if (simclr_train_check_memory("training", needed, config->memory_limit, "lower --labeled-batch, --test-batch or --width",
                            err) != 0)
         return -1;
     if (simclr_model_build_encoder(&state->base.encoder, &config->model, (int)max_batch, err) != 0) return -1;

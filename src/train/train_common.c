@@ -412,13 +412,9 @@ int simclr_train_save_position(const simclr_dataset *ds, const simclr_train_conf
     return simclr_checkpoint_save(path, &info, parts, part_count, err);
 }
 
-/* Memory this process may still use: MemAvailable, lowered by a cgroup v2 limit, or the
- * SIMCLR_MEMORY_LIMIT environment variable (bytes) when set, which stands in for a smaller
- * machine. 0 when unknown. */
+/* Memory this process may still use: MemAvailable, lowered by a cgroup v2 limit. 0 when unknown. */
 static size_t available_memory_bytes(void)
 {
-    const char *override = getenv("SIMCLR_MEMORY_LIMIT");
-    if (override && *override) return (size_t)strtoull(override, NULL, 10);
     size_t available = 0;
     FILE *meminfo = fopen("/proc/meminfo", "r");
     if (meminfo) {
@@ -442,9 +438,9 @@ static size_t available_memory_bytes(void)
     return available;
 }
 
-int simclr_train_check_memory(const char *run, size_t bytes, const char *hint, simclr_error *err)
+int simclr_train_check_memory(const char *run, size_t bytes, size_t limit, const char *hint, simclr_error *err)
 {
-    size_t available = available_memory_bytes();
+    size_t available = limit ? limit : available_memory_bytes();
     if (available == 0 || bytes <= available) return 0;
     const double gib = 1024.0 * 1024.0 * 1024.0;
     return simclr_error_input(err,

@@ -37,7 +37,7 @@ void simclr_train_print_communication(const simclr_train_config *config, long lo
 void simclr_train_debug_dump_gradients(const simclr_train_config *config, const char *tag, int epoch,
                                        size_t step, const simclr_network *first, const simclr_network *second)
 {
-    const char *dir = getenv("SIMCLR_DEBUG_DUMP_GRADIENTS");
+    const char *dir = config->debug_gradients_dir;
     if (!dir || !*dir || !simclr_communicator_is_root(config->communicator)) return;
     size_t count = first->param_count + (second ? second->param_count : 0);
     float *values = malloc(count * sizeof(float) + 1);
@@ -49,7 +49,7 @@ void simclr_train_debug_dump_gradients(const simclr_train_config *config, const 
     snprintf(path, sizeof path, "%s/%s_e%d_s%zu.f32", dir, tag, epoch, step);
     simclr_error err = {0};
     if (simclr_atomic_file_write_all(path, values, count * sizeof(float), &err) != 0) {
-        fprintf(stderr, "simclr: SIMCLR_DEBUG_DUMP_GRADIENTS: %s\n", simclr_error_message(&err));
+        fprintf(stderr, "simclr: gradient dump: %s\n", simclr_error_message(&err));
         simclr_error_clear(&err);
     }
     free(values);

@@ -7,11 +7,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-int simclr_mpi_launched(void)
-{
-    return getenv("OMPI_COMM_WORLD_SIZE") != NULL || getenv("PMI_SIZE") != NULL ||
-           getenv("PMIX_RANK") != NULL;
-}
 
 #ifdef SIMCLR_HAVE_MPI
 #include <limits.h>

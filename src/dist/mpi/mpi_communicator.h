@@ -5,10 +5,6 @@
  * -DSIMCLR_MPI=OFF, or MPI not found) a launch under mpirun is refused. */
 #include "simclr/distributed.h"
 
-/* Whether the environment says this process was started by an MPI launcher (Open MPI's
- * OMPI_COMM_WORLD_SIZE, or PMI_SIZE / PMIX_RANK of other launchers). */
-int simclr_mpi_launched(void);
-
 /* MPI_Init (if not initialised yet) and a communicator over MPI_COMM_WORLD. Returns 0, or -1 with
  * a message on stderr when this build has no MPI. */
 int simclr_mpi_communicator_init(int *argc, char ***argv, simclr_communicator *comm);
