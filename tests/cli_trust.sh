@@ -180,6 +180,22 @@ expect_status 2 "finetune --width other than the checkpoint's is refused" \
     "$simclr" finetune "${tiny[@]}" --from "$work/pre/pretrain.safetensors" --width 64 --out "$work/ft64"
 expect_text "$work/err" "--width" "the refusal names --width"
 if [ ! -e "$work/ft64" ]; then pass "refused finetune wrote nothing"; else fail "refused finetune left $(ls "$work/ft64")"; fi
+# Issue 24: --stem, --head-bn and --zero-init-residual that contradict the checkpoint are refused
+# like --width (they were replaced by the checkpoint's without a word).
+expect_status 2 "finetune --stem on the seed's encoder is refused" \
+    "$simclr" finetune "${tiny[@]}" --from "$work/pre/pretrain.safetensors" --stem cifar --out "$work/ft-stem"
+expect_text "$work/err" "--stem cifar: --from $work/pre/pretrain.safetensors has the seed's encoder, which has no ResNet stem" \
+    "naming the flag and the checkpoint's architecture"
+expect_status 2 "finetune --head-bn against a head without it is refused" \
+    "$simclr" finetune "${tiny[@]}" --from "$work/pre/pretrain.safetensors" --head-bn --out "$work/ft-bn"
+expect_text "$work/err" "--head-bn: --from $work/pre/pretrain.safetensors has no BatchNorm in its projection head" \
+    "naming --head-bn"
+expect_status 2 "finetune --zero-init-residual against a checkpoint without it is refused" \
+    "$simclr" finetune "${tiny[@]}" --from "$work/pre/pretrain.safetensors" --zero-init-residual --out "$work/ft-zero"
+expect_text "$work/err" "--zero-init-residual: --from $work/pre/pretrain.safetensors was not built with it" \
+    "naming --zero-init-residual"
+if [ ! -e "$work/ft-stem" ] && [ ! -e "$work/ft-bn" ] && [ ! -e "$work/ft-zero" ]; then pass "the refused runs wrote nothing"
+else fail "a refused finetune wrote files"; fi
 expect_status 0 "finetune without --width" "$simclr" finetune --steps-per-epoch 1 --epochs 1 --labeled-per-class 5 \
     --labeled-batch 5 --threads 2 --quiet --from "$work/pre/pretrain.safetensors" --out "$work/ft"
 if [ "$(json_field "$work/ft/finetune_config.json" '["model"]["width"]')" = 8 ]; then

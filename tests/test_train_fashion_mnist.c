@@ -133,6 +133,32 @@ static void test_three_runs_learn(void **state)
 
 /* The same baseline with bf16 convolutions learns as well as fp32 (within a few points at 3
  * epochs). */
+/* Issue 24: no silent clamp of the test batch (it was 4096): the whole 10,000-image test split in
+ * batches of 6,000 evaluates as in batches of 500 (the same hits; the loss to summation order). */
+static void test_any_test_batch(void **state)
+{
+    fixture *f = *state;
+    if (!f) test_skip("Fashion-MNIST is not installed");
+    simclr_error err = {0};
+    simclr_train_config config = small_config(f);
+    config.epochs = 1;
+    config.steps_per_epoch = 2;
+    config.model.width = 8;
+    config.knn_k = 0;
+    simclr_history small, large;
+    config.test_batch = 500;
+    if (simclr_train_baseline(&f->ds, &config, &small, &err) != 0) fail_msg("%s", err.message);
+    config.test_batch = 6000;
+    if (simclr_train_baseline(&f->ds, &config, &large, &err) != 0) fail_msg("%s", err.message);
+    int accuracy = simclr_history_metric_index(&small, "val_acc"), loss = simclr_history_metric_index(&small, "val_loss");
+    printf("  val_acc %.4f / %.4f, val_loss %.6f / %.6f\n", small.values[accuracy], large.values[accuracy],
+           small.values[loss], large.values[loss]);
+    assert_true(small.values[accuracy] == large.values[accuracy]);
+    assert_true(fabs(small.values[loss] - large.values[loss]) < 1e-4);
+    simclr_history_free(&small);
+    simclr_history_free(&large);
+}
+
 static void test_baseline_bf16_learns(void **state)
 {
     fixture *f = *state;
@@ -156,7 +182,8 @@ static void test_baseline_bf16_learns(void **state)
 int main(int argc, char **argv)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_three_runs_learn, setup, teardown)};
+        cmocka_unit_test_setup_teardown(test_three_runs_learn, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_any_test_batch, setup, teardown)};
     const struct CMUnitTest bf16_tests[] = {
         cmocka_unit_test_setup_teardown(test_baseline_bf16_learns, setup, teardown)};
     return test_main_with_bf16(argc, argv, tests, bf16_tests, NULL, NULL);

@@ -295,6 +295,30 @@ static int take_architecture(const train_cli *options, const train_start *start,
         return simclr_error_input(err, "--padding %lld: --from %s has padding %d; finetune takes the "
                                        "architecture from its checkpoint (drop --padding)",
                                   options->padding, start->from, simclr_model_resolved_padding(&from->model));
+    /* Issue 24: the other architecture flags are refused alike, not replaced without a word. */
+    const option_parser *parser = start->parser;
+    if (options_given(parser, "stem") && strcmp(options->stem, "auto") != 0) {
+        simclr_model_stem given = strcmp(options->stem, "imagenet") == 0 ? SIMCLR_MODEL_STEM_IMAGENET
+                                                                         : SIMCLR_MODEL_STEM_CIFAR;
+        simclr_model_stem stored = simclr_model_resolved_stem(&from->model);
+        if (from->model.backbone == SIMCLR_MODEL_BACKBONE_SEED || given != stored)
+            return simclr_error_input(err, "--stem %s: --from %s has %s; finetune takes the architecture from its "
+                                           "checkpoint (drop --stem)",
+                                      options->stem, start->from,
+                                      from->model.backbone == SIMCLR_MODEL_BACKBONE_SEED
+                                          ? "the seed's encoder, which has no ResNet stem"
+                                          : simclr_model_stem_name(stored));
+    }
+    if ((options_given(parser, "head-bn") && !from->model.head_bn) ||
+        (options_given(parser, "no-head-bn") && from->model.head_bn))
+        return simclr_error_input(err, "--%s: --from %s has %s BatchNorm in its projection head; finetune takes the "
+                                       "architecture from its checkpoint (drop --%s)",
+                                  from->model.head_bn ? "no-head-bn" : "head-bn", start->from,
+                                  from->model.head_bn ? "a" : "no", from->model.head_bn ? "no-head-bn" : "head-bn");
+    if (options_given(parser, "zero-init-residual") && !from->model.zero_init_residual)
+        return simclr_error_input(err, "--zero-init-residual: --from %s was not built with it; finetune takes the "
+                                       "architecture from its checkpoint (drop --zero-init-residual)",
+                                  start->from);
     simclr_nn_precision precision = config->model.precision;
     config->model = from->model;
     config->model.num_classes = ds->num_classes;

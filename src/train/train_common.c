@@ -118,8 +118,6 @@ int simclr_evaluate_classifier_sharded(simclr_communicator *comm, const simclr_d
     const simclr_dataset_split *test = &ds->splits[SIMCLR_DATASET_SPLIT_TEST];
     size_t image_bytes = simclr_dataset_image_bytes(ds);
     int classes = classifier->layers[classifier->layer_count - 1].spec.units;
-    int32_t labels[4096];
-    if (test_batch > sizeof labels / sizeof labels[0]) test_batch = sizeof labels / sizeof labels[0];
     double loss_sum = 0.0;
     size_t correct_sum = 0;
     for (size_t start = 0; start < test->count; start += test_batch) {
@@ -128,7 +126,7 @@ int simclr_evaluate_classifier_sharded(simclr_communicator *comm, const simclr_d
 #pragma omp parallel for schedule(static)
         for (size_t i = 0; i < count; i++)
             simclr_dataset_read_image(ds, SIMCLR_DATASET_SPLIT_TEST, start + i, pixels + i * image_bytes);
-        for (size_t i = 0; i < count; i++) labels[i] = test->labels[start + i];
+        const int32_t *labels = test->labels + start; /* issue 24: any test batch, no copy, no clamp */
         simclr_augment_rescale(pixels, count * image_bytes, inputs);
         /* Inference mode: batchnorm layers use their running statistics. */
         int encoder_mode = encoder->training, classifier_mode = classifier->training;
