@@ -48,7 +48,8 @@ const char *simclr_version(void);
  * caller: release it with simclr_trained_model_close. */
 int simclr_trained_model_open(const char *path, simclr_trained_model **model, simclr_error *err);
 
-/* Frees everything the model holds; NULL is allowed. No call may be running on it. */
+/* Frees everything the model holds; NULL is allowed. A call running on it from another thread
+ * finishes first (close takes the model's lock); no call may start after close. */
 void simclr_trained_model_close(simclr_trained_model *model);
 
 /* The image shape the network reads (images of other sizes are resized to it). */

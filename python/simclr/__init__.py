@@ -12,6 +12,7 @@ are serialised by the library (the GIL is released while it computes).
 import collections
 import ctypes
 import os
+import threading
 
 import numpy as np
 
@@ -60,6 +61,9 @@ class Model:
 
     def __init__(self, path):
         self._lib = library()
+        # Held by every call into the library and by close(): close() from another thread (or
+        # __del__) waits for a running embed/predict, and a call after it raises ValueError.
+        self._lock = threading.Lock()
         self._handle = ctypes.c_void_p()
         error = _Error()
         if self._lib.simclr_trained_model_open(os.fsencode(path), ctypes.byref(self._handle),
@@ -84,24 +88,29 @@ class Model:
             raise ValueError("the model is closed")
         return self._handle
 
+    def _call(self, function, *args):
+        """function(handle, *args) under the model's lock; ValueError once closed."""
+        with self._lock:
+            return function(self._live_handle(), *args)
+
     def embed(self, images):
         """Embeddings (N, feature_dim) float32 of uint8 (N, H, W, C) pixels or of image files
         (a path, or a list of paths)."""
-        handle = self._live_handle()
         error = _Error()
         if isinstance(images, np.ndarray):
             pixels = _as_pixels(images)
             out = np.empty((pixels.shape[0], self.feature_dim), dtype=np.float32)
-            status = self._lib.simclr_trained_model_embed_pixels(
-                handle, pixels.ctypes.data_as(ctypes.POINTER(ctypes.c_uint8)), pixels.shape[0],
+            status = self._call(
+                self._lib.simclr_trained_model_embed_pixels,
+                pixels.ctypes.data_as(ctypes.POINTER(ctypes.c_uint8)), pixels.shape[0],
                 pixels.shape[1], pixels.shape[2], pixels.shape[3],
                 out.ctypes.data_as(ctypes.POINTER(ctypes.c_float)), ctypes.byref(error))
         else:
             paths, array = _as_paths(images)
             out = np.empty((len(paths), self.feature_dim), dtype=np.float32)
-            status = self._lib.simclr_trained_model_embed_files(
-                handle, array, len(paths), out.ctypes.data_as(ctypes.POINTER(ctypes.c_float)),
-                ctypes.byref(error))
+            status = self._call(
+                self._lib.simclr_trained_model_embed_files, array, len(paths),
+                out.ctypes.data_as(ctypes.POINTER(ctypes.c_float)), ctypes.byref(error))
         if status != 0:
             error.raise_it()
         return out
@@ -109,7 +118,6 @@ class Model:
     def predict(self, images):
         """Prediction(classes (N,) int64, probabilities (N, num_classes) float32) of uint8
         pixels or image files, as embed() takes them."""
-        handle = self._live_handle()
         error = _Error()
         if isinstance(images, np.ndarray):
             pixels = _as_pixels(images)
@@ -122,21 +130,29 @@ class Model:
         classes_p = classes.ctypes.data_as(ctypes.POINTER(ctypes.c_int))
         probabilities_p = probabilities.ctypes.data_as(ctypes.POINTER(ctypes.c_float))
         if isinstance(images, np.ndarray):
-            status = self._lib.simclr_trained_model_classify_pixels(
-                handle, pixels.ctypes.data_as(ctypes.POINTER(ctypes.c_uint8)), count,
+            status = self._call(
+                self._lib.simclr_trained_model_classify_pixels,
+                pixels.ctypes.data_as(ctypes.POINTER(ctypes.c_uint8)), count,
                 pixels.shape[1], pixels.shape[2], pixels.shape[3], classes_p, probabilities_p,
                 ctypes.byref(error))
         else:
-            status = self._lib.simclr_trained_model_classify_files(
-                handle, array, count, classes_p, probabilities_p, ctypes.byref(error))
+            status = self._call(
+                self._lib.simclr_trained_model_classify_files, array, count, classes_p,
+                probabilities_p, ctypes.byref(error))
         if status != 0:
             error.raise_it()
         return Prediction(classes.astype(np.int64), probabilities)
 
     def close(self):
-        if getattr(self, "_handle", None):
-            self._lib.simclr_trained_model_close(self._handle)
-            self._handle = ctypes.c_void_p()
+        """Frees the model; waits for a call running in another thread. Calls after it raise
+        ValueError."""
+        lock = getattr(self, "_lock", None)
+        if lock is None:  # __init__ failed before the lock
+            return
+        with lock:
+            if self._handle:
+                self._lib.simclr_trained_model_close(self._handle)
+                self._handle = ctypes.c_void_p()
 
     def __enter__(self):
         return self

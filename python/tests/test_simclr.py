@@ -80,6 +80,36 @@ def test_threads_share_a_model(checkpoint, images):
         np.testing.assert_array_equal(result, alone)
 
 
+def test_close_while_embedding(checkpoint, images):
+    """Issue 24: close() from another thread waits for the running calls; later ones raise."""
+    batch = np.concatenate([images["pixels"]] * 10)
+    for _ in range(5):
+        model = simclr.load(checkpoint)
+        alone = model.embed(batch)
+        outcomes = []
+
+        def work():
+            try:
+                for _ in range(20):
+                    np.testing.assert_array_equal(model.embed(batch), alone)
+                outcomes.append("done")
+            except ValueError as error:
+                assert "closed" in str(error)
+                outcomes.append("closed")
+
+        threads = [threading.Thread(target=work) for _ in range(3)]
+        for thread in threads:
+            thread.start()
+        model.close()
+        for thread in threads:
+            thread.join()
+        assert len(outcomes) == 3
+        with pytest.raises(ValueError, match="closed"):
+            model.embed(batch)
+        model.close()  # twice is fine
+        del model  # and __del__ after close
+
+
 def test_errors(checkpoint, images, tmp_path):
     model = simclr.load(checkpoint)
     with pytest.raises(TypeError, match="uint8"):

@@ -70,6 +70,9 @@ int simclr_trained_model_open(const char *path, simclr_trained_model **model, si
 void simclr_trained_model_close(simclr_trained_model *model)
 {
     if (!model) return;
+    /* Issue 24: a call running in another thread (it holds the lock) finishes first. */
+    pthread_mutex_lock(&model->lock);
+    pthread_mutex_unlock(&model->lock);
     pthread_mutex_destroy(&model->lock);
     simclr_classifier_model_free(&model->net);
     free(model->pixels);
