@@ -14,6 +14,7 @@
 
 #include "fuzz_common.h"
 #include "simclr/checkpoint.h"
+#include "simclr/dataset.h"
 #include "simclr/safetensors.h"
 
 /* Reads tensor t back through the public API and checks what it promises. */
@@ -140,12 +141,13 @@ int fuzz_safetensors_one(const uint8_t *data, size_t size)
         int info_status = simclr_checkpoint_read_info(path, &info, &info_err);
         if (status != 0) FUZZ_CHECK(info_status == -1);
         if (info_status == 0) {
-            FUZZ_CHECK(info.num_classes >= 1 && info.num_classes <= 100);
+            FUZZ_CHECK(info.num_classes >= 1 && info.num_classes <= SIMCLR_DATASET_MAX_CLASSES);
             FUZZ_CHECK(memchr(info.run, '\0', sizeof info.run) != NULL);
             FUZZ_CHECK(memchr(info.dataset, '\0', sizeof info.dataset) != NULL);
             FUZZ_CHECK(memchr(info.classifier, '\0', sizeof info.classifier) != NULL);
             for (int c = 0; c < info.num_classes; c++)
                 FUZZ_CHECK(memchr(info.class_names[c], '\0', sizeof info.class_names[c]) != NULL);
+            simclr_checkpoint_info_free(&info);
         } else {
             FUZZ_CHECK(info_status == -1 && info_err.message[0] != '\0');
         }

@@ -290,6 +290,26 @@ PY
         >"$work/wide.csv" 2>/dev/null
     if [ -s "$work/square.csv" ] && diff <(cut -d, -f2- "$work/square.csv") <(cut -d, -f2- "$work/wide.csv") >/dev/null; then
         pass "predict centre-crops as the run did (--resize crop)"; else fail "predict of a wide image differs from its centred square"; fi
+    # Issue 24: any number of classes (up to 65,535; it was 100): 1,000 class folders of one
+    # CIFAR image each, trained, evaluated, predicted.
+    mapfile -t pool < <(ls "$cifar/train/cat" | head -1000)
+    for k in $(seq 0 999); do
+        class=$(printf 'c%04d' "$k")
+        mkdir -p "$work/many/train/$class" "$work/many/test/$class"
+        ln -s "$cifar/train/cat/${pool[$k]}" "$work/many/train/$class/a.jpg"
+        ln -s "$cifar/train/cat/${pool[$k]}" "$work/many/test/$class/a.jpg"
+    done
+    expect_status 0 "a folder dataset of 1,000 classes trains" "$simclr" baseline "${tiny[@]}" --labeled-per-class 1 \
+        --dataset folder --data-dir "$work/many" --knn-k 0 --out "$work/many-run"
+    if [ "$("$python" -c "import json,sys; print(len(json.load(open(sys.argv[1]))['dataset']['class_names']))" \
+           "$work/many-run/baseline_config.json")" = 1000 ]; then pass "the record holds the 1,000 class names"
+    else fail "class names of the 1,000-class run"; fi
+    expect_status 0 "eval of the 1,000-class model" "$simclr" eval --model "$work/many-run/baseline.safetensors"
+    expect_text "$work/out" "folder test split, 1000 images" "on its 1,000 test images"
+    expect_status 0 "predict names one of the 1,000 classes" "$simclr" predict --top 3 \
+        --model "$work/many-run/baseline.safetensors" "$work/many/test/c0999/a.jpg"
+    if grep -qE ": c[0-9]{4} [0-9.]+" "$work/out"; then pass "a class name like c0123 is printed"
+    else fail "predict on 1,000 classes"; sed 's/^/    /' "$work/out" | head -3; fi
     # Size refusals come before any decoding: a file whose header is fine but whose data is cut is
     # only found by decoding, so a refusal that names memory proves nothing was decoded.
     cp -r "$work/cifar" "$work/cifar-cut"

@@ -13,6 +13,8 @@
 #include "simclr/model.h"
 #include "test_support.h"
 
+static char class_name_storage[16][64];
+
 static simclr_checkpoint_info make_info(const simclr_model_config *config)
 {
     simclr_checkpoint_info info;
@@ -25,6 +27,7 @@ static simclr_checkpoint_info make_info(const simclr_model_config *config)
     info.seed = 42;
     info.model = *config;
     info.num_classes = config->num_classes;
+    info.class_names = class_name_storage;
     for (int c = 0; c < config->num_classes; c++)
         snprintf(info.class_names[c], sizeof info.class_names[c], "class %d", c);
     snprintf(info.class_names[0], sizeof info.class_names[0], "T-shirt/top");
@@ -65,6 +68,8 @@ static void test_round_trip(void **state)
     assert_int_equal(read.model.padding, 1);
     assert_string_equal(read.class_names[0], "T-shirt/top");
     assert_string_equal(read.class_names[9], "class 9");
+    assert_true(read.owns_class_names);
+    simclr_checkpoint_info_free(&read);
 
     assert_int_equal(simclr_model_build_encoder(&restored, &read.model, 4, &err), 0);
     assert_int_equal(simclr_optimizer_init(&restored_optimizer, &adam_settings, tensors, tensor_count, &err), 0);

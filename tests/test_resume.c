@@ -234,6 +234,7 @@ static void test_nan_stops_and_keeps_checkpoint(void **state)
     simclr_checkpoint_info info;
     if (simclr_checkpoint_read_info(path, &info, &err) != 0) fail_msg("%s", err.message);
     assert_int_equal(info.epochs_done, 1);
+    simclr_checkpoint_info_free(&info);
     test_remove_tree(dir);
     free(dir);
 }

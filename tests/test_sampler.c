@@ -16,6 +16,7 @@ enum { TRAIN_COUNT = 30, UNLABELED_COUNT = 40 };
 typedef struct fake_dataset {
     simclr_dataset ds;
     int32_t labels[TRAIN_COUNT];
+    char class_names[3][SIMCLR_DATASET_CLASS_NAME_MAX];
 } fake_dataset;
 
 static void fake_init(fake_dataset *fake, size_t unlabeled_count)
@@ -25,6 +26,7 @@ static void fake_init(fake_dataset *fake, size_t unlabeled_count)
     /* counts: class 0: 8 + 4 = 12, class 1: 8 + 2 = 10, class 2: 8 */
     snprintf(fake->ds.name, sizeof fake->ds.name, "fake");
     fake->ds.num_classes = 3;
+    fake->ds.class_names = fake->class_names;
     strcpy(fake->ds.class_names[0], "zero");
     strcpy(fake->ds.class_names[1], "one");
     strcpy(fake->ds.class_names[2], "two");

@@ -54,6 +54,8 @@ static int write_checkpoint(void **state)
     info.epochs_done = info.epochs_total = 1;
     info.model = config;
     info.num_classes = CLASSES;
+    static char name_storage[CLASSES][64];
+    info.class_names = name_storage;
     const char *names[CLASSES] = {"cat", "dog", "T-shirt/top"};
     for (int c = 0; c < CLASSES; c++) snprintf(info.class_names[c], sizeof info.class_names[c], "%s", names[c]);
     temp_dir = test_make_temp_dir();

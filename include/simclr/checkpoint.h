@@ -52,7 +52,10 @@ typedef struct simclr_checkpoint_info {
     simclr_image_resize_mode resize;
     simclr_model_config model;
     int num_classes;
-    char class_names[100][64];
+    /* num_classes names. simclr_checkpoint_read_info allocates them (owns_class_names; release
+     * with simclr_checkpoint_info_free); a caller filling an info to save points them at its own. */
+    char (*class_names)[64];
+    int owns_class_names;
     char classifier[32];    /* the network used for predictions: "classifier" or "linear_probe" */
     /* Where to continue: a checkpoint written at an epoch boundary has resume_step 0; one written
      * on an interruption holds the steps of epoch `epochs_done` already taken, the running sums of
@@ -86,6 +89,10 @@ typedef struct simclr_checkpoint_part {
 /* Writes the parts and info to path atomically. */
 int simclr_checkpoint_save(const char *path, const simclr_checkpoint_info *info, const simclr_checkpoint_part *parts,
                     int part_count, simclr_error *err);
+
+/* Releases what simclr_checkpoint_read_info allocated in info (the class names); safe on an info
+ * that owns nothing. */
+void simclr_checkpoint_info_free(simclr_checkpoint_info *info);
 
 /* Reads the metadata of a checkpoint (validating the file). */
 int simclr_checkpoint_read_info(const char *path, simclr_checkpoint_info *info, simclr_error *err);

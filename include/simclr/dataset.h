@@ -47,7 +47,7 @@ typedef enum simclr_dataset_split_id {
 } simclr_dataset_split_id;
 
 #define SIMCLR_DATASET_LABEL_NONE (-1)
-#define SIMCLR_DATASET_MAX_CLASSES 100
+#define SIMCLR_DATASET_MAX_CLASSES 65535
 #define SIMCLR_DATASET_CLASS_NAME_MAX 64
 #define SIMCLR_DATASET_DEFAULT_SIZE_CAP 224
 
@@ -92,7 +92,7 @@ typedef struct simclr_dataset {
     char path[1024];          /* the data directory in use */
     int height, width, channels;
     int num_classes;
-    char class_names[SIMCLR_DATASET_MAX_CLASSES][SIMCLR_DATASET_CLASS_NAME_MAX];
+    char (*class_names)[SIMCLR_DATASET_CLASS_NAME_MAX]; /* num_classes names (owned) */
     simclr_dataset_split splits[SIMCLR_DATASET_SPLIT_COUNT];
     /* Folder datasets: how many images are resized to height x width (known at open, from the
      * headers), how (resize), the range of the source sizes (smallest and largest area) and how

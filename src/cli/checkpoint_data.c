@@ -18,7 +18,10 @@ int dataset_cli_from_checkpoint(dataset_cli *data, const option_parser *parser, 
     if (!options_given(parser, "data-dir") && storage->data_dir[0]) data->data_dir = storage->data_dir;
     if (!options_given(parser, "image-size")) data->image_size = info->model.input.height;
     simclr_safetensors_file file;
-    if (simclr_safetensors_open(&file, checkpoint, err) != 0) return -1;
+    if (simclr_safetensors_open(&file, checkpoint, err) != 0) {
+        simclr_checkpoint_info_free(&storage->info);
+        return -1;
+    }
     const char *coarse = simclr_safetensors_metadata(&file, "config.dataset.cifar100_coarse");
     const char *fold = simclr_safetensors_metadata(&file, "config.dataset.stl10_fold");
     const char *resize = simclr_safetensors_metadata(&file, "config.dataset.resize");

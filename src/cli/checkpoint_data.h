@@ -25,7 +25,8 @@ int dataset_cli_from_checkpoint(dataset_cli *data, const option_parser *parser, 
 
 /* Checks the model's class names against the dataset's: equal in order (*identical = 1), or the
  * same set in another order (*identical = 0 and map[dataset label] = the model's class), or an
- * input error listing both. map has room for SIMCLR_DATASET_MAX_CLASSES entries. */
+ * input error listing both. map has room for ds->num_classes entries. storage->info holds the
+ * class names read (simclr_checkpoint_info_free). */
 int cli_match_class_names(const simclr_checkpoint_info *info, const char *checkpoint,
                           const simclr_dataset *ds, int *map, int *identical, simclr_error *err);
 

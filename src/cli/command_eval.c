@@ -47,9 +47,16 @@ int command_eval(int argc, char **argv)
         return cli_report_error(&err);
     const simclr_checkpoint_info *info = &described.info;
     simclr_dataset ds;
-    if (dataset_cli_open(&data, &ds, &err) != 0) return cli_report_error(&err);
-    int map[SIMCLR_DATASET_MAX_CLASSES], identical = 1, status = 0;
+    if (dataset_cli_open(&data, &ds, &err) != 0) {
+        simclr_checkpoint_info_free(&described.info);
+        return cli_report_error(&err);
+    }
+    int *map = calloc((size_t)ds.num_classes, sizeof *map), identical = 1, status = 0;
     int32_t *mapped_labels = NULL;
+    if (!map) {
+        simclr_error_set(&err, SIMCLR_ERROR_KIND_RESOURCE, "out of memory");
+        goto fail;
+    }
     simclr_dataset evaluated = ds; /* a view of ds, with the test labels in the model's order */
     if (cli_match_class_names(info, model_path, &ds, map, &identical, &err) != 0) goto fail;
     if (!identical) {
@@ -76,7 +83,9 @@ int command_eval(int argc, char **argv)
 fail:
     status = cli_report_error(&err);
 done:
+    free(map);
     free(mapped_labels);
     simclr_dataset_close(&ds);
+    simclr_checkpoint_info_free(&described.info);
     return status;
 }

@@ -125,6 +125,7 @@ static int run_train_command_line(train_command command, int argc, char **argv, 
     checkpoint_data pretrained;
     if (from && dataset_cli_from_checkpoint(&options.data, &parser, from, &pretrained, &err) != 0)
         return cli_report_error(&err);
+    if (from) simclr_checkpoint_info_free(&pretrained.info); /* its class names are not needed here */
 
     simclr_dataset ds;
     options.data.defer_pixels = 1; /* decoded by train_cli_prepare after its checks (issue 27) */

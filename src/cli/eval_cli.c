@@ -66,7 +66,9 @@ int eval_cli_load(const eval_cli *options, const char *command, simclr_feature_e
 int eval_cli_open_dataset(eval_cli *options, const option_parser *parser, simclr_dataset *ds,
                           simclr_error *err)
 {
-    if (dataset_cli_from_checkpoint(&options->data, parser, options->model, &options->described, err) != 0)
+    int described = dataset_cli_from_checkpoint(&options->data, parser, options->model, &options->described, err);
+    simclr_checkpoint_info_free(&options->described.info); /* its class names are not needed here */
+    if (described != 0)
         return -1;
     return dataset_cli_open(&options->data, ds, err);
 }

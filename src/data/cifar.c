@@ -137,7 +137,7 @@ static int cifar10_open(simclr_dataset *ds, simclr_error *err)
                            .label_offset = 0,
                            .num_classes = 10,
                            .label_name = "label"};
-    ds->num_classes = 10;
+    if (simclr_data_alloc_class_names(ds, 10, err) != 0) return -1;
     if (cifar10_load_train(ds, &format, err) != 0) return -1;
     if (cifar_load_mapped(ds, SIMCLR_DATASET_SPLIT_TEST, "test_batch.bin", &format, err) != 0) return -1;
     char path[sizeof ds->path + 64];
@@ -158,7 +158,7 @@ static int cifar100_open(simclr_dataset *ds, int coarse, simclr_error *err)
                            .check_classes = coarse ? 100 : 20,
                            .label_name = coarse ? "coarse label" : "fine label",
                            .check_name = coarse ? "fine label" : "coarse label"};
-    ds->num_classes = format.num_classes;
+    if (simclr_data_alloc_class_names(ds, format.num_classes, err) != 0) return -1;
     if (cifar_load_mapped(ds, SIMCLR_DATASET_SPLIT_TRAIN, "train.bin", &format, err) != 0) return -1;
     if (cifar_load_mapped(ds, SIMCLR_DATASET_SPLIT_TEST, "test.bin", &format, err) != 0) return -1;
     char path[sizeof ds->path + 64];

@@ -131,9 +131,21 @@ int simclr_data_read_file(const char *path, const char *reader, size_t max_size,
     return 0;
 }
 
+int simclr_data_alloc_class_names(simclr_dataset *ds, int count, simclr_error *err)
+{
+    if (count < 1 || count > SIMCLR_DATASET_MAX_CLASSES)
+        return simclr_error_input(err, "%s: %d classes; at most %d are supported", ds->path, count,
+                                  SIMCLR_DATASET_MAX_CLASSES);
+    free(ds->class_names);
+    ds->class_names = simclr_checked_calloc((size_t)count, sizeof *ds->class_names, "class names", err);
+    if (!ds->class_names) return -1;
+    ds->num_classes = count;
+    return 0;
+}
+
 void simclr_data_set_names(simclr_dataset *ds, const char *const *names, int count)
 {
-    for (int i = 0; i < count && i < SIMCLR_DATASET_MAX_CLASSES; i++)
+    for (int i = 0; i < count && i < ds->num_classes; i++)
         snprintf(ds->class_names[i], SIMCLR_DATASET_CLASS_NAME_MAX, "%s", names[i]);
 }
 
@@ -153,7 +165,7 @@ int simclr_data_read_names(simclr_dataset *ds, const char *path, const char *rea
         while (first < last && (*first == ' ' || *first == '\t' || *first == '\r')) first++;
         while (last > first && (last[-1] == ' ' || last[-1] == '\t' || last[-1] == '\r')) last--;
         if (last > first) {
-            if (found < expected && found < SIMCLR_DATASET_MAX_CLASSES) {
+            if (found < expected && found < ds->num_classes) {
                 size_t length = (size_t)(last - first);
                 if (length >= SIMCLR_DATASET_CLASS_NAME_MAX) length = SIMCLR_DATASET_CLASS_NAME_MAX - 1;
                 memcpy(ds->class_names[found], first, length);

@@ -14,6 +14,10 @@
 int simclr_stl10_open(simclr_dataset *ds, const simclr_dataset_options *options, simclr_error *err);
 int simclr_cifar_open(simclr_dataset *ds, const simclr_dataset_options *options, simclr_error *err);
 int simclr_idx_open(simclr_dataset *ds, const simclr_dataset_options *options, simclr_error *err);
+/* Allocates ds->class_names for count classes (1..SIMCLR_DATASET_MAX_CLASSES) and sets
+ * num_classes. */
+int simclr_data_alloc_class_names(simclr_dataset *ds, int count, simclr_error *err);
+
 int simclr_folder_open(simclr_dataset *ds, const simclr_dataset_options *options, simclr_error *err);
 /* The folder index of an open with defer_pixels (ds->pending): decode it, size it, free it. */
 int simclr_folder_load_pixels(simclr_dataset *ds, simclr_error *err);

@@ -132,6 +132,7 @@ void simclr_dataset_close(simclr_dataset *ds)
         free(split->owned_labels);
     }
     simclr_folder_index_free(ds->pending);
+    free(ds->class_names);
     memset(ds, 0, sizeof *ds);
 }
 

@@ -144,7 +144,7 @@ static int folder_read_classes(simclr_dataset *ds, const char *train_dir, path_l
     if (classes->count > SIMCLR_DATASET_MAX_CLASSES)
         return simclr_error_input(err, "folder: %s has %zu class subfolders; at most %d are supported",
                            train_dir, classes->count, SIMCLR_DATASET_MAX_CLASSES);
-    ds->num_classes = (int)classes->count;
+    if (simclr_data_alloc_class_names(ds, (int)classes->count, err) != 0) return -1;
     for (size_t c = 0; c < classes->count; c++)
         snprintf(ds->class_names[c], SIMCLR_DATASET_CLASS_NAME_MAX, "%s", classes->items[c]);
     return 0;

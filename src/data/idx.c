@@ -207,7 +207,7 @@ int simclr_idx_open(simclr_dataset *ds, const simclr_dataset_options *options, s
 {
     (void)options;
     ds->channels = 1;
-    ds->num_classes = IDX_CLASSES;
+    if (simclr_data_alloc_class_names(ds, IDX_CLASSES, err) != 0) return -1;
     if (idx_load_split(ds, SIMCLR_DATASET_SPLIT_TRAIN, "train-images-idx3-ubyte",
                        "train-labels-idx1-ubyte", err) != 0)
         return -1;

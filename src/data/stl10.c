@@ -186,7 +186,7 @@ int simclr_stl10_open(simclr_dataset *ds, const simclr_dataset_options *options,
     ds->height = STL10_SIDE;
     ds->width = STL10_SIDE;
     ds->channels = STL10_CHANNELS;
-    ds->num_classes = STL10_CLASSES;
+    if (simclr_data_alloc_class_names(ds, STL10_CLASSES, err) != 0) return -1;
 
     if (stl10_load_split(ds, SIMCLR_DATASET_SPLIT_TRAIN, "train_X.bin", "train_y.bin", err) != 0)
         return -1;

@@ -30,11 +30,12 @@ int simclr_feature_extractor_load(simclr_feature_extractor *fx, const char *path
     if (options->max_batch < 1) return simclr_error_input(err, "feature batch %d: expected at least 1", options->max_batch);
     if (simclr_checkpoint_read_info(path, &fx->info, err) != 0) return -1;
     int projection = options->kind == SIMCLR_FEATURE_KIND_PROJECTION;
-    if (projection && strcmp(fx->info.run, "pretrain") != 0)
-        return simclr_error_input(err, "--features projection: %s is a %s checkpoint, which has no projection "
-                                       "head; use a pretraining checkpoint (pretrain.safetensors) or "
-                                       "--features encoder",
-                                  path, fx->info.run);
+    if (projection && strcmp(fx->info.run, "pretrain") != 0) {
+        simclr_error_input(err, "--features projection: %s is a %s checkpoint, which has no projection head; use a "
+                                "pretraining checkpoint (pretrain.safetensors) or --features encoder",
+                           path, fx->info.run);
+        goto fail;
+    }
     if (fx->info.model.precision == SIMCLR_NN_PRECISION_BF16 && !simclr_conv2d_bf16_available())
         fx->info.model.precision = SIMCLR_NN_PRECISION_FP32;
     int batch = options->max_batch;
@@ -68,6 +69,7 @@ void simclr_feature_extractor_free(simclr_feature_extractor *fx)
 {
     simclr_network_free(&fx->encoder);
     simclr_network_free(&fx->head);
+    simclr_checkpoint_info_free(&fx->info);
     free(fx->pixels);
     free(fx->inputs);
     fx->pixels = NULL;

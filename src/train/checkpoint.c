@@ -175,7 +175,7 @@ static int read_info(const simclr_safetensors_file *file, simclr_checkpoint_info
     const char *keys[11] = {"epochs_done", "epochs_total", "model.height", "model.width",
                             "model.channels", "model.units", "model.depth", "model.kernel",
                             "model.stride", "model.padding", "model.num_classes"};
-    const long long maxima[11] = {1000000, 1000000, 16384, 16384, 4, 65536, 15, 15, 15, 15, 100};
+    const long long maxima[11] = {1000000, 1000000, 16384, 16384, 4, 65536, 15, 15, 15, 15, 65535};
     for (int k = 0; k < 11; k++) {
         long long min = (k == 0 || k == 1 || k == 9) ? 0 : 1;
         if (metadata_int(file, keys[k], min, maxima[k], &values[k], err) != 0) return -1;
@@ -249,6 +249,9 @@ static int read_info(const simclr_safetensors_file *file, simclr_checkpoint_info
     const char *seconds = simclr_safetensors_metadata(file, "resume.seconds");
     info->epoch_seconds = seconds ? strtod(seconds, NULL) : 0.0;
     const char *names = simclr_safetensors_metadata(file, "class_names");
+    info->class_names = simclr_checked_calloc((size_t)info->num_classes, sizeof *info->class_names, "class names", err);
+    if (!info->class_names) return -1;
+    info->owns_class_names = 1;
     int c = 0;
     while (names && *names && c < info->num_classes) {
         size_t length = strcspn(names, "\n");
@@ -263,12 +266,20 @@ static int read_info(const simclr_safetensors_file *file, simclr_checkpoint_info
     return 0;
 }
 
+void simclr_checkpoint_info_free(simclr_checkpoint_info *info)
+{
+    if (info->owns_class_names) free(info->class_names);
+    info->class_names = NULL;
+    info->owns_class_names = 0;
+}
+
 int simclr_checkpoint_read_info(const char *path, simclr_checkpoint_info *info, simclr_error *err)
 {
     simclr_safetensors_file file;
     if (simclr_safetensors_open(&file, path, err) != 0) return -1;
     int status = read_info(&file, info, err);
     simclr_safetensors_close(&file);
+    if (status != 0) simclr_checkpoint_info_free(info);
     return status;
 }
 
@@ -326,12 +337,10 @@ int simclr_checkpoint_load_parts(const char *path, const simclr_checkpoint_part 
     return 0;
 }
 
-int simclr_checkpoint_check_model(const char *path, const simclr_model_config *model, const char *flag,
-                                  simclr_error *err)
+static int check_model_against(const char *path, const simclr_checkpoint_info *info, const simclr_model_config *model,
+                               const char *flag, simclr_error *err)
 {
-    simclr_checkpoint_info info;
-    if (simclr_checkpoint_read_info(path, &info, err) != 0) return -1;
-    const simclr_model_config *saved = &info.model;
+    const simclr_model_config *saved = &info->model;
     if (saved->backbone != model->backbone)
         return simclr_error_input(err, "%s %s: the checkpoint holds a %s encoder, not --backbone %s", flag, path,
                                   simclr_model_backbone_name(saved->backbone),
@@ -348,4 +357,14 @@ int simclr_checkpoint_check_model(const char *path, const simclr_model_config *m
                                        "--depth %d",
                                   flag, path, saved->width, saved->depth, model->width, model->depth);
     return 0;
+}
+
+int simclr_checkpoint_check_model(const char *path, const simclr_model_config *model, const char *flag,
+                                  simclr_error *err)
+{
+    simclr_checkpoint_info info;
+    if (simclr_checkpoint_read_info(path, &info, err) != 0) return -1;
+    int status = check_model_against(path, &info, model, flag, err);
+    simclr_checkpoint_info_free(&info);
+    return status;
 }

@@ -17,7 +17,10 @@ int simclr_classifier_model_load(simclr_classifier_model *model, const char *pat
      * where oneDNN has no bf16 convolution. */
     if (model->info.model.precision == SIMCLR_NN_PRECISION_BF16 && !simclr_conv2d_bf16_available())
         model->info.model.precision = SIMCLR_NN_PRECISION_FP32;
-    if (simclr_model_build_encoder(&model->encoder, &model->info.model, max_batch, err) != 0) return -1;
+    if (simclr_model_build_encoder(&model->encoder, &model->info.model, max_batch, err) != 0) {
+        simclr_classifier_model_free(model);
+        return -1;
+    }
     if (simclr_model_build_classifier(&model->classifier, model->info.classifier, &model->info.model,
                                max_batch, err) != 0 ||
         simclr_checkpoint_load_part(path, &model->encoder, NULL, err) != 0 ||
@@ -35,6 +38,7 @@ void simclr_classifier_model_free(simclr_classifier_model *model)
 {
     simclr_network_free(&model->encoder);
     simclr_network_free(&model->classifier);
+    simclr_checkpoint_info_free(&model->info);
 }
 
 int simclr_classifier_model_logits(simclr_classifier_model *model, const float *inputs, int batch,

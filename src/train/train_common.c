@@ -199,8 +199,8 @@ void simclr_train_fill_checkpoint_info(simclr_checkpoint_info *info, const simcl
     info->seed = config->seed;
     info->model = config->model;
     info->num_classes = ds->num_classes;
-    for (int c = 0; c < ds->num_classes && c < 100; c++)
-        snprintf(info->class_names[c], sizeof info->class_names[c], "%s", ds->class_names[c]);
+    info->class_names = ds->class_names; /* borrowed: the info is for saving */
+    info->owns_class_names = 0;
     simclr_augment_policy_describe(&config->augment, info->augment, sizeof info->augment);
     simclr_train_describe_optimizer(config, info->optimizer, sizeof info->optimizer);
 }
@@ -255,6 +255,56 @@ float simclr_train_probe_learning_rate(const simclr_train_config *config)
     return config->optimizer.kind == SIMCLR_OPTIMIZER_KIND_ADAM ? config->adam.learning_rate : 1e-3f;
 }
 
+/* The checks and the loading of a resume from the checkpoint at path whose info was read. */
+static int resume_from(const simclr_train_config *config, const char *run, const char *path,
+                       const simclr_checkpoint_info *info, const simclr_checkpoint_part *parts, int part_count,
+                       simclr_history *hist, simclr_run_position *position, int *finished, simclr_error *err)
+{
+    if (strcmp(info->run, run) != 0)
+        return simclr_error_input(err, "--resume: %s is a %s checkpoint, not %s", path, info->run, run);
+    if (info->seed != config->seed)
+        return simclr_error_input(err, "--resume: %s was trained with --seed %llu, not %llu", path,
+                           (unsigned long long)info->seed, (unsigned long long)config->seed);
+    if (info->model.precision != config->model.precision)
+        return simclr_error_input(err, "--resume: %s was trained with --precision %s, not %s", path,
+                           simclr_nn_precision_name(info->model.precision),
+                           simclr_nn_precision_name(config->model.precision));
+    if (simclr_checkpoint_check_model(path, &config->model, "--resume", err) != 0) return -1;
+    /* Issue 12: the recipe must be the same (checkpoints from before it record none: the seed's). */
+    char augment[512];
+    simclr_augment_policy_describe(&config->augment, augment, sizeof augment);
+    const char *saved_augment = info->augment[0] ? info->augment : "seed";
+    if (strcmp(saved_augment, augment) != 0)
+        return simclr_error_input(err, "--resume: %s was trained with augmentation '%s', not '%s' (give "
+                                  "the same --augment and policy options)",
+                                  path, saved_augment, augment);
+    char optimizer[512];
+    simclr_train_describe_optimizer(config, optimizer, sizeof optimizer);
+    if (info->optimizer[0] && strcmp(info->optimizer, optimizer) != 0)
+        return simclr_error_input(err, "--resume: %s was trained with '%s', not '%s' (give the same "
+                                  "--optimizer and schedule options)",
+                                  path, info->optimizer, optimizer);
+    if (simclr_checkpoint_load_parts(path, parts, part_count, err) != 0) return -1;
+    char csv[4096];
+    snprintf(csv, sizeof csv, "%s/%s_history.csv", config->out_dir, run);
+    if (info->epochs_done > 0) {
+        if (simclr_history_read_csv(hist, csv, err) != 0) return -1;
+        if (hist->epoch_count < info->epochs_done)
+            return simclr_error_input(err, "--resume: %s has %d epochs but %s says %d were done", csv,
+                               hist->epoch_count, path, info->epochs_done);
+        simclr_history_truncate(hist, info->epochs_done);
+    }
+    position->epoch = info->epochs_done;
+    position->step = (size_t)info->resume_step;
+    for (int i = 0; i < info->accumulator_count; i++) position->accumulators[i] = info->accumulators[i];
+    position->seconds = info->epoch_seconds;
+    *finished = info->epochs_done >= config->epochs && info->resume_step == 0;
+    if (!config->quiet)
+        fprintf(config->log, "Resuming %s from %s: epoch %d, step %d\n", run, path,
+                info->epochs_done + 1, info->resume_step);
+    return 0;
+}
+
 int simclr_train_resume_begin(const simclr_train_config *config, const char *run, const simclr_checkpoint_part *parts,
                        int part_count, simclr_history *hist, simclr_run_position *position, int *finished,
                        simclr_error *err)
@@ -272,49 +322,9 @@ int simclr_train_resume_begin(const simclr_train_config *config, const char *run
     }
     simclr_checkpoint_info info;
     if (simclr_checkpoint_read_info(path, &info, err) != 0) return -1;
-    if (strcmp(info.run, run) != 0)
-        return simclr_error_input(err, "--resume: %s is a %s checkpoint, not %s", path, info.run, run);
-    if (info.seed != config->seed)
-        return simclr_error_input(err, "--resume: %s was trained with --seed %llu, not %llu", path,
-                           (unsigned long long)info.seed, (unsigned long long)config->seed);
-    if (info.model.precision != config->model.precision)
-        return simclr_error_input(err, "--resume: %s was trained with --precision %s, not %s", path,
-                           simclr_nn_precision_name(info.model.precision),
-                           simclr_nn_precision_name(config->model.precision));
-    if (simclr_checkpoint_check_model(path, &config->model, "--resume", err) != 0) return -1;
-    /* Issue 12: the recipe must be the same (checkpoints from before it record none: the seed's). */
-    char augment[512];
-    simclr_augment_policy_describe(&config->augment, augment, sizeof augment);
-    const char *saved_augment = info.augment[0] ? info.augment : "seed";
-    if (strcmp(saved_augment, augment) != 0)
-        return simclr_error_input(err, "--resume: %s was trained with augmentation '%s', not '%s' (give "
-                                  "the same --augment and policy options)",
-                                  path, saved_augment, augment);
-    char optimizer[512];
-    simclr_train_describe_optimizer(config, optimizer, sizeof optimizer);
-    if (info.optimizer[0] && strcmp(info.optimizer, optimizer) != 0)
-        return simclr_error_input(err, "--resume: %s was trained with '%s', not '%s' (give the same "
-                                  "--optimizer and schedule options)",
-                                  path, info.optimizer, optimizer);
-    if (simclr_checkpoint_load_parts(path, parts, part_count, err) != 0) return -1;
-    char csv[4096];
-    snprintf(csv, sizeof csv, "%s/%s_history.csv", config->out_dir, run);
-    if (info.epochs_done > 0) {
-        if (simclr_history_read_csv(hist, csv, err) != 0) return -1;
-        if (hist->epoch_count < info.epochs_done)
-            return simclr_error_input(err, "--resume: %s has %d epochs but %s says %d were done", csv,
-                               hist->epoch_count, path, info.epochs_done);
-        simclr_history_truncate(hist, info.epochs_done);
-    }
-    position->epoch = info.epochs_done;
-    position->step = (size_t)info.resume_step;
-    for (int i = 0; i < info.accumulator_count; i++) position->accumulators[i] = info.accumulators[i];
-    position->seconds = info.epoch_seconds;
-    *finished = info.epochs_done >= config->epochs && info.resume_step == 0;
-    if (!config->quiet)
-        fprintf(config->log, "Resuming %s from %s: epoch %d, step %d\n", run, path,
-                info.epochs_done + 1, info.resume_step);
-    return 0;
+    int status = resume_from(config, run, path, &info, parts, part_count, hist, position, finished, err);
+    simclr_checkpoint_info_free(&info);
+    return status;
 }
 
 int simclr_train_stop_requested(const simclr_train_config *config, long long steps_this_process)
