@@ -310,19 +310,37 @@ PY
         --model "$work/many-run/baseline.safetensors" "$work/many/test/c0999/a.jpg"
     if grep -qE ": c[0-9]{4} [0-9.]+" "$work/out"; then pass "a class name like c0123 is printed"
     else fail "predict on 1,000 classes"; sed 's/^/    /' "$work/out" | head -3; fi
-    # Size refusals come before any decoding: a file whose header is fine but whose data is cut is
-    # only found by decoding, so a refusal that names memory proves nothing was decoded.
+    # Size refusals come before any decoding: a JPEG whose header and end are whole but whose
+    # scan is damaged is only found by decoding, so a refusal that names memory proves nothing
+    # was decoded.
     cp -r "$work/cifar" "$work/cifar-cut"
     victim=$(ls "$work/cifar-cut/train/cat" | head -1)
-    head -c 700 "$cifar/train/cat/$victim" >"$work/cifar-cut/train/cat/zz-cut.jpg"
+    cp "$cifar/train/cat/$victim" "$work/cifar-cut/train/cat/zz-mid.jpg"
+    printf '\xff\xc4' | dd of="$work/cifar-cut/train/cat/zz-mid.jpg" bs=1 \
+        seek=$(($(stat -c %s "$work/cifar-cut/train/cat/zz-mid.jpg") - 200)) conv=notrunc status=none
     expect_status 2 "--image-size 1024 is refused before decoding" "$simclr" pretrain "${tiny[@]}" --dataset folder \
         --data-dir "$work/cifar-cut" --image-size 1024 --unlabeled-batch 500 --out "$work/huge"
     expect_text "$work/err" "pretraining needs about" "by the memory estimate"
-    if grep -q "zz-cut.jpg" "$work/err"; then fail "it decoded first"; else pass "no image was decoded first"; fi
-    expect_status 2 "the cut file itself is found when decoding" "$simclr" baseline "${tiny[@]}" --dataset folder \
+    if grep -q "zz-mid.jpg" "$work/err"; then fail "it decoded first"; else pass "no image was decoded first"; fi
+    expect_status 2 "the damaged file itself is found when decoding" "$simclr" baseline "${tiny[@]}" --dataset folder \
         --data-dir "$work/cifar-cut" --out "$work/cut-run"
-    expect_text "$work/err" "zz-cut.jpg" "the decoding error names the file"
+    expect_text "$work/err" "zz-mid.jpg: not a valid JPEG image" "the decoding error names the file and why"
     if [ ! -e "$work/cut-run" ]; then pass "and nothing was written"; else fail "a run that failed to decode left $work/cut-run"; fi
+    # Issue 25: a truncated file (found from its end, at open) is named, skipped and counted; the
+    # run goes on. --strict refuses it.
+    rm "$work/cifar-cut/train/cat/zz-mid.jpg"
+    head -c 700 "$cifar/train/cat/$victim" >"$work/cifar-cut/train/cat/zz-cut.jpg"
+    expect_status 0 "a folder with a truncated JPEG trains, without it" "$simclr" baseline "${tiny[@]}" --dataset folder \
+        --data-dir "$work/cifar-cut" --out "$work/skip-run"
+    expect_text "$work/err" "warning: skipped $work/cifar-cut/train/cat/zz-cut.jpg: truncated JPEG (no end-of-image marker)" \
+        "the file is named with the reason"
+    expect_text "$work/err" "1 unreadable file of $work/cifar-cut was skipped" "and counted at the end"
+    if [ "$(json_field "$work/skip-run/baseline_config.json" '["dataset"]["splits"]["train"]')" = 60 ]; then
+        pass "the run has the 60 readable images"; else fail "splits after a skipped file"; fi
+    expect_status 2 "--strict refuses it" "$simclr" baseline "${tiny[@]}" --dataset folder --data-dir "$work/cifar-cut" \
+        --strict --out "$work/strict-run"
+    expect_text "$work/err" "zz-cut.jpg: truncated JPEG" "naming the file"
+    if [ ! -e "$work/strict-run" ]; then pass "the refused run wrote nothing"; else fail "--strict left a run"; fi
     expect_status 0 "baseline on a folder dataset at 32 px" "$simclr" baseline "${tiny[@]}" --dataset folder \
         --data-dir "$work/cifar" --image-size 32 --out "$work/folder"
     # Issue 27: a contrastive batch larger than its images is a warning, or with --strict a refusal.

@@ -321,11 +321,31 @@ static void test_deferred_pixels(void **state)
     for (int i = 0; i < 64 * 64 * 3; i++) pixels[i] = (uint8_t)(i * 7919 % 251);
     if (simclr_image_write_png(path, pixels, 64, 64, 3, &err) != 0) fail_msg("%s", err.message);
     free(pixels);
-    assert_int_equal(truncate(path, 200), 0);
+    /* Its middle damaged (the header and the IEND end intact): found when decoding, named. */
+    FILE *file = fopen(path, "r+b");
+    assert_non_null(file);
+    assert_int_equal(fseek(file, 120, SEEK_SET), 0);
+    assert_int_equal(fwrite("\xff\xff\xff\xff\xff\xff\xff\xff", 1, 8, file), 8);
+    fclose(file);
     if (simclr_dataset_open(&ds, &options, &err) != 0) fail_msg("%s", err.message);
+    assert_int_equal(ds.skipped_files, 0);
     assert_int_equal(simclr_dataset_load_pixels(&ds, &err), -1);
     assert_non_null(strstr(simclr_error_message(&err), "cut.png"));
     simclr_dataset_close(&ds);
+    simclr_error_clear(&err);
+    /* Cut short: found from its end at open and skipped, named in the report; with strict refused. */
+    assert_int_equal(truncate(path, 200), 0);
+    if (simclr_dataset_open(&ds, &options, &err) != 0) fail_msg("%s", err.message);
+    assert_int_equal(ds.skipped_files, 1);
+    assert_non_null(strstr(ds.skipped_report, "cut.png: truncated PNG"));
+    assert_int_equal(ds.splits[SIMCLR_DATASET_SPLIT_TRAIN].count, 3);
+    assert_int_equal(simclr_dataset_load_pixels(&ds, &err), 0);
+    check_image(&ds, SIMCLR_DATASET_SPLIT_TRAIN, 2, 2);
+    simclr_dataset_close(&ds);
+    options.strict = 1;
+    assert_int_equal(simclr_dataset_open(&ds, &options, &err), -1);
+    assert_non_null(strstr(simclr_error_message(&err), "cut.png: truncated PNG"));
+    assert_non_null(strstr(simclr_error_message(&err), "--strict"));
     simclr_error_clear(&err);
     test_remove_tree(root);
     free(root);
@@ -352,7 +372,16 @@ static void test_bad_trees(void **state)
     char path[1100];
 
     free(test_write_file(root, "unlabeled/sub/broken.png", "\x89PNG\r\n\x1a\n garbage", 17));
-    expect_failure(root, SIDE, "broken.png");
+    {
+        /* Issue 25: skipped, named, counted; the other images stay. */
+        simclr_dataset ds;
+        simclr_error err = {0};
+        if (open_dir(&ds, root, SIDE, &err) != 0) fail_msg("%s", err.message);
+        assert_int_equal(ds.skipped_files, 1);
+        assert_non_null(strstr(ds.skipped_report, "broken.png"));
+        assert_int_equal(ds.splits[SIMCLR_DATASET_SPLIT_UNLABELED].count, 2);
+        simclr_dataset_close(&ds);
+    }
     snprintf(path, sizeof path, "%s/unlabeled/sub/broken.png", root);
     assert_int_equal(remove(path), 0);
 

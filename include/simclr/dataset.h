@@ -82,6 +82,9 @@ typedef struct simclr_dataset_options {
     int image_size;
     simclr_image_resize_mode resize; /* folder datasets: crop (default) or squash */
     int defer_pixels;         /* folder datasets: decode in simclr_dataset_load_pixels, not at open */
+    /* Folder datasets (issue 25): a file that is not a whole PNG or JPEG (unreadable, truncated,
+     * another format) is skipped and listed in ds->skipped_report; strict: refused instead. */
+    int strict;
     int stl10_fold;           /* STL-10: -1 = whole train split, 0..9 = that fold of fold_indices */
     int cifar100_coarse;      /* CIFAR-100: 1 = the 20 coarse labels, 0 = the 100 fine labels */
 } simclr_dataset_options;
@@ -105,6 +108,8 @@ typedef struct simclr_dataset {
     simclr_image_resize_mode resize;
     char image_size_rule[128];
     void *pending; /* private: the folder index still to decode (defer_pixels) */
+    size_t skipped_files;   /* folder datasets: files left out at open (see options.strict) */
+    char *skipped_report;   /* one line per skipped file, "path: reason" (owned; NULL if none) */
 } simclr_dataset;
 
 /* Defaults: fashion-mnist, default directory, image_size 0 (folders: from the images), crop,

@@ -22,6 +22,11 @@ int simclr_image_decode_file(const char *path, int channels, uint8_t **pixels, i
  * dataset's index reads. Errors as simclr_image_decode_file's. */
 int simclr_image_read_size(const char *path, int *height, int *width, simclr_error *err);
 
+/* Whether the file ends as a whole PNG (its IEND chunk) or JPEG (an end-of-image marker in its
+ * last kilobyte) does: a truncated file fails (SIMCLR_ERROR_KIND_INPUT, naming it), from one read
+ * of its tail, without decoding. */
+int simclr_image_check_ending(const char *path, simclr_error *err);
+
 /* Same, from memory (name is used in messages only). */
 int simclr_image_decode_memory(const uint8_t *bytes, size_t size, const char *name, int channels,
                         uint8_t **pixels, int *height, int *width, simclr_error *err);

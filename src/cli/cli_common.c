@@ -83,6 +83,7 @@ int dataset_cli_open(const dataset_cli *options, simclr_dataset *ds, simclr_erro
     if (simclr_image_resize_mode_parse(options->resize, &open_options.resize) != 0)
         return simclr_error_input(err, "--resize: expected crop or squash, got '%s'", options->resize);
     open_options.defer_pixels = options->defer_pixels;
+    open_options.strict = options->strict;
     open_options.stl10_fold = (int)options->stl10_fold;
     open_options.cifar100_coarse = options->cifar100_coarse;
     if (simclr_dataset_open(ds, &open_options, err) != 0) {
@@ -97,6 +98,15 @@ int dataset_cli_open(const dataset_cli *options, simclr_dataset *ds, simclr_erro
         return -1;
     }
     if (ds->kind != SIMCLR_DATASET_KIND_FOLDER) return 0;
+    /* Issue 25: each bad file named once, with the reason, and the count. */
+    for (const char *line = ds->skipped_report; line && *line;) {
+        size_t length = strcspn(line, "\n");
+        fprintf(stderr, "simclr: warning: skipped %.*s\n", (int)length, line);
+        line += length + (line[length] == '\n');
+    }
+    if (ds->skipped_files > 0)
+        fprintf(stderr, "simclr: warning: %zu file%s of %s skipped as unreadable (--strict refuses instead)\n",
+                ds->skipped_files, ds->skipped_files == 1 ? "" : "s", ds->path);
     /* Issue 27: how the size was chosen, and how many images are resized, from which sizes, how. */
     if (options->image_size == 0)
         fprintf(stderr, "simclr: note: images of %s are brought to %dx%d: %s (--image-size N to choose)\n", ds->path,

@@ -129,6 +129,7 @@ static int run_train_command_line(train_command command, int argc, char **argv, 
 
     simclr_dataset ds;
     options.data.defer_pixels = 1; /* decoded by train_cli_prepare after its checks (issue 27) */
+    options.data.strict = options.strict;
     if (dataset_cli_open(&options.data, &ds, &err) != 0) {
         if (err.kind == SIMCLR_ERROR_KIND_INPUT && options_given(&parser, "resume"))
             simclr_error_append(&err, "; if the run's dataset has moved, give its new place with --data-dir "
@@ -218,6 +219,9 @@ static int run_train_command_line(train_command command, int argc, char **argv, 
         break;
     }
     }
+    if (ds.skipped_files > 0) /* issue 25: the count again at the end */
+        fprintf(stderr, "simclr: %zu unreadable file%s of %s %s skipped (named at the start)\n", ds.skipped_files,
+                ds.skipped_files == 1 ? "" : "s", ds.path, ds.skipped_files == 1 ? "was" : "were");
     goto done;
 fail:
     status = cli_report_error(&err);

@@ -128,7 +128,8 @@ void train_cli_add_specs(train_cli *o, option_spec *specs, size_t *count)
          "start even when the estimate exceeds 600 s per step or 48 hours for the run", NULL},
         {"strict", OPTION_TYPE_FLAG, &o->strict, 0, 0, NULL, NULL,
          "refuse what is otherwise a warning: a contrastive batch larger than the images it is "
-         "drawn from (images would repeat in a batch)",
+         "drawn from (images would repeat in a batch); a folder image that cannot be read (skipped "
+         "otherwise)",
          NULL},
         {"quiet", OPTION_TYPE_FLAG, &o->quiet, 0, 0, NULL, NULL,
          "no model summaries or progress lines", NULL},

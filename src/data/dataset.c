@@ -133,6 +133,7 @@ void simclr_dataset_close(simclr_dataset *ds)
     }
     simclr_folder_index_free(ds->pending);
     free(ds->class_names);
+    free(ds->skipped_report);
     memset(ds, 0, sizeof *ds);
 }
 

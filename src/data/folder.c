@@ -206,11 +206,13 @@ void simclr_folder_index_free(void *pending)
     free(index);
 }
 
-/* Reads every file's declared size from its headers (in parallel: a few reads per file). The
- * first unreadable file in listing order is the one reported, whatever the thread count. */
-static int folder_read_sizes(folder_index *index, simclr_dataset_split_id id, simclr_error *err)
+/* Reads every file's declared size from its headers and checks that it ends as a whole image
+ * does (in parallel: a few reads per file). A file that fails is skipped and reported in
+ * ds->skipped_report, or with strict refused: the first in listing order, whatever the threads. */
+static int folder_read_sizes(simclr_dataset *ds, folder_index *index, simclr_dataset_split_id id, int strict,
+                             simclr_error *err)
 {
-    const path_list *files = &index->files[id];
+    path_list *files = &index->files[id];
     index->heights[id] = simclr_checked_calloc(files->count, sizeof(int), "folder image sizes", err);
     index->widths[id] = simclr_checked_calloc(files->count, sizeof(int), "folder image sizes", err);
     if (!index->heights[id] || !index->widths[id]) return -1;
@@ -219,17 +221,48 @@ static int folder_read_sizes(folder_index *index, simclr_dataset_split_id id, si
 #pragma omp parallel for schedule(dynamic, 16)
     for (size_t i = 0; i < count; i++) {
         simclr_error local = {0};
-        if (simclr_image_read_size(files->items[i], &heights[i], &widths[i], &local) != 0) heights[i] = 0;
+        if (simclr_image_read_size(files->items[i], &heights[i], &widths[i], &local) != 0 ||
+            simclr_image_check_ending(files->items[i], &local) != 0)
+            heights[i] = 0;
         simclr_error_clear(&local);
     }
-    size_t first_bad = 0;
-    while (first_bad < count && heights[first_bad] > 0) first_bad++;
-    if (first_bad == count) return 0;
-    int height, width;
-    simclr_image_read_size(files->items[first_bad], &height, &width, err);
-    if (err && !strstr(simclr_error_message(err), files->items[first_bad]))
-        simclr_error_set(err, err->kind, "folder: %s: %s", files->items[first_bad], simclr_error_message(err));
-    return -1;
+    size_t kept = 0;
+    for (size_t i = 0; i < count; i++) {
+        if (heights[i] > 0) {
+            files->items[kept] = files->items[i];
+            files->labels[kept] = files->labels[i];
+            heights[kept] = heights[i];
+            widths[kept] = widths[i];
+            kept++;
+            continue;
+        }
+        /* Again, serially, for the reason. */
+        int height = 0, width = 0;
+        if (simclr_image_read_size(files->items[i], &height, &width, err) == 0)
+            simclr_image_check_ending(files->items[i], err);
+        if (err && !strstr(simclr_error_message(err), files->items[i]))
+            simclr_error_set(err, err->kind, "%s: %s", files->items[i], simclr_error_message(err));
+        if (strict) {
+            simclr_error_set(err, SIMCLR_ERROR_KIND_INPUT, "folder: %s (--strict refuses a dataset with a bad file; "
+                             "without it the file is skipped)", simclr_error_message(err));
+            for (size_t j = i; j < count; j++) free(files->items[j]);
+            files->count = kept;
+            return -1;
+        }
+        const char *reason = err ? simclr_error_message(err) : files->items[i];
+        size_t used = ds->skipped_report ? strlen(ds->skipped_report) : 0, length = strlen(reason);
+        char *grown = realloc(ds->skipped_report, used + length + 2);
+        if (!grown) return simclr_error_set(err, SIMCLR_ERROR_KIND_RESOURCE, "out of memory");
+        memcpy(grown + used, reason, length);
+        grown[used + length] = '\n';
+        grown[used + length + 1] = '\0';
+        ds->skipped_report = grown;
+        ds->skipped_files++;
+        simclr_error_clear(err);
+        free(files->items[i]);
+    }
+    files->count = kept;
+    return 0;
 }
 
 static int compare_ints(const void *a, const void *b)
@@ -438,7 +471,13 @@ int simclr_folder_open(simclr_dataset *ds, const simclr_dataset_options *options
                        err) != 0)
         goto done;
     for (int s = 0; s < SIMCLR_DATASET_SPLIT_COUNT; s++)
-        if (folder_read_sizes(index, (simclr_dataset_split_id)s, err) != 0) goto done;
+        if (folder_read_sizes(ds, index, (simclr_dataset_split_id)s, options->strict, err) != 0) goto done;
+    if (index->files[SIMCLR_DATASET_SPLIT_TRAIN].count == 0) {
+        simclr_error_input(err, "folder: %s holds no readable image (%zu skipped; the first: %.*s)", train_dir,
+                           ds->skipped_files, (int)strcspn(ds->skipped_report ? ds->skipped_report : "", "\n"),
+                           ds->skipped_report ? ds->skipped_report : "");
+        goto done;
+    }
     if (folder_choose_size(ds, index, options->image_size, err) != 0) goto done;
     folder_count_resized(ds, index);
     if (folder_fill_splits(ds, index, err) != 0) goto done;

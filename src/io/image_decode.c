@@ -160,6 +160,35 @@ int simclr_image_read_size(const char *path, int *height, int *width, simclr_err
     return status;
 }
 
+int simclr_image_check_ending(const char *path, simclr_error *err)
+{
+    FILE *file = fopen(path, "rb");
+    if (!file) return simclr_error_input(err, "cannot open image %s: %s", path, strerror(errno));
+    uint8_t head[8], tail[1024];
+    struct stat info;
+    int status = -1;
+    size_t got = fread(head, 1, sizeof head, file);
+    if (fstat(fileno(file), &info) != 0) {
+        simclr_error_system(err, "%s: cannot stat", path);
+    } else {
+        long size = (long)info.st_size, want = size < (long)sizeof tail ? size : (long)sizeof tail;
+        size_t read = fseek(file, size - want, SEEK_SET) == 0 ? fread(tail, 1, (size_t)want, file) : 0;
+        static const uint8_t iend[12] = {0, 0, 0, 0, 'I', 'E', 'N', 'D', 0xae, 0x42, 0x60, 0x82};
+        if (got >= sizeof png_signature && memcmp(head, png_signature, sizeof png_signature) == 0) {
+            if (read >= sizeof iend && memcmp(tail + read - sizeof iend, iend, sizeof iend) == 0) status = 0;
+            else simclr_error_input(err, "%s: truncated PNG (it does not end with its IEND chunk)", path);
+        } else if (got >= sizeof jpeg_signature && memcmp(head, jpeg_signature, sizeof jpeg_signature) == 0) {
+            for (size_t i = read; i >= 2 && status != 0; i--)
+                if (tail[i - 2] == 0xff && tail[i - 1] == 0xd9) status = 0;
+            if (status != 0) simclr_error_input(err, "%s: truncated JPEG (no end-of-image marker)", path);
+        } else {
+            simclr_error_input(err, "%s: not a PNG or JPEG image (unrecognised first bytes)", path);
+        }
+    }
+    fclose(file);
+    return status;
+}
+
 int simclr_image_decode_file(const char *path, int channels, uint8_t **pixels, int *height, int *width,
                       simclr_error *err)
 {
