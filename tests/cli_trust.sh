@@ -341,6 +341,33 @@ PY
         --strict --out "$work/strict-run"
     expect_text "$work/err" "zz-cut.jpg: truncated JPEG" "naming the file"
     if [ ! -e "$work/strict-run" ]; then pass "the refused run wrote nothing"; else fail "--strict left a run"; fi
+    # Issue 25: over --cache-budget the images are streamed from disk, decoded batch by batch: the
+    # same run, bit for bit, as decoded into memory.
+    for command in baseline pretrain; do
+        expect_status 0 "$command decoded into memory" "$simclr" $command "${tiny[@]}" --dataset folder \
+            --data-dir "$work/cifar" --unlabeled-batch 30 --epochs 2 --steps-per-epoch 2 --out "$work/mem-$command"
+        expect_status 0 "$command streamed (--cache-budget 0)" "$simclr" $command "${tiny[@]}" --dataset folder \
+            --data-dir "$work/cifar" --unlabeled-batch 30 --epochs 2 --steps-per-epoch 2 --cache-budget 0 \
+            --out "$work/stream-$command"
+        expect_text "$work/err" "over the cache budget of 0.0 MiB (--cache-budget): streamed from disk" "and says so"
+        if diff <(sed 's/,[^,]*$//' "$work/mem-$command/${command}_history.csv") \
+                <(sed 's/,[^,]*$//' "$work/stream-$command/${command}_history.csv") >/dev/null; then
+            pass "$command: streamed and in memory give the same history, bit for bit"
+        else fail "$command: streamed history differs"; fi
+        if [ "$(json_field "$work/stream-$command/${command}_config.json" '["dataset"]["streamed"]')" = True ]; then
+            pass "the record says it was streamed"; else fail "dataset.streamed in the record"; fi
+    done
+    expect_status 2 "a bad --cache-budget is refused" "$simclr" baseline "${tiny[@]}" --dataset folder \
+        --data-dir "$work/cifar" --cache-budget lots --out "$work/bad-budget"
+    expect_text "$work/err" "--cache-budget 'lots': expected auto, or a size in bytes" "naming the flag"
+    # A damaged scan found only when a streamed batch decodes it: the run stops there, naming it.
+    cp "$cifar/train/cat/$victim" "$work/cifar-cut/train/cat/zz-mid.jpg"
+    printf '\xff\xc4' | dd of="$work/cifar-cut/train/cat/zz-mid.jpg" bs=1 \
+        seek=$(($(stat -c %s "$work/cifar-cut/train/cat/zz-mid.jpg") - 200)) conv=notrunc status=none
+    expect_status 2 "a streamed run meeting a damaged file stops" "$simclr" baseline "${tiny[@]}" --dataset folder \
+        --data-dir "$work/cifar-cut" --labeled-per-class 0 --labeled-batch 70 --cache-budget 0 --out "$work/stream-bad"
+    expect_text "$work/err" "folder (streamed): $work/cifar-cut/train/cat/zz-mid.jpg: not a valid JPEG image" \
+        "naming the file and why"
     expect_status 0 "baseline on a folder dataset at 32 px" "$simclr" baseline "${tiny[@]}" --dataset folder \
         --data-dir "$work/cifar" --image-size 32 --out "$work/folder"
     # Issue 27: a contrastive batch larger than its images is a warning, or with --strict a refusal.

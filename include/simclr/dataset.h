@@ -109,6 +109,7 @@ typedef struct simclr_dataset {
     char image_size_rule[128];
     void *pending; /* private: the folder index still to decode (defer_pixels) */
     size_t skipped_files;   /* folder datasets: files left out at open (see options.strict) */
+    int streamed;           /* folder datasets (issue 25): read from disk and decoded when read */
     char *skipped_report;   /* one line per skipped file, "path: reason" (owned; NULL if none) */
 } simclr_dataset;
 
@@ -135,14 +136,26 @@ void simclr_dataset_close(simclr_dataset *ds);
  * in parallel (OpenMP). On failure err names the file; the dataset stays open, undecoded. */
 int simclr_dataset_load_pixels(simclr_dataset *ds, simclr_error *err);
 
-/* The bytes simclr_dataset_load_pixels would allocate (0 when nothing is pending). */
+/* The bytes simclr_dataset_load_pixels would allocate (0 when nothing is pending or streamed). */
 size_t simclr_dataset_pending_bytes(const simclr_dataset *ds);
+
+/* Issue 25: a folder dataset opened with defer_pixels whose decoded images exceed budget bytes
+ * is streamed: simclr_dataset_load_pixels leaves it on disk and simclr_dataset_read_image
+ * decodes each image when read (callers read batches on all cores), memory bounded by the
+ * batches whatever the dataset's size; the same pixels as in memory, bit for bit. Returns 1 when
+ * streamed, 0 when it will be decoded into memory (or has nothing pending). */
+int simclr_dataset_choose_storage(simclr_dataset *ds, size_t budget);
+
+/* After reads of a streamed dataset: -1 with err naming the first file that could not be decoded
+ * (its image was read as zeros: the caller must not use the batch), 0 when all were read. */
+int simclr_dataset_check_reads(const simclr_dataset *ds, simclr_error *err);
 
 /* Bytes of one HWC uint8 image. */
 size_t simclr_dataset_image_bytes(const simclr_dataset *ds);
 
 /* Copies image `index` of `split` as HWC uint8 into hwc_out (simclr_dataset_image_bytes bytes).
- * index must be < splits[split].count. Thread-safe. */
+ * index must be < splits[split].count. Thread-safe. A streamed dataset decodes the file here; one
+ * that fails gives zeros and is reported by simclr_dataset_check_reads. */
 void simclr_dataset_read_image(const simclr_dataset *ds, simclr_dataset_split_id split, size_t index, uint8_t *hwc_out);
 
 /* The label of image `index` (0..num_classes-1) or SIMCLR_DATASET_LABEL_NONE. */

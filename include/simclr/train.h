@@ -115,6 +115,9 @@ int simclr_train_memory_bytes(const simclr_dataset *ds, const simclr_train_confi
  * CLI's SIMCLR_MEMORY_LIMIT, which stands in for a smaller machine); hint says which options lower
  * it. */
 int simclr_train_check_memory(const char *run, size_t bytes, size_t limit, const char *hint, simclr_error *err);
+
+/* Memory this process may still use: MemAvailable, lowered by a cgroup v2 limit (0: unknown). */
+size_t simclr_train_available_memory(void);
 /* Issue 12: --recipe. The seed's recipe is simclr_train_config_default. The SimCLR paper's
  * (simclr_train_recipe_apply with SIMCLR_TRAIN_RECIPE_SIMCLR) sets together: NT-Xent (2B - 2
  * negatives) at temperature 0.5 for images of at most 32 px (CIFAR) and 0.1 otherwise; LARS

@@ -35,6 +35,7 @@ void train_cli_defaults(train_cli *options)
     options->knn_k = SIMCLR_KNN_DEFAULT_K;
     options->knn_temperature = SIMCLR_KNN_DEFAULT_TEMPERATURE;
     options->checkpoint_every_minutes = 10.0;
+    options->cache_budget = "auto";
     /* Issue 12, the paper's recipe: */
     augment_cli_defaults(&options->augment);
     options->recipe = "seed";
@@ -126,6 +127,11 @@ void train_cli_add_specs(train_cli *o, option_spec *specs, size_t *count)
          "replace the run in --out (its files only) instead of refusing", NULL},
         {"force", OPTION_TYPE_FLAG, &o->force, 0, 0, NULL, NULL,
          "start even when the estimate exceeds 600 s per step or 48 hours for the run", NULL},
+        {"cache-budget", OPTION_TYPE_STRING, &o->cache_budget, 0, 0, NULL, "SIZE",
+         "folder datasets: decode the images into memory when they take at most SIZE bytes (K, M, G "
+         "suffixes; 0: always stream), otherwise stream them from disk, decoded batch by batch on "
+         "every core (the same pixels either way)",
+         "auto: half the memory available"},
         {"strict", OPTION_TYPE_FLAG, &o->strict, 0, 0, NULL, NULL,
          "refuse what is otherwise a warning: a contrastive batch larger than the images it is "
          "drawn from (images would repeat in a batch); a folder image that cannot be read (skipped "
@@ -324,6 +330,48 @@ static int take_architecture(const train_cli *options, const train_start *start,
     config->model = from->model;
     config->model.num_classes = ds->num_classes;
     if (options_given(start->parser, "precision")) config->model.precision = precision;
+    return 0;
+}
+
+/* "auto" (half the memory available, or of SIMCLR_MEMORY_LIMIT) or bytes with a K, M or G suffix. */
+static int parse_cache_budget(const char *text, size_t memory_limit, size_t *bytes, simclr_error *err)
+{
+    if (strcmp(text, "auto") == 0) {
+        size_t available = memory_limit ? memory_limit : simclr_train_available_memory();
+        *bytes = available ? available / 2 : (size_t)1 << 30;
+        return 0;
+    }
+    char *end = NULL;
+    double value = strtod(text, &end);
+    double scale = 1.0;
+    if (end && (*end == 'K' || *end == 'k')) scale = 1024.0;
+    else if (end && (*end == 'M' || *end == 'm')) scale = 1024.0 * 1024.0;
+    else if (end && (*end == 'G' || *end == 'g')) scale = 1024.0 * 1024.0 * 1024.0;
+    if (end == text || value < 0 || (scale > 1.0 ? end[1] != '\0' : *end != '\0'))
+        return simclr_error_input(err, "--cache-budget '%s': expected auto, or a size in bytes (K, M or G suffix)",
+                                  text);
+    *bytes = (size_t)(value * scale);
+    return 0;
+}
+
+/* Issue 25: a folder dataset decoded into memory when it fits --cache-budget, streamed otherwise;
+ * said either way. */
+static int choose_storage(const train_cli *options, simclr_dataset *ds, const simclr_train_config *config,
+                          simclr_error *err)
+{
+    size_t pending = simclr_dataset_pending_bytes(ds);
+    if (pending == 0) return 0;
+    size_t budget = 0;
+    if (parse_cache_budget(options->cache_budget, config->memory_limit, &budget, err) != 0) return -1;
+    const double mib = 1024.0 * 1024.0;
+    if (simclr_dataset_choose_storage(ds, budget))
+        fprintf(stderr, "simclr: note: the images of %s take %.1f MiB decoded, over the cache budget of %.1f MiB "
+                        "(--cache-budget): streamed from disk, decoded batch by batch on every core\n",
+                ds->path, (double)pending / mib, (double)budget / mib);
+    else if (!options->quiet)
+        fprintf(stderr, "simclr: note: the images of %s take %.1f MiB decoded, within the cache budget of %.1f MiB "
+                        "(--cache-budget): decoded into memory once\n",
+                ds->path, (double)pending / mib, (double)budget / mib);
     return 0;
 }
 
@@ -547,6 +595,7 @@ int train_cli_prepare(const train_cli *options, const train_start *start, simclr
                                       options->knn_k, bank_count, bank_count);
     }
     if (check_batches_fit(options, start, ds, config, err) != 0) return -1;
+    if (choose_storage(options, ds, config, err) != 0) return -1;
     config->stop_requested = cli_stop_flag();
     if (options->threads > 0) omp_set_num_threads((int)options->threads);
 

@@ -27,6 +27,7 @@ typedef struct train_cli {
     const char *resume;
     int overwrite, force;
     int strict; /* warnings that would be refusals (a batch larger than its images) */
+    const char *cache_budget; /* --cache-budget: "auto" or a size */
     int quiet;
     long long stop_after_steps; /* 0: run to the end */
     long long checkpoint_every_steps; /* 0: off */

@@ -23,6 +23,9 @@ int simclr_folder_open(simclr_dataset *ds, const simclr_dataset_options *options
 int simclr_folder_load_pixels(simclr_dataset *ds, simclr_error *err);
 size_t simclr_folder_pending_bytes(const simclr_dataset *ds);
 void simclr_folder_index_free(void *pending);
+/* A streamed folder dataset's image, decoded now (zeros on failure, recorded for check_reads). */
+void simclr_folder_read_image(const simclr_dataset *ds, simclr_dataset_split_id split, size_t index, uint8_t *out);
+int simclr_folder_check_reads(const simclr_dataset *ds, simclr_error *err);
 
 /* Joins dir and name into out (out_size bytes); -1 with err set when it does not fit. */
 int simclr_data_join(char *out, size_t out_size, const char *dir, const char *name, simclr_error *err);

@@ -139,12 +139,24 @@ void simclr_dataset_close(simclr_dataset *ds)
 
 int simclr_dataset_load_pixels(simclr_dataset *ds, simclr_error *err)
 {
-    return ds->pending ? simclr_folder_load_pixels(ds, err) : 0;
+    return ds->pending && !ds->streamed ? simclr_folder_load_pixels(ds, err) : 0;
 }
 
 size_t simclr_dataset_pending_bytes(const simclr_dataset *ds)
 {
-    return ds->pending ? simclr_folder_pending_bytes(ds) : 0;
+    return ds->pending && !ds->streamed ? simclr_folder_pending_bytes(ds) : 0;
+}
+
+int simclr_dataset_choose_storage(simclr_dataset *ds, size_t budget)
+{
+    if (!ds->pending || ds->streamed) return ds->streamed;
+    ds->streamed = simclr_folder_pending_bytes(ds) > budget;
+    return ds->streamed;
+}
+
+int simclr_dataset_check_reads(const simclr_dataset *ds, simclr_error *err)
+{
+    return ds->streamed ? simclr_folder_check_reads(ds, err) : 0;
 }
 
 size_t simclr_dataset_image_bytes(const simclr_dataset *ds)
@@ -155,6 +167,10 @@ size_t simclr_dataset_image_bytes(const simclr_dataset *ds)
 void simclr_dataset_read_image(const simclr_dataset *ds, simclr_dataset_split_id split, size_t index, uint8_t *hwc_out)
 {
     const simclr_dataset_split *s = &ds->splits[split];
+    if (ds->streamed) {
+        simclr_folder_read_image(ds, split, index, hwc_out);
+        return;
+    }
     const uint8_t *src = s->base + index * s->record_stride + s->pixel_offset;
     size_t height = (size_t)ds->height, width = (size_t)ds->width;
     size_t channels = (size_t)ds->channels, plane = height * width;

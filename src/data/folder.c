@@ -192,6 +192,8 @@ typedef struct folder_index {
     path_list files[SIMCLR_DATASET_SPLIT_COUNT];
     int *heights[SIMCLR_DATASET_SPLIT_COUNT];
     int *widths[SIMCLR_DATASET_SPLIT_COUNT];
+    /* Streamed: the first image that failed to decode, as split << 48 | index, plus 1 (0: none). */
+    uint64_t first_failure;
 } folder_index;
 
 void simclr_folder_index_free(void *pending)
@@ -419,6 +421,40 @@ static int folder_decode(simclr_dataset *ds, simclr_dataset_split_id id, const p
     }
     split->base = split->owned_pixels;
     return 0;
+}
+
+void simclr_folder_read_image(const simclr_dataset *ds, simclr_dataset_split_id split, size_t index, uint8_t *out)
+{
+    folder_index *folder = ds->pending;
+    simclr_error local = {0};
+    if (simclr_image_load_fitted(folder->files[split].items[index], out, ds->height, ds->width, 3, ds->resize,
+                                 &local) != 0) {
+        memset(out, 0, simclr_dataset_image_bytes(ds));
+        uint64_t expected = 0, failure = ((uint64_t)split << 48 | (uint64_t)index) + 1;
+        __atomic_compare_exchange_n(&folder->first_failure, &expected, failure, 0, __ATOMIC_SEQ_CST,
+                                    __ATOMIC_SEQ_CST);
+    }
+    simclr_error_clear(&local);
+}
+
+int simclr_folder_check_reads(const simclr_dataset *ds, simclr_error *err)
+{
+    const folder_index *folder = ds->pending;
+    uint64_t failure = __atomic_load_n(&folder->first_failure, __ATOMIC_SEQ_CST);
+    if (failure == 0) return 0;
+    failure--;
+    const char *path = folder->files[failure >> 48].items[failure & ((1ull << 48) - 1)];
+    uint8_t *probe = malloc(simclr_dataset_image_bytes(ds));
+    if (!probe) return simclr_error_set(err, SIMCLR_ERROR_KIND_RESOURCE, "out of memory");
+    if (simclr_image_load_fitted(path, probe, ds->height, ds->width, 3, ds->resize, err) == 0)
+        simclr_error_input(err, "%s changed while it was read", path);
+    free(probe);
+    if (err && !strstr(simclr_error_message(err), path))
+        simclr_error_set(err, err->kind, "%s: %s", path, simclr_error_message(err));
+    if (err)
+        simclr_error_set(err, err->kind, "folder (streamed): %s; remove or repair the file, and continue with "
+                         "--resume", simclr_error_message(err));
+    return -1;
 }
 
 int simclr_folder_load_pixels(simclr_dataset *ds, simclr_error *err)

@@ -53,7 +53,9 @@ int simclr_knn_monitor_fill_bank(simclr_knn_monitor *monitor, const simclr_datas
     int status = 0;
     for (size_t start = 0; start < total && status == 0; start += test_batch) {
         size_t count = total - start < test_batch ? total - start : test_batch;
-        simclr_batch_read_images(ds, SIMCLR_DATASET_SPLIT_TRAIN, monitor->bank_indices + start, count, pixels);
+        status = simclr_batch_read_images(ds, SIMCLR_DATASET_SPLIT_TRAIN, monitor->bank_indices + start, count,
+                                          pixels, err);
+        if (status != 0) break;
         simclr_augment_rescale(pixels, count * image_bytes, inputs);
         status = simclr_network_forward(encoder, inputs, (int)count, err);
         if (status == 0)

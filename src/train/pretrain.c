@@ -121,10 +121,12 @@ static int pretrain_step(pretrain_state *state, const simclr_dataset *ds, const 
                   state->labeled_batch_indices);
     /* Both labeled and unlabeled images are used, without labels: unlabeled first, as the seed
      * concatenates them. */
-    simclr_batch_read_images(ds, state->base.stream.unlabeled_split, state->unlabeled_batch_indices + share->unlabeled_first,
-                      unlabeled, state->base.pixels);
-    simclr_batch_read_images(ds, SIMCLR_DATASET_SPLIT_TRAIN, state->labeled_batch_indices + share->labeled_first,
-                      labeled, state->base.pixels + unlabeled * image_bytes);
+    if (simclr_batch_read_images(ds, state->base.stream.unlabeled_split,
+                                 state->unlabeled_batch_indices + share->unlabeled_first, unlabeled, state->base.pixels,
+                                 err) != 0 ||
+        simclr_batch_read_images(ds, SIMCLR_DATASET_SPLIT_TRAIN, state->labeled_batch_indices + share->labeled_first,
+                                 labeled, state->base.pixels + unlabeled * image_bytes, err) != 0)
+        return -1;
     /* The seed policy is simclr_augment_batch with SIMCLR_AUGMENT_CONTRASTIVE, as before; the
      * labeled images are images unlabeled_batch + i of the global batch. */
     for (uint64_t view = 1; view <= 2; view++) {

@@ -142,8 +142,9 @@ static int supervised_task_step(void *context, int epoch, size_t step, float lea
     /* Issue 14: each rank reads its share of the batch (one process: all of it). */
     simclr_batch_share share = simclr_batch_share_of(0, count, simclr_communicator_rank(config->communicator),
                                                      simclr_communicator_size(config->communicator));
-    simclr_batch_read_images(ds, SIMCLR_DATASET_SPLIT_TRAIN, state->batch_indices + share.labeled_first,
-                             share.labeled_count, state->base.pixels);
+    if (simclr_batch_read_images(ds, SIMCLR_DATASET_SPLIT_TRAIN, state->batch_indices + share.labeled_first,
+                                 share.labeled_count, state->base.pixels, err) != 0)
+        return -1;
     simclr_batch_read_labels(ds, SIMCLR_DATASET_SPLIT_TRAIN, state->batch_indices + share.labeled_first,
                              share.labeled_count, state->base.labels);
     float loss = 0.0f;

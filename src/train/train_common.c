@@ -86,12 +86,14 @@ int simclr_train_labeled_subset(const simclr_dataset *ds, const simclr_train_con
     return simclr_sampler_labeled_subset(ds, config->labeled_per_class, config->seed, indices, count, err);
 }
 
-void simclr_batch_read_images(const simclr_dataset *ds, simclr_dataset_split_id split, const size_t *indices,
-                       size_t count, uint8_t *out)
+int simclr_batch_read_images(const simclr_dataset *ds, simclr_dataset_split_id split, const size_t *indices,
+                             size_t count, uint8_t *out, simclr_error *err)
 {
     size_t image_bytes = simclr_dataset_image_bytes(ds);
-#pragma omp parallel for schedule(static)
+    /* A streamed dataset decodes here, an image a thread (issue 25). */
+#pragma omp parallel for schedule(dynamic, 1)
     for (size_t i = 0; i < count; i++) simclr_dataset_read_image(ds, split, indices[i], out + i * image_bytes);
+    return simclr_dataset_check_reads(ds, err);
 }
 
 void simclr_batch_read_labels(const simclr_dataset *ds, simclr_dataset_split_id split, const size_t *indices,
@@ -123,9 +125,10 @@ int simclr_evaluate_classifier_sharded(simclr_communicator *comm, const simclr_d
     for (size_t start = 0; start < test->count; start += test_batch) {
         if ((int)((start / test_batch) % (size_t)ranks) != rank) continue; /* issue 14: rank r's batches */
         size_t count = test->count - start < test_batch ? test->count - start : test_batch;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(dynamic, 1)
         for (size_t i = 0; i < count; i++)
             simclr_dataset_read_image(ds, SIMCLR_DATASET_SPLIT_TEST, start + i, pixels + i * image_bytes);
+        if (simclr_dataset_check_reads(ds, err) != 0) return -1;
         const int32_t *labels = test->labels + start; /* issue 24: any test batch, no copy, no clamp */
         simclr_augment_rescale(pixels, count * image_bytes, inputs);
         /* Inference mode: batchnorm layers use their running statistics. */
@@ -421,7 +424,7 @@ int simclr_train_save_position(const simclr_dataset *ds, const simclr_train_conf
 }
 
 /* Memory this process may still use: MemAvailable, lowered by a cgroup v2 limit. 0 when unknown. */
-static size_t available_memory_bytes(void)
+size_t simclr_train_available_memory(void)
 {
     size_t available = 0;
     FILE *meminfo = fopen("/proc/meminfo", "r");
@@ -448,7 +451,7 @@ static size_t available_memory_bytes(void)
 
 int simclr_train_check_memory(const char *run, size_t bytes, size_t limit, const char *hint, simclr_error *err)
 {
-    size_t available = limit ? limit : available_memory_bytes();
+    size_t available = limit ? limit : simclr_train_available_memory();
     if (available == 0 || bytes <= available) return 0;
     const double gib = 1024.0 * 1024.0 * 1024.0;
     return simclr_error_input(err,

@@ -9,9 +9,10 @@
 #include "simclr/network.h"
 #include "simclr/train.h"
 
-/* Reads images[indices[i]] of a split into out (count HWC uint8 images), in parallel. */
-void simclr_batch_read_images(const simclr_dataset *ds, simclr_dataset_split_id split, const size_t *indices,
-                       size_t count, uint8_t *out);
+/* Reads images[indices[i]] of a split into out (count HWC uint8 images), in parallel; -1 with err
+ * when a streamed image could not be decoded (the batch must not be used). */
+int simclr_batch_read_images(const simclr_dataset *ds, simclr_dataset_split_id split, const size_t *indices,
+                             size_t count, uint8_t *out, simclr_error *err);
 /* Labels of indices[i] in split. */
 void simclr_batch_read_labels(const simclr_dataset *ds, simclr_dataset_split_id split, const size_t *indices,
                        size_t count, int32_t *out);
