@@ -386,6 +386,55 @@ static void test_read_size_from_headers(void **state)
     free(dir);
 }
 
+/* Issue 25: a large JPEG decodes at the DCT scaling that keeps at least the target size (256 to
+ * 32: 1/8; to 33: 1/4; to 200: full), and fitting it that way gives what decoding in full and
+ * resizing gives, to a few levels on a smooth image. */
+static void test_jpeg_dct_scaling(void **state)
+{
+    (void)state;
+    enum { SIDE = 256 };
+    uint8_t *smooth = malloc(SIDE * SIDE * 3);
+    assert_non_null(smooth);
+    for (int y = 0; y < SIDE; y++)
+        for (int x = 0; x < SIDE; x++)
+            for (int c = 0; c < 3; c++) smooth[(y * SIDE + x) * 3 + c] = (uint8_t)((x + 2 * y + 40 * c) / 4);
+    unsigned long size = 0;
+    unsigned char *jpeg = encode_jpeg(smooth, SIDE, SIDE, 3, &size);
+    char *dir = test_make_temp_dir();
+    char *path = test_write_file(dir, "big.jpg", (const char *)jpeg, size);
+    simclr_error err = {0};
+    const int targets[3] = {32, 33, 200}, expected[3] = {32, 64, 256};
+    for (int t = 0; t < 3; t++) {
+        uint8_t *pixels = NULL;
+        int height = 0, width = 0;
+        if (simclr_image_decode_file_at_least(path, 3, targets[t], targets[t], &pixels, &height, &width, &err) != 0)
+            fail_msg("%s", err.message);
+        assert_int_equal(height, expected[t]);
+        assert_int_equal(width, expected[t]);
+        free(pixels);
+    }
+    uint8_t fitted[32 * 32 * 3], reference[32 * 32 * 3];
+    if (simclr_image_load_fitted(path, fitted, 32, 32, 3, SIMCLR_IMAGE_RESIZE_CROP, &err) != 0) fail_msg("%s", err.message);
+    uint8_t *full = NULL;
+    int height = 0, width = 0;
+    if (simclr_image_decode_file(path, 3, &full, &height, &width, &err) != 0) fail_msg("%s", err.message);
+    assert_int_equal(height, SIDE);
+    simclr_image_resize_bilinear(full, SIDE, SIDE, 3, reference, 32, 32);
+    int worst = 0;
+    for (int i = 0; i < 32 * 32 * 3; i++) {
+        int difference = abs((int)fitted[i] - (int)reference[i]);
+        if (difference > worst) worst = difference;
+    }
+    printf("  DCT 1/8 + fit against full decode + resize: worst difference %d\n", worst);
+    assert_true(worst <= 6);
+    free(full);
+    free(jpeg);
+    free(smooth);
+    free(path);
+    test_remove_tree(dir);
+    free(dir);
+}
+
 /* Crop keeps the centred region with the output's aspect ratio; squash the whole image. */
 static void test_resize_crop_and_squash(void **state)
 {
@@ -473,6 +522,7 @@ int main(void)
         cmocka_unit_test(test_resize_identity_and_constant),
         cmocka_unit_test(test_read_size_from_headers),
         cmocka_unit_test(test_resize_crop_and_squash),
+        cmocka_unit_test(test_jpeg_dct_scaling),
         cmocka_unit_test(test_resize_half_pixel_bilinear),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -18,6 +18,12 @@ SIMCLR_BEGIN_DECLS
 int simclr_image_decode_file(const char *path, int channels, uint8_t **pixels, int *height, int *width,
                       simclr_error *err);
 
+/* The same, a JPEG decoded at the smallest of libjpeg-turbo's DCT scalings (1/8, 1/4, 1/2, 1)
+ * that keeps at least min_height x min_width (issue 25: a large photograph decoded straight to
+ * near its target size, several times faster); PNG at its size. */
+int simclr_image_decode_file_at_least(const char *path, int channels, int min_height, int min_width,
+                                      uint8_t **pixels, int *height, int *width, simclr_error *err);
+
 /* The size a PNG or JPEG file declares, from its headers only (no pixels decoded): what a folder
  * dataset's index reads. Errors as simclr_image_decode_file's. */
 int simclr_image_read_size(const char *path, int *height, int *width, simclr_error *err);
@@ -67,8 +73,10 @@ int simclr_image_fit(const uint8_t *in, int in_height, int in_width, int in_chan
                      const char *name, uint8_t *out, int height, int width, int channels,
                      simclr_image_resize_mode mode, simclr_error *err);
 
-/* Decodes the PNG or JPEG file at path straight to `channels` and fits it to height x width
- * (simclr_image_fit) into out, as `simclr predict` and the inference API read image files. */
+/* Decodes the PNG or JPEG file at path straight to `channels` (a large JPEG at the DCT scaling
+ * that keeps at least height x width: simclr_image_decode_file_at_least) and fits it to height x
+ * width (simclr_image_fit) into out, as folder datasets, `simclr predict` and the inference API
+ * read image files. */
 int simclr_image_load_fitted(const char *path, uint8_t *out, int height, int width, int channels,
                              simclr_image_resize_mode mode, simclr_error *err);
 

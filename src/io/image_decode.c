@@ -54,8 +54,8 @@ static int convert_channels(uint8_t **pixels, size_t pixel_count, int from, int 
     return 0;
 }
 
-int simclr_image_decode_memory(const uint8_t *bytes, size_t size, const char *name, int channels,
-                        uint8_t **pixels, int *height, int *width, simclr_error *err)
+static int decode_memory(const uint8_t *bytes, size_t size, const char *name, int channels, int min_height,
+                         int min_width, uint8_t **pixels, int *height, int *width, simclr_error *err)
 {
     if (channels != 1 && channels != 3)
         return simclr_error_input(err, "%s: cannot decode to %d channels (expected 1 or 3)", name,
@@ -70,8 +70,8 @@ int simclr_image_decode_memory(const uint8_t *bytes, size_t size, const char *na
                                   &decoded_channels, err);
     } else if (size >= sizeof jpeg_signature &&
                memcmp(bytes, jpeg_signature, sizeof jpeg_signature) == 0) {
-        status = simclr_image_jpeg_decode(bytes, size, name, &decoded, &decoded_height, &decoded_width,
-                                   &decoded_channels, err);
+        status = simclr_image_jpeg_decode(bytes, size, name, min_height, min_width, &decoded, &decoded_height,
+                                          &decoded_width, &decoded_channels, err);
     } else {
         return simclr_error_input(err, "%s: not a PNG or JPEG image (starts with bytes %02x %02x %02x)",
                            name, bytes[0], size > 1 ? bytes[1] : 0, size > 2 ? bytes[2] : 0);
@@ -87,6 +87,12 @@ int simclr_image_decode_memory(const uint8_t *bytes, size_t size, const char *na
     *height = decoded_height;
     *width = decoded_width;
     return 0;
+}
+
+int simclr_image_decode_memory(const uint8_t *bytes, size_t size, const char *name, int channels,
+                               uint8_t **pixels, int *height, int *width, simclr_error *err)
+{
+    return decode_memory(bytes, size, name, channels, 0, 0, pixels, height, width, err);
 }
 
 /* Reads the whole file into a fresh buffer (caller frees). */
@@ -189,13 +195,19 @@ int simclr_image_check_ending(const char *path, simclr_error *err)
     return status;
 }
 
-int simclr_image_decode_file(const char *path, int channels, uint8_t **pixels, int *height, int *width,
-                      simclr_error *err)
+int simclr_image_decode_file_at_least(const char *path, int channels, int min_height, int min_width,
+                                      uint8_t **pixels, int *height, int *width, simclr_error *err)
 {
     uint8_t *bytes = NULL;
     size_t size = 0;
     if (read_whole_file(path, &bytes, &size, err) != 0) return -1;
-    int status = simclr_image_decode_memory(bytes, size, path, channels, pixels, height, width, err);
+    int status = decode_memory(bytes, size, path, channels, min_height, min_width, pixels, height, width, err);
     free(bytes);
     return status;
+}
+
+int simclr_image_decode_file(const char *path, int channels, uint8_t **pixels, int *height, int *width,
+                             simclr_error *err)
+{
+    return simclr_image_decode_file_at_least(path, channels, 0, 0, pixels, height, width, err);
 }

@@ -47,7 +47,8 @@ int simclr_image_load_fitted(const char *path, uint8_t *out, int height, int wid
 {
     uint8_t *decoded = NULL;
     int decoded_height = 0, decoded_width = 0;
-    if (simclr_image_decode_file(path, channels, &decoded, &decoded_height, &decoded_width, err) != 0)
+    if (simclr_image_decode_file_at_least(path, channels, height, width, &decoded, &decoded_height, &decoded_width,
+                                          err) != 0)
         return -1;
     int status = simclr_image_fit(decoded, decoded_height, decoded_width, channels, path, out,
                                   height, width, channels, mode, err);

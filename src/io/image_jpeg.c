@@ -33,6 +33,7 @@ typedef struct jpeg_decode_state {
     uint8_t *pixels;
     int size_rejected;
     int out_of_memory;
+    int min_height, min_width; /* the DCT scaling keeps at least this size (0: full size) */
 } jpeg_decode_state;
 
 static void jpeg_on_error(j_common_ptr info)
@@ -83,6 +84,15 @@ static int jpeg_decode_into_state(jpeg_decode_state *state, const uint8_t *bytes
     }
     state->info.out_color_space =
         state->info.jpeg_color_space == JCS_GRAYSCALE ? JCS_GRAYSCALE : JCS_RGB;
+    if (state->min_height > 0 && state->min_width > 0) {
+        unsigned denominator = 8;
+        while (denominator > 1 &&
+               ((state->info.image_height + denominator - 1) / denominator < (unsigned)state->min_height ||
+                (state->info.image_width + denominator - 1) / denominator < (unsigned)state->min_width))
+            denominator /= 2;
+        state->info.scale_num = 1;
+        state->info.scale_denom = denominator;
+    }
     jpeg_start_decompress(&state->info);
 
     size_t row_bytes = (size_t)state->info.output_width * (size_t)state->info.output_components;
@@ -133,14 +143,16 @@ int simclr_image_jpeg_read_size(FILE *file, const char *name, int *height, int *
     return result;
 }
 
-int simclr_image_jpeg_decode(const uint8_t *bytes, size_t size, const char *name, uint8_t **pixels,
-                      int *height, int *width, int *channels, simclr_error *err)
+int simclr_image_jpeg_decode(const uint8_t *bytes, size_t size, const char *name, int min_height, int min_width,
+                             uint8_t **pixels, int *height, int *width, int *channels, simclr_error *err)
 {
     jpeg_decode_state *state = calloc(1, sizeof *state); /* ~1 KB of libjpeg structs */
     if (!state) return simclr_error_set(err, SIMCLR_ERROR_KIND_RESOURCE, "%s: out of memory", name);
     state->info.err = jpeg_std_error(&state->errors.base);
     state->errors.base.error_exit = jpeg_on_error;
     state->errors.base.emit_message = jpeg_on_message;
+    state->min_height = min_height;
+    state->min_width = min_width;
 
     int status = jpeg_decode_into_state(state, bytes, size);
     int result = 0;
