@@ -68,6 +68,12 @@ expect_status 2 "another method than simclr under mpirun" mpi 2 "$simclr" pretra
     --out "$work/bad"
 expect_text "$work/err" "--method byol: data-parallel training over MPI (2 ranks) runs --method simclr only" \
     "the method and the ranks are named"
+# Issue 24: the last supervised batch is checked against the ranks before anything starts (80
+# images in batches of 79: a last batch of 1 for 3 ranks), not at the end of the epoch.
+expect_status 2 "a last batch smaller than the ranks is refused up front" mpi 3 "$simclr" baseline "${common[@]}" \
+    --width 16 --depth 2 --labeled-batch 79 --out "$work/bad"
+expect_text "$work/err" "--labeled-batch 79: the last batch of an epoch has 1 of the 80 labeled images, fewer than the 3 ranks" \
+    "naming the option and the counts"
 [ ! -e "$work/bad" ] && pass "bad input writes nothing" || fail "bad input left $work/bad"
 
 # 2. Ten steps: losses and weights.

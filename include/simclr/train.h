@@ -116,6 +116,14 @@ int simclr_train_memory_bytes(const simclr_dataset *ds, const simclr_train_confi
  * it. */
 int simclr_train_check_memory(const char *run, size_t bytes, size_t limit, const char *hint, simclr_error *err);
 
+/* Issue 24: every precondition of a run that its sizes decide, checked once before anything is
+ * allocated (the CLI before it writes, the runs again for library callers): pretraining's batch
+ * against the ranks, the method under MPI (simclr only) and its minimum batch (barlow, vicreg: 2);
+ * the supervised runs' batches against the ranks, the last batch of an epoch included. An input
+ * error naming the option. */
+int simclr_train_check_run(const simclr_dataset *ds, const simclr_train_config *config, int contrastive,
+                           simclr_error *err);
+
 /* Memory this process may still use: MemAvailable, lowered by a cgroup v2 limit (0: unknown). */
 size_t simclr_train_available_memory(void);
 /* Issue 12: --recipe. The seed's recipe is simclr_train_config_default. The SimCLR paper's

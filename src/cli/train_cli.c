@@ -266,11 +266,6 @@ static int apply_method(const train_cli *options, const train_start *start, simc
     config->predictor_hidden = (int)options->predictor_hidden;
     config->barlow_lambda = (float)options->barlow_lambda;
     if (parse_vicreg_weights(options->vicreg_weights, config->vicreg_weights, err) != 0) return -1;
-    size_t batch = config->unlabeled_batch + config->labeled_batch;
-    if ((config->method == SIMCLR_METHOD_BARLOW || config->method == SIMCLR_METHOD_VICREG) && batch < 2)
-        return simclr_error_input(err, "--method %s standardises over the batch: --unlabeled-batch + "
-                                       "--labeled-batch must be at least 2",
-                                  method);
     return 0;
 }
 
@@ -552,19 +547,11 @@ int train_cli_prepare(const train_cli *options, const train_start *start, simclr
     simclr_communicator *comm = cli_communicator();
     config->communicator = comm;
     simclr_communicator_broadcast(comm, run->out_dir, sizeof run->out_dir, 0);
-    int ranks = simclr_communicator_size(comm);
-    if (ranks > 1 && strcmp(start->command, "baseline") != 0 && strcmp(start->command, "finetune") != 0 &&
-        config->unlabeled_batch + config->labeled_batch < (size_t)ranks)
-        return simclr_error_input(err, "--unlabeled-batch + --labeled-batch = %zu images per step for %d ranks "
-                                  "(expected at least one image per rank)",
-                                  config->unlabeled_batch + config->labeled_batch, ranks);
-    if (ranks > 1 && config->method != SIMCLR_METHOD_SIMCLR)
-        return simclr_error_input(err, "--method %s: data-parallel training over MPI (%d ranks) runs --method "
-                                  "simclr only; run %s in one process", simclr_method_name(config->method), ranks,
-                                  simclr_method_name(config->method));
-    if (ranks > 1 && strcmp(start->command, "pretrain") != 0 && config->labeled_batch < (size_t)ranks)
-        return simclr_error_input(err, "--labeled-batch %zu for %d ranks (expected at least one image per rank)",
-                                  config->labeled_batch, ranks);
+    /* Issue 24: the runs' preconditions, the library's own check, once per run of the command. */
+    const char *checked_runs[3];
+    int checked_count = run_directory_runs(start->command, checked_runs);
+    for (int r = 0; r < checked_count; r++)
+        if (simclr_train_check_run(ds, config, strcmp(checked_runs[r], "pretrain") == 0, err) != 0) return -1;
     config->out_dir = run->out_dir;
     config->resume = options->resume != NULL;
     config->quiet = options->quiet;

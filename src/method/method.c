@@ -60,11 +60,7 @@ int simclr_method_create(simclr_method *method, const simclr_train_config *confi
     method->encoder = encoder;
     method->head = head;
     method->total_steps = total_steps;
-    int ranks = simclr_communicator_size(config->communicator);
-    if (ranks > 1 && config->method != SIMCLR_METHOD_SIMCLR)
-        return simclr_error_input(err, "--method %s: data-parallel training over MPI (%d ranks) runs --method "
-                                  "simclr only; run %s in one process", simclr_method_name(config->method), ranks,
-                                  simclr_method_name(config->method));
+    /* Preconditions (the method under MPI, its minimum batch): simclr_train_check_run. */
     switch (config->method) {
     case SIMCLR_METHOD_SIMCLR: return simclr_method_simclr_create(method, batch, err);
     case SIMCLR_METHOD_MOCO: return simclr_method_moco_create(method, batch, err);

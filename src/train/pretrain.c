@@ -66,9 +66,6 @@ static int pretrain_setup(pretrain_state *state, const simclr_dataset *ds, const
     int ranks = simclr_communicator_size(state->comm);
     state->share = simclr_batch_share_of(config->unlabeled_batch, config->labeled_batch,
                                          simclr_communicator_rank(state->comm), ranks);
-    if (ranks > 1 && batch < (size_t)ranks)
-        return simclr_error_input(err, "--unlabeled-batch + --labeled-batch = %zu images per step for %d "
-                                  "ranks (expected at least one image per rank)", batch, ranks);
     if (simclr_train_memory_bytes(ds, config, 1, &needed, err) != 0) return -1;
     if (simclr_train_check_memory("pretraining", needed, config->memory_limit,
                            "lower --unlabeled-batch, --labeled-batch or --width", err) != 0)
@@ -247,6 +244,7 @@ int simclr_train_pretrain(const simclr_dataset *ds, const simclr_train_config *c
     simclr_train_engine_history_init(hist, &PRETRAIN_KIND, config->knn_k > 0);
     pretrain_state state = {.ds = ds, .config = config};
     int status = -1;
+    if (simclr_train_check_run(ds, config, 1, err) != 0) return -1;
     if (pretrain_setup(&state, ds, config, err) != 0) goto done;
     simclr_checkpoint_part parts[3 + SIMCLR_METHOD_MAX_PARTS] = {
         {.net = &state.base.encoder, .optimizer = &state.base.encoder_optimizer},

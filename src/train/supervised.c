@@ -171,6 +171,7 @@ static int train_supervised(const simclr_dataset *ds, const simclr_train_config 
     supervised_state state = {.ds = ds, .config = config};
     int status = -1;
     simclr_lr_schedule schedule;
+    if (simclr_train_check_run(ds, config, 0, err) != 0) return -1;
     if (supervised_setup(&state, ds, config, from, err) != 0) goto done;
     state.natural_steps = simclr_sampler_labeled_steps(&state.base.stream, config->labeled_batch);
     size_t steps = config->steps_per_epoch ? config->steps_per_epoch : state.natural_steps;

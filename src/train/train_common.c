@@ -80,6 +80,43 @@ int simclr_train_memory_bytes(const simclr_dataset *ds, const simclr_train_confi
     return 0;
 }
 
+int simclr_train_check_run(const simclr_dataset *ds, const simclr_train_config *config, int contrastive,
+                           simclr_error *err)
+{
+    int ranks = simclr_communicator_size(config->communicator);
+    size_t batch = config->unlabeled_batch + config->labeled_batch;
+    if (contrastive) {
+        if (ranks > 1 && batch < (size_t)ranks)
+            return simclr_error_input(err, "--unlabeled-batch + --labeled-batch = %zu images per step for %d ranks "
+                                           "(expected at least one image per rank)",
+                                      batch, ranks);
+        if (ranks > 1 && config->method != SIMCLR_METHOD_SIMCLR)
+            return simclr_error_input(err, "--method %s: data-parallel training over MPI (%d ranks) runs --method "
+                                           "simclr only; run %s in one process",
+                                      simclr_method_name(config->method), ranks, simclr_method_name(config->method));
+        if ((config->method == SIMCLR_METHOD_BARLOW || config->method == SIMCLR_METHOD_VICREG) && batch < 2)
+            return simclr_error_input(err, "--method %s standardises over the batch: --unlabeled-batch + "
+                                           "--labeled-batch must be at least 2",
+                                      simclr_method_name(config->method));
+        return 0;
+    }
+    if (ranks <= 1) return 0;
+    if (config->labeled_batch < (size_t)ranks)
+        return simclr_error_input(err, "--labeled-batch %zu for %d ranks (expected at least one image per rank)",
+                                  config->labeled_batch, ranks);
+    size_t *indices = NULL, count = 0;
+    if (simclr_train_labeled_subset(ds, config, &indices, &count, err) != 0) return -1;
+    free(indices);
+    size_t last = count % config->labeled_batch;
+    if (last != 0 && last < (size_t)ranks)
+        return simclr_error_input(err, "--labeled-batch %zu: the last batch of an epoch has %zu of the %zu labeled "
+                                       "images, fewer than the %d ranks (expected at least one image per rank); "
+                                       "choose a --labeled-batch or --labeled-per-class whose last batch has at "
+                                       "least %d",
+                                  config->labeled_batch, last, count, ranks, ranks);
+    return 0;
+}
+
 int simclr_train_labeled_subset(const simclr_dataset *ds, const simclr_train_config *config, size_t **indices,
                          size_t *count, simclr_error *err)
 {
