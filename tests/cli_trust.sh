@@ -290,6 +290,23 @@ PY
         >"$work/wide.csv" 2>/dev/null
     if [ -s "$work/square.csv" ] && diff <(cut -d, -f2- "$work/square.csv") <(cut -d, -f2- "$work/wide.csv") >/dev/null; then
         pass "predict centre-crops as the run did (--resize crop)"; else fail "predict of a wide image differs from its centred square"; fi
+    # Issue 25: a folder of unlabeled images only (any depth), its labeled ones in --labeled-dir;
+    # without it, a refusal that says what to give. eval takes both from the checkpoint.
+    mkdir -p "$work/photos/2024/june"
+    for f in $(ls "$cifar/train/dog" | head -25); do ln -s "$cifar/train/dog/$f" "$work/photos/2024/$f"; done
+    for f in $(ls "$cifar/train/cat" | head -15); do ln -s "$cifar/train/cat/$f" "$work/photos/2024/june/$f"; done
+    expect_status 2 "an unlabeled-only folder without --labeled-dir is refused" "$simclr" pretrain "${tiny[@]}" \
+        --dataset folder --data-dir "$work/photos" --out "$work/photos-run"
+    expect_text "$work/err" "$work/photos has no train/ and test/ subfolders: for a folder of unlabeled images give --labeled-dir DIR" \
+        "saying what to give"
+    expect_status 0 "pretraining on an unlabeled-only folder with --labeled-dir" "$simclr" pretrain "${tiny[@]}" \
+        --dataset folder --data-dir "$work/photos" --labeled-dir "$work/cifar" --out "$work/photos-run"
+    if [ "$(json_field "$work/photos-run/pretrain_config.json" '["dataset"]["splits"]["unlabeled"]')" = 40 ] &&
+       [ "$(json_field "$work/photos-run/pretrain_config.json" '["dataset"]["labeled_dir"]')" = "$work/cifar" ]; then
+        pass "its 40 images are the unlabeled split, the labeled dir recorded"; else fail "unlabeled-only splits"; fi
+    expect_status 0 "eval takes --labeled-dir from the checkpoint" "$simclr" eval \
+        --model "$work/photos-run/pretrain.safetensors"
+    expect_text "$work/out" "folder test split, 60 images" "and evaluates on its test split"
     # Issue 24: any number of classes (up to 65,535; it was 100): 1,000 class folders of one
     # CIFAR image each, trained, evaluated, predicted.
     mapfile -t pool < <(ls "$cifar/train/cat" | head -1000)

@@ -82,6 +82,10 @@ typedef struct simclr_dataset_options {
     int image_size;
     simclr_image_resize_mode resize; /* folder datasets: crop (default) or squash */
     int defer_pixels;         /* folder datasets: decode in simclr_dataset_load_pixels, not at open */
+    /* Folder datasets (issue 25): a data_dir without train/ and test/ is a folder of unlabeled
+     * images (any depth); its labeled images (train/<class>/, test/<class>/) come from labeled_dir.
+     * NULL: data_dir holds them. */
+    const char *labeled_dir;
     /* Folder datasets (issue 25): a file that is not a whole PNG or JPEG (unreadable, truncated,
      * another format) is skipped and listed in ds->skipped_report; strict: refused instead. */
     int strict;

@@ -24,6 +24,11 @@ int dataset_cli_from_checkpoint(dataset_cli *data, const option_parser *parser, 
     }
     const char *coarse = simclr_safetensors_metadata(&file, "config.dataset.cifar100_coarse");
     const char *fold = simclr_safetensors_metadata(&file, "config.dataset.stl10_fold");
+    const char *labeled_dir = simclr_safetensors_metadata(&file, "config.dataset.labeled_dir");
+    if (!options_given(parser, "labeled-dir") && labeled_dir && labeled_dir[0]) {
+        snprintf(storage->labeled_dir, sizeof storage->labeled_dir, "%s", labeled_dir);
+        data->labeled_dir = storage->labeled_dir;
+    }
     const char *resize = simclr_safetensors_metadata(&file, "config.dataset.resize");
     if (!options_given(parser, "resize"))
         data->resize = info->resize == SIMCLR_IMAGE_RESIZE_CROP && resize ? "crop" : "squash";

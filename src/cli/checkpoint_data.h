@@ -14,6 +14,7 @@ typedef struct checkpoint_data {
     simclr_checkpoint_info info;
     char dataset[32];     /* storage for the options filled in */
     char data_dir[1024];
+    char labeled_dir[1024];
 } checkpoint_data;
 
 /* Reads checkpoint's description into storage->info and fills the options of `data` the parser

@@ -37,6 +37,11 @@ void dataset_cli_add_specs(dataset_cli *options, option_spec *specs, size_t *cou
                                       "(the centred square, then resized, as torchvision's Resize + CenterCrop) "
                                       "or squash (the whole image resized, its aspect ratio lost)",
                                       "crop"};
+    specs[(*count)++] = (option_spec){"labeled-dir", OPTION_TYPE_STRING, &options->labeled_dir, 0, 0, NULL, "DIR",
+                                      "folder datasets: --data-dir holds unlabeled images only (any depth); "
+                                      "DIR holds the labeled ones, train/<class>/ and test/<class>/, for the "
+                                      "linear probe, the kNN monitor and the evaluation",
+                                      NULL};
     specs[(*count)++] = (option_spec){"stl10-fold", OPTION_TYPE_INT, &options->stl10_fold, -1, 9,
                                       NULL, "K",
                                       "STL-10: use fold K of fold_indices.txt as the labeled "
@@ -83,6 +88,7 @@ int dataset_cli_open(const dataset_cli *options, simclr_dataset *ds, simclr_erro
     if (simclr_image_resize_mode_parse(options->resize, &open_options.resize) != 0)
         return simclr_error_input(err, "--resize: expected crop or squash, got '%s'", options->resize);
     open_options.defer_pixels = options->defer_pixels;
+    open_options.labeled_dir = options->labeled_dir;
     open_options.strict = options->strict;
     open_options.stl10_fold = (int)options->stl10_fold;
     open_options.cifar100_coarse = options->cifar100_coarse;

@@ -131,6 +131,8 @@ int run_record_build(run_record *record, const run_record_source *source,
                 "[%d, %d, %d]", ds->height, ds->width, ds->channels) ||
         add_row(record, "dataset.resize", "--resize", T, F, err, "%s",
                 ds->kind == SIMCLR_DATASET_KIND_FOLDER ? simclr_image_resize_mode_name(ds->resize) : "none") ||
+        add_row(record, "dataset.labeled_dir", "--labeled-dir", T, F, err, "%s",
+                source->labeled_dir ? source->labeled_dir : "") ||
         add_row(record, "dataset.streamed", "--cache-budget (streamed from disk)", RUN_VALUE_JSON, M, err, "%s",
                 ds->streamed ? "true" : "false") ||
         add_row(record, "dataset.stl10_fold", "--stl10-fold", N, F, err, "%d", source->stl10_fold) ||

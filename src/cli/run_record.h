@@ -52,6 +52,7 @@ typedef struct run_record_source {
     char **argv;
     const simclr_dataset *ds;
     int stl10_fold, cifar100_coarse;  /* the dataset options the dataset does not carry */
+    const char *labeled_dir;          /* --labeled-dir, or NULL */
     const char *dataset_fingerprint_sha256;
     long long dataset_file_count, dataset_file_bytes;
     const char *from;                 /* finetune's --from, or NULL */

@@ -596,6 +596,7 @@ int train_cli_prepare(const train_cli *options, const train_start *start, simclr
                                 .ds = ds,
                                 .stl10_fold = (int)options->data.stl10_fold,
                                 .cifar100_coarse = options->data.cifar100_coarse,
+                                .labeled_dir = options->data.labeled_dir,
                                 .dataset_fingerprint_sha256 = fingerprint.sha256,
                                 .dataset_file_count = fingerprint.file_count,
                                 .dataset_file_bytes = fingerprint.total_bytes,

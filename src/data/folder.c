@@ -485,14 +485,37 @@ int simclr_folder_open(simclr_dataset *ds, const simclr_dataset_options *options
 
     char train_dir[sizeof ds->path + 16], test_dir[sizeof ds->path + 16];
     char unlabeled_dir[sizeof ds->path + 16];
+    /* Issue 25: a folder of unlabeled images only, its labeled ones in --labeled-dir. */
+    int has_own_splits = 0;
     if (simclr_data_join(train_dir, sizeof train_dir, ds->path, "train", err) != 0 ||
-        simclr_data_join(test_dir, sizeof test_dir, ds->path, "test", err) != 0 ||
-        simclr_data_join(unlabeled_dir, sizeof unlabeled_dir, ds->path, "unlabeled", err) != 0)
+        simclr_data_join(test_dir, sizeof test_dir, ds->path, "test", err) != 0)
+        return -1;
+    has_own_splits = simclr_data_dir_exists(train_dir) || simclr_data_dir_exists(test_dir);
+    const char *labeled_root = ds->path;
+    if (options->labeled_dir) {
+        if (has_own_splits)
+            return simclr_error_input(err, "--labeled-dir %s: %s has train/ and test/ folders of its own; "
+                                           "--labeled-dir is for a folder of unlabeled images only",
+                                      options->labeled_dir, ds->path);
+        if (!simclr_data_dir_exists(options->labeled_dir))
+            return simclr_error_input(err, "--labeled-dir %s: not a directory", options->labeled_dir);
+        labeled_root = options->labeled_dir;
+    } else if (!has_own_splits) {
+        return simclr_error_input(err, "folder: %s has no train/ and test/ subfolders: for a folder of unlabeled "
+                                       "images give --labeled-dir DIR, a folder with train/<class>/ and "
+                                       "test/<class>/ images for the linear probe and the evaluation",
+                                  ds->path);
+    }
+    if (simclr_data_join(train_dir, sizeof train_dir, labeled_root, "train", err) != 0 ||
+        simclr_data_join(test_dir, sizeof test_dir, labeled_root, "test", err) != 0)
+        return -1;
+    if (options->labeled_dir) snprintf(unlabeled_dir, sizeof unlabeled_dir, "%s", ds->path);
+    else if (simclr_data_join(unlabeled_dir, sizeof unlabeled_dir, ds->path, "unlabeled", err) != 0)
         return -1;
     if (!simclr_data_dir_exists(train_dir) || !simclr_data_dir_exists(test_dir))
         return simclr_error_input(err, "folder: %s needs train/<class>/ and test/<class>/ subfolders of "
                                 "images; %s is missing",
-                           ds->path, simclr_data_dir_exists(train_dir) ? test_dir : train_dir);
+                           labeled_root, simclr_data_dir_exists(train_dir) ? test_dir : train_dir);
 
     folder_index *index = simclr_checked_calloc(1, sizeof *index, "folder index", err);
     if (!index) return -1;
