@@ -38,6 +38,10 @@ SIMCLR_BEGIN_DECLS
 typedef struct simclr_checkpoint_metadata {
     const char *key;
     const char *value;
+    /* Issue 24, the resume rule (simclr_train_check_resume): how a difference is named ("--width";
+     * NULL: the key) and whether the value may change when a run is resumed. */
+    const char *label;
+    int may_change;
 } simclr_checkpoint_metadata;
 
 typedef struct simclr_checkpoint_info {

@@ -124,6 +124,14 @@ int simclr_train_check_memory(const char *run, size_t bytes, size_t limit, const
 int simclr_train_check_run(const simclr_dataset *ds, const simclr_train_config *config, int contrastive,
                            simclr_error *err);
 
+/* Issue 24, the one resume rule: whether the run in config->out_dir may continue from checkpoint
+ * with this config. Every config->checkpoint_metadata entry (the CLI's run record) that may not
+ * change is compared with the checkpoint's, one line per difference naming the entry's label
+ * ("--temperature: the run in DIR used 0.1, this command gives 0.5"); a checkpoint without a
+ * record (older, or written by a library caller) is checked on what it carries: seed, precision,
+ * model, augmentation and optimizer. An input error otherwise. */
+int simclr_train_check_resume(const simclr_train_config *config, const char *checkpoint, simclr_error *err);
+
 /* Memory this process may still use: MemAvailable, lowered by a cgroup v2 limit (0: unknown). */
 size_t simclr_train_available_memory(void);
 /* Issue 12: --recipe. The seed's recipe is simclr_train_config_default. The SimCLR paper's

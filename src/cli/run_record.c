@@ -39,7 +39,10 @@ static int add_row(run_record *record, const char *key, const char *label, run_v
     row->value = value;
     snprintf(record->metadata_keys[record->count], sizeof record->metadata_keys[0], "config.%s", key);
     record->metadata[record->count] =
-        (simclr_checkpoint_metadata){.key = record->metadata_keys[record->count], .value = value};
+        (simclr_checkpoint_metadata){.key = record->metadata_keys[record->count],
+                                     .value = value,
+                                     .label = row->label,
+                                     .may_change = rule == RUN_ROW_MAY_CHANGE};
     record->count++;
     return 0;
 }
@@ -360,61 +363,3 @@ int run_record_write_json(const run_record *record, const char *path, simclr_err
 }
 
 /* A value as shown in a difference line: lists on one line, long values shortened. */
-static void shown_value(const char *value, char *out, size_t size)
-{
-    size_t used = 0;
-    for (const char *c = value; *c && used + 1 < size; c++) out[used++] = *c == '\n' ? ',' : *c;
-    out[used] = '\0';
-    if (strlen(value) >= size && size > 4) memcpy(out + size - 4, "...", 4);
-}
-
-int run_record_compare_checkpoint(const run_record *record, const char *checkpoint,
-                                  const char *run_dir, simclr_error *err)
-{
-    simclr_safetensors_file file;
-    if (simclr_safetensors_open(&file, checkpoint, err) != 0) return -1;
-    if (!simclr_safetensors_metadata(&file, "config.command")) {
-        fprintf(stderr, "simclr: warning: %s was written before checkpoints recorded their "
-                        "configuration; only --seed and --precision can be checked on resume\n",
-                checkpoint);
-        simclr_safetensors_close(&file);
-        return 0;
-    }
-    char *message = NULL;
-    size_t size = 0;
-    FILE *lines = open_memstream(&message, &size);
-    if (!lines) {
-        simclr_safetensors_close(&file);
-        return simclr_error_system(err, "--resume %s: comparing the run record", run_dir);
-    }
-    int differences = 0;
-    for (int i = 0; i < record->count; i++) {
-        const run_record_row *row = &record->rows[i];
-        if (row->rule != RUN_ROW_FIXED) continue;
-        const char *stored = simclr_safetensors_metadata(&file, record->metadata_keys[i]);
-        if (stored && strcmp(stored, row->value) == 0) continue;
-        char before[160], after[160];
-        shown_value(stored ? stored : "(not recorded)", before, sizeof before);
-        shown_value(row->value, after, sizeof after);
-        fprintf(lines, "%s%s: the run in %s used %s, this command gives %s", differences ? "\n" : "", row->label,
-                run_dir, before, after);
-        differences++;
-    }
-    simclr_safetensors_close(&file);
-    int failed = fclose(lines) != 0;
-    if (differences == 0 && !failed) {
-        free(message);
-        return 0;
-    }
-    if (failed) {
-        free(message);
-        return simclr_error_set(err, SIMCLR_ERROR_KIND_RESOURCE, "--resume %s: out of memory comparing the run record",
-                                run_dir);
-    }
-    simclr_error_input(err, "--resume %s: %d option%s differ%s from the run being resumed "
-                            "(give the run's own values, or start a new run with another "
-                            "--out):\n%s",
-                       run_dir, differences, differences == 1 ? "" : "s", differences == 1 ? "s" : "", message);
-    free(message);
-    return -1;
-}

@@ -73,12 +73,6 @@ const run_record_row *run_record_find(const run_record *record, const char *key)
 /* Writes the record as JSON (every string escaped) to path, atomically. */
 int run_record_write_json(const run_record *record, const char *path, simclr_error *err);
 
-/* Compares the record with the "config.*" metadata of checkpoint (the run in run_dir is about to
- * be resumed): on any difference in a fixed row, returns -1 with one line per differing row
- * ("--temperature: the run in DIR used 0.1, this command gives 0.5"). A checkpoint written
- * before the record existed is accepted with a warning on stderr. */
-int run_record_compare_checkpoint(const run_record *record, const char *checkpoint,
-                                  const char *run_dir, simclr_error *err);
 
 /* Appends text to out as a JSON string literal (quotes included); returns the new length or -1
  * when out (size bytes) is too small. */

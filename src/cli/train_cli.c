@@ -613,7 +613,7 @@ int train_cli_prepare(const train_cli *options, const train_start *start, simclr
         char checkpoint[4096];
         if (run_directory_resume_checkpoint(start->command, run->out_dir, checkpoint, sizeof checkpoint,
                                             err) != 0 ||
-            run_record_compare_checkpoint(&run->record, checkpoint, run->out_dir, err) != 0)
+            simclr_train_check_resume(config, checkpoint, err) != 0) /* issue 24: the library's rule */
             goto fail;
     } else if (!options->overwrite && run_directory_check_fresh(start->command, run->out_dir, err) != 0) {
         goto fail;

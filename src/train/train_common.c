@@ -6,6 +6,7 @@
 
 #include "simclr/augment.h"
 #include "simclr/loss.h"
+#include "simclr/safetensors.h"
 #include "simclr/sampler.h"
 #include "method/method_internal.h"
 #include "train_internal.h"
@@ -295,13 +296,53 @@ float simclr_train_probe_learning_rate(const simclr_train_config *config)
     return config->optimizer.kind == SIMCLR_OPTIMIZER_KIND_ADAM ? config->adam.learning_rate : 1e-3f;
 }
 
-/* The checks and the loading of a resume from the checkpoint at path whose info was read. */
-static int resume_from(const simclr_train_config *config, const char *run, const char *path,
-                       const simclr_checkpoint_info *info, const simclr_checkpoint_part *parts, int part_count,
-                       simclr_history *hist, simclr_run_position *position, int *finished, simclr_error *err)
+/* A value as one line of a message: newlines as commas, at most size - 1 bytes ("..." when cut). */
+static void shown_value(const char *value, char *out, size_t size)
 {
-    if (strcmp(info->run, run) != 0)
-        return simclr_error_input(err, "--resume: %s is a %s checkpoint, not %s", path, info->run, run);
+    size_t used = 0;
+    for (const char *c = value; *c && used + 1 < size; c++) out[used++] = *c == '\n' ? ',' : *c;
+    out[used] = '\0';
+    if (strlen(value) >= size && size > 4) memcpy(out + size - 4, "...", 4);
+}
+
+/* The record's comparison: every entry that may not change, one line per difference. */
+static int compare_record(const simclr_train_config *config, const simclr_safetensors_file *file, simclr_error *err)
+{
+    char *message = NULL;
+    size_t size = 0;
+    FILE *lines = open_memstream(&message, &size);
+    if (!lines) return simclr_error_system(err, "--resume %s: comparing the run record", config->out_dir);
+    int differences = 0;
+    for (int i = 0; i < config->checkpoint_metadata_count; i++) {
+        const simclr_checkpoint_metadata *entry = &config->checkpoint_metadata[i];
+        if (entry->may_change) continue;
+        const char *stored = simclr_safetensors_metadata(file, entry->key);
+        if (stored && strcmp(stored, entry->value) == 0) continue;
+        char before[160], after[160];
+        shown_value(stored ? stored : "(not recorded)", before, sizeof before);
+        shown_value(entry->value, after, sizeof after);
+        fprintf(lines, "%s%s: the run in %s used %s, this command gives %s", differences ? "\n" : "",
+                entry->label ? entry->label : entry->key, config->out_dir, before, after);
+        differences++;
+    }
+    int failed = fclose(lines) != 0;
+    int status = 0;
+    if (failed)
+        status = simclr_error_set(err, SIMCLR_ERROR_KIND_RESOURCE, "--resume %s: out of memory comparing the run record",
+                                  config->out_dir);
+    else if (differences > 0)
+        status = simclr_error_input(err, "--resume %s: %d option%s differ%s from the run being resumed (give the run's "
+                                         "own values, or start a new run with another --out):\n%s",
+                                    config->out_dir, differences, differences == 1 ? "" : "s",
+                                    differences == 1 ? "s" : "", message);
+    free(message);
+    return status;
+}
+
+/* What a checkpoint without a record carries, checked field by field. */
+static int compare_info(const simclr_train_config *config, const char *path, const simclr_checkpoint_info *info,
+                        simclr_error *err)
+{
     if (info->seed != config->seed)
         return simclr_error_input(err, "--resume: %s was trained with --seed %llu, not %llu", path,
                            (unsigned long long)info->seed, (unsigned long long)config->seed);
@@ -324,6 +365,38 @@ static int resume_from(const simclr_train_config *config, const char *run, const
         return simclr_error_input(err, "--resume: %s was trained with '%s', not '%s' (give the same "
                                   "--optimizer and schedule options)",
                                   path, info->optimizer, optimizer);
+    return 0;
+}
+
+int simclr_train_check_resume(const simclr_train_config *config, const char *checkpoint, simclr_error *err)
+{
+    simclr_safetensors_file file;
+    if (simclr_safetensors_open(&file, checkpoint, err) != 0) return -1;
+    int recorded = simclr_safetensors_metadata(&file, "config.command") != NULL;
+    int status = recorded && config->checkpoint_metadata_count > 0 ? compare_record(config, &file, err) : 0;
+    simclr_safetensors_close(&file);
+    if (status != 0) return -1;
+    if (recorded && config->checkpoint_metadata_count > 0) return 0;
+    if (!recorded && config->checkpoint_metadata_count > 0 && !config->quiet)
+        fprintf(config->log ? config->log : stderr,
+                "warning: %s was written before checkpoints recorded their configuration; it is checked on what it "
+                "carries (seed, precision, model, augmentation, optimizer)\n",
+                checkpoint);
+    simclr_checkpoint_info info;
+    if (simclr_checkpoint_read_info(checkpoint, &info, err) != 0) return -1;
+    status = compare_info(config, checkpoint, &info, err);
+    simclr_checkpoint_info_free(&info);
+    return status;
+}
+
+/* The checks and the loading of a resume from the checkpoint at path whose info was read. */
+static int resume_from(const simclr_train_config *config, const char *run, const char *path,
+                       const simclr_checkpoint_info *info, const simclr_checkpoint_part *parts, int part_count,
+                       simclr_history *hist, simclr_run_position *position, int *finished, simclr_error *err)
+{
+    if (strcmp(info->run, run) != 0)
+        return simclr_error_input(err, "--resume: %s is a %s checkpoint, not %s", path, info->run, run);
+    if (simclr_train_check_resume(config, path, err) != 0) return -1;
     if (simclr_checkpoint_load_parts(path, parts, part_count, err) != 0) return -1;
     char csv[4096];
     snprintf(csv, sizeof csv, "%s/%s_history.csv", config->out_dir, run);
