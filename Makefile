@@ -35,13 +35,20 @@ PREFIX ?= /usr/local
 install: build
 	cmake --install $(BUILD) --prefix $(PREFIX)
 
-# libFuzzer targets (clang + libclang-rt-14-dev; build-fuzz/): each runs FUZZ_SECONDS (default
-# 60; 0 = no limit) and/or FUZZ_RUNS executions; FUZZ_TARGETS picks some. See fuzz/run.sh.
+# libFuzzer targets (clang + libclang-rt-14-dev; build-fuzz/, configured with -DSIMCLR_FUZZ=ON):
+# each runs FUZZ_SECONDS (default 60; 0 = no limit) and/or FUZZ_RUNS executions; FUZZ_TARGETS
+# picks some. `make fuzz-replay` runs each target's seed corpus and regression inputs once, no
+# fuzzing (CI). See fuzz/run.sh.
 FUZZ_SECONDS ?= 60
-.PHONY: fuzz
+FUZZ_JOBS ?= $(JOBS)
+.PHONY: fuzz fuzz-replay
 fuzz:
 	@scripts/install-deps.sh fuzz
-	FUZZ_SECONDS=$(FUZZ_SECONDS) fuzz/run.sh $(FUZZ_TARGETS)
+	FUZZ_SECONDS=$(FUZZ_SECONDS) FUZZ_JOBS=$(FUZZ_JOBS) fuzz/run.sh $(FUZZ_TARGETS)
+
+fuzz-replay:
+	@scripts/install-deps.sh fuzz
+	FUZZ_JOBS=$(FUZZ_JOBS) fuzz/run.sh --replay $(FUZZ_TARGETS)
 
 # The whole test suite again as an AVX2-only CPU runs it: a build for x86-64-v3 with oneDNN
 # capped to AVX2 (scripts/test-other-cpus.sh; tests/cli_kernels.sh checks no convolution runs on

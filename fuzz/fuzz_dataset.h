@@ -62,6 +62,7 @@ static FUZZ_UNUSED int fuzz_open_dataset(simclr_dataset_options *options, const 
     } else {
         FUZZ_CHECK(status == -1);
         FUZZ_CHECK(err.kind != SIMCLR_ERROR_KIND_NONE && err.message[0] != '\0');
+        simclr_error_clear(&err); /* frees a message too long for err.message */
     }
     return status;
 }

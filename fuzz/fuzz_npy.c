@@ -23,6 +23,7 @@ int fuzz_npy_one(const uint8_t *data, size_t size)
     simclr_error_clear(&err);
     if (simclr_npy_reader_open(&reader, path, &err) != 0) {
         FUZZ_CHECK(err.message[0] != '\0' && reader.stream == NULL);
+        simclr_error_clear(&err); /* frees a message too long for err.message */
         return -1;
     }
     size_t count = reader.rows * reader.cols; /* the file holds exactly this many floats */
@@ -50,6 +51,7 @@ int fuzz_npy_one(const uint8_t *data, size_t size)
         free(back);
     }
     free(values);
+    simclr_error_clear(&err);
     return 0;
 }
 

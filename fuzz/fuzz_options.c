@@ -128,6 +128,7 @@ int fuzz_options_one(const uint8_t *data, size_t size)
     FUZZ_CHECK(status == -1 || status == 0 || status == 1);
     if (status == -1) FUZZ_CHECK(err.kind == SIMCLR_ERROR_KIND_INPUT && err.message[0] != '\0');
     if (status == 0) fuzz_options_check(&parser, argc, argv);
+    simclr_error_clear(&err); /* frees a message too long for err.message */
     free(text);
     return status;
 }

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds the libFuzzer targets (clang, AddressSanitizer + LeakSanitizer + UBSan) into build-fuzz/
-# and runs each for a bounded time and/or number of executions, then prints a summary table.
+# through CMake (-DSIMCLR_FUZZ=ON: the library's own source lists, CMakeLists.txt) and runs each
+# for a bounded time and/or number of executions, then prints a summary table.
 #
 #   fuzz/run.sh [TARGET...]              fuzz each target (default: all)
 #   fuzz/run.sh --replay [TARGET...]     run the seed corpora and fuzz/regressions/ once, no fuzzing
@@ -11,21 +12,26 @@
 #   FUZZ_RUNS      executions per target (-runs; default: no limit). With both set, whichever
 #                  comes first ends the run: `FUZZ_RUNS=1000000 FUZZ_SECONDS=0` runs exactly 1e6.
 #   FUZZ_OUT       build and output folder (default build-fuzz)
-#   FUZZ_JOBS      parallel compile jobs (default 1)
+#   FUZZ_JOBS      parallel compile jobs (default 1; `make fuzz` and `make fuzz-replay` pass JOBS)
 #   FUZZ_NICE      run the build and the fuzzers under `nice -n FUZZ_NICE` (default 0: not niced)
 #   FUZZ_ARGS      extra libFuzzer flags, e.g. "-max_len=65536" or "-jobs=2"
 #
 # fuzz/<target>.dict, when present, is passed as the libFuzzer dictionary.
 # Each target fuzzes a working corpus FUZZ_OUT/corpus/<target>/ (kept between runs; new inputs go
 # there) seeded from the committed fuzz/corpus/<target>/ and fuzz/regressions/<target>/, which
-# are only read. A crash, leak, timeout or out-of-memory is saved as
-# FUZZ_OUT/crashes/<target>/<kind>-<sha1>; the script then exits non-zero. To keep one as a
-# regression test, copy it into fuzz/regressions/<target>/ (tests/test_fuzz_regressions.c
-# replays that folder in `make test`).
+# are only read. The targets run one after the other, with OMP_NUM_THREADS=1 unless it is set.
+# A crash, leak, timeout or out-of-memory is saved as FUZZ_OUT/crashes/<target>/<kind>-<sha1>;
+# the script then exits non-zero. To keep one as a regression test, copy it into
+# fuzz/regressions/<target>/ (tests/test_fuzz_regressions.c replays that folder in `make test`).
 set -u
 cd "$(dirname "$0")/.."
 
-ALL_TARGETS="stl10 cifar idx image folder safetensors options npy"
+# Every fuzz/fuzz_<target>.c is a target (CMakeLists.txt globs the same files).
+ALL_TARGETS=""
+for source in fuzz/fuzz_*.c; do
+    source=${source#fuzz/fuzz_}
+    ALL_TARGETS+="${ALL_TARGETS:+ }${source%.c}"
+done
 OUT=${FUZZ_OUT:-build-fuzz}
 SECONDS_PER_TARGET=${FUZZ_SECONDS:-60}
 RUNS=${FUZZ_RUNS:-}
@@ -59,13 +65,19 @@ for target in $targets; do
 done
 
 if ! command -v clang >/dev/null; then
-    echo "fuzz/run.sh: clang is missing (apt-get install clang libclang-rt-14-dev)" >&2
+    echo "fuzz/run.sh: clang is missing (scripts/install-deps.sh fuzz)" >&2
     exit 2
 fi
-niced make --no-print-directory -f fuzz/fuzz.mk OUT="$OUT" TARGETS="$targets" -j"$JOBS" || exit 1
+# CC is read when the folder is first configured; CMakeLists.txt refuses a non-clang compiler.
+# MPI is left out: no target parses with it.
+mkdir -p "$OUT"
+CC=clang niced cmake -S . -B "$OUT" -DSIMCLR_FUZZ=ON -DCMAKE_BUILD_TYPE=Debug -DSIMCLR_MPI=OFF \
+    >"$OUT/configure.log" 2>&1 || { cat "$OUT/configure.log" >&2; exit 1; }
+niced cmake --build "$OUT" -j"$JOBS" --target $(printf 'fuzz_%s ' $targets) || exit 1
 
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0:allocator_may_return_null=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+export OMP_NUM_THREADS=${OMP_NUM_THREADS:-1}
 
 failed=0
 summary=""
@@ -82,8 +94,9 @@ for target in $targets; do
     # --help output of the option parser would flood the log.
     [ "$target" = options ] && flags+=(-close_fd_mask=1)
     if [ "$mode" = replay ]; then
-        flags+=(-runs=0)
-        dirs=("${seeds[@]}")
+        # The files themselves, not their folders: libFuzzer then runs each input once and writes
+        # nothing (given folders it would add what it finds to the committed seeds).
+        mapfile -t dirs < <(find "${seeds[@]}" -type f | sort)
     else
         [ "$SECONDS_PER_TARGET" != 0 ] && flags+=(-max_total_time="$SECONDS_PER_TARGET")
         [ -n "$RUNS" ] && flags+=(-runs="$RUNS")
@@ -106,7 +119,9 @@ for target in $targets; do
     done
     executions=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -n 1)
     per_second=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log" | tail -n 1)
-    corpus=$(find "$work" -type f | wc -l)
+    # The inputs in the working corpus after fuzzing; those replayed with --replay.
+    if [ "$mode" = replay ]; then corpus=$(find "${seeds[@]}" -type f | wc -l)
+    else corpus=$(find "$work" -type f | wc -l); fi
     result=ok
     if [ "$status" != 0 ]; then
         result="FAILED (exit $status)"

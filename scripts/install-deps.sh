@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian packages simclr needs to build, test and run, when any is missing.
-# Extra groups: `install-deps.sh fuzz` (clang + libFuzzer), `install-deps.sh bench` (the PyTorch
-# twin of the benchmark).
+# Extra groups: `install-deps.sh fuzz` (clang + libFuzzer + LLVM's OpenMP, for build-fuzz/),
+# `install-deps.sh bench` (the PyTorch twin of the benchmark).
 set -euo pipefail
 packages=(build-essential cmake pkg-config libdnnl-dev libopenblas-openmp-dev zlib1g-dev
           libpng-dev libjpeg62-turbo-dev libplplot-dev plplot-driver-cairo libcairo2-dev
@@ -11,7 +11,7 @@ packages=(build-essential cmake pkg-config libdnnl-dev libopenblas-openmp-dev zl
           python3-numpy python3-pytest python3-venv python3-setuptools) # python/ and its tests
 for group in "$@"; do
   case "$group" in
-    fuzz) packages+=(clang-14 libclang-rt-14-dev) ;;
+    fuzz) packages+=(clang clang-14 libclang-rt-14-dev libomp-14-dev) ;; # `clang`, libFuzzer, omp.h
     bench) packages+=(python3-torch python3-torchvision python3-numpy libgoogle-perftools4) ;;
     *) echo "install-deps: unknown group '$group' (expected fuzz or bench)" >&2; exit 2 ;;
   esac
