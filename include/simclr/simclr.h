@@ -33,6 +33,7 @@
 #include "simclr/rng.h"
 #include "simclr/safetensors.h"
 #include "simclr/sampler.h"
+#include "simclr/similarity.h"
 #include "simclr/ssl_loss.h"
 #include "simclr/ssl_method.h"
 #include "simclr/train.h"

@@ -4,6 +4,8 @@
     model = simclr.load("runs/fmnist/finetune.safetensors")
     features = model.embed(["shoe.jpg"])          # (1, model.feature_dim) float32
     classes, probabilities = model.predict(images) # images: uint8 (N, H, W, C) or file paths
+    neighbours = model.similar(["query.jpg"], photo_paths, k=5)  # indices, similarities (1, 5)
+    subset = simclr.select(model.embed(photo_paths), 100)         # (100,) rows, k-center
 
 Images are prepared as in training and `simclr predict`: converted to the model's channel count,
 resized bilinearly to its input size, scaled to [0, 1]. Calls on one model from several threads
@@ -18,12 +20,17 @@ import numpy as np
 
 from ._library import SimclrError, SimclrInputError, _Error, library
 
-__all__ = ["load", "Model", "Prediction", "SimclrError", "SimclrInputError", "library_version"]
+__all__ = ["load", "Model", "Prediction", "Neighbours", "similar", "select", "SimclrError", "SimclrInputError",
+           "library_version"]
 __version__ = "0.1.0"
 
 Prediction = collections.namedtuple("Prediction", ["classes", "probabilities"])
 Prediction.__doc__ = """classes: (N,) int64, the most probable class of each image;
 probabilities: (N, num_classes) float32, the softmax over the classes."""
+
+Neighbours = collections.namedtuple("Neighbours", ["indices", "similarities"])
+Neighbours.__doc__ = """indices: (Q, k) int64, the rows of the bank most similar to each query, best first
+(ties: the lower row); similarities: (Q, k) float32, their cosine similarities."""
 
 
 def library_version():
@@ -54,6 +61,67 @@ def _as_pixels(images):
         raise ValueError("images must have shape (N, H, W, C) with C 1 or 3 (or (N, H, W) grey), "
                          "got %s" % (images.shape,))
     return np.ascontiguousarray(images)
+
+
+def _normalised_rows(features, name):
+    """float32 C-ordered (N, D) rows scaled to unit length (an all-zero row stays zero)."""
+    rows = np.array(features, dtype=np.float32, copy=True, order="C")
+    if rows.ndim != 2 or rows.shape[0] < 1 or rows.shape[1] < 1:
+        raise ValueError("%s must be float (N, D) embeddings with N, D >= 1, got shape %s" % (name, rows.shape,))
+    if not np.isfinite(rows).all():
+        raise ValueError("%s holds values that are not finite numbers" % name)
+    norms = np.linalg.norm(rows.astype(np.float64), axis=1, keepdims=True)
+    np.divide(rows, norms, out=rows, where=norms > 0)
+    return rows
+
+
+def _floats(array):
+    return array.ctypes.data_as(ctypes.POINTER(ctypes.c_float))
+
+
+def similar(queries, bank, k=5):
+    """Neighbours(indices (Q, k) int64, similarities (Q, k) float32): for each row of queries
+    (Q, D), the k rows of bank (N, D) with the highest cosine similarity, best first. The search is
+    exact (libsimclr: blocked matrix products, a heap per query); rows are L2-normalised here."""
+    queries = _normalised_rows(queries, "queries")
+    bank = _normalised_rows(bank, "bank")
+    if queries.shape[1] != bank.shape[1]:
+        raise ValueError("queries have %d features but the bank's rows %d" % (queries.shape[1], bank.shape[1]))
+    k = int(k)
+    indices = np.empty((queries.shape[0], max(k, 0)), dtype=np.int64)
+    similarities = np.empty((queries.shape[0], max(k, 0)), dtype=np.float32)
+    error = _Error()
+    if library().simclr_similarity_top_k(
+            _floats(queries), queries.shape[0], _floats(bank), bank.shape[0], queries.shape[1], k,
+            indices.ctypes.data_as(ctypes.POINTER(ctypes.c_int64)), _floats(similarities),
+            ctypes.byref(error)) != 0:
+        error.raise_it()
+    return Neighbours(indices, similarities)
+
+
+def select(embeddings, k, labeled=None, return_radii=False):
+    """A diverse subset of k rows of embeddings (N, D) by greedy k-center (farthest point first)
+    on cosine similarity: (k,) int64 row indices in the order chosen. The selection starts from
+    the rows of `labeled` (M, D) when given (already labeled images, not among the N), else from
+    the row most similar to the mean direction. With return_radii, also (k,) float32: the coverage
+    radius after each row is added (1 - the lowest similarity of any row to its nearest center)."""
+    rows = _normalised_rows(embeddings, "embeddings")
+    if labeled is not None:
+        labeled = _normalised_rows(labeled, "labeled")
+        if labeled.shape[1] != rows.shape[1]:
+            raise ValueError("labeled rows have %d features but the embeddings %d" % (labeled.shape[1], rows.shape[1]))
+    k = int(k)
+    if k < 0:
+        raise ValueError("k must be at least 1, got %d" % k)
+    selected = np.empty(k, dtype=np.int64)
+    radii = np.empty(k, dtype=np.float32)
+    error = _Error()
+    if library().simclr_select_k_center(
+            _floats(rows), rows.shape[0], rows.shape[1], _floats(labeled) if labeled is not None else None,
+            0 if labeled is None else labeled.shape[0], k, selected.ctypes.data_as(ctypes.POINTER(ctypes.c_int64)),
+            _floats(radii), ctypes.byref(error)) != 0:
+        error.raise_it()
+    return (selected, radii) if return_radii else selected
 
 
 class Model:
@@ -142,6 +210,22 @@ class Model:
         if status != 0:
             error.raise_it()
         return Prediction(classes.astype(np.int64), probabilities)
+
+    def _embeddings(self, images, name):
+        """float embeddings (N, feature_dim) as they are; anything else through embed()."""
+        if isinstance(images, np.ndarray) and images.dtype.kind == "f":
+            if images.ndim != 2 or images.shape[1] != self.feature_dim:
+                raise ValueError("%s: embeddings must have shape (N, %d) for this model, got %s"
+                                 % (name, self.feature_dim, images.shape))
+            return images
+        return self.embed(images)
+
+    def similar(self, queries, bank, k=5):
+        """Neighbours(indices (Q, k) int64, similarities (Q, k) float32): the k images of bank most
+        similar to each query by cosine similarity of this model's features, best first. queries
+        and bank: image files or uint8 pixels (as embed() takes them) or float (N, feature_dim)
+        embeddings already computed."""
+        return similar(self._embeddings(queries, "queries"), self._embeddings(bank, "bank"), k)
 
     def close(self):
         """Frees the model; waits for a call running in another thread. Calls after it raise

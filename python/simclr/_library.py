@@ -63,6 +63,7 @@ def _bind(lib):
     c_int_p, c_uint8_p = ctypes.POINTER(ctypes.c_int), ctypes.POINTER(ctypes.c_uint8)
     model_p, error_p = ctypes.c_void_p, ctypes.POINTER(_Error)
     paths_p = ctypes.POINTER(ctypes.c_char_p)
+    c_size_t, c_int64_p = ctypes.c_size_t, ctypes.POINTER(ctypes.c_int64)
     signatures = {
         "simclr_version": (ctypes.c_char_p, []),
         "simclr_error_message": (ctypes.c_char_p, [error_p]),
@@ -80,6 +81,10 @@ def _bind(lib):
             c_int, [model_p, c_uint8_p, c_int, c_int, c_int, c_int, c_int_p, c_float_p, error_p]),
         "simclr_trained_model_classify_files": (
             c_int, [model_p, paths_p, c_int, c_int_p, c_float_p, error_p]),
+        "simclr_similarity_top_k": (
+            c_int, [c_float_p, c_size_t, c_float_p, c_size_t, c_int, c_int, c_int64_p, c_float_p, error_p]),
+        "simclr_select_k_center": (
+            c_int, [c_float_p, c_size_t, c_int, c_float_p, c_size_t, c_size_t, c_int64_p, c_float_p, error_p]),
     }
     for name, (restype, argtypes) in signatures.items():
         function = getattr(lib, name)

@@ -17,6 +17,9 @@ int command_predict(int argc, char **argv);
 int command_knn(int argc, char **argv);
 int command_embed(int argc, char **argv);
 int command_linear_eval(int argc, char **argv);
+int command_similar(int argc, char **argv);
+int command_dedup(int argc, char **argv);
+int command_select(int argc, char **argv);
 int command_download(int argc, char **argv);
 
 /* The option tables of the commands fuzz/fuzz_options.c parses, shared with it: each fills specs

@@ -29,6 +29,9 @@ static const command_entry commands[] = {
     {"knn", command_knn, "kNN accuracy of a saved model's features"},
     {"embed", command_embed, "features of a split or of image files to .npy (+ .csv, PCA plot)"},
     {"linear-eval", command_linear_eval, "linear evaluation on frozen features (top-1, top-5)"},
+    {"similar", command_similar, "the most similar images of query images (exact cosine search)"},
+    {"dedup", command_dedup, "groups of exact and near-duplicate images to CSV"},
+    {"select", command_select, "a diverse subset (k-center) and the outliers of a folder of images"},
     {"download", command_download, "fetch, verify and unpack stl10, cifar10, cifar100, mnist, fashion-mnist"},
 };
 

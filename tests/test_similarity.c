@@ -1,0 +1,490 @@
+/*
+ * The similarity searches of issue 26 (src/eval/similarity.c, near_duplicates.c, selection.c)
+ * against brute-force references: top-k on integer-valued rows (exact in float, so with many exact
+ * ties, across the query and bank block boundaries and streamed in uneven pieces) and on random
+ * unit rows; the nearest other row; union-find groups against a graph search over all pairs; the
+ * most central member; greedy k-center against a plain double-precision greedy and, on a small set,
+ * within twice the optimal radius; and every bad input.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "simclr/knn.h"
+#include "simclr/similarity.h"
+#include "test_support.h"
+
+/* xorshift64*: the tests' own generator, so the data do not depend on the library's RNG. */
+static uint64_t next_random(uint64_t *state)
+{
+    *state ^= *state >> 12;
+    *state ^= *state << 25;
+    *state ^= *state >> 27;
+    return *state * 0x2545F4914F6CDD1DULL;
+}
+
+/* rows x dim values in {-2, ..., 2}: dot products are small integers, exact in float whatever
+ * order sgemm sums in, and equal far more often than random floats ever are. */
+static float *integer_rows(size_t rows, int dim, uint64_t seed)
+{
+    uint64_t state = seed * 2654435761u + 1;
+    float *out = malloc(rows * (size_t)dim * sizeof(float));
+    assert_non_null(out);
+    for (size_t i = 0; i < rows * (size_t)dim; i++) out[i] = (float)((int)(next_random(&state) % 5) - 2);
+    return out;
+}
+
+static float *unit_rows(size_t rows, int dim, uint64_t seed)
+{
+    uint64_t state = seed * 2654435761u + 7;
+    float *out = malloc(rows * (size_t)dim * sizeof(float));
+    assert_non_null(out);
+    for (size_t i = 0; i < rows * (size_t)dim; i++)
+        out[i] = (float)((double)(next_random(&state) >> 11) / 9007199254740992.0 - 0.5);
+    simclr_l2_normalize_rows(out, rows, dim);
+    return out;
+}
+
+static double dot(const float *a, const float *b, int dim)
+{
+    double sum = 0.0;
+    for (int d = 0; d < dim; d++) sum += (double)a[d] * (double)b[d];
+    return sum;
+}
+
+/* The k best bank rows of one query by full sort: higher dot product first, then the lower row. */
+typedef struct scored {
+    double similarity;
+    int64_t index;
+} scored;
+
+static int compare_scored(const void *a, const void *b)
+{
+    const scored *x = a, *y = b;
+    if (x->similarity != y->similarity) return x->similarity > y->similarity ? -1 : 1;
+    return x->index < y->index ? -1 : x->index > y->index;
+}
+
+static void brute_force_top_k(const float *query, const float *bank, size_t bank_count, int dim, int k,
+                              int64_t skip_row, scored *best)
+{
+    scored *all = malloc(bank_count * sizeof *all);
+    assert_non_null(all);
+    size_t n = 0;
+    for (size_t j = 0; j < bank_count; j++)
+        if ((int64_t)j != skip_row) all[n++] = (scored){dot(query, bank + j * (size_t)dim, dim), (int64_t)j};
+    qsort(all, n, sizeof *all, compare_scored);
+    memcpy(best, all, (size_t)k * sizeof *best);
+    free(all);
+}
+
+/* Exact agreement on integer rows: the same rows, the same similarities, ties by the lower row. */
+static void check_integer_top_k(size_t query_count, size_t bank_count, int dim, int k, uint64_t seed)
+{
+    float *queries = integer_rows(query_count, dim, seed);
+    float *bank = integer_rows(bank_count, dim, seed + 100);
+    int64_t *indices = malloc(query_count * (size_t)k * sizeof *indices);
+    float *similarities = malloc(query_count * (size_t)k * sizeof *similarities);
+    /* One more than asked, to count the ties that decide who is in the top k. */
+    int ranked = (size_t)k < bank_count ? k + 1 : k;
+    scored *best = malloc((size_t)ranked * sizeof *best);
+    assert_true(indices && similarities && best);
+    simclr_error err = {0};
+    assert_int_equal(simclr_similarity_top_k(queries, query_count, bank, bank_count, dim, k, indices, similarities,
+                                             &err),
+                     0);
+    size_t ties = 0;
+    for (size_t q = 0; q < query_count; q++) {
+        brute_force_top_k(queries + q * (size_t)dim, bank, bank_count, dim, ranked, -1, best);
+        for (int r = 0; r < k; r++) {
+            if (indices[q * (size_t)k + (size_t)r] != best[r].index ||
+                similarities[q * (size_t)k + (size_t)r] != (float)best[r].similarity)
+                fail_msg("query %zu rank %d: row %lld (%g), brute force row %lld (%g)", q, r,
+                         (long long)indices[q * (size_t)k + (size_t)r], (double)similarities[q * (size_t)k + (size_t)r],
+                         (long long)best[r].index, best[r].similarity);
+            if (r + 1 < ranked && best[r].similarity == best[r + 1].similarity) ties++;
+        }
+    }
+    printf("  %zu queries x %zu bank rows, k %d: exact, %zu ties decided by the lower row\n", query_count, bank_count,
+           k, ties);
+    assert_true(ties > 0);
+    free(queries);
+    free(bank);
+    free(indices);
+    free(similarities);
+    free(best);
+}
+
+static void test_top_k_exact_with_ties_and_block_edges(void **state)
+{
+    (void)state;
+    /* Around the query block (256) and the bank block (4096). */
+    check_integer_top_k(2, 40, 3, 40, 1); /* k = the whole bank */
+    check_integer_top_k(257, SIMCLR_SIMILARITY_BANK_BLOCK - 1, 6, 7, 2);
+    check_integer_top_k(SIMCLR_SIMILARITY_QUERY_BLOCK, SIMCLR_SIMILARITY_BANK_BLOCK, 6, 3, 3);
+    check_integer_top_k(3, SIMCLR_SIMILARITY_BANK_BLOCK + 1, 6, 40, 4);
+    check_integer_top_k(70, 2 * SIMCLR_SIMILARITY_BANK_BLOCK + 17, 5, 1, 5);
+}
+
+/* The bank streamed in pieces of any size gives the one-shot result, and results may be read
+ * between pieces (the heaps stay heaps). */
+static void test_top_k_streamed_equals_one_shot(void **state)
+{
+    (void)state;
+    const size_t query_count = 300, bank_count = 9000;
+    const int dim = 6, k = 9;
+    float *queries = integer_rows(query_count, dim, 11);
+    float *bank = integer_rows(bank_count, dim, 12);
+    int64_t *expected = malloc(query_count * k * sizeof *expected), *got = malloc(query_count * k * sizeof *got);
+    float *expected_sim = malloc(query_count * k * sizeof *expected_sim);
+    float *got_sim = malloc(query_count * k * sizeof *got_sim);
+    assert_true(expected && got && expected_sim && got_sim);
+    simclr_error err = {0};
+    assert_int_equal(
+        simclr_similarity_top_k(queries, query_count, bank, bank_count, dim, k, expected, expected_sim, &err), 0);
+    simclr_top_k top;
+    assert_int_equal(simclr_top_k_init(&top, queries, query_count, dim, k, &err), 0);
+    const size_t pieces[] = {1, 4095, 3, 4097, 0, 804};
+    size_t added = 0;
+    for (size_t p = 0; p < sizeof pieces / sizeof pieces[0]; p++) {
+        assert_int_equal(simclr_top_k_add(&top, bank + added * dim, pieces[p], &err), 0);
+        added += pieces[p];
+        simclr_top_k_results(&top, got, got_sim);
+        if (added < (size_t)k) {
+            assert_int_equal(got[added], -1);
+            assert_true(isnan(got_sim[added]));
+        }
+    }
+    assert_int_equal(added, bank_count);
+    assert_int_equal(top.bank_rows, (int64_t)bank_count);
+    simclr_top_k_results(&top, got, got_sim);
+    assert_memory_equal(got, expected, query_count * k * sizeof *got);
+    assert_memory_equal(got_sim, expected_sim, query_count * k * sizeof *got_sim);
+    simclr_top_k_free(&top);
+    free(queries);
+    free(bank);
+    free(expected);
+    free(got);
+    free(expected_sim);
+    free(got_sim);
+}
+
+/* Random unit rows: similarities to float precision of a double reference, best first. */
+static void test_top_k_random_unit_rows(void **state)
+{
+    (void)state;
+    const size_t query_count = 33, bank_count = 5000;
+    const int dim = 48, k = 12;
+    float *queries = unit_rows(query_count, dim, 21);
+    float *bank = unit_rows(bank_count, dim, 22);
+    memcpy(bank + 4321 * dim, queries + 5 * dim, dim * sizeof(float)); /* query 5 is in the bank */
+    int64_t indices[33 * 12];
+    float similarities[33 * 12];
+    scored best[12];
+    simclr_error err = {0};
+    assert_int_equal(
+        simclr_similarity_top_k(queries, query_count, bank, bank_count, dim, k, indices, similarities, &err), 0);
+    double worst = 0.0;
+    for (size_t q = 0; q < query_count; q++) {
+        brute_force_top_k(queries + q * dim, bank, bank_count, dim, k, -1, best);
+        for (int r = 0; r < k; r++) {
+            double difference = fabs((double)similarities[q * k + r] - best[r].similarity);
+            if (difference > worst) worst = difference;
+            assert_true(difference <= 1e-5);
+            if (r > 0) assert_true(similarities[q * k + r] <= similarities[q * k + r - 1]);
+        }
+    }
+    printf("  random unit rows: worst |similarity - double reference| %.2e\n", worst);
+    assert_int_equal(indices[5 * k], 4321);
+    assert_true(fabsf(similarities[5 * k] - 1.0f) <= 1e-6f);
+    free(queries);
+    free(bank);
+}
+
+static void test_nearest_other_row(void **state)
+{
+    (void)state;
+    const size_t count = 600;
+    const int dim = 5;
+    float *rows = integer_rows(count, dim, 31);
+    for (int d = 0; d < dim; d++) rows[17 * dim + d] = rows[400 * dim + d] = 3.0f; /* a pair beyond all others */
+    int64_t nearest[600];
+    float similarity[600];
+    simclr_error err = {0};
+    assert_int_equal(simclr_similarity_nearest_other(rows, count, dim, nearest, similarity, &err), 0);
+    for (size_t i = 0; i < count; i++) {
+        scored best;
+        brute_force_top_k(rows + i * dim, rows, count, dim, 1, (int64_t)i, &best);
+        assert_int_equal(nearest[i], best.index);
+        assert_true(similarity[i] == (float)best.similarity);
+        assert_true(nearest[i] != (int64_t)i);
+    }
+    assert_int_equal(nearest[17], 400);
+    assert_int_equal(nearest[400], 17);
+    free(rows);
+}
+
+/* Components of the graph "similarity >= threshold" by depth-first search over every pair,
+ * numbered by first row. */
+static size_t brute_force_groups(const float *rows, size_t count, int dim, double threshold, int64_t *group)
+{
+    size_t *stack = malloc(count * sizeof *stack);
+    assert_non_null(stack);
+    for (size_t i = 0; i < count; i++) group[i] = -1;
+    size_t groups = 0;
+    for (size_t start = 0; start < count; start++) {
+        if (group[start] >= 0) continue;
+        size_t top = 0;
+        stack[top++] = start;
+        group[start] = (int64_t)groups;
+        while (top > 0) {
+            size_t row = stack[--top];
+            for (size_t j = 0; j < count; j++)
+                if (group[j] < 0 && dot(rows + row * dim, rows + j * dim, dim) >= threshold) {
+                    group[j] = (int64_t)groups;
+                    stack[top++] = j;
+                }
+        }
+        groups++;
+    }
+    free(stack);
+    return groups;
+}
+
+static void test_groups_against_graph_search(void **state)
+{
+    (void)state;
+    /* Over two blocks of 1024 rows; integer rows of width 4: dot products up to 16, thresholds that
+     * join a few, many or all rows. */
+    const size_t count = 1500;
+    const int dim = 4;
+    float *rows = integer_rows(count, dim, 41);
+    int64_t *group = malloc(count * sizeof *group), *expected = malloc(count * sizeof *expected);
+    assert_true(group && expected);
+    const float thresholds[] = {16.0f, 12.0f, 9.0f, 5.0f, -100.0f};
+    for (size_t t = 0; t < sizeof thresholds / sizeof thresholds[0]; t++) {
+        simclr_error err = {0};
+        size_t groups = 0;
+        assert_int_equal(simclr_similarity_groups(rows, count, dim, thresholds[t], group, &groups, &err), 0);
+        size_t want = brute_force_groups(rows, count, dim, thresholds[t], expected);
+        printf("  threshold %g: %zu groups of %zu rows\n", (double)thresholds[t], groups, count);
+        assert_int_equal(groups, want);
+        assert_memory_equal(group, expected, count * sizeof *group);
+    }
+    free(rows);
+    free(group);
+    free(expected);
+}
+
+/* a ~ b and b ~ c above the threshold, a and c below it: one group by transitivity; d alone. */
+static void test_groups_are_transitive(void **state)
+{
+    (void)state;
+    const double angle = 0.3; /* a, b, c at 0, 0.3, 0.6 radians: cos 0.955 between neighbours, 0.825 across */
+    float rows[4 * 2] = {1, 0, (float)cos(angle), (float)sin(angle), (float)cos(2 * angle), (float)sin(2 * angle),
+                         -1, 0};
+    int64_t group[4], center[2];
+    size_t groups = 0;
+    simclr_error err = {0};
+    assert_int_equal(simclr_similarity_groups(rows, 4, 2, 0.9f, group, &groups, &err), 0);
+    assert_int_equal(groups, 2);
+    assert_int_equal(group[0], 0);
+    assert_int_equal(group[1], 0);
+    assert_int_equal(group[2], 0);
+    assert_int_equal(group[3], 1);
+    /* b is the center (its mean similarity 0.955 beats a's and c's (0.955 + 0.825) / 2). */
+    assert_int_equal(simclr_similarity_group_centers(rows, 4, 2, group, groups, NULL, center, &err), 0);
+    assert_int_equal(center[0], 1);
+    assert_int_equal(center[1], 3);
+    /* c standing for 5 identical images: its mean (4 * 1 + 0.955 + 0.825) / 6 = 0.963 wins. */
+    const size_t copies[4] = {1, 1, 5, 1};
+    assert_int_equal(simclr_similarity_group_centers(rows, 4, 2, group, groups, copies, center, &err), 0);
+    assert_int_equal(center[0], 2);
+    const int64_t wrong[4] = {0, 0, 2, 1};
+    assert_int_equal(simclr_similarity_group_centers(rows, 4, 2, wrong, groups, NULL, center, &err), -1);
+    assert_non_null(strstr(simclr_error_message(&err), "row 2 is in group 2"));
+    simclr_error_clear(&err);
+}
+
+/* Greedy k-center in double precision, the way the algorithm is written down. */
+static void brute_force_k_center(const float *rows, size_t count, int dim, const float *initial, size_t initial_count,
+                                 size_t k, int64_t *selected, double *radii)
+{
+    double *nearest = malloc(count * sizeof *nearest);
+    assert_non_null(nearest);
+    for (size_t i = 0; i < count; i++) {
+        nearest[i] = -INFINITY;
+        for (size_t c = 0; c < initial_count; c++)
+            nearest[i] = fmax(nearest[i], dot(rows + i * dim, initial + c * dim, dim));
+    }
+    for (size_t step = 0; step < k; step++) {
+        size_t next = 0;
+        if (step == 0 && initial_count == 0) {
+            double best = -INFINITY;
+            for (size_t i = 0; i < count; i++) {
+                double typical = 0.0;
+                for (size_t j = 0; j < count; j++) typical += dot(rows + i * dim, rows + j * dim, dim);
+                if (typical > best) {
+                    best = typical;
+                    next = i;
+                }
+            }
+        } else {
+            double lowest = INFINITY;
+            for (size_t i = 0; i < count; i++) {
+                int taken = 0;
+                for (size_t s = 0; s < step; s++) taken |= selected[s] == (int64_t)i;
+                if (!taken && nearest[i] < lowest) {
+                    lowest = nearest[i];
+                    next = i;
+                }
+            }
+        }
+        selected[step] = (int64_t)next;
+        double lowest = INFINITY;
+        for (size_t i = 0; i < count; i++) {
+            nearest[i] = fmax(nearest[i], i == next ? 1.0 : dot(rows + i * dim, rows + next * dim, dim));
+            lowest = fmin(lowest, nearest[i]);
+        }
+        radii[step] = 1.0 - lowest;
+    }
+    free(nearest);
+}
+
+static void test_k_center_against_plain_greedy(void **state)
+{
+    (void)state;
+    const size_t count = 700, k = 25;
+    const int dim = 16;
+    float *rows = unit_rows(count, dim, 51);
+    float *initial = unit_rows(3, dim, 52);
+    int64_t selected[25], expected[25];
+    float radii[25];
+    double expected_radii[25];
+    simclr_error err = {0};
+    for (size_t initial_count = 0; initial_count <= 3; initial_count += 3) {
+        assert_int_equal(simclr_select_k_center(rows, count, dim, initial, initial_count, k, selected, radii, &err), 0);
+        brute_force_k_center(rows, count, dim, initial, initial_count, k, expected, expected_radii);
+        assert_memory_equal(selected, expected, sizeof selected);
+        for (size_t s = 0; s < k; s++) {
+            assert_true(fabs((double)radii[s] - expected_radii[s]) <= 1e-5);
+            if (s > 0) assert_true(radii[s] <= radii[s - 1]);
+        }
+        printf("  %zu initial centers: radius %.4f after 1, %.4f after %zu\n", initial_count, (double)radii[0],
+               (double)radii[k - 1], k);
+    }
+    free(rows);
+    free(initial);
+}
+
+/* On the unit sphere the chord sqrt(2 - 2 s) is a metric: greedy's radius is at most twice the
+ * best of all C(12, 3) subsets (Gonzalez's bound). */
+static void test_k_center_within_twice_the_optimum(void **state)
+{
+    (void)state;
+    const size_t count = 12, k = 3;
+    const int dim = 3;
+    float *rows = unit_rows(count, dim, 61);
+    int64_t selected[3];
+    float radii[3];
+    simclr_error err = {0};
+    assert_int_equal(simclr_select_k_center(rows, count, dim, NULL, 0, k, selected, radii, &err), 0);
+    double optimum = INFINITY;
+    for (size_t a = 0; a < count; a++)
+        for (size_t b = a + 1; b < count; b++)
+            for (size_t c = b + 1; c < count; c++) {
+                double radius = 0.0;
+                for (size_t i = 0; i < count; i++) {
+                    const float *x = rows + i * dim;
+                    double s = fmax(dot(x, rows + a * dim, dim),
+                                    fmax(dot(x, rows + b * dim, dim), dot(x, rows + c * dim, dim)));
+                    radius = fmax(radius, sqrt(fmax(0.0, 2.0 - 2.0 * s)));
+                }
+                optimum = fmin(optimum, radius);
+            }
+    double greedy = sqrt(2.0 * (double)radii[k - 1]);
+    printf("  chord radius: greedy %.4f, optimum %.4f\n", greedy, optimum);
+    assert_true(greedy <= 2.0 * optimum + 1e-6);
+    free(rows);
+}
+
+/* Identical rows: every row still chosen once (the chosen are never chosen again). */
+static void test_k_center_distinct_among_duplicates(void **state)
+{
+    (void)state;
+    float rows[6 * 2];
+    for (int i = 0; i < 6; i++) {
+        rows[2 * i] = 0.6f;
+        rows[2 * i + 1] = 0.8f;
+    }
+    int64_t selected[6];
+    simclr_error err = {0};
+    assert_int_equal(simclr_select_k_center(rows, 6, 2, NULL, 0, 6, selected, NULL, &err), 0);
+    int seen[6] = {0};
+    for (int i = 0; i < 6; i++) {
+        assert_true(selected[i] >= 0 && selected[i] < 6);
+        assert_int_equal(seen[selected[i]]++, 0);
+    }
+}
+
+static void expect_input_error(int status, simclr_error *err, const char *text)
+{
+    assert_int_equal(status, -1);
+    assert_int_equal(err->kind, SIMCLR_ERROR_KIND_INPUT);
+    if (!strstr(simclr_error_message(err), text))
+        fail_msg("expected '%s' in '%s'", text, simclr_error_message(err));
+    simclr_error_clear(err);
+}
+
+static void test_bad_inputs(void **state)
+{
+    (void)state;
+    float rows[3 * 2] = {1, 0, 0, 1, 0.6f, 0.8f};
+    int64_t indices[8], group[3];
+    float similarities[8];
+    size_t groups = 0;
+    simclr_error err = {0};
+    simclr_top_k top;
+    expect_input_error(simclr_similarity_top_k(rows, 1, rows, 3, 2, 4, indices, similarities, &err), &err,
+                       "k 4 is larger than the bank's 3 rows");
+    expect_input_error(simclr_similarity_top_k(rows, 1, rows, 0, 2, 1, indices, similarities, &err), &err,
+                       "the bank is empty");
+    expect_input_error(simclr_similarity_top_k(rows, 1, rows, 3, 2, 0, indices, similarities, &err), &err,
+                       "k 0, expected at least 1");
+    expect_input_error(simclr_top_k_init(&top, rows, 0, 2, 1, &err), &err, "no query");
+    expect_input_error(simclr_top_k_init(&top, rows, 1, 0, 1, &err), &err, "feature width 0");
+    expect_input_error(simclr_similarity_nearest_other(rows, 1, 2, indices, similarities, &err), &err,
+                       "1 rows, expected at least 2");
+    expect_input_error(simclr_similarity_groups(rows, 0, 2, 0.5f, group, &groups, &err), &err, "no rows");
+    expect_input_error(simclr_select_k_center(rows, 3, 2, NULL, 0, 4, indices, NULL, &err), &err,
+                       "4 images asked for, expected 1..3");
+    expect_input_error(simclr_select_k_center(rows, 3, 2, NULL, 0, 0, indices, NULL, &err), &err,
+                       "0 images asked for");
+    expect_input_error(simclr_select_k_center(rows, 0, 2, NULL, 0, 1, indices, NULL, &err), &err,
+                       "no rows to select from");
+    expect_input_error(simclr_select_k_center(rows, 3, 2, NULL, 2, 1, indices, NULL, &err), &err,
+                       "2 initial centers but no rows");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_top_k_exact_with_ties_and_block_edges),
+        cmocka_unit_test(test_top_k_streamed_equals_one_shot),
+        cmocka_unit_test(test_top_k_random_unit_rows),
+        cmocka_unit_test(test_nearest_other_row),
+        cmocka_unit_test(test_groups_against_graph_search),
+        cmocka_unit_test(test_groups_are_transitive),
+        cmocka_unit_test(test_k_center_against_plain_greedy),
+        cmocka_unit_test(test_k_center_within_twice_the_optimum),
+        cmocka_unit_test(test_k_center_distinct_among_duplicates),
+        cmocka_unit_test(test_bad_inputs),
+    };
+    return test_exit_status(cmocka_run_group_tests(tests, NULL, NULL));
+}
