@@ -140,10 +140,17 @@ awk -F, 'NR == 1 && $0 != "group,path,similarity" { exit 1 } NR > 1 && $1 != las
     fail "groups.csv: a group without its center first"
 png_written "$work/sheets/dedup.png" "dedup --sheet draws the groups"
 # At threshold 1 only contents that are the same bytes (or features the same to the last bit) join.
-expect_status 0 "dedup at threshold 1" "$simclr" dedup --model "$model" --in "$bank" --out "$work/exact.csv" --threshold 1
+expect_status 0 "dedup at threshold 1, no hashes" "$simclr" dedup --model "$model" --in "$bank" --out "$work/exact.csv" \
+    --threshold 1 --hash-radius -1
 grep -F -e "$query" -e "$bank/zz_copy.jpg" "$work/exact.csv" | cut -d, -f1 | sort -u >"$work/groups_of_copies"
 if [ "$(wc -l <"$work/groups_of_copies")" -eq 1 ] && grep -qF "$bank/zz_copy.jpg,1.000000" "$work/exact.csv"; then
     pass "the byte copy is found by its content hash"; else fail "the byte copy at threshold 1"; cat "$work/exact.csv"; fi
+# The difference hash finds the mirrored copy whatever the features say (threshold 1).
+expect_status 0 "dedup at threshold 1 with the hashes" "$simclr" dedup --model "$model" --in "$bank" \
+    --out "$work/groups.csv" --threshold 1
+if [ -n "$(group_of "$bank/original.png")" ] && [ "$(group_of "$bank/original.png")" = "$(group_of "$bank/original_flip.png")" ]; then
+    pass "the mirrored copy is grouped by its mirrored difference hash"; else fail "the hash missed the mirrored copy"; fi
+expect_text "$work/out" "or difference hashes within 6 bits" "dedup reports the hash radius"
 expect_status 2 "dedup: an empty folder" "$simclr" dedup --model "$model" --in "$work/empty" --out "$work/never.csv"
 expect_same "$work/err" "simclr: error: --in $work/empty: no .png, .jpg or .jpeg image in it (searched recursively)" \
     "dedup: empty folder message"

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "simclr/image_hash.h"
 #include "simclr/knn.h"
 #include "simclr/similarity.h"
 #include "test_support.h"
@@ -442,6 +443,64 @@ static void expect_input_error(int status, simclr_error *err, const char *text)
     simclr_error_clear(err);
 }
 
+/* The difference hash: a left-to-right ramp is darker on the left of every cell pair (all ones),
+ * its mirror all zeros; a brightness shift or a different size of the same picture keeps the
+ * bits, mirroring is undone by the mirrored hash; random images differ in about half the bits. */
+static void test_difference_hash(void **state)
+{
+    (void)state;
+    enum { H = 32, W = 32 };
+    static uint8_t ramp[H * W * 3], brighter[H * W * 3], mirrored[H * W * 3], noise[H * W * 3], big[64 * 64 * 3];
+    for (int y = 0; y < H; y++)
+        for (int x = 0; x < W; x++)
+            for (int c = 0; c < 3; c++) {
+                size_t i = ((size_t)y * W + (size_t)x) * 3 + (size_t)c;
+                ramp[i] = (uint8_t)(x * 7 + y % 3);
+                brighter[i] = (uint8_t)(ramp[i] + 20);
+                mirrored[((size_t)y * W + (size_t)(W - 1 - x)) * 3 + (size_t)c] = ramp[i];
+            }
+    for (int y = 0; y < 64; y++)
+        for (int x = 0; x < 64; x++)
+            for (int c = 0; c < 3; c++) big[((size_t)y * 64 + (size_t)x) * 3 + (size_t)c] = ramp[((size_t)(y / 2) * W + (size_t)(x / 2)) * 3 + (size_t)c];
+    uint64_t hash = simclr_image_difference_hash(ramp, H, W, 3, 0);
+    assert_true(hash == ~(uint64_t)0);
+    assert_true(simclr_image_difference_hash(ramp, H, W, 3, 1) == 0);
+    assert_true(simclr_image_difference_hash(brighter, H, W, 3, 0) == hash);
+    assert_true(simclr_image_difference_hash(big, 64, 64, 3, 0) == hash);
+    assert_true(simclr_image_difference_hash(mirrored, H, W, 3, 1) == hash);
+    assert_int_equal(simclr_hash_distance(simclr_image_difference_hash(mirrored, H, W, 3, 0), hash), 64);
+    uint64_t state_bits = 88172645463325252ULL;
+    for (size_t i = 0; i < sizeof noise; i++) {
+        state_bits ^= state_bits << 13, state_bits ^= state_bits >> 7, state_bits ^= state_bits << 17;
+        noise[i] = (uint8_t)state_bits;
+    }
+    int distance = simclr_hash_distance(simclr_image_difference_hash(noise, H, W, 3, 0), hash);
+    assert_true(distance > 16 && distance < 48);
+    assert_true(simclr_image_difference_hash(ramp, 7, 8, 3, 0) == 0); /* too small */
+}
+
+/* Hash groups join embedding groups: rows 0 and 2 by their hashes, rows 1 and 3 by one mirrored. */
+static void test_hash_groups(void **state)
+{
+    (void)state;
+    uint64_t hashes[5] = {0xF0F0F0F0F0F0F0F0ULL, 0x1234ULL, 0xF0F0F0F0F0F0F0F1ULL, 0xFFFF000000000000ULL, 0xAAAAULL};
+    uint64_t mirrored[5] = {0, 0xFFFF000000000001ULL, 0, 0x1234ULL, 0x5555ULL};
+    int64_t group[5] = {0, 1, 2, 3, 3}; /* rows 3 and 4 grouped by their features */
+    size_t group_count = 4;
+    simclr_error err = {0};
+    assert_int_equal(simclr_similarity_join_hash_groups(hashes, mirrored, 5, 1, group, &group_count, &err), 0);
+    assert_int_equal(group_count, 2);
+    int64_t expected[5] = {0, 1, 0, 1, 1};
+    assert_memory_equal(group, expected, sizeof expected);
+    int64_t alone[5] = {0, 1, 2, 3, 4};
+    group_count = 5;
+    assert_int_equal(simclr_similarity_join_hash_groups(hashes, NULL, 5, 0, alone, &group_count, &err), 0);
+    assert_int_equal(group_count, 5);
+    assert_int_equal(simclr_similarity_join_hash_groups(hashes, NULL, 5, 65, alone, &group_count, &err), -1);
+    assert_non_null(strstr(simclr_error_message(&err), "radius 65"));
+    simclr_error_clear(&err);
+}
+
 static void test_bad_inputs(void **state)
 {
     (void)state;
@@ -484,6 +543,8 @@ int main(void)
         cmocka_unit_test(test_k_center_against_plain_greedy),
         cmocka_unit_test(test_k_center_within_twice_the_optimum),
         cmocka_unit_test(test_k_center_distinct_among_duplicates),
+        cmocka_unit_test(test_difference_hash),
+        cmocka_unit_test(test_hash_groups),
         cmocka_unit_test(test_bad_inputs),
     };
     return test_exit_status(cmocka_run_group_tests(tests, NULL, NULL));

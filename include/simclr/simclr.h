@@ -16,6 +16,7 @@
 #include "simclr/export.h"
 #include "simclr/features.h"
 #include "simclr/history.h"
+#include "simclr/image_hash.h"
 #include "simclr/image_io.h"
 #include "simclr/inference.h"
 #include "simclr/knn.h"

@@ -85,6 +85,13 @@ int simclr_similarity_nearest_other(const float *rows, size_t count, int dim, in
 int simclr_similarity_groups(const float *rows, size_t count, int dim, float threshold, int64_t *group,
                              size_t *group_count, simclr_error *err);
 
+/* Joins the groups (as simclr_similarity_groups numbers them) of every two rows whose perceptual
+ * hashes (image_hash.h) differ in at most radius bits, either as they are or one of them mirrored
+ * (mirrored: the hashes of the mirrored images; may be NULL), and numbers the groups again in the
+ * order of their first row. Every pair of rows is compared (count^2 / 2 popcounts). */
+int simclr_similarity_join_hash_groups(const uint64_t *hashes, const uint64_t *mirrored, size_t count, int radius,
+                                       int64_t *group, size_t *group_count, simclr_error *err);
+
 /* The most central member of each group: the row with the highest mean similarity to the other
  * images of its group (ties: the lower row). copies (may be NULL: 1 each) says how many identical
  * images row i stands for (exact duplicates embedded once): with s the sum of copies[j] * row j over

@@ -14,11 +14,14 @@
 #include "download/download_internal.h" /* SHA-256 through OpenSSL */
 #include "similarity_cli.h"
 #include "simclr/atomic_file.h"
+#include "simclr/image_hash.h"
+#include "simclr/image_io.h"
 #include "simclr/similarity.h"
 
 /* The default --threshold: see "Choosing --threshold" in the README (a tiny CIFAR-10 model's
  * flipped, 10%-cropped and colour-shifted copies against its distinct images). */
 #define DEDUP_DEFAULT_THRESHOLD 0.99
+#define DEDUP_DEFAULT_HASH_RADIUS 6
 #define DEDUP_SHEET_COLUMNS 8
 
 typedef struct content_index {
@@ -202,12 +205,46 @@ static int plan_sheet(sheet_plan *plan, const image_list *files, const size_t *c
     return 0;
 }
 
+/* The difference hash of each embedded image, as it is and mirrored, from the image fitted to the
+ * model's input as the model saw it; decoded in parallel. A file that cannot be read again (it
+ * changed since it was embedded) hashes as 0 and its mirror as all ones: it joins nothing. */
+static int hash_images(const image_list *list, const simclr_feature_extractor *fx, uint64_t *hashes,
+                       uint64_t *mirrored, simclr_error *err)
+{
+    const simclr_tensor_shape *input = &fx->info.model.input;
+    size_t image_bytes = (size_t)input->height * (size_t)input->width * (size_t)input->channels;
+    int failed = 0;
+#pragma omp parallel
+    {
+        uint8_t *pixels = malloc(image_bytes);
+        if (!pixels) {
+#pragma omp atomic write
+            failed = 1;
+        }
+#pragma omp for schedule(dynamic, 16)
+        for (size_t i = 0; i < list->count; i++) {
+            simclr_error local = {0};
+            hashes[i] = 0;
+            mirrored[i] = ~(uint64_t)0;
+            if (pixels && simclr_image_load_fitted(list->paths[i], pixels, input->height, input->width,
+                                                   input->channels, fx->info.resize, &local) == 0) {
+                hashes[i] = simclr_image_difference_hash(pixels, input->height, input->width, input->channels, 0);
+                mirrored[i] = simclr_image_difference_hash(pixels, input->height, input->width, input->channels, 1);
+            }
+            simclr_error_clear(&local);
+        }
+        free(pixels);
+    }
+    return failed ? simclr_error_set(err, SIMCLR_ERROR_KIND_RESOURCE, "out of memory (image hashes)") : 0;
+}
+
 int command_dedup(int argc, char **argv)
 {
     similarity_cli options;
     similarity_cli_defaults(&options);
     const char *in = NULL, *out = NULL, *sheet = NULL;
     double threshold = DEDUP_DEFAULT_THRESHOLD;
+    long long hash_radius = DEDUP_DEFAULT_HASH_RADIUS;
     option_spec specs[CLI_MAX_SPECS];
     size_t spec_count = 0;
     similarity_cli_add_specs(&options, specs, &spec_count);
@@ -221,6 +258,11 @@ int command_dedup(int argc, char **argv)
                                         "images whose features have a cosine similarity of at least T are "
                                         "near-duplicates (byte-identical files always are)",
                                         "0.99"};
+    specs[spec_count++] = (option_spec){"hash-radius", OPTION_TYPE_INT, &hash_radius, -1, 64, NULL, "R",
+                                        "images whose difference hashes (64 bits, of the image as it is or "
+                                        "mirrored) differ in at most R bits are near-duplicates too; -1: "
+                                        "features only",
+                                        "6"};
     specs[spec_count++] = (option_spec){"sheet", OPTION_TYPE_STRING, &sheet, 0, 0, NULL, "FILE.png",
                                         "also draw each group, file names under the thumbnails", NULL};
     option_parser parser = {.command = "dedup",
@@ -228,7 +270,8 @@ int command_dedup(int argc, char **argv)
                             .summary = "Finds the duplicate images of a folder: byte-identical files by SHA-256, "
                                        "before any image is decoded, then near-duplicates, the union of every pair "
                                        "of images whose features have a cosine similarity of at least --threshold "
-                                       "(blocked matrix products). Writes each group of two or more, its most "
+                                       "(blocked matrix products) or whose difference hashes differ in at most "
+                                       "--hash-radius bits. Writes each group of two or more, its most "
                                        "central image (the highest mean similarity to the others) first.",
                             .specs = specs,
                             .spec_count = spec_count};
@@ -238,6 +281,7 @@ int command_dedup(int argc, char **argv)
     image_list files = {0}, contents = {0};
     size_t *content = NULL, *content_file = NULL, *row_of_file = NULL, *copies = NULL;
     int64_t *group = NULL, *center = NULL;
+    uint64_t *hashes = NULL;
     float *rows = NULL;
     dedup_result result = {0};
     sheet_plan plan = {0};
@@ -298,7 +342,16 @@ int command_dedup(int argc, char **argv)
     center = group ? simclr_checked_calloc(contents.count, sizeof *center, "groups", &err) : NULL;
     if (!center ||
         simclr_similarity_groups(rows, contents.count, options.fx.dim, (float)threshold, group, &group_count,
-                                 &err) != 0 ||
+                                 &err) != 0)
+        goto fail;
+    if (hash_radius >= 0) {
+        hashes = simclr_checked_calloc(2 * contents.count, sizeof *hashes, "image hashes", &err);
+        if (!hashes || hash_images(&contents, &options.fx, hashes, hashes + contents.count, &err) != 0 ||
+            simclr_similarity_join_hash_groups(hashes, hashes + contents.count, contents.count, (int)hash_radius,
+                                               group, &group_count, &err) != 0)
+            goto fail;
+    }
+    if (
         simclr_similarity_group_centers(rows, contents.count, options.fx.dim, group, group_count, copies, center,
                                         &err) != 0 ||
         gather_groups(&files, row_of_file, rows, options.fx.dim, group, group_count, center, &result, &err) != 0)
@@ -314,8 +367,13 @@ int command_dedup(int argc, char **argv)
     printf("\n");
     printf("exact     %zu byte %s of another file (SHA-256, %.2f s): %zu distinct images embedded (%.2f s)\n",
            byte_copies, byte_copies == 1 ? "copy" : "copies", hash_seconds, contents.count, feature_seconds);
-    printf("groups    %zu of two or more images, %zu images in all (cosine similarity >= %g, %.2f s)\n",
-           result.groups, result.images, threshold, group_seconds);
+    if (hash_radius >= 0)
+        printf("groups    %zu of two or more images, %zu images in all (cosine similarity >= %g or difference "
+               "hashes within %lld bits, %.2f s)\n",
+               result.groups, result.images, threshold, hash_radius, group_seconds);
+    else
+        printf("groups    %zu of two or more images, %zu images in all (cosine similarity >= %g, %.2f s)\n",
+               result.groups, result.images, threshold, group_seconds);
     printf("wrote     %s\n", out);
     if (sheet) {
         size_t shown = 0;
@@ -339,6 +397,7 @@ done:
     dedup_result_free(&result);
     free(rows);
     free(group);
+    free(hashes);
     free(center);
     free(copies);
     free(row_of_file);

@@ -3,6 +3,8 @@
  * group from one sum per group. */
 #include "simclr/similarity.h"
 
+#include "simclr/image_hash.h"
+
 #include <cblas.h>
 #include <stdlib.h>
 #include <string.h>
@@ -80,6 +82,42 @@ int simclr_similarity_groups(const float *rows, size_t count, int dim, float thr
     free(parent);
     free(size);
     free(similarities);
+    return 0;
+}
+
+int simclr_similarity_join_hash_groups(const uint64_t *hashes, const uint64_t *mirrored, size_t count, int radius,
+                                       int64_t *group, size_t *group_count, simclr_error *err)
+{
+    if (radius < 0 || radius > 64)
+        return simclr_error_input(err, "hash groups: radius %d, expected 0..64 bits", radius);
+    size_t groups = *group_count;
+    size_t *parent = simclr_checked_calloc(groups ? groups : 1, sizeof(size_t), "hash groups", err);
+    size_t *size = parent ? simclr_checked_calloc(groups ? groups : 1, sizeof(size_t), "hash groups", err) : NULL;
+    if (!size) {
+        free(parent);
+        return -1;
+    }
+    for (size_t g = 0; g < groups; g++) {
+        parent[g] = g;
+        size[g] = 1;
+    }
+    for (size_t i = 0; i < count; i++) {
+        for (size_t j = i + 1; j < count; j++) {
+            if (simclr_hash_distance(hashes[i], hashes[j]) <= radius ||
+                (mirrored && simclr_hash_distance(hashes[i], mirrored[j]) <= radius))
+                join(parent, size, (size_t)group[i], (size_t)group[j]);
+        }
+    }
+    size_t renumbered = 0;
+    for (size_t g = 0; g < groups; g++) size[g] = SIZE_MAX;
+    for (size_t i = 0; i < count; i++) {
+        size_t root = find_root(parent, (size_t)group[i]);
+        if (size[root] == SIZE_MAX) size[root] = renumbered++;
+        group[i] = (int64_t)size[root];
+    }
+    *group_count = renumbered;
+    free(parent);
+    free(size);
     return 0;
 }
 

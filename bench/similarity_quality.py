@@ -1,0 +1,320 @@
+"""Issue 26's quality and speed figures (docs/RESULTS.md, "After training"), run by
+bench/similarity.sh in a venv with NumPy, Pillow, faiss-cpu and scikit-learn:
+
+  dedup   near-duplicates made here (mirrored; cropped by 10 %: 5 % off each side, scaled back;
+          JPEG-recompressed at quality 50; colour-shifted: red +24, green +8, blue -16) of 500
+          images among CIFAR-10 images. The threshold is calibrated on a set built from training
+          images (5,000 + 2,000 copies) and measured on one built from the 10,000 test images
+          (+ 2,000 copies): pair precision and recall of `simclr dedup` (pairs in one group
+          against pairs of one family: an image and its copies), per kind of copy, and the same
+          for a 64-bit difference hash (dHash, on 9x8 grey pixels) at several Hamming radii.
+  select  linear evaluation (standardised features, L-BFGS softmax regression, the test split)
+          of the frozen encoder trained on 1 %, 2 % and 5 % of CIFAR-10's training images chosen
+          by `simclr select` (greedy k-center) or at random (5 draws).
+  search  100k queries x 100k bank rows, top 10, D = 128 and 512 (random unit vectors): simclr's
+          exact search (simclr.similar: blocked sgemm + heaps) against faiss-cpu's IndexFlatIP,
+          scikit-learn's NearestNeighbors (brute, cosine) and NumPy (blocked matmul +
+          argpartition), each timed once, every result checked against NumPy's neighbours.
+
+  similarity_quality.py --simclr BIN --model CKPT --data CIFAR10_DIR --work DIR [--parts dedup,select,search]
+"""
+import argparse
+import csv
+import os
+import subprocess
+import sys
+import time
+
+import numpy as np
+from PIL import Image
+
+VARIANTS = ("flip", "crop", "jpeg50", "colour")
+
+
+def run(command, **kwargs):
+    started = time.perf_counter()
+    result = subprocess.run(command, capture_output=True, text=True, **kwargs)
+    if result.returncode != 0:
+        sys.exit("failed (%d): %s\n%s%s" % (result.returncode, " ".join(command), result.stdout, result.stderr))
+    return result, time.perf_counter() - started
+
+
+def list_images(root):
+    found = []
+    for directory, _, names in os.walk(root):
+        found += [os.path.join(directory, n) for n in names if n.lower().endswith((".png", ".jpg", ".jpeg"))]
+    return sorted(found)
+
+
+def make_variant(image, kind):
+    width, height = image.size
+    if kind == "flip":
+        return image.transpose(Image.FLIP_LEFT_RIGHT)
+    if kind == "crop":
+        dx, dy = round(width * 0.05), round(height * 0.05)
+        return image.crop((dx, dy, width - dx, height - dy)).resize((width, height), Image.BILINEAR)
+    if kind == "colour":
+        shift = np.array([24, 8, -16], dtype=np.int16)
+        pixels = np.asarray(image.convert("RGB"), dtype=np.int16) + shift
+        return Image.fromarray(np.clip(pixels, 0, 255).astype(np.uint8))
+    raise ValueError(kind)
+
+
+def build_duplicate_set(sources, folder, copies_of, seed):
+    """Links the source images into folder/orig and writes 4 copies of copies_of of them into
+    folder/copies; returns {path: family}, family = the index of the source image."""
+    os.makedirs(os.path.join(folder, "orig"), exist_ok=True)
+    os.makedirs(os.path.join(folder, "copies"), exist_ok=True)
+    family = {}
+    for i, source in enumerate(sources):
+        link = os.path.join(folder, "orig", "%05d%s" % (i, os.path.splitext(source)[1]))
+        if not os.path.lexists(link):
+            os.symlink(os.path.abspath(source), link)
+        family[link] = i
+    chosen = np.random.default_rng(seed).choice(len(sources), copies_of, replace=False)
+    for i in sorted(chosen):
+        image = Image.open(sources[i]).convert("RGB")
+        for kind in VARIANTS:
+            if kind == "jpeg50":
+                path = os.path.join(folder, "copies", "%05d_jpeg50.jpg" % i)
+                image.save(path, quality=50)
+            else:
+                path = os.path.join(folder, "copies", "%05d_%s.png" % (i, kind))
+                make_variant(image, kind).save(path)
+            family[path] = i
+    return family
+
+
+def pair_scores(groups, family):
+    """Pair precision and recall of groups (lists of paths) against the families, and the share of
+    each kind of copy grouped with its original."""
+    group_of = {}
+    for g, members in enumerate(groups):
+        for path in members:
+            group_of[path] = g
+    predicted = sum(len(m) * (len(m) - 1) // 2 for m in groups)
+    by_family = {}
+    for path, f in family.items():
+        by_family.setdefault(f, []).append(path)
+    true_pairs = correct = 0
+    found = {kind: [0, 0] for kind in VARIANTS}
+    for members in by_family.values():
+        if len(members) < 2:
+            continue
+        true_pairs += len(members) * (len(members) - 1) // 2
+        for a in range(len(members)):
+            for b in range(a + 1, len(members)):
+                ga, gb = group_of.get(members[a]), group_of.get(members[b])
+                correct += ga is not None and ga == gb
+        original = next(p for p in members if "/orig/" in p)
+        for path in members:
+            if path == original:
+                continue
+            kind = next(k for k in VARIANTS if "_" + k + "." in os.path.basename(path))
+            found[kind][1] += 1
+            found[kind][0] += group_of.get(path) is not None and group_of.get(path) == group_of.get(original)
+    precision = correct / predicted if predicted else 1.0
+    recall = correct / true_pairs if true_pairs else 1.0
+    return precision, recall, {k: v[0] / v[1] for k, v in found.items()}, predicted
+
+
+def dedup_groups(args, folder, options):
+    out = os.path.join(args.work, "groups.csv")
+    run([args.simclr, "dedup", "--model", args.model, "--in", folder, "--out", out,
+         "--cache-dir", os.path.join(args.work, "cache"), "--quiet"] + options)
+    groups = {}
+    with open(out, newline="") as f:
+        for row in csv.DictReader(f):
+            groups.setdefault(row["group"], []).append(row["path"])
+    return list(groups.values())
+
+
+def dhash(path):
+    grey = np.asarray(Image.open(path).convert("L").resize((9, 8), Image.LANCZOS), dtype=np.int16)
+    bits = (grey[:, 1:] > grey[:, :-1]).flatten()
+    return int(np.packbits(bits).view(">u8")[0])
+
+
+def dhash_groups(paths, hashes, radius):
+    parent = list(range(len(paths)))
+
+    def find(i):
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    values = np.array(hashes, dtype=np.uint64)
+    for start in range(0, len(values), 1024):
+        block = values[start:start + 1024, None] ^ values[None, :]
+        distance = np.bitwise_count(block)
+        rows, cols = np.nonzero(distance <= radius)
+        for r, c in zip(rows + start, cols):
+            if r < c:
+                a, b = find(r), find(c)
+                if a != b:
+                    parent[b] = a
+    groups = {}
+    for i in range(len(paths)):
+        groups.setdefault(find(i), []).append(paths[i])
+    return [g for g in groups.values() if len(g) > 1]
+
+
+def part_dedup(args):
+    train = list_images(os.path.join(args.data, "train"))
+    test = list_images(os.path.join(args.data, "test"))
+    per_class = {}
+    for path in train:
+        per_class.setdefault(os.path.basename(os.path.dirname(path)), []).append(path)
+    calibration_sources = [p for c in sorted(per_class) for p in per_class[c][:500]]
+    sets = {"calibration (train)": (calibration_sources, os.path.join(args.work, "dup_calibration"), 1),
+            "evaluation (test)": (test, os.path.join(args.work, "dup_evaluation"), 2)}
+    # (threshold, hash radius): features only, then with simclr's difference hash, then the defaults.
+    settings = [(t, -1) for t in (0.95, 0.96, 0.97, 0.98, 0.985, 0.99, 0.995)]
+    settings += [(t, 4) for t in (0.98, 0.985, 0.99, 0.995)] + [(0.99, r) for r in (0, 2, 6, 8)]
+    settings += [(None, None)]
+    for name, (sources, folder, seed) in sets.items():
+        family = build_duplicate_set(sources, folder, 500, seed)
+        print("\n### dedup, %s set: %d images (%d originals, 500 of them with 4 copies)\n" %
+              (name, len(family), len(sources)))
+        print("| method | threshold | hash radius | pairs found | precision | recall | " +
+              " | ".join("recall %s" % k for k in VARIANTS) + " |")
+        print("|---|---|---|---|---|---|" + "---|" * len(VARIANTS))
+        started = time.perf_counter()
+        for threshold, radius in settings:
+            options = [] if threshold is None else ["--threshold", str(threshold), "--hash-radius", str(radius)]
+            groups = dedup_groups(args, folder, options)
+            precision, recall, kinds, predicted = pair_scores(groups, family)
+            print("| simclr dedup | %s | %s | %d | %.3f | %.3f | %s |" % (
+                "default" if threshold is None else threshold, "default" if radius is None else
+                ("off" if radius < 0 else radius), predicted, precision, recall,
+                " | ".join("%.3f" % kinds[k] for k in VARIANTS)))
+            sys.stdout.flush()
+        paths = sorted(family)
+        hashes = [dhash(p) for p in paths]
+        for radius in (0, 2, 4, 6, 8, 10):
+            precision, recall, kinds, predicted = pair_scores(dhash_groups(paths, hashes, radius), family)
+            print("| dHash (PIL, Lanczos 9x8) | | %d | %d | %.3f | %.3f | %s |" % (
+                radius, predicted, precision, recall, " | ".join("%.3f" % kinds[k] for k in VARIANTS)))
+        print("\n(%.0f s for this set)" % (time.perf_counter() - started))
+
+
+def embed_folder(args, folder, name):
+    out = os.path.join(args.work, name + ".npy")
+    if not os.path.exists(out):
+        run([args.simclr, "embed", "--model", args.model, "--out", out, folder])
+    rows = np.load(out)
+    with open(out[:-4] + ".csv", newline="") as f:
+        reader = csv.reader(f)
+        header = next(reader)
+        column = header.index("source") if "source" in header else 0
+        names = [row[column] for row in reader]
+    return rows, names
+
+
+def linear_eval(train_x, train_y, test_x, test_y):
+    from sklearn.linear_model import LogisticRegression
+    mean, std = train_x.mean(0), train_x.std(0) + 1e-6
+    model = LogisticRegression(max_iter=2000)
+    model.fit((train_x - mean) / std, train_y)
+    return float((model.predict((test_x - mean) / std) == test_y).mean())
+
+
+def part_select(args):
+    train_dir, test_dir = os.path.join(args.data, "train"), os.path.join(args.data, "test")
+    train_x, train_names = embed_folder(args, train_dir, "train")
+    test_x, test_names = embed_folder(args, test_dir, "test")
+    label = lambda name: os.path.basename(os.path.dirname(name))
+    classes = sorted({label(n) for n in train_names})
+    train_y = np.array([classes.index(label(n)) for n in train_names])
+    test_y = np.array([classes.index(label(n)) for n in test_names])
+    row_of = {os.path.abspath(n): i for i, n in enumerate(train_names)}
+    budgets = [len(train_names) // 100, len(train_names) // 50, len(train_names) // 20]
+    subset = os.path.join(args.work, "subset.csv")
+    _, seconds = run([args.simclr, "select", "--model", args.model, "--in", train_dir, "--n", str(max(budgets)),
+                      "--out", subset, "--cache-dir", os.path.join(args.work, "cache"), "--quiet"])
+    with open(subset, newline="") as f:
+        chosen = [row_of[os.path.abspath(row["path"])] for row in csv.DictReader(f)]
+    print("\n### select: linear evaluation on %d test images (select --n %d: %.0f s)\n" %
+          (len(test_y), max(budgets), seconds))
+    print("| budget | k-center | random (mean ± std of 5) | k-center classes present (min per class) |")
+    print("|---|---|---|---|")
+    for budget in budgets:
+        rows = np.array(chosen[:budget])
+        kcenter = linear_eval(train_x[rows], train_y[rows], test_x, test_y)
+        randoms = []
+        for seed in range(5):
+            pick = np.random.default_rng(seed).choice(len(train_y), budget, replace=False)
+            randoms.append(linear_eval(train_x[pick], train_y[pick], test_x, test_y))
+        counts = np.bincount(train_y[rows], minlength=len(classes))
+        print("| %d (%.0f %%) | %.2f %% | %.2f ± %.2f %% | %d (%d) |" % (
+            budget, 100.0 * budget / len(train_y), 100 * kcenter, 100 * np.mean(randoms), 100 * np.std(randoms),
+            int((counts > 0).sum()), int(counts.min())))
+        sys.stdout.flush()
+
+
+def numpy_top_k(queries, bank, k):
+    indices = np.empty((len(queries), k), dtype=np.int64)
+    for start in range(0, len(queries), 1024):
+        s = queries[start:start + 1024] @ bank.T
+        part = np.argpartition(-s, k, axis=1)[:, :k]
+        order = np.argsort(-np.take_along_axis(s, part, 1), axis=1, kind="stable")
+        indices[start:start + 1024] = np.take_along_axis(part, order, 1)
+    return indices
+
+
+def part_search(args):
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "python"))
+    import simclr
+    import faiss
+    from sklearn.neighbors import NearestNeighbors
+    count, k = args.search_rows, 10
+    print("\n### search: %d x %d, top %d (faiss %s, %d threads)\n" % (count, count, k, faiss.__version__,
+                                                                     faiss.omp_get_max_threads()))
+    print("| D | method | seconds | GFLOP/s | same top-10 as NumPy |")
+    print("|---|---|---|---|---|")
+    for dim in (128, 512):
+        rng = np.random.default_rng(dim)
+        bank = rng.standard_normal((count, dim), dtype=np.float32)
+        bank /= np.linalg.norm(bank, axis=1, keepdims=True)
+        queries = rng.standard_normal((count, dim), dtype=np.float32)
+        queries /= np.linalg.norm(queries, axis=1, keepdims=True)
+        flops = 2.0 * count * count * dim
+        results = {}
+        started = time.perf_counter()
+        results["NumPy (matmul + argpartition)"] = (numpy_top_k(queries, bank, k), time.perf_counter() - started)
+        started = time.perf_counter()
+        indices, _ = simclr.similar(queries, bank, k)
+        results["simclr.similar (exact)"] = (indices, time.perf_counter() - started)
+        started = time.perf_counter()
+        index = faiss.IndexFlatIP(dim)
+        index.add(bank)
+        _, indices = index.search(queries, k)
+        results["faiss IndexFlatIP (exact)"] = (indices, time.perf_counter() - started)
+        started = time.perf_counter()
+        nn = NearestNeighbors(n_neighbors=k, algorithm="brute", metric="cosine", n_jobs=-1).fit(bank)
+        _, indices = nn.kneighbors(queries)
+        results["scikit-learn NearestNeighbors (brute, cosine)"] = (indices, time.perf_counter() - started)
+        truth = results["NumPy (matmul + argpartition)"][0]
+        for name, (indices, seconds) in results.items():
+            same = float((np.sort(indices, 1) == np.sort(truth, 1)).all(1).mean())
+            print("| %d | %s | %.1f | %.0f | %.4f |" % (dim, name, seconds, flops / seconds / 1e9, same))
+            sys.stdout.flush()
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--simclr", required=True)
+    parser.add_argument("--model", required=True)
+    parser.add_argument("--data", required=True)
+    parser.add_argument("--work", required=True)
+    parser.add_argument("--parts", default="dedup,select,search")
+    parser.add_argument("--search-rows", type=int, default=100000)
+    args = parser.parse_args()
+    os.makedirs(args.work, exist_ok=True)
+    for part in args.parts.split(","):
+        {"dedup": part_dedup, "select": part_select, "search": part_search}[part](args)
+
+
+if __name__ == "__main__":
+    main()
