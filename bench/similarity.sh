@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Issue 26's benchmark (docs/RESULTS.md, "After training: duplicates, selection, search"):
 #   bench/similarity.sh [build/simclr] CHECKPOINT [PARTS]
-# runs bench/similarity_quality.py (PARTS: dedup,select,search; all by default) in a venv of its
+# runs bench/similarity_quality.py (PARTS: dedup,select,search,hnsw; all by default) in a venv of its
 # own (build-bench/venv-similar: NumPy, Pillow, faiss-cpu, scikit-learn from PyPI, made once) on
 # the CIFAR-10 JPEG folders (SIMCLR_CIFAR10_DIR, default ../shared/data/cifar10), with the
 # library of the same build for simclr.similar. CHECKPOINT: a pretrained encoder, as in
@@ -13,7 +13,7 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 simclr=$(readlink -f "${1:-build/simclr}")
 checkpoint=${2:?usage: bench/similarity.sh [build/simclr] CHECKPOINT [PARTS]}
-parts=${3:-dedup,select,search}
+parts=${3:-dedup,select,search,hnsw}
 data=${SIMCLR_CIFAR10_DIR:-$(cd "$here/../.." && pwd)/shared/data/cifar10}
 [ -d "$data/train" ] && [ -d "$data/test" ] || { echo "similarity.sh: no CIFAR-10 folders at $data" >&2; exit 2; }
 venv=${BENCH_VENV:-$here/../build-bench/venv-similar}

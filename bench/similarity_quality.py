@@ -11,6 +11,9 @@ bench/similarity.sh in a venv with NumPy, Pillow, faiss-cpu and scikit-learn:
   select  linear evaluation (standardised features, L-BFGS softmax regression, the test split)
           of the frozen encoder trained on 1 %, 2 % and 5 % of CIFAR-10's training images chosen
           by `simclr select` (greedy k-center) or at random (5 draws).
+  hnsw    recall@10 of `similar --index hnsw` against `--index exact` (CIFAR-10 test images
+          against the training images' embeddings), and of faiss-cpu's HNSW with the same settings
+          on the random sets below.
   search  100k queries x 100k bank rows, top 10, D = 128 and 512 (random unit vectors): simclr's
           exact search (simclr.similar: blocked sgemm + heaps) against faiss-cpu's IndexFlatIP,
           scikit-learn's NearestNeighbors (brute, cosine) and NumPy (blocked matmul +
@@ -302,18 +305,72 @@ def part_search(args):
             sys.stdout.flush()
 
 
+def similar_csv(args, bank, queries, index, extra=()):
+    result, seconds = run([args.simclr, "similar", "--model", args.model, "--embeddings", bank, queries, "--top", "10",
+                           "--format", "csv", "--index", index, "--quiet"] + list(extra))
+    found = {}
+    for row in csv.DictReader(result.stdout.splitlines()):
+        found.setdefault(row["query"], []).append(row["path"])
+    return found, seconds
+
+
+def part_hnsw(args):
+    """Recall@10 of similar --index hnsw against --index exact: the 10,000 CIFAR-10 test images
+    against the 50,000 training images' embeddings; then faiss-cpu's HNSW with simclr's settings
+    on the random 100k x 100k sets of part_search."""
+    embed_folder(args, os.path.join(args.data, "train"), "train")
+    bank = os.path.join(args.work, "train.npy")
+    queries = os.path.join(args.data, "test")
+    exact, exact_seconds = similar_csv(args, bank, queries, "exact")
+    print("\n### similar --index hnsw: recall@10 against --index exact\n")
+    print("| bank | queries | index | efSearch | seconds (whole command) | recall@10 |")
+    print("|---|---|---|---|---|---|")
+    print("| 50,000 CIFAR-10 train embeddings | 10,000 test images | exact | | %.1f | 1.0000 |" % exact_seconds)
+    for ef in (16, 128, 512):
+        approximate, seconds = similar_csv(args, bank, queries, "hnsw", ["--ef-search", str(ef)])
+        hits = sum(len(set(approximate[q]) & set(exact[q])) for q in exact)
+        print("| 50,000 CIFAR-10 train embeddings | 10,000 test images | HNSW | %d | %.1f | %.4f |" % (
+            ef, seconds, hits / (10.0 * len(exact))))
+        sys.stdout.flush()
+    import faiss
+    count = args.search_rows
+    for dim in (128, 512):
+        rng = np.random.default_rng(dim)
+        bank_rows = rng.standard_normal((count, dim), dtype=np.float32)
+        bank_rows /= np.linalg.norm(bank_rows, axis=1, keepdims=True)
+        query_rows = rng.standard_normal((count, dim), dtype=np.float32)
+        query_rows /= np.linalg.norm(query_rows, axis=1, keepdims=True)
+        flat = faiss.IndexFlatIP(dim)
+        flat.add(bank_rows)
+        _, truth = flat.search(query_rows, 10)
+        started = time.perf_counter()
+        index = faiss.IndexHNSWFlat(dim, 32, faiss.METRIC_INNER_PRODUCT)
+        index.hnsw.efConstruction = 80
+        index.add(bank_rows)
+        built = time.perf_counter() - started
+        for ef in (128, 512):
+            index.hnsw.efSearch = ef
+            started = time.perf_counter()
+            _, found = index.search(query_rows, 10)
+            seconds = time.perf_counter() - started
+            recall = np.mean([len(set(a) & set(b)) / 10.0 for a, b in zip(found, truth)])
+            print("| %d random unit vectors, D %d (faiss-cpu %s) | %d | HNSW | %d | %.1f build + %.1f search | %.4f |" % (
+                count, dim, faiss.__version__, count, ef, built, seconds, recall))
+            sys.stdout.flush()
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--simclr", required=True)
     parser.add_argument("--model", required=True)
     parser.add_argument("--data", required=True)
     parser.add_argument("--work", required=True)
-    parser.add_argument("--parts", default="dedup,select,search")
+    parser.add_argument("--parts", default="dedup,select,search,hnsw")
     parser.add_argument("--search-rows", type=int, default=100000)
     args = parser.parse_args()
     os.makedirs(args.work, exist_ok=True)
     for part in args.parts.split(","):
-        {"dedup": part_dedup, "select": part_select, "search": part_search}[part](args)
+        {"dedup": part_dedup, "select": part_select, "search": part_search, "hnsw": part_hnsw}[part](args)
 
 
 if __name__ == "__main__":

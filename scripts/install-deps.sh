@@ -7,6 +7,7 @@ packages=(build-essential cmake pkg-config libdnnl-dev libopenblas-openmp-dev zl
           libpng-dev libjpeg62-turbo-dev libplplot-dev plplot-driver-cairo libcairo2-dev
           libcmocka-dev liblapacke-dev dataset-fashion-mnist
           libcurl4-openssl-dev libarchive-dev libssl-dev
+          libfaiss-dev  # issue 26: similar --index hnsw, optional at build time
           libopenmpi-dev openmpi-bin  # issue 14: data-parallel training (mpirun), optional at build time
           python3-numpy python3-pytest python3-venv python3-setuptools) # python/ and its tests
 for group in "$@"; do

@@ -13,13 +13,16 @@ if ! grep -qw avx2 /proc/cpuinfo || ! grep -qw fma /proc/cpuinfo; then
     echo "test-other-cpus: this CPU has no AVX2 + FMA, so a build for x86-64-v3 cannot run here"; exit 77
 fi
 scripts/install-deps.sh
-cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release -DSIMCLR_ARCH=x86-64-v3 -DSIMCLR_MULTIVERSION=OFF >/dev/null
+# Without faiss too (-DSIMCLR_FAISS=OFF): cli_similar then checks that --index hnsw says so.
+cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release -DSIMCLR_ARCH=x86-64-v3 -DSIMCLR_MULTIVERSION=OFF \
+    -DSIMCLR_FAISS=OFF >/dev/null
 cmake --build "$build" -j "${JOBS:-2}"
 cd "$build"
 # What the CPU decides: every unit, gradient and parity test, the training and resume tests
 # (test_train_fashion_mnist, test_resume, test_knn_monitor: the seed's model) and a short
-# ResNet-18 run from the command line (cli_resnet). The rest of the command-line checks (option
+# ResNet-18 run from the command line (cli_resnet), and the similarity commands (cli_similar: the
+# search's sgemm and heaps, and the build without faiss). The rest of the command-line checks (option
 # parsing, files, downloads, MPI plumbing, installation, Python) pass or fail the same on any
 # CPU and ran in the native pass; cli_kernels there already runs under the AVX2 and SSE4.1 caps.
-ONEDNN_MAX_CPU_ISA=AVX2 ctest --output-on-failure -R '^(test_.*|cli_resnet)$' \
+ONEDNN_MAX_CPU_ISA=AVX2 ctest --output-on-failure -R '^(test_.*|cli_resnet|cli_similar)$' \
     -E '^(test_download|test_fuzz_regressions)$'

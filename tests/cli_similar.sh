@@ -92,6 +92,16 @@ expect_status 2 "similar: an empty folder" "$simclr" similar --model "$model" --
 expect_same "$work/err" "simclr: error: --in $work/empty: no .png, .jpg or .jpeg image in it (searched recursively)" \
     "empty folder: the message"
 "$simclr" embed --model "$work/wide/baseline.safetensors" --out "$work/wide.npy" "$bank" --quiet >/dev/null 2>&1
+expect_status 2 "similar: embeddings of another model" "$simclr" similar --model "$model" --embeddings "$work/wide.npy" \
+    "$query"
+wide_sha=$(sha256sum "$work/wide/baseline.safetensors" | cut -c1-16)
+model_sha=$(sha256sum "$model" | cut -c1-16)
+expect_same "$work/err" "simclr: error: --embeddings $work/wide.npy was made by the model $work/wide/baseline.safetensors \
+(SHA-256 $wide_sha...), but --model $model is another checkpoint (SHA-256 $model_sha...): give --model \
+$work/wide/baseline.safetensors, or embed the images again with this one (simclr embed --model $model)" \
+    "another model: both named (embed's FILE.json)"
+# Rows without embed's record (saved by other means): only their width can be checked.
+rm "$work/wide.json"
 expect_status 2 "similar: embeddings of another width" "$simclr" similar --model "$model" --embeddings "$work/wide.npy" \
     "$query"
 expect_same "$work/err" "simclr: error: --embeddings $work/wide.npy holds features of 16 floats, but --model $model gives \
@@ -211,6 +221,22 @@ expect_text "$work/err" "simclr: error: --labeled $work/missing.txt: " "the labe
 expect_text "$work/err" "$work/nothing.png" "and the missing image"
 if [ ! -e "$work/never.csv" ] && [ ! -e "$work/never-o.csv" ]; then pass "refused selects write nothing"; else
     fail "a refused select wrote a file"; fi
+
+# ---- the approximate index ----
+if [ "${SIMCLR_TEST_FAISS:-0}" = 1 ]; then
+    expect_status 0 "similar --index hnsw" "$simclr" similar --model "$model" --in "$bank" "$bank/dog" --top 3 \
+        --format csv --index hnsw
+    awk -F, 'NR > 1 && $2 == 1 && $1 != $3 { bad = 1 } END { exit bad }' "$work/out" \
+        && pass "hnsw: each query finds itself first" || fail "hnsw: a query did not find itself first"
+    expect_status 0 "similar --index hnsw, text" "$simclr" similar --model "$model" --in "$bank" "$query" --top 2 --index hnsw
+    expect_text "$work/out" "index     approximate: HNSW graph (faiss; M 32, efSearch 128; built in " "hnsw is reported"
+else
+    expect_status 2 "similar --index hnsw without faiss" "$simclr" similar --model "$model" --in "$bank" "$query" \
+        --index hnsw
+    expect_text "$work/err" "--index hnsw: this simclr was built without faiss" "hnsw without faiss: said plainly"
+fi
+expect_status 0 "similar: exact by default on a small bank" "$simclr" similar --model "$model" --in "$bank" "$query" --top 2
+expect_text "$work/out" "index     exact (every image compared)" "exact is reported"
 
 # ---- the embedding cache ----
 # The runs above kept the bank's embeddings beside the model; with --cache-dir a fresh one here.

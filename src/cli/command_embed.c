@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "commands.h"
+#include "embedding_record.h"
 #include "eval_cli.h"
 #include "simclr/atomic_file.h"
 #include "simclr/augment.h"
@@ -296,10 +297,18 @@ int command_embed(int argc, char **argv)
         unlink(out);
         goto fail;
     }
+    /* FILE.json: the model that made the rows (similar --embeddings checks it). Random weights
+     * are no checkpoint's: no record, and none left from an earlier run. */
+    char record[4200];
+    snprintf(record, sizeof record, "%.*s.json", (int)(out_length - 4), out);
+    if (options.random_init) unlink(record);
+    else if (embedding_record_write(out, options.model, options.features, job.count, fx.dim, &err) != 0)
+        goto fail;
     char described[2048];
     eval_cli_describe_model(&options, &fx, described, sizeof described);
     printf("model     %s\n", described);
-    printf("wrote     %s: float32 (%zu, %d); %s\n", out, job.count, fx.dim, csv_path);
+    printf("wrote     %s: float32 (%zu, %d); %s%s%s\n", out, job.count, fx.dim, csv_path,
+           options.random_init ? "" : "; ", options.random_init ? "" : record);
     if (plot) {
         const char *names[SIMCLR_DATASET_MAX_CLASSES];
         int classes = job.ds ? ds.num_classes : 0;

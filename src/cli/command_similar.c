@@ -8,15 +8,22 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "approximate_index.h"
 #include "commands.h"
 #include "contact_sheet_cli.h"
 #include "csv_fields.h"
+#include "embedding_record.h"
 #include "similarity_cli.h"
 #include "simclr/knn.h"
 #include "simclr/npy.h"
 #include "simclr/similarity.h"
 
 #define SHEET_MAX_COLUMNS 11
+/* --index auto: the approximate index from this many query x image pairs on. Below it the exact
+ * search wins: 10^10 pairs (100,000 x 100,000, D 128) take 14 s exactly on 2 cores, about what
+ * building an HNSW graph of 100,000 rows costs; at 10^11 exact needs minutes (docs/RESULTS.md). */
+#define SIMILAR_AUTO_PAIRS 1e11
+#define SIMILAR_AUTO_PAIRS_TEXT "10^11"
 
 typedef enum similar_format { SIMILAR_TEXT, SIMILAR_CSV } similar_format;
 
@@ -88,6 +95,7 @@ static int open_embeddings(embeddings_bank *bank, const char *path, const simila
     if (simclr_npy_reader_open(&bank->reader, path, err) != 0) return -1;
     bank->open = 1;
     const simclr_feature_extractor *fx = &options->fx;
+    if (embedding_record_check(path, options->model.model, options->model.features, err) < 0) return -1;
     if (bank->reader.cols != (size_t)fx->dim)
         return simclr_error_input(err, "--embeddings %s holds features of %zu floats, but --model %s gives %s "
                                        "features of %d floats: embed the images with this model and --features "
@@ -101,8 +109,9 @@ static int open_embeddings(embeddings_bank *bank, const char *path, const simila
     return read_embedding_names(bank, NULL, NULL, err);
 }
 
-/* Streams the .npy's rows, a block at a time, normalised, into the search. */
-static int search_embeddings(embeddings_bank *bank, simclr_top_k *top, simclr_error *err)
+/* Streams the .npy's rows, a block at a time, normalised, into the exact search (top), or into
+ * all (rows x cols floats) for an index. */
+static int search_embeddings(embeddings_bank *bank, simclr_top_k *top, float *all, simclr_error *err)
 {
     size_t cols = bank->reader.cols, block = SIMCLR_SIMILARITY_BANK_BLOCK;
     float *rows = simclr_checked_calloc(block * cols, sizeof(float), "embedding block", err);
@@ -117,7 +126,8 @@ static int search_embeddings(embeddings_bank *bank, simclr_top_k *top, simclr_er
                                             bank->npy_path, first + i / cols);
         if (status != 0) break;
         simclr_l2_normalize_rows(rows, n, (int)cols);
-        status = simclr_top_k_add(top, rows, n, err);
+        if (all) memcpy(all + first * cols, rows, n * cols * sizeof(float));
+        else status = simclr_top_k_add(top, rows, n, err);
     }
     free(rows);
     return status;
@@ -184,8 +194,8 @@ int command_similar(int argc, char **argv)
 {
     similarity_cli options;
     similarity_cli_defaults(&options);
-    const char *in = NULL, *embeddings_path = NULL, *format_name = "text", *sheet = NULL;
-    long long top = 5;
+    const char *in = NULL, *embeddings_path = NULL, *format_name = "text", *sheet = NULL, *index_name = "auto";
+    long long top = 5, ef_search = APPROXIMATE_INDEX_EF_SEARCH;
     option_spec specs[CLI_MAX_SPECS];
     size_t spec_count = 0;
     similarity_cli_add_specs(&options, specs, &spec_count);
@@ -202,6 +212,14 @@ int command_similar(int argc, char **argv)
     specs[spec_count++] = (option_spec){"sheet", OPTION_TYPE_STRING, &sheet, 0, 0, NULL, "FILE.png",
                                         "also draw each query and its neighbours, file names under the thumbnails",
                                         NULL};
+    specs[spec_count++] = (option_spec){"index", OPTION_TYPE_CHOICE, &index_name, 0, 0, "auto|exact|hnsw", NULL,
+                                        "exact search, an approximate HNSW graph index (faiss; its recall is in "
+                                        "docs/RESULTS.md), or auto: HNSW when queries x images reach "
+                                        SIMILAR_AUTO_PAIRS_TEXT " and faiss is built in",
+                                        "auto"};
+    specs[spec_count++] = (option_spec){"ef-search", OPTION_TYPE_INT, &ef_search, 1, 100000, NULL, "N",
+                                        "--index hnsw: candidates kept per query (higher: better recall, slower)",
+                                        "128"};
     const char **positional = calloc((size_t)argc + 1, sizeof *positional);
     option_parser parser = {.command = "similar",
                             .usage = "simclr similar --model CHECKPOINT (--in DIR | --embeddings FILE.npy) "
@@ -227,7 +245,8 @@ int command_similar(int argc, char **argv)
     embeddings_bank embeddings = {0};
     simclr_top_k search = {0};
     sheet_plan plan = {0};
-    float *query_features = NULL, *similarities = NULL;
+    float *query_features = NULL, *similarities = NULL, *bank_rows = NULL;
+    approximate_index *index = NULL;
     int64_t *indices = NULL;
     unsigned char *wanted = NULL;
     char **sources = NULL;
@@ -272,9 +291,58 @@ int command_similar(int argc, char **argv)
                            query_count);
         goto fail;
     }
-    if (simclr_top_k_init(&search, query_features, queries.count, options.fx.dim, (int)top, &err) != 0) goto fail;
-    double features_seconds = 0.0, search_seconds = 0.0;
-    if (in) {
+    size_t planned_bank = in ? bank_files.count : embeddings.reader.rows;
+    int use_index = strcmp(index_name, "hnsw") == 0 ||
+                    (strcmp(index_name, "auto") == 0 && approximate_index_available() &&
+                     (double)queries.count * (double)planned_bank >= SIMILAR_AUTO_PAIRS);
+    double features_seconds = 0.0, search_seconds = 0.0, index_seconds = 0.0;
+    indices = simclr_checked_calloc(queries.count * (size_t)top, sizeof *indices, "results", &err);
+    similarities = indices ? simclr_checked_calloc(queries.count * (size_t)top, sizeof *similarities, "results", &err)
+                           : NULL;
+    if (!similarities) goto fail;
+    if (use_index) {
+        /* The whole bank in memory, indexed, then searched. */
+        if (in) {
+            size_t skipped = 0;
+            if (similarity_cli_embed_matrix(&options, &bank_files, in, &bank_rows, &skipped, &features_seconds,
+                                            &err) != 0)
+                goto fail;
+            bank_count = bank_files.count;
+        } else {
+            bank_count = embeddings.reader.rows;
+            bank_rows = simclr_checked_calloc(bank_count * (size_t)options.fx.dim, sizeof(float), "bank", &err);
+            if (!bank_rows || search_embeddings(&embeddings, NULL, bank_rows, &err) != 0) goto fail;
+        }
+        if (bank_count == 0) {
+            simclr_error_input(&err, "--in %s: none of its images could be read (reported above)", in);
+            goto fail;
+        }
+        if ((size_t)top > bank_count) {
+            simclr_error_input(&err, "--top %lld: larger than the %zu readable images under --in %s", top, bank_count,
+                               in);
+            goto fail;
+        }
+        double start = simclr_progress_now();
+        if (approximate_index_build(&index, bank_rows, bank_count, options.fx.dim, &err) != 0) goto fail;
+        index_seconds = simclr_progress_now() - start;
+        start = simclr_progress_now();
+        if (approximate_index_search(index, query_features, queries.count, (int)top, (int)ef_search, indices,
+                                     similarities, &err) != 0)
+            goto fail;
+        search_seconds = simclr_progress_now() - start;
+        for (size_t i = 0; i < queries.count * (size_t)top; i++)
+            if (indices[i] < 0) {
+                simclr_error_set(&err, SIMCLR_ERROR_KIND_RESOURCE,
+                                 "--index hnsw found fewer than --top %lld images for a query: raise --ef-search "
+                                 "or use --index exact",
+                                 top);
+                goto fail;
+            }
+    }
+    if (!use_index && simclr_top_k_init(&search, query_features, queries.count, options.fx.dim, (int)top, &err) != 0)
+        goto fail;
+    if (use_index) {
+    } else if (in) {
         folder_search sink = {&search, 0.0};
         size_t skipped = 0;
         if (similarity_cli_embed_stream(&options, &bank_files, in, add_to_search, &sink, &skipped, &features_seconds,
@@ -294,15 +362,11 @@ int command_similar(int argc, char **argv)
         }
     } else {
         double start = simclr_progress_now();
-        if (search_embeddings(&embeddings, &search, &err) != 0) goto fail;
+        if (search_embeddings(&embeddings, &search, NULL, &err) != 0) goto fail;
         search_seconds = simclr_progress_now() - start;
         bank_count = embeddings.reader.rows;
     }
-    indices = simclr_checked_calloc(queries.count * (size_t)top, sizeof *indices, "results", &err);
-    similarities = indices ? simclr_checked_calloc(queries.count * (size_t)top, sizeof *similarities, "results", &err)
-                           : NULL;
-    if (!similarities) goto fail;
-    simclr_top_k_results(&search, indices, similarities);
+    if (!use_index) simclr_top_k_results(&search, indices, similarities);
     char **bank_paths = bank_files.paths;
     if (!in) {
         /* Only the rows found are named: memory for the names does not grow with the bank. */
@@ -320,6 +384,12 @@ int command_similar(int argc, char **argv)
                    features_seconds, search_seconds);
         else
             printf("bank      %zu embeddings of %s (search %.2f s)\n", bank_count, embeddings_path, search_seconds);
+        if (use_index)
+            printf("index     approximate: HNSW graph (faiss; M %d, efSearch %lld; built in %.2f s); --index exact "
+                   "for the exact neighbours\n",
+                   APPROXIMATE_INDEX_NEIGHBOURS, ef_search > top ? ef_search : top, index_seconds);
+        else
+            printf("index     exact (every image compared)\n");
     }
     print_results(format, &queries, indices, similarities, (int)top, bank_paths);
     fflush(stdout);
@@ -353,6 +423,8 @@ done:
     free(indices);
     free(similarities);
     free(query_features);
+    free(bank_rows);
+    approximate_index_free(index);
     sheet_plan_free(&plan);
     simclr_top_k_free(&search);
     if (embeddings.open) simclr_npy_reader_close(&embeddings.reader);

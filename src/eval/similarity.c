@@ -111,12 +111,22 @@ static void add_block(simclr_top_k *top, const float *bank, size_t rows, int64_t
             float *similarity = top->heap_similarity + query * (size_t)k;
             int64_t *index = top->heap_index + query * (size_t)k;
             int *size = &top->heap_size[query];
-            for (size_t j = 0; j < rows; j++) {
-                int64_t bank_row = first + (int64_t)j;
-                if (top->skip_same_row && bank_row == (int64_t)query) continue;
-                /* NaN (from a NaN feature) ranks below every number. */
-                float candidate = isnan(row[j]) ? -INFINITY : row[j];
-                heap_offer(similarity, index, size, k, candidate, bank_row);
+            /* Skipped by the loop below: the query's own row, when asked. */
+            int64_t own = top->skip_same_row ? (int64_t)query - first : -1;
+            size_t j = 0;
+            /* Until the heap is full every row is offered (NaN, from a NaN feature, as -inf: below
+             * every number). */
+            for (; j < rows && *size < k; j++) {
+                if ((int64_t)j == own) continue;
+                heap_offer(similarity, index, size, k, isnan(row[j]) ? -INFINITY : row[j], first + (int64_t)j);
+            }
+            /* Then only a row more similar than the worst kept can enter (an equal one has a higher
+             * bank row, so it loses the tie; NaN compares false): one comparison per row. */
+            float worst = similarity[0];
+            for (; j < rows; j++) {
+                if (!(row[j] > worst) || (int64_t)j == own) continue;
+                heap_offer(similarity, index, size, k, row[j], first + (int64_t)j);
+                worst = similarity[0];
             }
         }
     }
