@@ -8,7 +8,7 @@
 # radius falling, --labeled images never selected, the outliers least similar first, sheet and
 # plot) and every refusal with its whole message: K or N larger than the images, empty folders,
 # embeddings of another width. The quality of the threshold is the benchmark's
-# (bench/similar_dedup_threshold.sh), not this test's. Skipped (77) without the CIFAR-10 folders
+# (bench/similarity.sh), not this test's. Skipped (77) without the CIFAR-10 folders
 # or python3 (which makes the mirrored copy).
 set -uo pipefail
 simclr=$1

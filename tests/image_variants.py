@@ -1,5 +1,4 @@
-"""Near-duplicates of an image for tests/cli_similar.sh and bench/similar_dedup_threshold.sh (issue
-26), in plain Python (no NumPy, no PIL):
+"""Near-duplicates of an image for tests/cli_similar.sh (issue 26), in plain Python (no NumPy, no PIL):
 
     image_variants.py IN.png OUT_DIR NAME
 
