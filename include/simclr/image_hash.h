@@ -9,8 +9,10 @@
  * most, so the hash of the mirrored image is offered too (`mirrored`). Images smaller than 9 x 8
  * hash as 0.
  *
+ *     uint8_t pixels[32 * 32 * 3] = {0};                                // RGB, row-major
  *     uint64_t a = simclr_image_difference_hash(pixels, 32, 32, 3, 0);
- *     int distance = simclr_hash_distance(a, b);   // differing bits, 0..64
+ *     uint64_t b = simclr_image_difference_hash(pixels, 32, 32, 3, 1);  // mirrored
+ *     printf("%d bits differ\n", simclr_hash_distance(a, b));            // 0..64
  */
 #include <stdint.h>
 
