@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "commands.h"
+#include "csv_fields.h"
 #include "embedding_record.h"
 #include "eval_cli.h"
 #include "simclr/atomic_file.h"
@@ -82,20 +83,6 @@ static int collect_images(const char *path, path_list *list, int depth, simclr_e
     return status;
 }
 
-static void write_csv_field(FILE *stream, const char *text)
-{
-    if (!strpbrk(text, ",\"\n\r")) {
-        fputs(text, stream);
-        return;
-    }
-    fputc('"', stream);
-    for (const char *c = text; *c; c++) {
-        if (*c == '"') fputc('"', stream);
-        fputc(*c, stream);
-    }
-    fputc('"', stream);
-}
-
 /* Decodes image files [first, first + count) of the list into fx's input batch. */
 static int load_file_batch(simclr_feature_extractor *fx, const path_list *files, size_t first, size_t count,
                            simclr_error *err)
@@ -142,12 +129,12 @@ static int write_rows(embed_job *job, const float *features, size_t first, size_
         if (job->ds) {
             fprintf(job->csv.stream, "%s:%zu,", simclr_dataset_split_name(job->split), row);
         } else {
-            write_csv_field(job->csv.stream, job->files->paths[row]);
+            csv_write_field(job->csv.stream, job->files->paths[row]);
             fputc(',', job->csv.stream);
         }
         if (label >= 0) {
             fprintf(job->csv.stream, "%d,", label);
-            write_csv_field(job->csv.stream, job->ds->class_names[label]);
+            csv_write_field(job->csv.stream, job->ds->class_names[label]);
         } else {
             fputc(',', job->csv.stream);
         }

@@ -190,6 +190,16 @@ static int plan_sheet(sheet_plan *plan, const image_list *queries, const int64_t
     return 0;
 }
 
+/* After embedding --in DIR: some of its images were readable, and at least --top of them. */
+static int check_readable_bank(const char *in, size_t bank_count, long long top, simclr_error *err)
+{
+    if (bank_count == 0) return simclr_error_input(err, "--in %s: none of its images could be read (reported above)", in);
+    if ((size_t)top > bank_count)
+        return simclr_error_input(err, "--top %lld: larger than the %zu readable images under --in %s", top,
+                                  bank_count, in);
+    return 0;
+}
+
 int command_similar(int argc, char **argv)
 {
     similarity_cli options;
@@ -313,15 +323,7 @@ int command_similar(int argc, char **argv)
             bank_rows = simclr_checked_calloc(bank_count * (size_t)options.fx.dim, sizeof(float), "bank", &err);
             if (!bank_rows || search_embeddings(&embeddings, NULL, bank_rows, &err) != 0) goto fail;
         }
-        if (bank_count == 0) {
-            simclr_error_input(&err, "--in %s: none of its images could be read (reported above)", in);
-            goto fail;
-        }
-        if ((size_t)top > bank_count) {
-            simclr_error_input(&err, "--top %lld: larger than the %zu readable images under --in %s", top, bank_count,
-                               in);
-            goto fail;
-        }
+        if (in && check_readable_bank(in, bank_count, top, &err) != 0) goto fail;
         double start = simclr_progress_now();
         if (approximate_index_build(&index, bank_rows, bank_count, options.fx.dim, &err) != 0) goto fail;
         index_seconds = simclr_progress_now() - start;
@@ -351,15 +353,7 @@ int command_similar(int argc, char **argv)
         search_seconds = sink.seconds;
         features_seconds -= search_seconds;
         bank_count = bank_files.count;
-        if (bank_count == 0) {
-            simclr_error_input(&err, "--in %s: none of its images could be read (reported above)", in);
-            goto fail;
-        }
-        if ((size_t)top > bank_count) {
-            simclr_error_input(&err, "--top %lld: larger than the %zu readable images under --in %s", top, bank_count,
-                               in);
-            goto fail;
-        }
+        if (check_readable_bank(in, bank_count, top, &err) != 0) goto fail;
     } else {
         double start = simclr_progress_now();
         if (search_embeddings(&embeddings, &search, NULL, &err) != 0) goto fail;
