@@ -6,7 +6,8 @@
 # contact sheet), `dedup` (the byte copy by its SHA-256, the mirrored copy grouped with its
 # original, each group's center first with similarity 1), `select` (K distinct paths, the coverage
 # radius falling, --labeled images never selected, the outliers least similar first, sheet and
-# plot) and every refusal with its whole message: K or N larger than the images, empty folders,
+# plot), `embed --plot --mark` (select's subset marked in embed's PCA picture, by path or
+# split:index) and every refusal with its whole message: K or N larger than the images, empty folders,
 # embeddings of another width. The quality of the threshold is the benchmark's
 # (bench/similarity.sh), not this test's. Skipped (77) without the CIFAR-10 folders
 # or python3 (which makes the mirrored copy).
@@ -221,6 +222,53 @@ expect_text "$work/err" "simclr: error: --labeled $work/missing.txt: " "the labe
 expect_text "$work/err" "$work/nothing.png" "and the missing image"
 if [ ! -e "$work/never.csv" ] && [ ! -e "$work/never-o.csv" ]; then pass "refused selects write nothing"; else
     fail "a refused select wrote a file"; fi
+
+# ---- embed --plot --mark: select's subset marked in embed's PCA picture ----
+expect_status 0 "embed --plot" "$simclr" embed --model "$model" --out "$work/plotted.npy" "$bank" --quiet \
+    --plot "$work/sheets/embed.png"
+png_written "$work/sheets/embed.png" "embed --plot"
+expect_status 0 "embed --plot --mark subset.csv" "$simclr" embed --model "$model" --out "$work/plotted.npy" "$bank" \
+    --quiet --plot "$work/sheets/embed_marked.png" --mark "$work/subset.csv"
+png_written "$work/sheets/embed_marked.png" "embed --plot --mark"
+expect_text "$work/out" "plot      $work/sheets/embed_marked.png (5 images marked, listed in $work/subset.csv)" \
+    "the 5 selected images are marked"
+if cmp -s "$work/sheets/embed.png" "$work/sheets/embed_marked.png"; then fail "--mark left the plot as it was"; else
+    pass "the marked plot differs from the unmarked one"; fi
+# One path a line, written otherwise than embed found them (a doubled slash: --in DIR/): the same files.
+tail -n +2 "$work/subset.csv" | cut -d, -f1 | sed "s|^$bank/|$bank//|" >"$work/marked.txt"
+expect_status 0 "embed --mark: paths one a line, written otherwise" "$simclr" embed --model "$model" \
+    --out "$work/plotted.npy" "$bank" --quiet --plot "$work/sheets/embed_marked2.png" --mark "$work/marked.txt"
+expect_text "$work/out" "(5 images marked, listed in $work/marked.txt)" "the same 5 images are marked"
+# A dataset split's rows by FILE.csv's source, split:index.
+printf 'test:0\ntest:3\n' >"$work/rows.txt"
+expect_status 0 "embed --split --mark split:index" "$simclr" embed --model "$model" --out "$work/split.npy" \
+    --split test --quiet --plot "$work/sheets/split_marked.png" --mark "$work/rows.txt"
+expect_text "$work/out" "(2 images marked, listed in $work/rows.txt)" "split rows are marked by split:index"
+printf 'test:0\ntest:40\ntrain:1\n' >"$work/rows.txt"
+expect_status 2 "embed --split --mark: a row past the split" "$simclr" embed --model "$model" --out "$work/never.npy" \
+    --split test --quiet --plot "$work/sheets/never.png" --mark "$work/rows.txt"
+expect_same "$work/err" "simclr: error: --mark $work/rows.txt: test:40 names no row of the test split (test:0 to \
+test:39, as FILE.csv names them) (2 of the 3 entries it lists name none)" "a row past the split: the message"
+# Refusals: a listed path not embedded, --mark without --plot, an empty or unreadable list.
+expect_status 2 "embed --mark: a path that was not embedded" "$simclr" embed --model "$model" --out "$work/never.npy" \
+    "$bank" --quiet --plot "$work/sheets/never.png" --mark "$work/missing.txt"
+expect_same "$work/err" "simclr: error: --mark $work/missing.txt: $work/nothing.png is not among the 43 images embedded" \
+    "a path not embedded: the file and the path named"
+expect_status 2 "embed --mark without --plot" "$simclr" embed --model "$model" --out "$work/never.npy" "$bank" --quiet \
+    --mark "$work/subset.csv"
+expect_same "$work/err" "simclr: error: simclr embed: --mark $work/subset.csv marks images in the --plot picture: give \
+--plot FILE.png too" "--mark without --plot: the message"
+: >"$work/empty.txt"
+expect_status 2 "embed --mark: an empty list" "$simclr" embed --model "$model" --out "$work/never.npy" "$bank" --quiet \
+    --plot "$work/sheets/never.png" --mark "$work/empty.txt"
+expect_same "$work/err" "simclr: error: --mark $work/empty.txt: no image path in it (one a line)" \
+    "an empty list: the message"
+expect_status 2 "embed --mark: a list that cannot be read" "$simclr" embed --model "$model" --out "$work/never.npy" \
+    "$bank" --quiet --plot "$work/sheets/never.png" --mark "$work/no-such-list.txt"
+expect_same "$work/err" "simclr: error: --mark $work/no-such-list.txt: cannot open it: No such file or directory" \
+    "an unreadable list: the message"
+if [ ! -e "$work/never.npy" ] && [ ! -e "$work/never.csv" ] && [ ! -e "$work/sheets/never.png" ]; then
+    pass "refused embeds write nothing"; else fail "a refused embed wrote a file"; fi
 
 # ---- the approximate index ----
 if [ "${SIMCLR_TEST_FAISS:-0}" = 1 ]; then

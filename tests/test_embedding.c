@@ -215,6 +215,27 @@ static void test_embedding_plot(void **state)
     assert_non_null(strstr(err.message, "group 3"));
     labels[5] = 2;
     assert_int_equal(simclr_embedding_plot_matrix_png(from_matrix, features, 1, D, &plot, &err), -1);
+    /* Marked rows (select --plot, embed --plot --mark): the labels give way, both routes draw the
+     * same picture, another than the classes'; a mark outside the sets is refused. */
+    uint8_t marks[N] = {0};
+    for (int i = 0; i < N; i += 30) marks[i] = 1;
+    marks[1] = 2;
+    const char *mark_names[2] = {"selected", "outliers"};
+    simclr_embedding_plot marked = {.title = "test points", .labels = labels, .class_names = names, .class_count = 3,
+                                    .marks = marks, .mark_names = mark_names, .mark_count = 2};
+    char marked_npy[4096], marked_matrix[4096];
+    snprintf(marked_npy, sizeof marked_npy, "%s/marked_npy.png", dir);
+    snprintf(marked_matrix, sizeof marked_matrix, "%s/marked_matrix.png", dir);
+    if (simclr_embedding_plot_npy_png(marked_npy, npy_path, &marked, &err) != 0) fail_msg("%s", err.message);
+    if (simclr_embedding_plot_matrix_png(marked_matrix, features, N, D, &marked, &err) != 0)
+        fail_msg("%s", err.message);
+    snprintf(command, sizeof command, "cmp -s '%s' '%s'", marked_npy, marked_matrix);
+    assert_int_equal(system(command), 0);
+    snprintf(command, sizeof command, "cmp -s '%s' '%s'", marked_npy, from_npy);
+    assert_int_not_equal(system(command), 0);
+    marked.mark_count = 1;
+    assert_int_equal(simclr_embedding_plot_matrix_png(marked_matrix, features, N, D, &marked, &err), -1);
+    assert_non_null(strstr(err.message, "row 1 is in mark set 2 of 1"));
     free(features);
     test_remove_tree(dir);
     free(dir);

@@ -3,7 +3,9 @@
 /*
  * A picture of an embedding space: the first two principal components (simclr_pca, LAPACK) of a
  * set of feature vectors as a scatter plot, one colour per class with a legend, the share of the
- * variance each component explains in the axis labels.
+ * variance each component explains in the axis labels; or, with marks, every row in one colour
+ * and the marked rows (`select --plot`'s selection and outliers, `embed --plot --mark`'s listed
+ * images) in colours of their own over them.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -18,7 +20,16 @@ typedef struct simclr_embedding_plot {
     const int32_t *labels;         /* count labels (negative: unknown, drawn grey), or NULL */
     const char *const *class_names;
     int class_count;
+    /* Optional marked rows. When marks is not NULL the labels are not drawn: every row is
+     * "images" (the first colour) and a row with marks[i] = k in 1..mark_count is drawn over
+     * them in colour k, named mark_names[k - 1] in the legend; 0 leaves a row unmarked. */
+    const uint8_t *marks;
+    const char *const *mark_names;
+    int mark_count;
 } simclr_embedding_plot;
+
+/* At most this many sets of marked rows. */
+#define SIMCLR_EMBEDDING_PLOT_MAX_MARKS 8
 
 /* From a (count, dim) matrix in memory. */
 int simclr_embedding_plot_matrix_png(const char *path, const float *features, size_t count, int dim,

@@ -1,6 +1,7 @@
 /* simclr embed: features of a dataset split or of image files as float32 (N, D) .npy, a .csv of
  * what each row is, and optionally the PCA picture of them. Streams in batches: memory does not
  * grow with N (beyond one label and one path per row). */
+#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
@@ -14,6 +15,7 @@
 #include "csv_fields.h"
 #include "embedding_record.h"
 #include "eval_cli.h"
+#include "image_bank.h"
 #include "simclr/atomic_file.h"
 #include "simclr/augment.h"
 #include "simclr/embedding_plot.h"
@@ -167,11 +169,125 @@ static int run_embedding(embed_job *job, simclr_error *err)
     return 0;
 }
 
+/* A row and the name it goes by in a --mark list, in a table sorted by name. */
+typedef struct named_row {
+    const char *name;
+    size_t row;
+} named_row;
+
+static int compare_named_rows(const void *a, const void *b)
+{
+    const named_row *x = a, *y = b;
+    int order = strcmp(x->name, y->name);
+    return order ? order : (x->row > y->row) - (x->row < y->row);
+}
+
+/* Marks every row of the sorted table named name; returns how many. */
+static size_t mark_named_rows(const named_row *table, size_t count, const char *name, uint8_t *marks)
+{
+    size_t low = 0, high = count;
+    while (low < high) {
+        size_t middle = low + (high - low) / 2;
+        if (strcmp(table[middle].name, name) < 0) low = middle + 1;
+        else high = middle;
+    }
+    size_t found = 0;
+    for (; low < count && strcmp(table[low].name, name) == 0; low++, found++) marks[table[low].row] = 1;
+    return found;
+}
+
+/* Marks the row a split:index entry (FILE.csv's source of a split's row) names; 0 if none. */
+static size_t mark_split_row(const embed_job *job, const char *entry, uint8_t *marks)
+{
+    const char *split = simclr_dataset_split_name(job->split);
+    size_t length = strlen(split);
+    if (strncmp(entry, split, length) != 0 || entry[length] != ':' || !isdigit((unsigned char)entry[length + 1]))
+        return 0;
+    char *end = NULL;
+    errno = 0;
+    unsigned long long row = strtoull(entry + length + 1, &end, 10);
+    if (*end || errno || row >= job->count) return 0;
+    marks[row] = 1;
+    return 1;
+}
+
+/* The rows by their files' real paths (symbolic links and "." or ".." resolved), for listed paths
+ * written otherwise than on the command line ("photos/x.png" against "./photos//x.png"). */
+static int real_path_table(const path_list *files, named_row **table, char ***real_paths, size_t *count,
+                           simclr_error *err)
+{
+    *table = simclr_checked_calloc(files->count, sizeof **table, "--mark paths", err);
+    *real_paths = *table ? simclr_checked_calloc(files->count, sizeof **real_paths, "--mark paths", err) : NULL;
+    if (!*real_paths) return -1;
+    *count = 0;
+    for (size_t i = 0; i < files->count; i++) {
+        char *real = realpath(files->paths[i], NULL);
+        if (!real) continue;
+        (*real_paths)[*count] = real;
+        (*table)[*count] = (named_row){real, i};
+        (*count)++;
+    }
+    qsort(*table, *count, sizeof **table, compare_named_rows);
+    return 0;
+}
+
+/* --mark FILE: marks[row] = 1 for each row the file lists by its source in FILE.csv: an image's
+ * path (compared as written, then as the file it names), or split:index. An entry that names no
+ * row embedded is an input error naming the file and the first such entry. */
+static int mark_listed_rows(const char *mark_path, const image_list *listed, const embed_job *job, uint8_t *marks,
+                            size_t *marked, simclr_error *err)
+{
+    named_row *by_path = NULL, *by_real_path = NULL;
+    char **real_paths = NULL;
+    size_t real_count = 0, missing = 0;
+    const char *first_missing = NULL;
+    int status = 0;
+    if (job->files) {
+        by_path = simclr_checked_calloc(job->count, sizeof *by_path, "--mark paths", err);
+        if (!by_path) return -1;
+        for (size_t i = 0; i < job->count; i++) by_path[i] = (named_row){job->files->paths[i], i};
+        qsort(by_path, job->count, sizeof *by_path, compare_named_rows);
+    }
+    for (size_t i = 0; i < listed->count && status == 0; i++) {
+        const char *entry = listed->paths[i];
+        size_t found = job->files ? mark_named_rows(by_path, job->count, entry, marks)
+                                  : mark_split_row(job, entry, marks);
+        if (!found && job->files) {
+            char *real = realpath(entry, NULL);
+            if (real && !real_paths) status = real_path_table(job->files, &by_real_path, &real_paths, &real_count, err);
+            if (real && status == 0) found = mark_named_rows(by_real_path, real_count, real, marks);
+            free(real);
+        }
+        if (!found && missing++ == 0) first_missing = entry;
+    }
+    if (status == 0 && missing) {
+        const char *split = job->files ? NULL : simclr_dataset_split_name(job->split);
+        if (job->files)
+            simclr_error_input(err, "--mark %s: %s is not among the %zu images embedded", mark_path, first_missing,
+                               job->count);
+        else
+            simclr_error_input(err, "--mark %s: %s names no row of the %s split (%s:0 to %s:%zu, as FILE.csv names "
+                                    "them)",
+                               mark_path, first_missing, split, split, split, job->count - 1);
+        if (missing > 1)
+            simclr_error_append(err, " (%zu of the %zu %s)", missing, listed->count,
+                                job->files ? "paths it lists are not" : "entries it lists name none");
+        status = -1;
+    }
+    *marked = 0;
+    for (size_t i = 0; i < job->count; i++) *marked += marks[i];
+    for (size_t i = 0; real_paths && i < real_count; i++) free(real_paths[i]);
+    free(real_paths);
+    free(by_real_path);
+    free(by_path);
+    return status;
+}
+
 int command_embed(int argc, char **argv)
 {
     eval_cli options;
     eval_cli_defaults(&options);
-    const char *out = NULL, *split_name = NULL, *plot = NULL;
+    const char *out = NULL, *split_name = NULL, *plot = NULL, *mark = NULL;
     int quiet = 0;
     option_spec specs[CLI_MAX_SPECS];
     size_t spec_count = 0;
@@ -185,6 +301,13 @@ int command_embed(int argc, char **argv)
     specs[spec_count++] = (option_spec){"plot", OPTION_TYPE_STRING, &plot, 0, 0, NULL, "FILE.png",
                                         "also draw the embeddings' first two principal components, one "
                                         "colour per class",
+                                        NULL};
+    specs[spec_count++] = (option_spec){"mark", OPTION_TYPE_STRING, &mark, 0, 0, NULL, "FILE",
+                                        "with --plot: mark the images FILE lists (one path a line, or a CSV whose "
+                                        "first column is path: select's subset.csv), drawn over the others in a "
+                                        "colour of their own as select --plot draws its selection (instead of one "
+                                        "colour per class); a listed path that was not embedded is an error "
+                                        "(split:index names a --split row)",
                                         NULL};
     specs[spec_count++] = (option_spec){"quiet", OPTION_TYPE_FLAG, &quiet, 0, 0, NULL, NULL, "no progress line",
                                         NULL};
@@ -211,6 +334,9 @@ int command_embed(int argc, char **argv)
     simclr_dataset ds;
     int have_dataset = 0;
     path_list files = {0};
+    image_list mark_list = {0};
+    uint8_t *marks = NULL;
+    size_t marked = 0;
     embed_job job;
     memset(&job, 0, sizeof job);
     char csv_path[4096];
@@ -231,6 +357,13 @@ int command_embed(int argc, char **argv)
         simclr_error_input(&err, "simclr embed: give either --split or IMAGE arguments, not both");
         goto fail;
     }
+    if (mark && !plot) {
+        simclr_error_input(&err, "simclr embed: --mark %s marks images in the --plot picture: give --plot FILE.png "
+                                 "too",
+                           mark);
+        goto fail;
+    }
+    if (mark && image_list_read_file(&mark_list, mark, "--mark", &err) != 0) goto fail;
     if (eval_cli_load(&options, "embed", &fx, &err) != 0) goto fail;
     job.fx = &fx;
     if (parser.positional_count > 0) {
@@ -257,6 +390,10 @@ int command_embed(int argc, char **argv)
     }
     job.labels = simclr_checked_calloc(job.count, sizeof(int32_t), "labels", &err);
     if (!job.labels) goto fail;
+    if (mark) {
+        marks = simclr_checked_calloc(job.count, sizeof *marks, "--mark rows", &err);
+        if (!marks || mark_listed_rows(mark, &mark_list, &job, marks, &marked, &err) != 0) goto fail;
+    }
     if (cli_prepare_output_file("--out", out, &err) != 0 ||
         simclr_npy_writer_open(&job.npy, out, job.count, (size_t)fx.dim, &err) != 0)
         goto fail;
@@ -300,25 +437,35 @@ int command_embed(int argc, char **argv)
         const char *names[SIMCLR_DATASET_MAX_CLASSES];
         int classes = job.ds ? ds.num_classes : 0;
         for (int c = 0; c < classes; c++) names[c] = ds.class_names[c];
-        char title[512], dataset[128];
+        char title[512], dataset[128], marked_text[160] = "";
+        if (mark) {
+            const char *slash = strrchr(mark, '/');
+            snprintf(marked_text, sizeof marked_text, ", %zu marked by %s", marked, slash ? slash + 1 : mark);
+        }
         if (job.ds) simclr_embedding_dataset_label(&ds, dataset, sizeof dataset);
         if (job.ds)
-            snprintf(title, sizeof title, "%s features of the %s %s split (PCA)",
-                     simclr_feature_kind_name(fx.options.kind), dataset, simclr_dataset_split_name(job.split));
+            snprintf(title, sizeof title, "%s features of the %s %s split%s (PCA)",
+                     simclr_feature_kind_name(fx.options.kind), dataset, simclr_dataset_split_name(job.split),
+                     marked_text);
         else
-            snprintf(title, sizeof title, "%s features of %zu images (PCA)", simclr_feature_kind_name(fx.options.kind),
-                     job.count);
+            snprintf(title, sizeof title, "%s features of %zu images%s (PCA)",
+                     simclr_feature_kind_name(fx.options.kind), job.count, marked_text);
+        const char *mark_names[1] = {"marked"};
         simclr_embedding_plot picture = {.title = title, .labels = job.labels, .class_names = names,
-                                         .class_count = classes};
+                                         .class_count = classes, .marks = marks, .mark_names = mark_names,
+                                         .mark_count = marks ? 1 : 0};
         if (cli_prepare_output_file("--plot", plot, &err) != 0 ||
             simclr_embedding_plot_npy_png(plot, out, &picture, &err) != 0)
             goto fail;
-        printf("plot      %s\n", plot);
+        if (mark) printf("plot      %s (%zu images marked, listed in %s)\n", plot, marked, mark);
+        else printf("plot      %s\n", plot);
     }
     goto done;
 fail:
     status = cli_report_error(&err);
 done:
+    free(marks);
+    image_list_free(&mark_list);
     free(job.labels);
     path_list_free(&files);
     if (have_dataset) simclr_dataset_close(&ds);

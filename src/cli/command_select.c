@@ -17,40 +17,6 @@
 
 #define SELECT_SHEET_COLUMNS 10
 
-/* --labeled FILE: one path per line (blank lines ignored), or a CSV whose first column is `path`
- * (select's own subset.csv). */
-static int read_labeled(const char *path, image_list *labeled, simclr_error *err)
-{
-    FILE *stream = fopen(path, "r");
-    if (!stream) return simclr_error_input(err, "--labeled %s: cannot open it", path);
-    csv_record record = {0};
-    size_t line = 0;
-    int got = csv_record_read(&record, stream, path, &line, err), status = 0;
-    int csv = got == 1 && strcmp(csv_record_field(&record, 0), "path") == 0;
-    if (!csv) {
-        /* Plain lines: read again, whole lines (a path may hold commas). */
-        rewind(stream);
-        char *text = NULL;
-        size_t capacity = 0;
-        ssize_t length;
-        while (status == 0 && (length = getline(&text, &capacity, stream)) >= 0) {
-            while (length > 0 && (text[length - 1] == '\n' || text[length - 1] == '\r')) text[--length] = '\0';
-            if (length > 0) status = image_list_add(labeled, text, err);
-        }
-        free(text);
-    } else {
-        while (status == 0 && (got = csv_record_read(&record, stream, path, &line, err)) == 1)
-            if (csv_record_field(&record, 0)[0]) status = image_list_add(labeled, csv_record_field(&record, 0), err);
-        if (got < 0) status = -1;
-    }
-    if (got < 0 && !csv) status = -1;
-    csv_record_free(&record);
-    fclose(stream);
-    if (status == 0 && labeled->count == 0)
-        status = simclr_error_input(err, "--labeled %s: no image path in it (one a line)", path);
-    return status;
-}
-
 static int write_subset(const char *path, const image_list *files, const int64_t *selected, const float *radii,
                         size_t n, simclr_error *err)
 {
@@ -111,24 +77,24 @@ static int write_outliers(const char *path, const image_list *files, const outli
     return simclr_atomic_file_commit(&csv, err);
 }
 
-/* The PCA picture of all the images, the selected ones (and outliers) in their own colours. */
+/* The PCA picture of all the images, the selected ones (and outliers) marked. */
 static int plot_selection(const char *path, const float *rows, size_t count, int dim, const int64_t *selected,
                           size_t n, const outlier *outliers, size_t outlier_count, simclr_error *err)
 {
-    int32_t *labels = simclr_checked_calloc(count, sizeof *labels, "plot labels", err);
-    if (!labels) return -1;
-    for (size_t i = 0; i < outlier_count; i++) labels[outliers[i].row] = 2;
-    for (size_t i = 0; i < n; i++) labels[selected[i]] = 1;
-    const char *names[3] = {"images", "selected", "outliers"};
+    uint8_t *marks = simclr_checked_calloc(count, sizeof *marks, "plot marks", err);
+    if (!marks) return -1;
+    for (size_t i = 0; i < outlier_count; i++) marks[outliers[i].row] = 2;
+    for (size_t i = 0; i < n; i++) marks[selected[i]] = 1;
+    const char *names[2] = {"selected", "outliers"};
     char title[128];
     snprintf(title, sizeof title, "%zu images, %zu selected by k-center (PCA)", count, n);
-    simclr_embedding_plot picture = {.title = title, .labels = labels, .class_names = names,
-                                     .class_count = outlier_count ? 3 : 2};
+    simclr_embedding_plot picture = {.title = title, .marks = marks, .mark_names = names,
+                                     .mark_count = outlier_count ? 2 : 1};
     int status = cli_prepare_output_file("--plot", path, err) == 0 &&
                          simclr_embedding_plot_matrix_png(path, rows, count, dim, &picture, err) == 0
                      ? 0
                      : -1;
-    free(labels);
+    free(marks);
     return status;
 }
 
@@ -215,7 +181,7 @@ int command_select(int argc, char **argv)
                            in);
         goto fail;
     }
-    if (labeled_path && read_labeled(labeled_path, &labeled, &err) != 0) goto fail;
+    if (labeled_path && image_list_read_file(&labeled, labeled_path, "--labeled", &err) != 0) goto fail;
     if (similarity_cli_load(&options, "select", &err) != 0) goto fail;
     if (labeled.count > 0) {
         /* Every labeled image must be read: a center left out would be covered again. */

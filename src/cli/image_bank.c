@@ -8,6 +8,7 @@
 #include <strings.h>
 #include <sys/stat.h>
 
+#include "csv_fields.h"
 #include "simclr/augment.h"
 #include "simclr/image_io.h"
 #include "simclr/knn.h"
@@ -78,6 +79,40 @@ int image_list_collect(image_list *list, const char *path, const char *flag, sim
                     : simclr_error_input(err, "%s: no such image file or directory", path);
     if (S_ISDIR(info.st_mode)) return add_directory(list, path, 0, err);
     return image_list_add(list, path, err);
+}
+
+int image_list_read_file(image_list *list, const char *path, const char *flag, simclr_error *err)
+{
+    FILE *stream = fopen(path, "r");
+    if (!stream) return simclr_error_input(err, "%s %s: cannot open it: %s", flag, path, strerror(errno));
+    size_t first = list->count;
+    csv_record record = {0};
+    size_t line = 0;
+    int got = csv_record_read(&record, stream, path, &line, err), status = 0;
+    int csv = got == 1 && strcmp(csv_record_field(&record, 0), "path") == 0;
+    if (!csv) {
+        /* Plain lines: read again, whole lines (a path may hold commas). */
+        rewind(stream);
+        char *text = NULL;
+        size_t capacity = 0;
+        ssize_t length;
+        while (status == 0 && (length = getline(&text, &capacity, stream)) >= 0) {
+            while (length > 0 && (text[length - 1] == '\n' || text[length - 1] == '\r')) text[--length] = '\0';
+            if (length > 0) status = image_list_add(list, text, err);
+        }
+        free(text);
+    } else {
+        while (status == 0 && (got = csv_record_read(&record, stream, path, &line, err)) == 1)
+            if (csv_record_field(&record, 0)[0]) status = image_list_add(list, csv_record_field(&record, 0), err);
+        if (got < 0) status = -1;
+    }
+    if (got < 0 && !csv) status = -1;
+    csv_record_free(&record);
+    if (status == 0 && ferror(stream)) status = simclr_error_input(err, "%s %s: cannot read it", flag, path);
+    fclose(stream);
+    if (status == 0 && list->count == first)
+        status = simclr_error_input(err, "%s %s: no image path in it (one a line)", flag, path);
+    return status;
 }
 
 int image_list_batches(const simclr_feature_extractor *fx, size_t count)

@@ -25,6 +25,10 @@ int image_list_add(image_list *list, const char *path, simclr_error *err);
  * A path that does not exist is an input error naming flag ("--in") or, without one, the path. */
 int image_list_collect(image_list *list, const char *path, const char *flag, simclr_error *err);
 void image_list_free(image_list *list);
+/* Adds the paths listed in the file at path: one a line (blank lines ignored; a path may hold
+ * commas), or a CSV whose first column is `path` (select's subset.csv and outliers.csv). A file
+ * that cannot be opened or read, or that lists no path, is an input error naming flag and path. */
+int image_list_read_file(image_list *list, const char *path, const char *flag, simclr_error *err);
 
 /* Receives the normalised features (count, fx->dim) of the kept images first..first+count-1. */
 typedef int (*image_features_sink)(void *context, const float *features, size_t first, size_t count,

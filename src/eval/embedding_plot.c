@@ -40,13 +40,53 @@ static int source_rows(row_source *source, size_t first, size_t n, float *block,
     return simclr_npy_reader_read(&source->reader, block, n, err);
 }
 
+/* The scatter plot's groups and their names: the labels and classes, or with marks, "images" and
+ * the mark sets (*groups then a new array, caller frees). */
+static int plot_groups(const simclr_embedding_plot *plot, size_t count, const int32_t **groups, int32_t **owned,
+                       const char **names, int *group_count, simclr_error *err)
+{
+    *owned = NULL;
+    if (!plot->marks) {
+        *groups = plot->labels;
+        *group_count = plot->class_count;
+        return 0;
+    }
+    if (plot->mark_count < 1 || plot->mark_count > SIMCLR_EMBEDDING_PLOT_MAX_MARKS)
+        return simclr_error_input(err, "--plot: %d sets of marked rows (1 to %d)", plot->mark_count,
+                                  SIMCLR_EMBEDDING_PLOT_MAX_MARKS);
+    int32_t *marked = simclr_checked_calloc(count, sizeof *marked, "plot marks", err);
+    if (!marked) return -1;
+    for (size_t i = 0; i < count; i++) {
+        if (plot->marks[i] > plot->mark_count) {
+            free(marked);
+            return simclr_error_input(err, "--plot: row %zu is in mark set %d of %d", i, plot->marks[i],
+                                      plot->mark_count);
+        }
+        marked[i] = plot->marks[i];
+    }
+    names[0] = "images";
+    for (int k = 0; k < plot->mark_count; k++) names[k + 1] = plot->mark_names ? plot->mark_names[k] : NULL;
+    *groups = *owned = marked;
+    *group_count = plot->mark_count + 1;
+    return 0;
+}
+
 static int plot_rows(const char *path, row_source *source, const simclr_embedding_plot *plot, simclr_error *err)
 {
     size_t count = source->count;
     int dim = source->dim;
     if (count < 2) return simclr_error_input(err, "--plot %s: %zu embeddings; PCA needs at least 2", path, count);
+    const int32_t *groups = NULL;
+    int32_t *owned_groups = NULL;
+    const char *mark_names[SIMCLR_EMBEDDING_PLOT_MAX_MARKS + 1];
+    int group_count = 0;
+    if (plot_groups(plot, count, &groups, &owned_groups, mark_names, &group_count, err) != 0) return -1;
+    const char *const *group_names = plot->marks ? mark_names : plot->class_names;
     simclr_pca pca;
-    if (simclr_pca_init(&pca, dim, err) != 0) return -1;
+    if (simclr_pca_init(&pca, dim, err) != 0) {
+        free(owned_groups);
+        return -1;
+    }
     int status = -1;
     float *block = simclr_checked_calloc((size_t)EMBEDDING_PLOT_BLOCK * (size_t)dim, sizeof(float), "PCA rows", err);
     float *points = block ? simclr_checked_calloc(count * 2, sizeof(float), "plot points", err) : NULL;
@@ -87,9 +127,10 @@ static int plot_rows(const char *path, row_source *source, const simclr_embeddin
              total > 0 ? 100.0 * variances[0] / total : 0.0);
     snprintf(y_label, sizeof y_label, "principal component 2 (%.1f %% of the variance)",
              total > 0 ? 100.0 * variances[1] / total : 0.0);
-    status = simclr_plot_scatter_png(path, plot->title, x_label, y_label, x, y, plot->labels, count,
-                                     plot->class_names, plot->class_count, err);
+    status = simclr_plot_scatter_png(path, plot->title, x_label, y_label, x, y, groups, count, group_names,
+                                     group_count, err);
 done:
+    free(owned_groups);
     if (source->npy_path) simclr_npy_reader_close(&source->reader);
     simclr_pca_free(&pca);
     free(block);
