@@ -5,8 +5,10 @@
 #   steps  pretrain (525 images: 1050 views + probe), baseline (25 images), inference (525);
 #   PyTorch: Debian's python3-torch (/usr/bin/python3) and, when it installs, the current PyPI
 #   release in build-bench/venv, each in both layouts (channels_last, contiguous);
-#   ours also: the augmentation of one pretraining batch, a per-phase breakdown of the
-#   pretraining step at 96x96x3, and the kernel choice (bench_conv_kernels: the four convolutions
+#   ours: training's own step (issue 24: read + augmentation + the step, as `simclr pretrain`
+#   runs it, on random images in memory; the twin's starts from augmented tensors), also the
+#   augmentation of one pretraining batch alone, each layer of the pretraining step at 96x96x3
+#   alone, and the kernel choice (bench_conv_kernels: the four convolutions
 #   on oneDNN against im2col + OpenBLAS sgemm).
 # Prints Markdown tables (also written to build-bench/results.md); raw JSON lines go to
 # build-bench/results.jsonl, everything the programs print to build-bench/bench.log.
@@ -200,7 +202,7 @@ for shape in "${augment_shapes[@]}"; do
     --warmup 1 --threads "$threads"
 done
 
-# The pretraining step at 96x96x3 phase by phase, and each layer alone (its own process: the
+# Each layer of the pretraining step at 96x96x3 alone (its own process: the
 # layer timings need scratch buffers that would inflate the peak RSS above).
 breakdown="" kernels="" torch_breakdowns=""
 if [ "$suite" != resnet ]; then

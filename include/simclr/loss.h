@@ -24,6 +24,9 @@ typedef enum simclr_contrastive_kind {
     SIMCLR_CONTRASTIVE_KIND_NT_XENT = 1,
 } simclr_contrastive_kind;
 
+/* "seed" or "nt-xent": the --loss value. */
+const char *simclr_contrastive_kind_name(simclr_contrastive_kind kind);
+
 typedef struct simclr_contrastive_result {
     float loss;      /* mean per-image loss: the logged c_loss */
     int correct;     /* rows whose argmax is the positive: S rows and S^T rows both counted */

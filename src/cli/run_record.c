@@ -108,7 +108,7 @@ int run_record_build(run_record *record, const run_record_source *source,
     memset(record, 0, sizeof *record);
     const simclr_dataset *ds = source->ds;
     const simclr_model_config *model = &config->model;
-    const char *loss = config->loss_kind == SIMCLR_CONTRASTIVE_KIND_NT_XENT ? "nt-xent" : "seed";
+    const char *loss = simclr_contrastive_kind_name(config->loss_kind);
     char *line = command_line(source->command, source->argc, source->argv);
     char *splits = split_sizes(ds);
     char *classes = class_lines(ds);

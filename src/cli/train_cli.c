@@ -428,20 +428,9 @@ static int replace_old_run(void *context, simclr_error *err)
     return 0;
 }
 
-int train_cli_prepare(const train_cli *options, const train_start *start, simclr_dataset *ds,
-                      train_run *run, simclr_error *err)
+int train_cli_config(const train_cli *options, const train_start *start, const simclr_dataset *ds,
+                     simclr_train_config *config, simclr_error *err)
 {
-    memset(run, 0, sizeof *run);
-    if (ds->num_classes < 2)
-        return simclr_error_input(err, "dataset %s at %s has %d class%s (%s); training and evaluating a "
-                                       "classifier needs at least 2 classes",
-                                  ds->name, ds->path, ds->num_classes, ds->num_classes == 1 ? "" : "es",
-                                  ds->num_classes == 1 ? ds->class_names[0] : "none");
-    if (ds->splits[SIMCLR_DATASET_SPLIT_TEST].count == 0)
-        return simclr_error_input(err, "dataset %s at %s has no test split (expected for evaluation "
-                                       "after every epoch)",
-                                  ds->name, ds->path);
-    simclr_train_config *config = &run->config;
     *config = simclr_train_config_default(ds);
     config->epochs = (int)options->epochs;
     config->steps_per_epoch = (size_t)options->steps_per_epoch;
@@ -539,6 +528,26 @@ int train_cli_prepare(const train_cli *options, const train_start *start, simclr
     if (augment_cli_policy(&options->augment, config->augment.kind, config->augment.color_strength,
                            ds->channels, &config->augment, err) != 0)
         return -1;
+    config->knn_k = (int)options->knn_k;
+    config->knn_temperature = (float)options->knn_temperature;
+    return 0;
+}
+
+int train_cli_prepare(const train_cli *options, const train_start *start, simclr_dataset *ds,
+                      train_run *run, simclr_error *err)
+{
+    memset(run, 0, sizeof *run);
+    if (ds->num_classes < 2)
+        return simclr_error_input(err, "dataset %s at %s has %d class%s (%s); training and evaluating a "
+                                       "classifier needs at least 2 classes",
+                                  ds->name, ds->path, ds->num_classes, ds->num_classes == 1 ? "" : "es",
+                                  ds->num_classes == 1 ? ds->class_names[0] : "none");
+    if (ds->splits[SIMCLR_DATASET_SPLIT_TEST].count == 0)
+        return simclr_error_input(err, "dataset %s at %s has no test split (expected for evaluation "
+                                       "after every epoch)",
+                                  ds->name, ds->path);
+    simclr_train_config *config = &run->config;
+    if (train_cli_config(options, start, ds, config, err) != 0) return -1;
     int defaulted = 0;
     if (run_directory_resolve(start->command, options->out, options->resume, options->overwrite,
                               run->out_dir, sizeof run->out_dir, &defaulted, err) != 0)
@@ -569,8 +578,6 @@ int train_cli_prepare(const train_cli *options, const train_start *start, simclr
     }
     config->debug_gradients_dir = getenv("SIMCLR_DEBUG_DUMP_GRADIENTS");
     config->checkpoint_every_seconds = options->checkpoint_every_minutes * 60.0;
-    config->knn_k = (int)options->knn_k;
-    config->knn_temperature = (float)options->knn_temperature;
     if (options->knn_k_given && options->knn_k > 0) {
         size_t *bank = NULL, bank_count = 0;
         if (simclr_train_labeled_subset(ds, config, &bank, &bank_count, err) != 0) return -1;

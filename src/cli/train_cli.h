@@ -71,6 +71,12 @@ typedef struct train_start {
     const simclr_checkpoint_info *from_info;
 } train_start;
 
+/* The run's settings from the options (recipe first, then every flag given), the dataset and, for
+ * finetune, start->from_info's architecture: what the bench steps with, and the first part of
+ * train_cli_prepare. Checks the options among themselves; writes nothing. */
+int train_cli_config(const train_cli *options, const train_start *start, const simclr_dataset *ds,
+                     simclr_train_config *config, simclr_error *err);
+
 /* Validates everything (dataset classes and test split, --from's architecture against the given
  * options, --precision, --out / --resume / --overwrite, the resumed run's record, memory and the
  * time estimate), prints the estimate, decodes a folder dataset's pixels (deferred at open, so

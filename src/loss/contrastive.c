@@ -249,3 +249,8 @@ void simclr_contrastive_loss(simclr_contrastive_kind kind, const float *z1, cons
         result->total = 2 * batch;
     }
 }
+
+const char *simclr_contrastive_kind_name(simclr_contrastive_kind kind)
+{
+    return kind == SIMCLR_CONTRASTIVE_KIND_NT_XENT ? "nt-xent" : "seed";
+}

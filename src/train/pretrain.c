@@ -238,29 +238,51 @@ static void pretrain_describe(void *context, FILE *log)
             simclr_plural((long long)state->base.stream.steps_per_epoch));
 }
 
+static void pretrain_state_release(void *state)
+{
+    pretrain_state_free(state);
+    free(state);
+}
+
+int simclr_train_pretrain_open(train_session *session, const simclr_dataset *ds, const simclr_train_config *config,
+                               simclr_error *err)
+{
+    memset(session, 0, sizeof *session);
+    if (simclr_train_check_run(ds, config, 1, err) != 0) return -1;
+    pretrain_state *state = simclr_checked_calloc(1, sizeof *state, "pretraining state", err);
+    if (!state) return -1;
+    state->ds = ds;
+    state->config = config;
+    session->state = state;
+    session->free_state = pretrain_state_release;
+    if (pretrain_setup(state, ds, config, err) != 0) {
+        simclr_train_session_close(session);
+        return -1;
+    }
+    session->parts[0] = (simclr_checkpoint_part){.net = &state->base.encoder, .optimizer = &state->base.encoder_optimizer};
+    session->parts[1] = (simclr_checkpoint_part){.net = &state->head, .optimizer = &state->head_optimizer};
+    session->parts[2] =
+        (simclr_checkpoint_part){.net = &state->base.classifier, .optimizer = &state->base.classifier_optimizer};
+    int part_count = 3;
+    for (int p = 0; p < state->method.part_count; p++) session->parts[part_count++] = state->method.parts[p];
+    train_task task = simclr_train_base_task(&state->base, config, "pretrain", &PRETRAIN_KIND, state,
+                                             pretrain_task_step, pretrain_describe);
+    task.steps_per_epoch = state->base.stream.steps_per_epoch;
+    task.schedule = &state->schedule;
+    task.parts = session->parts;
+    task.part_count = part_count;
+    task.interruptible[task.interruptible_count++] = &state->head; /* and the encoder */
+    session->task = task;
+    return 0;
+}
+
 int simclr_train_pretrain(const simclr_dataset *ds, const simclr_train_config *config, simclr_history *hist,
                           simclr_error *err)
 {
     simclr_train_engine_history_init(hist, &PRETRAIN_KIND, config->knn_k > 0);
-    pretrain_state state = {.ds = ds, .config = config};
-    int status = -1;
-    if (simclr_train_check_run(ds, config, 1, err) != 0) return -1;
-    if (pretrain_setup(&state, ds, config, err) != 0) goto done;
-    simclr_checkpoint_part parts[3 + SIMCLR_METHOD_MAX_PARTS] = {
-        {.net = &state.base.encoder, .optimizer = &state.base.encoder_optimizer},
-        {.net = &state.head, .optimizer = &state.head_optimizer},
-        {.net = &state.base.classifier, .optimizer = &state.base.classifier_optimizer}};
-    int part_count = 3;
-    for (int p = 0; p < state.method.part_count; p++) parts[part_count++] = state.method.parts[p];
-    train_task task = simclr_train_base_task(&state.base, config, "pretrain", &PRETRAIN_KIND, &state,
-                                             pretrain_task_step, pretrain_describe);
-    task.steps_per_epoch = state.base.stream.steps_per_epoch;
-    task.schedule = &state.schedule;
-    task.parts = parts;
-    task.part_count = part_count;
-    task.interruptible[task.interruptible_count++] = &state.head; /* and the encoder */
-    status = simclr_train_engine_run(ds, config, &task, hist, err);
-done:
-    pretrain_state_free(&state);
+    train_session session;
+    if (simclr_train_pretrain_open(&session, ds, config, err) != 0) return -1;
+    int status = simclr_train_engine_run(ds, config, &session.task, hist, err);
+    simclr_train_session_close(&session);
     return status;
 }

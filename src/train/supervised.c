@@ -164,32 +164,54 @@ static void supervised_describe(void *context, FILE *log)
     simclr_network_print_summary(&state->base.classifier, log);
 }
 
+static void supervised_state_release(void *state)
+{
+    supervised_state_free(state);
+    free(state);
+}
+
+int simclr_train_supervised_open(train_session *session, const simclr_dataset *ds, const simclr_train_config *config,
+                                 const char *run, const char *from, simclr_error *err)
+{
+    memset(session, 0, sizeof *session);
+    if (simclr_train_check_run(ds, config, 0, err) != 0) return -1;
+    supervised_state *state = simclr_checked_calloc(1, sizeof *state, "training state", err);
+    if (!state) return -1;
+    state->ds = ds;
+    state->config = config;
+    session->state = state;
+    session->free_state = supervised_state_release;
+    if (supervised_setup(state, ds, config, from, err) != 0) goto fail;
+    state->natural_steps = simclr_sampler_labeled_steps(&state->base.stream, config->labeled_batch);
+    size_t steps = config->steps_per_epoch ? config->steps_per_epoch : state->natural_steps;
+    state->batch_indices = simclr_checked_calloc(config->labeled_batch, sizeof(size_t), "batch indices", err);
+    if (!state->batch_indices) goto fail;
+    if (simclr_train_schedule(config, config->labeled_batch, steps, &session->schedule, err) != 0) goto fail;
+    session->parts[0] = (simclr_checkpoint_part){.net = &state->base.encoder, .optimizer = &state->base.encoder_optimizer};
+    session->parts[1] =
+        (simclr_checkpoint_part){.net = &state->base.classifier, .optimizer = &state->base.classifier_optimizer};
+    train_task task = simclr_train_base_task(&state->base, config, run, &SUPERVISED_KIND, state, supervised_task_step,
+                                             supervised_describe);
+    task.interruptible[task.interruptible_count++] = &state->base.classifier; /* and the encoder */
+    task.steps_per_epoch = steps;
+    task.schedule = &session->schedule;
+    task.parts = session->parts;
+    task.part_count = 2;
+    session->task = task;
+    return 0;
+fail:
+    simclr_train_session_close(session);
+    return -1;
+}
+
 static int train_supervised(const simclr_dataset *ds, const simclr_train_config *config, const char *run,
                             const char *from, simclr_history *hist, simclr_error *err)
 {
     simclr_train_engine_history_init(hist, &SUPERVISED_KIND, config->knn_k > 0);
-    supervised_state state = {.ds = ds, .config = config};
-    int status = -1;
-    simclr_lr_schedule schedule;
-    if (simclr_train_check_run(ds, config, 0, err) != 0) return -1;
-    if (supervised_setup(&state, ds, config, from, err) != 0) goto done;
-    state.natural_steps = simclr_sampler_labeled_steps(&state.base.stream, config->labeled_batch);
-    size_t steps = config->steps_per_epoch ? config->steps_per_epoch : state.natural_steps;
-    state.batch_indices = simclr_checked_calloc(config->labeled_batch, sizeof(size_t), "batch indices", err);
-    if (!state.batch_indices) goto done;
-    if (simclr_train_schedule(config, config->labeled_batch, steps, &schedule, err) != 0) goto done;
-    simclr_checkpoint_part parts[2] = {{.net = &state.base.encoder, .optimizer = &state.base.encoder_optimizer},
-                                       {.net = &state.base.classifier, .optimizer = &state.base.classifier_optimizer}};
-    train_task task = simclr_train_base_task(&state.base, config, run, &SUPERVISED_KIND, &state,
-                                             supervised_task_step, supervised_describe);
-    task.interruptible[task.interruptible_count++] = &state.base.classifier; /* and the encoder */
-    task.steps_per_epoch = steps;
-    task.schedule = &schedule;
-    task.parts = parts;
-    task.part_count = 2;
-    status = simclr_train_engine_run(ds, config, &task, hist, err);
-done:
-    supervised_state_free(&state);
+    train_session session;
+    if (simclr_train_supervised_open(&session, ds, config, run, from, err) != 0) return -1;
+    int status = simclr_train_engine_run(ds, config, &session.task, hist, err);
+    simclr_train_session_close(&session);
     return status;
 }
 

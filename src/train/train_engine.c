@@ -234,3 +234,23 @@ done:
     free(kept_states);
     return status;
 }
+
+void simclr_train_session_close(train_session *session)
+{
+    if (session->state && session->free_state) session->free_state(session->state);
+    memset(session, 0, sizeof *session);
+}
+
+int simclr_train_session_step(train_session *session, long long global_step, double *values, simclr_error *err)
+{
+    const train_task *task = &session->task;
+    const train_run_kind *kind = task->kind;
+    long long steps = (long long)task->steps_per_epoch;
+    double sums[TRAIN_TASK_MAX_SUMS] = {0};
+    float learning_rate = (float)simclr_lr_schedule_at(task->schedule, global_step);
+    if (task->step(task->context, (int)(global_step / steps), (size_t)(global_step % steps), learning_rate, 0, sums,
+                   err) != 0)
+        return -1;
+    for (int m = 0; m < kind->metric_count; m++) values[m] = metric_value(&kind->metrics[m], sums, 1);
+    return 0;
+}

@@ -101,4 +101,29 @@ void simclr_train_engine_history_init(simclr_history *hist, const train_run_kind
 int simclr_train_engine_run(const simclr_dataset *ds, const simclr_train_config *config, const train_task *task,
                             simclr_history *hist, simclr_error *err);
 
+/* A run's task with the state it steps, set up as the run sets it up (issue 24: the training
+ * commands run it through the engine; the bench steps it, so it times training's own step). */
+typedef struct train_session {
+    train_task task;
+    void *state;
+    void (*free_state)(void *state);
+    simclr_checkpoint_part parts[SIMCLR_CHECKPOINT_MAX_PARTS];
+    simclr_lr_schedule schedule;
+} train_session;
+
+/* Pretraining with config->method (pretrain.c), and the supervised runs (supervised.c; run is
+ * "baseline" or "finetune", from finetune's checkpoint or NULL). Both check the run's
+ * preconditions first; on failure the session holds nothing. */
+int simclr_train_pretrain_open(train_session *session, const simclr_dataset *ds, const simclr_train_config *config,
+                               simclr_error *err);
+int simclr_train_supervised_open(train_session *session, const simclr_dataset *ds, const simclr_train_config *config,
+                                 const char *run, const char *from, simclr_error *err);
+void simclr_train_session_close(train_session *session);
+
+/* The run's step number global_step (epoch global_step / steps_per_epoch, at the schedule's rate
+ * for that step) taken alone, as the engine takes it, without checkpoints or evaluation; values
+ * (kind->metric_count) receive its metrics as the progress line computes them for one step. Steps
+ * must be taken in order from 0, as a run takes them. */
+int simclr_train_session_step(train_session *session, long long global_step, double *values, simclr_error *err);
+
 #endif
