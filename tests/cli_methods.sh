@@ -30,7 +30,7 @@ expect_text "$work/out" "--ema-momentum" "--help lists --ema-momentum"
 expect_text "$work/out" "moco 0.99, byol 0.996" "--help gives the EMA defaults"
 
 declare -A extra=([simclr]="" [moco]="--queue-size 64" [byol]="" [simsiam]="" [barlow]="" [vicreg]="")
-declare -A tensors=([simclr]="" [moco]="moco.queue target_encoder. target_head." [byol]="target_encoder. target_head. predictor. optimizer.predictor.m"
+declare -A tensors=([simclr]="" [moco]="moco.queue key_encoder. key_head." [byol]="target_encoder. target_head. predictor. optimizer.predictor.m"
                     [simsiam]="predictor. optimizer.predictor.m" [barlow]="" [vicreg]="")
 for method in simclr moco byol simsiam barlow vicreg; do
     # shellcheck disable=SC2086

@@ -104,8 +104,56 @@ static void test_round_trip(void **state)
     free(dir);
 }
 
+/* Issue 24: MoCo's key networks were saved as "target_*" before they were named "key_*": a part
+ * with a former name reads an older checkpoint under it, keeps its own name, and prefers its own
+ * name when the checkpoint has it. */
+static void test_former_name(void **state)
+{
+    (void)state;
+    simclr_error err = {0};
+    simclr_model_config config = simclr_model_config_default((simclr_tensor_shape){28, 28, 1}, 10);
+    config.width = 8;
+    simclr_network saved, restored;
+    assert_int_equal(simclr_model_build_encoder(&saved, &config, 4, &err), 0);
+    assert_int_equal(simclr_model_build_encoder(&restored, &config, 4, &err), 0);
+    simclr_network_init_weights(&saved, 7);
+    snprintf(saved.name, sizeof saved.name, "target_encoder");
+    snprintf(restored.name, sizeof restored.name, "key_encoder");
+    char *dir = test_make_temp_dir();
+    char old_path[4096], new_path[4096];
+    snprintf(old_path, sizeof old_path, "%s/old.safetensors", dir);
+    snprintf(new_path, sizeof new_path, "%s/new.safetensors", dir);
+    simclr_checkpoint_info info = make_info(&config);
+    simclr_checkpoint_part old_part = {.net = &saved};
+    if (simclr_checkpoint_save(old_path, &info, &old_part, 1, &err) != 0) fail_msg("%s", err.message);
+
+    simclr_checkpoint_part plain = {.net = &restored};
+    assert_int_equal(simclr_checkpoint_load_parts(old_path, &plain, 1, &err), -1);
+    assert_non_null(strstr(err.message, "key_encoder"));
+    simclr_checkpoint_part renamed = {.net = &restored, .former_name = "target_encoder"};
+    if (simclr_checkpoint_load_parts(old_path, &renamed, 1, &err) != 0) fail_msg("%s", err.message);
+    assert_memory_equal(restored.params, saved.params, saved.param_count * sizeof(float));
+    assert_string_equal(restored.name, "key_encoder");
+
+    /* A checkpoint with both names: the part's own is read. */
+    simclr_network other;
+    assert_int_equal(simclr_model_build_encoder(&other, &config, 4, &err), 0);
+    simclr_network_init_weights(&other, 8);
+    snprintf(other.name, sizeof other.name, "key_encoder");
+    simclr_checkpoint_part both[2] = {{.net = &saved}, {.net = &other}};
+    if (simclr_checkpoint_save(new_path, &info, both, 2, &err) != 0) fail_msg("%s", err.message);
+    if (simclr_checkpoint_load_parts(new_path, &renamed, 1, &err) != 0) fail_msg("%s", err.message);
+    assert_memory_equal(restored.params, other.params, other.param_count * sizeof(float));
+
+    simclr_network_free(&saved);
+    simclr_network_free(&restored);
+    simclr_network_free(&other);
+    test_remove_tree(dir);
+    free(dir);
+}
+
 int main(void)
 {
-    const struct CMUnitTest tests[] = {cmocka_unit_test(test_round_trip)};
+    const struct CMUnitTest tests[] = {cmocka_unit_test(test_round_trip), cmocka_unit_test(test_former_name)};
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

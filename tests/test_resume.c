@@ -182,7 +182,7 @@ static void test_history_records_the_schedule(void **state)
     config.steps_per_epoch = 3;
     config.model.width = 16;
     config.optimizer = simclr_optimizer_config_default(SIMCLR_OPTIMIZER_KIND_SGD);
-    config.adam.learning_rate = 0.04f;
+    config.optimizer.learning_rate = 0.04f;
     config.lr_schedule = SIMCLR_LR_SCHEDULE_KIND_COSINE;
     config.warmup_epochs = 1.0;
     simclr_history hist;
@@ -247,7 +247,7 @@ static void test_infinite_weights_stop(void **state)
     if (!have_data) test_skip("Fashion-MNIST is not installed");
     char *dir = test_make_temp_dir();
     simclr_train_config config = small_config(dir);
-    config.adam.learning_rate = INFINITY;
+    config.optimizer.learning_rate = INFINITY;
     simclr_history hist;
     simclr_error err = {0};
     assert_int_equal(simclr_train_baseline(&fashion, &config, &hist, &err), -1);

@@ -194,7 +194,7 @@ static void run_steps(simclr_method_kind kind, size_t expected_count)
     }
     float losses[3];
     for (int step = 0; step < 3; step++) {
-        simclr_contrastive_result result;
+        simclr_method_result result;
         if (simclr_method_step(&method, views + step * 2 * STEP_B * 4, STEP_B, &result, &err) != 0)
             fail_msg("%s", err.message);
         losses[step] = result.loss;

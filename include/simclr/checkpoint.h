@@ -81,6 +81,10 @@ typedef struct simclr_checkpoint_info {
 typedef struct simclr_checkpoint_part {
     simclr_network *net;
     simclr_optimizer *optimizer;   /* may be NULL (no state saved) */
+    /* The name an earlier version saved net under (MoCo's key networks were "target_encoder" and
+     * "target_head" before issue 24 named them "key_*"): read from when the checkpoint has no
+     * tensor under net's name. NULL: none. */
+    const char *former_name;
     /* Issue 13: with net NULL, one float32 tensor a method owns instead (MoCo's queue, "moco.queue",
      * shape (rows, cols)), and an optional integer kept in the metadata ("moco.queue_position"). */
     const char *tensor_name;

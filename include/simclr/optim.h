@@ -68,6 +68,9 @@ const char *simclr_optimizer_kind_name(simclr_optimizer_kind kind); /* "adam", "
 
 typedef struct simclr_optimizer_config {
     simclr_optimizer_kind kind;
+    /* The base learning rate (--learning-rate), before batch scaling and the schedule; each
+     * update is given the step's rate. Default 0.001 (Keras's Adam). */
+    float learning_rate;
     simclr_adam_config adam;   /* kind adam: Keras's settings (its learning_rate is unused here) */
     float beta1, beta2, epsilon; /* adamw: 0.9, 0.999, 1e-8 (PyTorch's) */
     float momentum;            /* sgd, lars: 0.9 */

@@ -35,8 +35,6 @@ typedef struct simclr_train_config {
     uint64_t seed;               /* 0 */
     float temperature;           /* 0.1 */
     simclr_contrastive_kind loss_kind;  /* the seed's */
-    simclr_adam_config adam;            /* Keras defaults; adam.learning_rate is the base learning
-                                           rate (--learning-rate) of every optimizer */
     simclr_model_config model;          /* from the dataset's shape */
     /* The kNN monitor after every epoch (history column val_knn_acc): k nearest labeled training
      * images by cosine similarity of encoder features, votes exp(sim / T). 0: off. k is clamped
@@ -46,7 +44,8 @@ typedef struct simclr_train_config {
     /* Issue 12, the paper's recipe: */
     simclr_augment_policy augment;      /* the contrastive views' policy: the seed's */
     simclr_optimizer_config optimizer;  /* of the trained parts (encoder + head, or encoder +
-                                           classifier): Keras Adam */
+                                           classifier): Keras Adam; optimizer.learning_rate is the
+                                           base learning rate (--learning-rate), 0.001 */
     simclr_lr_schedule_kind lr_schedule; /* constant */
     double warmup_epochs;               /* 0; linear warm-up per step; at most epochs */
     simclr_lr_scaling lr_scaling;       /* none; batch: unlabeled + labeled images per pretraining

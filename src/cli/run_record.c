@@ -180,12 +180,12 @@ int run_record_build(run_record *record, const run_record_source *source,
                 (double)config->knn_temperature) ||
         add_row(record, "optimizer.settings", "--optimizer and its schedule", T, F, err, "%s", optimizer) ||
         add_row(record, "optimizer.learning_rate", "--learning-rate", N, F, err, "%g",
-                (double)config->adam.learning_rate) ||
+                (double)config->optimizer.learning_rate) ||
         add_row(record, "optimizer.probe_learning_rate", "--probe-learning-rate", N, F, err, "%g",
                 (double)simclr_train_probe_learning_rate(config)) ||
         add_row(record, "optimizer.adam", "Keras Adam beta1, beta2, epsilon", RUN_VALUE_JSON, F, err,
-                "[%g, %g, %g]", (double)config->adam.beta1, (double)config->adam.beta2,
-                (double)config->adam.epsilon) ||
+                "[%g, %g, %g]", (double)config->optimizer.adam.beta1, (double)config->optimizer.adam.beta2,
+                (double)config->optimizer.adam.epsilon) ||
         add_row(record, "model.width", "--width", N, F, err, "%d", model->width) ||
         add_row(record, "model.depth", "--depth", N, F, err, "%d", model->depth) ||
         add_row(record, "model.kernel", "convolution kernel", N, F, err, "%d", model->kernel) ||

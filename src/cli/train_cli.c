@@ -448,17 +448,18 @@ int train_cli_config(const train_cli *options, const train_start *start, const s
     if (options->loss)
         config->loss_kind = strcmp(options->loss, "nt-xent") == 0 ? SIMCLR_CONTRASTIVE_KIND_NT_XENT
                                                                   : SIMCLR_CONTRASTIVE_KIND_SEED;
-    if (options->learning_rate > 0.0) config->adam.learning_rate = (float)options->learning_rate;
     if (options->optimizer) {
         simclr_optimizer_kind kind = strcmp(options->optimizer, "adamw") == 0 ? SIMCLR_OPTIMIZER_KIND_ADAMW
                                      : strcmp(options->optimizer, "sgd") == 0 ? SIMCLR_OPTIMIZER_KIND_SGD
                                      : strcmp(options->optimizer, "lars") == 0 ? SIMCLR_OPTIMIZER_KIND_LARS
                                                                                 : SIMCLR_OPTIMIZER_KIND_ADAM;
-        float decay = config->optimizer.weight_decay;
+        float decay = config->optimizer.weight_decay, rate = config->optimizer.learning_rate;
         config->optimizer = simclr_optimizer_config_default(kind);
+        config->optimizer.learning_rate = rate; /* the recipe's rate carries over */
         /* The recipe's decay carries over to another decaying optimizer, not to Adam. */
         config->optimizer.weight_decay = kind == SIMCLR_OPTIMIZER_KIND_ADAM ? 0.0f : decay;
     }
+    if (options->learning_rate > 0.0) config->optimizer.learning_rate = (float)options->learning_rate;
     if (options->weight_decay >= 0.0) config->optimizer.weight_decay = (float)options->weight_decay;
     if (options->momentum >= 0.0) config->optimizer.momentum = (float)options->momentum;
     if (options->nesterov) config->optimizer.nesterov = 1;

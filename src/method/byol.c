@@ -17,7 +17,7 @@ typedef struct byol_state {
     simclr_method_predictor predictor; /* its targets: the target networks' projections z' */
 } byol_state;
 
-static int byol_step(simclr_method *method, const float *views, int batch, simclr_contrastive_result *result,
+static int byol_step(simclr_method *method, const float *views, int batch, simclr_method_result *result,
                      simclr_error *err)
 {
     byol_state *state = method->state;

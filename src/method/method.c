@@ -72,7 +72,7 @@ int simclr_method_create(simclr_method *method, const simclr_train_config *confi
     return simclr_error_input(err, "--method: unknown method %d", (int)config->method);
 }
 
-int simclr_method_step(simclr_method *method, const float *views, int batch, simclr_contrastive_result *result,
+int simclr_method_step(simclr_method *method, const float *views, int batch, simclr_method_result *result,
                        simclr_error *err)
 {
     return method->ops->step(method, views, batch, result, err);

@@ -22,8 +22,25 @@
 
 typedef struct simclr_method simclr_method;
 
+/* What every method's step reports, the history's c_loss and c_acc (the seed's column names,
+ * kept for every method; README "Methods" says what each one's means):
+ *   simclr           loss: the contrastive loss per image (seed or NT-Xent); correct: rows of the
+ *                    similarity matrix whose largest entry is the positive pair;
+ *   moco             loss: InfoNCE against the queue, the mean of both directions; correct:
+ *                    queries whose positive key beats every queued negative;
+ *   byol, simsiam    loss: the symmetrised negative cosine (BYOL: 4 - 2(cos12 + cos21), SimSiam:
+ *                    -(cos12 + cos21) / 2); correct: pair retrieval (a view's nearest other view
+ *                    in the batch is its pair);
+ *   barlow, vicreg   loss: the redundancy-reduction loss of the batch; correct: pair retrieval.
+ * total: the rows counted for correct (2B). */
+typedef struct simclr_method_result {
+    float loss;
+    int correct;
+    int total;
+} simclr_method_result;
+
 typedef struct simclr_method_ops {
-    int (*step)(simclr_method *method, const float *views, int batch, simclr_contrastive_result *result,
+    int (*step)(simclr_method *method, const float *views, int batch, simclr_method_result *result,
                 simclr_error *err);
     int (*after_step)(simclr_method *method, float learning_rate, long long global_step, simclr_error *err);
     void (*free)(simclr_method *method);
@@ -42,7 +59,7 @@ struct simclr_method {
 /* Sets up config->method for online networks built for 2 x batch views. */
 int simclr_method_create(simclr_method *method, const simclr_train_config *config, simclr_network *encoder,
                          simclr_network *head, int batch, long long total_steps, simclr_error *err);
-int simclr_method_step(simclr_method *method, const float *views, int batch, simclr_contrastive_result *result,
+int simclr_method_step(simclr_method *method, const float *views, int batch, simclr_method_result *result,
                        simclr_error *err);
 int simclr_method_after_step(simclr_method *method, float learning_rate, long long global_step, simclr_error *err);
 void simclr_method_free(simclr_method *method);
@@ -107,7 +124,7 @@ int simclr_method_predictor_init(simclr_method_predictor *predictor, const simcl
  * the negative cosine (src/loss/cosine.c), c_acc, and backward through predictor, head and
  * encoder (their gradients zeroed first). */
 int simclr_method_predictor_step(simclr_method *method, simclr_method_predictor *predictor, int batch,
-                                 float offset, float weight, simclr_contrastive_result *result, simclr_error *err);
+                                 float offset, float weight, simclr_method_result *result, simclr_error *err);
 /* The predictor's optimizer step at the run's rate. */
 void simclr_method_predictor_update(simclr_method_predictor *predictor, float learning_rate);
 void simclr_method_predictor_free(simclr_method_predictor *predictor);

@@ -29,7 +29,7 @@ typedef struct moco_state {
     float *workspace;
 } moco_state;
 
-static int moco_step(simclr_method *method, const float *views, int batch, simclr_contrastive_result *result,
+static int moco_step(simclr_method *method, const float *views, int batch, simclr_method_result *result,
                      simclr_error *err)
 {
     moco_state *state = method->state;
@@ -118,8 +118,8 @@ int simclr_method_moco_create(simclr_method *method, int batch, simclr_error *er
     const simclr_train_config *config = method->config;
     size_t b = (size_t)batch, width = (size_t)simclr_model_projection_width(&config->model);
     if (config->queue_size < 1) return simclr_error_input(err, "--queue-size %d: expected at least 1", config->queue_size);
-    if (simclr_method_clone_network(&state->key_encoder, method->encoder, "target_encoder", 2 * batch, err) != 0 ||
-        simclr_method_clone_network(&state->key_head, method->head, "target_head", 2 * batch, err) != 0)
+    if (simclr_method_clone_network(&state->key_encoder, method->encoder, "key_encoder", 2 * batch, err) != 0 ||
+        simclr_method_clone_network(&state->key_head, method->head, "key_head", 2 * batch, err) != 0)
         return -1;
     state->queue = simclr_checked_calloc((size_t)config->queue_size * width, sizeof(float), "moco queue", err);
     state->keys = simclr_checked_calloc(2 * b * width, sizeof(float), "moco keys", err);
@@ -130,8 +130,8 @@ int simclr_method_moco_create(simclr_method *method, int batch, simclr_error *er
         "moco workspace", err);
     if (!state->queue || !state->keys || !state->unit_keys || !state->d_queries || !state->workspace) return -1;
     fill_queue(state->queue, (size_t)config->queue_size, width, config->seed);
-    method->parts[0] = (simclr_checkpoint_part){.net = &state->key_encoder};
-    method->parts[1] = (simclr_checkpoint_part){.net = &state->key_head};
+    method->parts[0] = (simclr_checkpoint_part){.net = &state->key_encoder, .former_name = "target_encoder"};
+    method->parts[1] = (simclr_checkpoint_part){.net = &state->key_head, .former_name = "target_head"};
     method->parts[2] = (simclr_checkpoint_part){.tensor_name = "moco.queue",
                                                 .values = state->queue,
                                                 .rows = config->queue_size,

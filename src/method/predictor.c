@@ -41,7 +41,7 @@ int simclr_method_predictor_init(simclr_method_predictor *predictor, const simcl
 }
 
 int simclr_method_predictor_step(simclr_method *method, simclr_method_predictor *predictor, int batch,
-                                 float offset, float weight, simclr_contrastive_result *result, simclr_error *err)
+                                 float offset, float weight, simclr_method_result *result, simclr_error *err)
 {
     size_t b = (size_t)batch, width = (size_t)simclr_model_projection_width(&method->config->model);
     int count = 2 * batch;

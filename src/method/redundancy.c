@@ -43,7 +43,7 @@ size_t simclr_method_redundancy_workspace_floats(simclr_method_kind kind, int ba
                                         : simclr_vicreg_workspace_floats(batch, width);
 }
 
-static int redundancy_step(simclr_method *method, const float *views, int batch, simclr_contrastive_result *result,
+static int redundancy_step(simclr_method *method, const float *views, int batch, simclr_method_result *result,
                            simclr_error *err)
 {
     redundancy_state *state = method->state;

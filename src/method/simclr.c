@@ -11,7 +11,7 @@ typedef struct simclr_state {
     float *workspace;
 } simclr_state;
 
-static int simclr_step(simclr_method *method, const float *views, int batch, simclr_contrastive_result *result,
+static int simclr_step(simclr_method *method, const float *views, int batch, simclr_method_result *result,
                        simclr_error *err)
 {
     simclr_state *state = method->state;
@@ -20,16 +20,18 @@ static int simclr_step(simclr_method *method, const float *views, int batch, sim
     int count = 2 * batch;
     if (simclr_method_forward_pair(method->encoder, method->head, views, count, err) != 0) return -1;
     const float *projections = simclr_network_output(method->head);
+    simclr_contrastive_result contrastive;
     if (simclr_communicator_size(config->communicator) > 1) /* issue 14: the global batch's loss */
         simclr_distributed_contrastive_loss(config->communicator, config->loss_kind, config->unlabeled_batch,
                                             config->labeled_batch, projections,
                                             projections + (size_t)batch * width, (int)width, config->temperature,
                                             state->d_projections, state->d_projections + (size_t)batch * width,
-                                            state->workspace, result);
+                                            state->workspace, &contrastive);
     else
         simclr_contrastive_loss(config->loss_kind, projections, projections + (size_t)batch * width, batch,
                                 (int)width, config->temperature, state->d_projections,
-                                state->d_projections + (size_t)batch * width, state->workspace, result);
+                                state->d_projections + (size_t)batch * width, state->workspace, &contrastive);
+    *result = (simclr_method_result){contrastive.loss, contrastive.correct, contrastive.total};
     return simclr_method_backward_online(method, state->d_projections, err);
 }
 

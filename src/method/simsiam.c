@@ -14,7 +14,7 @@ typedef struct simsiam_state {
     simclr_method_predictor predictor; /* its targets: the detached projections */
 } simsiam_state;
 
-static int simsiam_step(simclr_method *method, const float *views, int batch, simclr_contrastive_result *result,
+static int simsiam_step(simclr_method *method, const float *views, int batch, simclr_method_result *result,
                         simclr_error *err)
 {
     simsiam_state *state = method->state;

@@ -21,6 +21,7 @@ const char *simclr_optimizer_kind_name(simclr_optimizer_kind kind)
 simclr_optimizer_config simclr_optimizer_config_default(simclr_optimizer_kind kind)
 {
     return (simclr_optimizer_config){.kind = kind,
+                                     .learning_rate = 1e-3f,
                                      .adam = simclr_adam_config_keras(),
                                      .beta1 = 0.9f,
                                      .beta2 = 0.999f,

@@ -317,7 +317,21 @@ int simclr_checkpoint_load_parts(const char *path, const simclr_checkpoint_part 
 {
     for (int p = 0; p < part_count; p++) {
         if (parts[p].net) {
-            if (simclr_checkpoint_load_part(path, parts[p].net, parts[p].optimizer, err) != 0) return -1;
+            simclr_network *net = parts[p].net;
+            char name[sizeof net->name];
+            snprintf(name, sizeof name, "%s", net->name);
+            if (parts[p].former_name) { /* saved by an earlier version under its former name? */
+                simclr_safetensors_file file;
+                if (simclr_safetensors_open(&file, path, err) != 0) return -1;
+                simclr_network_tensor first;
+                simclr_network_tensor_at(net, 0, &first);
+                if (!simclr_safetensors_find(&file, first.name))
+                    snprintf(net->name, sizeof net->name, "%s", parts[p].former_name);
+                simclr_safetensors_close(&file);
+            }
+            int status = simclr_checkpoint_load_part(path, net, parts[p].optimizer, err);
+            snprintf(net->name, sizeof net->name, "%s", name);
+            if (status != 0) return -1;
             continue;
         }
         simclr_safetensors_file file;

@@ -98,7 +98,7 @@ static int pretrain_setup(pretrain_state *state, const simclr_dataset *ds, const
 }
 
 typedef struct step_metrics {
-    simclr_contrastive_result contrastive;
+    simclr_method_result method; /* c_loss, c_acc */
     float probe_loss;
     int probe_correct;
 } step_metrics;
@@ -141,12 +141,12 @@ static int pretrain_step(pretrain_state *state, const simclr_dataset *ds, const 
      * method's loss is the global one, issue 14). */
     simclr_network *const interruptible[2] = {&state->base.encoder, &state->head};
     simclr_train_set_interruptible(config, interruptible, 2, 1);
-    int stepped = simclr_method_step(&state->method, state->base.inputs, (int)batch, &metrics->contrastive, err);
+    int stepped = simclr_method_step(&state->method, state->base.inputs, (int)batch, &metrics->method, err);
     /* From here on the step changes the weights: it runs to its end. */
     simclr_train_set_interruptible(config, interruptible, 2, 0);
     if (stepped != 0) return -1;
-    if (inject_nan) metrics->contrastive.loss = NAN;
-    if (simclr_check_finite(&metrics->contrastive.loss, 1, "contrastive loss", epoch + 1, step, err) != 0)
+    if (inject_nan) metrics->method.loss = NAN;
+    if (simclr_check_finite(&metrics->method.loss, 1, "the method's loss (c_loss)", epoch + 1, step, err) != 0)
         return -1;
     simclr_network_allreduce_grads(state->comm, &state->base.encoder); /* issue 14; one process: nothing */
     simclr_network_allreduce_grads(state->comm, &state->head);
@@ -218,9 +218,9 @@ static int pretrain_task_step(void *context, int epoch, size_t step, float learn
     step_metrics result;
     if (pretrain_step(state, state->ds, state->config, epoch, step, learning_rate, inject_nan, &result, err) != 0)
         return -1;
-    sums[SUM_C_LOSS] += result.contrastive.loss;
-    sums[SUM_C_CORRECT] += result.contrastive.correct;
-    sums[SUM_C_TOTAL] += result.contrastive.total;
+    sums[SUM_C_LOSS] += result.method.loss;
+    sums[SUM_C_CORRECT] += result.method.correct;
+    sums[SUM_C_TOTAL] += result.method.total;
     sums[SUM_P_LOSS] += result.probe_loss;
     sums[SUM_P_CORRECT] += result.probe_correct;
     sums[SUM_P_TOTAL] += (double)state->config->labeled_batch;

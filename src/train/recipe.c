@@ -11,7 +11,7 @@ void simclr_train_recipe_apply(simclr_train_config *config, simclr_train_recipe 
     config->temperature = small ? 0.5f : 0.1f;
     config->optimizer = simclr_optimizer_config_default(SIMCLR_OPTIMIZER_KIND_LARS);
     config->optimizer.weight_decay = 1e-6f;
-    config->adam.learning_rate = 0.3f;
+    config->optimizer.learning_rate = 0.3f;
     config->lr_scaling = SIMCLR_LR_SCALING_LINEAR;
     config->lr_schedule = SIMCLR_LR_SCHEDULE_KIND_COSINE;
     config->warmup_epochs = 10.0;

@@ -23,7 +23,6 @@ simclr_train_config simclr_train_config_default(const simclr_dataset *ds)
         .seed = 0,
         .temperature = 0.1f,
         .loss_kind = SIMCLR_CONTRASTIVE_KIND_SEED,
-        .adam = simclr_adam_config_keras(),
         .out_dir = "runs/latest",
         .quiet = 0,
         .log = stdout,
@@ -270,7 +269,7 @@ int simclr_train_schedule(const simclr_train_config *config, size_t batch, size_
                           simclr_lr_schedule *schedule, simclr_error *err)
 {
     schedule->kind = config->lr_schedule;
-    schedule->base = simclr_lr_scaled((double)config->adam.learning_rate, config->lr_scaling, batch);
+    schedule->base = simclr_lr_scaled((double)config->optimizer.learning_rate, config->lr_scaling, batch);
     schedule->total_steps = (int64_t)config->epochs * (int64_t)steps_per_epoch;
     schedule->warmup_steps = (int64_t)llround(config->warmup_epochs * (double)steps_per_epoch);
     if (config->warmup_epochs < 0.0 || schedule->warmup_steps > schedule->total_steps)
@@ -283,9 +282,8 @@ int simclr_train_schedule(const simclr_train_config *config, size_t batch, size_
 
 simclr_optimizer_config simclr_train_probe_optimizer(const simclr_train_config *config)
 {
-    simclr_optimizer_config probe = simclr_optimizer_config_default(SIMCLR_OPTIMIZER_KIND_ADAM);
-    probe.adam = config->adam;
-    return probe;
+    /* Keras's Adam at its defaults; its rate is simclr_train_probe_learning_rate's. */
+    return simclr_optimizer_config_default(SIMCLR_OPTIMIZER_KIND_ADAM);
 }
 
 float simclr_train_probe_learning_rate(const simclr_train_config *config)
@@ -293,7 +291,7 @@ float simclr_train_probe_learning_rate(const simclr_train_config *config)
     if (config->probe_learning_rate > 0.0f) return config->probe_learning_rate;
     /* The seed trains the probe with its Adam at --learning-rate; a LARS/SGD rate (0.3 x B/256)
      * would make Adam diverge, so other optimizers leave the probe at Keras's default. */
-    return config->optimizer.kind == SIMCLR_OPTIMIZER_KIND_ADAM ? config->adam.learning_rate : 1e-3f;
+    return config->optimizer.kind == SIMCLR_OPTIMIZER_KIND_ADAM ? config->optimizer.learning_rate : 1e-3f;
 }
 
 /* A value as one line of a message: newlines as commas, at most size - 1 bytes ("..." when cut). */
