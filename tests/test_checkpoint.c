@@ -152,8 +152,52 @@ static void test_former_name(void **state)
     free(dir);
 }
 
+/* Issue 24: an interrupted checkpoint's running sums keep their names; old ones have none. */
+static void test_accumulator_names(void **state)
+{
+    (void)state;
+    simclr_error err = {0};
+    simclr_model_config config = simclr_model_config_default((simclr_tensor_shape){28, 28, 1}, 10);
+    config.width = 8;
+    simclr_network encoder;
+    assert_int_equal(simclr_model_build_encoder(&encoder, &config, 4, &err), 0);
+    char *dir = test_make_temp_dir();
+    char path[4096];
+    snprintf(path, sizeof path, "%s/interrupted.safetensors", dir);
+    simclr_checkpoint_info info = make_info(&config);
+    info.resume_step = 5;
+    info.accumulator_count = 3;
+    const char *names[3] = {"loss_x_images", "correct", "images"};
+    for (int i = 0; i < 3; i++) {
+        info.accumulators[i] = 0.1 * (i + 1);
+        snprintf(info.accumulator_names[i], sizeof info.accumulator_names[i], "%s", names[i]);
+    }
+    simclr_checkpoint_part part = {.net = &encoder};
+    if (simclr_checkpoint_save(path, &info, &part, 1, &err) != 0) fail_msg("%s", err.message);
+    simclr_checkpoint_info read;
+    if (simclr_checkpoint_read_info(path, &read, &err) != 0) fail_msg("%s", err.message);
+    assert_int_equal(read.accumulator_count, 3);
+    for (int i = 0; i < 3; i++) {
+        assert_string_equal(read.accumulator_names[i], names[i]);
+        assert_true(read.accumulators[i] == 0.1 * (i + 1));
+    }
+    simclr_checkpoint_info_free(&read);
+
+    /* Without names (as before issue 24): the sums alone, names empty. */
+    info.accumulator_names[0][0] = '\0';
+    if (simclr_checkpoint_save(path, &info, &part, 1, &err) != 0) fail_msg("%s", err.message);
+    if (simclr_checkpoint_read_info(path, &read, &err) != 0) fail_msg("%s", err.message);
+    assert_int_equal(read.accumulator_count, 3);
+    assert_string_equal(read.accumulator_names[0], "");
+    simclr_checkpoint_info_free(&read);
+    simclr_network_free(&encoder);
+    test_remove_tree(dir);
+    free(dir);
+}
+
 int main(void)
 {
-    const struct CMUnitTest tests[] = {cmocka_unit_test(test_round_trip), cmocka_unit_test(test_former_name)};
+    const struct CMUnitTest tests[] = {cmocka_unit_test(test_round_trip), cmocka_unit_test(test_former_name),
+                                       cmocka_unit_test(test_accumulator_names)};
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -32,6 +32,7 @@ SIMCLR_BEGIN_DECLS
 
 #define SIMCLR_CHECKPOINT_MAX_PARTS 8
 #define SIMCLR_CHECKPOINT_MAX_ACCUMULATORS 8
+#define SIMCLR_CHECKPOINT_ACCUMULATOR_NAME_MAX 32
 
 /* One extra metadata entry a caller stores with every checkpoint of a run (both strings owned by
  * the caller). */
@@ -67,6 +68,9 @@ typedef struct simclr_checkpoint_info {
     int resume_step;
     int accumulator_count;
     double accumulators[SIMCLR_CHECKPOINT_MAX_ACCUMULATORS];
+    /* Their names (metadata resume.accumulator_names, issue 24); empty strings in a checkpoint
+     * written before, whose sums are in the run's order. */
+    char accumulator_names[SIMCLR_CHECKPOINT_MAX_ACCUMULATORS][SIMCLR_CHECKPOINT_ACCUMULATOR_NAME_MAX];
     double epoch_seconds;
     /* Written by simclr_checkpoint_save after the fixed entries; not filled by read_info (read
      * them with simclr_safetensors_metadata). */

@@ -65,6 +65,14 @@ static int add_metadata(simclr_safetensors_writer *writer, const simclr_checkpoi
     }
     if (simclr_safetensors_writer_set_metadata(writer, "resume.accumulators", numbers, err) != 0)
         return -1;
+    if (info->accumulator_count > 0 && info->accumulator_names[0][0]) { /* issue 24: by name */
+        char names[SIMCLR_CHECKPOINT_MAX_ACCUMULATORS * SIMCLR_CHECKPOINT_ACCUMULATOR_NAME_MAX + 8] = "";
+        for (int i = 0; i < info->accumulator_count && i < SIMCLR_CHECKPOINT_MAX_ACCUMULATORS; i++) {
+            size_t used = strlen(names);
+            snprintf(names + used, sizeof names - used, "%s%s", i ? "," : "", info->accumulator_names[i]);
+        }
+        if (simclr_safetensors_writer_set_metadata(writer, "resume.accumulator_names", names, err) != 0) return -1;
+    }
     snprintf(numbers, sizeof numbers, "%.6f", info->epoch_seconds);
     if (simclr_safetensors_writer_set_metadata(writer, "resume.seconds", numbers, err) != 0) return -1;
     /* Class names one per line (a name never holds a newline). */
@@ -242,6 +250,23 @@ static int read_info(const simclr_safetensors_file *file, simclr_checkpoint_info
         info->accumulators[info->accumulator_count++] = value;
         numbers = *end == ',' ? end + 1 : end;
     }
+    const char *sum_names = simclr_safetensors_metadata(file, "resume.accumulator_names");
+    for (int i = 0; sum_names && i < info->accumulator_count; i++) {
+        size_t length = strcspn(sum_names, ",");
+        if (length == 0 || length >= SIMCLR_CHECKPOINT_ACCUMULATOR_NAME_MAX)
+            return simclr_error_input(err, "%s: metadata 'resume.accumulator_names' does not name the %d running "
+                                           "sums of 'resume.accumulators'",
+                                      file->name, info->accumulator_count);
+        memcpy(info->accumulator_names[i], sum_names, length);
+        info->accumulator_names[i][length] = '\0';
+        sum_names += length;
+        if (*sum_names == ',') sum_names++;
+        else if (i + 1 < info->accumulator_count) sum_names = "";
+    }
+    if (sum_names && *sum_names)
+        return simclr_error_input(err, "%s: metadata 'resume.accumulator_names' names more sums than "
+                                       "'resume.accumulators' holds (%d)",
+                                  file->name, info->accumulator_count);
     const char *augment = simclr_safetensors_metadata(file, "recipe.augment");
     snprintf(info->augment, sizeof info->augment, "%s", augment ? augment : "");
     const char *optimizer = simclr_safetensors_metadata(file, "recipe.optimizer");

@@ -407,7 +407,12 @@ static int resume_from(const simclr_train_config *config, const char *run, const
     }
     position->epoch = info->epochs_done;
     position->step = (size_t)info->resume_step;
-    for (int i = 0; i < info->accumulator_count; i++) position->accumulators[i] = info->accumulators[i];
+    position->accumulator_count = info->accumulator_count;
+    for (int i = 0; i < info->accumulator_count; i++) {
+        position->accumulators[i] = info->accumulators[i];
+        snprintf(position->accumulator_names[i], sizeof position->accumulator_names[i], "%s",
+                 info->accumulator_names[i]);
+    }
     position->seconds = info->epoch_seconds;
     *finished = info->epochs_done >= config->epochs && info->resume_step == 0;
     if (!config->quiet)
@@ -487,24 +492,23 @@ static void restore_states(const simclr_checkpoint_part *parts, int part_count, 
 
 int simclr_train_save_if_interrupted(const simclr_dataset *ds, const simclr_train_config *config, const char *run,
                                      const char *classifier, const simclr_checkpoint_part *parts, int part_count,
-                                     const float *kept_states, int epoch, size_t next_step,
-                                     const double *accumulators, int accumulator_count, double seconds,
-                                     simclr_error *err)
+                                     const float *kept_states, int epoch, size_t next_step, simclr_train_sums sums,
+                                     double seconds, simclr_error *err)
 {
     if (err->kind != SIMCLR_ERROR_KIND_INTERRUPTED) return -1;
     if (kept_states) restore_states(parts, part_count, kept_states);
     if (!config->quiet) fprintf(config->log, "\n");
-    return simclr_train_save_interrupted(ds, config, run, classifier, parts, part_count, epoch, next_step,
-                                         accumulators, accumulator_count, seconds, err);
+    return simclr_train_save_interrupted(ds, config, run, classifier, parts, part_count, epoch, next_step, sums,
+                                         seconds, err);
 }
 
 int simclr_train_save_interrupted(const simclr_dataset *ds, const simclr_train_config *config, const char *run,
                            const char *classifier, const simclr_checkpoint_part *parts, int part_count,
-                           int epoch, size_t next_step, const double *accumulators,
-                           int accumulator_count, double seconds, simclr_error *err)
+                           int epoch, size_t next_step, simclr_train_sums sums, double seconds,
+                           simclr_error *err)
 {
-    if (simclr_train_save_position(ds, config, run, classifier, parts, part_count, epoch, next_step, accumulators,
-                                   accumulator_count, seconds, err) != 0)
+    if (simclr_train_save_position(ds, config, run, classifier, parts, part_count, epoch, next_step, sums, seconds,
+                                   err) != 0)
         return -1;
     return simclr_error_set(err, SIMCLR_ERROR_KIND_INTERRUPTED,
                             "interrupted in epoch %d after step %zu; saved %s/%s.safetensors. Continue with "
@@ -514,14 +518,17 @@ int simclr_train_save_interrupted(const simclr_dataset *ds, const simclr_train_c
 
 int simclr_train_save_position(const simclr_dataset *ds, const simclr_train_config *config, const char *run,
                                const char *classifier, const simclr_checkpoint_part *parts, int part_count,
-                               int epoch, size_t next_step, const double *accumulators, int accumulator_count,
-                               double seconds, simclr_error *err)
+                               int epoch, size_t next_step, simclr_train_sums sums, double seconds,
+                               simclr_error *err)
 {
     simclr_checkpoint_info info;
     simclr_train_fill_checkpoint_info(&info, ds, config, run, classifier, epoch);
     info.resume_step = (int)next_step;
-    info.accumulator_count = accumulator_count;
-    for (int i = 0; i < accumulator_count; i++) info.accumulators[i] = accumulators[i];
+    info.accumulator_count = sums.count;
+    for (int i = 0; i < sums.count; i++) {
+        info.accumulators[i] = sums.values[i];
+        snprintf(info.accumulator_names[i], sizeof info.accumulator_names[i], "%s", sums.names[i]);
+    }
     info.epoch_seconds = seconds;
     char path[4096];
     snprintf(path, sizeof path, "%s/%s.safetensors", config->out_dir, run);

@@ -101,6 +101,45 @@ void simclr_train_engine_history_init(simclr_history *hist, const train_run_kind
     simclr_history_init(hist, names, history_columns(kind, knn, names));
 }
 
+static void join_names(char *out, size_t size, int count, const char *(*name_at)(const void *, int), const void *of)
+{
+    out[0] = '\0';
+    for (int i = 0; i < count; i++) {
+        size_t used = strlen(out);
+        snprintf(out + used, size - used, "%s%s", i ? ", " : "", name_at(of, i));
+    }
+}
+static const char *kind_sum_name(const void *kind, int i) { return ((const train_run_kind *)kind)->sum_names[i]; }
+static const char *position_sum_name(const void *start, int i)
+{
+    return ((const simclr_run_position *)start)->accumulator_names[i];
+}
+
+/* The running sums a run resumed inside an epoch continues with, each taken by its name (issue 24;
+ * a checkpoint from before names them holds them in the run's order). */
+static int resumed_sums(const simclr_train_config *config, const train_task *task, const simclr_run_position *start,
+                        double *sums, simclr_error *err)
+{
+    const train_run_kind *kind = task->kind;
+    int named = start->accumulator_count > 0 && start->accumulator_names[0][0];
+    for (int s = 0; s < kind->sum_count; s++) {
+        int found = -1;
+        for (int j = 0; j < start->accumulator_count; j++)
+            if (named ? strcmp(start->accumulator_names[j], kind->sum_names[s]) == 0 : j == s) found = j;
+        if (found < 0) {
+            char theirs[512], ours[512];
+            join_names(theirs, sizeof theirs, start->accumulator_count, position_sum_name, start);
+            join_names(ours, sizeof ours, kind->sum_count, kind_sum_name, kind);
+            return simclr_error_input(err, "%s/%s.safetensors: its running sums of epoch %d (%s%s%d) are not the ones "
+                                           "this %s run keeps (%s); start the run again without --resume",
+                                      config->out_dir, task->run, start->epoch + 1, named ? theirs : "",
+                                      named ? "; " : "", start->accumulator_count, task->run, ours);
+        }
+        sums[s] = start->accumulators[found];
+    }
+    return 0;
+}
+
 int simclr_train_engine_run(const simclr_dataset *ds, const simclr_train_config *config, const train_task *task,
                             simclr_history *hist, simclr_error *err)
 {
@@ -114,6 +153,8 @@ int simclr_train_engine_run(const simclr_dataset *ds, const simclr_train_config 
     if (simclr_train_resume_begin(config, task->run, task->parts, task->part_count, hist, &start, &finished, err) != 0)
         return -1;
     if (finished) return 0;
+    double start_sums[TRAIN_TASK_MAX_SUMS] = {0};
+    if (start.step > 0 && resumed_sums(config, task, &start, start_sums, err) != 0) return -1;
     float *kept_states = simclr_checked_calloc(simclr_train_state_floats(task->parts, task->part_count) + 1,
                                                sizeof(float), "a copy of the batchnorm running statistics", err);
     if (!kept_states) return -1;
@@ -133,7 +174,8 @@ int simclr_train_engine_run(const simclr_dataset *ds, const simclr_train_config 
     for (int epoch = start.epoch; epoch < config->epochs; epoch++) {
         int resumed = epoch == start.epoch && start.step > 0;
         double sums[TRAIN_TASK_MAX_SUMS] = {0};
-        if (resumed) memcpy(sums, start.accumulators, (size_t)sum_count * sizeof *sums);
+        const simclr_train_sums epoch_sums = {kind->sum_names, sums, sum_count};
+        if (resumed) memcpy(sums, start_sums, (size_t)sum_count * sizeof *sums);
         double epoch_start = simclr_progress_now() - (resumed ? start.seconds : 0.0);
         if (!config->quiet) simclr_progress_begin_epoch(&bar, epoch + 1, config->epochs, (int)steps);
         if (resumed) simclr_progress_resume_at(&bar, (int)start.step, start.seconds);
@@ -151,7 +193,7 @@ int simclr_train_engine_run(const simclr_dataset *ds, const simclr_train_config 
                 simclr_train_set_interruptible(config, task->interruptible, task->interruptible_count, 0);
                 /* Cut within the step: the step's start is saved. */
                 simclr_train_save_if_interrupted(ds, config, task->run, kind->classifier, task->parts,
-                                                 task->part_count, kept_states, epoch, step, sums, sum_count,
+                                                 task->part_count, kept_states, epoch, step, epoch_sums,
                                                  simclr_progress_now() - epoch_start, err);
                 goto done;
             }
@@ -167,7 +209,7 @@ int simclr_train_engine_run(const simclr_dataset *ds, const simclr_train_config 
             if (step + 1 < steps && simclr_train_stop_requested(config, steps_this_process)) {
                 if (!config->quiet) fprintf(config->log, "\n");
                 simclr_train_save_interrupted(ds, config, task->run, kind->classifier, task->parts, task->part_count,
-                                              epoch, step + 1, sums, sum_count, simclr_progress_now() - epoch_start,
+                                              epoch, step + 1, epoch_sums, simclr_progress_now() - epoch_start,
                                               err);
                 goto done;
             }
@@ -175,7 +217,7 @@ int simclr_train_engine_run(const simclr_dataset *ds, const simclr_train_config 
             double now = simclr_progress_now();
             if (step + 1 < steps && writes && checkpoint_due(config, steps_this_process, now, last_save)) {
                 if (simclr_train_save_position(ds, config, task->run, kind->classifier, task->parts, task->part_count,
-                                               epoch, step + 1, sums, sum_count, now - epoch_start, err) != 0)
+                                               epoch, step + 1, epoch_sums, now - epoch_start, err) != 0)
                     goto done;
                 last_save = now;
             }
@@ -189,7 +231,7 @@ int simclr_train_engine_run(const simclr_dataset *ds, const simclr_train_config 
         simclr_train_set_interruptible(config, evaluated, 1, 0);
         if (evaluation != 0) { /* cut in the evaluation: every step is done, the resumed run evaluates */
             simclr_train_save_if_interrupted(ds, config, task->run, kind->classifier, task->parts, task->part_count,
-                                             NULL, epoch, steps, sums, sum_count, simclr_progress_now() - epoch_start,
+                                             NULL, epoch, steps, epoch_sums, simclr_progress_now() - epoch_start,
                                              err);
             goto done;
         }

@@ -83,11 +83,22 @@ void simclr_train_fill_checkpoint_info(simclr_checkpoint_info *info, const simcl
                                 const simclr_train_config *config, const char *run, const char *classifier,
                                 int epochs_done);
 
-/* Where a run starts: epoch, step within it, and the running sums of that epoch's metrics. */
+/* An epoch's running sums by name (issue 24): what an interrupted checkpoint stores with their
+ * names, so that a resumed run takes each by its name. */
+typedef struct simclr_train_sums {
+    const char *const *names;
+    const double *values;
+    int count;
+} simclr_train_sums;
+
+/* Where a run starts: epoch, step within it, and the running sums of that epoch's metrics (by
+ * name; a checkpoint from before issue 24 has none: accumulator_names[0] is empty). */
 typedef struct simclr_run_position {
     int epoch;
     size_t step;
+    int accumulator_count;
     double accumulators[SIMCLR_CHECKPOINT_MAX_ACCUMULATORS];
+    char accumulator_names[SIMCLR_CHECKPOINT_MAX_ACCUMULATORS][SIMCLR_CHECKPOINT_ACCUMULATOR_NAME_MAX];
     double seconds;          /* already spent in `epoch` before an interruption */
 } simclr_run_position;
 
@@ -120,22 +131,21 @@ void simclr_train_keep_states(const simclr_checkpoint_part *parts, int part_coun
  * simclr_train_save_interrupted does; any other failure is left as it is. Returns -1. */
 int simclr_train_save_if_interrupted(const simclr_dataset *ds, const simclr_train_config *config, const char *run,
                                      const char *classifier, const simclr_checkpoint_part *parts, int part_count,
-                                     const float *kept_states, int epoch, size_t next_step,
-                                     const double *accumulators, int accumulator_count, double seconds,
-                                     simclr_error *err);
+                                     const float *kept_states, int epoch, size_t next_step, simclr_train_sums sums,
+                                     double seconds, simclr_error *err);
 
 /* Saves <out_dir>/<run>.safetensors at a position inside an epoch (rank 0 writes): a resumed run
  * continues from (epoch, next_step) with these running sums, bit for bit. */
 int simclr_train_save_position(const simclr_dataset *ds, const simclr_train_config *config, const char *run,
                                const char *classifier, const simclr_checkpoint_part *parts, int part_count,
-                               int epoch, size_t next_step, const double *accumulators, int accumulator_count,
-                               double seconds, simclr_error *err);
+                               int epoch, size_t next_step, simclr_train_sums sums, double seconds,
+                               simclr_error *err);
 /* simclr_train_save_position, then returns -1 with an SIMCLR_ERROR_KIND_INTERRUPTED message saying
  * how to continue. */
 int simclr_train_save_interrupted(const simclr_dataset *ds, const simclr_train_config *config, const char *run,
                            const char *classifier, const simclr_checkpoint_part *parts, int part_count,
-                           int epoch, size_t next_step, const double *accumulators,
-                           int accumulator_count, double seconds, simclr_error *err);
+                           int epoch, size_t next_step, simclr_train_sums sums, double seconds,
+                           simclr_error *err);
 
 
 /* Issue 12: optimisers and schedules. */
