@@ -372,6 +372,45 @@ static void folder_corpus(void)
     free(jpeg.bytes);
 }
 
+/* ---- file lists: a flags byte, then the list (fuzz/fuzz_file_list.c) ---- */
+static void file_list_seed(const char *name, unsigned flags, const char *text, size_t length)
+{
+    buffer b = {0};
+    put_u8(&b, flags);
+    put(&b, text, length);
+    save("file_list", name, &b);
+}
+#define FILE_LIST_SEED(name, flags, text) file_list_seed(name, flags, text, sizeof(text) - 1)
+
+static void file_list_corpus(void)
+{
+    /* Labels and splits; a missing file and a path listed again, skipped. */
+    FILE_LIST_SEED("csv_labels_splits", 0,
+                   "path,label,split\n"
+                   "a.png,cat,\n"
+                   "b.png,dog,train\n"
+                   "sub/c.png,cat,test\n"
+                   "bad.png,,\n"
+                   "missing.png,,unlabeled\n"
+                   "a.png,cat,test\n");
+    /* A byte order mark, CRLF, quotes, pandas' unnamed index column, an empty line, --image-size 4. */
+    FILE_LIST_SEED("csv_bom_crlf_quotes", 4,
+                   "\xef\xbb\xbf,Path,Label\r\n"
+                   "0,\"a.png\",\"c\"\"at\"\r\n"
+                   "\r\n"
+                   "1,\"sub/c.png\",\"dog, large\"\r\n"
+                   "2,b.png,\r\n");
+    /* One path a line (unlabeled), the labeled images from --labeled-dir. */
+    FILE_LIST_SEED("text_labeled_dir", 2, "\xef\xbb\xbf" "a.png\r\n\r\nsub/c.png\nb.png\nlabeled/train/x/e.png");
+    /* Near misses: refused. */
+    FILE_LIST_SEED("bad_empty", 0, "");
+    FILE_LIST_SEED("bad_header", 0, "file,label\na.png,cat\n");
+    FILE_LIST_SEED("bad_unclosed_quote", 0, "path,label\na.png,cat\n\"b.png,dog\n");
+    FILE_LIST_SEED("bad_strict_missing", 1, "path,label\na.png,cat\nmissing.png,cat\n");
+    FILE_LIST_SEED("bad_text_without_labels", 0, "a.png\nb.png\n");
+    FILE_LIST_SEED("unknown_test_label", 0, "path,label,split\na.png,cat,\nb.png,dog,test\n");
+}
+
 /* A safetensors file: header JSON padded with spaces to a multiple of 8, then data. */
 static void safetensors_file(buffer *b, const char *json, const void *data, size_t data_size)
 {
@@ -454,6 +493,7 @@ int main(void)
     idx_corpus();
     image_corpus();
     folder_corpus();
+    file_list_corpus();
     safetensors_corpus();
     options_corpus();
     return 0;

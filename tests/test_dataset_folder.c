@@ -12,6 +12,8 @@
 #include <jpeglib.h>
 #include <png.h>
 
+#include "data/csv_record.h"
+#include "data/file_list.h"
 #include "simclr/dataset.h"
 #include "simclr/image_io.h"
 #include "test_support.h"
@@ -408,6 +410,354 @@ static void test_bad_trees(void **state)
     free(root);
 }
 
+/* The one CSV reader (src/data/csv_record.c, also behind src/cli/csv_fields.c): a byte order mark
+ * at the start, quotes with commas, doubled quotes and a line break, CRLF, an empty line, a last
+ * record without a line end; a NUL byte and an open quote refused with the line. */
+static void test_csv_records(void **state)
+{
+    (void)state;
+    static const char text[] = "\xef\xbb\xbf" "a,\"b,c\",\"say \"\"hi\"\"\"\r\n"
+                               "\r\n"
+                               "\"two\nlines\",x\"y\"z,\r\n"
+                               "last";
+    simclr_csv_memory in = {(const unsigned char *)text, sizeof text - 1, 0};
+    simclr_csv_record record = {0};
+    size_t line = 0;
+    simclr_error err = {0};
+    assert_int_equal(simclr_csv_record_read(&record, simclr_csv_memory_next, &in, "t.csv", &line, &err), 1);
+    assert_int_equal(record.field_count, 3);
+    assert_string_equal(simclr_csv_record_field(&record, 0), "a");
+    assert_string_equal(simclr_csv_record_field(&record, 1), "b,c");
+    assert_string_equal(simclr_csv_record_field(&record, 2), "say \"hi\"");
+    assert_int_equal(line, 1);
+    assert_int_equal(simclr_csv_record_read(&record, simclr_csv_memory_next, &in, "t.csv", &line, &err), 1);
+    assert_int_equal(record.field_count, 1); /* the empty line: one empty field */
+    assert_string_equal(simclr_csv_record_field(&record, 0), "");
+    assert_int_equal(simclr_csv_record_read(&record, simclr_csv_memory_next, &in, "t.csv", &line, &err), 1);
+    assert_int_equal(record.field_count, 3);
+    assert_string_equal(simclr_csv_record_field(&record, 0), "two\nlines");
+    assert_string_equal(simclr_csv_record_field(&record, 1), "xyz");
+    assert_string_equal(simclr_csv_record_field(&record, 2), "");
+    assert_int_equal(line, 4);
+    assert_int_equal(simclr_csv_record_read(&record, simclr_csv_memory_next, &in, "t.csv", &line, &err), 1);
+    assert_string_equal(simclr_csv_record_field(&record, 0), "last");
+    assert_int_equal(simclr_csv_record_read(&record, simclr_csv_memory_next, &in, "t.csv", &line, &err), 0);
+    /* Not a byte order mark: its first bytes are kept. */
+    static const char almost[] = "\xef\xbb,z\n";
+    in = (simclr_csv_memory){(const unsigned char *)almost, sizeof almost - 1, 0};
+    line = 0;
+    assert_int_equal(simclr_csv_record_read(&record, simclr_csv_memory_next, &in, "t.csv", &line, &err), 1);
+    assert_string_equal(simclr_csv_record_field(&record, 0), "\xef\xbb");
+    assert_string_equal(simclr_csv_record_field(&record, 1), "z");
+    static const char nul[] = "a\nb\0c\n";
+    in = (simclr_csv_memory){(const unsigned char *)nul, sizeof nul - 1, 0};
+    line = 0;
+    assert_int_equal(simclr_csv_record_read(&record, simclr_csv_memory_next, &in, "t.csv", &line, &err), 1);
+    assert_int_equal(simclr_csv_record_read(&record, simclr_csv_memory_next, &in, "t.csv", &line, &err), -1);
+    assert_non_null(strstr(simclr_error_message(&err), "t.csv: line 2: a NUL byte"));
+    static const char open_quote[] = "a\n\"b\nc\n";
+    in = (simclr_csv_memory){(const unsigned char *)open_quote, sizeof open_quote - 1, 0};
+    line = 0;
+    assert_int_equal(simclr_csv_record_read(&record, simclr_csv_memory_next, &in, "t.csv", &line, &err), 1);
+    assert_int_equal(simclr_csv_record_read(&record, simclr_csv_memory_next, &in, "t.csv", &line, &err), -1);
+    assert_non_null(strstr(simclr_error_message(&err), "t.csv: line 2: a quoted field is not closed"));
+    simclr_error_clear(&err);
+    simclr_csv_record_free(&record);
+}
+
+/* ---- Issue 25: --file-list ---- */
+
+/* Writes root/name with text; returns the path (caller frees). */
+static char *write_list(const char *root, const char *name, const char *text)
+{
+    return test_write_file(root, name, text, strlen(text));
+}
+
+static int open_list(simclr_dataset *ds, const char *list, const char *labeled_dir, int strict, simclr_error *err)
+{
+    simclr_dataset_options options = simclr_dataset_options_default();
+    options.kind = SIMCLR_DATASET_KIND_FOLDER;
+    options.file_list = list;
+    options.labeled_dir = labeled_dir;
+    options.strict = strict;
+    options.image_size = SIDE;
+    return simclr_dataset_open(ds, &options, err);
+}
+
+/* Opening list must fail with an input error whose message holds text. */
+static void expect_list_failure(const char *list, const char *labeled_dir, int strict, const char *text)
+{
+    simclr_dataset ds;
+    simclr_error err = {0};
+    assert_int_equal(open_list(&ds, list, labeled_dir, strict, &err), -1);
+    assert_int_equal(err.kind, SIMCLR_ERROR_KIND_INPUT);
+    if (!strstr(simclr_error_message(&err), text))
+        fail_msg("message does not hold '%s': %s", text, simclr_error_message(&err));
+    assert_int_equal(ds.splits[SIMCLR_DATASET_SPLIT_TRAIN].count, 0);
+    printf("  expected error: %s\n", simclr_error_message(&err));
+    simclr_error_clear(&err);
+}
+
+/* A CSV list with labels and splits, in another folder than its images: relative paths from the
+ * list's folder, an absolute one, classes the sorted train labels, images in list order. */
+static void test_file_list_csv_labels_and_splits(void **state)
+{
+    (void)state;
+    char *root = write_tree();
+    make_dir(root, "lists");
+    char text[4096];
+    snprintf(text, sizeof text,
+             "split,path,label\n"
+             "train,../train/dog/c.PNG,dog\n"
+             ",../train/cat/b.png,cat\n"    /* a label without a split: train */
+             "TRAIN, ../train/cat/a.png , cat \n" /* any case; spaces around fields ignored */
+             "test,%s/test/dog/d.png,dog\n"
+             ",../unlabeled/x.png,\n"       /* neither: unlabeled */
+             "unlabeled,../unlabeled/sub/y.png,bird\n", /* an unlabeled row's label is unused */
+             root);
+    char *list = write_list(root, "lists/list.csv", text);
+    simclr_dataset ds;
+    simclr_error err = {0};
+    if (open_list(&ds, list, NULL, 0, &err) != 0) fail_msg("%s", simclr_error_message(&err));
+    assert_string_equal(ds.path, list);
+    assert_int_equal(ds.num_classes, 2);
+    assert_string_equal(ds.class_names[0], "cat");
+    assert_string_equal(ds.class_names[1], "dog");
+    assert_int_equal(ds.splits[SIMCLR_DATASET_SPLIT_TRAIN].count, 3);
+    assert_int_equal(ds.splits[SIMCLR_DATASET_SPLIT_TEST].count, 1);
+    assert_int_equal(ds.splits[SIMCLR_DATASET_SPLIT_UNLABELED].count, 2);
+    assert_int_equal(ds.skipped_files, 0);
+    assert_null(ds.skipped_report);
+    check_image(&ds, SIMCLR_DATASET_SPLIT_TRAIN, 0, 2); /* list order: c, b, a */
+    check_image(&ds, SIMCLR_DATASET_SPLIT_TRAIN, 1, 1);
+    check_image(&ds, SIMCLR_DATASET_SPLIT_TRAIN, 2, 0);
+    assert_int_equal(simclr_dataset_label(&ds, SIMCLR_DATASET_SPLIT_TRAIN, 0), 1);
+    assert_int_equal(simclr_dataset_label(&ds, SIMCLR_DATASET_SPLIT_TRAIN, 1), 0);
+    assert_int_equal(simclr_dataset_label(&ds, SIMCLR_DATASET_SPLIT_TRAIN, 2), 0);
+    check_image(&ds, SIMCLR_DATASET_SPLIT_TEST, 0, 3);
+    assert_int_equal(simclr_dataset_label(&ds, SIMCLR_DATASET_SPLIT_TEST, 0), 1);
+    check_image(&ds, SIMCLR_DATASET_SPLIT_UNLABELED, 0, 5);
+    check_image(&ds, SIMCLR_DATASET_SPLIT_UNLABELED, 1, 4);
+    assert_int_equal(simclr_dataset_label(&ds, SIMCLR_DATASET_SPLIT_UNLABELED, 0), SIMCLR_DATASET_LABEL_NONE);
+    simclr_dataset_close(&ds);
+
+    /* No test rows: a dataset without a test split (training refuses it, as for a folder). */
+    free(list);
+    list = write_list(root, "lists/no_test.csv", "path,label\n../train/cat/a.png,cat\n../train/dog/c.PNG,dog\n");
+    if (open_list(&ds, list, NULL, 0, &err) != 0) fail_msg("%s", simclr_error_message(&err));
+    assert_int_equal(ds.splits[SIMCLR_DATASET_SPLIT_TRAIN].count, 2);
+    assert_int_equal(ds.splits[SIMCLR_DATASET_SPLIT_TEST].count, 0);
+    simclr_dataset_close(&ds);
+    free(list);
+    test_remove_tree(root);
+    free(root);
+}
+
+/* A text list: one path a line, unlabeled; its labeled images from labeled_dir. Commas and quotes
+ * are part of a text line's path. */
+static void test_file_list_text(void **state)
+{
+    (void)state;
+    char *root = write_tree();
+    make_dir(root, "photos");
+    write_png(root, "photos/a,b.png", 6, SIDE, SIDE);
+    write_png(root, "photos/say \"hi\".png", 7, SIDE, SIDE);
+    char *list = write_list(root, "photos.txt", "photos/a,b.png\n\n  \nphotos/say \"hi\".png\nunlabeled/x.png");
+    simclr_dataset ds;
+    simclr_error err = {0};
+    if (open_list(&ds, list, root, 0, &err) != 0) fail_msg("%s", simclr_error_message(&err));
+    assert_int_equal(ds.splits[SIMCLR_DATASET_SPLIT_UNLABELED].count, 3);
+    check_image(&ds, SIMCLR_DATASET_SPLIT_UNLABELED, 0, 6);
+    check_image(&ds, SIMCLR_DATASET_SPLIT_UNLABELED, 1, 7);
+    check_image(&ds, SIMCLR_DATASET_SPLIT_UNLABELED, 2, 5);
+    assert_int_equal(ds.num_classes, 2); /* from root's train/ */
+    assert_int_equal(ds.splits[SIMCLR_DATASET_SPLIT_TRAIN].count, 3);
+    assert_int_equal(ds.splits[SIMCLR_DATASET_SPLIT_TEST].count, 1);
+    simclr_dataset_close(&ds);
+    /* Without labeled_dir: refused, saying what to give. */
+    expect_list_failure(list, NULL, 0, "names unlabeled images only (one path a line)");
+    expect_list_failure(list, NULL, 0, "--labeled-dir DIR");
+    /* A labeled list and labeled_dir: refused. */
+    char *labeled = write_list(root, "labeled.csv", "path,label\ntrain/cat/a.png,cat\n");
+    expect_list_failure(labeled, root, 0, "has labeled rows of its own");
+    free(labeled);
+    free(list);
+    test_remove_tree(root);
+    free(root);
+}
+
+/* RFC 4180 quoting (commas, doubled quotes, a line break in a path), a byte order mark, CRLF line
+ * ends, empty lines and pandas' unnamed index column. */
+static void test_file_list_quotes_bom_crlf(void **state)
+{
+    (void)state;
+    char *root = write_tree();
+    write_png(root, "train/cat/a,b.png", 6, SIDE, SIDE);
+    write_png(root, "train/dog/say \"hi\".png", 7, SIDE, SIDE);
+    write_png(root, "train/dog/two\nlines.png", 8, SIDE, SIDE);
+    const char *text = "\xef\xbb\xbf,Path,Label\r\n"
+                       "0,\"train/cat/a,b.png\",cat\r\n"
+                       "\r\n"
+                       "1,\"train/dog/say \"\"hi\"\".png\",dog\r\n"
+                       ",,\r\n"
+                       "2,\"train/dog/two\nlines.png\",\"dog\"\r\n"
+                       "3,train/cat/a.png,cat"; /* no line end at the end */
+    char *list = write_list(root, "list.csv", text);
+    simclr_dataset ds;
+    simclr_error err = {0};
+    if (open_list(&ds, list, NULL, 0, &err) != 0) fail_msg("%s", simclr_error_message(&err));
+    assert_int_equal(ds.splits[SIMCLR_DATASET_SPLIT_TRAIN].count, 4);
+    assert_int_equal(ds.skipped_files, 0);
+    check_image(&ds, SIMCLR_DATASET_SPLIT_TRAIN, 0, 6);
+    check_image(&ds, SIMCLR_DATASET_SPLIT_TRAIN, 1, 7);
+    check_image(&ds, SIMCLR_DATASET_SPLIT_TRAIN, 2, 8);
+    check_image(&ds, SIMCLR_DATASET_SPLIT_TRAIN, 3, 0);
+    assert_int_equal(simclr_dataset_label(&ds, SIMCLR_DATASET_SPLIT_TRAIN, 2), 1);
+    simclr_dataset_close(&ds);
+    free(list);
+
+    /* The parser itself: line numbers count the quoted line break; a BOM and CRLF in a text list. */
+    simclr_file_list parsed;
+    if (simclr_file_list_parse(&parsed, text, strlen(text), "list.csv", "base/", &err) != 0)
+        fail_msg("%s", simclr_error_message(&err));
+    assert_int_equal(parsed.csv, 1);
+    assert_int_equal(parsed.count, 4);
+    assert_string_equal(parsed.entries[0].path, "base/train/cat/a,b.png");
+    assert_string_equal(parsed.entries[1].path, "base/train/dog/say \"hi\".png");
+    assert_string_equal(parsed.entries[2].path, "base/train/dog/two\nlines.png");
+    assert_int_equal(parsed.entries[2].line, 6);
+    assert_int_equal(parsed.entries[3].line, 8);
+    assert_int_equal(parsed.class_count, 2);
+    simclr_file_list_free(&parsed);
+    const char *lines = "\xef\xbb\xbf/abs/a.png\r\nrel/b,c.png\r\n\r\n";
+    if (simclr_file_list_parse(&parsed, lines, strlen(lines), "list.txt", "base/", &err) != 0)
+        fail_msg("%s", simclr_error_message(&err));
+    assert_int_equal(parsed.csv, 0);
+    assert_int_equal(parsed.count, 2);
+    assert_string_equal(parsed.entries[0].path, "/abs/a.png");
+    assert_string_equal(parsed.entries[1].path, "base/rel/b,c.png");
+    assert_int_equal(parsed.entries[1].split, SIMCLR_DATASET_SPLIT_UNLABELED);
+    assert_int_equal(parsed.labeled_rows, 0);
+    simclr_file_list_free(&parsed);
+    test_remove_tree(root);
+    free(root);
+}
+
+/* Missing and unreadable files are named once with the reason and skipped; a path listed again
+ * is skipped and named with both lines; strict refuses either. */
+static void test_file_list_missing_files(void **state)
+{
+    (void)state;
+    char *root = write_tree();
+    free(test_write_file(root, "train/cat/broken.png", "\x89PNG\r\n\x1a\n garbage", 17));
+    char *list = write_list(root, "list.csv",
+                            "path,label,split\n"
+                            "train/cat/a.png,cat,\n"
+                            "train/cat/gone.png,cat,\n"
+                            "train/dog/c.PNG,dog,\n"
+                            "train/cat/broken.png,cat,\n"
+                            "train/cat/a.png,cat,test\n"
+                            "test/dog/d.png,dog,test\n");
+    simclr_dataset ds;
+    simclr_error err = {0};
+    if (open_list(&ds, list, NULL, 0, &err) != 0) fail_msg("%s", simclr_error_message(&err));
+    assert_int_equal(ds.splits[SIMCLR_DATASET_SPLIT_TRAIN].count, 2);
+    assert_int_equal(ds.splits[SIMCLR_DATASET_SPLIT_TEST].count, 1);
+    assert_int_equal(ds.skipped_files, 2); /* the missing and the broken file; the repeat is reported */
+    printf("  report:\n%s", ds.skipped_report);
+    assert_non_null(strstr(ds.skipped_report, "gone.png: No such file or directory"));
+    assert_non_null(strstr(ds.skipped_report, "broken.png"));
+    char repeated[2048];
+    snprintf(repeated, sizeof repeated, "train/cat/a.png: listed again on line 6 of %s (first on line 2)", list);
+    assert_non_null(strstr(ds.skipped_report, repeated));
+    assert_null(strstr(strstr(ds.skipped_report, "gone.png") + 1, "gone.png")); /* named once */
+    check_image(&ds, SIMCLR_DATASET_SPLIT_TRAIN, 0, 0);
+    check_image(&ds, SIMCLR_DATASET_SPLIT_TRAIN, 1, 2);
+    check_image(&ds, SIMCLR_DATASET_SPLIT_TEST, 0, 3);
+    simclr_dataset_close(&ds);
+    expect_list_failure(list, NULL, 1, "--strict");
+    expect_list_failure(list, NULL, 1, "listed again on line 6");
+    free(list);
+    list = write_list(root, "missing.csv", "path,label\ntrain/cat/a.png,cat\ntrain/cat/gone.png,cat\n");
+    expect_list_failure(list, NULL, 1, "gone.png: No such file or directory (--strict");
+    free(list);
+    /* Nothing readable: the list is named. */
+    list = write_list(root, "none.csv", "path,label\ntrain/cat/gone.png,cat\nnot/there.jpg,dog\n");
+    expect_list_failure(list, NULL, 0, "none.csv names no readable image (2 skipped");
+    free(list);
+    list = write_list(root, "no_train.csv", "path,label,split\ntrain/cat/gone.png,cat,\ntest/dog/d.png,cat,test\n");
+    expect_list_failure(list, NULL, 0, "no_train.csv names no readable train image (1 skipped");
+    free(list);
+    test_remove_tree(root);
+    free(root);
+}
+
+/* An empty list, bad headers and bad rows: refused, naming the list and the line. */
+static void test_file_list_bad_lists(void **state)
+{
+    (void)state;
+    char *root = write_tree();
+    static const struct {
+        const char *text, *message;
+    } cases[] = {
+        {"", "no image path in it"},
+        {"\xef\xbb\xbf\r\n\r\n  \n", "no image path in it"},
+        {"path,label,split\r\n", "no image path in it"},
+        {"path,label,split\n,,\n", "no image path in it"},
+        {"file,label\ntrain/cat/a.png,cat\n", "line 1: unknown column 'file'"},
+        {"label,split\ncat,train\n", "line 1: the CSV header has no path column"},
+        {"path,label,PATH\na,b,c\n", "line 1: the column 'PATH' is named twice"},
+        {"path,label\ntrain/cat/a.png,cat,extra\n", "line 2: 3 fields; the header has 2"},
+        {"path,label\ntrain/cat/a.png\n", "line 2: 1 field; the header has 2"},
+        {"path,label,split\ntrain/cat/a.png,cat,val\n", "line 2: split 'val'; expected train, test or unlabeled"},
+        {"path,label,split\ntrain/cat/a.png,,test\n", "line 2: a test row needs a label"},
+        {"path,label\n,cat\n", "line 2: the path is empty"},
+        {"path,label\ntrain/cat/a.png,cat\n\"train/dog/c.PNG,dog\n", "line 3: a quoted field is not closed"},
+        {"path,label\ntrain/cat/a.png,cat\ntrain/dog/c.PNG,dog\0x\n", "line 3: a NUL byte"},
+        {"train/cat/a.png\ntrain\0/dog/c.PNG\n", "line 2: a NUL byte"},
+        {"path,label\ntrain/cat/a.png,a-label-of-more-than-sixty-three-bytes-is-not-a-class-name-we-keep\n",
+         "line 2: the label 'a-label-of-more-than-sixty-three...' is 66 bytes; at most 63"},
+        {"path,label\ntrain/cat/a.png,\"two\nlines\"\n", "line 2: the label holds a control character"},
+        {"path,label,split\ntrain/cat/a.png,cat,test\n", "1 test row but no train row"},
+        {"path,label,split\ntrain/cat/a.png,cat,\ntest/dog/d.png,dog,test\n",
+         "line 3: the test row's label 'dog' is not the label of any train row"},
+        {"path\ntrain/cat/a.png\n", "names unlabeled images only (no row has a label)"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        /* The texts with a NUL byte: written up to the last '\n' of the literal. */
+        size_t length = strlen(cases[i].text);
+        if (strstr(cases[i].message, "NUL")) length = length + 1 + strlen(cases[i].text + length + 1);
+        char *list = test_write_file(root, "bad.csv", cases[i].text, length);
+        expect_list_failure(list, NULL, 0, cases[i].message);
+        expect_list_failure(list, NULL, 0, list); /* the list is named */
+        free(list);
+    }
+    /* Options that do not go with a list. */
+    char *list = write_list(root, "good.csv", "path,label\ntrain/cat/a.png,cat\n");
+    simclr_dataset_options options = simclr_dataset_options_default();
+    options.kind = SIMCLR_DATASET_KIND_FOLDER;
+    options.file_list = list;
+    options.data_dir = root;
+    simclr_dataset ds;
+    simclr_error err = {0};
+    assert_int_equal(simclr_dataset_open(&ds, &options, &err), -1);
+    assert_non_null(strstr(simclr_error_message(&err), "give --file-list or --data-dir, not both"));
+    options.data_dir = NULL;
+    options.kind = SIMCLR_DATASET_KIND_CIFAR10;
+    assert_int_equal(simclr_dataset_open(&ds, &options, &err), -1);
+    assert_non_null(strstr(simclr_error_message(&err), "--dataset folder"));
+    options.kind = SIMCLR_DATASET_KIND_FOLDER;
+    char missing[1100];
+    snprintf(missing, sizeof missing, "%s/nowhere.csv", root);
+    options.file_list = missing;
+    assert_int_equal(simclr_dataset_open(&ds, &options, &err), -1);
+    assert_non_null(strstr(simclr_error_message(&err), "nowhere.csv: no such file"));
+    simclr_error_clear(&err);
+    free(list);
+    test_remove_tree(root);
+    free(root);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -417,6 +767,12 @@ int main(void)
         cmocka_unit_test(test_default_size_from_the_images),
         cmocka_unit_test(test_crop_or_squash),
         cmocka_unit_test(test_deferred_pixels),
+        cmocka_unit_test(test_csv_records),
+        cmocka_unit_test(test_file_list_csv_labels_and_splits),
+        cmocka_unit_test(test_file_list_text),
+        cmocka_unit_test(test_file_list_quotes_bom_crlf),
+        cmocka_unit_test(test_file_list_missing_files),
+        cmocka_unit_test(test_file_list_bad_lists),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -19,6 +19,7 @@
 
 /* The targets: each file defines fuzz_<name>_one (the libFuzzer wrapper is compiled out). */
 #include "../fuzz/fuzz_cifar.c"
+#include "../fuzz/fuzz_file_list.c"
 #include "../fuzz/fuzz_folder.c"
 #include "../fuzz/fuzz_idx.c"
 #include "../fuzz/fuzz_image.c"
@@ -99,6 +100,7 @@ static void test_cifar(void **state) { (void)state; replay_target("cifar", fuzz_
 static void test_idx(void **state) { (void)state; replay_target("idx", fuzz_idx_one); }
 static void test_image(void **state) { (void)state; replay_target("image", fuzz_image_one); }
 static void test_folder(void **state) { (void)state; replay_target("folder", fuzz_folder_one); }
+static void test_file_list(void **state) { (void)state; replay_target("file_list", fuzz_file_list_one); }
 static void test_safetensors(void **state)
 {
     (void)state;
@@ -114,6 +116,7 @@ int main(void)
         cmocka_unit_test(test_idx),         cmocka_unit_test(test_image),
         cmocka_unit_test(test_folder),      cmocka_unit_test(test_safetensors),
         cmocka_unit_test(test_options),     cmocka_unit_test(test_npy),
+        cmocka_unit_test(test_file_list),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

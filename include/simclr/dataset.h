@@ -2,7 +2,7 @@
 #define SIMCLR_DATASET_H
 /*
  * Datasets: one interface over STL-10 binary, CIFAR-10/100 binary, MNIST/Fashion-MNIST IDX
- * (gzipped or not) and folders of PNG/JPEG images.
+ * (gzipped or not) and folders of PNG/JPEG images (or lists of them: options.file_list).
  *
  * A dataset has up to three splits: unlabeled, train (labeled) and test. Every image of a dataset
  * has the same shape (height x width x channels); simclr_dataset_read_image returns it as HWC uint8
@@ -86,6 +86,15 @@ typedef struct simclr_dataset_options {
      * images (any depth); its labeled images (train/<class>/, test/<class>/) come from labeled_dir.
      * NULL: data_dir holds them. */
     const char *labeled_dir;
+    /* Folder datasets (issue 25): the images a list file names instead of a folder's (data_dir
+     * then NULL): one path a line (unlabeled images), or a CSV whose header names a `path` column
+     * and optionally `label` (a class name) and `split` (train, test or unlabeled; without it a
+     * labeled row is train, an unlabeled one unlabeled) columns. Relative paths are relative to
+     * the list's folder; the classes are the sorted distinct labels of the train rows. A path
+     * listed again, like a bad file, is skipped and reported (strict: refused). A list of
+     * unlabeled images only takes its labeled ones from labeled_dir. ds->path is the list's path.
+     * NULL: data_dir's folders. */
+    const char *file_list;
     /* Folder datasets (issue 25): a file that is not a whole PNG or JPEG (unreadable, truncated,
      * another format) is skipped and listed in ds->skipped_report; strict: refused instead. */
     int strict;
@@ -96,7 +105,7 @@ typedef struct simclr_dataset_options {
 typedef struct simclr_dataset {
     simclr_dataset_kind kind;
     char name[32];            /* "stl10", "fashion-mnist", ... */
-    char path[1024];          /* the data directory in use */
+    char path[1024];          /* the data directory in use (folder datasets: or the list file) */
     int height, width, channels;
     int num_classes;
     char (*class_names)[SIMCLR_DATASET_CLASS_NAME_MAX]; /* num_classes names (owned) */
@@ -114,7 +123,10 @@ typedef struct simclr_dataset {
     void *pending; /* private: the folder index still to decode (defer_pixels) */
     size_t skipped_files;   /* folder datasets: files left out at open (see options.strict) */
     int streamed;           /* folder datasets (issue 25): read from disk and decoded when read */
-    char *skipped_report;   /* one line per skipped file, "path: reason" (owned; NULL if none) */
+    /* One line per skipped file, "path: reason", then (a list file) one per row naming a file
+     * again, "path: listed again on line N of LIST (first on line M)", which skipped_files does
+     * not count: the file itself is in the dataset (owned; NULL if none). */
+    char *skipped_report;
 } simclr_dataset;
 
 /* Defaults: fashion-mnist, default directory, image_size 0 (folders: from the images), crop,

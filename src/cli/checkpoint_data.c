@@ -2,6 +2,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "simclr/safetensors.h"
 
@@ -15,7 +16,14 @@ int dataset_cli_from_checkpoint(dataset_cli *data, const option_parser *parser, 
     snprintf(storage->dataset, sizeof storage->dataset, "%s", info->dataset);
     snprintf(storage->data_dir, sizeof storage->data_dir, "%s", info->data_dir);
     if (!options_given(parser, "dataset")) data->dataset = storage->dataset;
-    if (!options_given(parser, "data-dir") && storage->data_dir[0]) data->data_dir = storage->data_dir;
+    if (!options_given(parser, "data-dir") && !options_given(parser, "file-list") && storage->data_dir[0]) {
+        /* Issue 25: a folder dataset read from a list file records the list as its place. */
+        struct stat place;
+        if (strcmp(storage->dataset, "folder") == 0 && stat(storage->data_dir, &place) == 0 && S_ISREG(place.st_mode))
+            data->file_list = storage->data_dir;
+        else
+            data->data_dir = storage->data_dir;
+    }
     if (!options_given(parser, "image-size")) data->image_size = info->model.input.height;
     simclr_safetensors_file file;
     if (simclr_safetensors_open(&file, checkpoint, err) != 0) {

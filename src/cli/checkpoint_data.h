@@ -19,7 +19,7 @@ typedef struct checkpoint_data {
 
 /* Reads checkpoint's description into storage->info and fills the options of `data` the parser
  * did not see on the command line (--dataset, --data-dir, --image-size, --cifar100-coarse,
- * --stl10-fold). When --dataset names another dataset than the checkpoint's, nothing else is
+ * --stl10-fold; a folder dataset's list file, --file-list, when the recorded place is a file). When --dataset names another dataset than the checkpoint's, nothing else is
  * taken from it. */
 int dataset_cli_from_checkpoint(dataset_cli *data, const option_parser *parser, const char *checkpoint,
                                 checkpoint_data *storage, simclr_error *err);

@@ -42,6 +42,12 @@ void dataset_cli_add_specs(dataset_cli *options, option_spec *specs, size_t *cou
                                       "DIR holds the labeled ones, train/<class>/ and test/<class>/, for the "
                                       "linear probe, the kNN monitor and the evaluation",
                                       NULL};
+    specs[(*count)++] = (option_spec){"file-list", OPTION_TYPE_STRING, &options->file_list, 0, 0, NULL, "FILE",
+                                      "folder datasets: the images FILE names instead of a folder's: one path a "
+                                      "line (unlabeled), or a CSV with a header naming a path column and optionally "
+                                      "label and split (train|test|unlabeled) columns; relative paths are relative "
+                                      "to FILE's folder, the classes are the train rows' sorted labels",
+                                      NULL};
     specs[(*count)++] = (option_spec){"stl10-fold", OPTION_TYPE_INT, &options->stl10_fold, -1, 9,
                                       NULL, "K",
                                       "STL-10: use fold K of fold_indices.txt as the labeled "
@@ -89,6 +95,7 @@ int dataset_cli_open(const dataset_cli *options, simclr_dataset *ds, simclr_erro
         return simclr_error_input(err, "--resize: expected crop or squash, got '%s'", options->resize);
     open_options.defer_pixels = options->defer_pixels;
     open_options.labeled_dir = options->labeled_dir;
+    open_options.file_list = options->file_list;
     open_options.strict = options->strict;
     open_options.stl10_fold = (int)options->stl10_fold;
     open_options.cifar100_coarse = options->cifar100_coarse;

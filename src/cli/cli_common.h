@@ -19,6 +19,7 @@ typedef struct dataset_cli {
     long long image_size;  /* --image-size (folder datasets; 0: from the images) */
     const char *resize;    /* --resize crop|squash (folder datasets) */
     const char *labeled_dir; /* --labeled-dir (a folder of unlabeled images only) */
+    const char *file_list; /* --file-list (folder datasets: the images a list names, issue 25) */
     int defer_pixels;      /* folder datasets: index only; the caller decodes (simclr_dataset_load_pixels) */
     int strict;            /* folder datasets: a bad file is refused, not skipped (training's --strict) */
     long long stl10_fold;  /* --stl10-fold */

@@ -6,6 +6,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "data/file_list.h"
+
 #define FINGERPRINT_MAX_DEPTH 8
 
 static int skip_hidden(const struct dirent *entry) { return entry->d_name[0] != '.'; }
@@ -41,12 +43,51 @@ static int walk(const char *root, const char *relative, int depth, simclr_digest
     return status;
 }
 
+/* Issue 25: a list file (--file-list): its bytes, then each listed file's path and size, in list
+ * order ("-1" for one that is missing). */
+static int hash_file_list(const char *path, simclr_digest *hash, dataset_fingerprint *fingerprint, simclr_error *err)
+{
+    FILE *file = fopen(path, "rb");
+    if (!file) return simclr_error_input(err, "--file-list: cannot read %s", path);
+    long long size = 0;
+    char buffer[65536];
+    size_t got;
+    while ((got = fread(buffer, 1, sizeof buffer, file)) > 0) {
+        simclr_digest_update(hash, buffer, got);
+        size += (long long)got;
+    }
+    int failed = ferror(file);
+    fclose(file);
+    if (failed) return simclr_error_input(err, "--file-list: cannot read %s", path);
+    fingerprint->file_count = 1;
+    fingerprint->total_bytes = size;
+    simclr_file_list list;
+    if (simclr_file_list_read(&list, path, err) != 0) return -1;
+    for (size_t i = 0; i < list.count; i++) {
+        struct stat info;
+        long long bytes = stat(list.entries[i].path, &info) == 0 && S_ISREG(info.st_mode) ? (long long)info.st_size : -1;
+        char line[64];
+        int length = snprintf(line, sizeof line, "\t%lld\n", bytes);
+        simclr_digest_update(hash, list.entries[i].path, strlen(list.entries[i].path));
+        simclr_digest_update(hash, line, (size_t)length);
+        if (bytes >= 0) {
+            fingerprint->file_count++;
+            fingerprint->total_bytes += bytes;
+        }
+    }
+    simclr_file_list_free(&list);
+    return 0;
+}
+
 int dataset_fingerprint_compute(const char *data_dir, dataset_fingerprint *fingerprint, simclr_error *err)
 {
     memset(fingerprint, 0, sizeof *fingerprint);
     simclr_digest hash;
     if (simclr_digest_begin(&hash, SIMCLR_DIGEST_SHA256, err) != 0) return -1;
-    if (walk(data_dir, "", 0, &hash, fingerprint, err) != 0) {
+    struct stat info;
+    int is_list = stat(data_dir, &info) == 0 && S_ISREG(info.st_mode);
+    if ((is_list ? hash_file_list(data_dir, &hash, fingerprint, err) : walk(data_dir, "", 0, &hash, fingerprint, err)) !=
+        0) {
         simclr_digest_abort(&hash);
         return -1;
     }

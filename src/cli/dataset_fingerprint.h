@@ -5,7 +5,10 @@
  * data changed underneath it: every regular file under the data directory (recursively, symbolic
  * links followed, names starting with '.' skipped), in sorted order, hashed as
  * "<relative path>\t<size>\n" with SHA-256, plus the file count and total bytes. Only directory
- * entries are read (stat), never the images.
+ * entries are read (stat), never the images. A folder dataset read from a list file (--file-list,
+ * issue 25: data_dir is then the list) is hashed as the list's bytes, then "<path>\t<size>\n" for
+ * each path it names, in its order (size -1 for a missing file); the count and bytes are the
+ * list's and the listed files'.
  */
 #include "simclr/error.h"
 #include "download/download_internal.h" /* SHA-256 through OpenSSL */

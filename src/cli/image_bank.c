@@ -96,9 +96,10 @@ int image_list_read_file(image_list *list, const char *path, const char *flag, s
         char *text = NULL;
         size_t capacity = 0;
         ssize_t length;
-        while (status == 0 && (length = getline(&text, &capacity, stream)) >= 0) {
+        for (size_t number = 0; status == 0 && (length = getline(&text, &capacity, stream)) >= 0; number++) {
             while (length > 0 && (text[length - 1] == '\n' || text[length - 1] == '\r')) text[--length] = '\0';
-            if (length > 0) status = image_list_add(list, text, err);
+            size_t bom = number == 0 && length >= 3 && memcmp(text, "\xef\xbb\xbf", 3) == 0 ? 3 : 0;
+            if ((size_t)length > bom) status = image_list_add(list, text + bom, err);
         }
         free(text);
     } else {

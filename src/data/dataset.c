@@ -91,6 +91,29 @@ int simclr_dataset_open(simclr_dataset *ds, const simclr_dataset_options *option
     ds->kind = options->kind;
     snprintf(ds->name, sizeof ds->name, "%s", name);
 
+    if (options->file_list) {
+        /* Issue 25: a folder dataset's images named by a list file; ds->path is the list. */
+        const char *list = options->file_list;
+        if (options->kind != SIMCLR_DATASET_KIND_FOLDER)
+            return simclr_error_input(err, "--file-list %s: a list of image files is read by --dataset folder, "
+                                           "not %s",
+                                      list, name);
+        if (options->data_dir && *options->data_dir)
+            return simclr_error_input(err, "--file-list %s: give --file-list or --data-dir, not both (the list's "
+                                           "relative paths are relative to its own folder)",
+                                      list);
+        if (!*list || strlen(list) >= sizeof ds->path)
+            return simclr_error_input(err, "--file-list '%s': expected a file name of at most %zu bytes", list,
+                                      sizeof ds->path - 1);
+        if (!simclr_data_file_exists(list))
+            return simclr_error_input(err, "--file-list %s: no such file (or not a regular file)", list);
+        snprintf(ds->path, sizeof ds->path, "%s", list);
+        if (simclr_folder_open(ds, options, err) != 0) {
+            simclr_dataset_close(ds);
+            return -1;
+        }
+        return 0;
+    }
     const char *dir = options->data_dir;
     if (!dir || !*dir) dir = simclr_dataset_default_dir(options->kind);
     if (!*dir)

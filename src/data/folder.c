@@ -1,7 +1,7 @@
-/* Folders of PNG/JPEG images: train/<class>/, test/<class>/, optional unlabeled/ (any depth).
- * Opening lists the files and reads their sizes from their headers; the pixels are decoded as
- * RGB and brought to image_size x image_size (crop or squash) at open, or later with
- * defer_pixels (simclr_dataset_load_pixels), in parallel. */
+/* Folders of PNG/JPEG images: train/<class>/, test/<class>/, optional unlabeled/ (any depth), or
+ * the images a list file names (--file-list, file_list.h). Opening lists the files and reads their
+ * sizes from their headers; the pixels are decoded as RGB and brought to image_size x image_size
+ * (crop or squash) at open, or later with defer_pixels (simclr_dataset_load_pixels), in parallel. */
 #include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 
 #include "data/data_internal.h"
+#include "data/file_list.h"
 #include "simclr/image_io.h"
 
 _Static_assert(SIMCLR_DATASET_DEFAULT_SIZE_CAP == 224, "the size rule's text names the cap");
@@ -208,6 +209,20 @@ void simclr_folder_index_free(void *pending)
     free(index);
 }
 
+/* Adds one line, "path: reason", to ds->skipped_report and counts the file as skipped. */
+static int folder_report_skipped(simclr_dataset *ds, const char *reason, simclr_error *err)
+{
+    size_t used = ds->skipped_report ? strlen(ds->skipped_report) : 0, length = strlen(reason);
+    char *grown = realloc(ds->skipped_report, used + length + 2);
+    if (!grown) return simclr_error_set(err, SIMCLR_ERROR_KIND_RESOURCE, "out of memory");
+    memcpy(grown + used, reason, length);
+    grown[used + length] = '\n';
+    grown[used + length + 1] = '\0';
+    ds->skipped_report = grown;
+    ds->skipped_files++;
+    return 0;
+}
+
 /* Reads every file's declared size from its headers and checks that it ends as a whole image
  * does (in parallel: a few reads per file). A file that fails is skipped and reported in
  * ds->skipped_report, or with strict refused: the first in listing order, whatever the threads. */
@@ -251,15 +266,11 @@ static int folder_read_sizes(simclr_dataset *ds, folder_index *index, simclr_dat
             files->count = kept;
             return -1;
         }
-        const char *reason = err ? simclr_error_message(err) : files->items[i];
-        size_t used = ds->skipped_report ? strlen(ds->skipped_report) : 0, length = strlen(reason);
-        char *grown = realloc(ds->skipped_report, used + length + 2);
-        if (!grown) return simclr_error_set(err, SIMCLR_ERROR_KIND_RESOURCE, "out of memory");
-        memcpy(grown + used, reason, length);
-        grown[used + length] = '\n';
-        grown[used + length + 1] = '\0';
-        ds->skipped_report = grown;
-        ds->skipped_files++;
+        if (folder_report_skipped(ds, err ? simclr_error_message(err) : files->items[i], err) != 0) {
+            for (size_t j = i; j < count; j++) free(files->items[j]);
+            files->count = kept;
+            return -1;
+        }
         simclr_error_clear(err);
         free(files->items[i]);
     }
@@ -475,22 +486,36 @@ int simclr_folder_load_pixels(simclr_dataset *ds, simclr_error *err)
     return 0;
 }
 
-int simclr_folder_open(simclr_dataset *ds, const simclr_dataset_options *options, simclr_error *err)
+/* The labeled images of labeled_root: train/<class>/ and test/<class>/ (train_dir receives the
+ * train folder, for messages). */
+static int folder_index_labeled(simclr_dataset *ds, const char *labeled_root, folder_index *index, path_list *classes,
+                                char *train_dir, size_t train_dir_size, simclr_error *err)
 {
-    if (options->image_size < 0 || options->image_size > FOLDER_MAX_SIZE)
-        return simclr_error_input(err, "--image-size %d: expected 1..%d (or 0: from the images)", options->image_size,
-                                  FOLDER_MAX_SIZE);
-    ds->channels = 3;
-    ds->resize = options->resize;
-
-    char train_dir[sizeof ds->path + 16], test_dir[sizeof ds->path + 16];
-    char unlabeled_dir[sizeof ds->path + 16];
-    /* Issue 25: a folder of unlabeled images only, its labeled ones in --labeled-dir. */
-    int has_own_splits = 0;
-    if (simclr_data_join(train_dir, sizeof train_dir, ds->path, "train", err) != 0 ||
-        simclr_data_join(test_dir, sizeof test_dir, ds->path, "test", err) != 0)
+    char test_dir[sizeof ds->path + 16];
+    if (simclr_data_join(train_dir, train_dir_size, labeled_root, "train", err) != 0 ||
+        simclr_data_join(test_dir, sizeof test_dir, labeled_root, "test", err) != 0)
         return -1;
-    has_own_splits = simclr_data_dir_exists(train_dir) || simclr_data_dir_exists(test_dir);
+    if (!simclr_data_dir_exists(train_dir) || !simclr_data_dir_exists(test_dir))
+        return simclr_error_input(err, "folder: %s needs train/<class>/ and test/<class>/ subfolders of "
+                                       "images; %s is missing",
+                                  labeled_root, simclr_data_dir_exists(train_dir) ? test_dir : train_dir);
+    if (folder_read_classes(ds, train_dir, classes, err) != 0 ||
+        folder_list_labeled(train_dir, classes, 1, &index->files[SIMCLR_DATASET_SPLIT_TRAIN], err) != 0 ||
+        folder_list_labeled(test_dir, classes, 0, &index->files[SIMCLR_DATASET_SPLIT_TEST], err) != 0)
+        return -1;
+    return 0;
+}
+
+/* Issue 25: the images of data_dir (train/, test/, unlabeled/), or, with labeled_dir, data_dir's
+ * images as the unlabeled split and labeled_dir's as the labeled ones. */
+static int folder_index_dirs(simclr_dataset *ds, const simclr_dataset_options *options, folder_index *index,
+                             path_list *classes, char *train_dir, size_t train_dir_size, simclr_error *err)
+{
+    char own_train[sizeof ds->path + 16], own_test[sizeof ds->path + 16], unlabeled_dir[sizeof ds->path + 16];
+    if (simclr_data_join(own_train, sizeof own_train, ds->path, "train", err) != 0 ||
+        simclr_data_join(own_test, sizeof own_test, ds->path, "test", err) != 0)
+        return -1;
+    int has_own_splits = simclr_data_dir_exists(own_train) || simclr_data_dir_exists(own_test);
     const char *labeled_root = ds->path;
     if (options->labeled_dir) {
         if (has_own_splits)
@@ -506,42 +531,142 @@ int simclr_folder_open(simclr_dataset *ds, const simclr_dataset_options *options
                                        "test/<class>/ images for the linear probe and the evaluation",
                                   ds->path);
     }
-    if (simclr_data_join(train_dir, sizeof train_dir, labeled_root, "train", err) != 0 ||
-        simclr_data_join(test_dir, sizeof test_dir, labeled_root, "test", err) != 0)
-        return -1;
     if (options->labeled_dir) snprintf(unlabeled_dir, sizeof unlabeled_dir, "%s", ds->path);
     else if (simclr_data_join(unlabeled_dir, sizeof unlabeled_dir, ds->path, "unlabeled", err) != 0)
         return -1;
-    if (!simclr_data_dir_exists(train_dir) || !simclr_data_dir_exists(test_dir))
-        return simclr_error_input(err, "folder: %s needs train/<class>/ and test/<class>/ subfolders of "
-                                "images; %s is missing",
-                           labeled_root, simclr_data_dir_exists(train_dir) ? test_dir : train_dir);
+    if (folder_index_labeled(ds, labeled_root, index, classes, train_dir, train_dir_size, err) != 0) return -1;
+    if (simclr_data_dir_exists(unlabeled_dir) &&
+        collect_images(unlabeled_dir, SIMCLR_DATASET_LABEL_NONE, 0, 1, &index->files[SIMCLR_DATASET_SPLIT_UNLABELED],
+                       err) != 0)
+        return -1;
+    return 0;
+}
+
+/* Issue 25: the images a list file names (file_list.h), in list order. A path listed again is
+ * left out, a line "path: listed again ..." appended to *repeated (owned by the caller), or with
+ * strict refused. A list of unlabeled images only takes its labeled ones from labeled_dir
+ * (train_dir then names its train folder). */
+static int folder_index_file_list(simclr_dataset *ds, const simclr_dataset_options *options, folder_index *index,
+                                  path_list *classes, char *train_dir, size_t train_dir_size, char **repeated,
+                                  simclr_error *err)
+{
+    simclr_file_list list;
+    if (simclr_file_list_read(&list, options->file_list, err) != 0) return -1;
+    int status = -1;
+    if (list.labeled_rows > 0 && options->labeled_dir) {
+        simclr_error_input(err, "--labeled-dir %s: %s has labeled rows of its own; --labeled-dir is for a list of "
+                                "unlabeled images only",
+                           options->labeled_dir, options->file_list);
+        goto done;
+    }
+    if (list.labeled_rows == 0 && !options->labeled_dir) {
+        simclr_error_input(err, "--file-list %s names unlabeled images only (%s): for the linear probe, the kNN "
+                                "monitor and the evaluation give it a label column (and a split column for the "
+                                "test rows), or --labeled-dir DIR, a folder with train/<class>/ and test/<class>/ "
+                                "images",
+                           options->file_list, !list.csv ? "one path a line" : "no row has a label");
+        goto done;
+    }
+    if (options->labeled_dir) {
+        if (!simclr_data_dir_exists(options->labeled_dir)) {
+            simclr_error_input(err, "--labeled-dir %s: not a directory", options->labeled_dir);
+            goto done;
+        }
+        if (folder_index_labeled(ds, options->labeled_dir, index, classes, train_dir, train_dir_size, err) != 0)
+            goto done;
+    } else {
+        if (simclr_data_alloc_class_names(ds, (int)list.class_count, err) != 0) goto done;
+        for (size_t c = 0; c < list.class_count; c++)
+            snprintf(ds->class_names[c], SIMCLR_DATASET_CLASS_NAME_MAX, "%s", list.classes[c]);
+    }
+    size_t used = 0;
+    for (size_t i = 0; i < list.count; i++) {
+        const simclr_file_list_entry *entry = &list.entries[i];
+        if (!entry->duplicate_of) {
+            if (path_list_add(&index->files[entry->split], NULL, entry->path, entry->class_index, err) != 0) goto done;
+            continue;
+        }
+        if (options->strict) {
+            simclr_error_input(err, "folder: %s: listed again on line %zu of %s (first on line %zu; --strict "
+                                    "refuses a list that names a file twice; without it the later row is skipped)",
+                               entry->path, entry->line, options->file_list, entry->duplicate_of);
+            goto done;
+        }
+        int length = snprintf(NULL, 0, "%s: listed again on line %zu of %s (first on line %zu)\n", entry->path,
+                              entry->line, options->file_list, entry->duplicate_of);
+        char *grown = length > 0 ? realloc(*repeated, used + (size_t)length + 1) : NULL;
+        if (!grown) {
+            simclr_error_set(err, SIMCLR_ERROR_KIND_RESOURCE, "out of memory");
+            goto done;
+        }
+        *repeated = grown;
+        snprintf(grown + used, (size_t)length + 1, "%s: listed again on line %zu of %s (first on line %zu)\n",
+                 entry->path, entry->line, options->file_list, entry->duplicate_of);
+        used += (size_t)length;
+    }
+    status = 0;
+done:
+    simclr_file_list_free(&list);
+    return status;
+}
+
+int simclr_folder_open(simclr_dataset *ds, const simclr_dataset_options *options, simclr_error *err)
+{
+    if (options->image_size < 0 || options->image_size > FOLDER_MAX_SIZE)
+        return simclr_error_input(err, "--image-size %d: expected 1..%d (or 0: from the images)", options->image_size,
+                                  FOLDER_MAX_SIZE);
+    ds->channels = 3;
+    ds->resize = options->resize;
 
     folder_index *index = simclr_checked_calloc(1, sizeof *index, "folder index", err);
     if (!index) return -1;
     ds->pending = index; /* freed by simclr_dataset_close, also on failure */
     path_list classes = {0};
+    char train_dir[sizeof ds->path + 16] = "";
+    char *repeated = NULL; /* a list's rows naming a file again: reported after the bad files */
     int status = -1;
-    if (folder_read_classes(ds, train_dir, &classes, err) != 0) goto done;
-    if (folder_list_labeled(train_dir, &classes, 1, &index->files[SIMCLR_DATASET_SPLIT_TRAIN], err) != 0) goto done;
-    if (folder_list_labeled(test_dir, &classes, 0, &index->files[SIMCLR_DATASET_SPLIT_TEST], err) != 0) goto done;
-    if (simclr_data_dir_exists(unlabeled_dir) &&
-        collect_images(unlabeled_dir, SIMCLR_DATASET_LABEL_NONE, 0, 1, &index->files[SIMCLR_DATASET_SPLIT_UNLABELED],
-                       err) != 0)
+    if (options->file_list
+            ? folder_index_file_list(ds, options, index, &classes, train_dir, sizeof train_dir, &repeated, err)
+            : folder_index_dirs(ds, options, index, &classes, train_dir, sizeof train_dir, err))
         goto done;
     for (int s = 0; s < SIMCLR_DATASET_SPLIT_COUNT; s++)
         if (folder_read_sizes(ds, index, (simclr_dataset_split_id)s, options->strict, err) != 0) goto done;
-    if (index->files[SIMCLR_DATASET_SPLIT_TRAIN].count == 0) {
-        simclr_error_input(err, "folder: %s holds no readable image (%zu skipped; the first: %.*s)", train_dir,
-                           ds->skipped_files, (int)strcspn(ds->skipped_report ? ds->skipped_report : "", "\n"),
-                           ds->skipped_report ? ds->skipped_report : "");
+    /* What the list gave: all three splits, or the unlabeled one beside --labeled-dir. */
+    size_t listed = index->files[SIMCLR_DATASET_SPLIT_UNLABELED].count;
+    if (options->file_list && !options->labeled_dir)
+        listed += index->files[SIMCLR_DATASET_SPLIT_TRAIN].count + index->files[SIMCLR_DATASET_SPLIT_TEST].count;
+    const char *subject = NULL, *verb = "names", *noun = "image";
+    if (options->file_list && listed == 0) {
+        subject = options->file_list;
+    } else if (index->files[SIMCLR_DATASET_SPLIT_TRAIN].count == 0 && train_dir[0]) {
+        subject = train_dir;
+        verb = "holds";
+    } else if (index->files[SIMCLR_DATASET_SPLIT_TRAIN].count == 0) {
+        subject = options->file_list;
+        noun = "train image";
+    }
+    if (subject) {
+        const char *report = ds->skipped_report ? ds->skipped_report : "";
+        simclr_error_input(err, "folder: %s %s no readable %s (%zu skipped; the first: %.*s)", subject, verb, noun,
+                           ds->skipped_files, (int)strcspn(report, "\n"), report);
         goto done;
+    }
+    if (repeated) { /* in the report, not in skipped_files: the file itself is in the dataset */
+        size_t used = ds->skipped_report ? strlen(ds->skipped_report) : 0, length = strlen(repeated);
+        char *grown = realloc(ds->skipped_report, used + length + 1);
+        if (!grown) {
+            simclr_error_set(err, SIMCLR_ERROR_KIND_RESOURCE, "out of memory");
+            goto done;
+        }
+        memcpy(grown + used, repeated, length + 1);
+        ds->skipped_report = grown;
     }
     if (folder_choose_size(ds, index, options->image_size, err) != 0) goto done;
     folder_count_resized(ds, index);
     if (folder_fill_splits(ds, index, err) != 0) goto done;
     status = options->defer_pixels ? 0 : simclr_folder_load_pixels(ds, err);
 done:
+    free(repeated);
     path_list_free(&classes);
     return status;
 }
