@@ -1,6 +1,6 @@
 /*
  * Fuzzes the safetensors reader (src/io/safetensors_read.c, safetensors_header.c) and the
- * checkpoint metadata parser (src/train/checkpoint.c, simclr_checkpoint_read_info).
+ * checkpoint metadata parser (src/checkpoint/checkpoint.c, simclr_checkpoint_read_info).
  *
  * The input is the file. It is opened from memory; when it opens, every tensor is looked up and
  * read (as it is, and with a wrong dtype and shape, which must fail), every metadata value is

@@ -441,7 +441,7 @@ static void safetensors_corpus(void)
                      "\"data_offsets\":[0,3]},\"__metadata__\":{\"k\\\"\\\\\\/\\t\":\"\\u0001\"}}",
                      data, 3);
     save("safetensors", "escapes", &b);
-    /* The metadata of a simclr checkpoint (src/train/checkpoint.c), with one tensor. */
+    /* The metadata of a simclr checkpoint (src/checkpoint/checkpoint.c), with one tensor. */
     safetensors_file(&b,
                      "{\"__metadata__\":{\"format\":\"simclr-checkpoint-1\",\"run\":\"baseline\","
                      "\"classifier\":\"classifier\",\"dataset\":\"fashion-mnist\",\"seed\":\"7\","

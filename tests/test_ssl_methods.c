@@ -148,7 +148,7 @@ static void run_steps(simclr_method_kind kind, size_t expected_count)
     char name[64];
     snprintf(name, sizeof name, "method_steps_%s.f32", simclr_method_name(kind));
     float *expected = test_load_fixture_floats(name, expected_count);
-    simclr_train_config config;
+    simclr_method_settings config;
     memset(&config, 0, sizeof config);
     config.method = kind;
     config.unlabeled_batch = STEP_B - 1;

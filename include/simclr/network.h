@@ -246,6 +246,13 @@ void simclr_network_print_summary(const simclr_network *net, FILE *stream);
 struct simclr_param_tensor;
 int simclr_network_param_tensors(const simclr_network *net, struct simclr_param_tensor *tensors, int max);
 
+/* An optimizer (optim.h) over the network's parameter tensors, with their per-tensor rules; free
+ * with simclr_optimizer_free. */
+struct simclr_optimizer;
+struct simclr_optimizer_config;
+int simclr_network_optimizer_init(struct simclr_optimizer *opt, const simclr_network *net,
+                                  const struct simclr_optimizer_config *config, simclr_error *err);
+
 /* The tensor name of a layer's kernel or bias: "<net>.<layer>.kernel" / ".bias" for the seed's
  * Keras-named layers, "<net>.<name>.weight" / ".bias" for named (torchvision-style) ones. */
 void simclr_network_tensor_name(const simclr_network *net, int layer, int is_bias, char *out, size_t size);

@@ -115,6 +115,11 @@ int simclr_train_memory_bytes(const simclr_dataset *ds, const simclr_train_confi
  * it. */
 int simclr_train_check_memory(const char *run, size_t bytes, size_t limit, const char *hint, simclr_error *err);
 
+/* The run's EMA momentum of the target/key networks and its predictor's hidden width: the
+ * config's, or its method's defaults when 0 (what the run record states). */
+float simclr_train_ema_momentum(const simclr_train_config *config);
+int simclr_train_predictor_hidden(const simclr_train_config *config);
+
 /* Issue 24: every precondition of a run that its sizes decide, checked once before anything is
  * allocated (the CLI before it writes, the runs again for library callers): pretraining's batch
  * against the ranks, the method under MPI (simclr only) and its minimum batch (barlow, vicreg: 2);

@@ -8,7 +8,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "method/method_internal.h"
 #include "simclr/atomic_file.h"
 #include "simclr/safetensors.h"
 
@@ -164,11 +163,11 @@ int run_record_build(run_record *record, const run_record_source *source,
         add_row(record, "temperature", "--temperature", N, F, err, "%g", (double)config->temperature) ||
         add_row(record, "method", "--method", T, F, err, "%s", simclr_method_name(config->method)) ||
         add_row(record, "method.ema_momentum", "--ema-momentum", N, F, err, "%g",
-                (double)simclr_method_ema_momentum(config)) ||
+                (double)simclr_train_ema_momentum(config)) ||
         add_row(record, "method.queue_size", "--queue-size", N, F, err, "%d",
                 config->method == SIMCLR_METHOD_MOCO ? config->queue_size : 0) ||
         add_row(record, "method.predictor_hidden", "--predictor-hidden", N, F, err, "%d",
-                simclr_method_predictor_hidden(config)) ||
+                simclr_train_predictor_hidden(config)) ||
         add_row(record, "method.barlow_lambda", "--barlow-lambda", N, F, err, "%g",
                 config->method == SIMCLR_METHOD_BARLOW ? (double)config->barlow_lambda : 0.0) ||
         add_row(record, "method.vicreg_weights", "--vicreg-weights", RUN_VALUE_JSON, F, err, "[%g, %g, %g]",

@@ -35,7 +35,7 @@ int simclr_method_default_predictor_hidden(simclr_method_kind kind, int head_hid
     return 0;
 }
 
-float simclr_method_ema_momentum(const simclr_train_config *config)
+float simclr_method_ema_momentum(const simclr_method_settings *config)
 {
     return config->ema_momentum > 0.0f ? config->ema_momentum : simclr_method_default_ema_momentum(config->method);
 }
@@ -45,18 +45,19 @@ static int head_hidden_width(const simclr_model_config *model)
     return model->head_hidden ? model->head_hidden : simclr_model_feature_width(model);
 }
 
-int simclr_method_predictor_hidden(const simclr_train_config *config)
+int simclr_method_predictor_hidden(const simclr_method_settings *config)
 {
     if (config->predictor_hidden > 0) return config->predictor_hidden;
     return simclr_method_default_predictor_hidden(config->method, head_hidden_width(&config->model),
                                                   simclr_model_projection_width(&config->model));
 }
 
-int simclr_method_create(simclr_method *method, const simclr_train_config *config, simclr_network *encoder,
+int simclr_method_create(simclr_method *method, const simclr_method_settings *config, simclr_network *encoder,
                          simclr_network *head, int batch, long long total_steps, simclr_error *err)
 {
     memset(method, 0, sizeof *method);
-    method->config = config;
+    method->settings = *config;
+    method->config = &method->settings;
     method->encoder = encoder;
     method->head = head;
     method->total_steps = total_steps;
@@ -100,7 +101,7 @@ static int part_bytes(const simclr_model_config *model, const simclr_tensor_shap
     return 0;
 }
 
-int simclr_method_memory_bytes(const simclr_train_config *config, int batch, size_t *bytes, simclr_error *err)
+int simclr_method_memory_bytes(const simclr_method_settings *config, int batch, size_t *bytes, simclr_error *err)
 {
     const simclr_model_config *model = &config->model;
     size_t b = (size_t)batch, views = 2 * b, width = (size_t)simclr_model_projection_width(model);

@@ -16,11 +16,32 @@
 #include "simclr/loss.h"
 #include "simclr/network.h"
 #include "simclr/optim.h"
-#include "simclr/train.h"
+#include "simclr/distributed.h"
+#include "simclr/model.h"
+#include "simclr/ssl_method.h"
 
 #define SIMCLR_METHOD_MAX_PARTS 4
 
 typedef struct simclr_method simclr_method;
+
+/* What a method is built from (issue 24): the training engine fills it from the run's settings
+ * (simclr_train_method_settings), so that nothing here depends on the training code. The fields
+ * are the run's of the same names (train.h). */
+typedef struct simclr_method_settings {
+    simclr_method_kind method;
+    simclr_model_config model;
+    simclr_optimizer_config optimizer;  /* the online networks' and the predictor's */
+    simclr_contrastive_kind loss_kind;
+    float temperature;
+    float ema_momentum;                 /* 0: the method's default */
+    int queue_size;
+    int predictor_hidden;               /* 0: the method's default */
+    float barlow_lambda;
+    float vicreg_weights[3];
+    size_t unlabeled_batch, labeled_batch;
+    uint64_t seed;
+    simclr_communicator *communicator;  /* NULL: one process */
+} simclr_method_settings;
 
 /* What every method's step reports, the history's c_loss and c_acc (the seed's column names,
  * kept for every method; README "Methods" says what each one's means):
@@ -48,7 +69,8 @@ typedef struct simclr_method_ops {
 
 struct simclr_method {
     const simclr_method_ops *ops;
-    const simclr_train_config *config;
+    simclr_method_settings settings;
+    const simclr_method_settings *config; /* &settings */
     simclr_network *encoder, *head;   /* the online networks, borrowed */
     long long total_steps;            /* of the run: BYOL's momentum schedule */
     simclr_checkpoint_part parts[SIMCLR_METHOD_MAX_PARTS]; /* what the method adds to checkpoints */
@@ -57,7 +79,7 @@ struct simclr_method {
 };
 
 /* Sets up config->method for online networks built for 2 x batch views. */
-int simclr_method_create(simclr_method *method, const simclr_train_config *config, simclr_network *encoder,
+int simclr_method_create(simclr_method *method, const simclr_method_settings *config, simclr_network *encoder,
                          simclr_network *head, int batch, long long total_steps, simclr_error *err);
 int simclr_method_step(simclr_method *method, const float *views, int batch, simclr_method_result *result,
                        simclr_error *err);
@@ -66,7 +88,7 @@ void simclr_method_free(simclr_method *method);
 
 /* Bytes the method allocates beyond the online networks (target networks, predictor and its
  * optimizer state, queue, loss workspaces), for batch images per step. */
-int simclr_method_memory_bytes(const simclr_train_config *config, int batch, size_t *bytes, simclr_error *err);
+int simclr_method_memory_bytes(const simclr_method_settings *config, int batch, size_t *bytes, simclr_error *err);
 
 /* One constructor per method (simclr.c, moco.c, byol.c, simsiam.c; redundancy.c builds Barlow
  * Twins and VICReg, which differ in the loss alone). */
@@ -100,8 +122,8 @@ float simclr_method_cosine_momentum(float base, long long step, long long total)
  * retrieval accuracy the non-contrastive methods log as c_acc). workspace: B x B floats. */
 int simclr_method_pair_hits(const float *a, const float *b, int batch, int dim, float *workspace);
 /* The EMA momentum of the run: config->ema_momentum or the method's default. */
-float simclr_method_ema_momentum(const simclr_train_config *config);
-int simclr_method_predictor_hidden(const simclr_train_config *config);
+float simclr_method_ema_momentum(const simclr_method_settings *config);
+int simclr_method_predictor_hidden(const simclr_method_settings *config);
 
 /* ---- The predictor BYOL and SimSiam share (predictor.c) --------------------------------- */
 

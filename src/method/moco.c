@@ -33,7 +33,7 @@ static int moco_step(simclr_method *method, const float *views, int batch, simcl
                      simclr_error *err)
 {
     moco_state *state = method->state;
-    const simclr_train_config *config = method->config;
+    const simclr_method_settings *config = method->config;
     size_t b = (size_t)batch, width = (size_t)simclr_model_projection_width(&config->model);
     int count = 2 * batch;
     if (simclr_method_forward_pair(&state->key_encoder, &state->key_head, views, count, err) != 0) return -1;
@@ -59,7 +59,7 @@ static int moco_step(simclr_method *method, const float *views, int batch, simcl
 static int moco_after_step(simclr_method *method, float learning_rate, long long global_step, simclr_error *err)
 {
     moco_state *state = method->state;
-    const simclr_train_config *config = method->config;
+    const simclr_method_settings *config = method->config;
     size_t width = (size_t)simclr_model_projection_width(&config->model);
     size_t keys = 2 * (size_t)(config->unlabeled_batch + config->labeled_batch);
     size_t size = (size_t)config->queue_size;
@@ -115,7 +115,7 @@ int simclr_method_moco_create(simclr_method *method, int batch, simclr_error *er
     moco_state *state = simclr_checked_calloc(1, sizeof *state, "moco state", err);
     if (!state) return -1;
     method->state = state;
-    const simclr_train_config *config = method->config;
+    const simclr_method_settings *config = method->config;
     size_t b = (size_t)batch, width = (size_t)simclr_model_projection_width(&config->model);
     if (config->queue_size < 1) return simclr_error_input(err, "--queue-size %d: expected at least 1", config->queue_size);
     if (simclr_method_clone_network(&state->key_encoder, method->encoder, "key_encoder", 2 * batch, err) != 0 ||

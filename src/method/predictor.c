@@ -6,7 +6,6 @@
 #include "method_internal.h"
 #include "simclr/model.h"
 #include "simclr/ssl_loss.h"
-#include "train/train_internal.h"
 
 static int build_predictor(simclr_network *predictor, const simclr_model_config *model, int hidden, int max_batch,
                            simclr_error *err)
@@ -26,13 +25,13 @@ static int build_predictor(simclr_network *predictor, const simclr_model_config 
 int simclr_method_predictor_init(simclr_method_predictor *predictor, const simclr_method *method, int batch,
                                  simclr_error *err)
 {
-    const simclr_train_config *config = method->config;
+    const simclr_method_settings *config = method->config;
     size_t b = (size_t)batch, width = (size_t)simclr_model_projection_width(&config->model);
     if (build_predictor(&predictor->net, &config->model, simclr_method_predictor_hidden(config), 2 * batch, err) !=
         0)
         return -1;
     simclr_network_init_weights(&predictor->net, config->seed);
-    if (simclr_train_optimizer_init(&predictor->optimizer, &predictor->net, &config->optimizer, err) != 0)
+    if (simclr_network_optimizer_init(&predictor->optimizer, &predictor->net, &config->optimizer, err) != 0)
         return -1;
     predictor->targets = simclr_checked_calloc(2 * b * width, sizeof(float), "predictor targets", err);
     predictor->d_predictions = simclr_checked_calloc(2 * b * width, sizeof(float), "predictor gradients", err);

@@ -27,7 +27,7 @@ typedef struct redundancy_state {
 } redundancy_state;
 
 /* The loss of projections za, zb (B, D each); its gradients into d_za, d_zb. */
-static float redundancy_loss(const redundancy_state *state, const simclr_train_config *config, const float *za,
+static float redundancy_loss(const redundancy_state *state, const simclr_method_settings *config, const float *za,
                              const float *zb, int batch, int width, float *d_za, float *d_zb)
 {
     if (state->kind == SIMCLR_METHOD_BARLOW)
@@ -47,7 +47,7 @@ static int redundancy_step(simclr_method *method, const float *views, int batch,
                            simclr_error *err)
 {
     redundancy_state *state = method->state;
-    const simclr_train_config *config = method->config;
+    const simclr_method_settings *config = method->config;
     size_t b = (size_t)batch, width = (size_t)simclr_model_projection_width(&config->model);
     int count = 2 * batch;
     if (simclr_method_forward_pair(method->encoder, method->head, views, count, err) != 0) return -1;

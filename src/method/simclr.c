@@ -15,7 +15,7 @@ static int simclr_step(simclr_method *method, const float *views, int batch, sim
                        simclr_error *err)
 {
     simclr_state *state = method->state;
-    const simclr_train_config *config = method->config;
+    const simclr_method_settings *config = method->config;
     size_t width = (size_t)simclr_model_projection_width(&config->model);
     int count = 2 * batch;
     if (simclr_method_forward_pair(method->encoder, method->head, views, count, err) != 0) return -1;
@@ -52,7 +52,7 @@ int simclr_method_simclr_create(simclr_method *method, int batch, simclr_error *
     simclr_state *state = simclr_checked_calloc(1, sizeof *state, "simclr state", err);
     if (!state) return -1;
     method->state = state;
-    const simclr_train_config *config = method->config;
+    const simclr_method_settings *config = method->config;
     size_t width = (size_t)simclr_model_projection_width(&config->model);
     state->d_projections = simclr_checked_calloc(2 * (size_t)batch * width, sizeof(float), "projection gradients",
                                                  err);

@@ -681,3 +681,11 @@ int simclr_network_param_tensors(const simclr_network *net, simclr_param_tensor 
     }
     return count;
 }
+
+int simclr_network_optimizer_init(simclr_optimizer *opt, const simclr_network *net, const simclr_optimizer_config *config,
+                                  simclr_error *err)
+{
+    simclr_param_tensor tensors[SIMCLR_OPTIMIZER_MAX_TENSORS];
+    int count = simclr_network_param_tensors(net, tensors, SIMCLR_OPTIMIZER_MAX_TENSORS);
+    return simclr_optimizer_init(opt, config, tensors, count, err);
+}

@@ -79,9 +79,9 @@ static int pretrain_setup(pretrain_state *state, const simclr_dataset *ds, const
     simclr_network_init_weights(&state->head, config->seed);
     simclr_network_init_weights(&state->base.classifier, config->seed);
     simclr_optimizer_config probe_optimizer = simclr_train_probe_optimizer(config);
-    if (simclr_train_optimizer_init(&state->base.encoder_optimizer, &state->base.encoder, &config->optimizer, err) != 0 ||
-        simclr_train_optimizer_init(&state->head_optimizer, &state->head, &config->optimizer, err) != 0 ||
-        simclr_train_optimizer_init(&state->base.classifier_optimizer, &state->base.classifier, &probe_optimizer, err) != 0)
+    if (simclr_network_optimizer_init(&state->base.encoder_optimizer, &state->base.encoder, &config->optimizer, err) != 0 ||
+        simclr_network_optimizer_init(&state->head_optimizer, &state->head, &config->optimizer, err) != 0 ||
+        simclr_network_optimizer_init(&state->base.classifier_optimizer, &state->base.classifier, &probe_optimizer, err) != 0)
         return -1;
     if (simclr_train_schedule(config, batch, state->base.stream.steps_per_epoch, &state->schedule, err) != 0)
         return -1;
@@ -90,7 +90,8 @@ static int pretrain_setup(pretrain_state *state, const simclr_dataset *ds, const
     state->labeled_batch_indices = simclr_checked_calloc(config->labeled_batch, sizeof(size_t),
                                                   "batch indices", err);
     if (!state->unlabeled_batch_indices || !state->labeled_batch_indices) return -1;
-    if (simclr_method_create(&state->method, config, &state->base.encoder, &state->head, (int)batch,
+    simclr_method_settings settings = simclr_train_method_settings(config);
+    if (simclr_method_create(&state->method, &settings, &state->base.encoder, &state->head, (int)batch,
                              (long long)state->schedule.total_steps, err) != 0)
         return -1;
     simclr_network_set_communicator(&state->head, state->comm); /* global BatchNorm */

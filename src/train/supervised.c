@@ -57,8 +57,8 @@ static int supervised_setup(supervised_state *state, const simclr_dataset *ds, c
         simclr_network_init_weights(&state->base.encoder, config->seed);
     }
     simclr_network_init_weights(&state->base.classifier, config->seed);
-    if (simclr_train_optimizer_init(&state->base.encoder_optimizer, &state->base.encoder, &config->optimizer, err) != 0 ||
-        simclr_train_optimizer_init(&state->base.classifier_optimizer, &state->base.classifier, &config->optimizer,
+    if (simclr_network_optimizer_init(&state->base.encoder_optimizer, &state->base.encoder, &config->optimizer, err) != 0 ||
+        simclr_network_optimizer_init(&state->base.classifier_optimizer, &state->base.classifier, &config->optimizer,
                                     err) != 0)
         return -1;
     return simclr_train_base_finish(&state->base, ds, config, max_batch, max_batch, err);

@@ -75,7 +75,8 @@ int simclr_train_memory_bytes(const simclr_dataset *ds, const simclr_train_confi
     /* Issue 13: the method's extra networks, queue and loss buffers (the seed's: the projection
      * gradients and the contrastive workspace). */
     size_t method = 0;
-    if (simclr_method_memory_bytes(config, (int)batch, &method, err) != 0) return -1;
+    simclr_method_settings settings = simclr_train_method_settings(config);
+    if (simclr_method_memory_bytes(&settings, (int)batch, &method, err) != 0) return -1;
     *bytes = pending + needed + max_batch * image_bytes * (1 + sizeof(float)) + views * width * sizeof(float) + method;
     return 0;
 }
@@ -255,14 +256,6 @@ void simclr_train_describe_optimizer(const simclr_train_config *config, char *ou
      * gives. */
     snprintf(out, size, "%s lr_schedule=%s warmup_epochs=%g lr_scaling=%s", optimizer,
              schedules[config->lr_schedule], config->warmup_epochs, scalings[config->lr_scaling]);
-}
-
-int simclr_train_optimizer_init(simclr_optimizer *opt, const simclr_network *net,
-                                const simclr_optimizer_config *optimizer, simclr_error *err)
-{
-    simclr_param_tensor tensors[SIMCLR_OPTIMIZER_MAX_TENSORS];
-    int count = simclr_network_param_tensors(net, tensors, SIMCLR_OPTIMIZER_MAX_TENSORS);
-    return simclr_optimizer_init(opt, optimizer, tensors, count, err);
 }
 
 int simclr_train_schedule(const simclr_train_config *config, size_t batch, size_t steps_per_epoch,
@@ -573,4 +566,35 @@ int simclr_train_check_memory(const char *run, size_t bytes, size_t limit, const
                        "%s needs about %.2f GiB of memory for this configuration but only %.2f "
                        "GiB is available; %s",
                        run, (double)bytes / gib, (double)available / gib, hint);
+}
+
+simclr_method_settings simclr_train_method_settings(const simclr_train_config *config)
+{
+    simclr_method_settings settings = {.method = config->method,
+                                       .model = config->model,
+                                       .optimizer = config->optimizer,
+                                       .loss_kind = config->loss_kind,
+                                       .temperature = config->temperature,
+                                       .ema_momentum = config->ema_momentum,
+                                       .queue_size = config->queue_size,
+                                       .predictor_hidden = config->predictor_hidden,
+                                       .barlow_lambda = config->barlow_lambda,
+                                       .unlabeled_batch = config->unlabeled_batch,
+                                       .labeled_batch = config->labeled_batch,
+                                       .seed = config->seed,
+                                       .communicator = config->communicator};
+    memcpy(settings.vicreg_weights, config->vicreg_weights, sizeof settings.vicreg_weights);
+    return settings;
+}
+
+float simclr_train_ema_momentum(const simclr_train_config *config)
+{
+    simclr_method_settings settings = simclr_train_method_settings(config);
+    return simclr_method_ema_momentum(&settings);
+}
+
+int simclr_train_predictor_hidden(const simclr_train_config *config)
+{
+    simclr_method_settings settings = simclr_train_method_settings(config);
+    return simclr_method_predictor_hidden(&settings);
 }

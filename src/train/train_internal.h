@@ -8,6 +8,7 @@
 #include "simclr/knn.h"
 #include "simclr/network.h"
 #include "simclr/train.h"
+#include "method/method_internal.h"
 
 /* Reads images[indices[i]] of a split into out (count HWC uint8 images), in parallel; -1 with err
  * when a streamed image could not be decoded (the batch must not be used). */
@@ -148,10 +149,10 @@ int simclr_train_save_interrupted(const simclr_dataset *ds, const simclr_train_c
                            simclr_error *err);
 
 
+/* What the run's method is built from (method_internal.h: the methods read no training config). */
+simclr_method_settings simclr_train_method_settings(const simclr_train_config *config);
+
 /* Issue 12: optimisers and schedules. */
-/* An optimizer over a network's parameter tensors (biases excluded from decay and LARS). */
-int simclr_train_optimizer_init(simclr_optimizer *opt, const simclr_network *net,
-                                const simclr_optimizer_config *optimizer, simclr_error *err);
 /* The run's learning-rate schedule for a batch of `batch` images (the scaling rule's batch);
  * fails naming --warmup-epochs when the warm-up is longer than the run. */
 int simclr_train_schedule(const simclr_train_config *config, size_t batch, size_t steps_per_epoch,
