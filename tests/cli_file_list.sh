@@ -45,6 +45,7 @@ expect_status 0 "pretrain on a CSV list" "$simclr" pretrain --dataset folder --f
     --out "$work/run"
 expect_text "$work/err" "missing.jpg: No such file or directory" "pretrain names the missing file"
 expect_text "$work/run/pretrain_config.json" "\"data_dir\": \"$list\"" "the run records the list"
+expect_text "$work/run/pretrain_config.json" "\"file_list\": \"$list\"" "the run records --file-list"
 expect_status 2 "--strict refuses the missing file" "$simclr" pretrain --dataset folder --file-list "$list" \
     "${tiny[@]}" --strict --out "$work/strict"
 expect_text "$work/err" "missing.jpg: No such file or directory (--strict refuses" "naming it"

@@ -133,6 +133,9 @@ int run_record_build(run_record *record, const run_record_source *source,
                 "[%d, %d, %d]", ds->height, ds->width, ds->channels) ||
         add_row(record, "dataset.resize", "--resize", T, F, err, "%s",
                 ds->kind == SIMCLR_DATASET_KIND_FOLDER ? simclr_image_resize_mode_name(ds->resize) : "none") ||
+        /* Issue 25: the list's place may change like --data-dir's; its content is in the fingerprint. */
+        add_row(record, "dataset.file_list", "--file-list", T, M, err, "%s",
+                source->file_list ? source->file_list : "") ||
         add_row(record, "dataset.labeled_dir", "--labeled-dir", T, F, err, "%s",
                 source->labeled_dir ? source->labeled_dir : "") ||
         add_row(record, "dataset.streamed", "--cache-budget (streamed from disk)", RUN_VALUE_JSON, M, err, "%s",

@@ -53,6 +53,7 @@ typedef struct run_record_source {
     const simclr_dataset *ds;
     int stl10_fold, cifar100_coarse;  /* the dataset options the dataset does not carry */
     const char *labeled_dir;          /* --labeled-dir, or NULL */
+    const char *file_list;            /* --file-list, or NULL */
     const char *dataset_fingerprint_sha256;
     long long dataset_file_count, dataset_file_bytes;
     const char *from;                 /* finetune's --from, or NULL */

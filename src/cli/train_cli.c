@@ -545,8 +545,9 @@ int train_cli_prepare(const train_cli *options, const train_start *start, simclr
                                   ds->num_classes == 1 ? ds->class_names[0] : "none");
     if (ds->splits[SIMCLR_DATASET_SPLIT_TEST].count == 0)
         return simclr_error_input(err, "dataset %s at %s has no test split (expected for evaluation "
-                                       "after every epoch)",
-                                  ds->name, ds->path);
+                                       "after every epoch)%s",
+                                  ds->name, ds->path,
+                                  options->data.file_list ? "; give some rows of the --file-list the split test" : "");
     simclr_train_config *config = &run->config;
     if (train_cli_config(options, start, ds, config, err) != 0) return -1;
     int defaulted = 0;
@@ -605,6 +606,7 @@ int train_cli_prepare(const train_cli *options, const train_start *start, simclr
                                 .stl10_fold = (int)options->data.stl10_fold,
                                 .cifar100_coarse = options->data.cifar100_coarse,
                                 .labeled_dir = options->data.labeled_dir,
+                                .file_list = options->data.file_list,
                                 .dataset_fingerprint_sha256 = fingerprint.sha256,
                                 .dataset_file_count = fingerprint.file_count,
                                 .dataset_file_bytes = fingerprint.total_bytes,
