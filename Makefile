@@ -65,9 +65,16 @@ test-sanitize: deps
 
 # The performance benchmark: simclr against its PyTorch twin, one configuration per process
 # (bench/run.sh), natively and then as an AVX2-only CPU runs it (BENCH_ISA=AVX2, on CPUs that
-# have AVX2; about 13 minutes each on 2 cores). Results and the tables: docs/PERFORMANCE.md.
-.PHONY: bench
+# have AVX2; about 13 minutes each on 2 cores), then reading folders of images at scale
+# (bench/data_pipeline.sh, issue 25: `make bench-data` alone; BENCH_DATA_SCALE=small for a smoke
+# run). Results and the tables: docs/PERFORMANCE.md.
+.PHONY: bench bench-data
 bench:
 	@scripts/install-deps.sh bench
 	bench/run.sh
 	if grep -qw avx2 /proc/cpuinfo; then BENCH_ISA=AVX2 bench/run.sh; fi
+	bench/data_pipeline.sh
+
+bench-data:
+	@scripts/install-deps.sh bench
+	bench/data_pipeline.sh
