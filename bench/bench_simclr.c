@@ -23,6 +23,10 @@
  *              evaluation does (random inputs).
  *   augment    the augmentation of one pretraining batch: two views of B images by the policy of
  *              --augment and the probe's weak view of the labeled ones, as pretraining calls it.
+ *   read       the data part of pretraining's step alone (issue 25): the batch drawn by the
+ *              training sampler, read (decoded and resized when the dataset is streamed) and
+ *              augmented into the two views, exactly as the step does first; images/s of the
+ *              input pipeline, on a dataset (--dataset folder --data-dir DIR) or random images.
  *
  * Data: the dataset options as the training commands take them (--dataset, --data-dir, ...), or,
  * when neither --dataset nor --data-dir is given, random images of --shape in 10 classes held in
@@ -69,9 +73,10 @@ typedef enum bench_mode {
     BENCH_MODE_BASELINE,
     BENCH_MODE_INFERENCE,
     BENCH_MODE_AUGMENT,
+    BENCH_MODE_READ,
 } bench_mode;
 
-static const char *const BENCH_MODE_NAMES[] = {"pretrain", "baseline", "inference", "augment"};
+static const char *const BENCH_MODE_NAMES[] = {"pretrain", "baseline", "inference", "augment", "read"};
 
 /* The bench's own options; the rest are the training commands'. */
 typedef struct bench_options {
@@ -84,7 +89,7 @@ typedef struct bench_options {
 /* The training options that describe a run's files, resumption or evaluation: nothing the step
  * does, so the bench refuses them rather than ignore them. */
 static const char *const BENCH_REFUSED[] = {"out", "resume", "overwrite", "force", "quiet", "checkpoint-every-steps",
-                                            "checkpoint-every-minutes", "stop-after-steps", "cache-budget",
+                                            "checkpoint-every-minutes", "stop-after-steps",
                                             "knn-k", "knn-temperature"};
 
 /* ---- Clock, memory, random inputs ---------------------------------------------------------- */
@@ -392,7 +397,7 @@ static int parse_options(int argc, char **argv, bench_options *bench, train_cli 
                              .peak_gflops = BENCH_DEFAULT_PEAK_GFLOPS};
     train_cli_defaults(options);
     size_t count = 0;
-    specs[count++] = (option_spec){"mode", OPTION_TYPE_CHOICE, &bench->mode, 0, 0, "pretrain|baseline|inference|augment",
+    specs[count++] = (option_spec){"mode", OPTION_TYPE_CHOICE, &bench->mode, 0, 0, "pretrain|baseline|inference|augment|read",
                                    NULL, "what to time", "pretrain"};
     specs[count++] = (option_spec){"shape", OPTION_TYPE_STRING, &bench->shape, 0, 0, NULL, "HxWxC",
                                    "random images of this shape when no --dataset or --data-dir is given", "96x96x3"};
@@ -426,7 +431,7 @@ static int parse_options(int argc, char **argv, bench_options *bench, train_cli 
 
 static bench_mode mode_of(const char *name)
 {
-    for (int m = 0; m < 4; m++)
+    for (int m = 0; m < 5; m++)
         if (strcmp(name, BENCH_MODE_NAMES[m]) == 0) return (bench_mode)m;
     return BENCH_MODE_PRETRAIN;
 }
@@ -454,6 +459,7 @@ static void step_work(bench_mode mode, const simclr_train_config *config, double
         *images = config->test_batch;
         return;
     case BENCH_MODE_AUGMENT:
+    case BENCH_MODE_READ:
         *flops = 0.0;
         *images = config->unlabeled_batch + config->labeled_batch;
         return;
@@ -493,6 +499,7 @@ int main(int argc, char **argv)
         goto done;
     }
     options.data.strict = options.strict;
+    options.data.defer_pixels = 1; /* then in memory or streamed by --cache-budget, as training chooses */
     if (from_data ? dataset_cli_open(&options.data, &ds, &err) != 0
                   : synthetic_dataset(&ds, bench.shape, &options, &err) != 0)
         goto done;
@@ -500,12 +507,14 @@ int main(int argc, char **argv)
                          .argc = argc - 1,
                          .argv = argv + 1,
                          .parser = &parser};
-    if (train_cli_config(&options, &start, &ds, &config, &err) != 0) goto done;
+    if (train_cli_config(&options, &start, &ds, &config, &err) != 0 ||
+        train_cli_choose_storage(&options, &ds, &config, &err) != 0 || simclr_dataset_load_pixels(&ds, &err) != 0)
+        goto done;
     config.quiet = 1;
     config.log = stdout;
     status = 1;
-    int training = mode == BENCH_MODE_PRETRAIN || mode == BENCH_MODE_BASELINE;
-    if (training ? (mode == BENCH_MODE_PRETRAIN ? simclr_train_pretrain_open(&session, &ds, &config, &err)
+    int training = mode == BENCH_MODE_PRETRAIN || mode == BENCH_MODE_BASELINE || mode == BENCH_MODE_READ;
+    if (training ? (mode != BENCH_MODE_BASELINE ? simclr_train_pretrain_open(&session, &ds, &config, &err)
                                                 : simclr_train_supervised_open(&session, &ds, &config, "baseline",
                                                                                NULL, &err)) != 0
                  : parts_setup(&parts, mode, &ds, &config, &err) != 0) {
@@ -518,12 +527,13 @@ int main(int argc, char **argv)
     for (long long i = 0; i < bench.warmup + bench.steps; i++) {
         double start_time = now_seconds();
         int step_status = 0;
-        if (training) step_status = simclr_train_session_step(&session, i, values, &err);
+        if (mode == BENCH_MODE_READ) step_status = simclr_train_session_views(&session, i, &err);
+        else if (training) step_status = simclr_train_session_step(&session, i, values, &err);
         else if (mode == BENCH_MODE_INFERENCE) step_status = inference_step(&parts, &config, &err);
         else augment_step(&parts, &ds, &config, (uint64_t)i);
         if (step_status != 0) goto done;
         double seconds = now_seconds() - start_time;
-        if (i == 0 && training) memcpy(first, values, sizeof values);
+        if (i == 0 && training && mode != BENCH_MODE_READ) memcpy(first, values, sizeof values);
         if (i < bench.warmup) continue;
         total += seconds;
         if (seconds < best) best = seconds;
@@ -538,7 +548,7 @@ int main(int argc, char **argv)
     const simclr_network *encoder = training ? session.task.encoder : &parts.encoder;
     /* The encoder's feature maps as planned (network.h: nChw16c, or NHWC for bf16 on AMX). */
     const char *feature_layout =
-        mode == BENCH_MODE_AUGMENT ? "nhwc" : simclr_nn_layout_name(encoder->layers[0].out_layout);
+        mode == BENCH_MODE_AUGMENT || mode == BENCH_MODE_READ ? "nhwc" : simclr_nn_layout_name(encoder->layers[0].out_layout);
     if (bench.breakdown) {
         phase_table layers;
         memset(&layers, 0, sizeof layers);
@@ -551,7 +561,7 @@ int main(int argc, char **argv)
                      &layers, mean, bench.peak_gflops);
     }
     char first_step[512] = "{}";
-    if (training) {
+    if (training && mode != BENCH_MODE_READ) {
         size_t used = (size_t)snprintf(first_step, sizeof first_step, "{");
         for (int m = 0; m < kind->metric_count && used < sizeof first_step; m++)
             used += (size_t)snprintf(first_step + used, sizeof first_step - used, "%s\"%s\": %.17g",
@@ -567,14 +577,14 @@ int main(int argc, char **argv)
            "\"seconds_per_step\": %.6f, \"best_seconds\": %.6f, \"images_per_s\": %.2f, "
            "\"gflop_per_step\": %.4f, \"gflop_per_image\": %.4f, "
            "\"encoder_fwd_gflop_per_image\": %.5f, \"gflops\": %.2f, \"peak_gflops\": %.1f, "
-           "\"peak_fraction\": %.4f, \"peak_rss_mib\": %.1f, \"first_step\": %s}\n",
+           "\"peak_fraction\": %.4f, \"peak_rss_mib\": %.1f, \"streamed\": %s, \"first_step\": %s}\n",
            SIMCLR_VERSION, ds.name, ds.height, ds.width, ds.channels, simclr_model_backbone_name(config.model.backbone),
            bench.mode, simclr_method_name(config.method), simclr_contrastive_kind_name(config.loss_kind),
            optimizer, simclr_augment_policy_kind_name(config.augment.kind),
            simclr_nn_precision_name(config.model.precision), feature_layout, allocator_name(),
            simclr_model_resolved_padding(&config.model), omp_get_max_threads(), images, bench.steps, bench.warmup,
            mean, best, (double)images / mean, flops / 1e9, flops / 1e9 / (double)images, encoder_flops / 1e9, gflops,
-           bench.peak_gflops, gflops / bench.peak_gflops, rss, first_step);
+           bench.peak_gflops, gflops / bench.peak_gflops, rss, ds.streamed ? "true" : "false", first_step);
     status = 0;
 done:
     if (status != 0) fprintf(stderr, "simclr_bench: %s\n", err.message);

@@ -83,11 +83,25 @@ expect_status 2 "--breakdown outside pretrain refused" "$bench" --mode baseline 
 
 # Random images (no dataset): every mode runs and reports its work.
 small=(--shape 16x16x3 --unlabeled-batch 16 --labeled-batch 4 --test-batch 8 --width 8 --threads 2 --steps 1 --warmup 1)
-for mode in pretrain baseline inference augment; do
+for mode in pretrain baseline inference augment read; do
     expect_status 0 "random images, --mode $mode" "$bench" --mode "$mode" "${small[@]}"
     expect_text "$work/out" "\"mode\": \"$mode\", " "--mode $mode's JSON line"
     expect_text "$work/out" '"dataset": "synthetic"' "--mode $mode on random images says so"
 done
+# --mode read on a folder dataset, in memory and streamed (--cache-budget as training takes it).
+data=${SIMCLR_CIFAR10_DIR:-$(cd "$(dirname "$0")/../.." && pwd)/shared/data/cifar10}
+if [ -d "$data/train" ]; then
+    cifar10_slice "$data" "$work/c10" 10 2
+    folder=(--dataset folder --data-dir "$work/c10" --image-size 32 --unlabeled-batch 32 --labeled-batch 8
+            --threads 2 --steps 1 --warmup 0 --mode read)
+    expect_status 0 "--mode read, in memory" "$bench" "${folder[@]}"
+    expect_text "$work/out" '"streamed": false' "in memory says so"
+    expect_status 0 "--mode read, streamed" "$bench" "${folder[@]}" --cache-budget 1
+    expect_text "$work/out" '"streamed": true' "streamed says so"
+    expect_text "$work/err" "streamed from disk" "the choice is told as training tells it"
+else
+    echo "skip - --mode read on a folder dataset (no CIFAR-10 folders at $data)"
+fi
 expect_status 0 "--breakdown" "$bench" --mode pretrain "${small[@]}" --breakdown
 expect_text "$work/out" "encoder" "--breakdown lists the encoder's layers"
 harness_finish

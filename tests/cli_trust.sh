@@ -307,6 +307,12 @@ PY
     expect_status 0 "eval takes --labeled-dir from the checkpoint" "$simclr" eval \
         --model "$work/photos-run/pretrain.safetensors"
     expect_text "$work/out" "folder test split, 60 images" "and evaluates on its test split"
+    # Issue 25: --labeled-dir's files are the run's data too: one more is noticed by --resume.
+    extra=$(ls "$cifar/train/cat" | tail -1)
+    ln -s "$cifar/train/cat/$extra" "$work/cifar/train/cat/zz-extra.jpg"
+    expect_status 2 "--resume notices a changed --labeled-dir" "$simclr" pretrain --resume "$work/photos-run" --epochs 2
+    expect_text "$work/err" "--labeled-dir's files" "naming the labeled folder's files"
+    rm "$work/cifar/train/cat/zz-extra.jpg"
     # Issue 24: any number of classes (up to 65,535; it was 100): 1,000 class folders of one
     # CIFAR image each, trained, evaluated, predicted.
     mapfile -t pool < <(ls "$cifar/train/cat" | head -1000)

@@ -43,6 +43,8 @@ typedef struct simclr_checkpoint_metadata {
      * NULL: the key) and whether the value may change when a run is resumed. */
     const char *label;
     int may_change;
+    /* A row added after runs began to be recorded: a checkpoint without it is not compared on it. */
+    int compared_if_recorded;
 } simclr_checkpoint_metadata;
 
 typedef struct simclr_checkpoint_info {

@@ -41,7 +41,8 @@ static int add_row(run_record *record, const char *key, const char *label, run_v
         (simclr_checkpoint_metadata){.key = record->metadata_keys[record->count],
                                      .value = value,
                                      .label = row->label,
-                                     .may_change = rule == RUN_ROW_MAY_CHANGE};
+                                     .may_change = rule == RUN_ROW_MAY_CHANGE,
+                                     .compared_if_recorded = rule == RUN_ROW_IF_RECORDED};
     record->count++;
     return 0;
 }
@@ -152,6 +153,9 @@ int run_record_build(run_record *record, const run_record_source *source,
                 source->dataset_file_bytes) ||
         add_row(record, "dataset.file_list_sha256", "dataset files (SHA-256 of names and sizes)", T,
                 F, err, "%s", source->dataset_fingerprint_sha256) ||
+        /* Issue 25: the labeled images of a folder of unlabeled ones are the run's data too. */
+        add_row(record, "dataset.labeled_dir_sha256", "--labeled-dir's files (SHA-256 of names and sizes)", T,
+                RUN_ROW_IF_RECORDED, err, "%s", source->labeled_dir_sha256 ? source->labeled_dir_sha256 : "") ||
         add_row(record, "labeled_per_class", "--labeled-per-class", N, F, err, "%d",
                 config->labeled_per_class) ||
         add_row(record, "seed", "--seed", N, F, err, "%llu", (unsigned long long)config->seed) ||

@@ -27,6 +27,8 @@ typedef enum run_value_kind {
 typedef enum run_row_rule {
     RUN_ROW_FIXED,      /* --resume refuses a different value */
     RUN_ROW_MAY_CHANGE, /* recorded; --resume accepts another value (threads, epochs, ...) */
+    RUN_ROW_IF_RECORDED, /* a row added after runs began to be recorded: --resume refuses a different
+                            value, and accepts a run recorded before the row existed */
 } run_row_rule;
 
 typedef struct run_record_row {
@@ -56,6 +58,7 @@ typedef struct run_record_source {
     const char *file_list;            /* --file-list, or NULL */
     const char *dataset_fingerprint_sha256;
     long long dataset_file_count, dataset_file_bytes;
+    const char *labeled_dir_sha256;   /* --labeled-dir's fingerprint (as the dataset's), or "" */
     const char *from;                 /* finetune's --from, or NULL */
     const char *from_sha256;
     int threads;                      /* effective, per rank */

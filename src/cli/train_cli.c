@@ -351,8 +351,8 @@ static int parse_cache_budget(const char *text, size_t memory_limit, size_t *byt
 
 /* Issue 25: a folder dataset decoded into memory when it fits --cache-budget, streamed otherwise;
  * said either way. */
-static int choose_storage(const train_cli *options, simclr_dataset *ds, const simclr_train_config *config,
-                          simclr_error *err)
+int train_cli_choose_storage(const train_cli *options, simclr_dataset *ds, const simclr_train_config *config,
+                             simclr_error *err)
 {
     size_t pending = simclr_dataset_pending_bytes(ds);
     if (pending == 0) return 0;
@@ -591,13 +591,17 @@ int train_cli_prepare(const train_cli *options, const train_start *start, simclr
                                       options->knn_k, bank_count, bank_count);
     }
     if (check_batches_fit(options, start, ds, config, err) != 0) return -1;
-    if (choose_storage(options, ds, config, err) != 0) return -1;
+    if (train_cli_choose_storage(options, ds, config, err) != 0) return -1;
     config->stop_requested = cli_stop_flag();
     if (options->threads > 0) omp_set_num_threads((int)options->threads);
 
     dataset_fingerprint fingerprint;
     char from_sha256[SIMCLR_DIGEST_HEX_MAX] = "";
     if (dataset_fingerprint_compute(ds->path, &fingerprint, err) != 0) return -1;
+    dataset_fingerprint labeled_fingerprint = {0};
+    if (options->data.labeled_dir &&
+        dataset_fingerprint_compute(options->data.labeled_dir, &labeled_fingerprint, err) != 0)
+        return -1;
     if (start->from && simclr_digest_file(start->from, SIMCLR_DIGEST_SHA256, from_sha256, err) != 0) return -1;
     run_record_source source = {.command = start->command,
                                 .argc = start->argc,
@@ -610,6 +614,7 @@ int train_cli_prepare(const train_cli *options, const train_start *start, simclr
                                 .dataset_fingerprint_sha256 = fingerprint.sha256,
                                 .dataset_file_count = fingerprint.file_count,
                                 .dataset_file_bytes = fingerprint.total_bytes,
+                                .labeled_dir_sha256 = labeled_fingerprint.sha256,
                                 .from = start->from,
                                 .from_sha256 = from_sha256,
                                 .threads = omp_get_max_threads(),

@@ -77,6 +77,11 @@ typedef struct train_start {
 int train_cli_config(const train_cli *options, const train_start *start, const simclr_dataset *ds,
                      simclr_train_config *config, simclr_error *err);
 
+/* Issue 25: a folder dataset opened with defer_pixels is decoded into memory when it fits
+ * --cache-budget, streamed otherwise (simclr_dataset_choose_storage); said either way. */
+int train_cli_choose_storage(const train_cli *options, simclr_dataset *ds, const simclr_train_config *config,
+                             simclr_error *err);
+
 /* Validates everything (dataset classes and test split, --from's architecture against the given
  * options, --precision, --out / --resume / --overwrite, the resumed run's record, memory and the
  * time estimate), prints the estimate, decodes a folder dataset's pixels (deferred at open, so

@@ -104,9 +104,9 @@ typedef struct step_metrics {
     int probe_correct;
 } step_metrics;
 
-static int pretrain_step(pretrain_state *state, const simclr_dataset *ds, const simclr_train_config *config,
-                         int epoch, size_t step, float learning_rate, int inject_nan, step_metrics *metrics,
-                         simclr_error *err)
+/* The step's batch: drawn, read (decoded when streamed) and augmented into the two views. */
+static int pretrain_views(pretrain_state *state, const simclr_dataset *ds, const simclr_train_config *config, int epoch,
+                          size_t step, simclr_error *err)
 {
     /* This rank's share of the global batch (one process: all of it): `unlabeled` images from
      * unlabeled_first, `labeled` from labeled_first, drawn as those images of the whole batch. */
@@ -114,7 +114,6 @@ static int pretrain_step(pretrain_state *state, const simclr_dataset *ds, const 
     size_t unlabeled = share->unlabeled_count, labeled = share->labeled_count;
     size_t batch = unlabeled + labeled;
     size_t image_bytes = simclr_dataset_image_bytes(ds);
-    int ranks = simclr_communicator_size(state->comm);
     simclr_sampler_batch(&state->base.stream, epoch, (int64_t)step, state->unlabeled_batch_indices,
                   state->labeled_batch_indices);
     /* Both labeled and unlabeled images are used, without labels: unlabeled first, as the seed
@@ -137,6 +136,25 @@ static int pretrain_step(pretrain_state *state, const simclr_dataset *ds, const 
                                          step, config->unlabeled_batch + share->labeled_first, view,
                                          out + unlabeled * image_bytes);
     }
+    return 0;
+}
+
+static int pretrain_task_views(void *context, int epoch, size_t step, simclr_error *err)
+{
+    pretrain_state *state = context;
+    return pretrain_views(state, state->ds, state->config, epoch, step, err);
+}
+
+static int pretrain_step(pretrain_state *state, const simclr_dataset *ds, const simclr_train_config *config,
+                         int epoch, size_t step, float learning_rate, int inject_nan, step_metrics *metrics,
+                         simclr_error *err)
+{
+    if (pretrain_views(state, ds, config, epoch, step, err) != 0) return -1;
+    const simclr_batch_share *share = &state->share;
+    size_t unlabeled = share->unlabeled_count, labeled = share->labeled_count;
+    size_t batch = unlabeled + labeled;
+    size_t image_bytes = simclr_dataset_image_bytes(ds);
+    int ranks = simclr_communicator_size(state->comm);
 
     /* The method: loss and gradients into encoder and head (src/method/; over MPI the simclr
      * method's loss is the global one, issue 14). */
@@ -273,6 +291,7 @@ int simclr_train_pretrain_open(train_session *session, const simclr_dataset *ds,
     task.parts = session->parts;
     task.part_count = part_count;
     task.interruptible[task.interruptible_count++] = &state->head; /* and the encoder */
+    task.views = pretrain_task_views;
     session->task = task;
     return 0;
 }

@@ -309,6 +309,7 @@ static int compare_record(const simclr_train_config *config, const simclr_safete
         if (entry->may_change) continue;
         const char *stored = simclr_safetensors_metadata(file, entry->key);
         if (stored && strcmp(stored, entry->value) == 0) continue;
+        if (!stored && entry->compared_if_recorded) continue; /* recorded before the row existed */
         char before[160], after[160];
         shown_value(stored ? stored : "(not recorded)", before, sizeof before);
         shown_value(entry->value, after, sizeof after);

@@ -296,3 +296,11 @@ int simclr_train_session_step(train_session *session, long long global_step, dou
     for (int m = 0; m < kind->metric_count; m++) values[m] = metric_value(&kind->metrics[m], sums, 1);
     return 0;
 }
+
+int simclr_train_session_views(train_session *session, long long global_step, simclr_error *err)
+{
+    const train_task *task = &session->task;
+    if (!task->views) return simclr_error_input(err, "the %s run has no separate data step", task->run);
+    long long steps = (long long)task->steps_per_epoch;
+    return task->views(task->context, (int)(global_step / steps), (size_t)(global_step % steps), err);
+}

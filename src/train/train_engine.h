@@ -56,6 +56,9 @@ typedef struct train_task {
      * marks task->interruptible while it changes nothing but batchnorm statistics. */
     int (*step)(void *context, int epoch, size_t step, float learning_rate, int inject_nan, double *sums,
                 simclr_error *err);
+    /* Pretraining: the data part of step alone (draw, read, augment), which step calls first;
+     * NULL for the supervised runs. For the bench (simclr_train_session_views). */
+    int (*views)(void *context, int epoch, size_t step, simclr_error *err);
     /* Printed before the first epoch (unless quiet): summaries, batch sizes. */
     void (*describe)(void *context, FILE *log);
 } train_task;
@@ -125,5 +128,9 @@ void simclr_train_session_close(train_session *session);
  * (kind->metric_count) receive its metrics as the progress line computes them for one step. Steps
  * must be taken in order from 0, as a run takes them. */
 int simclr_train_session_step(train_session *session, long long global_step, double *values, simclr_error *err);
+
+/* The data part of pretraining's step number global_step alone (its batch drawn, read and
+ * augmented into the views, as the step does first); an input error for a task without one. */
+int simclr_train_session_views(train_session *session, long long global_step, simclr_error *err);
 
 #endif
