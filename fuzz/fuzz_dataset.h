@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "data/folder_index.h"
 #include "fuzz_common.h"
 #include "simclr/dataset.h"
 
@@ -65,6 +66,25 @@ static FUZZ_UNUSED int fuzz_open_dataset(simclr_dataset_options *options, const 
         simclr_error_clear(&err); /* frees a message too long for err.message */
     }
     return status;
+}
+
+/* Two opens of a folder dataset with defer_pixels give the same dataset: shape, classes, each
+ * split's files in the same order with the same labels and declared sizes (the private index). */
+static FUZZ_UNUSED void fuzz_check_same_folder(const simclr_dataset *a, const simclr_dataset *b)
+{
+    FUZZ_CHECK(a->height == b->height && a->width == b->width && a->num_classes == b->num_classes);
+    for (int c = 0; c < a->num_classes; c++) FUZZ_CHECK(strcmp(a->class_names[c], b->class_names[c]) == 0);
+    FUZZ_CHECK(a->skipped_files == b->skipped_files && a->index_files == b->index_files);
+    const folder_index *x = a->pending, *y = b->pending;
+    FUZZ_CHECK(x != NULL && y != NULL);
+    for (int s = 0; s < SIMCLR_DATASET_SPLIT_COUNT; s++) {
+        FUZZ_CHECK(a->splits[s].count == b->splits[s].count && x->files[s].count == y->files[s].count);
+        for (size_t i = 0; i < x->files[s].count; i++) {
+            FUZZ_CHECK(strcmp(x->files[s].items[i], y->files[s].items[i]) == 0);
+            FUZZ_CHECK(x->files[s].labels[i] == y->files[s].labels[i]);
+            FUZZ_CHECK(x->heights[s][i] == y->heights[s][i] && x->widths[s][i] == y->widths[s][i]);
+        }
+    }
 }
 
 #endif

@@ -10,6 +10,10 @@
  *                ('/' separates folders, created as needed; empty, "." and ".." parts are
  *                dropped, NUL bytes become 'x')
  *     file only: u16 m, then m bytes of content
+ *
+ * Then (issue 25) the index cache: with every file and folder's time set in the past (so that an
+ * open records them), two opens with an index cache must give what an open without one gives,
+ * the second taking every file from the cache and writing nothing; or fail with the same message.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -46,6 +50,25 @@ static int fuzz_folder_path(const char *root, const uint8_t *raw, size_t length,
     return 0;
 }
 
+/* Sets the times of everything under path (and path) to a fixed time in the past. */
+static void fuzz_folder_age(const char *path)
+{
+    struct stat st;
+    if (lstat(path, &st) != 0) return;
+    if (S_ISDIR(st.st_mode)) {
+        DIR *dir = opendir(path);
+        struct dirent *entry;
+        while (dir && (entry = readdir(dir)) != NULL) {
+            if (strcmp(entry->d_name, ".") == 0 || strcmp(entry->d_name, "..") == 0) continue;
+            char child[1100];
+            if (snprintf(child, sizeof child, "%s/%s", path, entry->d_name) < (int)sizeof child) fuzz_folder_age(child);
+        }
+        if (dir) closedir(dir);
+    }
+    struct timespec times[2] = {{.tv_sec = 1600000000, .tv_nsec = 7000}, {.tv_sec = 1600000000, .tv_nsec = 7000}};
+    utimensat(AT_FDCWD, path, times, AT_SYMLINK_NOFOLLOW);
+}
+
 int fuzz_folder_one(const uint8_t *data, size_t size)
 {
     fuzz_input in = {data, size, 0};
@@ -71,7 +94,32 @@ int fuzz_folder_one(const uint8_t *data, size_t size)
     options.kind = SIMCLR_DATASET_KIND_FOLDER;
     options.image_size = selector == 17 ? 5000 : selector;
     int side = selector; /* 0: the images' own size or their median shorter side, any */
-    return fuzz_open_dataset(&options, root, side, side, 3);
+    int status = fuzz_open_dataset(&options, root, side, side, 3);
+
+    /* The index cache: the same dataset, or the same refusal, from it. */
+    char cache[512];
+    fuzz_fresh_dir("folder_cache", cache, sizeof cache);
+    fuzz_folder_age(root);
+    options.defer_pixels = 1;
+    simclr_dataset plain, ds;
+    simclr_error plain_err = {0}, err = {0};
+    int plain_status = simclr_dataset_open(&plain, &options, &plain_err);
+    options.index_cache_dir = cache;
+    for (int round = 0; round < 2; round++) {
+        int cached_status = simclr_dataset_open(&ds, &options, &err);
+        FUZZ_CHECK(cached_status == plain_status);
+        if (cached_status != 0) {
+            FUZZ_CHECK(strcmp(simclr_error_message(&err), simclr_error_message(&plain_err)) == 0);
+            simclr_error_clear(&err);
+            continue;
+        }
+        fuzz_check_same_folder(&plain, &ds);
+        if (round == 1) FUZZ_CHECK(ds.index_cached_files == ds.index_files && !ds.index_cache_written);
+        simclr_dataset_close(&ds);
+    }
+    if (plain_status == 0) simclr_dataset_close(&plain);
+    simclr_error_clear(&plain_err);
+    return status;
 }
 
 #ifdef SIMCLR_FUZZER

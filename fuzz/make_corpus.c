@@ -411,6 +411,137 @@ static void file_list_corpus(void)
     FILE_LIST_SEED("unknown_test_label", 0, "path,label,split\na.png,cat,\nb.png,dog,test\n");
 }
 
+/* ---- the folder index cache: a flags byte, then a cache file or parts of it
+ * (fuzz/fuzz_index_cache.c; the format in src/data/index_cache.h) ---- */
+static void put_le32(buffer *b, uint32_t value)
+{
+    put_u16(b, value & 0xffff);
+    put_u16(b, value >> 16);
+}
+
+static void put_le64(buffer *b, uint64_t value)
+{
+    put_le32(b, (uint32_t)value);
+    put_le32(b, (uint32_t)(value >> 32));
+}
+
+/* u16 length, the bytes, NUL. */
+static void put_path(buffer *b, unsigned root, const char *path)
+{
+    put_u8(b, root);
+    put_u16(b, strlen(path));
+    put(b, path, strlen(path) + 1);
+}
+
+/* A directory record: names given as one string of NUL-separated names (the last one's NUL too). */
+static void index_dir(buffer *b, unsigned root, const char *path, uint64_t mtime, uint64_t inode, unsigned count,
+                      const char *names, size_t names_bytes)
+{
+    put_path(b, root, path);
+    put_le64(b, mtime);
+    put_le64(b, inode);
+    put_le32(b, count);
+    put_le32(b, (uint32_t)names_bytes);
+    put(b, names, names_bytes);
+}
+
+static void index_file(buffer *b, unsigned root, const char *path, uint64_t size, uint64_t mtime, uint64_t inode,
+                       uint32_t height, uint32_t width)
+{
+    put_path(b, root, path);
+    put_le64(b, size);
+    put_le64(b, mtime);
+    put_le64(b, inode);
+    put_le32(b, height);
+    put_le32(b, width);
+}
+
+/* Two directories and two files of the fuzz dataset, facts that match nothing on disk. */
+static void index_records(buffer *b)
+{
+    index_dir(b, 0, "train", 1600000000000005000ull, 7, 1, "x", 2);
+    index_dir(b, 0, "unlabeled", 1600000000000005000ull, 9, 3, "bad.png\0extra.png\0u", 20);
+    index_file(b, 0, "train/x/a.png", 119, 1600000000000005000ull, 8, 4, 4);
+    index_file(b, 0, "unlabeled/bad.png", 40, 1600000000000005000ull, 10, 0, 0);
+}
+
+/* A whole cache file around body (the identity and the records). */
+static void index_whole(buffer *out, uint32_t version, uint64_t dirs, uint64_t files, const buffer *body)
+{
+    buffer tail = {0};
+    put_le64(&tail, body->size);
+    put_le64(&tail, dirs);
+    put_le64(&tail, files);
+    put_le64(&tail, 1700000000000000000ull);
+    put(&tail, body->bytes, body->size);
+    put(out, "SIMCLRIX", 8);
+    put_le32(out, version);
+    put_le32(out, (uint32_t)crc32_z(0L, tail.bytes, tail.size));
+    put(out, tail.bytes, tail.size);
+    free(tail.bytes);
+}
+
+static void index_cache_seed(const char *name, unsigned flags, unsigned dirs, unsigned files, const buffer *rest)
+{
+    buffer b = {0};
+    put_u8(&b, flags);
+    if (flags & 1) {
+        put_u16(&b, dirs);
+        put_u16(&b, files);
+    }
+    put(&b, rest->bytes, rest->size);
+    save("index_cache", name, &b);
+}
+
+static void index_cache_corpus(void)
+{
+    buffer records = {0}, body = {0}, whole = {0};
+    index_records(&records);
+    /* The records after this dataset's identity (the harness writes the header and the identity). */
+    index_cache_seed("records", 3, 2, 2, &records);
+    /* A whole, valid cache of another dataset: parsed, then rebuilt by the open. */
+    const char *identity = "simclr folder index: folder 4:/tmp 0:";
+    put_le32(&body, (uint32_t)strlen(identity));
+    put(&body, identity, strlen(identity) + 1);
+    put(&body, records.bytes, records.size);
+    index_whole(&whole, 1, 2, 2, &body);
+    index_cache_seed("whole_foreign", 0, 0, 0, &whole);
+    /* The body, header by the harness. */
+    index_cache_seed("body", 1, 2, 2, &body);
+    /* Near misses, refused: a byte changed, cut short, another version, not a cache. */
+    buffer damaged = {0};
+    put(&damaged, whole.bytes, whole.size);
+    damaged.bytes[damaged.size - 30] ^= 0x40;
+    index_cache_seed("bad_checksum", 0, 0, 0, &damaged);
+    damaged.size = whole.size - 9;
+    memcpy(damaged.bytes, whole.bytes, damaged.size);
+    index_cache_seed("bad_truncated", 0, 0, 0, &damaged);
+    damaged.size = 0;
+    index_whole(&damaged, 2, 2, 2, &body);
+    index_cache_seed("bad_version", 0, 0, 0, &damaged);
+    damaged.size = 0;
+    put(&damaged, "\x89PNG\r\n\x1a\n\0\0\0\rIHDR", 16);
+    index_cache_seed("bad_magic", 0, 0, 0, &damaged);
+    /* Records that do not add up: names out of order, a path twice, a size out of range, more
+     * records than recorded, counts the bytes cannot hold. */
+    damaged.size = 0;
+    index_dir(&damaged, 0, "train", 1, 2, 2, "y\0x", 4);
+    index_cache_seed("bad_unsorted_names", 3, 1, 0, &damaged);
+    damaged.size = 0;
+    index_file(&damaged, 0, "train/x/a.png", 1, 2, 3, 4, 4);
+    index_file(&damaged, 0, "train/x/a.png", 1, 2, 3, 4, 4);
+    index_cache_seed("bad_path_twice", 3, 0, 2, &damaged);
+    damaged.size = 0;
+    index_file(&damaged, 1, "train/x/a.png", 1, 2, 3, 20000, 4);
+    index_cache_seed("bad_size", 3, 0, 1, &damaged);
+    index_cache_seed("bad_trailing_record", 3, 0, 0, &records);
+    index_cache_seed("bad_counts", 3, 60000, 60000, &records);
+    free(damaged.bytes);
+    free(whole.bytes);
+    free(body.bytes);
+    free(records.bytes);
+}
+
 /* A safetensors file: header JSON padded with spaces to a multiple of 8, then data. */
 static void safetensors_file(buffer *b, const char *json, const void *data, size_t data_size)
 {
@@ -494,6 +625,7 @@ int main(void)
     image_corpus();
     folder_corpus();
     file_list_corpus();
+    index_cache_corpus();
     safetensors_corpus();
     options_corpus();
     return 0;

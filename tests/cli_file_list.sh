@@ -41,6 +41,25 @@ expect_text "$work/err" "skipped cannot open image $work/lists/../images/missing
     "the missing file is named with the reason"
 expect_text "$work/err" "1 file of $list skipped" "and counted"
 
+# The index cache (issue 25): the first open reads every header and writes it, the second takes
+# every file from it; the default place is $XDG_CACHE_HOME/simclr/index.
+expect_status 0 "info with --index-cache" "$simclr" info --dataset folder --file-list "$list" --index-cache "$work/index"
+expect_text "$work/err" "index of $list: 0 of 15 files from the cache $work/index/list.csv-" \
+    "the first open reads every header"
+expect_text "$work/err" "15 read" "all 15 (the missing one too)"
+expect_status 0 "info again" "$simclr" info --dataset folder --file-list "$list" --index-cache "$work/index"
+expect_text "$work/err" "14 of 15 files from the cache" "the second takes the files from the cache"
+expect_status 0 "info with the default cache" env XDG_CACHE_HOME="$work/xdg" "$simclr" info --dataset folder \
+    --file-list "$list"
+expect_text "$work/err" "from the cache $work/xdg/simclr/index/list.csv-" "in \$XDG_CACHE_HOME/simclr/index"
+expect_status 0 "--no-index-cache" env XDG_CACHE_HOME="$work/none" "$simclr" info --dataset folder --file-list \
+    "$list" --no-index-cache
+if [ ! -e "$work/none" ] && ! grep -q "index of" "$work/err"; then pass "--no-index-cache writes no cache"
+else fail "--no-index-cache wrote a cache or reported one"; fi
+expect_status 2 "--index-cache with --no-index-cache" "$simclr" info --dataset folder --file-list "$list" \
+    --index-cache "$work/index" --no-index-cache
+expect_text "$work/err" "give one of them" "is refused"
+
 expect_status 0 "pretrain on a CSV list" "$simclr" pretrain --dataset folder --file-list "$list" "${tiny[@]}" \
     --out "$work/run"
 expect_text "$work/err" "missing.jpg: No such file or directory" "pretrain names the missing file"

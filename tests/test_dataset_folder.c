@@ -3,10 +3,13 @@
 #include <stddef.h>
 #include <cmocka.h>
 
+#include <dirent.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <jpeglib.h>
@@ -14,6 +17,8 @@
 
 #include "data/csv_record.h"
 #include "data/file_list.h"
+#include "data/folder_index.h"
+#include "data/index_cache.h"
 #include "simclr/dataset.h"
 #include "simclr/image_io.h"
 #include "test_support.h"
@@ -758,6 +763,361 @@ static void test_file_list_bad_lists(void **state)
     free(root);
 }
 
+
+/* ---- Issue 25: the index cache ---- */
+
+/* Sets the modification time of every file and folder under root to `seconds_ago` seconds ago
+ * (with a fraction of a second): settled, as a dataset that was not just written is. */
+static void age_tree(const char *root, long seconds_ago)
+{
+    struct timespec times[2];
+    clock_gettime(CLOCK_REALTIME, &times[0]);
+    times[0].tv_sec -= seconds_ago;
+    times[0].tv_nsec = 123456789;
+    times[1] = times[0];
+    DIR *handle = opendir(root);
+    if (handle) {
+        struct dirent *entry;
+        while ((entry = readdir(handle)) != NULL) {
+            if (strcmp(entry->d_name, ".") == 0 || strcmp(entry->d_name, "..") == 0) continue;
+            char path[2048];
+            snprintf(path, sizeof path, "%s/%s", root, entry->d_name);
+            struct stat info;
+            assert_int_equal(lstat(path, &info), 0);
+            if (S_ISDIR(info.st_mode)) age_tree(path, seconds_ago);
+            else assert_int_equal(utimensat(AT_FDCWD, path, times, AT_SYMLINK_NOFOLLOW), 0);
+        }
+        closedir(handle);
+    }
+    assert_int_equal(utimensat(AT_FDCWD, root, times, AT_SYMLINK_NOFOLLOW), 0);
+}
+
+static int open_cached(simclr_dataset *ds, const char *dir, const char *cache, simclr_error *err)
+{
+    simclr_dataset_options options = simclr_dataset_options_default();
+    options.kind = SIMCLR_DATASET_KIND_FOLDER;
+    options.data_dir = dir;
+    options.defer_pixels = 1; /* the index stays in ds->pending, to compare */
+    options.index_cache_dir = cache;
+    return simclr_dataset_open(ds, &options, err);
+}
+
+/* The same dataset: shape, classes, every split's files in the same order with the same labels
+ * and declared sizes, the same skipped files. */
+static void assert_same_dataset(const simclr_dataset *a, const simclr_dataset *b)
+{
+    assert_int_equal(a->height, b->height);
+    assert_int_equal(a->width, b->width);
+    assert_int_equal(a->num_classes, b->num_classes);
+    for (int c = 0; c < a->num_classes; c++) assert_string_equal(a->class_names[c], b->class_names[c]);
+    assert_int_equal(a->skipped_files, b->skipped_files);
+    assert_int_equal(a->resized_count, b->resized_count);
+    const folder_index *x = a->pending, *y = b->pending;
+    for (int s = 0; s < SIMCLR_DATASET_SPLIT_COUNT; s++) {
+        assert_int_equal(a->splits[s].count, b->splits[s].count);
+        assert_int_equal(x->files[s].count, y->files[s].count);
+        for (size_t i = 0; i < x->files[s].count; i++) {
+            assert_string_equal(x->files[s].items[i], y->files[s].items[i]);
+            assert_int_equal(x->files[s].labels[i], y->files[s].labels[i]);
+            assert_int_equal(x->heights[s][i], y->heights[s][i]);
+            assert_int_equal(x->widths[s][i], y->widths[s][i]);
+        }
+    }
+}
+
+/* Opens dir with cache and checks it against an open without: the same dataset, and `cached` of
+ * its files from the cache (-1: any), the cache written or not. */
+#define check_cached_open(dir, cache, cached, written) check_cached_open_at(dir, cache, cached, written, __LINE__)
+static void check_cached_open_at(const char *dir, const char *cache, long cached, int written, int line)
+{
+    simclr_dataset plain, ds;
+    simclr_error err = {0};
+    if (open_cached(&plain, dir, NULL, &err) != 0) fail_msg("%s", err.message);
+    if (open_cached(&ds, dir, cache, &err) != 0) fail_msg("%s", err.message);
+    assert_same_dataset(&plain, &ds);
+    assert_int_equal(ds.index_files, plain.index_files);
+    if ((cached >= 0 && ds.index_cached_files != (size_t)cached) || ds.index_cache_written != written)
+        fail_msg("line %d: %zu of %zu files from the cache, expected %ld; written %d, expected %d (notes: %s)", line,
+                 ds.index_cached_files, ds.index_files, cached, ds.index_cache_written, written,
+                 ds.index_notes ? ds.index_notes : "none");
+    assert_non_null(ds.index_cache_path);
+    assert_null(plain.index_cache_path);
+    assert_int_equal(plain.index_cached_files, 0);
+    if (ds.index_notes) printf("  notes: %s", ds.index_notes);
+    simclr_dataset_close(&plain);
+    simclr_dataset_close(&ds);
+}
+
+/* A second open takes every file from the cache and gives the same dataset; a file touched,
+ * rewritten at another size, added or removed is found, and the cache follows. */
+static void test_index_cache_reuse_and_changes(void **state)
+{
+    (void)state;
+    char *root = write_tree(), *cache = test_make_temp_dir();
+    write_png(root, "train/cat/bad.png", 1, SIDE, SIDE);
+    char path[1200];
+    snprintf(path, sizeof path, "%s/train/cat/bad.png", root);
+    assert_int_equal(truncate(path, 60), 0); /* a bad file: recorded as one, read again for the reason */
+    age_tree(root, 100);
+    check_cached_open(root, cache, 0, 1);  /* 7 files read (bad.png too), recorded */
+    check_cached_open(root, cache, 7, 0);  /* all from the cache, nothing written */
+    /* The same folder spelt otherwise: the same cache. */
+    char other[1200];
+    snprintf(other, sizeof other, "%s/train/../", root);
+    check_cached_open(other, cache, 7, 0);
+
+    /* Touched (a new modification time, the same bytes): read again. */
+    snprintf(path, sizeof path, "%s/train/cat/a.png", root);
+    struct timespec times[2] = {{.tv_sec = time(NULL) - 50, .tv_nsec = 5}, {.tv_sec = time(NULL) - 50, .tv_nsec = 5}};
+    assert_int_equal(utimensat(AT_FDCWD, path, times, 0), 0);
+    check_cached_open(root, cache, 6, 1);
+    check_cached_open(root, cache, 7, 0);
+    /* Rewritten at another size: its new size is used. */
+    write_png(root, "train/cat/a.png", 0, 12, SIDE);
+    age_tree(root, 90);
+    check_cached_open(root, cache, 0, 1); /* every time changed by age_tree: all read again */
+    simclr_dataset ds;
+    simclr_error err = {0};
+    if (open_cached(&ds, root, cache, &err) != 0) fail_msg("%s", err.message);
+    assert_int_equal(((const folder_index *)ds.pending)->heights[SIMCLR_DATASET_SPLIT_TRAIN][0], 12);
+    assert_int_equal(ds.index_cached_files, 7);
+    simclr_dataset_close(&ds);
+    /* Added, then removed: the folder's listing changes with its modification time. */
+    write_png(root, "train/cat/added.png", 5, SIDE, SIDE);
+    age_tree(root, 80);
+    check_cached_open(root, cache, 0, 1);
+    check_cached_open(root, cache, 8, 0);
+    snprintf(path, sizeof path, "%s/train/cat/added.png", root);
+    assert_int_equal(unlink(path), 0);
+    snprintf(path, sizeof path, "%s/train/cat", root);
+    struct timespec old[2] = {{.tv_sec = time(NULL) - 70, .tv_nsec = 7}, {.tv_sec = time(NULL) - 70, .tv_nsec = 7}};
+    assert_int_equal(utimensat(AT_FDCWD, path, old, 0), 0);
+    check_cached_open(root, cache, 7, 1); /* its record dropped: written */
+    check_cached_open(root, cache, 7, 0);
+    /* Modified too recently to be trusted (within 50 ms of the open, when a change in the same
+     * clock tick could keep its time; here, deterministically, a time in the future): read, and
+     * not recorded. */
+    write_png(root, "unlabeled/sub/y.png", 4, SIDE, SIDE);
+    snprintf(path, sizeof path, "%s/unlabeled/sub/y.png", root);
+    struct timespec future[2] = {{.tv_sec = time(NULL) + 3600, .tv_nsec = 9},
+                                 {.tv_sec = time(NULL) + 3600, .tv_nsec = 9}};
+    assert_int_equal(utimensat(AT_FDCWD, path, future, 0), 0);
+    check_cached_open(root, cache, 6, 1); /* its record dropped */
+    check_cached_open(root, cache, 6, 0);
+    /* A list of files: its own cache, reused. */
+    char *list = test_write_file(root, "list.csv", "path,label\ntrain/cat/a.png,cat\ntrain/dog/c.PNG,dog\n", 50);
+    age_tree(root, 60);
+    simclr_dataset_options options = simclr_dataset_options_default();
+    options.kind = SIMCLR_DATASET_KIND_FOLDER;
+    options.file_list = list;
+    options.index_cache_dir = cache;
+    for (int round = 0; round < 2; round++) {
+        if (simclr_dataset_open(&ds, &options, &err) != 0) fail_msg("%s", err.message);
+        assert_int_equal(ds.index_files, 2);
+        assert_int_equal(ds.index_cached_files, round ? 2 : 0);
+        assert_int_equal(ds.index_cache_written, !round);
+        assert_int_equal(ds.splits[SIMCLR_DATASET_SPLIT_TRAIN].count, 2);
+        simclr_dataset_close(&ds);
+    }
+    free(list);
+    test_remove_tree(cache);
+    test_remove_tree(root);
+    free(cache);
+    free(root);
+}
+
+/* The one cache file in dir (the test's own cache folder). */
+static void cache_file_in(const char *dir, char *out, size_t size)
+{
+    DIR *handle = opendir(dir);
+    assert_non_null(handle);
+    struct dirent *entry;
+    int found = 0;
+    while ((entry = readdir(handle)) != NULL)
+        if (strstr(entry->d_name, ".index")) {
+            snprintf(out, size, "%s/%s", dir, entry->d_name);
+            found++;
+        }
+    closedir(handle);
+    assert_int_equal(found, 1);
+}
+
+/* Opens with the cache after it was damaged: the same dataset, the note names the cache and the
+ * reason, the cache is rewritten and used by the next open. */
+static void expect_rebuilt(const char *root, const char *cache, const char *reason)
+{
+    simclr_dataset plain, ds;
+    simclr_error err = {0};
+    if (open_cached(&plain, root, NULL, &err) != 0) fail_msg("%s", err.message);
+    if (open_cached(&ds, root, cache, &err) != 0) fail_msg("%s", err.message);
+    assert_same_dataset(&plain, &ds);
+    assert_int_equal(ds.index_cached_files, 0);
+    assert_int_equal(ds.index_cache_written, 1);
+    if (!ds.index_notes || !strstr(ds.index_notes, reason) || !strstr(ds.index_notes, ds.index_cache_path) ||
+        !strstr(ds.index_notes, "rebuilding it"))
+        fail_msg("expected a note naming the cache and '%s', got: %s", reason,
+                 ds.index_notes ? ds.index_notes : "none");
+    printf("  note: %s", ds.index_notes);
+    simclr_dataset_close(&plain);
+    simclr_dataset_close(&ds);
+    check_cached_open(root, cache, 6, 0);
+}
+
+static void patch_file(const char *path, long offset, const void *bytes, size_t size)
+{
+    int fd = open(path, O_WRONLY);
+    assert_true(fd >= 0);
+    assert_int_equal(pwrite(fd, bytes, size, offset), (ssize_t)size);
+    close(fd);
+}
+
+/* A cache that is damaged, cut short, of another version, not a cache at all or another
+ * dataset's: never trusted, named in a note and rebuilt. */
+static void test_index_cache_damaged(void **state)
+{
+    (void)state;
+    char *root = write_tree(), *cache = test_make_temp_dir();
+    age_tree(root, 100);
+    check_cached_open(root, cache, 0, 1);
+    char path[1300];
+    cache_file_in(cache, path, sizeof path);
+    struct stat info;
+    assert_int_equal(stat(path, &info), 0);
+    patch_file(path, info.st_size / 2, "\xa5", 1); /* a byte in the middle of the body */
+    expect_rebuilt(root, cache, "checksum mismatch");
+    assert_int_equal(stat(path, &info), 0);
+    assert_int_equal(truncate(path, info.st_size - 3), 0);
+    expect_rebuilt(root, cache, "truncated");
+    patch_file(path, 8, "\x63\0\0\0", 4);
+    expect_rebuilt(root, cache, "version 99; this build reads 1");
+    char *foreign = test_write_file(cache, strrchr(path, '/') + 1, "\x89PNG\r\n\x1a\n not a cache", 20);
+    free(foreign);
+    expect_rebuilt(root, cache, "not a simclr index cache");
+    /* Another dataset's cache in this one's place. */
+    char *other = write_tree(), *other_cache = test_make_temp_dir(), other_path[1300];
+    age_tree(other, 100);
+    check_cached_open(other, other_cache, 0, 1);
+    cache_file_in(other_cache, other_path, sizeof other_path);
+    assert_int_equal(rename(other_path, path), 0);
+    expect_rebuilt(root, cache, "another dataset's");
+    test_remove_tree(other_cache);
+    test_remove_tree(other);
+    free(other_cache);
+    free(other);
+    test_remove_tree(cache);
+    test_remove_tree(root);
+    free(cache);
+    free(root);
+}
+
+/* A cache directory that cannot be made or written: the dataset opens, a note says why. */
+static void test_index_cache_unwritable(void **state)
+{
+    (void)state;
+    char *root = write_tree();
+    age_tree(root, 100);
+    char cache[1200];
+    snprintf(cache, sizeof cache, "%s/train/dog/notes.txt/cache", root); /* under a file */
+    for (int round = 0; round < 2; round++) {
+        simclr_dataset plain, ds;
+        simclr_error err = {0};
+        if (open_cached(&plain, root, NULL, &err) != 0) fail_msg("%s", err.message);
+        if (open_cached(&ds, root, cache, &err) != 0) fail_msg("%s", err.message);
+        assert_same_dataset(&plain, &ds);
+        assert_int_equal(ds.index_cache_written, 0);
+        assert_int_equal(ds.index_cached_files, 0);
+        assert_non_null(ds.index_notes);
+        assert_non_null(strstr(ds.index_notes, "index cache not written: cannot create directory"));
+        assert_non_null(strstr(ds.index_notes, "the next open reads every header again"));
+        printf("  note: %s", ds.index_notes);
+        simclr_dataset_close(&plain);
+        simclr_dataset_close(&ds);
+    }
+    test_remove_tree(root);
+    free(root);
+}
+
+/* Class folders whose names are not UTF-8, or hold a line break: classes named with those bytes
+ * as \xNN (checkpoints and JSON files need UTF-8, one name a line), said in a note; two folders
+ * that would get the same name are refused. A list's labels likewise. */
+static void test_class_names_not_utf8(void **state)
+{
+    (void)state;
+    char *root = test_make_temp_dir();
+    static const char *const folders[] = {"train", "test", "train/caf\xe9", "test/caf\xe9", "train/dog",
+                                          "train/line\nbreak", "train/\xe6\x97\xa5\xe6\x9c\xac"};
+    for (size_t i = 0; i < sizeof folders / sizeof folders[0]; i++) make_dir(root, folders[i]);
+    write_png(root, "train/caf\xe9/a.png", 0, SIDE, SIDE);
+    write_png(root, "test/caf\xe9/b.png", 1, SIDE, SIDE);
+    write_png(root, "train/dog/c.png", 2, SIDE, SIDE);
+    write_png(root, "train/line\nbreak/d.png", 3, SIDE, SIDE);
+    write_png(root, "train/\xe6\x97\xa5\xe6\x9c\xac/e.png", 4, SIDE, SIDE);
+    simclr_dataset ds;
+    simclr_error err = {0};
+    if (open_dir(&ds, root, SIDE, &err) != 0) fail_msg("%s", err.message);
+    assert_int_equal(ds.num_classes, 4);
+    assert_string_equal(ds.class_names[0], "caf\\xe9");
+    assert_string_equal(ds.class_names[1], "dog");
+    assert_string_equal(ds.class_names[2], "line\\x0abreak");
+    assert_string_equal(ds.class_names[3], "\xe6\x97\xa5\xe6\x9c\xac"); /* UTF-8: kept */
+    assert_int_equal(simclr_dataset_label(&ds, SIMCLR_DATASET_SPLIT_TEST, 0), 0);
+    check_image(&ds, SIMCLR_DATASET_SPLIT_TRAIN, 0, 0); /* the files themselves keep their bytes */
+    assert_non_null(ds.index_notes);
+    assert_non_null(strstr(ds.index_notes, "2 class names of"));
+    assert_non_null(strstr(ds.index_notes, "(the first: 'caf\\xe9')"));
+    printf("  note: %s", ds.index_notes);
+    simclr_dataset_close(&ds);
+    /* A name cut to 63 bytes stays UTF-8: cut before a character, not inside it. */
+    char long_name[128] = "train/";
+    for (int i = 0; i < 31; i++) strcat(long_name, "\xc3\xa9"); /* 62 bytes */
+    strcat(long_name, "\xc3\xa9x");
+    make_dir(root, long_name);
+    char file[200];
+    snprintf(file, sizeof file, "%s/f.png", long_name);
+    write_png(root, file, 5, SIDE, SIDE);
+    if (open_dir(&ds, root, SIDE, &err) != 0) fail_msg("%s", err.message);
+    assert_int_equal(ds.num_classes, 5);
+    assert_int_equal(strlen(ds.class_names[3]), 62); /* 31 times e-acute, sorted before the CJK name */
+    assert_int_equal(memcmp(ds.class_names[3], "\xc3\xa9", 2), 0);
+    simclr_dataset_close(&ds);
+    /* "caf\xe9" spelt out in ASCII: the same class name as the byte, refused. */
+    make_dir(root, "train/caf\\xe9");
+    write_png(root, "train/caf\\xe9/g.png", 6, SIDE, SIDE);
+    assert_int_equal(open_dir(&ds, root, SIDE, &err), -1);
+    assert_non_null(strstr(simclr_error_message(&err), "would both be named 'caf\\xe9'"));
+    printf("  expected error: %s\n", simclr_error_message(&err));
+    simclr_error_clear(&err);
+    /* A list's labels. */
+    char *list = test_write_file(root, "latin1.csv", "path,label\ntrain/dog/c.png,caf\xe9\n", 31);
+    if (open_list(&ds, list, NULL, 0, &err) != 0) fail_msg("%s", err.message);
+    assert_string_equal(ds.class_names[0], "caf\\xe9");
+    assert_non_null(ds.index_notes);
+    simclr_dataset_close(&ds);
+    free(list);
+    test_remove_tree(root);
+    free(root);
+}
+
+/* Unlabeled folders that link back to a folder holding them: refused at once, naming the link
+ * (a serial walk would go 16 folders down the loop first). */
+static void test_unlabeled_loop(void **state)
+{
+    (void)state;
+    char *root = write_tree();
+    char path[1200];
+    snprintf(path, sizeof path, "%s/unlabeled/sub/up", root);
+    assert_int_equal(symlink("..", path), 0);
+    simclr_dataset ds;
+    simclr_error err = {0};
+    assert_int_equal(open_dir(&ds, root, SIDE, &err), -1);
+    assert_non_null(strstr(simclr_error_message(&err), "unlabeled/sub/up is a link back to"));
+    assert_non_null(strstr(simclr_error_message(&err), "(a loop)"));
+    printf("  expected error: %s\n", simclr_error_message(&err));
+    simclr_error_clear(&err);
+    test_remove_tree(root);
+    free(root);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -773,6 +1133,11 @@ int main(void)
         cmocka_unit_test(test_file_list_quotes_bom_crlf),
         cmocka_unit_test(test_file_list_missing_files),
         cmocka_unit_test(test_file_list_bad_lists),
+        cmocka_unit_test(test_index_cache_reuse_and_changes),
+        cmocka_unit_test(test_index_cache_damaged),
+        cmocka_unit_test(test_index_cache_unwritable),
+        cmocka_unit_test(test_class_names_not_utf8),
+        cmocka_unit_test(test_unlabeled_loop),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

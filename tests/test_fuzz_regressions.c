@@ -23,6 +23,7 @@
 #include "../fuzz/fuzz_folder.c"
 #include "../fuzz/fuzz_idx.c"
 #include "../fuzz/fuzz_image.c"
+#include "../fuzz/fuzz_index_cache.c"
 #include "../fuzz/fuzz_npy.c"
 #include "../fuzz/fuzz_options.c"
 #include "../fuzz/fuzz_safetensors.c"
@@ -101,6 +102,7 @@ static void test_idx(void **state) { (void)state; replay_target("idx", fuzz_idx_
 static void test_image(void **state) { (void)state; replay_target("image", fuzz_image_one); }
 static void test_folder(void **state) { (void)state; replay_target("folder", fuzz_folder_one); }
 static void test_file_list(void **state) { (void)state; replay_target("file_list", fuzz_file_list_one); }
+static void test_index_cache(void **state) { (void)state; replay_target("index_cache", fuzz_index_cache_one); }
 static void test_safetensors(void **state)
 {
     (void)state;
@@ -116,7 +118,7 @@ int main(void)
         cmocka_unit_test(test_idx),         cmocka_unit_test(test_image),
         cmocka_unit_test(test_folder),      cmocka_unit_test(test_safetensors),
         cmocka_unit_test(test_options),     cmocka_unit_test(test_npy),
-        cmocka_unit_test(test_file_list),
+        cmocka_unit_test(test_file_list),   cmocka_unit_test(test_index_cache),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

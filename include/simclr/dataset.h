@@ -100,6 +100,15 @@ typedef struct simclr_dataset_options {
     int strict;
     int stl10_fold;           /* STL-10: -1 = whole train split, 0..9 = that fold of fold_indices */
     int cifar100_coarse;      /* CIFAR-100: 1 = the 20 coarse labels, 0 = the 100 fine labels */
+    /* Folder datasets (issue 25): a directory (created when missing) keeping the index of each
+     * folder or list opened (its directories' listings and each file's declared size) in a file
+     * named after the dataset's absolute path, so that the next open reads only the files that
+     * are new or changed (size, modification time in ns or inode not the ones recorded) and lists
+     * only the directories whose modification time changed. A cache that is damaged, truncated,
+     * of another version or another dataset's is rebuilt, and one that cannot be written is
+     * left, both said in ds->index_notes; neither is an error. The dataset is the same, file for
+     * file and in the same order, with or without the cache. NULL: no cache. */
+    const char *index_cache_dir;
 } simclr_dataset_options;
 
 typedef struct simclr_dataset {
@@ -127,6 +136,18 @@ typedef struct simclr_dataset {
      * again, "path: listed again on line N of LIST (first on line M)", which skipped_files does
      * not count: the file itself is in the dataset (owned; NULL if none). */
     char *skipped_report;
+    /* Folder datasets (issue 25): the index of the open (the listing, each file's size from its
+     * header): index_files image files found (bad ones included), index_cached_files of them known
+     * from the index cache unchanged, in index_seconds (listing, headers and the cache write).
+     * index_cache_path: the cache file (owned; NULL without options.index_cache_dir), and
+     * index_cache_written 1 when this open wrote it (new or changed files, removed ones dropped).
+     * index_notes: one line each ("\n"-terminated) about a cache rebuilt or not written, or class
+     * folders whose names are not UTF-8 (owned; NULL if none). */
+    size_t index_files, index_cached_files;
+    double index_seconds;
+    char *index_cache_path;
+    int index_cache_written;
+    char *index_notes;
 } simclr_dataset;
 
 /* Defaults: fashion-mnist, default directory, image_size 0 (folders: from the images), crop,

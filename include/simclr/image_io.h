@@ -33,6 +33,13 @@ int simclr_image_read_size(const char *path, int *height, int *width, simclr_err
  * of its tail, without decoding. */
 int simclr_image_check_ending(const char *path, simclr_error *err);
 
+/* Both, from one open of the file: its declared size (as simclr_image_read_size) and that it ends
+ * as a whole image (as simclr_image_check_ending), failing with the same messages. info (when not
+ * NULL) receives the open file's fstat, taken before anything is read: what a folder dataset's
+ * index cache records of the file the size came from. */
+struct stat;
+int simclr_image_read_header(const char *path, int *height, int *width, struct stat *info, simclr_error *err);
+
 /* Same, from memory (name is used in messages only). */
 int simclr_image_decode_memory(const uint8_t *bytes, size_t size, const char *name, int channels,
                         uint8_t **pixels, int *height, int *width, simclr_error *err);

@@ -48,6 +48,15 @@ void dataset_cli_add_specs(dataset_cli *options, option_spec *specs, size_t *cou
                                       "label and split (train|test|unlabeled) columns; relative paths are relative "
                                       "to FILE's folder, the classes are the train rows' sorted labels",
                                       NULL};
+    specs[(*count)++] = (option_spec){"index-cache", OPTION_TYPE_STRING, &options->index_cache, 0, 0, NULL, "DIR",
+                                      "folder datasets: keep the index (each folder's listing, each image's size "
+                                      "from its header) in DIR, so that the next open reads only the files that are "
+                                      "new or changed (size, modification time) and lists only the folders that "
+                                      "changed",
+                                      "$XDG_CACHE_HOME/simclr/index, or ~/.cache/simclr/index"};
+    specs[(*count)++] = (option_spec){"no-index-cache", OPTION_TYPE_FLAG, &options->no_index_cache, 0, 0, NULL, NULL,
+                                      "folder datasets: neither read nor write the index cache (every header is read)",
+                                      NULL};
     specs[(*count)++] = (option_spec){"stl10-fold", OPTION_TYPE_INT, &options->stl10_fold, -1, 9,
                                       NULL, "K",
                                       "STL-10: use fold K of fold_indices.txt as the labeled "
@@ -84,9 +93,45 @@ static int holds_images(const char *dir, int depth)
     return found;
 }
 
+/* The index cache directory (issue 25: the library reads no environment, the command line does):
+ * --index-cache DIR, else $XDG_CACHE_HOME/simclr/index (an absolute XDG_CACHE_HOME only, as the
+ * XDG base directory specification says), else $HOME/.cache/simclr/index; NULL for none. */
+static const char *index_cache_dir(const dataset_cli *options, char *buffer, size_t size, simclr_error *err)
+{
+    if (options->no_index_cache && options->index_cache) {
+        simclr_error_input(err, "--index-cache %s and --no-index-cache: give one of them", options->index_cache);
+        return NULL;
+    }
+    if (options->no_index_cache) return NULL;
+    if (options->index_cache) {
+        if (!options->index_cache[0]) simclr_error_input(err, "--index-cache: expected a directory, got ''");
+        return options->index_cache[0] ? options->index_cache : NULL;
+    }
+    const char *xdg = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
+    int length = -1;
+    if (xdg && xdg[0] == '/') length = snprintf(buffer, size, "%s/simclr/index", xdg);
+    else if (home && home[0] == '/') length = snprintf(buffer, size, "%s/.cache/simclr/index", home);
+    return length > 0 && (size_t)length < size ? buffer : NULL;
+}
+
+/* Issue 25: the index of a folder dataset, where it came from. */
+static void report_index(const simclr_dataset *ds)
+{
+    for (const char *line = ds->index_notes; line && *line;) {
+        size_t length = strcspn(line, "\n");
+        fprintf(stderr, "simclr: note: %.*s\n", (int)length, line);
+        line += length + (line[length] == '\n');
+    }
+    if (!ds->index_cache_path) return;
+    fprintf(stderr, "simclr: index of %s: %zu of %zu files from the cache %s, %zu read, %.2f s%s\n", ds->path,
+            ds->index_cached_files, ds->index_files, ds->index_cache_path, ds->index_files - ds->index_cached_files,
+            ds->index_seconds, ds->index_cache_written ? " (cache updated)" : "");
+}
+
 int dataset_cli_open(const dataset_cli *options, simclr_dataset *ds, simclr_error *err)
 {
     simclr_dataset_options open_options = simclr_dataset_options_default();
+    char cache_buffer[4096];
     if (simclr_dataset_kind_parse(options->dataset, &open_options.kind) != 0)
         return simclr_error_input(err, "--dataset: unknown dataset '%s'", options->dataset);
     open_options.data_dir = options->data_dir;
@@ -99,6 +144,9 @@ int dataset_cli_open(const dataset_cli *options, simclr_dataset *ds, simclr_erro
     open_options.strict = options->strict;
     open_options.stl10_fold = (int)options->stl10_fold;
     open_options.cifar100_coarse = options->cifar100_coarse;
+    simclr_error_clear(err);
+    open_options.index_cache_dir = index_cache_dir(options, cache_buffer, sizeof cache_buffer, err);
+    if (err->kind != SIMCLR_ERROR_KIND_NONE) return -1;
     if (simclr_dataset_open(ds, &open_options, err) != 0) {
         /* Issue 27: a folder of images opened as another dataset (--dataset forgotten). */
         if (err->kind == SIMCLR_ERROR_KIND_INPUT && open_options.kind != SIMCLR_DATASET_KIND_FOLDER &&
@@ -111,6 +159,7 @@ int dataset_cli_open(const dataset_cli *options, simclr_dataset *ds, simclr_erro
         return -1;
     }
     if (ds->kind != SIMCLR_DATASET_KIND_FOLDER) return 0;
+    report_index(ds);
     /* Issue 25: each bad file named once, with the reason, and the count. */
     for (const char *line = ds->skipped_report; line && *line;) {
         size_t length = strcspn(line, "\n");

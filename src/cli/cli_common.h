@@ -22,6 +22,8 @@ typedef struct dataset_cli {
     const char *file_list; /* --file-list (folder datasets: the images a list names, issue 25) */
     int defer_pixels;      /* folder datasets: index only; the caller decodes (simclr_dataset_load_pixels) */
     int strict;            /* folder datasets: a bad file is refused, not skipped (training's --strict) */
+    const char *index_cache; /* --index-cache DIR (folder datasets; NULL: the default, below) */
+    int no_index_cache;    /* --no-index-cache */
     long long stl10_fold;  /* --stl10-fold */
     int cifar100_coarse;   /* --cifar100-coarse */
 } dataset_cli;
@@ -32,7 +34,10 @@ void dataset_cli_defaults(dataset_cli *options);
 /* Appends the dataset option specs to specs (at *count, which is advanced). */
 void dataset_cli_add_specs(dataset_cli *options, option_spec *specs, size_t *count);
 
-/* Opens the dataset the options name; on failure err explains which flag or file. */
+/* Opens the dataset the options name; on failure err explains which flag or file. A folder
+ * dataset's index cache is --index-cache DIR, else $XDG_CACHE_HOME/simclr/index, else
+ * ~/.cache/simclr/index (none with --no-index-cache, or without HOME); stderr says how much of the
+ * index came from it, and the notes of the open (a cache rebuilt or not written). */
 int dataset_cli_open(const dataset_cli *options, simclr_dataset *ds, simclr_error *err);
 
 /* The network planning options from the environment (issue 24: read here, not in the library):

@@ -23,6 +23,7 @@ int command_info(int argc, char **argv)
     if (parsed != 0) return parsed > 0 ? 0 : cli_report_error(&err);
 
     simclr_dataset ds;
+    data.defer_pixels = 1; /* issue 25: the splits, sizes and classes come from the index; no pixel is decoded */
     if (dataset_cli_open(&data, &ds, &err) != 0) return cli_report_error(&err);
 
     printf("dataset      %s (%s)\n", ds.name, ds.path);

@@ -157,6 +157,8 @@ void simclr_dataset_close(simclr_dataset *ds)
     simclr_folder_index_free(ds->pending);
     free(ds->class_names);
     free(ds->skipped_report);
+    free(ds->index_cache_path);
+    free(ds->index_notes);
     memset(ds, 0, sizeof *ds);
 }
 

@@ -1,210 +1,182 @@
 /* Folders of PNG/JPEG images: train/<class>/, test/<class>/, optional unlabeled/ (any depth), or
- * the images a list file names (--file-list, file_list.h). Opening lists the files and reads their
- * sizes from their headers; the pixels are decoded as RGB and brought to image_size x image_size
- * (crop or squash) at open, or later with defer_pixels (simclr_dataset_load_pixels), in parallel. */
-#include <dirent.h>
+ * the images a list file names (--file-list, file_list.h). Opening indexes: it lists the files (a
+ * parallel walk, folder_walk.h) and reads their sizes from their headers (folder_index.h), with
+ * the index cache when given one; the pixels are decoded as RGB and brought to image_size x
+ * image_size (crop or squash) at open, or later with defer_pixels (simclr_dataset_load_pixels),
+ * in parallel. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include "data/data_internal.h"
 #include "data/file_list.h"
+#include "data/folder_index.h"
+#include "data/folder_walk.h"
 #include "simclr/image_io.h"
 
 _Static_assert(SIMCLR_DATASET_DEFAULT_SIZE_CAP == 224, "the size rule's text names the cap");
 
-enum { FOLDER_MAX_DEPTH = 16, FOLDER_MAX_SIZE = 4096 };
-
-/* A growable list of owned strings (names or paths) with their labels. */
-typedef struct path_list {
-    char **items;
-    int32_t *labels;
-    size_t count, capacity;
-} path_list;
-
-static void path_list_free(path_list *list)
-{
-    for (size_t i = 0; i < list->count; i++) free(list->items[i]);
-    free(list->items);
-    free(list->labels);
-    memset(list, 0, sizeof *list);
-}
-
-static int path_list_add(path_list *list, const char *dir, const char *name, int32_t label,
-                         simclr_error *err)
-{
-    if (list->count == list->capacity) {
-        size_t grown = list->capacity ? list->capacity * 2 : 64;
-        char **items = realloc(list->items, grown * sizeof *items);
-        if (items) list->items = items;
-        int32_t *labels = items ? realloc(list->labels, grown * sizeof *labels) : NULL;
-        if (!labels)
-            return simclr_error_set(err, SIMCLR_ERROR_KIND_RESOURCE, "out of memory listing %s", name);
-        list->labels = labels;
-        list->capacity = grown;
-    }
-    size_t length = (dir ? strlen(dir) + 1 : 0) + strlen(name) + 1;
-    char *item = malloc(length);
-    if (!item) return simclr_error_set(err, SIMCLR_ERROR_KIND_RESOURCE, "out of memory listing %s", name);
-    if (dir) snprintf(item, length, "%s/%s", dir, name);
-    else snprintf(item, length, "%s", name);
-    list->items[list->count] = item;
-    list->labels[list->count] = label;
-    list->count++;
-    return 0;
-}
+enum { FOLDER_MAX_SIZE = 4096 };
 
 static int compare_strings(const void *a, const void *b)
 {
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-static int has_image_extension(const char *name)
+/* The length of the UTF-8 character at s (at most `left` bytes), or 0 when it is not one: an
+ * overlong form, a surrogate, past U+10FFFF, cut short, or a control character (C0, DEL). */
+static size_t utf8_character(const unsigned char *s, size_t left)
 {
-    const char *dot = strrchr(name, '.');
-    return dot && (strcasecmp(dot, ".png") == 0 || strcasecmp(dot, ".jpg") == 0 ||
-                   strcasecmp(dot, ".jpeg") == 0);
+    unsigned char c = s[0];
+    if (c < 0x20 || c == 0x7f) return 0;
+    if (c < 0x80) return 1;
+    size_t length = c >= 0xc2 && c <= 0xdf ? 2 : c >= 0xe0 && c <= 0xef ? 3 : c >= 0xf0 && c <= 0xf4 ? 4 : 0;
+    if (length == 0 || length > left) return 0;
+    for (size_t i = 1; i < length; i++)
+        if ((s[i] & 0xc0) != 0x80) return 0;
+    if ((c == 0xe0 && s[1] < 0xa0) || (c == 0xed && s[1] > 0x9f) || (c == 0xf0 && s[1] < 0x90) ||
+        (c == 0xf4 && s[1] > 0x8f))
+        return 0;
+    return length;
 }
 
-/* The names in dir (hidden ones skipped), sorted bytewise so the order is the same everywhere. */
-static int list_names(const char *dir, path_list *names, simclr_error *err)
+/* A class name from a folder name or a list's label: its UTF-8 characters as they are, every other
+ * byte (not UTF-8, or a control character such as a line break) written as \xNN, cut at a
+ * character to fit SIMCLR_DATASET_CLASS_NAME_MAX - 1 bytes: class names are written one per line
+ * into checkpoints and into JSON and CSV files, which need UTF-8. Returns 1 when a byte was
+ * written as \xNN. */
+static int folder_class_name(char *out, const char *name)
 {
-    DIR *handle = opendir(dir);
-    if (!handle) return simclr_error_input(err, "folder: cannot open directory %s", dir);
-    struct dirent *entry;
-    while ((entry = readdir(handle)) != NULL) {
-        if (entry->d_name[0] == '.') continue;
-        if (path_list_add(names, NULL, entry->d_name, SIMCLR_DATASET_LABEL_NONE, err) != 0) {
-            closedir(handle);
-            return -1;
+    size_t used = 0, left = strlen(name);
+    int escaped = 0;
+    for (const unsigned char *s = (const unsigned char *)name; left > 0;) {
+        size_t length = utf8_character(s, left);
+        char piece[8];
+        if (length == 0) {
+            snprintf(piece, sizeof piece, "\\x%02x", s[0]);
+            escaped = 1;
+            length = 1;
+        } else {
+            memcpy(piece, s, length);
+            piece[length] = '\0';
         }
+        size_t piece_length = strlen(piece);
+        if (used + piece_length > SIMCLR_DATASET_CLASS_NAME_MAX - 1) break;
+        memcpy(out + used, piece, piece_length);
+        used += piece_length;
+        s += length;
+        left -= length;
     }
-    closedir(handle);
-    if (names->count > 1) qsort(names->items, names->count, sizeof(char *), compare_strings);
-    return 0;
+    out[used] = '\0';
+    return escaped;
 }
 
-/* Appends dir's image files to out with `label`, descending into subfolders when recurse. */
-static int collect_images(const char *dir, int32_t label, int depth, int recurse, path_list *out,
-                          simclr_error *err)
+/* ds->class_names from count sorted distinct folder names (or labels) found in `where`; two that
+ * give the same class name (a long name cut, or bytes written as \xNN) are refused. */
+static int folder_set_class_names(simclr_dataset *ds, char *const *names, size_t count, const char *where,
+                                  simclr_error *err)
 {
-    if (depth > FOLDER_MAX_DEPTH)
-        return simclr_error_input(err, "folder: %s is nested deeper than %d folders", dir,
-                           FOLDER_MAX_DEPTH);
-    path_list names = {0};
-    if (list_names(dir, &names, err) != 0) return -1;
-    for (size_t i = 0; i < names.count; i++) {
-        size_t length = strlen(dir) + strlen(names.items[i]) + 2;
-        char *path = malloc(length);
-        if (!path) {
-            path_list_free(&names);
-            return simclr_error_set(err, SIMCLR_ERROR_KIND_RESOURCE, "out of memory listing %s", dir);
-        }
-        snprintf(path, length, "%s/%s", dir, names.items[i]);
-        struct stat st;
-        int status = 0;
-        if (stat(path, &st) == 0) {
-            if (S_ISREG(st.st_mode) && has_image_extension(names.items[i]))
-                status = path_list_add(out, dir, names.items[i], label, err);
-            else if (S_ISDIR(st.st_mode) && recurse)
-                status = collect_images(path, label, depth + 1, recurse, out, err);
-        }
-        free(path);
-        if (status != 0) {
-            path_list_free(&names);
-            return -1;
-        }
-    }
-    path_list_free(&names);
-    return 0;
-}
-
-/* Class names: the sorted subfolders of train/. */
-static int folder_read_classes(simclr_dataset *ds, const char *train_dir, path_list *classes,
-                               simclr_error *err)
-{
-    path_list names = {0};
-    if (list_names(train_dir, &names, err) != 0) return -1;
-    for (size_t i = 0; i < names.count; i++) {
-        char path[sizeof ds->path + 512];
-        if (snprintf(path, sizeof path, "%s/%s", train_dir, names.items[i]) >= (int)sizeof path)
-            continue;
-        if (!simclr_data_dir_exists(path)) continue;
-        if (path_list_add(classes, NULL, names.items[i], (int32_t)classes->count, err) != 0) {
-            path_list_free(&names);
-            return -1;
-        }
-    }
-    path_list_free(&names);
-    if (classes->count == 0)
-        return simclr_error_input(err, "folder: %s has no class subfolders; expected train/<class>/"
-                                "*.png|jpg|jpeg",
-                           train_dir);
-    if (classes->count > SIMCLR_DATASET_MAX_CLASSES)
-        return simclr_error_input(err, "folder: %s has %zu class subfolders; at most %d are supported",
-                           train_dir, classes->count, SIMCLR_DATASET_MAX_CLASSES);
-    if (simclr_data_alloc_class_names(ds, (int)classes->count, err) != 0) return -1;
-    for (size_t c = 0; c < classes->count; c++)
-        snprintf(ds->class_names[c], SIMCLR_DATASET_CLASS_NAME_MAX, "%s", classes->items[c]);
-    return 0;
-}
-
-/* Lists split_dir/<class>/ images; every subfolder must be one of classes. */
-static int folder_list_labeled(const char *split_dir, const path_list *classes, int is_train,
-                               path_list *files, simclr_error *err)
-{
-    path_list names = {0};
-    if (list_names(split_dir, &names, err) != 0) return -1;
+    if (simclr_data_alloc_class_names(ds, (int)count, err) != 0) return -1;
+    size_t escaped = 0, first_escaped = 0;
+    for (size_t c = 0; c < count; c++)
+        if (folder_class_name(ds->class_names[c], names[c]) && escaped++ == 0) first_escaped = c;
+    char **sorted = malloc((count ? count : 1) * sizeof *sorted);
+    if (!sorted) return simclr_error_set(err, SIMCLR_ERROR_KIND_RESOURCE, "out of memory");
+    for (size_t c = 0; c < count; c++) sorted[c] = ds->class_names[c];
+    qsort(sorted, count, sizeof *sorted, compare_strings);
     int status = 0;
-    for (size_t i = 0; i < names.count && status == 0; i++) {
-        size_t length = strlen(split_dir) + strlen(names.items[i]) + 2;
-        char *path = malloc(length);
-        if (!path) {
-            status = simclr_error_set(err, SIMCLR_ERROR_KIND_RESOURCE, "out of memory listing %s", split_dir);
-            break;
-        }
-        snprintf(path, length, "%s/%s", split_dir, names.items[i]);
-        if (simclr_data_dir_exists(path)) {
-            char **found = bsearch(&names.items[i], classes->items, classes->count,
-                                   sizeof(char *), compare_strings);
-            if (!found) {
-                status = simclr_error_input(err, "folder: %s is not a class of train/; the test split "
-                                          "must use the train split's class folders",
-                                     path);
-            } else {
-                size_t before = files->count;
-                status = collect_images(path, (int32_t)(found - classes->items), 0, 0, files,
-                                        err);
-                if (status == 0 && is_train && files->count == before)
-                    status = simclr_error_input(err, "folder: %s holds no .png/.jpg/.jpeg images", path);
-            }
-        }
-        free(path);
+    for (size_t c = 1; c < count && status == 0; c++) {
+        if (strcmp(sorted[c - 1], sorted[c]) != 0) continue;
+        size_t a = 0, b = 0;
+        while (ds->class_names[a] != sorted[c - 1] && ds->class_names[a] != sorted[c]) a++;
+        for (b = a + 1; strcmp(ds->class_names[b], ds->class_names[a]) != 0; b++) continue;
+        status = simclr_error_input(err, "folder: the classes '%s' and '%s' of %s would both be named '%s' (a class "
+                                         "name keeps %d bytes of UTF-8, other bytes written as \\xNN); rename one",
+                                    names[a], names[b], where, ds->class_names[a], SIMCLR_DATASET_CLASS_NAME_MAX - 1);
     }
-    path_list_free(&names);
+    free(sorted);
+    if (status == 0 && escaped > 0 &&
+        simclr_folder_note(ds,
+                           "%zu class name%s of %s %s not UTF-8 (the first: '%s'): named with each such byte written "
+                           "as \\xNN, as checkpoints and JSON files need UTF-8",
+                           escaped, escaped == 1 ? "" : "s", where, escaped == 1 ? "is" : "are",
+                           ds->class_names[first_escaped]) != 0)
+        return simclr_error_set(err, SIMCLR_ERROR_KIND_RESOURCE, "out of memory");
     return status;
 }
 
-/* What an open lists: each split's files, labels and declared sizes. Kept (ds->pending) until the
- * pixels are decoded when the open deferred them. */
-typedef struct folder_index {
-    path_list files[SIMCLR_DATASET_SPLIT_COUNT];
-    int *heights[SIMCLR_DATASET_SPLIT_COUNT];
-    int *widths[SIMCLR_DATASET_SPLIT_COUNT];
-    /* Streamed: the first image that failed to decode, as split << 48 | index, plus 1 (0: none). */
-    uint64_t first_failure;
-} folder_index;
+/* Appends the image files of walked folder n with label: a class folder's, or a folder of
+ * unlabeled images and its subfolders depth-first, each folder's names in bytewise order. */
+static int folder_collect(const folder_walk *walk, int32_t n, int32_t label, path_list *out, simclr_error *err)
+{
+    const folder_walk_node *node = &walk->nodes[n];
+    if (node->error) return simclr_error_input(err, "%s", node->error);
+    for (size_t i = 0; i < node->count; i++) {
+        const folder_walk_entry *entry = &node->entries[i];
+        if (entry->kind == FOLDER_ENTRY_FILE && simclr_folder_has_image_extension(entry->name)) {
+            if (simclr_path_list_add(out, node->path, entry->name, label, &entry->facts, err) != 0) return -1;
+        } else if (entry->kind == FOLDER_ENTRY_DIR && node->mode == FOLDER_WALK_TREE && entry->child >= 0) {
+            if (folder_collect(walk, entry->child, label, out, err) != 0) return -1;
+        }
+    }
+    return 0;
+}
+
+/* Class names: the sorted subfolders of train/ (walked node train). */
+static int folder_read_classes(simclr_dataset *ds, const folder_walk *walk, int32_t train, path_list *classes,
+                               simclr_error *err)
+{
+    const folder_walk_node *node = &walk->nodes[train];
+    if (node->error) return simclr_error_input(err, "%s", node->error);
+    for (size_t i = 0; i < node->count; i++)
+        if (node->entries[i].kind == FOLDER_ENTRY_DIR &&
+            simclr_path_list_add(classes, NULL, node->entries[i].name, (int32_t)classes->count, NULL, err) != 0)
+            return -1;
+    if (classes->count == 0)
+        return simclr_error_input(err, "folder: %s has no class subfolders; expected train/<class>/"
+                                       "*.png|jpg|jpeg",
+                                  node->path);
+    if (classes->count > SIMCLR_DATASET_MAX_CLASSES)
+        return simclr_error_input(err, "folder: %s has %zu class subfolders; at most %d are supported", node->path,
+                                  classes->count, SIMCLR_DATASET_MAX_CLASSES);
+    return folder_set_class_names(ds, classes->items, classes->count, node->path, err);
+}
+
+/* The images of split_dir/<class>/ (walked node split); every subfolder must be one of classes. */
+static int folder_list_labeled(const folder_walk *walk, int32_t split, const path_list *classes, int is_train,
+                               path_list *files, simclr_error *err)
+{
+    const folder_walk_node *node = &walk->nodes[split];
+    if (node->error) return simclr_error_input(err, "%s", node->error);
+    for (size_t i = 0; i < node->count; i++) {
+        const folder_walk_entry *entry = &node->entries[i];
+        if (entry->kind != FOLDER_ENTRY_DIR || entry->child < 0) continue;
+        const char *path = walk->nodes[entry->child].path;
+        const char *name = entry->name;
+        char **found = bsearch(&name, classes->items, classes->count, sizeof(char *), compare_strings);
+        if (!found)
+            return simclr_error_input(err, "folder: %s is not a class of train/; the test split must use the train "
+                                           "split's class folders",
+                                      path);
+        size_t before = files->count;
+        if (folder_collect(walk, entry->child, (int32_t)(found - classes->items), files, err) != 0) return -1;
+        if (is_train && files->count == before)
+            return simclr_error_input(err, "folder: %s holds no .png/.jpg/.jpeg images", path);
+    }
+    return 0;
+}
 
 void simclr_folder_index_free(void *pending)
 {
     folder_index *index = pending;
     if (!index) return;
     for (int s = 0; s < SIMCLR_DATASET_SPLIT_COUNT; s++) {
-        path_list_free(&index->files[s]);
+        simclr_path_list_free(&index->files[s]);
         free(index->heights[s]);
         free(index->widths[s]);
+        free(index->cache_state[s]);
     }
     free(index);
 }
@@ -223,28 +195,22 @@ static int folder_report_skipped(simclr_dataset *ds, const char *reason, simclr_
     return 0;
 }
 
-/* Reads every file's declared size from its headers and checks that it ends as a whole image
- * does (in parallel: a few reads per file). A file that fails is skipped and reported in
- * ds->skipped_report, or with strict refused: the first in listing order, whatever the threads. */
-static int folder_read_sizes(simclr_dataset *ds, folder_index *index, simclr_dataset_split_id id, int strict,
-                             simclr_error *err)
+/* Keeps the files of split id whose headers were read (folder_read_headers); a file that failed
+ * is read again, serially, for the reason, then skipped and reported in ds->skipped_report, or
+ * with strict refused: the first in listing order, whatever the threads. */
+static int folder_keep_readable(simclr_dataset *ds, folder_index *index, simclr_dataset_split_id id, int strict,
+                                simclr_error *err)
 {
     path_list *files = &index->files[id];
-    index->heights[id] = simclr_checked_calloc(files->count, sizeof(int), "folder image sizes", err);
-    index->widths[id] = simclr_checked_calloc(files->count, sizeof(int), "folder image sizes", err);
-    if (!index->heights[id] || !index->widths[id]) return -1;
-    size_t count = files->count;
     int *heights = index->heights[id], *widths = index->widths[id];
-#pragma omp parallel for schedule(dynamic, 16)
+    size_t count = files->count, kept = 0;
     for (size_t i = 0; i < count; i++) {
         simclr_error local = {0};
-        if (simclr_image_read_size(files->items[i], &heights[i], &widths[i], &local) != 0 ||
-            simclr_image_check_ending(files->items[i], &local) != 0)
-            heights[i] = 0;
-        simclr_error_clear(&local);
-    }
-    size_t kept = 0;
-    for (size_t i = 0; i < count; i++) {
+        int height = 0, width = 0;
+        if (heights[i] == 0 && simclr_image_read_header(files->items[i], &height, &width, NULL, &local) == 0) {
+            heights[i] = height; /* whole now: it changed since it was read */
+            widths[i] = width;
+        }
         if (heights[i] > 0) {
             files->items[kept] = files->items[i];
             files->labels[kept] = files->labels[i];
@@ -253,28 +219,28 @@ static int folder_read_sizes(simclr_dataset *ds, folder_index *index, simclr_dat
             kept++;
             continue;
         }
-        /* Again, serially, for the reason. */
-        int height = 0, width = 0;
-        if (simclr_image_read_size(files->items[i], &height, &width, err) == 0)
-            simclr_image_check_ending(files->items[i], err);
-        if (err && !strstr(simclr_error_message(err), files->items[i]))
-            simclr_error_set(err, err->kind, "%s: %s", files->items[i], simclr_error_message(err));
-        if (strict) {
-            simclr_error_set(err, SIMCLR_ERROR_KIND_INPUT, "folder: %s (--strict refuses a dataset with a bad file; "
-                             "without it the file is skipped)", simclr_error_message(err));
+        if (!strstr(simclr_error_message(&local), files->items[i]))
+            simclr_error_set(&local, local.kind, "%s: %s", files->items[i], simclr_error_message(&local));
+        int status = 0;
+        if (strict)
+            status = simclr_error_set(err, SIMCLR_ERROR_KIND_INPUT, "folder: %s (--strict refuses a dataset with a "
+                                      "bad file; without it the file is skipped)", simclr_error_message(&local));
+        else
+            status = folder_report_skipped(ds, simclr_error_message(&local), err);
+        simclr_error_clear(&local);
+        if (status != 0) {
             for (size_t j = i; j < count; j++) free(files->items[j]);
             files->count = kept;
             return -1;
         }
-        if (folder_report_skipped(ds, err ? simclr_error_message(err) : files->items[i], err) != 0) {
-            for (size_t j = i; j < count; j++) free(files->items[j]);
-            files->count = kept;
-            return -1;
-        }
-        simclr_error_clear(err);
         free(files->items[i]);
     }
     files->count = kept;
+    /* The facts served the cache: no longer in step with the files kept. */
+    free(files->facts);
+    files->facts = NULL;
+    free(index->cache_state[id]);
+    index->cache_state[id] = NULL;
     return 0;
 }
 
@@ -486,10 +452,12 @@ int simclr_folder_load_pixels(simclr_dataset *ds, simclr_error *err)
     return 0;
 }
 
-/* The labeled images of labeled_root: train/<class>/ and test/<class>/ (train_dir receives the
- * train folder, for messages). */
-static int folder_index_labeled(simclr_dataset *ds, const char *labeled_root, folder_index *index, path_list *classes,
-                                char *train_dir, size_t train_dir_size, simclr_error *err)
+/* The labeled images of labeled_root (root: its index_cache.h root): train/<class>/ and
+ * test/<class>/, walked together with unlabeled (a walk node, or -1) whose images go to the
+ * unlabeled split (train_dir receives the train folder, for messages). */
+static int folder_index_labeled(simclr_dataset *ds, const char *labeled_root, int root, folder_walk *walk,
+                                int32_t unlabeled, folder_index *index, path_list *classes, char *train_dir,
+                                size_t train_dir_size, simclr_error *err)
 {
     char test_dir[sizeof ds->path + 16];
     if (simclr_data_join(train_dir, train_dir_size, labeled_root, "train", err) != 0 ||
@@ -499,9 +467,16 @@ static int folder_index_labeled(simclr_dataset *ds, const char *labeled_root, fo
         return simclr_error_input(err, "folder: %s needs train/<class>/ and test/<class>/ subfolders of "
                                        "images; %s is missing",
                                   labeled_root, simclr_data_dir_exists(train_dir) ? test_dir : train_dir);
-    if (folder_read_classes(ds, train_dir, classes, err) != 0 ||
-        folder_list_labeled(train_dir, classes, 1, &index->files[SIMCLR_DATASET_SPLIT_TRAIN], err) != 0 ||
-        folder_list_labeled(test_dir, classes, 0, &index->files[SIMCLR_DATASET_SPLIT_TEST], err) != 0)
+    int train = simclr_folder_walk_add(walk, labeled_root, "train", root, FOLDER_WALK_CLASSES, err);
+    int test = train < 0 ? -1 : simclr_folder_walk_add(walk, labeled_root, "test", root, FOLDER_WALK_CLASSES, err);
+    if (test < 0 || simclr_folder_walk_run(walk, err) != 0) return -1;
+    /* In the order of a serial walk: its first failure is the one reported. */
+    if (folder_read_classes(ds, walk, train, classes, err) != 0 ||
+        folder_list_labeled(walk, train, classes, 1, &index->files[SIMCLR_DATASET_SPLIT_TRAIN], err) != 0 ||
+        folder_list_labeled(walk, test, classes, 0, &index->files[SIMCLR_DATASET_SPLIT_TEST], err) != 0)
+        return -1;
+    if (unlabeled >= 0 && folder_collect(walk, unlabeled, SIMCLR_DATASET_LABEL_NONE,
+                                         &index->files[SIMCLR_DATASET_SPLIT_UNLABELED], err) != 0)
         return -1;
     return 0;
 }
@@ -509,7 +484,8 @@ static int folder_index_labeled(simclr_dataset *ds, const char *labeled_root, fo
 /* Issue 25: the images of data_dir (train/, test/, unlabeled/), or, with labeled_dir, data_dir's
  * images as the unlabeled split and labeled_dir's as the labeled ones. */
 static int folder_index_dirs(simclr_dataset *ds, const simclr_dataset_options *options, folder_index *index,
-                             path_list *classes, char *train_dir, size_t train_dir_size, simclr_error *err)
+                             folder_walk *walk, path_list *classes, char *train_dir, size_t train_dir_size,
+                             simclr_error *err)
 {
     char own_train[sizeof ds->path + 16], own_test[sizeof ds->path + 16], unlabeled_dir[sizeof ds->path + 16];
     if (simclr_data_join(own_train, sizeof own_train, ds->path, "train", err) != 0 ||
@@ -534,12 +510,13 @@ static int folder_index_dirs(simclr_dataset *ds, const simclr_dataset_options *o
     if (options->labeled_dir) snprintf(unlabeled_dir, sizeof unlabeled_dir, "%s", ds->path);
     else if (simclr_data_join(unlabeled_dir, sizeof unlabeled_dir, ds->path, "unlabeled", err) != 0)
         return -1;
-    if (folder_index_labeled(ds, labeled_root, index, classes, train_dir, train_dir_size, err) != 0) return -1;
+    int unlabeled = -1;
     if (simclr_data_dir_exists(unlabeled_dir) &&
-        collect_images(unlabeled_dir, SIMCLR_DATASET_LABEL_NONE, 0, 1, &index->files[SIMCLR_DATASET_SPLIT_UNLABELED],
-                       err) != 0)
+        (unlabeled = simclr_folder_walk_add(walk, ds->path, options->labeled_dir ? "" : "unlabeled", 0,
+                                            FOLDER_WALK_TREE, err)) < 0)
         return -1;
-    return 0;
+    return folder_index_labeled(ds, labeled_root, options->labeled_dir ? 1 : 0, walk, unlabeled, index, classes,
+                                train_dir, train_dir_size, err);
 }
 
 /* Issue 25: the images a list file names (file_list.h), in list order. A path listed again is
@@ -547,8 +524,8 @@ static int folder_index_dirs(simclr_dataset *ds, const simclr_dataset_options *o
  * strict refused. A list of unlabeled images only takes its labeled ones from labeled_dir
  * (train_dir then names its train folder). */
 static int folder_index_file_list(simclr_dataset *ds, const simclr_dataset_options *options, folder_index *index,
-                                  path_list *classes, char *train_dir, size_t train_dir_size, char **repeated,
-                                  simclr_error *err)
+                                  folder_walk *walk, path_list *classes, char *train_dir, size_t train_dir_size,
+                                  char **repeated, simclr_error *err)
 {
     simclr_file_list list;
     if (simclr_file_list_read(&list, options->file_list, err) != 0) return -1;
@@ -572,18 +549,19 @@ static int folder_index_file_list(simclr_dataset *ds, const simclr_dataset_optio
             simclr_error_input(err, "--labeled-dir %s: not a directory", options->labeled_dir);
             goto done;
         }
-        if (folder_index_labeled(ds, options->labeled_dir, index, classes, train_dir, train_dir_size, err) != 0)
+        if (folder_index_labeled(ds, options->labeled_dir, 1, walk, -1, index, classes, train_dir, train_dir_size,
+                                 err) != 0)
             goto done;
-    } else {
-        if (simclr_data_alloc_class_names(ds, (int)list.class_count, err) != 0) goto done;
-        for (size_t c = 0; c < list.class_count; c++)
-            snprintf(ds->class_names[c], SIMCLR_DATASET_CLASS_NAME_MAX, "%s", list.classes[c]);
+    } else if (folder_set_class_names(ds, list.classes, list.class_count, options->file_list, err) != 0) {
+        goto done;
     }
     size_t used = 0;
     for (size_t i = 0; i < list.count; i++) {
         const simclr_file_list_entry *entry = &list.entries[i];
         if (!entry->duplicate_of) {
-            if (path_list_add(&index->files[entry->split], NULL, entry->path, entry->class_index, err) != 0) goto done;
+            if (simclr_path_list_add(&index->files[entry->split], NULL, entry->path, entry->class_index, NULL,
+                                     err) != 0)
+                goto done;
             continue;
         }
         if (options->strict) {
@@ -615,6 +593,8 @@ int simclr_folder_open(simclr_dataset *ds, const simclr_dataset_options *options
     if (options->image_size < 0 || options->image_size > FOLDER_MAX_SIZE)
         return simclr_error_input(err, "--image-size %d: expected 1..%d (or 0: from the images)", options->image_size,
                                   FOLDER_MAX_SIZE);
+    struct timespec started, indexed;
+    clock_gettime(CLOCK_MONOTONIC, &started);
     ds->channels = 3;
     ds->resize = options->resize;
 
@@ -622,15 +602,23 @@ int simclr_folder_open(simclr_dataset *ds, const simclr_dataset_options *options
     if (!index) return -1;
     ds->pending = index; /* freed by simclr_dataset_close, also on failure */
     path_list classes = {0};
+    folder_walk walk = {0};
+    folder_cache cache;
     char train_dir[sizeof ds->path + 16] = "";
     char *repeated = NULL; /* a list's rows naming a file again: reported after the bad files */
     int status = -1;
+    if (simclr_folder_cache_open(&cache, ds, options, err) != 0) goto done;
+    walk.cache = cache.loaded ? &cache.old : NULL;
     if (options->file_list
-            ? folder_index_file_list(ds, options, index, &classes, train_dir, sizeof train_dir, &repeated, err)
-            : folder_index_dirs(ds, options, index, &classes, train_dir, sizeof train_dir, err))
+            ? folder_index_file_list(ds, options, index, &walk, &classes, train_dir, sizeof train_dir, &repeated, err)
+            : folder_index_dirs(ds, options, index, &walk, &classes, train_dir, sizeof train_dir, err))
         goto done;
+    if (simclr_folder_read_headers(ds, index, &cache, err) != 0) goto done;
+    simclr_folder_cache_write(ds, index, &walk, &cache);
+    clock_gettime(CLOCK_MONOTONIC, &indexed);
+    ds->index_seconds = (double)(indexed.tv_sec - started.tv_sec) + 1e-9 * (double)(indexed.tv_nsec - started.tv_nsec);
     for (int s = 0; s < SIMCLR_DATASET_SPLIT_COUNT; s++)
-        if (folder_read_sizes(ds, index, (simclr_dataset_split_id)s, options->strict, err) != 0) goto done;
+        if (folder_keep_readable(ds, index, (simclr_dataset_split_id)s, options->strict, err) != 0) goto done;
     /* What the list gave: all three splits, or the unlabeled one beside --labeled-dir. */
     size_t listed = index->files[SIMCLR_DATASET_SPLIT_UNLABELED].count;
     if (options->file_list && !options->labeled_dir)
@@ -666,7 +654,9 @@ int simclr_folder_open(simclr_dataset *ds, const simclr_dataset_options *options
     if (folder_fill_splits(ds, index, err) != 0) goto done;
     status = options->defer_pixels ? 0 : simclr_folder_load_pixels(ds, err);
 done:
+    simclr_folder_walk_free(&walk);
+    simclr_folder_cache_close(&cache);
     free(repeated);
-    path_list_free(&classes);
+    simclr_path_list_free(&classes);
     return status;
 }

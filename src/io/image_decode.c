@@ -130,38 +130,63 @@ static int read_whole_file(const char *path, uint8_t **bytes, size_t *size, simc
     return 0;
 }
 
+/* The size file (at path, for messages) declares, from its first bytes. */
+static int read_size_of(FILE *file, const char *path, int *height, int *width, simclr_error *err)
+{
+    uint8_t head[24];
+    size_t got = fread(head, 1, sizeof head, file);
+    if (got >= sizeof png_signature && memcmp(head, png_signature, sizeof png_signature) == 0) {
+        /* The first chunk of a PNG is IHDR: length 13, type, width and height big-endian. */
+        uint32_t declared_width = (uint32_t)head[16] << 24 | (uint32_t)head[17] << 16 | (uint32_t)head[18] << 8 | head[19];
+        uint32_t declared_height = (uint32_t)head[20] << 24 | (uint32_t)head[21] << 16 | (uint32_t)head[22] << 8 | head[23];
+        if (got < sizeof head || memcmp(head + 12, "IHDR", 4) != 0)
+            return simclr_error_input(err, "%s: not a valid PNG image (no IHDR chunk first)", path);
+        if (declared_width == 0 || declared_height == 0 || declared_width > IMAGE_MAX_SIDE ||
+            declared_height > IMAGE_MAX_SIDE)
+            return simclr_error_input(err, "%s: PNG declares %u x %u pixels; expected 1 to %d per side", path,
+                                      (unsigned)declared_width, (unsigned)declared_height, IMAGE_MAX_SIDE);
+        *height = (int)declared_height;
+        *width = (int)declared_width;
+        return 0;
+    }
+    if (got >= sizeof jpeg_signature && memcmp(head, jpeg_signature, sizeof jpeg_signature) == 0) {
+        rewind(file);
+        return simclr_image_jpeg_read_size(file, path, height, width, err);
+    }
+    return simclr_error_input(err, "%s: not a PNG or JPEG image (unrecognised first bytes)", path);
+}
+
+/* Whether file (size bytes) ends as a whole PNG or JPEG does. */
+static int check_ending_of(FILE *file, const char *path, long size, simclr_error *err)
+{
+    uint8_t head[8], tail[1024];
+    rewind(file);
+    size_t got = fread(head, 1, sizeof head, file);
+    long want = size < (long)sizeof tail ? size : (long)sizeof tail;
+    size_t read = fseek(file, size - want, SEEK_SET) == 0 ? fread(tail, 1, (size_t)want, file) : 0;
+    static const uint8_t iend[12] = {0, 0, 0, 0, 'I', 'E', 'N', 'D', 0xae, 0x42, 0x60, 0x82};
+    if (got >= sizeof png_signature && memcmp(head, png_signature, sizeof png_signature) == 0) {
+        if (read >= sizeof iend && memcmp(tail + read - sizeof iend, iend, sizeof iend) == 0) return 0;
+        return simclr_error_input(err, "%s: truncated PNG (it does not end with its IEND chunk)", path);
+    }
+    if (got >= sizeof jpeg_signature && memcmp(head, jpeg_signature, sizeof jpeg_signature) == 0) {
+        for (size_t i = read; i >= 2; i--)
+            if (tail[i - 2] == 0xff && tail[i - 1] == 0xd9) return 0;
+        return simclr_error_input(err, "%s: truncated JPEG (no end-of-image marker)", path);
+    }
+    return simclr_error_input(err, "%s: not a PNG or JPEG image (unrecognised first bytes)", path);
+}
+
 int simclr_image_read_size(const char *path, int *height, int *width, simclr_error *err)
 {
     FILE *file = fopen(path, "rb");
     if (!file) return simclr_error_input(err, "cannot open image %s: %s", path, strerror(errno));
     struct stat info;
-    uint8_t head[24];
-    size_t got = 0;
     int status = -1;
     if (fstat(fileno(file), &info) != 0 || !S_ISREG(info.st_mode))
         simclr_error_input(err, "%s: not a regular file, expected a PNG or JPEG image", path);
-    else if ((got = fread(head, 1, sizeof head, file)) >= sizeof png_signature &&
-             memcmp(head, png_signature, sizeof png_signature) == 0) {
-        /* The first chunk of a PNG is IHDR: length 13, type, width and height big-endian. */
-        uint32_t declared_width = (uint32_t)head[16] << 24 | (uint32_t)head[17] << 16 | (uint32_t)head[18] << 8 | head[19];
-        uint32_t declared_height = (uint32_t)head[20] << 24 | (uint32_t)head[21] << 16 | (uint32_t)head[22] << 8 | head[23];
-        if (got < sizeof head || memcmp(head + 12, "IHDR", 4) != 0)
-            simclr_error_input(err, "%s: not a valid PNG image (no IHDR chunk first)", path);
-        else if (declared_width == 0 || declared_height == 0 || declared_width > IMAGE_MAX_SIDE ||
-                 declared_height > IMAGE_MAX_SIDE)
-            simclr_error_input(err, "%s: PNG declares %u x %u pixels; expected 1 to %d per side", path,
-                               (unsigned)declared_width, (unsigned)declared_height, IMAGE_MAX_SIDE);
-        else {
-            *height = (int)declared_height;
-            *width = (int)declared_width;
-            status = 0;
-        }
-    } else if (got >= sizeof jpeg_signature && memcmp(head, jpeg_signature, sizeof jpeg_signature) == 0) {
-        rewind(file);
-        status = simclr_image_jpeg_read_size(file, path, height, width, err);
-    } else {
-        simclr_error_input(err, "%s: not a PNG or JPEG image (unrecognised first bytes)", path);
-    }
+    else
+        status = read_size_of(file, path, height, width, err);
     fclose(file);
     return status;
 }
@@ -170,27 +195,25 @@ int simclr_image_check_ending(const char *path, simclr_error *err)
 {
     FILE *file = fopen(path, "rb");
     if (!file) return simclr_error_input(err, "cannot open image %s: %s", path, strerror(errno));
-    uint8_t head[8], tail[1024];
     struct stat info;
     int status = -1;
-    size_t got = fread(head, 1, sizeof head, file);
-    if (fstat(fileno(file), &info) != 0) {
-        simclr_error_system(err, "%s: cannot stat", path);
-    } else {
-        long size = (long)info.st_size, want = size < (long)sizeof tail ? size : (long)sizeof tail;
-        size_t read = fseek(file, size - want, SEEK_SET) == 0 ? fread(tail, 1, (size_t)want, file) : 0;
-        static const uint8_t iend[12] = {0, 0, 0, 0, 'I', 'E', 'N', 'D', 0xae, 0x42, 0x60, 0x82};
-        if (got >= sizeof png_signature && memcmp(head, png_signature, sizeof png_signature) == 0) {
-            if (read >= sizeof iend && memcmp(tail + read - sizeof iend, iend, sizeof iend) == 0) status = 0;
-            else simclr_error_input(err, "%s: truncated PNG (it does not end with its IEND chunk)", path);
-        } else if (got >= sizeof jpeg_signature && memcmp(head, jpeg_signature, sizeof jpeg_signature) == 0) {
-            for (size_t i = read; i >= 2 && status != 0; i--)
-                if (tail[i - 2] == 0xff && tail[i - 1] == 0xd9) status = 0;
-            if (status != 0) simclr_error_input(err, "%s: truncated JPEG (no end-of-image marker)", path);
-        } else {
-            simclr_error_input(err, "%s: not a PNG or JPEG image (unrecognised first bytes)", path);
-        }
-    }
+    if (fstat(fileno(file), &info) != 0) simclr_error_system(err, "%s: cannot stat", path);
+    else status = check_ending_of(file, path, (long)info.st_size, err);
+    fclose(file);
+    return status;
+}
+
+int simclr_image_read_header(const char *path, int *height, int *width, struct stat *info, simclr_error *err)
+{
+    FILE *file = fopen(path, "rb");
+    if (!file) return simclr_error_input(err, "cannot open image %s: %s", path, strerror(errno));
+    struct stat own;
+    if (!info) info = &own;
+    int status = -1;
+    if (fstat(fileno(file), info) != 0 || !S_ISREG(info->st_mode))
+        simclr_error_input(err, "%s: not a regular file, expected a PNG or JPEG image", path);
+    else if (read_size_of(file, path, height, width, err) == 0)
+        status = check_ending_of(file, path, (long)info->st_size, err);
     fclose(file);
     return status;
 }
