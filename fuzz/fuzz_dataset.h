@@ -20,10 +20,15 @@ static FUZZ_UNUSED void fuzz_check_dataset(const simclr_dataset *ds, int height,
     FUZZ_CHECK(height ? ds->height == height : ds->height >= 1);
     FUZZ_CHECK(width ? ds->width == width : ds->width >= 1);
     FUZZ_CHECK(ds->channels == channels);
-    FUZZ_CHECK(ds->num_classes >= 1 && ds->num_classes <= SIMCLR_DATASET_MAX_CLASSES);
+    /* Issue 25: a folder (or list) of unlabeled images only has no classes and no labeled images. */
+    int unlabeled_only = ds->num_classes == 0;
+    FUZZ_CHECK(unlabeled_only ? ds->kind == SIMCLR_DATASET_KIND_FOLDER
+                              : ds->num_classes >= 1 && ds->num_classes <= SIMCLR_DATASET_MAX_CLASSES);
     for (int c = 0; c < ds->num_classes; c++)
         FUZZ_CHECK(memchr(ds->class_names[c], '\0', SIMCLR_DATASET_CLASS_NAME_MAX) != NULL);
-    FUZZ_CHECK(ds->splits[SIMCLR_DATASET_SPLIT_TRAIN].count > 0);
+    FUZZ_CHECK(unlabeled_only ? ds->splits[SIMCLR_DATASET_SPLIT_TRAIN].count == 0 &&
+                                    ds->splits[SIMCLR_DATASET_SPLIT_TEST].count == 0
+                              : ds->splits[SIMCLR_DATASET_SPLIT_TRAIN].count > 0);
     size_t image_bytes = simclr_dataset_image_bytes(ds);
     FUZZ_CHECK(image_bytes == (size_t)ds->height * (size_t)ds->width * (size_t)channels);
     uint8_t *pixels = malloc(image_bytes);

@@ -407,7 +407,7 @@ static void file_list_corpus(void)
     FILE_LIST_SEED("bad_header", 0, "file,label\na.png,cat\n");
     FILE_LIST_SEED("bad_unclosed_quote", 0, "path,label\na.png,cat\n\"b.png,dog\n");
     FILE_LIST_SEED("bad_strict_missing", 1, "path,label\na.png,cat\nmissing.png,cat\n");
-    FILE_LIST_SEED("bad_text_without_labels", 0, "a.png\nb.png\n");
+    FILE_LIST_SEED("text_without_labels", 0, "a.png\nb.png\n");
     FILE_LIST_SEED("unknown_test_label", 0, "path,label,split\na.png,cat,\nb.png,dog,test\n");
 }
 

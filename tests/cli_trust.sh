@@ -295,10 +295,26 @@ PY
     mkdir -p "$work/photos/2024/june"
     for f in $(ls "$cifar/train/dog" | head -25); do ln -s "$cifar/train/dog/$f" "$work/photos/2024/$f"; done
     for f in $(ls "$cifar/train/cat" | head -15); do ln -s "$cifar/train/cat/$f" "$work/photos/2024/june/$f"; done
-    expect_status 2 "an unlabeled-only folder without --labeled-dir is refused" "$simclr" pretrain "${tiny[@]}" \
-        --dataset folder --data-dir "$work/photos" --out "$work/photos-run"
-    expect_text "$work/err" "$work/photos has no train/ and test/ subfolders: for a folder of unlabeled images give --labeled-dir DIR" \
-        "saying what to give"
+    # Without --labeled-dir, pretraining runs on the unlabeled images alone, saying what it leaves out.
+    alone=(--steps-per-epoch 2 --epochs 1 --width 8 --unlabeled-batch 16 --threads 2 --quiet)
+    expect_status 0 "pretraining on an unlabeled-only folder without --labeled-dir" "$simclr" pretrain "${alone[@]}" \
+        --dataset folder --data-dir "$work/photos" --out "$work/photos-alone"
+    expect_text "$work/err" "has no labeled images: pretraining without the linear probe, the kNN monitor and the evaluation" \
+        "saying what it leaves out"
+    if [ "$(head -1 "$work/photos-alone/pretrain_history.csv")" = "epoch,c_acc,c_loss,lr,seconds" ]; then
+        pass "its history has the method's metrics alone"; else fail "history columns: $(head -1 "$work/photos-alone/pretrain_history.csv")"; fi
+    expect_status 0 "--resume continues it" "$simclr" pretrain --resume "$work/photos-alone" --epochs 2
+    if [ "$(wc -l < "$work/photos-alone/pretrain_history.csv")" = 3 ]; then pass "to its second epoch"; else fail "resumed history"; fi
+    expect_status 0 "its encoder embeds" "$simclr" embed --model "$work/photos-alone/pretrain.safetensors" \
+        --out "$work/alone.npy" --quiet "$work/photos"
+    expect_status 2 "a probe option with no labeled images" "$simclr" pretrain "${alone[@]}" --labeled-batch 4 \
+        --dataset folder --data-dir "$work/photos" --out "$work/photos-x"
+    expect_text "$work/err" "--labeled-batch: $work/photos has no labeled images" "names the option"
+    expect_status 2 "baseline needs labeled images" "$simclr" baseline "${alone[@]}" --dataset folder \
+        --data-dir "$work/photos" --out "$work/photos-b"
+    expect_text "$work/err" "has no labeled images (unlabeled images only): baseline trains" "says so and what to give"
+    expect_status 2 "eval of a model without a classifier" "$simclr" eval --model "$work/photos-alone/pretrain.safetensors"
+    if [ ! -e "$work/photos-x" ] && [ ! -e "$work/photos-b" ]; then pass "refused runs write nothing"; else fail "a refused run wrote"; fi
     expect_status 0 "pretraining on an unlabeled-only folder with --labeled-dir" "$simclr" pretrain "${tiny[@]}" \
         --dataset folder --data-dir "$work/photos" --labeled-dir "$work/cifar" --out "$work/photos-run"
     if [ "$(json_field "$work/photos-run/pretrain_config.json" '["dataset"]["splits"]["unlabeled"]')" = 40 ] &&

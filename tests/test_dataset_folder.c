@@ -558,6 +558,37 @@ static void test_file_list_csv_labels_and_splits(void **state)
     free(root);
 }
 
+/* Issue 25: a folder without train/ and test/ (and no labeled_dir) is its images, at any depth, as
+ * the unlabeled split alone: no classes, no labeled images; an empty one is refused naming it. */
+static void test_unlabeled_only_folder(void **state)
+{
+    (void)state;
+    char *root = test_make_temp_dir();
+    make_dir(root, "2024");
+    make_dir(root, "2024/june");
+    write_png(root, "b.png", 1, SIDE, SIDE);
+    write_png(root, "2024/a.png", 0, SIDE, SIDE);
+    write_png(root, "2024/june/c.png", 2, SIDE, SIDE);
+    simclr_dataset ds;
+    simclr_error err = {0};
+    if (open_dir(&ds, root, 0, &err) != 0) fail_msg("%s", simclr_error_message(&err));
+    assert_int_equal(ds.num_classes, 0);
+    assert_int_equal(ds.splits[SIMCLR_DATASET_SPLIT_UNLABELED].count, 3);
+    assert_int_equal(ds.splits[SIMCLR_DATASET_SPLIT_TRAIN].count, 0);
+    assert_int_equal(ds.splits[SIMCLR_DATASET_SPLIT_TEST].count, 0);
+    assert_int_equal(simclr_dataset_label(&ds, SIMCLR_DATASET_SPLIT_UNLABELED, 0), SIMCLR_DATASET_LABEL_NONE);
+    simclr_dataset_close(&ds);
+    char *empty = test_make_temp_dir();
+    make_dir(empty, "nothing");
+    assert_int_equal(open_dir(&ds, empty, 0, &err), -1);
+    assert_non_null(strstr(simclr_error_message(&err), empty));
+    assert_non_null(strstr(simclr_error_message(&err), "no readable image"));
+    test_remove_tree(empty);
+    free(empty);
+    test_remove_tree(root);
+    free(root);
+}
+
 /* A text list: one path a line, unlabeled; its labeled images from labeled_dir. Commas and quotes
  * are part of a text line's path. */
 static void test_file_list_text(void **state)
@@ -579,9 +610,14 @@ static void test_file_list_text(void **state)
     assert_int_equal(ds.splits[SIMCLR_DATASET_SPLIT_TRAIN].count, 3);
     assert_int_equal(ds.splits[SIMCLR_DATASET_SPLIT_TEST].count, 1);
     simclr_dataset_close(&ds);
-    /* Without labeled_dir: refused, saying what to give. */
-    expect_list_failure(list, NULL, 0, "names unlabeled images only (one path a line)");
-    expect_list_failure(list, NULL, 0, "--labeled-dir DIR");
+    /* Without labeled_dir: the unlabeled split alone, no classes (pretraining without labels). */
+    if (open_list(&ds, list, NULL, 0, &err) != 0) fail_msg("%s", simclr_error_message(&err));
+    assert_int_equal(ds.splits[SIMCLR_DATASET_SPLIT_UNLABELED].count, 3);
+    check_image(&ds, SIMCLR_DATASET_SPLIT_UNLABELED, 1, 7);
+    assert_int_equal(ds.num_classes, 0);
+    assert_int_equal(ds.splits[SIMCLR_DATASET_SPLIT_TRAIN].count, 0);
+    assert_int_equal(ds.splits[SIMCLR_DATASET_SPLIT_TEST].count, 0);
+    simclr_dataset_close(&ds);
     /* A labeled list and labeled_dir: refused. */
     char *labeled = write_list(root, "labeled.csv", "path,label\ntrain/cat/a.png,cat\n");
     expect_list_failure(labeled, root, 0, "has labeled rows of its own");
@@ -726,7 +762,6 @@ static void test_file_list_bad_lists(void **state)
         {"path,label,split\ntrain/cat/a.png,cat,test\n", "1 test row but no train row"},
         {"path,label,split\ntrain/cat/a.png,cat,\ntest/dog/d.png,dog,test\n",
          "line 3: the test row's label 'dog' is not the label of any train row"},
-        {"path\ntrain/cat/a.png\n", "names unlabeled images only (no row has a label)"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         /* The texts with a NUL byte: written up to the last '\n' of the literal. */
@@ -1130,6 +1165,7 @@ int main(void)
         cmocka_unit_test(test_csv_records),
         cmocka_unit_test(test_file_list_csv_labels_and_splits),
         cmocka_unit_test(test_file_list_text),
+        cmocka_unit_test(test_unlabeled_only_folder),
         cmocka_unit_test(test_file_list_quotes_bom_crlf),
         cmocka_unit_test(test_file_list_missing_files),
         cmocka_unit_test(test_file_list_bad_lists),

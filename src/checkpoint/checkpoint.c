@@ -185,7 +185,8 @@ static int read_info(const simclr_safetensors_file *file, simclr_checkpoint_info
                             "model.stride", "model.padding", "model.num_classes"};
     const long long maxima[11] = {1000000, 1000000, 16384, 16384, 4, 65536, 15, 15, 15, 15, 65535};
     for (int k = 0; k < 11; k++) {
-        long long min = (k == 0 || k == 1 || k == 9) ? 0 : 1;
+        /* Issue 25: pretrained without labeled images, a checkpoint has no classifier and no classes. */
+        long long min = (k == 0 || k == 1 || k == 9 || (k == 10 && !info->classifier[0])) ? 0 : 1;
         if (metadata_int(file, keys[k], min, maxima[k], &values[k], err) != 0) return -1;
     }
     const char *seed = simclr_safetensors_metadata(file, "seed");

@@ -115,14 +115,14 @@ static const char *index_cache_dir(const dataset_cli *options, char *buffer, siz
 }
 
 /* Issue 25: the index of a folder dataset, where it came from. */
-static void report_index(const simclr_dataset *ds)
+static void report_index(const simclr_dataset *ds, int quiet)
 {
     for (const char *line = ds->index_notes; line && *line;) {
         size_t length = strcspn(line, "\n");
         fprintf(stderr, "simclr: note: %.*s\n", (int)length, line);
         line += length + (line[length] == '\n');
     }
-    if (!ds->index_cache_path) return;
+    if (!ds->index_cache_path || quiet) return;
     fprintf(stderr, "simclr: index of %s: %zu of %zu files from the cache %s, %zu read, %.2f s%s\n", ds->path,
             ds->index_cached_files, ds->index_files, ds->index_cache_path, ds->index_files - ds->index_cached_files,
             ds->index_seconds, ds->index_cache_written ? " (cache updated)" : "");
@@ -159,7 +159,7 @@ int dataset_cli_open(const dataset_cli *options, simclr_dataset *ds, simclr_erro
         return -1;
     }
     if (ds->kind != SIMCLR_DATASET_KIND_FOLDER) return 0;
-    report_index(ds);
+    report_index(ds, options->quiet);
     /* Issue 25: each bad file named once, with the reason, and the count. */
     for (const char *line = ds->skipped_report; line && *line;) {
         size_t length = strcspn(line, "\n");

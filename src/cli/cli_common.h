@@ -26,6 +26,7 @@ typedef struct dataset_cli {
     int no_index_cache;    /* --no-index-cache */
     long long stl10_fold;  /* --stl10-fold */
     int cifar100_coarse;   /* --cifar100-coarse */
+    int quiet;             /* the command's --quiet: the index line unsaid (its notes are said) */
 } dataset_cli;
 
 /* Defaults: fashion-mnist, its default directory. */

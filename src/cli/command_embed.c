@@ -376,6 +376,7 @@ int command_embed(int argc, char **argv)
         job.files = &files;
         job.count = files.count;
     } else {
+        options.data.quiet = quiet;
         if (eval_cli_open_dataset(&options, &parser, &ds, &err) != 0) goto fail;
         have_dataset = 1;
         simclr_dataset_split_parse(split_name ? split_name : "test", &job.split);

@@ -130,6 +130,7 @@ static int run_train_command_line(train_command command, int argc, char **argv, 
     simclr_dataset ds;
     options.data.defer_pixels = 1; /* decoded by train_cli_prepare after its checks (issue 27) */
     options.data.strict = options.strict;
+    options.data.quiet = options.quiet;
     if (dataset_cli_open(&options.data, &ds, &err) != 0) {
         if (err.kind == SIMCLR_ERROR_KIND_INPUT && options_given(&parser, "resume"))
             simclr_error_append(&err, "; if the run's dataset has moved, give its new place with --data-dir "

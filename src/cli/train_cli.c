@@ -428,6 +428,15 @@ static int replace_old_run(void *context, simclr_error *err)
     return 0;
 }
 
+/* Issue 25: a dataset of unlabeled images only (a folder without train/ and test/ and no
+ * --labeled-dir): pretraining runs on it without the linear probe, the kNN monitor and the
+ * evaluation. */
+static int unlabeled_only(const simclr_dataset *ds)
+{
+    return ds->num_classes == 0 && ds->splits[SIMCLR_DATASET_SPLIT_TRAIN].count == 0 &&
+           ds->splits[SIMCLR_DATASET_SPLIT_TEST].count == 0 && ds->splits[SIMCLR_DATASET_SPLIT_UNLABELED].count > 0;
+}
+
 int train_cli_config(const train_cli *options, const train_start *start, const simclr_dataset *ds,
                      simclr_train_config *config, simclr_error *err)
 {
@@ -531,6 +540,18 @@ int train_cli_config(const train_cli *options, const train_start *start, const s
         return -1;
     config->knn_k = (int)options->knn_k;
     config->knn_temperature = (float)options->knn_temperature;
+    if (unlabeled_only(ds)) {
+        static const char *const probe_options[] = {"labeled-batch", "labeled-per-class", "knn-k", "knn-temperature",
+                                                    "probe-learning-rate", "test-batch"};
+        for (size_t i = 0; i < sizeof probe_options / sizeof *probe_options; i++)
+            if (start->parser && options_given(start->parser, probe_options[i]))
+                return simclr_error_input(err, "--%s: %s has no labeled images, so pretraining runs without the "
+                                               "linear probe, the kNN monitor and the evaluation; give --labeled-dir "
+                                               "DIR (train/<class>/ and test/<class>/ images) for them",
+                                          probe_options[i], ds->path);
+        config->labeled_batch = 0;
+        config->knn_k = 0;
+    }
     return 0;
 }
 
@@ -538,12 +559,22 @@ int train_cli_prepare(const train_cli *options, const train_start *start, simclr
                       train_run *run, simclr_error *err)
 {
     memset(run, 0, sizeof *run);
-    if (ds->num_classes < 2)
+    if (unlabeled_only(ds) && strcmp(start->command, "pretrain") != 0)
+        return simclr_error_input(err, "dataset %s at %s has no labeled images (unlabeled images only): %s trains "
+                                       "and evaluates a classifier; give --labeled-dir DIR (train/<class>/ and "
+                                       "test/<class>/ images), or run simclr pretrain, which trains without them",
+                                  ds->name, ds->path, start->command);
+    if (unlabeled_only(ds))
+        fprintf(stderr, "simclr: note: %s has no labeled images: pretraining without the linear probe, the kNN "
+                        "monitor and the evaluation after each epoch (the history has c_acc, c_loss and lr); give "
+                        "--labeled-dir DIR for them\n",
+                ds->path);
+    else if (ds->num_classes < 2)
         return simclr_error_input(err, "dataset %s at %s has %d class%s (%s); training and evaluating a "
                                        "classifier needs at least 2 classes",
                                   ds->name, ds->path, ds->num_classes, ds->num_classes == 1 ? "" : "es",
                                   ds->num_classes == 1 ? ds->class_names[0] : "none");
-    if (ds->splits[SIMCLR_DATASET_SPLIT_TEST].count == 0)
+    if (!unlabeled_only(ds) && ds->splits[SIMCLR_DATASET_SPLIT_TEST].count == 0)
         return simclr_error_input(err, "dataset %s at %s has no test split (expected for evaluation "
                                        "after every epoch)%s",
                                   ds->name, ds->path,

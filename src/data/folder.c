@@ -482,10 +482,12 @@ static int folder_index_labeled(simclr_dataset *ds, const char *labeled_root, in
 }
 
 /* Issue 25: the images of data_dir (train/, test/, unlabeled/), or, with labeled_dir, data_dir's
- * images as the unlabeled split and labeled_dir's as the labeled ones. */
+ * images as the unlabeled split and labeled_dir's as the labeled ones, or, without train/ and
+ * test/ and labeled_dir, data_dir's images as the unlabeled split alone (*unlabeled_only: no
+ * classes, no labeled images). */
 static int folder_index_dirs(simclr_dataset *ds, const simclr_dataset_options *options, folder_index *index,
                              folder_walk *walk, path_list *classes, char *train_dir, size_t train_dir_size,
-                             simclr_error *err)
+                             int *unlabeled_only, simclr_error *err)
 {
     char own_train[sizeof ds->path + 16], own_test[sizeof ds->path + 16], unlabeled_dir[sizeof ds->path + 16];
     if (simclr_data_join(own_train, sizeof own_train, ds->path, "train", err) != 0 ||
@@ -502,10 +504,11 @@ static int folder_index_dirs(simclr_dataset *ds, const simclr_dataset_options *o
             return simclr_error_input(err, "--labeled-dir %s: not a directory", options->labeled_dir);
         labeled_root = options->labeled_dir;
     } else if (!has_own_splits) {
-        return simclr_error_input(err, "folder: %s has no train/ and test/ subfolders: for a folder of unlabeled "
-                                       "images give --labeled-dir DIR, a folder with train/<class>/ and "
-                                       "test/<class>/ images for the linear probe and the evaluation",
-                                  ds->path);
+        int all = simclr_folder_walk_add(walk, ds->path, "", 0, FOLDER_WALK_TREE, err);
+        if (all < 0 || simclr_folder_walk_run(walk, err) != 0) return -1;
+        *unlabeled_only = 1;
+        return folder_collect(walk, all, SIMCLR_DATASET_LABEL_NONE, &index->files[SIMCLR_DATASET_SPLIT_UNLABELED],
+                              err);
     }
     if (options->labeled_dir) snprintf(unlabeled_dir, sizeof unlabeled_dir, "%s", ds->path);
     else if (simclr_data_join(unlabeled_dir, sizeof unlabeled_dir, ds->path, "unlabeled", err) != 0)
@@ -525,7 +528,7 @@ static int folder_index_dirs(simclr_dataset *ds, const simclr_dataset_options *o
  * (train_dir then names its train folder). */
 static int folder_index_file_list(simclr_dataset *ds, const simclr_dataset_options *options, folder_index *index,
                                   folder_walk *walk, path_list *classes, char *train_dir, size_t train_dir_size,
-                                  char **repeated, simclr_error *err)
+                                  char **repeated, int *unlabeled_only, simclr_error *err)
 {
     simclr_file_list list;
     if (simclr_file_list_read(&list, options->file_list, err) != 0) return -1;
@@ -536,15 +539,10 @@ static int folder_index_file_list(simclr_dataset *ds, const simclr_dataset_optio
                            options->labeled_dir, options->file_list);
         goto done;
     }
-    if (list.labeled_rows == 0 && !options->labeled_dir) {
-        simclr_error_input(err, "--file-list %s names unlabeled images only (%s): for the linear probe, the kNN "
-                                "monitor and the evaluation give it a label column (and a split column for the "
-                                "test rows), or --labeled-dir DIR, a folder with train/<class>/ and test/<class>/ "
-                                "images",
-                           options->file_list, !list.csv ? "one path a line" : "no row has a label");
-        goto done;
-    }
-    if (options->labeled_dir) {
+    /* A list of unlabeled images only, without labeled_dir: the unlabeled split alone. */
+    *unlabeled_only = list.labeled_rows == 0 && !options->labeled_dir;
+    if (*unlabeled_only) {
+    } else if (options->labeled_dir) {
         if (!simclr_data_dir_exists(options->labeled_dir)) {
             simclr_error_input(err, "--labeled-dir %s: not a directory", options->labeled_dir);
             goto done;
@@ -606,12 +604,15 @@ int simclr_folder_open(simclr_dataset *ds, const simclr_dataset_options *options
     folder_cache cache;
     char train_dir[sizeof ds->path + 16] = "";
     char *repeated = NULL; /* a list's rows naming a file again: reported after the bad files */
+    int unlabeled_only = 0; /* issue 25: unlabeled images alone, no classes */
     int status = -1;
     if (simclr_folder_cache_open(&cache, ds, options, err) != 0) goto done;
     walk.cache = cache.loaded ? &cache.old : NULL;
     if (options->file_list
-            ? folder_index_file_list(ds, options, index, &walk, &classes, train_dir, sizeof train_dir, &repeated, err)
-            : folder_index_dirs(ds, options, index, &walk, &classes, train_dir, sizeof train_dir, err))
+            ? folder_index_file_list(ds, options, index, &walk, &classes, train_dir, sizeof train_dir, &repeated,
+                                     &unlabeled_only, err)
+            : folder_index_dirs(ds, options, index, &walk, &classes, train_dir, sizeof train_dir, &unlabeled_only,
+                                err))
         goto done;
     if (simclr_folder_read_headers(ds, index, &cache, err) != 0) goto done;
     simclr_folder_cache_write(ds, index, &walk, &cache);
@@ -624,7 +625,10 @@ int simclr_folder_open(simclr_dataset *ds, const simclr_dataset_options *options
     if (options->file_list && !options->labeled_dir)
         listed += index->files[SIMCLR_DATASET_SPLIT_TRAIN].count + index->files[SIMCLR_DATASET_SPLIT_TEST].count;
     const char *subject = NULL, *verb = "names", *noun = "image";
-    if (options->file_list && listed == 0) {
+    if (unlabeled_only) { /* issue 25: no labeled images to expect */
+        if (listed == 0) subject = options->file_list ? options->file_list : ds->path;
+        if (!options->file_list) verb = "holds";
+    } else if (options->file_list && listed == 0) {
         subject = options->file_list;
     } else if (index->files[SIMCLR_DATASET_SPLIT_TRAIN].count == 0 && train_dir[0]) {
         subject = train_dir;

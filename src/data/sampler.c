@@ -65,14 +65,17 @@ int simclr_sampler_init(simclr_sampler *s, const simclr_dataset *ds, const size_
                  size_t labeled_count, const simclr_sampler_config *config, simclr_error *err)
 {
     memset(s, 0, sizeof *s);
-    if (config->unlabeled_batch == 0 || config->labeled_batch == 0)
-        return simclr_error_input(err, "sampler: batch sizes must be positive (unlabeled %zu, labeled "
+    if (config->unlabeled_batch == 0)
+        return simclr_error_input(err, "sampler: the unlabeled batch must be positive (unlabeled %zu, labeled "
                                 "%zu)",
                            config->unlabeled_batch, config->labeled_batch);
     simclr_dataset_split_id source = simclr_dataset_unlabeled_source(ds);
     size_t unlabeled_count = ds->splits[source].count;
     size_t train_count = ds->splits[SIMCLR_DATASET_SPLIT_TRAIN].count;
-    if (unlabeled_count == 0 || labeled_count == 0 || !labeled_indices)
+    /* Issue 25: a labeled batch of 0 is a stream of unlabeled images alone (pretraining without
+     * labeled images); its labeled set is not drawn from. */
+    if (config->labeled_batch == 0) labeled_count = 0;
+    if (unlabeled_count == 0 || (config->labeled_batch > 0 && (labeled_count == 0 || !labeled_indices)))
         return simclr_error_input(err, "sampler: %s has %zu unlabeled and %zu labeled images; both "
                                 "streams need at least one",
                            ds->name, unlabeled_count, labeled_count);
@@ -82,9 +85,9 @@ int simclr_sampler_init(simclr_sampler *s, const simclr_dataset *ds, const size_
                                     "images)",
                                labeled_indices[i], train_count);
     s->unlabeled_order = simclr_checked_calloc(unlabeled_count, sizeof(size_t), "unlabeled order", err);
-    s->labeled_order = s->unlabeled_order
-                           ? simclr_checked_calloc(labeled_count, sizeof(size_t), "labeled order", err)
-                           : NULL;
+    s->labeled_order = s->unlabeled_order ? simclr_checked_calloc(labeled_count ? labeled_count : 1, sizeof(size_t),
+                                                                  "labeled order", err)
+                                          : NULL;
     if (!s->labeled_order) {
         simclr_sampler_free(s);
         return -1;
@@ -163,7 +166,7 @@ void simclr_sampler_batch(simclr_sampler *s, int64_t epoch, int64_t step, size_t
                      s->config.seed, SIMCLR_RNG_PURPOSE_SHUFFLE_UNLABELED, 0, first, (size_t)step * ub,
                      ub, unlabeled_out);
     }
-    if (labeled_out) {
+    if (labeled_out && lb > 0) {
         int64_t first = epoch * passes_per_epoch(s, lb, s->labeled_count);
         sampler_fill(s->labeled_order, &s->labeled_pass, s->labeled_count, s->labeled_indices,
                      s->config.seed, SIMCLR_RNG_PURPOSE_SHUFFLE_LABELED, 0, first, (size_t)step * lb, lb,

@@ -199,7 +199,7 @@ int simclr_model_estimate_bytes(const simclr_model_config *config, int encoder_b
     int batches[3] = {encoder_batch, head_batch, classifier_batch};
     size_t total = 0;
     for (int part = 0; part < 3; part++) {
-        if (batches[part] <= 0) continue;
+        if (batches[part] <= 0 || (part == 2 && config->num_classes == 0)) continue; /* issue 25: no classifier */
         int count = part == 0   ? simclr_model_encoder_specs(config, specs)
                     : part == 1 ? simclr_model_projection_head_specs(config, specs)
                                 : simclr_model_classifier_specs(config, specs);

@@ -21,16 +21,17 @@ int simclr_classifier_model_load(simclr_classifier_model *model, const char *pat
         simclr_classifier_model_free(model);
         return -1;
     }
-    if (simclr_model_build_classifier(&model->classifier, model->info.classifier, &model->info.model,
-                               max_batch, err) != 0 ||
+    int classifier = model->info.classifier[0] != '\0'; /* issue 25: none without labeled images */
+    if ((classifier && simclr_model_build_classifier(&model->classifier, model->info.classifier, &model->info.model,
+                                                     max_batch, err) != 0) ||
         simclr_checkpoint_load_part(path, &model->encoder, NULL, err) != 0 ||
-        simclr_checkpoint_load_part(path, &model->classifier, NULL, err) != 0) {
+        (classifier && simclr_checkpoint_load_part(path, &model->classifier, NULL, err) != 0)) {
         simclr_classifier_model_free(model);
         return -1;
     }
     /* Predictions in inference mode: batchnorm layers use their running statistics. */
     simclr_network_set_training(&model->encoder, 0);
-    simclr_network_set_training(&model->classifier, 0);
+    if (classifier) simclr_network_set_training(&model->classifier, 0);
     return 0;
 }
 
@@ -67,6 +68,13 @@ int simclr_train_evaluate_checkpoint(const simclr_dataset *ds, const char *check
 {
     simclr_classifier_model model;
     if (simclr_classifier_model_load(&model, checkpoint, (int)test_batch, err) != 0) return -1;
+    if (!model.info.classifier[0]) {
+        simclr_classifier_model_free(&model);
+        return simclr_error_input(err, "%s: pretrained without labeled images, it has no classifier to evaluate; "
+                                       "evaluate its encoder with `simclr knn --model` or `simclr linear-eval "
+                                       "--model` on a labeled dataset",
+                                  checkpoint);
+    }
     int status = -1;
     uint8_t *pixels = NULL;
     float *inputs = NULL;

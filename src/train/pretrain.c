@@ -27,6 +27,9 @@ static const train_metric PRETRAIN_METRICS[] = {{"c_acc", SUM_C_CORRECT, SUM_C_T
                                                 {"p_loss", SUM_P_LOSS, TRAIN_METRIC_PER_STEP}};
 static const train_run_kind PRETRAIN_KIND = {"linear_probe", PRETRAIN_SUMS, PRETRAIN_SUM_COUNT, PRETRAIN_METRICS, 4,
                                              "val_p_acc", "val_p_loss"};
+/* Issue 25: pretraining without labeled images (labeled_batch 0): the method's metrics alone, no
+ * probe, no evaluation, no classifier in the checkpoint. */
+static const train_run_kind PRETRAIN_UNLABELED_KIND = {"", PRETRAIN_SUMS, 3, PRETRAIN_METRICS, 2, NULL, NULL};
 
 typedef struct pretrain_state {
     train_base base;          /* encoder, linear probe (base.classifier), stream, buffers (base.inputs:
@@ -70,18 +73,20 @@ static int pretrain_setup(pretrain_state *state, const simclr_dataset *ds, const
     if (simclr_train_check_memory("pretraining", needed, config->memory_limit,
                            "lower --unlabeled-batch, --labeled-batch or --width", err) != 0)
         return -1;
+    int probe = config->labeled_batch > 0; /* issue 25: none without labeled images */
     if (simclr_model_build_encoder(&state->base.encoder, &config->model, (int)max_batch, err) != 0 ||
         simclr_model_build_projection_head(&state->head, &config->model, (int)views, err) != 0 ||
-        simclr_model_build_classifier(&state->base.classifier, "linear_probe", &config->model, (int)max_batch,
-                               err) != 0)
+        (probe && simclr_model_build_classifier(&state->base.classifier, "linear_probe", &config->model,
+                                                (int)max_batch, err) != 0))
         return -1;
     simclr_network_init_weights(&state->base.encoder, config->seed);
     simclr_network_init_weights(&state->head, config->seed);
-    simclr_network_init_weights(&state->base.classifier, config->seed);
+    if (probe) simclr_network_init_weights(&state->base.classifier, config->seed);
     simclr_optimizer_config probe_optimizer = simclr_train_probe_optimizer(config);
     if (simclr_network_optimizer_init(&state->base.encoder_optimizer, &state->base.encoder, &config->optimizer, err) != 0 ||
         simclr_network_optimizer_init(&state->head_optimizer, &state->head, &config->optimizer, err) != 0 ||
-        simclr_network_optimizer_init(&state->base.classifier_optimizer, &state->base.classifier, &probe_optimizer, err) != 0)
+        (probe && simclr_network_optimizer_init(&state->base.classifier_optimizer, &state->base.classifier,
+                                                &probe_optimizer, err) != 0))
         return -1;
     if (simclr_train_schedule(config, batch, state->base.stream.steps_per_epoch, &state->schedule, err) != 0)
         return -1;
@@ -185,6 +190,9 @@ static int pretrain_step(pretrain_state *state, const simclr_dataset *ds, const 
     long long global_step = (long long)epoch * (long long)state->base.stream.steps_per_epoch + (long long)step;
     if (simclr_method_after_step(&state->method, learning_rate, global_step, err) != 0) return -1;
 
+    metrics->probe_loss = 0.0f;
+    metrics->probe_correct = 0;
+    if (config->labeled_batch == 0) return 0; /* issue 25: no labeled images, no probe */
     /* The probe: weak augmentation of the labeled images, encoder in inference mode (no gradient
      * reaches it), Dense(num_classes) trained by cross-entropy. */
     simclr_batch_read_labels(ds, SIMCLR_DATASET_SPLIT_TRAIN, state->labeled_batch_indices + share->labeled_first,
@@ -240,6 +248,7 @@ static int pretrain_task_step(void *context, int epoch, size_t step, float learn
     sums[SUM_C_LOSS] += result.method.loss;
     sums[SUM_C_CORRECT] += result.method.correct;
     sums[SUM_C_TOTAL] += result.method.total;
+    if (state->config->labeled_batch == 0) return 0; /* no probe (PRETRAIN_UNLABELED_KIND) */
     sums[SUM_P_LOSS] += result.probe_loss;
     sums[SUM_P_CORRECT] += result.probe_correct;
     sums[SUM_P_TOTAL] += (double)state->config->labeled_batch;
@@ -251,7 +260,7 @@ static void pretrain_describe(void *context, FILE *log)
     pretrain_state *state = context;
     simclr_network_print_summary(&state->base.encoder, log);
     simclr_network_print_summary(&state->head, log);
-    simclr_network_print_summary(&state->base.classifier, log);
+    if (state->config->labeled_batch > 0) simclr_network_print_summary(&state->base.classifier, log);
     fprintf(log, "batch size is %zu (unlabeled) + %zu (labeled), %zu step%s per epoch\n",
             state->config->unlabeled_batch, state->config->labeled_batch, state->base.stream.steps_per_epoch,
             simclr_plural((long long)state->base.stream.steps_per_epoch));
@@ -280,12 +289,15 @@ int simclr_train_pretrain_open(train_session *session, const simclr_dataset *ds,
     }
     session->parts[0] = (simclr_checkpoint_part){.net = &state->base.encoder, .optimizer = &state->base.encoder_optimizer};
     session->parts[1] = (simclr_checkpoint_part){.net = &state->head, .optimizer = &state->head_optimizer};
-    session->parts[2] =
-        (simclr_checkpoint_part){.net = &state->base.classifier, .optimizer = &state->base.classifier_optimizer};
-    int part_count = 3;
+    int probe = config->labeled_batch > 0, part_count = 2;
+    if (probe)
+        session->parts[part_count++] =
+            (simclr_checkpoint_part){.net = &state->base.classifier, .optimizer = &state->base.classifier_optimizer};
     for (int p = 0; p < state->method.part_count; p++) session->parts[part_count++] = state->method.parts[p];
-    train_task task = simclr_train_base_task(&state->base, config, "pretrain", &PRETRAIN_KIND, state,
+    train_task task = simclr_train_base_task(&state->base, config, "pretrain",
+                                             probe ? &PRETRAIN_KIND : &PRETRAIN_UNLABELED_KIND, state,
                                              pretrain_task_step, pretrain_describe);
+    if (!probe) task.evaluated = NULL; /* no classifier: nothing to evaluate */
     task.steps_per_epoch = state->base.stream.steps_per_epoch;
     task.schedule = &state->schedule;
     task.parts = session->parts;
@@ -299,7 +311,8 @@ int simclr_train_pretrain_open(train_session *session, const simclr_dataset *ds,
 int simclr_train_pretrain(const simclr_dataset *ds, const simclr_train_config *config, simclr_history *hist,
                           simclr_error *err)
 {
-    simclr_train_engine_history_init(hist, &PRETRAIN_KIND, config->knn_k > 0);
+    simclr_train_engine_history_init(hist, config->labeled_batch > 0 ? &PRETRAIN_KIND : &PRETRAIN_UNLABELED_KIND,
+                                     config->knn_k > 0);
     train_session session;
     if (simclr_train_pretrain_open(&session, ds, config, err) != 0) return -1;
     int status = simclr_train_engine_run(ds, config, &session.task, hist, err);

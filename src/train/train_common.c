@@ -87,6 +87,10 @@ int simclr_train_check_run(const simclr_dataset *ds, const simclr_train_config *
     int ranks = simclr_communicator_size(config->communicator);
     size_t batch = config->unlabeled_batch + config->labeled_batch;
     if (contrastive) {
+        if (config->labeled_batch == 0 && config->knn_k > 0)
+            return simclr_error_input(err, "--knn-k %d: pretraining without labeled images (--labeled-batch 0) has no "
+                                           "kNN monitor; give --knn-k 0",
+                                      config->knn_k);
         if (ranks > 1 && batch < (size_t)ranks)
             return simclr_error_input(err, "--unlabeled-batch + --labeled-batch = %zu images per step for %d ranks "
                                            "(expected at least one image per rank)",

@@ -88,8 +88,10 @@ static int history_columns(const train_run_kind *kind, int knn, const char **nam
 {
     int count = 0;
     for (int m = 0; m < kind->metric_count; m++) names[count++] = kind->metrics[m].name;
-    names[count++] = kind->val_accuracy;
-    names[count++] = kind->val_loss;
+    if (kind->val_accuracy) { /* issue 25: pretraining without labeled images evaluates nothing */
+        names[count++] = kind->val_accuracy;
+        names[count++] = kind->val_loss;
+    }
     names[count++] = "lr";
     if (knn) names[count++] = "val_knn_acc";
     return count;
@@ -222,13 +224,16 @@ int simclr_train_engine_run(const simclr_dataset *ds, const simclr_train_config 
                 last_save = now;
             }
         }
-        simclr_evaluation test;
+        simclr_evaluation test = {0};
         simclr_network *const evaluated[1] = {task->encoder};
-        simclr_train_set_interruptible(config, evaluated, 1, 1); /* inference only: nothing changes */
-        int evaluation = simclr_evaluate_classifier_sharded(config->communicator, ds, task->encoder, task->evaluated,
-                                                            config->test_batch, task->eval_pixels,
-                                                            task->eval_inputs, task->knn, &test, err);
-        simclr_train_set_interruptible(config, evaluated, 1, 0);
+        int evaluation = 0;
+        if (task->evaluated) { /* issue 25: none without labeled images */
+            simclr_train_set_interruptible(config, evaluated, 1, 1); /* inference only: nothing changes */
+            evaluation = simclr_evaluate_classifier_sharded(config->communicator, ds, task->encoder, task->evaluated,
+                                                            config->test_batch, task->eval_pixels, task->eval_inputs,
+                                                            task->knn, &test, err);
+            simclr_train_set_interruptible(config, evaluated, 1, 0);
+        }
         if (evaluation != 0) { /* cut in the evaluation: every step is done, the resumed run evaluates */
             simclr_train_save_if_interrupted(ds, config, task->run, kind->classifier, task->parts, task->part_count,
                                              NULL, epoch, steps, epoch_sums, simclr_progress_now() - epoch_start,
@@ -243,8 +248,10 @@ int simclr_train_engine_run(const simclr_dataset *ds, const simclr_train_config 
         double values[TRAIN_TASK_MAX_METRICS + 4];
         int v = 0;
         for (int m = 0; m < kind->metric_count; m++) values[v++] = metric_value(&kind->metrics[m], sums, steps);
-        values[v++] = test.accuracy;
-        values[v++] = test.loss;
+        if (kind->val_accuracy) {
+            values[v++] = test.accuracy;
+            values[v++] = test.loss;
+        }
         values[v++] = learning_rate;
         if (task->knn) values[v++] = test.knn_accuracy;
         if (writes && config->before_first_write && config->before_first_write(config->before_first_write_context,
