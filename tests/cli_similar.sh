@@ -49,17 +49,20 @@ count=$(find "$bank" -name '*.jpg' -o -name '*.png' | wc -l)
 
 # ---- similar ----
 expect_status 0 "similar: CSV" "$simclr" similar --model "$model" --in "$bank" "$query" --top 3 --format csv
-head -2 "$work/out" >"$work/head"
-expect_same "$work/head" "query,rank,path,similarity
-$query,1,$query,1.000000" "the query finds itself first with similarity 1"
+# The query and its byte copy (zz_copy.jpg) tie at similarity 1: their features, computed at other
+# places of a batch, may differ in the last bits (the AVX2 pass), so either may come first.
+first_two=$(sed -n 2,3p "$work/out" | cut -d, -f1,3,4 | sort)
+expected=$(printf '%s\n' "$query,$query,1.000000" "$query,$bank/zz_copy.jpg,1.000000" | sort)
+if [ "$(head -1 "$work/out")" = "query,rank,path,similarity" ] && [ "$first_two" = "$expected" ]; then
+    pass "the query and its byte copy come first, with similarity 1"
+else fail "ranks 1 and 2: $first_two"; fi
 if [ "$(wc -l <"$work/out")" -eq 4 ]; then pass "K rows per query"; else fail "$(wc -l <"$work/out") lines of CSV"; fi
-# Its byte copy is just as similar: rank 2, similarity 1.
-expect_text "$work/out" "$query,2,$bank/zz_copy.jpg,1.000000" "the byte copy is second, with similarity 1"
 cp "$work/out" "$work/from_folder.csv"
 expect_status 0 "similar: text" "$simclr" similar --model "$model" --in "$bank" "$query" --top 2
 expect_text "$work/out" "bank      43 images under $bank (features " "text names the bank"
 expect_text "$work/out" "query $query" "text names the query"
-expect_text "$work/out" "   1  1.0000  $query" "text rank 1 is the query itself"
+if grep -qE "^ +1  1\.0000  ($query|$bank/zz_copy\.jpg)\$" "$work/out"; then pass "text rank 1 is the query or its copy"
+else fail "text rank 1"; fi
 expect_status 0 "similar: a directory of queries, with a sheet" "$simclr" similar --model "$model" --in "$bank" \
     "$bank/dog" --top 4 --format csv --sheet "$work/sheets/similar.png"
 if [ "$(grep -c ',1,' "$work/out")" -eq 4 ]; then pass "every image of the directory is a query"; else fail "queries of a directory"; fi
@@ -73,7 +76,8 @@ expect_text "$work/err" "simclr: $work/bad.png: " "the unreadable query is named
 expect_text "$work/err" "; skipped" "and skipped"
 expect_text "$work/err" "simclr: error: 1 of 2 query images could not be read (reported above); the others were searched" \
     "the exit status says so at the end"
-expect_text "$work/out" "$query,1,$query,1.000000" "the readable query is still answered"
+if grep -qE "^$query,1,($query|$bank/zz_copy\.jpg),1\.000000\$" "$work/out"; then pass "the readable query is still answered"
+else fail "the readable query is still answered"; fi
 # The same bank from `simclr embed`: the same neighbours.
 "$simclr" embed --model "$model" --out "$work/bank.npy" "$bank" --quiet >/dev/null 2>&1
 expect_status 0 "similar --embeddings" "$simclr" similar --model "$model" --embeddings "$work/bank.npy" "$query" --top 3 \
@@ -161,7 +165,29 @@ expect_status 0 "dedup at threshold 1 with the hashes" "$simclr" dedup --model "
     --out "$work/groups.csv" --threshold 1
 if [ -n "$(group_of "$bank/original.png")" ] && [ "$(group_of "$bank/original.png")" = "$(group_of "$bank/original_flip.png")" ]; then
     pass "the mirrored copy is grouped by its mirrored difference hash"; else fail "the hash missed the mirrored copy"; fi
-expect_text "$work/out" "or difference hashes within 6 bits" "dedup reports the hash radius"
+expect_text "$work/out" "or difference hashes within 4 bits" "dedup reports the hash radius"
+# A crop at a corner (the top-left 90 % of each side, scaled back) is found by the region hashes
+# (the corner region of the original), not by the whole images' hashes.
+mkdir -p "$work/crops"
+cp "$bank/original.png" "$work/original_corner.png" "$work/crops/"
+cp "$bank"/cat/* "$bank"/ship/* "$work/crops/" 2>/dev/null
+expect_status 0 "dedup of a corner crop, hashes only" "$simclr" dedup --model "$model" --in "$work/crops" \
+    --out "$work/crops.csv" --threshold 1
+crop_group() { awk -F, -v want="$work/crops/$1" '$2 == want { print $1 }' "$work/crops.csv"; }
+if [ -n "$(crop_group original.png)" ] && [ "$(crop_group original.png)" = "$(crop_group original_corner.png)" ]; then
+    pass "the corner crop is grouped with its original by a region hash"; else fail "the region hashes missed the corner crop"; cat "$work/crops.csv"; fi
+expect_text "$work/out" "whole images against whole images and 9 regions (0.9 of the side)" "dedup reports the regions"
+expect_status 0 "dedup of a corner crop, whole-image hashes" "$simclr" dedup --model "$model" --in "$work/crops" \
+    --out "$work/crops.csv" --threshold 1 --hash-crops none
+if [ -z "$(crop_group original_corner.png)" ]; then pass "the whole images' hashes alone miss the corner crop"; else
+    fail "the whole-image hash found the corner crop (the test image no longer shows the regions' use)"; fi
+expect_status 2 "dedup: a bad --hash-crops" "$simclr" dedup --model "$model" --in "$bank" --out "$work/never.csv" \
+    --hash-crops 0.9,1.2
+expect_same "$work/err" "simclr: error: --hash-crops 0.9,1.2: expected none or fractions of the side in (0, 1), comma-separated (0.9,0.8)" \
+    "dedup: the bad --hash-crops message"
+expect_status 2 "dedup: a bad --hash-crop-positions" "$simclr" dedup --model "$model" --in "$bank" --out "$work/never.csv" \
+    --hash-crop-positions 4
+expect_text "$work/err" "--hash-crop-positions" "the bad positions are named"
 expect_status 2 "dedup: an empty folder" "$simclr" dedup --model "$model" --in "$work/empty" --out "$work/never.csv"
 expect_same "$work/err" "simclr: error: --in $work/empty: no .png, .jpg or .jpeg image in it (searched recursively)" \
     "dedup: empty folder message"

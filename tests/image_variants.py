@@ -3,8 +3,9 @@
     image_variants.py IN.png OUT_DIR NAME
 
 reads an 8-bit PNG (as `simclr show` writes them) and writes OUT_DIR/NAME_flip.png (mirrored left
-to right), NAME_crop.png (10% cut from every side, scaled back to the full size bilinearly) and
-NAME_colour.png (red +24, green +8, blue -16, clipped to 0..255)."""
+to right), NAME_crop.png (10% cut from every side, scaled back to the full size bilinearly),
+NAME_corner.png (the top-left 90 % of each side: 10 % cut from the right and the bottom, scaled
+back) and NAME_colour.png (red +24, green +8, blue -16, clipped to 0..255)."""
 import os
 import struct
 import sys
@@ -75,10 +76,14 @@ def flip(height, width, rows):
     return [b"".join(bytes(row[3 * x:3 * x + 3]) for x in reversed(range(width))) for row in rows]
 
 
-def crop(height, width, rows, fraction=0.1):
-    """The centre (1 - 2 fraction) of the image, scaled back to height x width bilinearly."""
-    top, left = height * fraction, width * fraction
-    inner_h, inner_w = height - 2 * top, width - 2 * left
+def crop(height, width, rows, fraction=0.1, keep=None):
+    """The centre (1 - 2 fraction) of the image, or the top-left `keep` of each side, scaled back to
+    height x width bilinearly."""
+    if keep is None:
+        top, left = height * fraction, width * fraction
+        inner_h, inner_w = height - 2 * top, width - 2 * left
+    else:
+        top, left, inner_h, inner_w = 0.0, 0.0, height * keep, width * keep
     out = []
     for y in range(height):
         source_y = top + (y + 0.5) * inner_h / height - 0.5
@@ -106,7 +111,8 @@ def main():
         sys.exit(__doc__)
     source, folder, name = sys.argv[1:]
     height, width, rows = read_png(source)
-    for suffix, variant in (("flip", flip), ("crop", crop), ("colour", colour)):
+    corner = lambda height, width, rows: crop(height, width, rows, keep=0.9)
+    for suffix, variant in (("flip", flip), ("crop", crop), ("corner", corner), ("colour", colour)):
         write_png(os.path.join(folder, "%s_%s.png" % (name, suffix)), height, width, variant(height, width, rows))
 
 

@@ -4,7 +4,9 @@
  * ties, across the query and bank block boundaries and streamed in uneven pieces) and on random
  * unit rows; the nearest other row; union-find groups against a graph search over all pairs; the
  * most central member; greedy k-center against a plain double-precision greedy and, on a small set,
- * within twice the optimal radius; and every bad input.
+ * within twice the optimal radius; the difference hash of whole images and of regions (a 90 % crop,
+ * central or at a corner, scaled back, lands within a few bits of its region of the original), the
+ * hash groups (multi-index search against every pair compared, symmetric); and every bad input.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -501,6 +503,240 @@ static void test_hash_groups(void **state)
     simclr_error_clear(&err);
 }
 
+/* A picture defined everywhere (u, v in [0, 1]): a few random waves of one to four periods across,
+ * so that a crop rendered at the full size is the crop scaled back without resampling error. */
+static double wave_picture(uint64_t seed, double u, double v)
+{
+    uint64_t state = seed * 2654435761u + 3;
+    double grey = 128.0;
+    for (int k = 0; k < 6; k++) {
+        double a = (double)(next_random(&state) >> 11) / 9007199254740992.0;
+        double b = (double)(next_random(&state) >> 11) / 9007199254740992.0 * 6.283185307179586;
+        double c = (double)(next_random(&state) >> 11) / 9007199254740992.0;
+        grey += 30.0 * sin(6.283185307179586 * ((1.0 + 3.0 * a) * (u * cos(b) + v * sin(b)) + c));
+    }
+    return fmin(255.0, fmax(0.0, grey));
+}
+
+/* n x n RGB pixels of the region (left, top, side x side) of the picture, pixel centres sampled;
+ * mirrored: left to right. */
+static void render_picture(uint64_t seed, simclr_hash_region region, int n, int mirrored, uint8_t *pixels)
+{
+    for (int y = 0; y < n; y++)
+        for (int x = 0; x < n; x++) {
+            int source_x = mirrored ? n - 1 - x : x;
+            double grey = wave_picture(seed, region.left + region.width * (source_x + 0.5) / n,
+                                       region.top + region.height * (y + 0.5) / n);
+            for (int c = 0; c < 3; c++) pixels[((size_t)y * (size_t)n + (size_t)x) * 3 + (size_t)c] = (uint8_t)(grey + 8.0 * (c - 1));
+        }
+}
+
+/* Region hashes: the whole image's is simclr_image_difference_hash's; a 90 % crop (central or at a
+ * corner) scaled back hashes within 3 bits of the original's region it was cut from, while its
+ * whole-image hash is far from the original's and no hash of another picture comes near; the
+ * mirrored image's top-left region, mirrored back, is the original's top-right one. */
+static void test_region_hashes(void **state)
+{
+    (void)state;
+    enum { N = 32 };
+    static uint8_t original[N * N * 3], crop[N * N * 3], other[N * N * 3], mirrored[N * N * 3];
+    double scales[1] = {0.9};
+    simclr_hash_region regions[SIMCLR_HASH_REGIONS_MAX];
+    simclr_error err = {0};
+    int count = simclr_hash_regions_layout(scales, 1, 5, regions, SIMCLR_HASH_REGIONS_MAX, &err);
+    assert_int_equal(count, 6);
+    uint64_t hashes[12], other_hashes[12], mirrored_hashes[12];
+    for (uint64_t seed = 1; seed <= 4; seed++) {
+        render_picture(seed, regions[0], N, 0, original);
+        assert_int_equal(simclr_image_region_hashes(original, N, N, 3, regions, count, hashes, &err), 0);
+        assert_true(hashes[0] == simclr_image_difference_hash(original, N, N, 3, 0));
+        assert_true(hashes[1] == simclr_image_difference_hash(original, N, N, 3, 1));
+        render_picture(seed + 100, regions[0], N, 0, other);
+        assert_int_equal(simclr_image_region_hashes(other, N, N, 3, regions, count, other_hashes, &err), 0);
+        for (int k = 0; k < 2 * count; k++) {
+            assert_true(simclr_hash_distance(other_hashes[0], hashes[k]) > 8);
+            assert_true(simclr_hash_distance(hashes[0], other_hashes[k]) > 8);
+        }
+        for (int r = 1; r < count; r++) { /* the centre, then the four corners */
+            render_picture(seed, regions[r], N, 0, crop);
+            uint64_t whole = simclr_image_difference_hash(crop, N, N, 3, 0);
+            if (simclr_hash_distance(whole, hashes[2 * r]) > 3)
+                fail_msg("picture %d, region %d: the crop is %d bits from its region", (int)seed, r,
+                         simclr_hash_distance(whole, hashes[2 * r]));
+            assert_true(simclr_hash_distance(whole, hashes[0]) > 3 + (r > 1 ? 4 : 0));
+            for (int k = 0; k < 2 * count; k++) assert_true(simclr_hash_distance(whole, other_hashes[k]) > 8);
+        }
+        render_picture(seed, regions[0], N, 1, mirrored);
+        assert_int_equal(simclr_image_region_hashes(mirrored, N, N, 3, regions, count, mirrored_hashes, &err), 0);
+        assert_true(mirrored_hashes[1] == hashes[0]);
+        assert_true(mirrored_hashes[2 * 2 + 1] == hashes[2 * 3]); /* top-left of the mirror: top-right */
+        assert_true(mirrored_hashes[2 * 5 + 1] == hashes[2 * 4]); /* bottom-right: bottom-left */
+    }
+    static uint8_t flat[N * N * 3];
+    memset(flat, 77, sizeof flat);
+    assert_int_equal(simclr_image_region_hashes(flat, N, N, 3, regions, count, hashes, &err), 0);
+    for (int k = 0; k < 2 * count; k++) assert_true(hashes[k] == 0); /* equal cells, whatever the rounding */
+    double two[2] = {0.9, 0.8};
+    assert_int_equal(simclr_hash_regions_layout(two, 2, 9, regions, SIMCLR_HASH_REGIONS_MAX, &err), 19);
+    double expected[4][3] = {{5, 0.05, 0.05}, {9, 0.1, 0.1}, {17, 0.1, 0.2}, {18, 0.2, 0.2}}; /* (index, left, top) */
+    for (int e = 0; e < 4; e++) {
+        const simclr_hash_region *g = regions + (int)expected[e][0];
+        assert_true(fabs(g->left - expected[e][1]) < 1e-12 && fabs(g->top - expected[e][2]) < 1e-12);
+        assert_true(fabs(g->width - (e < 2 ? 0.9 : 0.8)) < 1e-12 && g->width == g->height);
+    }
+}
+
+/* Originals, their crops and mirrored crops, and other pictures: with the region hashes, every copy
+ * joins its original (in whichever order the rows come); with the whole images alone, the corner
+ * crops do not. */
+static void test_region_hash_groups_find_crops(void **state)
+{
+    (void)state;
+    enum { N = 32, PICTURES = 3, ROWS = PICTURES * 4 + 5 };
+    static uint8_t pixels[N * N * 3];
+    double scales[1] = {0.9};
+    simclr_hash_region regions[SIMCLR_HASH_REGIONS_MAX];
+    simclr_error err = {0};
+    int count = simclr_hash_regions_layout(scales, 1, 5, regions, SIMCLR_HASH_REGIONS_MAX, &err), per = 2 * count;
+    static uint64_t hashes[ROWS * 12], reversed[ROWS * 12], whole[ROWS * 2];
+    int64_t family[ROWS];
+    for (int row = 0; row < ROWS; row++) {
+        uint64_t seed = row < PICTURES * 4 ? (uint64_t)(row / 4 + 1) : (uint64_t)(row + 200);
+        int kind = row < PICTURES * 4 ? row % 4 : 0; /* original, central crop, corner crop, mirrored corner */
+        simclr_hash_region where = kind == 0 ? regions[0] : regions[kind == 1 ? 1 : 2 + row / 4];
+        render_picture(seed, where, N, kind == 3, pixels);
+        assert_int_equal(simclr_image_region_hashes(pixels, N, N, 3, regions, count, hashes + row * per, &err), 0);
+        whole[2 * row] = hashes[row * per];
+        whole[2 * row + 1] = hashes[row * per + 1];
+        family[row] = row < PICTURES * 4 ? row / 4 : row;
+    }
+    for (int row = 0; row < ROWS; row++) memcpy(reversed + (ROWS - 1 - row) * per, hashes + row * per, (size_t)per * 8);
+    int64_t group[ROWS], back[ROWS];
+    size_t group_count = ROWS, back_count = ROWS;
+    for (int row = 0; row < ROWS; row++) group[row] = back[row] = row;
+    assert_int_equal(simclr_similarity_join_region_hash_groups(hashes, ROWS, per, 4, group, &group_count, &err), 0);
+    assert_int_equal(simclr_similarity_join_region_hash_groups(reversed, ROWS, per, 4, back, &back_count, &err), 0);
+    assert_int_equal(group_count, PICTURES + 5);
+    assert_int_equal(back_count, PICTURES + 5);
+    for (int a = 0; a < ROWS; a++)
+        for (int b = 0; b < ROWS; b++) {
+            assert_int_equal(group[a] == group[b], family[a] == family[b]);
+            assert_int_equal(back[ROWS - 1 - a] == back[ROWS - 1 - b], family[a] == family[b]);
+        }
+    for (int row = 0; row < ROWS; row++) group[row] = row;
+    group_count = ROWS;
+    assert_int_equal(simclr_similarity_join_region_hash_groups(whole, ROWS, 2, 4, group, &group_count, &err), 0);
+    for (int p = 0; p < PICTURES; p++) assert_true(group[4 * p] != group[4 * p + 2] && group[4 * p] != group[4 * p + 3]);
+}
+
+/* The multi-index search against every pair compared: random clusters of hashes (a few bits
+ * flipped from a centre), radius 0..14 (the index up to 11, every pair above), 1..4 hashes per
+ * row; and a pair found one way only (row 0's whole image near a region of row 1, not the
+ * reverse) is joined in either order. */
+static size_t brute_force_hash_groups(const uint64_t *hashes, size_t count, int per, int radius, int64_t *group)
+{
+    size_t *stack = malloc(count * sizeof *stack);
+    assert_non_null(stack);
+    for (size_t i = 0; i < count; i++) group[i] = -1;
+    size_t groups = 0;
+    for (size_t start = 0; start < count; start++) {
+        if (group[start] >= 0) continue;
+        size_t top = 0;
+        stack[top++] = start;
+        group[start] = (int64_t)groups;
+        while (top > 0) {
+            size_t i = stack[--top];
+            for (size_t j = 0; j < count; j++) {
+                int near = 0;
+                for (int k = 0; k < per; k++)
+                    near |= simclr_hash_distance(hashes[i * per], hashes[j * per + k]) <= radius ||
+                            simclr_hash_distance(hashes[j * per], hashes[i * per + k]) <= radius;
+                if (group[j] < 0 && near) {
+                    group[j] = (int64_t)groups;
+                    stack[top++] = j;
+                }
+            }
+        }
+        groups++;
+    }
+    free(stack);
+    return groups;
+}
+
+static void test_region_hash_groups_against_all_pairs(void **state)
+{
+    (void)state;
+    enum { COUNT = 240, MAX_PER = 4 };
+    static uint64_t hashes[COUNT * MAX_PER], centres[12];
+    int64_t group[COUNT], expected[COUNT];
+    uint64_t random_state = 99;
+    for (int c = 0; c < 12; c++) centres[c] = next_random(&random_state);
+    simclr_error err = {0};
+    for (int per = 1; per <= MAX_PER; per++)
+        for (int radius = 0; radius <= 14; radius++) {
+            for (size_t i = 0; i < (size_t)COUNT * per; i++) {
+                uint64_t hash = centres[next_random(&random_state) % 12];
+                int flips = (int)(next_random(&random_state) % 16);
+                for (int f = 0; f < flips; f++) hash ^= 1ULL << (next_random(&random_state) % 64);
+                hashes[i] = hash;
+            }
+            for (int i = 0; i < COUNT; i++) group[i] = i;
+            size_t group_count = COUNT;
+            assert_int_equal(simclr_similarity_join_region_hash_groups(hashes, COUNT, per, radius, group,
+                                                                       &group_count, &err), 0);
+            size_t expected_count = brute_force_hash_groups(hashes, COUNT, per, radius, expected);
+            assert_int_equal(group_count, expected_count);
+            assert_memory_equal(group, expected, sizeof group);
+        }
+    uint64_t one_way[6] = {0, ~0ULL, 0xFF00FF00FF00FF00ULL, 0x00FF00FF00FF00FFULL, 0x00FF00FF00FF00FEULL, 0x3};
+    uint64_t swapped[6] = {0x00FF00FF00FF00FFULL, 0x00FF00FF00FF00FEULL, 0x3, 0, ~0ULL, 0xFF00FF00FF00FF00ULL};
+    int64_t pair[2] = {0, 1};
+    size_t pair_groups = 2;
+    assert_int_equal(simclr_similarity_join_region_hash_groups(one_way, 2, 3, 2, pair, &pair_groups, &err), 0);
+    assert_int_equal(pair_groups, 1);
+    pair[1] = 1;
+    pair_groups = 2;
+    assert_int_equal(simclr_similarity_join_region_hash_groups(swapped, 2, 3, 2, pair, &pair_groups, &err), 0);
+    assert_int_equal(pair_groups, 1);
+}
+
+static void test_region_hash_bad_inputs(void **state)
+{
+    (void)state;
+    simclr_hash_region regions[SIMCLR_HASH_REGIONS_MAX];
+    double scales[3] = {0.9, 1.0, 0.0};
+    uint8_t pixels[16 * 16 * 3] = {0};
+    uint64_t hashes[4] = {0};
+    int64_t group[2] = {0, 1};
+    size_t groups = 2;
+    simclr_error err = {0};
+    expect_input_error(simclr_hash_regions_layout(scales + 1, 1, 5, regions, SIMCLR_HASH_REGIONS_MAX, &err), &err,
+                       "scale 1, expected a fraction of the side in (0, 1)");
+    expect_input_error(simclr_hash_regions_layout(scales + 2, 1, 5, regions, SIMCLR_HASH_REGIONS_MAX, &err), &err,
+                       "scale 0");
+    expect_input_error(simclr_hash_regions_layout(scales, 1, 4, regions, SIMCLR_HASH_REGIONS_MAX, &err), &err,
+                       "4 positions, expected 5 (centre and corners) or 9");
+    expect_input_error(simclr_hash_regions_layout(scales, 1, 9, regions, 9, &err), &err, "10 regions");
+    expect_input_error(simclr_hash_regions_layout(scales, -1, 5, regions, 9, &err), &err, "-1 scales");
+    simclr_hash_region outside[2] = {{0.0, 0.0, 1.0, 1.0}, {0.2, 0.0, 0.9, 0.9}};
+    expect_input_error(simclr_image_region_hashes(pixels, 16, 16, 3, outside, 2, hashes, &err), &err,
+                       "region 1 (left 0.2, top 0, width 0.9, height 0.9) is not inside the image");
+    expect_input_error(simclr_image_region_hashes(pixels, 16, 16, 4, outside, 1, hashes, &err), &err,
+                       "4 channels, expected 1 or 3");
+    expect_input_error(simclr_image_region_hashes(pixels, 16, 16, 3, outside, 0, hashes, &err), &err,
+                       "0 regions, expected at least 1");
+    hashes[0] = 5;
+    assert_int_equal(simclr_image_region_hashes(pixels, 7, 16, 3, outside, 1, hashes, &err), 0);
+    assert_true(hashes[0] == 0 && hashes[1] == 0); /* too small */
+    expect_input_error(simclr_similarity_join_region_hash_groups(hashes, 2, 2, 65, group, &groups, &err), &err,
+                       "radius 65, expected 0..64 bits");
+    expect_input_error(simclr_similarity_join_region_hash_groups(hashes, 2, 0, 4, group, &groups, &err), &err,
+                       "0 hashes per image");
+    group[1] = 2;
+    expect_input_error(simclr_similarity_join_region_hash_groups(hashes, 2, 2, 4, group, &groups, &err), &err,
+                       "row 1 is in group 2, expected 0..1");
+}
+
 static void test_bad_inputs(void **state)
 {
     (void)state;
@@ -545,6 +781,10 @@ int main(void)
         cmocka_unit_test(test_k_center_distinct_among_duplicates),
         cmocka_unit_test(test_difference_hash),
         cmocka_unit_test(test_hash_groups),
+        cmocka_unit_test(test_region_hashes),
+        cmocka_unit_test(test_region_hash_groups_find_crops),
+        cmocka_unit_test(test_region_hash_groups_against_all_pairs),
+        cmocka_unit_test(test_region_hash_bad_inputs),
         cmocka_unit_test(test_bad_inputs),
     };
     return test_exit_status(cmocka_run_group_tests(tests, NULL, NULL));

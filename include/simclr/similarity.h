@@ -85,10 +85,22 @@ int simclr_similarity_nearest_other(const float *rows, size_t count, int dim, in
 int simclr_similarity_groups(const float *rows, size_t count, int dim, float threshold, int64_t *group,
                              size_t *group_count, simclr_error *err);
 
-/* Joins the groups (as simclr_similarity_groups numbers them) of every two rows whose perceptual
- * hashes (image_hash.h) differ in at most radius bits, either as they are or one of them mirrored
- * (mirrored: the hashes of the mirrored images; may be NULL), and numbers the groups again in the
- * order of their first row. Every pair of rows is compared (count^2 / 2 popcounts). */
+/* Joins the groups (as simclr_similarity_groups numbers them: group[i] in 0..*group_count - 1) of
+ * every two rows i and j whose perceptual hashes (image_hash.h) are near: the first hash of row i
+ * (its whole image) differs in at most radius bits from any of the hashes_per_image hashes of row
+ * j, or the first of j from any of i's (hashes: (count, hashes_per_image), row-major; for
+ * `simclr dedup`, simclr_image_region_hashes' hashes: the whole image and its regions, each as it
+ * is and mirrored). The relation is symmetric, and the groups are numbered again in the order of
+ * their first row. The pairs are found by multi-index hashing (4 tables of 16-bit blocks; a query
+ * probes the keys within radius / 4 bits of its block in each): about count * hashes_per_image
+ * entries and, for hashes spread over the 2^16 keys, a few candidates per probe, for radius up to
+ * 11; from 12 bits on, every pair is compared (count^2 * hashes_per_image popcounts). */
+int simclr_similarity_join_region_hash_groups(const uint64_t *hashes, size_t count, int hashes_per_image, int radius,
+                                              int64_t *group, size_t *group_count, simclr_error *err);
+
+/* The same for one hash per row and, optionally, the hash of its mirrored image (mirrored, may be
+ * NULL): rows i and j are joined when hashes[i] is within radius bits of hashes[j] or mirrored[j],
+ * or hashes[j] of mirrored[i]. */
 int simclr_similarity_join_hash_groups(const uint64_t *hashes, const uint64_t *mirrored, size_t count, int radius,
                                        int64_t *group, size_t *group_count, simclr_error *err);
 

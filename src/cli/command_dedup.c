@@ -1,8 +1,10 @@
 /* simclr dedup: groups of duplicate images of a folder, as CSV. Byte-identical files first, by
  * SHA-256 of their contents, before any image is decoded (each content is embedded once); then
  * near-duplicates: the union of every pair of contents whose features have a cosine similarity of
- * at least --threshold (simclr_similarity_groups). Each group's most central image (the highest
- * mean similarity to the others) comes first. */
+ * at least --threshold (simclr_similarity_groups) or whose difference hashes are within
+ * --hash-radius bits, the whole image of one against the whole image and the --hash-crops regions
+ * of the other (simclr_similarity_join_region_hash_groups). Each group's most central image (the
+ * highest mean similarity to the others) comes first. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,10 +20,14 @@
 #include "simclr/image_io.h"
 #include "simclr/similarity.h"
 
-/* The default --threshold: see "Choosing --threshold" in the README (a tiny CIFAR-10 model's
- * flipped, 10%-cropped and colour-shifted copies against its distinct images). */
+/* The defaults: see "Choosing --threshold, --hash-radius and --hash-crops" in the README (a tiny
+ * CIFAR-10 model's flipped, 10%-cropped at a random place, JPEG-recompressed and colour-shifted
+ * copies against its distinct images, chosen on training images). */
 #define DEDUP_DEFAULT_THRESHOLD 0.99
-#define DEDUP_DEFAULT_HASH_RADIUS 6
+#define DEDUP_DEFAULT_HASH_RADIUS 4
+#define DEDUP_DEFAULT_HASH_CROPS "0.9"
+#define DEDUP_DEFAULT_HASH_POSITIONS "9"
+#define DEDUP_MAX_HASH_CROPS 4
 #define DEDUP_SHEET_COLUMNS 8
 
 typedef struct content_index {
@@ -205,11 +211,40 @@ static int plan_sheet(sheet_plan *plan, const image_list *files, const size_t *c
     return 0;
 }
 
-/* The difference hash of each embedded image, as it is and mirrored, from the image fitted to the
- * model's input as the model saw it; decoded in parallel. A file that cannot be read again (it
- * changed since it was embedded) hashes as 0 and its mirror as all ones: it joins nothing. */
-static int hash_images(const image_list *list, const simclr_feature_extractor *fx, uint64_t *hashes,
-                       uint64_t *mirrored, simclr_error *err)
+/* --hash-crops "none" or a comma-separated list of fractions in (0, 1), and --hash-crop-positions,
+ * into the regions each image is hashed in (the whole image first). Returns their count or -1. */
+static int parse_hash_regions(const char *crops, const char *positions, simclr_hash_region *regions,
+                              simclr_error *err)
+{
+    double scales[DEDUP_MAX_HASH_CROPS];
+    int scale_count = 0;
+    if (strcmp(crops, "none") != 0) {
+        const char *p = crops;
+        for (;;) {
+            char *end = NULL;
+            double scale = strtod(p, &end);
+            if (end == p || !(scale > 0.0 && scale < 1.0) || (*end != ',' && *end != '\0'))
+                return simclr_error_input(err,
+                                          "--hash-crops %s: expected none or fractions of the side in (0, 1), "
+                                          "comma-separated (0.9,0.8)",
+                                          crops);
+            if (scale_count == DEDUP_MAX_HASH_CROPS)
+                return simclr_error_input(err, "--hash-crops %s: at most %d scales", crops, DEDUP_MAX_HASH_CROPS);
+            scales[scale_count++] = scale;
+            if (*end == '\0') break;
+            p = end + 1;
+        }
+    }
+    return simclr_hash_regions_layout(scales, scale_count, atoi(positions), regions, SIMCLR_HASH_REGIONS_MAX, err);
+}
+
+/* The difference hashes of each embedded image's regions (hashes: (count, 2 * region_count), each
+ * region as it is and mirrored), from the image fitted to the model's input as the model saw it;
+ * decoded in parallel. A file that cannot be read again (it changed since it was embedded) hashes
+ * as 0 and its regions as all ones, as before regions: it can join a flat image (hash 0) or a
+ * left-to-right ramp (all ones), nothing else. */
+static int hash_images(const image_list *list, const simclr_feature_extractor *fx, const simclr_hash_region *regions,
+                       int region_count, uint64_t *hashes, simclr_error *err)
 {
     const simclr_tensor_shape *input = &fx->info.model.input;
     size_t image_bytes = (size_t)input->height * (size_t)input->width * (size_t)input->channels;
@@ -224,12 +259,15 @@ static int hash_images(const image_list *list, const simclr_feature_extractor *f
 #pragma omp for schedule(dynamic, 16)
         for (size_t i = 0; i < list->count; i++) {
             simclr_error local = {0};
-            hashes[i] = 0;
-            mirrored[i] = ~(uint64_t)0;
-            if (pixels && simclr_image_load_fitted(list->paths[i], pixels, input->height, input->width,
-                                                   input->channels, fx->info.resize, &local) == 0) {
-                hashes[i] = simclr_image_difference_hash(pixels, input->height, input->width, input->channels, 0);
-                mirrored[i] = simclr_image_difference_hash(pixels, input->height, input->width, input->channels, 1);
+            uint64_t *row = hashes + i * 2 * (size_t)region_count;
+            int hashed = pixels &&
+                         simclr_image_load_fitted(list->paths[i], pixels, input->height, input->width,
+                                                  input->channels, fx->info.resize, &local) == 0 &&
+                         simclr_image_region_hashes(pixels, input->height, input->width, input->channels, regions,
+                                                    region_count, row, &local) == 0;
+            if (!hashed) {
+                row[0] = 0;
+                for (int r = 1; r < 2 * region_count; r++) row[r] = ~(uint64_t)0;
             }
             simclr_error_clear(&local);
         }
@@ -245,6 +283,7 @@ int command_dedup(int argc, char **argv)
     const char *in = NULL, *out = NULL, *sheet = NULL;
     double threshold = DEDUP_DEFAULT_THRESHOLD;
     long long hash_radius = DEDUP_DEFAULT_HASH_RADIUS;
+    const char *hash_crops = DEDUP_DEFAULT_HASH_CROPS, *hash_positions = DEDUP_DEFAULT_HASH_POSITIONS;
     option_spec specs[CLI_MAX_SPECS];
     size_t spec_count = 0;
     similarity_cli_add_specs(&options, specs, &spec_count);
@@ -259,10 +298,18 @@ int command_dedup(int argc, char **argv)
                                         "near-duplicates (byte-identical files always are)",
                                         "0.99"};
     specs[spec_count++] = (option_spec){"hash-radius", OPTION_TYPE_INT, &hash_radius, -1, 64, NULL, "R",
-                                        "images whose difference hashes (64 bits, of the image as it is or "
-                                        "mirrored) differ in at most R bits are near-duplicates too; -1: "
-                                        "features only",
-                                        "6"};
+                                        "images are near-duplicates too when the difference hash (64 bits) of "
+                                        "one is within R bits of the other's, or of one of its --hash-crops "
+                                        "regions, as it is or mirrored; -1: features only",
+                                        "4"};
+    specs[spec_count++] = (option_spec){"hash-crops", OPTION_TYPE_STRING, &hash_crops, 0, 0, NULL, "S[,S...]",
+                                        "also hash the regions of each image whose sides are these fractions of "
+                                        "its own (at --hash-crop-positions places), to find cropped copies; none: "
+                                        "the whole image only",
+                                        DEDUP_DEFAULT_HASH_CROPS};
+    specs[spec_count++] = (option_spec){"hash-crop-positions", OPTION_TYPE_CHOICE, &hash_positions, 0, 0, "5|9",
+                                        "N", "where the --hash-crops regions lie: 5 (centre and corners) or 9 (3 x 3)",
+                                        DEDUP_DEFAULT_HASH_POSITIONS};
     specs[spec_count++] = (option_spec){"sheet", OPTION_TYPE_STRING, &sheet, 0, 0, NULL, "FILE.png",
                                         "also draw each group, file names under the thumbnails", NULL};
     option_parser parser = {.command = "dedup",
@@ -271,8 +318,9 @@ int command_dedup(int argc, char **argv)
                                        "before any image is decoded, then near-duplicates, the union of every pair "
                                        "of images whose features have a cosine similarity of at least --threshold "
                                        "(blocked matrix products) or whose difference hashes differ in at most "
-                                       "--hash-radius bits. Writes each group of two or more, its most "
-                                       "central image (the highest mean similarity to the others) first.",
+                                       "--hash-radius bits (the whole image of one against the whole image and the "
+                                       "--hash-crops regions of the other). Writes each group of two or more, its "
+                                       "most central image (the highest mean similarity to the others) first.",
                             .specs = specs,
                             .spec_count = spec_count};
     simclr_error err = {0};
@@ -292,6 +340,9 @@ int command_dedup(int argc, char **argv)
     }
     if (cli_check_output_file("--out", out, &err) != 0 || (sheet && cli_check_output_file("--sheet", sheet, &err) != 0))
         goto fail;
+    simclr_hash_region regions[SIMCLR_HASH_REGIONS_MAX];
+    int region_count = parse_hash_regions(hash_crops, hash_positions, regions, &err);
+    if (region_count < 0) goto fail;
     if (similarity_cli_list_folder("--in", in, &files, &err) != 0) goto fail;
     double start = simclr_progress_now();
     size_t unreadable = 0;
@@ -344,12 +395,15 @@ int command_dedup(int argc, char **argv)
         simclr_similarity_groups(rows, contents.count, options.fx.dim, (float)threshold, group, &group_count,
                                  &err) != 0)
         goto fail;
+    double image_hash_seconds = 0.0;
     if (hash_radius >= 0) {
-        hashes = simclr_checked_calloc(2 * contents.count, sizeof *hashes, "image hashes", &err);
-        if (!hashes || hash_images(&contents, &options.fx, hashes, hashes + contents.count, &err) != 0 ||
-            simclr_similarity_join_hash_groups(hashes, hashes + contents.count, contents.count, (int)hash_radius,
-                                               group, &group_count, &err) != 0)
+        double hash_start = simclr_progress_now();
+        hashes = simclr_checked_calloc(contents.count * 2 * (size_t)region_count, sizeof *hashes, "image hashes", &err);
+        if (!hashes || hash_images(&contents, &options.fx, regions, region_count, hashes, &err) != 0 ||
+            simclr_similarity_join_region_hash_groups(hashes, contents.count, 2 * region_count, (int)hash_radius,
+                                                      group, &group_count, &err) != 0)
             goto fail;
+        image_hash_seconds = simclr_progress_now() - hash_start;
     }
     if (
         simclr_similarity_group_centers(rows, contents.count, options.fx.dim, group, group_count, copies, center,
@@ -367,10 +421,16 @@ int command_dedup(int argc, char **argv)
     printf("\n");
     printf("exact     %zu byte %s of another file (SHA-256, %.2f s): %zu distinct images embedded (%.2f s)\n",
            byte_copies, byte_copies == 1 ? "copy" : "copies", hash_seconds, contents.count, feature_seconds);
-    if (hash_radius >= 0)
+    if (hash_radius >= 0 && region_count > 1)
         printf("groups    %zu of two or more images, %zu images in all (cosine similarity >= %g or difference "
-               "hashes within %lld bits, %.2f s)\n",
-               result.groups, result.images, threshold, hash_radius, group_seconds);
+               "hashes within %lld bits, whole images against whole images and %d regions (%s of the side), "
+               "%.2f s, the hashes %.2f s of it)\n",
+               result.groups, result.images, threshold, hash_radius, region_count - 1, hash_crops, group_seconds,
+               image_hash_seconds);
+    else if (hash_radius >= 0)
+        printf("groups    %zu of two or more images, %zu images in all (cosine similarity >= %g or difference "
+               "hashes within %lld bits, %.2f s, the hashes %.2f s of it)\n",
+               result.groups, result.images, threshold, hash_radius, group_seconds, image_hash_seconds);
     else
         printf("groups    %zu of two or more images, %zu images in all (cosine similarity >= %g, %.2f s)\n",
                result.groups, result.images, threshold, group_seconds);

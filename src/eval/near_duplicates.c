@@ -1,6 +1,7 @@
 /* Groups of near-duplicate rows: union-find over the pairs above a similarity threshold, found by
- * blocked sgemm over the upper triangle of the similarity matrix; the most central member of each
- * group from one sum per group. */
+ * blocked sgemm over the upper triangle of the similarity matrix, joined by the pairs of images
+ * whose difference hashes (whole image against regions) are within a radius, found by multi-index
+ * hashing; the most central member of each group from one sum per group. */
 #include "simclr/similarity.h"
 
 #include "simclr/image_hash.h"
@@ -85,12 +86,110 @@ int simclr_similarity_groups(const float *rows, size_t count, int dim, float thr
     return 0;
 }
 
-int simclr_similarity_join_hash_groups(const uint64_t *hashes, const uint64_t *mirrored, size_t count, int radius,
-                                       int64_t *group, size_t *group_count, simclr_error *err)
+/* Multi-index hashing (Norouzi, Punjani and Fleet 2012) over 4 blocks of 16 bits: when two hashes
+ * differ in at most radius bits, one of their blocks differs in at most radius / 4 bits (were every
+ * block to differ in radius / 4 + 1 or more, the four would add up to more than radius). So the
+ * candidates of a query are the references filed, in one of the 4 tables, under a key within
+ * radius / 4 bits of the query's block: 1, 17 or 137 keys per block for radius / 4 = 0, 1, 2. */
+#define HASH_BLOCKS 4
+#define HASH_BLOCK_KEYS 65536
+#define HASH_INDEX_MAX_PROBE_BITS 2 /* above (radius 12 and more), every pair is compared */
+
+/* The 16-bit masks with at most bits bits set; returns their count (at most 137). */
+static int probe_masks(int bits, uint16_t *masks)
+{
+    int count = 0;
+    masks[count++] = 0;
+    for (int a = 0; a < 16 && bits >= 1; a++) {
+        masks[count++] = (uint16_t)(1u << a);
+        for (int b = a + 1; b < 16 && bits >= 2; b++) masks[count++] = (uint16_t)((1u << a) | (1u << b));
+    }
+    return count;
+}
+
+/* Joins (in parent/size, over groups) the rows of every query i = hashes[i * per] and reference
+ * hashes[j * per + k] of another row j within radius bits, found through the 4 block tables. Each
+ * table files the references' hashes and rows by key, so that a probe reads one run of memory. */
+static int join_indexed(const uint64_t *hashes, size_t count, int per, int radius, const int64_t *group,
+                        size_t *parent, size_t *size, simclr_error *err)
+{
+    size_t references = count * (size_t)per;
+    if (count < 2) return 0;
+    /* start (HASH_BLOCK_KEYS + 1): where each key's references begin in filed_hash/filed_row. */
+    size_t *start = simclr_checked_calloc(HASH_BLOCK_KEYS + 1, sizeof(size_t), "hash index", err);
+    size_t *next = start ? simclr_checked_calloc(HASH_BLOCK_KEYS, sizeof(size_t), "hash index", err) : NULL;
+    uint64_t *filed_hash = next ? simclr_checked_calloc(references, sizeof(uint64_t), "hash index", err) : NULL;
+    uint32_t *filed_row = filed_hash ? simclr_checked_calloc(references, sizeof(uint32_t), "hash index", err) : NULL;
+    if (!filed_row) {
+        free(start);
+        free(next);
+        free(filed_hash);
+        return -1;
+    }
+    uint16_t masks[137];
+    int mask_count = probe_masks(radius / HASH_BLOCKS, masks);
+    for (int block = 0; block < HASH_BLOCKS; block++) {
+        int shift = 16 * block;
+        memset(start, 0, (HASH_BLOCK_KEYS + 1) * sizeof(size_t));
+        for (size_t e = 0; e < references; e++) start[((hashes[e] >> shift) & 0xFFFF) + 1]++;
+        for (size_t key = 0; key < HASH_BLOCK_KEYS; key++) start[key + 1] += start[key];
+        memcpy(next, start, HASH_BLOCK_KEYS * sizeof(size_t));
+        for (size_t e = 0; e < references; e++) {
+            size_t slot = next[(hashes[e] >> shift) & 0xFFFF]++;
+            filed_hash[slot] = hashes[e];
+            filed_row[slot] = (uint32_t)(e / (size_t)per);
+        }
+        for (size_t i = 0; i < count; i++) {
+            uint64_t query = hashes[i * (size_t)per];
+            unsigned key = (unsigned)((query >> shift) & 0xFFFF);
+            for (int m = 0; m < mask_count; m++) {
+                unsigned probe = key ^ masks[m];
+                for (size_t f = start[probe]; f < start[probe + 1]; f++)
+                    if (simclr_hash_distance(query, filed_hash[f]) <= radius && filed_row[f] != i)
+                        join(parent, size, (size_t)group[i], (size_t)group[filed_row[f]]);
+            }
+        }
+    }
+    free(start);
+    free(next);
+    free(filed_hash);
+    free(filed_row);
+    return 0;
+}
+
+/* The same pairs, every pair of rows compared both ways (count^2 * per popcounts). */
+static void join_all_pairs(const uint64_t *hashes, size_t count, int per, int radius, const int64_t *group,
+                           size_t *parent, size_t *size)
+{
+    for (size_t i = 0; i < count; i++) {
+        const uint64_t *a = hashes + i * (size_t)per;
+        for (size_t j = i + 1; j < count; j++) {
+            const uint64_t *b = hashes + j * (size_t)per;
+            int near = 0;
+            for (int k = 0; k < per && !near; k++)
+                near = simclr_hash_distance(a[0], b[k]) <= radius || simclr_hash_distance(b[0], a[k]) <= radius;
+            if (near) join(parent, size, (size_t)group[i], (size_t)group[j]);
+        }
+    }
+}
+
+int simclr_similarity_join_region_hash_groups(const uint64_t *hashes, size_t count, int hashes_per_image, int radius,
+                                              int64_t *group, size_t *group_count, simclr_error *err)
 {
     if (radius < 0 || radius > 64)
         return simclr_error_input(err, "hash groups: radius %d, expected 0..64 bits", radius);
+    if (hashes_per_image < 1)
+        return simclr_error_input(err, "hash groups: %d hashes per image, expected at least 1", hashes_per_image);
+    if (count > 0 && (!hashes || !group))
+        return simclr_error_input(err, "hash groups: %zu rows but no hashes or groups", count);
+    if (count > 0 && count > (size_t)UINT32_MAX / (size_t)hashes_per_image)
+        return simclr_error_input(err, "hash groups: %zu rows x %d hashes, expected fewer than 2^32 hashes", count,
+                                  hashes_per_image);
     size_t groups = *group_count;
+    for (size_t i = 0; i < count; i++)
+        if (group[i] < 0 || (size_t)group[i] >= groups)
+            return simclr_error_input(err, "hash groups: row %zu is in group %lld, expected 0..%zu", i,
+                                      (long long)group[i], groups ? groups - 1 : 0);
     size_t *parent = simclr_checked_calloc(groups ? groups : 1, sizeof(size_t), "hash groups", err);
     size_t *size = parent ? simclr_checked_calloc(groups ? groups : 1, sizeof(size_t), "hash groups", err) : NULL;
     if (!size) {
@@ -101,12 +200,14 @@ int simclr_similarity_join_hash_groups(const uint64_t *hashes, const uint64_t *m
         parent[g] = g;
         size[g] = 1;
     }
-    for (size_t i = 0; i < count; i++) {
-        for (size_t j = i + 1; j < count; j++) {
-            if (simclr_hash_distance(hashes[i], hashes[j]) <= radius ||
-                (mirrored && simclr_hash_distance(hashes[i], mirrored[j]) <= radius))
-                join(parent, size, (size_t)group[i], (size_t)group[j]);
+    if (radius / HASH_BLOCKS <= HASH_INDEX_MAX_PROBE_BITS) {
+        if (join_indexed(hashes, count, hashes_per_image, radius, group, parent, size, err) != 0) {
+            free(parent);
+            free(size);
+            return -1;
         }
+    } else {
+        join_all_pairs(hashes, count, hashes_per_image, radius, group, parent, size);
     }
     size_t renumbered = 0;
     for (size_t g = 0; g < groups; g++) size[g] = SIZE_MAX;
@@ -119,6 +220,24 @@ int simclr_similarity_join_hash_groups(const uint64_t *hashes, const uint64_t *m
     free(parent);
     free(size);
     return 0;
+}
+
+int simclr_similarity_join_hash_groups(const uint64_t *hashes, const uint64_t *mirrored, size_t count, int radius,
+                                       int64_t *group, size_t *group_count, simclr_error *err)
+{
+    if (radius < 0 || radius > 64)
+        return simclr_error_input(err, "hash groups: radius %d, expected 0..64 bits", radius);
+    int per = mirrored ? 2 : 1;
+    /* (count, per): each row's hash, then its mirrored one. */
+    uint64_t *both = simclr_checked_calloc(count ? count * (size_t)per : 1, sizeof(uint64_t), "hash groups", err);
+    if (!both) return -1;
+    for (size_t i = 0; i < count; i++) {
+        both[i * (size_t)per] = hashes[i];
+        if (mirrored) both[i * (size_t)per + 1] = mirrored[i];
+    }
+    int status = simclr_similarity_join_region_hash_groups(both, count, per, radius, group, group_count, err);
+    free(both);
+    return status;
 }
 
 int simclr_similarity_group_centers(const float *rows, size_t count, int dim, const int64_t *group,

@@ -1,31 +1,160 @@
-/* The 64-bit difference hash of an image (image_hash.h): luma, 9 x 8 cell means, left < right. */
+/* The 64-bit difference hash of an image or of regions of it (image_hash.h): luma, 9 x 8 cell
+ * means over real-valued cell borders (each pixel weighted by its part inside the cell, from a
+ * summed-area table of the image's luma: one pass over the pixels, then 90 look-ups a region),
+ * left < right; and the layout of the regions dedup hashes. */
 #include "simclr/image_hash.h"
-#include <stddef.h>
 
-uint64_t simclr_image_difference_hash(const uint8_t *pixels, int height, int width, int channels, int mirrored)
+#include <math.h>
+#include <stddef.h>
+#include <stdlib.h>
+
+/* Cells whose means differ by less than this many grey levels count as equal: the sums round
+ * differently from cell to cell (by about 1e-12 of a grey level), and a flat image must hash as 0
+ * whatever the rounding. */
+#define HASH_EQUAL_MEANS 1e-6
+
+/* sums ((height + 1) x (width + 1)): sums[y][x] = the luma of the pixels above row y and left of
+ * column x (a summed-area table). */
+static void luma_sums(const uint8_t *pixels, int height, int width, int channels, double *sums)
 {
-    if (height < 8 || width < 9 || (channels != 1 && channels != 3)) return 0;
-    double cell[8][9];
-    for (int row = 0; row < 8; row++) {
-        int y0 = row * height / 8, y1 = (row + 1) * height / 8;
-        for (int column = 0; column < 9; column++) {
-            int x0 = column * width / 9, x1 = (column + 1) * width / 9;
-            double sum = 0.0;
-            for (int y = y0; y < y1; y++) {
-                for (int x = x0; x < x1; x++) {
-                    int source_x = mirrored ? width - 1 - x : x;
-                    const uint8_t *p = pixels + ((size_t)y * (size_t)width + (size_t)source_x) * (size_t)channels;
-                    sum += channels == 1 ? p[0] : 0.299 * p[0] + 0.587 * p[1] + 0.114 * p[2];
-                }
-            }
-            cell[row][column] = sum / (double)((y1 - y0) * (x1 - x0));
+    size_t stride = (size_t)width + 1;
+    for (int x = 0; x <= width; x++) sums[x] = 0.0;
+    for (int y = 0; y < height; y++) {
+        const uint8_t *p = pixels + (size_t)y * (size_t)width * (size_t)channels;
+        double *above = sums + (size_t)y * stride, *row = above + stride, line = 0.0;
+        row[0] = 0.0;
+        for (int x = 0; x < width; x++, p += channels) {
+            line += channels == 1 ? p[0] : 0.299 * p[0] + 0.587 * p[1] + 0.114 * p[2];
+            row[x + 1] = above[x + 1] + line;
         }
     }
+}
+
+/* The luma of the image over [0, x) x [0, y) (pixels, real): the pixels are constant on their
+ * squares, so this integral is bilinear between the table's corners and interpolating is exact. */
+static double luma_integral(const double *sums, int height, int width, double x, double y)
+{
+    int column = (int)floor(x), row = (int)floor(y);
+    column = column < 0 ? 0 : column > width - 1 ? width - 1 : column;
+    row = row < 0 ? 0 : row > height - 1 ? height - 1 : row;
+    double fx = x - column, fy = y - row;
+    size_t stride = (size_t)width + 1;
+    const double *top = sums + (size_t)row * stride + column, *bottom = top + stride;
+    return (1.0 - fy) * ((1.0 - fx) * top[0] + fx * top[1]) + fy * ((1.0 - fx) * bottom[0] + fx * bottom[1]);
+}
+
+/* cell (8, 9): the mean luma of the 9 x 8 cells of the rectangle [x0, x0 + w) x [y0, y0 + h)
+ * (pixels, real, inside the image), a pixel counted by the area of it inside the cell. */
+static void cell_means(const double *sums, int height, int width, double x0, double y0, double w, double h,
+                       double cell[8][9])
+{
+    double corner[9][10]; /* the integral at every cell corner */
+    for (int row = 0; row <= 8; row++)
+        for (int column = 0; column <= 9; column++)
+            corner[row][column] = luma_integral(sums, height, width, x0 + w * column / 9.0, y0 + h * row / 8.0);
+    double area = (w / 9.0) * (h / 8.0);
+    for (int row = 0; row < 8; row++)
+        for (int column = 0; column < 9; column++)
+            cell[row][column] = (corner[row + 1][column + 1] - corner[row + 1][column] - corner[row][column + 1] +
+                                 corner[row][column]) /
+                                area;
+}
+
+/* Bit 8 * row + column, most significant first: a cell darker than its right neighbour; mirrored
+ * reads each row of cells from the right. */
+static uint64_t hash_of_cells(double cell[8][9], int mirrored)
+{
     uint64_t hash = 0;
     for (int row = 0; row < 8; row++)
-        for (int column = 0; column < 8; column++)
-            hash = (hash << 1) | (uint64_t)(cell[row][column] < cell[row][column + 1]);
+        for (int column = 0; column < 8; column++) {
+            double left = mirrored ? cell[row][8 - column] : cell[row][column];
+            double right = mirrored ? cell[row][7 - column] : cell[row][column + 1];
+            hash = (hash << 1) | (uint64_t)(right - left > HASH_EQUAL_MEANS);
+        }
     return hash;
 }
 
+uint64_t simclr_image_difference_hash(const uint8_t *pixels, int height, int width, int channels, int mirrored)
+{
+    const simclr_hash_region whole = {0.0, 0.0, 1.0, 1.0};
+    uint64_t hashes[2];
+    if (!pixels || height < 8 || width < 9 || (channels != 1 && channels != 3) ||
+        simclr_image_region_hashes(pixels, height, width, channels, &whole, 1, hashes, NULL) != 0)
+        return 0;
+    return hashes[mirrored ? 1 : 0];
+}
+
 int simclr_hash_distance(uint64_t a, uint64_t b) { return __builtin_popcountll(a ^ b); }
+
+int simclr_hash_regions_layout(const double *scales, int scale_count, int positions, simclr_hash_region *regions,
+                               int capacity, simclr_error *err)
+{
+    if (scale_count < 0 || (scale_count > 0 && !scales))
+        return simclr_error_input(err, "hash regions: %d scales, expected 0 or more", scale_count);
+    if (positions != 5 && positions != 9)
+        return simclr_error_input(err, "hash regions: %d positions, expected 5 (centre and corners) or 9 (3 x 3)",
+                                  positions);
+    long long count = 1 + (long long)scale_count * positions;
+    if (count > capacity || !regions)
+        return simclr_error_input(err, "hash regions: %lld regions (%d scales x %d positions + the whole image), "
+                                       "room for %d",
+                                  count, scale_count, positions, capacity);
+    for (int s = 0; s < scale_count; s++)
+        if (!(scales[s] > 0.0 && scales[s] < 1.0))
+            return simclr_error_input(err, "hash regions: scale %g, expected a fraction of the side in (0, 1)",
+                                      scales[s]);
+    int written = 0;
+    regions[written++] = (simclr_hash_region){0.0, 0.0, 1.0, 1.0};
+    for (int s = 0; s < scale_count; s++) {
+        double side = scales[s], far = 1.0 - side, middle = far / 2.0;
+        if (positions == 5) {
+            const double corner[5][2] = {{middle, middle}, {0.0, 0.0}, {far, 0.0}, {0.0, far}, {far, far}};
+            for (int p = 0; p < 5; p++) regions[written++] = (simclr_hash_region){corner[p][0], corner[p][1], side, side};
+        } else {
+            const double offset[3] = {0.0, middle, far};
+            for (int row = 0; row < 3; row++)
+                for (int column = 0; column < 3; column++)
+                    regions[written++] = (simclr_hash_region){offset[column], offset[row], side, side};
+        }
+    }
+    return written;
+}
+
+int simclr_image_region_hashes(const uint8_t *pixels, int height, int width, int channels,
+                               const simclr_hash_region *regions, int region_count, uint64_t *hashes,
+                               simclr_error *err)
+{
+    if (channels != 1 && channels != 3)
+        return simclr_error_input(err, "region hashes: %d channels, expected 1 or 3", channels);
+    if (region_count < 1 || !regions || !hashes)
+        return simclr_error_input(err, "region hashes: %d regions, expected at least 1", region_count);
+    const double slack = 1e-9; /* 1 - 0.9 + 0.9 need not be 1 exactly */
+    for (int r = 0; r < region_count; r++) {
+        const simclr_hash_region *g = regions + r;
+        if (!(g->left >= 0.0 && g->top >= 0.0 && g->width > 0.0 && g->height > 0.0 &&
+              g->left + g->width <= 1.0 + slack && g->top + g->height <= 1.0 + slack))
+            return simclr_error_input(err,
+                                      "region hashes: region %d (left %g, top %g, width %g, height %g) is not "
+                                      "inside the image (fractions of its sides, within [0, 1])",
+                                      r, g->left, g->top, g->width, g->height);
+    }
+    if (!pixels || height < 8 || width < 9) {
+        for (int r = 0; r < 2 * region_count; r++) hashes[r] = 0;
+        return 0;
+    }
+    double *sums = simclr_checked_calloc(((size_t)height + 1) * ((size_t)width + 1), sizeof(double),
+                                         "image hash sums", err);
+    if (!sums) return -1;
+    luma_sums(pixels, height, width, channels, sums);
+    for (int r = 0; r < region_count; r++) {
+        const simclr_hash_region *g = regions + r;
+        double x0 = g->left * width, y0 = g->top * height;
+        double w = fmin(g->width * width, width - x0), h = fmin(g->height * height, height - y0);
+        double cell[8][9];
+        cell_means(sums, height, width, x0, y0, w, h, cell);
+        hashes[2 * r] = hash_of_cells(cell, 0);
+        hashes[2 * r + 1] = hash_of_cells(cell, 1);
+    }
+    free(sums);
+    return 0;
+}
