@@ -570,6 +570,8 @@ int main(int argc, char **argv)
     }
     char optimizer[160];
     simclr_optimizer_describe(&config.optimizer, optimizer, sizeof optimizer);
+    size_t prefetched = 0, decoded_when_read = 0; /* issue 25: the decoder pool's share of the reads */
+    simclr_dataset_decode_counts(&ds, &prefetched, &decoded_when_read);
     printf("{\"impl\": \"simclr\", \"version\": \"%s\", \"dataset\": \"%s\", \"shape\": \"%dx%dx%d\", "
            "\"backbone\": \"%s\", \"mode\": \"%s\", \"method\": \"%s\", \"loss\": \"%s\", \"optimizer\": \"%s\", "
            "\"augment\": \"%s\", \"precision\": \"%s\", \"layout\": \"%s\", \"malloc\": \"%s\", \"padding\": %d, "
@@ -577,14 +579,16 @@ int main(int argc, char **argv)
            "\"seconds_per_step\": %.6f, \"best_seconds\": %.6f, \"images_per_s\": %.2f, "
            "\"gflop_per_step\": %.4f, \"gflop_per_image\": %.4f, "
            "\"encoder_fwd_gflop_per_image\": %.5f, \"gflops\": %.2f, \"peak_gflops\": %.1f, "
-           "\"peak_fraction\": %.4f, \"peak_rss_mib\": %.1f, \"streamed\": %s, \"first_step\": %s}\n",
+           "\"peak_fraction\": %.4f, \"peak_rss_mib\": %.1f, \"streamed\": %s, \"decode_threads\": %d, "
+           "\"prefetched\": %zu, \"decoded_when_read\": %zu, \"first_step\": %s}\n",
            SIMCLR_VERSION, ds.name, ds.height, ds.width, ds.channels, simclr_model_backbone_name(config.model.backbone),
            bench.mode, simclr_method_name(config.method), simclr_contrastive_kind_name(config.loss_kind),
            optimizer, simclr_augment_policy_kind_name(config.augment.kind),
            simclr_nn_precision_name(config.model.precision), feature_layout, allocator_name(),
            simclr_model_resolved_padding(&config.model), omp_get_max_threads(), images, bench.steps, bench.warmup,
            mean, best, (double)images / mean, flops / 1e9, flops / 1e9 / (double)images, encoder_flops / 1e9, gflops,
-           bench.peak_gflops, gflops / bench.peak_gflops, rss, ds.streamed ? "true" : "false", first_step);
+           bench.peak_gflops, gflops / bench.peak_gflops, rss, ds.streamed ? "true" : "false",
+           simclr_dataset_decode_threads(&ds), prefetched, decoded_when_read, first_step);
     status = 0;
 done:
     if (status != 0) fprintf(stderr, "simclr_bench: %s\n", err.message);

@@ -395,7 +395,27 @@ PY
         else fail "$command: streamed history differs"; fi
         if [ "$(json_field "$work/stream-$command/${command}_config.json" '["dataset"]["streamed"]')" = True ]; then
             pass "the record says it was streamed"; else fail "dataset.streamed in the record"; fi
+        # The decoder pool (default: a thread per core, decoding the next batch ahead) or none.
+        expect_status 0 "$command streamed without a decoder pool" "$simclr" $command "${tiny[@]}" --dataset folder \
+            --data-dir "$work/cifar" --unlabeled-batch 30 --epochs 2 --steps-per-epoch 2 --cache-budget 0 \
+            --decode-threads 0 --out "$work/stream0-$command"
+        expect_text "$work/err" "streamed from disk, each batch decoded when the step reads it (--decode-threads 0)" \
+            "and says so"
+        if diff <(sed 's/,[^,]*$//' "$work/mem-$command/${command}_history.csv") \
+                <(sed 's/,[^,]*$//' "$work/stream0-$command/${command}_history.csv") >/dev/null; then
+            pass "$command: with and without the decoder pool, the same history"
+        else fail "$command: the history without a decoder pool differs"; fi
     done
+    expect_status 0 "three decoder threads" "$simclr" pretrain "${tiny[@]}" --dataset folder --data-dir "$work/cifar" \
+        --unlabeled-batch 30 --epochs 2 --steps-per-epoch 2 --cache-budget 0 --decode-threads 3 --out "$work/stream3"
+    expect_text "$work/err" "streamed from disk, 3 decoder threads prepare the next batch while a step computes" \
+        "are said"
+    if diff <(sed 's/,[^,]*$//' "$work/mem-pretrain/pretrain_history.csv") \
+            <(sed 's/,[^,]*$//' "$work/stream3/pretrain_history.csv") >/dev/null; then
+        pass "and give the same history"; else fail "the history with 3 decoder threads differs"; fi
+    expect_status 2 "a bad --decode-threads is refused" "$simclr" baseline "${tiny[@]}" --dataset folder \
+        --data-dir "$work/cifar" --decode-threads many --out "$work/bad-decoders"
+    expect_text "$work/err" "--decode-threads 'many': expected auto or a number of threads" "naming the flag"
     expect_status 2 "a bad --cache-budget is refused" "$simclr" baseline "${tiny[@]}" --dataset folder \
         --data-dir "$work/cifar" --cache-budget lots --out "$work/bad-budget"
     expect_text "$work/err" "--cache-budget 'lots': expected auto, or a size in bytes" "naming the flag"

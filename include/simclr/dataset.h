@@ -183,6 +183,31 @@ size_t simclr_dataset_pending_bytes(const simclr_dataset *ds);
  * streamed, 0 when it will be decoded into memory (or has nothing pending). */
 int simclr_dataset_choose_storage(simclr_dataset *ds, size_t budget);
 
+/* Issue 25: a streamed dataset's decoder pool. `threads` background threads (0: none, every image
+ * decoded when read, on the reader's thread) decode the images simclr_dataset_prefetch names while
+ * the caller computes; simclr_dataset_read_image then copies them. They run at the lowest
+ * scheduling priority, so on a machine whose cores the step keeps busy they take only its idle
+ * time. A no-op for datasets that are not streamed. Set before the first prefetch. */
+void simclr_dataset_set_decode_threads(simclr_dataset *ds, int threads);
+int simclr_dataset_decode_threads(const simclr_dataset *ds); /* 0 when not streamed */
+
+/* Some images of one split: indices[0..count). */
+typedef struct simclr_dataset_images {
+    simclr_dataset_split_id split;
+    const size_t *indices;
+    size_t count;
+} simclr_dataset_images;
+
+/* Asks a streamed dataset's decoder pool for the groups' images (the next batch), in order; the
+ * pool holds them and the previous request's, memory for two batches, and drops what the previous
+ * request queued and no thread started. The pixels read are the same with or without it, bit for
+ * bit. A no-op when the dataset is not streamed or has no decoder threads. Not to be called while
+ * simclr_dataset_read_image runs on another thread. */
+void simclr_dataset_prefetch(const simclr_dataset *ds, const simclr_dataset_images *groups, int group_count);
+/* Since the open: the streamed reads served by the decoder pool (decoded ahead) and those decoded
+ * when read (0 and 0 without a pool). */
+void simclr_dataset_decode_counts(const simclr_dataset *ds, size_t *prefetched, size_t *decoded_when_read);
+
 /* After reads of a streamed dataset: -1 with err naming the first file that could not be decoded
  * (its image was read as zeros: the caller must not use the batch), 0 when all were read. */
 int simclr_dataset_check_reads(const simclr_dataset *ds, simclr_error *err);

@@ -36,6 +36,7 @@ void train_cli_defaults(train_cli *options)
     options->knn_temperature = SIMCLR_KNN_DEFAULT_TEMPERATURE;
     options->checkpoint_every_minutes = 10.0;
     options->cache_budget = "auto";
+    options->decode_threads = "auto";
     /* Issue 12, the paper's recipe: */
     augment_cli_defaults(&options->augment);
     options->recipe = "seed";
@@ -132,6 +133,11 @@ void train_cli_add_specs(train_cli *o, option_spec *specs, size_t *count)
          "suffixes; 0: always stream), otherwise stream them from disk, decoded batch by batch on "
          "every core (the same pixels either way)",
          "auto: half the memory available"},
+        {"decode-threads", OPTION_TYPE_STRING, &o->decode_threads, 0, 0, NULL, "N",
+         "streamed folder datasets: N background threads decode the next batch while a step computes, "
+         "at the lowest priority (0: each batch decoded when the step reads it; the same pixels either "
+         "way)",
+         "auto: one per core"},
         {"strict", OPTION_TYPE_FLAG, &o->strict, 0, 0, NULL, NULL,
          "refuse what is otherwise a warning: a contrastive batch larger than the images it is "
          "drawn from (images would repeat in a batch); a folder image that cannot be read (skipped "
@@ -349,20 +355,46 @@ static int parse_cache_budget(const char *text, size_t memory_limit, size_t *byt
     return 0;
 }
 
+static int parse_decode_threads(const char *text, int *threads, simclr_error *err)
+{
+    if (strcmp(text, "auto") == 0) {
+        *threads = omp_get_num_procs();
+        return 0;
+    }
+    char *end = NULL;
+    long value = strtol(text, &end, 10);
+    if (end == text || *end != '\0' || value < 0 || value > 1024)
+        return simclr_error_input(err, "--decode-threads '%s': expected auto or a number of threads from 0 to 1024",
+                                  text);
+    *threads = (int)value;
+    return 0;
+}
+
 /* Issue 25: a folder dataset decoded into memory when it fits --cache-budget, streamed otherwise;
  * said either way. */
 int train_cli_choose_storage(const train_cli *options, simclr_dataset *ds, const simclr_train_config *config,
                              simclr_error *err)
 {
+    int decode_threads = 0;
+    if (parse_decode_threads(options->decode_threads, &decode_threads, err) != 0) return -1;
     size_t pending = simclr_dataset_pending_bytes(ds);
     if (pending == 0) return 0;
     size_t budget = 0;
     if (parse_cache_budget(options->cache_budget, config->memory_limit, &budget, err) != 0) return -1;
     const double mib = 1024.0 * 1024.0;
-    if (simclr_dataset_choose_storage(ds, budget))
+    if (simclr_dataset_choose_storage(ds, budget)) {
+        simclr_dataset_set_decode_threads(ds, decode_threads);
+        char how[160];
+        if (decode_threads > 0)
+            snprintf(how, sizeof how, "%d decoder thread%s prepare%s the next batch while a step computes "
+                     "(--decode-threads)", decode_threads, decode_threads == 1 ? "" : "s",
+                     decode_threads == 1 ? "s" : "");
+        else
+            snprintf(how, sizeof how, "each batch decoded when the step reads it (--decode-threads 0)");
         fprintf(stderr, "simclr: note: the images of %s take %.1f MiB decoded, over the cache budget of %.1f MiB "
-                        "(--cache-budget): streamed from disk, decoded batch by batch on every core\n",
-                ds->path, (double)pending / mib, (double)budget / mib);
+                        "(--cache-budget): streamed from disk, %s\n",
+                ds->path, (double)pending / mib, (double)budget / mib, how);
+    }
     else if (!options->quiet)
         fprintf(stderr, "simclr: note: the images of %s take %.1f MiB decoded, within the cache budget of %.1f MiB "
                         "(--cache-budget): decoded into memory once\n",

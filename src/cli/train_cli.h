@@ -28,6 +28,7 @@ typedef struct train_cli {
     int overwrite, force;
     int strict; /* warnings that would be refusals (a batch larger than its images) */
     const char *cache_budget; /* --cache-budget: "auto" or a size */
+    const char *decode_threads; /* --decode-threads: "auto" or a count (0: no decoder pool) */
     int quiet;
     long long stop_after_steps; /* 0: run to the end */
     long long checkpoint_every_steps; /* 0: off */

@@ -26,6 +26,8 @@ void simclr_folder_index_free(void *pending);
 /* A streamed folder dataset's image, decoded now (zeros on failure, recorded for check_reads). */
 void simclr_folder_read_image(const simclr_dataset *ds, simclr_dataset_split_id split, size_t index, uint8_t *out);
 int simclr_folder_check_reads(const simclr_dataset *ds, simclr_error *err);
+/* A streamed folder dataset's next images, for its decoder pool (issue 25). */
+void simclr_folder_prefetch(const simclr_dataset *ds, const simclr_dataset_images *groups, int group_count);
 
 /* Joins dir and name into out (out_size bytes); -1 with err set when it does not fit. */
 int simclr_data_join(char *out, size_t out_size, const char *dir, const char *name, simclr_error *err);

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "data/data_internal.h"
+#include "data/folder_index.h"
 
 static const struct {
     simclr_dataset_kind kind;
@@ -177,6 +178,27 @@ int simclr_dataset_choose_storage(simclr_dataset *ds, size_t budget)
     if (!ds->pending || ds->streamed) return ds->streamed;
     ds->streamed = simclr_folder_pending_bytes(ds) > budget;
     return ds->streamed;
+}
+
+void simclr_dataset_set_decode_threads(simclr_dataset *ds, int threads)
+{
+    if (ds->streamed && ds->pending) ((folder_index *)ds->pending)->decode_threads = threads > 0 ? threads : 0;
+}
+
+int simclr_dataset_decode_threads(const simclr_dataset *ds)
+{
+    return ds->streamed && ds->pending ? ((const folder_index *)ds->pending)->decode_threads : 0;
+}
+
+void simclr_dataset_decode_counts(const simclr_dataset *ds, size_t *prefetched, size_t *decoded_when_read)
+{
+    const folder_index *folder = ds->streamed ? ds->pending : NULL;
+    simclr_image_prefetch_counts(folder ? folder->prefetch : NULL, prefetched, decoded_when_read);
+}
+
+void simclr_dataset_prefetch(const simclr_dataset *ds, const simclr_dataset_images *groups, int group_count)
+{
+    if (ds->streamed && ds->pending) simclr_folder_prefetch(ds, groups, group_count);
 }
 
 int simclr_dataset_check_reads(const simclr_dataset *ds, simclr_error *err)

@@ -172,6 +172,7 @@ void simclr_folder_index_free(void *pending)
 {
     folder_index *index = pending;
     if (!index) return;
+    simclr_image_prefetch_free(index->prefetch); /* its threads read the lists below */
     for (int s = 0; s < SIMCLR_DATASET_SPLIT_COUNT; s++) {
         simclr_path_list_free(&index->files[s]);
         free(index->heights[s]);
@@ -400,9 +401,38 @@ static int folder_decode(simclr_dataset *ds, simclr_dataset_split_id id, const p
     return 0;
 }
 
+/* The decoder pool's decode: image `index` of `split`, as a direct read decodes it. */
+static int folder_decode_one(void *context, simclr_dataset_split_id split, size_t index, uint8_t *out)
+{
+    const simclr_dataset *ds = context;
+    const folder_index *folder = ds->pending;
+    simclr_error local = {0};
+    int status = simclr_image_load_fitted(folder->files[split].items[index], out, ds->height, ds->width, 3,
+                                          ds->resize, &local);
+    simclr_error_clear(&local);
+    return status;
+}
+
+void simclr_folder_prefetch(const simclr_dataset *ds, const simclr_dataset_images *groups, int group_count)
+{
+    folder_index *folder = ds->pending;
+    if (folder->decode_threads < 1) return;
+    if (!folder->prefetch) {
+        /* ds is the pool's context: the dataset outlives its index, which frees the pool. */
+        folder->prefetch = simclr_image_prefetch_new(folder->decode_threads, simclr_dataset_image_bytes(ds),
+                                                     folder_decode_one, (void *)ds);
+        if (!folder->prefetch) {
+            folder->decode_threads = 0; /* no threads to be had: every read decodes, as without a pool */
+            return;
+        }
+    }
+    simclr_image_prefetch_request(folder->prefetch, groups, group_count);
+}
+
 void simclr_folder_read_image(const simclr_dataset *ds, simclr_dataset_split_id split, size_t index, uint8_t *out)
 {
     folder_index *folder = ds->pending;
+    if (simclr_image_prefetch_take(folder->prefetch, split, index, out)) return;
     simclr_error local = {0};
     if (simclr_image_load_fitted(folder->files[split].items[index], out, ds->height, ds->width, 3, ds->resize,
                                  &local) != 0) {

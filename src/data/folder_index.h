@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "data/folder_walk.h"
+#include "data/image_prefetch.h"
 #include "data/index_cache.h"
 #include "simclr/dataset.h"
 #include "simclr/error.h"
@@ -40,6 +41,10 @@ typedef struct folder_index {
     uint8_t *cache_state[SIMCLR_DATASET_SPLIT_COUNT];
     /* Streamed: the first image that failed to decode, as split << 48 | index, plus 1 (0: none). */
     uint64_t first_failure;
+    /* Streamed: the decoder pool (made by the first simclr_dataset_prefetch; NULL until then, or
+     * when decode_threads is 0) and its size. */
+    image_prefetch *prefetch;
+    int decode_threads;
 } folder_index;
 
 /* The index cache of one open. Roots (index_cache.h): 0 the data folder, or the list file's

@@ -56,6 +56,12 @@ int simclr_knn_monitor_fill_bank(simclr_knn_monitor *monitor, const simclr_datas
         status = simclr_batch_read_images(ds, SIMCLR_DATASET_SPLIT_TRAIN, monitor->bank_indices + start, count,
                                           pixels, err);
         if (status != 0) break;
+        size_t next = start + count; /* issue 25: a streamed dataset's pool decodes the next chunk meanwhile */
+        if (next < total) {
+            simclr_dataset_images ahead = {SIMCLR_DATASET_SPLIT_TRAIN, monitor->bank_indices + next,
+                                           total - next < test_batch ? total - next : test_batch};
+            simclr_dataset_prefetch(ds, &ahead, 1);
+        }
         simclr_augment_rescale(pixels, count * image_bytes, inputs);
         status = simclr_network_forward(encoder, inputs, (int)count, err);
         if (status == 0)

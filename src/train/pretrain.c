@@ -38,6 +38,7 @@ typedef struct pretrain_state {
     simclr_optimizer head_optimizer;
     simclr_lr_schedule schedule;  /* of encoder and head; the probe's rate is constant */
     size_t *unlabeled_batch_indices, *labeled_batch_indices;
+    size_t *next_unlabeled_indices, *next_labeled_indices; /* the next step's, for the decoder pool */
     simclr_method method;   /* the self-supervised method: loss, target networks, queue */
     /* Issue 14: this rank's share of every batch (the whole batch in one process). */
     simclr_communicator *comm;
@@ -53,6 +54,8 @@ static void pretrain_state_free(pretrain_state *state)
     simclr_optimizer_free(&state->head_optimizer);
     free(state->unlabeled_batch_indices);
     free(state->labeled_batch_indices);
+    free(state->next_unlabeled_indices);
+    free(state->next_labeled_indices);
     simclr_method_free(&state->method);
 }
 
@@ -94,7 +97,13 @@ static int pretrain_setup(pretrain_state *state, const simclr_dataset *ds, const
                                                     "batch indices", err);
     state->labeled_batch_indices = simclr_checked_calloc(config->labeled_batch, sizeof(size_t),
                                                   "batch indices", err);
-    if (!state->unlabeled_batch_indices || !state->labeled_batch_indices) return -1;
+    state->next_unlabeled_indices = simclr_checked_calloc(config->unlabeled_batch, sizeof(size_t),
+                                                          "batch indices", err);
+    state->next_labeled_indices = simclr_checked_calloc(config->labeled_batch, sizeof(size_t),
+                                                        "batch indices", err);
+    if (!state->unlabeled_batch_indices || !state->labeled_batch_indices || !state->next_unlabeled_indices ||
+        !state->next_labeled_indices)
+        return -1;
     simclr_method_settings settings = simclr_train_method_settings(config);
     if (simclr_method_create(&state->method, &settings, &state->base.encoder, &state->head, (int)batch,
                              (long long)state->schedule.total_steps, err) != 0)
@@ -108,6 +117,25 @@ typedef struct step_metrics {
     float probe_loss;
     int probe_correct;
 } step_metrics;
+
+/* Issue 25: a streamed dataset's decoder pool decodes the next step's share (the next epoch's
+ * first step after the last) while this one computes. */
+static void pretrain_prefetch_next(pretrain_state *state, const simclr_dataset *ds, const simclr_train_config *config,
+                                   int epoch, size_t step)
+{
+    if (simclr_dataset_decode_threads(ds) == 0) return;
+    int last = step + 1 == state->base.stream.steps_per_epoch;
+    int next_epoch = last ? epoch + 1 : epoch;
+    if (next_epoch >= config->epochs) return;
+    simclr_sampler_batch(&state->base.stream, next_epoch, last ? 0 : (int64_t)step + 1, state->next_unlabeled_indices,
+                         state->next_labeled_indices);
+    const simclr_batch_share *share = &state->share;
+    simclr_dataset_images next[2] = {
+        {state->base.stream.unlabeled_split, state->next_unlabeled_indices + share->unlabeled_first,
+         share->unlabeled_count},
+        {SIMCLR_DATASET_SPLIT_TRAIN, state->next_labeled_indices + share->labeled_first, share->labeled_count}};
+    simclr_dataset_prefetch(ds, next, 2);
+}
 
 /* The step's batch: drawn, read (decoded when streamed) and augmented into the two views. */
 static int pretrain_views(pretrain_state *state, const simclr_dataset *ds, const simclr_train_config *config, int epoch,
@@ -129,6 +157,7 @@ static int pretrain_views(pretrain_state *state, const simclr_dataset *ds, const
         simclr_batch_read_images(ds, SIMCLR_DATASET_SPLIT_TRAIN, state->labeled_batch_indices + share->labeled_first,
                                  labeled, state->base.pixels + unlabeled * image_bytes, err) != 0)
         return -1;
+    pretrain_prefetch_next(state, ds, config, epoch, step);
     /* The seed policy is simclr_augment_batch with SIMCLR_AUGMENT_CONTRASTIVE, as before; the
      * labeled images are images unlabeled_batch + i of the global batch. */
     for (uint64_t view = 1; view <= 2; view++) {

@@ -23,7 +23,9 @@ static const train_run_kind SUPERVISED_KIND = {"classifier", SUPERVISED_SUMS, SU
 typedef struct supervised_state {
     train_base base; /* encoder, classifier, stream, buffers */
     size_t *batch_indices;
+    size_t *next_indices;  /* the next step's, for a streamed dataset's decoder pool */
     size_t natural_steps; /* of one pass over the labeled subset */
+    size_t steps;         /* per epoch */
     const simclr_dataset *ds;
     const simclr_train_config *config;
 } supervised_state;
@@ -32,6 +34,7 @@ static void supervised_state_free(supervised_state *state)
 {
     simclr_train_base_free(&state->base);
     free(state->batch_indices);
+    free(state->next_indices);
 }
 
 static int supervised_setup(supervised_state *state, const simclr_dataset *ds, const simclr_train_config *config,
@@ -127,18 +130,41 @@ static int supervised_step(supervised_state *state, const simclr_dataset *ds, co
     return 0;
 }
 
-/* The engine's step: draws the step's batch (past the natural end of the labeled set, further
- * passes reshuffle), reads this rank's share and trains on it. */
+/* Step `step` of epoch `epoch`'s indices into out (past the natural end of the labeled set,
+ * further passes reshuffle); returns how many. */
+static size_t supervised_batch(supervised_state *state, int epoch, size_t step, size_t *out)
+{
+    size_t natural_steps = state->natural_steps;
+    int64_t pass_epoch = step < natural_steps ? epoch : (int64_t)epoch * 1000003 + (int64_t)(step / natural_steps);
+    return simclr_sampler_labeled_batch(&state->base.stream, pass_epoch, (int64_t)(step % natural_steps),
+                                        state->config->labeled_batch, out);
+}
+
+/* Issue 25: a streamed dataset's decoder pool decodes this rank's share of the next step while
+ * this one computes. */
+static void supervised_prefetch_next(supervised_state *state, int epoch, size_t step)
+{
+    if (simclr_dataset_decode_threads(state->ds) == 0) return;
+    int last = step + 1 == state->steps;
+    int next_epoch = last ? epoch + 1 : epoch;
+    if (next_epoch >= state->config->epochs) return;
+    size_t count = supervised_batch(state, next_epoch, last ? 0 : step + 1, state->next_indices);
+    simclr_communicator *comm = state->config->communicator;
+    simclr_batch_share share =
+        simclr_batch_share_of(0, count, simclr_communicator_rank(comm), simclr_communicator_size(comm));
+    simclr_dataset_images next = {SIMCLR_DATASET_SPLIT_TRAIN, state->next_indices + share.labeled_first,
+                                  share.labeled_count};
+    simclr_dataset_prefetch(state->ds, &next, 1);
+}
+
+/* The engine's step: draws the step's batch, reads this rank's share and trains on it. */
 static int supervised_task_step(void *context, int epoch, size_t step, float learning_rate, int inject_nan,
                                 double *sums, simclr_error *err)
 {
     supervised_state *state = context;
     const simclr_dataset *ds = state->ds;
     const simclr_train_config *config = state->config;
-    size_t natural_steps = state->natural_steps;
-    int64_t pass_epoch = step < natural_steps ? epoch : (int64_t)epoch * 1000003 + (int64_t)(step / natural_steps);
-    size_t count = simclr_sampler_labeled_batch(&state->base.stream, pass_epoch, (int64_t)(step % natural_steps),
-                                                config->labeled_batch, state->batch_indices);
+    size_t count = supervised_batch(state, epoch, step, state->batch_indices);
     /* Issue 14: each rank reads its share of the batch (one process: all of it). */
     simclr_batch_share share = simclr_batch_share_of(0, count, simclr_communicator_rank(config->communicator),
                                                      simclr_communicator_size(config->communicator));
@@ -147,6 +173,7 @@ static int supervised_task_step(void *context, int epoch, size_t step, float lea
         return -1;
     simclr_batch_read_labels(ds, SIMCLR_DATASET_SPLIT_TRAIN, state->batch_indices + share.labeled_first,
                              share.labeled_count, state->base.labels);
+    supervised_prefetch_next(state, epoch, step);
     float loss = 0.0f;
     int correct = 0;
     if (supervised_step(state, ds, config, epoch, step, count, learning_rate, inject_nan, &loss, &correct, err) != 0)
@@ -184,8 +211,10 @@ int simclr_train_supervised_open(train_session *session, const simclr_dataset *d
     if (supervised_setup(state, ds, config, from, err) != 0) goto fail;
     state->natural_steps = simclr_sampler_labeled_steps(&state->base.stream, config->labeled_batch);
     size_t steps = config->steps_per_epoch ? config->steps_per_epoch : state->natural_steps;
+    state->steps = steps;
     state->batch_indices = simclr_checked_calloc(config->labeled_batch, sizeof(size_t), "batch indices", err);
-    if (!state->batch_indices) goto fail;
+    state->next_indices = simclr_checked_calloc(config->labeled_batch, sizeof(size_t), "batch indices", err);
+    if (!state->batch_indices || !state->next_indices) goto fail;
     if (simclr_train_schedule(config, config->labeled_batch, steps, &session->schedule, err) != 0) goto fail;
     session->parts[0] = (simclr_checkpoint_part){.net = &state->base.encoder, .optimizer = &state->base.encoder_optimizer};
     session->parts[1] =

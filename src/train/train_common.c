@@ -57,6 +57,9 @@ int simclr_train_memory_bytes(const simclr_dataset *ds, const simclr_train_confi
     size_t needed = 0;
     /* Issue 27: a folder dataset indexed but not yet decoded will hold its pixels too. */
     size_t pending = simclr_dataset_pending_bytes(ds);
+    /* Issue 25: a streamed dataset's decoder pool holds two batches of images. */
+    size_t prefetch_batch = contrastive ? config->unlabeled_batch + config->labeled_batch : config->labeled_batch;
+    if (simclr_dataset_decode_threads(ds) > 0) pending += 2 * prefetch_batch * image_bytes;
     if (!contrastive) {
         size_t max_batch = config->labeled_batch > config->test_batch ? config->labeled_batch
                                                                        : config->test_batch;
@@ -164,13 +167,25 @@ int simclr_evaluate_classifier_sharded(simclr_communicator *comm, const simclr_d
     int classes = classifier->layers[classifier->layer_count - 1].spec.units;
     double loss_sum = 0.0;
     size_t correct_sum = 0;
+    /* Issue 25: a streamed dataset's decoder pool decodes this rank's next batch meanwhile. */
+    size_t *ahead = simclr_dataset_decode_threads(ds) > 0 ? malloc(test_batch * sizeof *ahead) : NULL;
     for (size_t start = 0; start < test->count; start += test_batch) {
         if ((int)((start / test_batch) % (size_t)ranks) != rank) continue; /* issue 14: rank r's batches */
         size_t count = test->count - start < test_batch ? test->count - start : test_batch;
 #pragma omp parallel for schedule(dynamic, 1)
         for (size_t i = 0; i < count; i++)
             simclr_dataset_read_image(ds, SIMCLR_DATASET_SPLIT_TEST, start + i, pixels + i * image_bytes);
-        if (simclr_dataset_check_reads(ds, err) != 0) return -1;
+        if (simclr_dataset_check_reads(ds, err) != 0) {
+            free(ahead);
+            return -1;
+        }
+        size_t next = start + (size_t)ranks * test_batch;
+        if (ahead && next < test->count) {
+            simclr_dataset_images request = {SIMCLR_DATASET_SPLIT_TEST, ahead,
+                                             test->count - next < test_batch ? test->count - next : test_batch};
+            for (size_t i = 0; i < request.count; i++) ahead[i] = next + i;
+            simclr_dataset_prefetch(ds, &request, 1);
+        }
         const int32_t *labels = test->labels + start; /* issue 24: any test batch, no copy, no clamp */
         simclr_augment_rescale(pixels, count * image_bytes, inputs);
         /* Inference mode: batchnorm layers use their running statistics. */
@@ -181,15 +196,21 @@ int simclr_evaluate_classifier_sharded(simclr_communicator *comm, const simclr_d
         if (status == 0) status = simclr_network_forward(classifier, simclr_network_output(encoder), (int)count, err);
         simclr_network_set_training(encoder, encoder_mode);
         simclr_network_set_training(classifier, classifier_mode);
-        if (status != 0) return -1;
+        if (status != 0) {
+            free(ahead);
+            return -1;
+        }
         int correct = 0;
         float loss = simclr_softmax_cross_entropy(simclr_network_output(classifier), labels, (int)count, classes,
                                            NULL, &correct);
         loss_sum += (double)loss * (double)count;
         correct_sum += (size_t)correct;
-        if (knn && simclr_knn_monitor_classify(knn, simclr_network_output(encoder), labels, count, err) != 0)
+        if (knn && simclr_knn_monitor_classify(knn, simclr_network_output(encoder), labels, count, err) != 0) {
+            free(ahead);
             return -1;
+        }
     }
+    free(ahead);
     if (ranks > 1) {
         double sums[4] = {loss_sum, (double)correct_sum, knn ? (double)knn->correct : 0.0,
                           knn ? (double)knn->seen : 0.0};
