@@ -1,5 +1,7 @@
 #include "data/data_internal.h"
 
+#include <omp.h>
+
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -180,4 +182,10 @@ int simclr_data_read_names(simclr_dataset *ds, const char *path, const char *rea
         return simclr_error_input(err, "%s: %s lists %d class names; expected %d, one a line", reader,
                            path, found, expected);
     return 0;
+}
+
+int simclr_data_io_threads(void)
+{
+    int threads = omp_get_max_threads();
+    return threads > SIMCLR_DATA_IO_THREADS ? threads : SIMCLR_DATA_IO_THREADS;
 }

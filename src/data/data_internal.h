@@ -29,6 +29,13 @@ int simclr_folder_check_reads(const simclr_dataset *ds, simclr_error *err);
 /* A streamed folder dataset's next images, for its decoder pool (issue 25). */
 void simclr_folder_prefetch(const simclr_dataset *ds, const simclr_dataset_images *groups, int group_count);
 
+/* Threads for the open's file system work (the walk's listings and stats, the header reads):
+ * waiting on the disk more than computing, so more than the cores, to keep enough requests in
+ * flight on a cold cache: at least SIMCLR_DATA_IO_THREADS, or the OpenMP thread count when
+ * larger. The order of what they find does not depend on it. */
+enum { SIMCLR_DATA_IO_THREADS = 32 };
+int simclr_data_io_threads(void);
+
 /* Joins dir and name into out (out_size bytes); -1 with err set when it does not fit. */
 int simclr_data_join(char *out, size_t out_size, const char *dir, const char *name, simclr_error *err);
 

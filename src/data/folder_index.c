@@ -1,6 +1,8 @@
 /* A folder dataset's index: the header reads, in parallel, and the index cache's use (folder_index.h). */
 #include "data/folder_index.h"
 
+#include "data/data_internal.h"
+
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -177,7 +179,8 @@ int simclr_folder_read_headers(simclr_dataset *ds, folder_index *index, const fo
         const simclr_index_cache *old = cache->loaded ? &cache->old : NULL;
         int64_t now_ns = cache->now_ns;
         size_t cached = 0;
-#pragma omp parallel for schedule(dynamic, 16) reduction(+ : cached) if (count > 16)
+        int io_threads = simclr_data_io_threads();
+#pragma omp parallel for schedule(dynamic, 16) reduction(+ : cached) if (count > 16) num_threads(io_threads)
         for (size_t i = 0; i < count; i++) {
             const char *path = files->items[i];
             simclr_index_facts *facts = &files->facts[i];

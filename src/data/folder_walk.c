@@ -1,6 +1,8 @@
 /* The parallel, level by level directory walk of a folder dataset's open (folder_walk.h). */
 #include "data/folder_walk.h"
 
+#include "data/data_internal.h"
+
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -217,11 +219,12 @@ int simclr_folder_walk_run(folder_walk *walk, simclr_error *err)
 {
     _Static_assert(FOLDER_WALK_MAX_DEPTH == 16, "the depth message names 16");
     size_t begin = 0, end = walk->count;
+    int io_threads = simclr_data_io_threads(); /* listings and stats wait on the disk */
     while (begin < end) {
         /* 1. The level's directories, listed in parallel. */
         int out_of_memory = 0;
         /* (A thread team only where there is work for one: small regions cost more than they give.) */
-#pragma omp parallel for schedule(dynamic, 1) if (end - begin > 1)
+#pragma omp parallel for schedule(dynamic, 1) if (end - begin > 1) num_threads(io_threads)
         for (size_t n = begin; n < end; n++) {
             folder_walk_node *node = &walk->nodes[n];
             if (node->error) continue; /* too deep, or a loop: not listed */
@@ -241,7 +244,7 @@ int simclr_folder_walk_run(folder_walk *walk, simclr_error *err)
             for (size_t at = 0; at < walk->nodes[n].count; at += WALK_CHUNK)
                 tasks[t++] = (stat_task){n, at, at + WALK_CHUNK < walk->nodes[n].count ? at + WALK_CHUNK
                                                                                       : walk->nodes[n].count};
-#pragma omp parallel for schedule(dynamic, 1) if (task_count > 1)
+#pragma omp parallel for schedule(dynamic, 1) if (task_count > 1) num_threads(io_threads)
         for (size_t i = 0; i < task_count; i++)
             stat_entries(&walk->nodes[tasks[i].node], tasks[i].begin, tasks[i].end);
         free(tasks);
