@@ -177,6 +177,11 @@ def supports_hash_crops(simclr):
     return "--hash-crops" in result.stdout
 
 
+def supports_match(simclr):
+    result = subprocess.run([simclr, "dedup", "--help"], capture_output=True, text=True)
+    return "--match-threshold" in result.stdout
+
+
 def dhash(path):
     grey = np.asarray(Image.open(path).convert("L").resize((9, 8), Image.LANCZOS), dtype=np.int16)
     bits = (grey[:, 1:] > grey[:, :-1]).flatten()
@@ -215,8 +220,16 @@ HASH_RADII = (2, 3, 4, 5, 6, 7, 8, 10)
 HASH_REGIONS = (("none", "5"), ("0.9", "5"), ("0.9", "9"), ("0.8", "5"), ("0.9,0.8", "5"), ("0.9,0.8", "9"))
 
 
-def region_options(crops, positions):
-    return [] if crops is None else ["--hash-crops", crops, "--hash-crop-positions", positions]
+# --match-threshold (the pairs the hashes find checked by aligning thumbnails), with these regions
+# and radii: the check lets the hashes cast a wider net.
+MATCH_THRESHOLDS = (0.8, 0.85, 0.9, 0.93, 0.95, 0.97)
+MATCH_REGIONS = (("0.9", "5"), ("0.9", "9"))
+MATCH_RADII = (4, 5, 6, 7, 8, 10)
+
+
+def region_options(crops, positions, match=None):
+    options = [] if crops is None else ["--hash-crops", crops, "--hash-crop-positions", positions]
+    return options + ([] if match is None else ["--match-threshold", str(match)])
 
 
 def region_count(radius, crops, positions):
@@ -228,12 +241,13 @@ def region_count(radius, crops, positions):
     return 1 + len(crops.split(",")) * int(positions)
 
 
-def describe(threshold, radius, crops, positions):
+def describe(threshold, radius, crops, positions, match=None):
     features = "features >= %s" % threshold if threshold is not None else "no features"
     if radius is None:
         return features
     regions = "whole image" if crops in (None, "none") else "crops %s x %s" % (crops, positions)
-    return "%s + hash <= %d (%s)" % (features, radius, regions)
+    checked = "" if match is None else ", aligned >= %s" % match
+    return "%s + hash <= %d (%s%s)" % (features, radius, regions, checked)
 
 
 def score_line(label, precision, recall, kinds, predicted):
@@ -251,6 +265,7 @@ def part_dedup(args):
     sets = {"calibration (train)": (calibration_sources, os.path.join(args.work, "dup_calibration"), 1),
             "evaluation (test)": (test, os.path.join(args.work, "dup_evaluation"), 2)}
     regions = HASH_REGIONS if supports_hash_crops(args.simclr) else ((None, None),)
+    matches = supports_match(args.simclr)
     header = ("| setting | pairs found | precision | recall | " + " | ".join("recall %s" % k for k in VARIANTS) +
               " |\n|---|---|---|---|" + "---|" * len(VARIANTS))
     print("\n(crop: %s; %s)" % (args.crop, "the binary has --hash-crops" if len(regions) > 1 else
@@ -270,16 +285,23 @@ def part_dedup(args):
         hashes = {}
         for crops, positions in regions:
             for radius in HASH_RADII:
-                hashes[(crops, positions, radius)] = dedup_groups(
+                hashes[(crops, positions, radius, None)] = dedup_groups(
                     args, folder, ["--threshold", "1", "--hash-radius", str(radius)] + region_options(crops, positions))
+        if matches:
+            for crops, positions in MATCH_REGIONS:
+                for radius in MATCH_RADII:
+                    for match in MATCH_THRESHOLDS:
+                        hashes[(crops, positions, radius, match)] = dedup_groups(
+                            args, folder, ["--threshold", "1", "--hash-radius", str(radius)] +
+                            region_options(crops, positions, match))
         rows = []
         for t in THRESHOLDS:
-            rows.append(((t, None, None, None), features[t]))
-        for (crops, positions, radius), groups in hashes.items():
-            rows.append(((None, radius, crops, positions), groups))
+            rows.append(((t, None, None, None, None), features[t]))
+        for (crops, positions, radius, match), groups in hashes.items():
+            rows.append(((None, radius, crops, positions, match), groups))
             for t in THRESHOLDS:
                 if t >= 0.98:  # below, the features alone already join most of the set
-                    rows.append(((t, radius, crops, positions), union_groups(features[t], groups)))
+                    rows.append(((t, radius, crops, positions, match), union_groups(features[t], groups)))
         scored = [(setting, pair_scores(groups, family)) for setting, groups in rows]
         print(header)
         print(score_line("**simclr dedup, its defaults** (%.1f s: %s)" % (default_seconds, default_line.strip()),
@@ -293,13 +315,13 @@ def part_dedup(args):
             if eligible:
                 best = max(e[0] for e in eligible)
                 close = [e for e in eligible if e[0] >= best - 0.005]
-                chosen = min(close, key=lambda e: (region_count(*e[2][1:]), -e[0], -e[1]))[2]
+                chosen = min(close, key=lambda e: (region_count(*e[2][1:4]), -e[0], -e[1]))[2]
                 print("\nchosen on this set (the highest recall with precision >= 0.95, %.3f; within 0.005 of it, "
                       "the fewest regions hashed): %s" % (best, describe(*chosen)))
         if chosen is not None:
-            t, radius, crops, positions = chosen
+            t, radius, crops, positions, match = chosen
             options = ["--threshold", str(t if t is not None else 1), "--hash-radius",
-                       str(radius if radius is not None else -1)] + region_options(crops, positions)
+                       str(radius if radius is not None else -1)] + region_options(crops, positions, match)
             groups, seconds, line = dedup_groups(args, folder, options, timed=True)
             print("\nthe command at the chosen setting (%s): %.1f s, %s" % (" ".join(options), seconds, line.strip()))
             print(header.split("\n")[0] + "\n" + header.split("\n")[1])

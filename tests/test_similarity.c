@@ -700,6 +700,88 @@ static void test_region_hash_groups_against_all_pairs(void **state)
     assert_int_equal(pair_groups, 1);
 }
 
+/* The checked join: a check that accepts every pair gives the unchecked groups, one that accepts
+ * none joins nothing more than the groups given, each pair is checked once, and pairs already in
+ * one group are not checked. */
+typedef struct pair_log {
+    size_t calls;
+    size_t seen[64][2];
+    int accept_mod; /* accept a pair when (a + b) % accept_mod == 0; 1: all */
+} pair_log;
+
+static int logged_check(void *context, size_t a, size_t b)
+{
+    pair_log *log = context;
+    size_t at;
+#pragma omp atomic capture
+    at = log->calls++;
+    if (at < 64) {
+        log->seen[at][0] = a;
+        log->seen[at][1] = b;
+    }
+    return log->accept_mod > 0 && (a + b) % (size_t)log->accept_mod == 0;
+}
+
+static void test_region_hash_groups_checked(void **state)
+{
+    (void)state;
+    enum { COUNT = 8 };
+    /* Rows 0-3 one hash (near each other), 4-5 another, 6 and 7 alone; two hashes per row. */
+    const uint64_t a = 0x0123456789ABCDEFULL, b = 0xFEDCBA9876543210ULL;
+    uint64_t hashes[COUNT * 2] = {a, a ^ 1, a ^ 2, a, a ^ 4, a, a ^ 8, a, b, b, b ^ 3, b,
+                                  0x5555555555555555ULL, 0, 0xAAAAAAAAAAAAAAAAULL, 0};
+    simclr_error err = {0};
+    int64_t plain[COUNT], group[COUNT];
+    size_t plain_count = COUNT, group_count = COUNT, checked = 0;
+    for (int i = 0; i < COUNT; i++) plain[i] = group[i] = i;
+    assert_int_equal(simclr_similarity_join_region_hash_groups(hashes, COUNT, 2, 4, plain, &plain_count, &err), 0);
+    assert_int_equal(plain_count, 4);
+    pair_log log = {.accept_mod = 1};
+    assert_int_equal(simclr_similarity_join_region_hash_groups_checked(hashes, COUNT, 2, 4, logged_check, &log, group,
+                                                                       &group_count, &checked, &err),
+                     0);
+    assert_int_equal(group_count, plain_count);
+    assert_memory_equal(group, plain, sizeof group);
+    /* The candidate pairs: the 6 of rows 0-3 and the 1 of rows 4-5, each once, a < b. */
+    assert_int_equal(checked, 7);
+    assert_int_equal(log.calls, 7);
+    for (size_t p = 0; p < log.calls; p++) {
+        assert_true(log.seen[p][0] < log.seen[p][1]);
+        for (size_t q = 0; q < p; q++)
+            assert_false(log.seen[p][0] == log.seen[q][0] && log.seen[p][1] == log.seen[q][1]);
+    }
+    /* Accepting none: every row its own group, still. */
+    pair_log none = {.accept_mod = 0};
+    for (int i = 0; i < COUNT; i++) group[i] = i;
+    group_count = COUNT;
+    assert_int_equal(simclr_similarity_join_region_hash_groups_checked(hashes, COUNT, 2, 4, logged_check, &none, group,
+                                                                       &group_count, &checked, &err),
+                     0);
+    assert_int_equal(group_count, COUNT);
+    for (int i = 0; i < COUNT; i++) assert_int_equal(group[i], i);
+    /* Accepting the pairs with an even sum: 0-2 and 1-3 (rows 4-5: 9, odd), two groups of two. */
+    pair_log even = {.accept_mod = 2};
+    group_count = COUNT;
+    for (int i = 0; i < COUNT; i++) group[i] = i;
+    assert_int_equal(simclr_similarity_join_region_hash_groups_checked(hashes, COUNT, 2, 4, logged_check, &even, group,
+                                                                       &group_count, &checked, &err),
+                     0);
+    assert_int_equal(group_count, 6);
+    assert_int_equal(group[0], group[2]);
+    assert_int_equal(group[1], group[3]);
+    assert_true(group[0] != group[1]);
+    assert_true(group[4] != group[5]);
+    /* Rows already in one group (by their features) are not checked: rows 0-3 given as one group. */
+    int64_t given[COUNT] = {0, 0, 0, 0, 1, 2, 3, 4};
+    size_t given_count = 5;
+    pair_log counted = {.accept_mod = 1};
+    assert_int_equal(simclr_similarity_join_region_hash_groups_checked(hashes, COUNT, 2, 4, logged_check, &counted,
+                                                                       given, &given_count, &checked, &err),
+                     0);
+    assert_int_equal(checked, 1); /* 4-5 alone */
+    assert_int_equal(given_count, 4);
+}
+
 static void test_region_hash_bad_inputs(void **state)
 {
     (void)state;
@@ -784,6 +866,7 @@ int main(void)
         cmocka_unit_test(test_region_hashes),
         cmocka_unit_test(test_region_hash_groups_find_crops),
         cmocka_unit_test(test_region_hash_groups_against_all_pairs),
+        cmocka_unit_test(test_region_hash_groups_checked),
         cmocka_unit_test(test_region_hash_bad_inputs),
         cmocka_unit_test(test_bad_inputs),
     };

@@ -98,6 +98,19 @@ int simclr_similarity_groups(const float *rows, size_t count, int dim, float thr
 int simclr_similarity_join_region_hash_groups(const uint64_t *hashes, size_t count, int hashes_per_image, int radius,
                                               int64_t *group, size_t *group_count, simclr_error *err);
 
+/* A check of a candidate pair of rows (a < b) before they are joined: nonzero to join them. Called
+ * from several threads at once. */
+typedef int (*simclr_similarity_pair_check)(void *context, size_t a, size_t b);
+
+/* The same, but every pair the hashes find whose rows are not in one group already is checked
+ * first (check(context, a, b), each pair once, in parallel), and only the pairs it accepts are
+ * joined (`simclr dedup --match-threshold`: the hashes propose, the thumbnails' alignment decides).
+ * *checked (may be NULL) receives how many pairs were checked. check NULL: as above. */
+int simclr_similarity_join_region_hash_groups_checked(const uint64_t *hashes, size_t count, int hashes_per_image,
+                                                      int radius, simclr_similarity_pair_check check, void *context,
+                                                      int64_t *group, size_t *group_count, size_t *checked,
+                                                      simclr_error *err);
+
 /* The same for one hash per row and, optionally, the hash of its mirrored image (mirrored, may be
  * NULL): rows i and j are joined when hashes[i] is within radius bits of hashes[j] or mirrored[j],
  * or hashes[j] of mirrored[i]. */

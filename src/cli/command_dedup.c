@@ -18,6 +18,7 @@
 #include "simclr/atomic_file.h"
 #include "simclr/image_hash.h"
 #include "simclr/image_io.h"
+#include "simclr/image_match.h"
 #include "simclr/similarity.h"
 
 /* The defaults: see "Choosing --threshold, --hash-radius and --hash-crops" in the README (a tiny
@@ -27,6 +28,7 @@
 #define DEDUP_DEFAULT_HASH_RADIUS 4
 #define DEDUP_DEFAULT_HASH_CROPS "0.9"
 #define DEDUP_DEFAULT_HASH_POSITIONS "9"
+#define DEDUP_DEFAULT_MATCH_THRESHOLD 0.0
 #define DEDUP_MAX_HASH_CROPS 4
 #define DEDUP_SHEET_COLUMNS 8
 
@@ -242,9 +244,10 @@ static int parse_hash_regions(const char *crops, const char *positions, simclr_h
  * region as it is and mirrored), from the image fitted to the model's input as the model saw it;
  * decoded in parallel. A file that cannot be read again (it changed since it was embedded) hashes
  * as 0 and its regions as all ones, as before regions: it can join a flat image (hash 0) or a
- * left-to-right ramp (all ones), nothing else. */
+ * left-to-right ramp (all ones), nothing else. thumbnails (may be NULL): each image's
+ * simclr_image_match_thumbnail. */
 static int hash_images(const image_list *list, const simclr_feature_extractor *fx, const simclr_hash_region *regions,
-                       int region_count, uint64_t *hashes, simclr_error *err)
+                       int region_count, uint64_t *hashes, uint8_t *thumbnails, simclr_error *err)
 {
     const simclr_tensor_shape *input = &fx->info.model.input;
     size_t image_bytes = (size_t)input->height * (size_t)input->width * (size_t)input->channels;
@@ -269,11 +272,29 @@ static int hash_images(const image_list *list, const simclr_feature_extractor *f
                 row[0] = 0;
                 for (int r = 1; r < 2 * region_count; r++) row[r] = ~(uint64_t)0;
             }
+            /* With --match-threshold: the thumbnail the pairs are checked on (flat when the file
+             * could not be read again: it matches nothing). */
+            if (thumbnails)
+                simclr_image_match_thumbnail(hashed ? pixels : NULL, input->height, input->width, input->channels,
+                                             thumbnails + i * SIMCLR_MATCH_THUMBNAIL_BYTES);
             simclr_error_clear(&local);
         }
         free(pixels);
     }
     return failed ? simclr_error_set(err, SIMCLR_ERROR_KIND_RESOURCE, "out of memory (image hashes)") : 0;
+}
+
+/* --match-threshold's check of a pair the hashes found: the thumbnails' best alignment. */
+typedef struct match_check {
+    const uint8_t *thumbnails;
+    double threshold;
+} match_check;
+
+static int thumbnails_match(void *context, size_t a, size_t b)
+{
+    const match_check *check = context;
+    return simclr_image_match(check->thumbnails + a * SIMCLR_MATCH_THUMBNAIL_BYTES,
+                              check->thumbnails + b * SIMCLR_MATCH_THUMBNAIL_BYTES) >= check->threshold;
 }
 
 int command_dedup(int argc, char **argv)
@@ -283,6 +304,7 @@ int command_dedup(int argc, char **argv)
     const char *in = NULL, *out = NULL, *sheet = NULL;
     double threshold = DEDUP_DEFAULT_THRESHOLD;
     long long hash_radius = DEDUP_DEFAULT_HASH_RADIUS;
+    double match_threshold = DEDUP_DEFAULT_MATCH_THRESHOLD;
     const char *hash_crops = DEDUP_DEFAULT_HASH_CROPS, *hash_positions = DEDUP_DEFAULT_HASH_POSITIONS;
     option_spec specs[CLI_MAX_SPECS];
     size_t spec_count = 0;
@@ -310,6 +332,12 @@ int command_dedup(int argc, char **argv)
     specs[spec_count++] = (option_spec){"hash-crop-positions", OPTION_TYPE_CHOICE, &hash_positions, 0, 0, "5|9",
                                         "N", "where the --hash-crops regions lie: 5 (centre and corners) or 9 (3 x 3)",
                                         DEDUP_DEFAULT_HASH_POSITIONS};
+    specs[spec_count++] = (option_spec){"match-threshold", OPTION_TYPE_FLOAT, &match_threshold, 0.0, 1.0, NULL, "M",
+                                        "join a pair the hashes find only when the two images still correlate at M "
+                                        "or more once aligned: the whole of one against regions of the other (1 to "
+                                        "0.85 of its side, 5 x 5 places, mirrored or not), 12 x 12 cells of a 32 x "
+                                        "32 luma thumbnail (image_match.h); 0: join every pair the hashes find",
+                                        "0"};
     specs[spec_count++] = (option_spec){"sheet", OPTION_TYPE_STRING, &sheet, 0, 0, NULL, "FILE.png",
                                         "also draw each group, file names under the thumbnails", NULL};
     option_parser parser = {.command = "dedup",
@@ -330,6 +358,7 @@ int command_dedup(int argc, char **argv)
     size_t *content = NULL, *content_file = NULL, *row_of_file = NULL, *copies = NULL;
     int64_t *group = NULL, *center = NULL;
     uint64_t *hashes = NULL;
+    uint8_t *thumbnails = NULL;
     float *rows = NULL;
     dedup_result result = {0};
     sheet_plan plan = {0};
@@ -396,12 +425,21 @@ int command_dedup(int argc, char **argv)
                                  &err) != 0)
         goto fail;
     double image_hash_seconds = 0.0;
+    size_t checked_pairs = 0;
     if (hash_radius >= 0) {
         double hash_start = simclr_progress_now();
         hashes = simclr_checked_calloc(contents.count * 2 * (size_t)region_count, sizeof *hashes, "image hashes", &err);
-        if (!hashes || hash_images(&contents, &options.fx, regions, region_count, hashes, &err) != 0 ||
-            simclr_similarity_join_region_hash_groups(hashes, contents.count, 2 * region_count, (int)hash_radius,
-                                                      group, &group_count, &err) != 0)
+        if (!hashes) goto fail;
+        if (match_threshold > 0.0) {
+            thumbnails = simclr_checked_calloc(contents.count, SIMCLR_MATCH_THUMBNAIL_BYTES, "image thumbnails", &err);
+            if (!thumbnails) goto fail;
+        }
+        match_check check = {thumbnails, match_threshold};
+        if (hash_images(&contents, &options.fx, regions, region_count, hashes, thumbnails, &err) != 0 ||
+            simclr_similarity_join_region_hash_groups_checked(hashes, contents.count, 2 * region_count,
+                                                              (int)hash_radius, thumbnails ? thumbnails_match : NULL,
+                                                              &check, group, &group_count, &checked_pairs,
+                                                              &err) != 0)
             goto fail;
         image_hash_seconds = simclr_progress_now() - hash_start;
     }
@@ -434,6 +472,10 @@ int command_dedup(int argc, char **argv)
     else
         printf("groups    %zu of two or more images, %zu images in all (cosine similarity >= %g, %.2f s)\n",
                result.groups, result.images, threshold, group_seconds);
+    if (thumbnails)
+        printf("checked   %zu pairs the hashes found, each joined only when the images correlate at %g or more "
+               "once aligned (--match-threshold)\n",
+               checked_pairs, match_threshold);
     printf("wrote     %s\n", out);
     if (sheet) {
         size_t shown = 0;
@@ -458,6 +500,7 @@ done:
     free(rows);
     free(group);
     free(hashes);
+    free(thumbnails);
     free(center);
     free(copies);
     free(row_of_file);

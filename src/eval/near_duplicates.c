@@ -36,6 +36,39 @@ static void join(size_t *parent, size_t *size, size_t a, size_t b)
     size[a] += size[b];
 }
 
+/* Where the hash join's pairs of rows go: joined at once (pairs NULL), or, when they are to be
+ * checked first, collected (a < b) for simclr_similarity_join_region_hash_groups_checked. */
+typedef struct pair_sink {
+    size_t *parent, *size;
+    const int64_t *group;
+    size_t (*pairs)[2];
+    size_t count, capacity;
+    int out_of_memory;
+} pair_sink;
+
+static void sink_pair(pair_sink *sink, size_t a, size_t b)
+{
+    if (!sink->pairs) {
+        join(sink->parent, sink->size, (size_t)sink->group[a], (size_t)sink->group[b]);
+        return;
+    }
+    /* Already one group (joined by the features): nothing to check. */
+    if (find_root(sink->parent, (size_t)sink->group[a]) == find_root(sink->parent, (size_t)sink->group[b])) return;
+    if (sink->count == sink->capacity) {
+        size_t capacity = sink->capacity * 2;
+        size_t(*grown)[2] = realloc(sink->pairs, capacity * sizeof *grown);
+        if (!grown) {
+            sink->out_of_memory = 1;
+            return;
+        }
+        sink->pairs = grown;
+        sink->capacity = capacity;
+    }
+    sink->pairs[sink->count][0] = a < b ? a : b;
+    sink->pairs[sink->count][1] = a < b ? b : a;
+    sink->count++;
+}
+
 int simclr_similarity_groups(const float *rows, size_t count, int dim, float threshold, int64_t *group,
                              size_t *group_count, simclr_error *err)
 {
@@ -110,8 +143,8 @@ static int probe_masks(int bits, uint16_t *masks)
 /* Joins (in parent/size, over groups) the rows of every query i = hashes[i * per] and reference
  * hashes[j * per + k] of another row j within radius bits, found through the 4 block tables. Each
  * table files the references' hashes and rows by key, so that a probe reads one run of memory. */
-static int join_indexed(const uint64_t *hashes, size_t count, int per, int radius, const int64_t *group,
-                        size_t *parent, size_t *size, simclr_error *err)
+static int join_indexed(const uint64_t *hashes, size_t count, int per, int radius, pair_sink *sink,
+                        simclr_error *err)
 {
     size_t references = count * (size_t)per;
     if (count < 2) return 0;
@@ -146,7 +179,7 @@ static int join_indexed(const uint64_t *hashes, size_t count, int per, int radiu
                 unsigned probe = key ^ masks[m];
                 for (size_t f = start[probe]; f < start[probe + 1]; f++)
                     if (simclr_hash_distance(query, filed_hash[f]) <= radius && filed_row[f] != i)
-                        join(parent, size, (size_t)group[i], (size_t)group[filed_row[f]]);
+                        sink_pair(sink, i, filed_row[f]);
             }
         }
     }
@@ -158,8 +191,7 @@ static int join_indexed(const uint64_t *hashes, size_t count, int per, int radiu
 }
 
 /* The same pairs, every pair of rows compared both ways (count^2 * per popcounts). */
-static void join_all_pairs(const uint64_t *hashes, size_t count, int per, int radius, const int64_t *group,
-                           size_t *parent, size_t *size)
+static void join_all_pairs(const uint64_t *hashes, size_t count, int per, int radius, pair_sink *sink)
 {
     for (size_t i = 0; i < count; i++) {
         const uint64_t *a = hashes + i * (size_t)per;
@@ -168,14 +200,23 @@ static void join_all_pairs(const uint64_t *hashes, size_t count, int per, int ra
             int near = 0;
             for (int k = 0; k < per && !near; k++)
                 near = simclr_hash_distance(a[0], b[k]) <= radius || simclr_hash_distance(b[0], a[k]) <= radius;
-            if (near) join(parent, size, (size_t)group[i], (size_t)group[j]);
+            if (near) sink_pair(sink, i, j);
         }
     }
 }
 
-int simclr_similarity_join_region_hash_groups(const uint64_t *hashes, size_t count, int hashes_per_image, int radius,
-                                              int64_t *group, size_t *group_count, simclr_error *err)
+static int compare_pairs(const void *a, const void *b)
 {
+    const size_t *x = a, *y = b;
+    return x[0] != y[0] ? (x[0] < y[0] ? -1 : 1) : x[1] != y[1] ? (x[1] < y[1] ? -1 : 1) : 0;
+}
+
+int simclr_similarity_join_region_hash_groups_checked(const uint64_t *hashes, size_t count, int hashes_per_image,
+                                                      int radius, simclr_similarity_pair_check check, void *context,
+                                                      int64_t *group, size_t *group_count, size_t *checked,
+                                                      simclr_error *err)
+{
+    if (checked) *checked = 0;
     if (radius < 0 || radius > 64)
         return simclr_error_input(err, "hash groups: radius %d, expected 0..64 bits", radius);
     if (hashes_per_image < 1)
@@ -190,36 +231,71 @@ int simclr_similarity_join_region_hash_groups(const uint64_t *hashes, size_t cou
         if (group[i] < 0 || (size_t)group[i] >= groups)
             return simclr_error_input(err, "hash groups: row %zu is in group %lld, expected 0..%zu", i,
                                       (long long)group[i], groups ? groups - 1 : 0);
-    size_t *parent = simclr_checked_calloc(groups ? groups : 1, sizeof(size_t), "hash groups", err);
-    size_t *size = parent ? simclr_checked_calloc(groups ? groups : 1, sizeof(size_t), "hash groups", err) : NULL;
-    if (!size) {
-        free(parent);
-        return -1;
+    pair_sink sink = {.group = group};
+    sink.parent = simclr_checked_calloc(groups ? groups : 1, sizeof(size_t), "hash groups", err);
+    sink.size = sink.parent ? simclr_checked_calloc(groups ? groups : 1, sizeof(size_t), "hash groups", err) : NULL;
+    if (sink.size && check) {
+        sink.capacity = 1024;
+        sink.pairs = malloc(sink.capacity * sizeof *sink.pairs);
+        if (!sink.pairs) simclr_error_set(err, SIMCLR_ERROR_KIND_RESOURCE, "out of memory (hash pairs)");
     }
+    int status = -1;
+    unsigned char *keep = NULL;
+    if (!sink.size || (check && !sink.pairs)) goto done;
     for (size_t g = 0; g < groups; g++) {
-        parent[g] = g;
-        size[g] = 1;
+        sink.parent[g] = g;
+        sink.size[g] = 1;
     }
     if (radius / HASH_BLOCKS <= HASH_INDEX_MAX_PROBE_BITS) {
-        if (join_indexed(hashes, count, hashes_per_image, radius, group, parent, size, err) != 0) {
-            free(parent);
-            free(size);
-            return -1;
-        }
+        if (join_indexed(hashes, count, hashes_per_image, radius, &sink, err) != 0) goto done;
     } else {
-        join_all_pairs(hashes, count, hashes_per_image, radius, group, parent, size);
+        join_all_pairs(hashes, count, hashes_per_image, radius, &sink);
+    }
+    if (sink.out_of_memory) {
+        simclr_error_set(err, SIMCLR_ERROR_KIND_RESOURCE, "out of memory (%zu hash pairs to check)", sink.count);
+        goto done;
+    }
+    if (check && sink.count > 0) {
+        /* Each pair once (the tables find a pair once per block and hash that is near), checked in
+         * parallel, then joined in order: the groups do not depend on the threads. */
+        qsort(sink.pairs, sink.count, sizeof *sink.pairs, compare_pairs);
+        size_t unique = 1;
+        for (size_t p = 1; p < sink.count; p++)
+            if (compare_pairs(sink.pairs[p], sink.pairs[unique - 1]) != 0) {
+                sink.pairs[unique][0] = sink.pairs[p][0];
+                sink.pairs[unique][1] = sink.pairs[p][1];
+                unique++;
+            }
+        keep = simclr_checked_calloc(unique, 1, "hash pairs", err);
+        if (!keep) goto done;
+#pragma omp parallel for schedule(dynamic, 64)
+        for (size_t p = 0; p < unique; p++) keep[p] = check(context, sink.pairs[p][0], sink.pairs[p][1]) != 0;
+        for (size_t p = 0; p < unique; p++)
+            if (keep[p]) join(sink.parent, sink.size, (size_t)group[sink.pairs[p][0]], (size_t)group[sink.pairs[p][1]]);
+        if (checked) *checked = unique;
     }
     size_t renumbered = 0;
-    for (size_t g = 0; g < groups; g++) size[g] = SIZE_MAX;
+    for (size_t g = 0; g < groups; g++) sink.size[g] = SIZE_MAX;
     for (size_t i = 0; i < count; i++) {
-        size_t root = find_root(parent, (size_t)group[i]);
-        if (size[root] == SIZE_MAX) size[root] = renumbered++;
-        group[i] = (int64_t)size[root];
+        size_t root = find_root(sink.parent, (size_t)group[i]);
+        if (sink.size[root] == SIZE_MAX) sink.size[root] = renumbered++;
+        group[i] = (int64_t)sink.size[root];
     }
     *group_count = renumbered;
-    free(parent);
-    free(size);
-    return 0;
+    status = 0;
+done:
+    free(keep);
+    free(sink.pairs);
+    free(sink.parent);
+    free(sink.size);
+    return status;
+}
+
+int simclr_similarity_join_region_hash_groups(const uint64_t *hashes, size_t count, int hashes_per_image, int radius,
+                                              int64_t *group, size_t *group_count, simclr_error *err)
+{
+    return simclr_similarity_join_region_hash_groups_checked(hashes, count, hashes_per_image, radius, NULL, NULL,
+                                                             group, group_count, NULL, err);
 }
 
 int simclr_similarity_join_hash_groups(const uint64_t *hashes, const uint64_t *mirrored, size_t count, int radius,

@@ -1,8 +1,11 @@
 /* The 64-bit difference hash of an image or of regions of it (image_hash.h): luma, 9 x 8 cell
  * means over real-valued cell borders (each pixel weighted by its part inside the cell, from a
- * summed-area table of the image's luma: one pass over the pixels, then 90 look-ups a region),
+ * summed-area table of the image's luma, luma_cells.h: one pass over the pixels, then 90 look-ups a
+ * region),
  * left < right; and the layout of the regions dedup hashes. */
 #include "simclr/image_hash.h"
+
+#include "io/luma_cells.h"
 
 #include <math.h>
 #include <stddef.h>
@@ -13,56 +16,9 @@
  * whatever the rounding. */
 #define HASH_EQUAL_MEANS 1e-6
 
-/* sums ((height + 1) x (width + 1)): sums[y][x] = the luma of the pixels above row y and left of
- * column x (a summed-area table). */
-static void luma_sums(const uint8_t *pixels, int height, int width, int channels, double *sums)
-{
-    size_t stride = (size_t)width + 1;
-    for (int x = 0; x <= width; x++) sums[x] = 0.0;
-    for (int y = 0; y < height; y++) {
-        const uint8_t *p = pixels + (size_t)y * (size_t)width * (size_t)channels;
-        double *above = sums + (size_t)y * stride, *row = above + stride, line = 0.0;
-        row[0] = 0.0;
-        for (int x = 0; x < width; x++, p += channels) {
-            line += channels == 1 ? p[0] : 0.299 * p[0] + 0.587 * p[1] + 0.114 * p[2];
-            row[x + 1] = above[x + 1] + line;
-        }
-    }
-}
-
-/* The luma of the image over [0, x) x [0, y) (pixels, real): the pixels are constant on their
- * squares, so this integral is bilinear between the table's corners and interpolating is exact. */
-static double luma_integral(const double *sums, int height, int width, double x, double y)
-{
-    int column = (int)floor(x), row = (int)floor(y);
-    column = column < 0 ? 0 : column > width - 1 ? width - 1 : column;
-    row = row < 0 ? 0 : row > height - 1 ? height - 1 : row;
-    double fx = x - column, fy = y - row;
-    size_t stride = (size_t)width + 1;
-    const double *top = sums + (size_t)row * stride + column, *bottom = top + stride;
-    return (1.0 - fy) * ((1.0 - fx) * top[0] + fx * top[1]) + fy * ((1.0 - fx) * bottom[0] + fx * bottom[1]);
-}
-
-/* cell (8, 9): the mean luma of the 9 x 8 cells of the rectangle [x0, x0 + w) x [y0, y0 + h)
- * (pixels, real, inside the image), a pixel counted by the area of it inside the cell. */
-static void cell_means(const double *sums, int height, int width, double x0, double y0, double w, double h,
-                       double cell[8][9])
-{
-    double corner[9][10]; /* the integral at every cell corner */
-    for (int row = 0; row <= 8; row++)
-        for (int column = 0; column <= 9; column++)
-            corner[row][column] = luma_integral(sums, height, width, x0 + w * column / 9.0, y0 + h * row / 8.0);
-    double area = (w / 9.0) * (h / 8.0);
-    for (int row = 0; row < 8; row++)
-        for (int column = 0; column < 9; column++)
-            cell[row][column] = (corner[row + 1][column + 1] - corner[row + 1][column] - corner[row][column + 1] +
-                                 corner[row][column]) /
-                                area;
-}
-
 /* Bit 8 * row + column, most significant first: a cell darker than its right neighbour; mirrored
  * reads each row of cells from the right. */
-static uint64_t hash_of_cells(double cell[8][9], int mirrored)
+static uint64_t hash_of_cells(const double cell[8][9], int mirrored)
 {
     uint64_t hash = 0;
     for (int row = 0; row < 8; row++)
@@ -145,13 +101,13 @@ int simclr_image_region_hashes(const uint8_t *pixels, int height, int width, int
     double *sums = simclr_checked_calloc(((size_t)height + 1) * ((size_t)width + 1), sizeof(double),
                                          "image hash sums", err);
     if (!sums) return -1;
-    luma_sums(pixels, height, width, channels, sums);
+    simclr_luma_sums(pixels, height, width, channels, sums);
     for (int r = 0; r < region_count; r++) {
         const simclr_hash_region *g = regions + r;
         double x0 = g->left * width, y0 = g->top * height;
         double w = fmin(g->width * width, width - x0), h = fmin(g->height * height, height - y0);
         double cell[8][9];
-        cell_means(sums, height, width, x0, y0, w, h, cell);
+        simclr_luma_cell_means(sums, height, width, x0, y0, w, h, 8, 9, &cell[0][0]);
         hashes[2 * r] = hash_of_cells(cell, 0);
         hashes[2 * r + 1] = hash_of_cells(cell, 1);
     }
