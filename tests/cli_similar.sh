@@ -181,6 +181,23 @@ expect_status 0 "dedup of a corner crop, whole-image hashes" "$simclr" dedup --m
     --out "$work/crops.csv" --threshold 1 --hash-crops none
 if [ -z "$(crop_group original_corner.png)" ]; then pass "the whole images' hashes alone miss the corner crop"; else
     fail "the whole-image hash found the corner crop (the test image no longer shows the regions' use)"; fi
+# --match-threshold: a radius wide enough to join unrelated images, each pair then checked by
+# aligning the two images' thumbnails: the crop stays with its original, the others go.
+expect_status 0 "dedup of a corner crop, a wide radius, no check" "$simclr" dedup --model "$model" --in "$work/crops" \
+    --out "$work/crops.csv" --threshold 1 --hash-radius 26
+unchecked=$(($(wc -l <"$work/crops.csv") - 1))
+if [ "$unchecked" -gt 2 ]; then pass "radius 26 alone joins unrelated images ($unchecked images grouped)"
+else fail "radius 26 joined only $unchecked images: the test no longer shows the check"; fi
+expect_status 0 "dedup of a corner crop, a wide radius checked by alignment" "$simclr" dedup --model "$model" \
+    --in "$work/crops" --out "$work/crops.csv" --threshold 1 --hash-radius 26 --match-threshold 0.9
+if [ -n "$(crop_group original.png)" ] && [ "$(crop_group original.png)" = "$(crop_group original_corner.png)" ] &&
+    [ "$(($(wc -l <"$work/crops.csv") - 1))" -eq 2 ]; then
+    pass "checked, the crop alone stays with its original"; else fail "the aligned check"; cat "$work/crops.csv"; fi
+expect_text "$work/out" "pairs the hashes found, each joined only when the images correlate at 0.9 or more" \
+    "dedup reports the checked pairs"
+expect_status 2 "dedup: --match-threshold out of range" "$simclr" dedup --model "$model" --in "$bank" \
+    --out "$work/never.csv" --match-threshold 1.5
+expect_text "$work/err" "--match-threshold" "naming the flag"
 expect_status 2 "dedup: a bad --hash-crops" "$simclr" dedup --model "$model" --in "$bank" --out "$work/never.csv" \
     --hash-crops 0.9,1.2
 expect_same "$work/err" "simclr: error: --hash-crops 0.9,1.2: expected none or fractions of the side in (0, 1), comma-separated (0.9,0.8)" \
