@@ -220,8 +220,8 @@ HASH_RADII = (2, 3, 4, 5, 6, 7, 8, 10)
 HASH_REGIONS = (("none", "5"), ("0.9", "5"), ("0.9", "9"), ("0.8", "5"), ("0.9,0.8", "5"), ("0.9,0.8", "9"))
 
 
-# --match-threshold (the pairs the hashes find checked by aligning thumbnails), with these regions
-# and radii: the check lets the hashes cast a wider net.
+# --match-threshold (the pairs the features and the hashes find checked by aligning thumbnails),
+# with these regions and radii: the check lets the hashes cast a wider net.
 MATCH_THRESHOLDS = (0.8, 0.85, 0.9, 0.93, 0.95, 0.97)
 MATCH_REGIONS = (("0.9", "5"), ("0.9", "9"))
 MATCH_RADII = (4, 5, 6, 7, 8, 10)
@@ -294,6 +294,14 @@ def part_dedup(args):
                         hashes[(crops, positions, radius, match)] = dedup_groups(
                             args, folder, ["--threshold", "1", "--hash-radius", str(radius)] +
                             region_options(crops, positions, match))
+        # With --match-threshold the features' pairs are checked too: their groups at each M.
+        checked_features = {}
+        if matches:
+            for t in THRESHOLDS:
+                if t >= 0.98:
+                    for match in MATCH_THRESHOLDS:
+                        checked_features[(t, match)] = dedup_groups(
+                            args, folder, ["--threshold", str(t), "--hash-radius", "-1", "--match-threshold", str(match)])
         rows = []
         for t in THRESHOLDS:
             rows.append(((t, None, None, None, None), features[t]))
@@ -301,7 +309,8 @@ def part_dedup(args):
             rows.append(((None, radius, crops, positions, match), groups))
             for t in THRESHOLDS:
                 if t >= 0.98:  # below, the features alone already join most of the set
-                    rows.append(((t, radius, crops, positions, match), union_groups(features[t], groups)))
+                    joined = features[t] if match is None else checked_features[(t, match)]
+                    rows.append(((t, radius, crops, positions, match), union_groups(joined, groups)))
         scored = [(setting, pair_scores(groups, family)) for setting, groups in rows]
         print(header)
         print(score_line("**simclr dedup, its defaults** (%.1f s: %s)" % (default_seconds, default_line.strip()),

@@ -193,7 +193,7 @@ expect_status 0 "dedup of a corner crop, a wide radius checked by alignment" "$s
 if [ -n "$(crop_group original.png)" ] && [ "$(crop_group original.png)" = "$(crop_group original_corner.png)" ] &&
     [ "$(($(wc -l <"$work/crops.csv") - 1))" -eq 2 ]; then
     pass "checked, the crop alone stays with its original"; else fail "the aligned check"; cat "$work/crops.csv"; fi
-expect_text "$work/out" "pairs the hashes found, each joined only when the images correlate at 0.9 or more" \
+expect_text "$work/out" "the hashes found, each joined only when the images correlate at 0.9 or more" \
     "dedup reports the checked pairs"
 expect_status 2 "dedup: --match-threshold out of range" "$simclr" dedup --model "$model" --in "$bank" \
     --out "$work/never.csv" --match-threshold 1.5

@@ -782,6 +782,35 @@ static void test_region_hash_groups_checked(void **state)
     assert_int_equal(given_count, 4);
 }
 
+/* The features' groups with a check: accepting all gives the unchecked groups, none joins
+ * nothing. */
+static void test_groups_checked(void **state)
+{
+    (void)state;
+    enum { COUNT = 6, DIM = 2 };
+    /* Rows 0, 1, 2 the same direction; 3, 4 another; 5 alone. */
+    const float rows[COUNT * DIM] = {1, 0, 1, 0, 1, 0, 0, 1, 0, 1, -1, 0};
+    simclr_error err = {0};
+    int64_t plain[COUNT], group[COUNT];
+    size_t plain_count = 0, group_count = 0, checked = 0;
+    assert_int_equal(simclr_similarity_groups(rows, COUNT, DIM, 0.99f, plain, &plain_count, &err), 0);
+    assert_int_equal(plain_count, 3);
+    pair_log all = {.accept_mod = 1};
+    assert_int_equal(simclr_similarity_groups_checked(rows, COUNT, DIM, 0.99f, logged_check, &all, group, &group_count,
+                                                      &checked, &err),
+                     0);
+    assert_int_equal(group_count, plain_count);
+    assert_memory_equal(group, plain, sizeof group);
+    /* One block: its pairs are collected before any is joined, so all four are checked. */
+    assert_int_equal(checked, 4);
+    pair_log none = {.accept_mod = 0};
+    assert_int_equal(simclr_similarity_groups_checked(rows, COUNT, DIM, 0.99f, logged_check, &none, group, &group_count,
+                                                      &checked, &err),
+                     0);
+    assert_int_equal(group_count, COUNT);
+    assert_int_equal(checked, 4); /* 0-1, 0-2, 1-2, 3-4 */
+}
+
 static void test_region_hash_bad_inputs(void **state)
 {
     (void)state;
@@ -867,6 +896,7 @@ int main(void)
         cmocka_unit_test(test_region_hash_groups_find_crops),
         cmocka_unit_test(test_region_hash_groups_against_all_pairs),
         cmocka_unit_test(test_region_hash_groups_checked),
+        cmocka_unit_test(test_groups_checked),
         cmocka_unit_test(test_region_hash_bad_inputs),
         cmocka_unit_test(test_bad_inputs),
     };

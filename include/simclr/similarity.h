@@ -85,6 +85,18 @@ int simclr_similarity_nearest_other(const float *rows, size_t count, int dim, in
 int simclr_similarity_groups(const float *rows, size_t count, int dim, float threshold, int64_t *group,
                              size_t *group_count, simclr_error *err);
 
+/* A check of a candidate pair of rows (a < b) before they are joined: nonzero to join them. Called
+ * from several threads at once. */
+typedef int (*simclr_similarity_pair_check)(void *context, size_t a, size_t b);
+
+/* The same, but each pair above the threshold is checked first (check(context, a, b): the pairs of
+ * one block of the similarity matrix at a time, in parallel, those whose rows an earlier block
+ * joined left out) and joined only when it accepts it (`simclr dedup --match-threshold`).
+ * *checked (may be NULL): how many were checked. */
+int simclr_similarity_groups_checked(const float *rows, size_t count, int dim, float threshold,
+                                     simclr_similarity_pair_check check, void *context, int64_t *group,
+                                     size_t *group_count, size_t *checked, simclr_error *err);
+
 /* Joins the groups (as simclr_similarity_groups numbers them: group[i] in 0..*group_count - 1) of
  * every two rows i and j whose perceptual hashes (image_hash.h) are near: the first hash of row i
  * (its whole image) differs in at most radius bits from any of the hashes_per_image hashes of row
@@ -97,10 +109,6 @@ int simclr_similarity_groups(const float *rows, size_t count, int dim, float thr
  * 11; from 12 bits on, every pair is compared (count^2 * hashes_per_image popcounts). */
 int simclr_similarity_join_region_hash_groups(const uint64_t *hashes, size_t count, int hashes_per_image, int radius,
                                               int64_t *group, size_t *group_count, simclr_error *err);
-
-/* A check of a candidate pair of rows (a < b) before they are joined: nonzero to join them. Called
- * from several threads at once. */
-typedef int (*simclr_similarity_pair_check)(void *context, size_t a, size_t b);
 
 /* The same, but every pair the hashes find whose rows are not in one group already is checked
  * first (check(context, a, b), each pair once, in parallel), and only the pairs it accepts are

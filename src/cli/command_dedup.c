@@ -420,13 +420,12 @@ int command_dedup(int argc, char **argv)
     size_t group_count = 0;
     group = simclr_checked_calloc(contents.count, sizeof *group, "groups", &err);
     center = group ? simclr_checked_calloc(contents.count, sizeof *center, "groups", &err) : NULL;
-    if (!center ||
-        simclr_similarity_groups(rows, contents.count, options.fx.dim, (float)threshold, group, &group_count,
-                                 &err) != 0)
-        goto fail;
+    if (!center) goto fail;
+    /* The hashes and, with --match-threshold, the thumbnails every pair is checked on, features'
+     * pairs and hashes' alike. */
     double image_hash_seconds = 0.0;
-    size_t checked_pairs = 0;
-    if (hash_radius >= 0) {
+    size_t checked_pairs = 0, checked_feature_pairs = 0;
+    if (hash_radius >= 0 || match_threshold > 0.0) {
         double hash_start = simclr_progress_now();
         hashes = simclr_checked_calloc(contents.count * 2 * (size_t)region_count, sizeof *hashes, "image hashes", &err);
         if (!hashes) goto fail;
@@ -434,15 +433,19 @@ int command_dedup(int argc, char **argv)
             thumbnails = simclr_checked_calloc(contents.count, SIMCLR_MATCH_THUMBNAIL_BYTES, "image thumbnails", &err);
             if (!thumbnails) goto fail;
         }
-        match_check check = {thumbnails, match_threshold};
-        if (hash_images(&contents, &options.fx, regions, region_count, hashes, thumbnails, &err) != 0 ||
-            simclr_similarity_join_region_hash_groups_checked(hashes, contents.count, 2 * region_count,
-                                                              (int)hash_radius, thumbnails ? thumbnails_match : NULL,
-                                                              &check, group, &group_count, &checked_pairs,
-                                                              &err) != 0)
-            goto fail;
+        if (hash_images(&contents, &options.fx, regions, region_count, hashes, thumbnails, &err) != 0) goto fail;
         image_hash_seconds = simclr_progress_now() - hash_start;
     }
+    match_check check = {thumbnails, match_threshold};
+    simclr_similarity_pair_check pair_check = thumbnails ? thumbnails_match : NULL;
+    if (simclr_similarity_groups_checked(rows, contents.count, options.fx.dim, (float)threshold, pair_check, &check,
+                                         group, &group_count, &checked_feature_pairs, &err) != 0)
+        goto fail;
+    if (hash_radius >= 0 &&
+        simclr_similarity_join_region_hash_groups_checked(hashes, contents.count, 2 * region_count, (int)hash_radius,
+                                                          pair_check, &check, group, &group_count, &checked_pairs,
+                                                          &err) != 0)
+        goto fail;
     if (
         simclr_similarity_group_centers(rows, contents.count, options.fx.dim, group, group_count, copies, center,
                                         &err) != 0 ||
@@ -473,9 +476,9 @@ int command_dedup(int argc, char **argv)
         printf("groups    %zu of two or more images, %zu images in all (cosine similarity >= %g, %.2f s)\n",
                result.groups, result.images, threshold, group_seconds);
     if (thumbnails)
-        printf("checked   %zu pairs the hashes found, each joined only when the images correlate at %g or more "
-               "once aligned (--match-threshold)\n",
-               checked_pairs, match_threshold);
+        printf("checked   %zu pairs the features found and %zu the hashes found, each joined only when the images "
+               "correlate at %g or more once aligned (--match-threshold)\n",
+               checked_feature_pairs, checked_pairs, match_threshold);
     printf("wrote     %s\n", out);
     if (sheet) {
         size_t shown = 0;

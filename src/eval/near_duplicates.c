@@ -69,18 +69,26 @@ static void sink_pair(pair_sink *sink, size_t a, size_t b)
     sink->count++;
 }
 
-int simclr_similarity_groups(const float *rows, size_t count, int dim, float threshold, int64_t *group,
-                             size_t *group_count, simclr_error *err)
+int simclr_similarity_groups_checked(const float *rows, size_t count, int dim, float threshold,
+                                     simclr_similarity_pair_check check, void *context, int64_t *group,
+                                     size_t *group_count, size_t *checked, simclr_error *err)
 {
+    if (checked) *checked = 0;
     if (count == 0 || !rows) return simclr_error_input(err, "near-duplicate groups: no rows");
     if (dim < 1) return simclr_error_input(err, "near-duplicate groups: feature width %d, expected at least 1", dim);
     size_t *parent = simclr_checked_calloc(count, sizeof(size_t), "near-duplicate groups", err);
     size_t *size = parent ? simclr_checked_calloc(count, sizeof(size_t), "near-duplicate groups", err) : NULL;
     size_t block = count < GROUPS_BLOCK ? count : GROUPS_BLOCK;
     float *similarities = size ? simclr_checked_calloc(block * block, sizeof(float), "similarity block", err) : NULL;
-    if (!similarities) {
+    /* With a check: one block's candidate pairs, checked in parallel, then joined in order. */
+    size_t(*pairs)[2] = similarities && check ? malloc(block * block * sizeof *pairs) : NULL;
+    unsigned char *keep = pairs ? malloc(block * block) : NULL;
+    if (!similarities || (check && !keep)) {
+        if (similarities) simclr_error_set(err, SIMCLR_ERROR_KIND_RESOURCE, "out of memory (similarity pairs)");
         free(parent);
         free(size);
+        free(similarities);
+        free(pairs);
         return -1;
     }
     for (size_t i = 0; i < count; i++) {
@@ -95,13 +103,28 @@ int simclr_similarity_groups(const float *rows, size_t count, int dim, float thr
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)a_rows, (int)b_rows, dim, 1.0f,
                         rows + a0 * (size_t)dim, dim, rows + b0 * (size_t)dim, dim, 0.0f, similarities,
                         (int)b_rows);
+            size_t candidates = 0;
             for (size_t i = 0; i < a_rows; i++) {
                 /* On the diagonal block only the pairs above the diagonal. */
                 size_t j_start = b0 == a0 ? i + 1 : 0;
                 const float *row = similarities + i * b_rows;
-                for (size_t j = j_start; j < b_rows; j++)
-                    if (row[j] >= threshold) join(parent, size, a0 + i, b0 + j);
+                for (size_t j = j_start; j < b_rows; j++) {
+                    if (row[j] < threshold) continue;
+                    if (!check) {
+                        join(parent, size, a0 + i, b0 + j);
+                    } else if (find_root(parent, a0 + i) != find_root(parent, b0 + j)) {
+                        pairs[candidates][0] = a0 + i;
+                        pairs[candidates][1] = b0 + j;
+                        candidates++;
+                    }
+                }
             }
+            if (candidates == 0) continue;
+#pragma omp parallel for schedule(dynamic, 64)
+            for (size_t p = 0; p < candidates; p++) keep[p] = check(context, pairs[p][0], pairs[p][1]) != 0;
+            for (size_t p = 0; p < candidates; p++)
+                if (keep[p]) join(parent, size, pairs[p][0], pairs[p][1]);
+            if (checked) *checked += candidates;
         }
     }
     /* Number the groups in the order of their first row: size[] now maps a root to its group. */
@@ -116,7 +139,15 @@ int simclr_similarity_groups(const float *rows, size_t count, int dim, float thr
     free(parent);
     free(size);
     free(similarities);
+    free(pairs);
+    free(keep);
     return 0;
+}
+
+int simclr_similarity_groups(const float *rows, size_t count, int dim, float threshold, int64_t *group,
+                             size_t *group_count, simclr_error *err)
+{
+    return simclr_similarity_groups_checked(rows, count, dim, threshold, NULL, NULL, group, group_count, NULL, err);
 }
 
 /* Multi-index hashing (Norouzi, Punjani and Fleet 2012) over 4 blocks of 16 bits: when two hashes
