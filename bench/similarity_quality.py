@@ -227,9 +227,12 @@ MATCH_REGIONS = (("0.9", "5"), ("0.9", "9"))
 MATCH_RADII = (4, 5, 6, 7, 8, 10)
 
 
+MATCH_OFF = []  # ["--match-threshold", "0"] when the binary has the check (its default is on)
+
+
 def region_options(crops, positions, match=None):
     options = [] if crops is None else ["--hash-crops", crops, "--hash-crop-positions", positions]
-    return options + ([] if match is None else ["--match-threshold", str(match)])
+    return options + (MATCH_OFF if match is None else ["--match-threshold", str(match)])
 
 
 def region_count(radius, crops, positions):
@@ -262,16 +265,23 @@ def part_dedup(args):
     for path in train:
         per_class.setdefault(os.path.basename(os.path.dirname(path)), []).append(path)
     calibration_sources = [p for c in sorted(per_class) for p in per_class[c][:500]]
-    sets = {"calibration (train)": (calibration_sources, os.path.join(args.work, "dup_calibration"), 1),
-            "evaluation (test)": (test, os.path.join(args.work, "dup_evaluation"), 2)}
+    confirmation_sources = [p for c in sorted(per_class) for p in per_class[c][500:1000]]
+    # The sweep on the first two; the third (other training images, other copies) is measured at
+    # the defaults and the chosen setting only: a set no choice has looked at.
+    sets = {"calibration (train)": (calibration_sources, os.path.join(args.work, "dup_calibration"), 1, True),
+            "evaluation (test)": (test, os.path.join(args.work, "dup_evaluation"), 2, True),
+            "confirmation (other train images)": (confirmation_sources, os.path.join(args.work, "dup_confirmation"),
+                                                  3, False)}
     regions = HASH_REGIONS if supports_hash_crops(args.simclr) else ((None, None),)
     matches = supports_match(args.simclr)
+    if matches:
+        MATCH_OFF[:] = ["--match-threshold", "0"]
     header = ("| setting | pairs found | precision | recall | " + " | ".join("recall %s" % k for k in VARIANTS) +
               " |\n|---|---|---|---|" + "---|" * len(VARIANTS))
     print("\n(crop: %s; %s)" % (args.crop, "the binary has --hash-crops" if len(regions) > 1 else
                                   "the binary hashes whole images only"))
     chosen = None
-    for name, (sources, folder, seed) in sets.items():
+    for name, (sources, folder, seed, sweep) in sets.items():
         family = build_duplicate_set(sources, folder, 500, seed, args.crop)
         started = time.perf_counter()
         print("\n### dedup, %s set: %d images (%d originals, 500 of them with 4 copies)\n" %
@@ -280,14 +290,18 @@ def part_dedup(args):
         # cache: the first run below embeds the set).
         dedup_groups(args, folder, ["--hash-radius", "-1"])
         default_groups, default_seconds, default_line = dedup_groups(args, folder, [], timed=True)
-        features = {t: dedup_groups(args, folder, ["--threshold", str(t), "--hash-radius", "-1"])
-                    for t in THRESHOLDS}
+        if not sweep:
+            print(header)
+            print(score_line("**simclr dedup, its defaults** (%.1f s: %s)" % (default_seconds, default_line.strip()),
+                             *pair_scores(default_groups, family)))
+        features = {t: dedup_groups(args, folder, ["--threshold", str(t), "--hash-radius", "-1"] + MATCH_OFF)
+                    for t in THRESHOLDS} if sweep else {}
         hashes = {}
-        for crops, positions in regions:
+        for crops, positions in regions if sweep else ():
             for radius in HASH_RADII:
                 hashes[(crops, positions, radius, None)] = dedup_groups(
                     args, folder, ["--threshold", "1", "--hash-radius", str(radius)] + region_options(crops, positions))
-        if matches:
+        if matches and sweep:
             for crops, positions in MATCH_REGIONS:
                 for radius in MATCH_RADII:
                     for match in MATCH_THRESHOLDS:
@@ -296,14 +310,14 @@ def part_dedup(args):
                             region_options(crops, positions, match))
         # With --match-threshold the features' pairs are checked too: their groups at each M.
         checked_features = {}
-        if matches:
+        if matches and sweep:
             for t in THRESHOLDS:
                 if t >= 0.98:
                     for match in MATCH_THRESHOLDS:
                         checked_features[(t, match)] = dedup_groups(
                             args, folder, ["--threshold", str(t), "--hash-radius", "-1", "--match-threshold", str(match)])
         rows = []
-        for t in THRESHOLDS:
+        for t in THRESHOLDS if sweep else ():
             rows.append(((t, None, None, None, None), features[t]))
         for (crops, positions, radius, match), groups in hashes.items():
             rows.append(((None, radius, crops, positions, match), groups))
@@ -312,21 +326,24 @@ def part_dedup(args):
                     joined = features[t] if match is None else checked_features[(t, match)]
                     rows.append(((t, radius, crops, positions, match), union_groups(joined, groups)))
         scored = [(setting, pair_scores(groups, family)) for setting, groups in rows]
-        print(header)
-        print(score_line("**simclr dedup, its defaults** (%.1f s: %s)" % (default_seconds, default_line.strip()),
-                         *pair_scores(default_groups, family)))
+        if sweep:
+            print(header)
+            print(score_line("**simclr dedup, its defaults** (%.1f s: %s)" % (default_seconds, default_line.strip()),
+                             *pair_scores(default_groups, family)))
         for setting, score in scored:
             print(score_line(describe(*setting), *score))
-        if chosen is None:
+        if chosen is None and sweep:
             # The highest recall with precision >= 0.95; of the settings within 0.005 of it, the one
-            # with the fewest regions hashed (the cheapest), then the highest recall.
+            # with the highest precision (precision falls as a folder grows: false pairs grow with
+            # the square of the images, true ones with the copies), then the fewest regions hashed
+            # (the cheapest), then the highest recall.
             eligible = [(score[1], score[0], setting) for setting, score in scored if score[0] >= 0.95]
             if eligible:
                 best = max(e[0] for e in eligible)
                 close = [e for e in eligible if e[0] >= best - 0.005]
-                chosen = min(close, key=lambda e: (region_count(*e[2][1:4]), -e[0], -e[1]))[2]
+                chosen = min(close, key=lambda e: (-e[1], region_count(*e[2][1:4]), -e[0]))[2]
                 print("\nchosen on this set (the highest recall with precision >= 0.95, %.3f; within 0.005 of it, "
-                      "the fewest regions hashed): %s" % (best, describe(*chosen)))
+                      "the highest precision, then the fewest regions hashed): %s" % (best, describe(*chosen)))
         if chosen is not None:
             t, radius, crops, positions, match = chosen
             options = ["--threshold", str(t if t is not None else 1), "--hash-radius",

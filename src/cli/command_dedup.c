@@ -21,14 +21,14 @@
 #include "simclr/image_match.h"
 #include "simclr/similarity.h"
 
-/* The defaults: see "Choosing --threshold, --hash-radius and --hash-crops" in the README (a tiny
+/* The defaults: see "Choosing --threshold, --hash-radius, --hash-crops and --match-threshold" in the README (a tiny
  * CIFAR-10 model's flipped, 10%-cropped at a random place, JPEG-recompressed and colour-shifted
  * copies against its distinct images, chosen on training images). */
 #define DEDUP_DEFAULT_THRESHOLD 0.99
-#define DEDUP_DEFAULT_HASH_RADIUS 4
+#define DEDUP_DEFAULT_HASH_RADIUS 10
 #define DEDUP_DEFAULT_HASH_CROPS "0.9"
 #define DEDUP_DEFAULT_HASH_POSITIONS "9"
-#define DEDUP_DEFAULT_MATCH_THRESHOLD 0.0
+#define DEDUP_DEFAULT_MATCH_THRESHOLD 0.93
 #define DEDUP_MAX_HASH_CROPS 4
 #define DEDUP_SHEET_COLUMNS 8
 
@@ -284,7 +284,7 @@ static int hash_images(const image_list *list, const simclr_feature_extractor *f
     return failed ? simclr_error_set(err, SIMCLR_ERROR_KIND_RESOURCE, "out of memory (image hashes)") : 0;
 }
 
-/* --match-threshold's check of a pair the hashes found: the thumbnails' best alignment. */
+/* --match-threshold's check of a pair the features or the hashes found: the thumbnails' best alignment. */
 typedef struct match_check {
     const uint8_t *thumbnails;
     double threshold;
@@ -323,7 +323,7 @@ int command_dedup(int argc, char **argv)
                                         "images are near-duplicates too when the difference hash (64 bits) of "
                                         "one is within R bits of the other's, or of one of its --hash-crops "
                                         "regions, as it is or mirrored; -1: features only",
-                                        "4"};
+                                        "10"};
     specs[spec_count++] = (option_spec){"hash-crops", OPTION_TYPE_STRING, &hash_crops, 0, 0, NULL, "S[,S...]",
                                         "also hash the regions of each image whose sides are these fractions of "
                                         "its own (at --hash-crop-positions places), to find cropped copies; none: "
@@ -333,11 +333,12 @@ int command_dedup(int argc, char **argv)
                                         "N", "where the --hash-crops regions lie: 5 (centre and corners) or 9 (3 x 3)",
                                         DEDUP_DEFAULT_HASH_POSITIONS};
     specs[spec_count++] = (option_spec){"match-threshold", OPTION_TYPE_FLOAT, &match_threshold, 0.0, 1.0, NULL, "M",
-                                        "join a pair the hashes find only when the two images still correlate at M "
+                                        "join a pair the features or hashes find only when the two images correlate at M "
                                         "or more once aligned: the whole of one against regions of the other (1 to "
                                         "0.85 of its side, 5 x 5 places, mirrored or not), 12 x 12 cells of a 32 x "
-                                        "32 luma thumbnail (image_match.h); 0: join every pair the hashes find",
-                                        "0"};
+                                        "32 luma thumbnail (image_match.h), the features' pairs too; 0: join every "
+                                        "pair found",
+                                        "0.93"};
     specs[spec_count++] = (option_spec){"sheet", OPTION_TYPE_STRING, &sheet, 0, 0, NULL, "FILE.png",
                                         "also draw each group, file names under the thumbnails", NULL};
     option_parser parser = {.command = "dedup",
@@ -347,7 +348,8 @@ int command_dedup(int argc, char **argv)
                                        "of images whose features have a cosine similarity of at least --threshold "
                                        "(blocked matrix products) or whose difference hashes differ in at most "
                                        "--hash-radius bits (the whole image of one against the whole image and the "
-                                       "--hash-crops regions of the other). Writes each group of two or more, its "
+                                       "--hash-crops regions of the other), each pair kept only when the two images "
+                                       "still correlate at --match-threshold once aligned. Writes each group of two or more, its "
                                        "most central image (the highest mean similarity to the others) first.",
                             .specs = specs,
                             .spec_count = spec_count};
