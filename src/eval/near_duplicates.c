@@ -171,9 +171,9 @@ static int probe_masks(int bits, uint16_t *masks)
     return count;
 }
 
-/* Joins (in parent/size, over groups) the rows of every query i = hashes[i * per] and reference
- * hashes[j * per + k] of another row j within radius bits, found through the 4 block tables. Each
- * table files the references' hashes and rows by key, so that a probe reads one run of memory. */
+/* Hands the sink every query i = hashes[i * per] and reference hashes[j * per + k] of another row
+ * j within radius bits, found through the 4 block tables (the probes on every core). Each table
+ * files the references' hashes and rows by key, so that a probe reads one run of memory. */
 static int join_indexed(const uint64_t *hashes, size_t count, int per, int radius, pair_sink *sink,
                         simclr_error *err)
 {
@@ -203,16 +203,44 @@ static int join_indexed(const uint64_t *hashes, size_t count, int per, int radiu
             filed_hash[slot] = hashes[e];
             filed_row[slot] = (uint32_t)(e / (size_t)per);
         }
-        for (size_t i = 0; i < count; i++) {
-            uint64_t query = hashes[i * (size_t)per];
-            unsigned key = (unsigned)((query >> shift) & 0xFFFF);
-            for (int m = 0; m < mask_count; m++) {
-                unsigned probe = key ^ masks[m];
-                for (size_t f = start[probe]; f < start[probe + 1]; f++)
-                    if (simclr_hash_distance(query, filed_hash[f]) <= radius && filed_row[f] != i)
-                        sink_pair(sink, i, filed_row[f]);
+        /* The probes on every core, each thread's pairs kept apart and handed to the sink one
+         * thread at a time: the groups (components, numbered by their first row) and the pairs a
+         * check sees (sorted) do not depend on the order. */
+        int out_of_memory = 0;
+#pragma omp parallel
+        {
+            size_t(*found)[2] = NULL;
+            size_t found_count = 0, found_capacity = 0;
+#pragma omp for schedule(dynamic, 256)
+            for (size_t i = 0; i < count; i++) {
+                uint64_t query = hashes[i * (size_t)per];
+                unsigned key = (unsigned)((query >> shift) & 0xFFFF);
+                for (int m = 0; m < mask_count; m++) {
+                    unsigned probe = key ^ masks[m];
+                    for (size_t f = start[probe]; f < start[probe + 1]; f++) {
+                        if (simclr_hash_distance(query, filed_hash[f]) > radius || filed_row[f] == i) continue;
+                        if (found_count == found_capacity) {
+                            size_t capacity = found_capacity ? 2 * found_capacity : 256;
+                            size_t(*grown)[2] = realloc(found, capacity * sizeof *grown);
+                            if (!grown) {
+#pragma omp atomic write
+                                out_of_memory = 1;
+                                continue;
+                            }
+                            found = grown;
+                            found_capacity = capacity;
+                        }
+                        found[found_count][0] = i;
+                        found[found_count][1] = filed_row[f];
+                        found_count++;
+                    }
+                }
             }
+#pragma omp critical(simclr_hash_pairs)
+            for (size_t p = 0; p < found_count; p++) sink_pair(sink, found[p][0], found[p][1]);
+            free(found);
         }
+        if (out_of_memory) sink->out_of_memory = 1;
     }
     free(start);
     free(next);
