@@ -236,7 +236,7 @@ static int join_indexed(const uint64_t *hashes, size_t count, int per, int radiu
                     }
                 }
             }
-#pragma omp critical(simclr_hash_pairs)
+#pragma omp critical
             for (size_t p = 0; p < found_count; p++) sink_pair(sink, found[p][0], found[p][1]);
             free(found);
         }
