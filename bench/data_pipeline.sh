@@ -252,7 +252,7 @@ if has b; then
           --tag part=read --tag "threads=$t" --tag "all=$([ "$t" = "$all" ] && echo 1 || echo 0)" --stdout "$work/read.out" -- \
           "$bench" --mode read --dataset folder --data-dir "$photos_dir" --labeled-dir "$labeled" \
           --image-size $size --augment simclr --threads "$t" --cache-budget 0 \
-          --unlabeled-batch $aug_batch --labeled-batch 1 --steps $steps --warmup 1
+          $([ $decode_threads = 1 ] && echo --decode-threads 0) --unlabeled-batch $aug_batch --labeled-batch 1 --steps $steps --warmup 1
       else
         measure "simclr decode $size px, $t threads" run --info-counts "${tags[@]}" --tag impl=simclr \
           --tag part=decode --tag "threads=$t" --tag "all=$([ "$t" = "$all" ] && echo 1 || echo 0)" --stdout "$work/info.out" -- \
@@ -477,7 +477,8 @@ def training_rate(r):
     if r.get("child"):
         return r["child"]["images_per_s"], r["child"]["seconds_per_step"]
     history = [h for h in rows if h.get("part") == "history" and h.get("section") == r["section"]
-               and h.get("files") == r.get("files") and h.get("storage") == r.get("storage")]
+               and h.get("files") == r.get("files") and h.get("storage") == r.get("storage")
+               and h.get("threads") == r.get("threads") and h.get("decoders") == r.get("decoders")]
     if not history or len(history[0]["epoch_seconds"]) < 2:
         return None, None
     seconds = history[0]["epoch_seconds"][1] / r["steps"]

@@ -314,6 +314,7 @@ PY
         --data-dir "$work/photos" --out "$work/photos-b"
     expect_text "$work/err" "has no labeled images (unlabeled images only): baseline trains" "says so and what to give"
     expect_status 2 "eval of a model without a classifier" "$simclr" eval --model "$work/photos-alone/pretrain.safetensors"
+    expect_text "$work/err" "pretrained without labeled images, it has no classifier to evaluate" "and says why"
     if [ ! -e "$work/photos-x" ] && [ ! -e "$work/photos-b" ]; then pass "refused runs write nothing"; else fail "a refused run wrote"; fi
     expect_status 0 "pretraining on an unlabeled-only folder with --labeled-dir" "$simclr" pretrain "${tiny[@]}" \
         --dataset folder --data-dir "$work/photos" --labeled-dir "$work/cifar" --out "$work/photos-run"

@@ -191,8 +191,10 @@ static void test_ring_reuse_under_load(void **state)
     }
     size_t hits = 0, misses = 0;
     simclr_image_prefetch_counts(pool, &hits, &misses);
+    /* How many came from the pool depends on the scheduler (the pool's threads run at the lowest
+     * priority): this test asserts that every image read was the right one, whoever decoded it
+     * (test_requested_images_are_decoded_ahead shows the pool decoding ahead). */
     printf("  200 requests: %zu reads from the pool, %zu decoded by the reader\n", hits, misses);
-    assert_true(hits > 0);
     simclr_image_prefetch_free(pool);
     /* A pool freed with work queued and one never started are both fine. */
     pool = simclr_image_prefetch_new(2, BYTES, fake_decode, &fake);
@@ -242,7 +244,7 @@ static void test_streamed_dataset_reads_the_same_pixels(void **state)
         simclr_dataset_images request = {SIMCLR_DATASET_SPLIT_UNLABELED, order, IMAGES};
         simclr_dataset_prefetch(&pooled, &request, 1);
         simclr_dataset_prefetch(&direct, &request, 1); /* no pool: nothing happens */
-        nanosleep(&(struct timespec){0, 50000000}, NULL);
+        nanosleep(&(struct timespec){0, 300000000}, NULL); /* the pool's threads run at the lowest priority */
         for (int i = 0; i < IMAGES; i++) {
             simclr_dataset_read_image(&direct, SIMCLR_DATASET_SPLIT_UNLABELED, order[i], a);
             simclr_dataset_read_image(&pooled, SIMCLR_DATASET_SPLIT_UNLABELED, order[i], b);

@@ -244,8 +244,8 @@ static int parse_hash_regions(const char *crops, const char *positions, simclr_h
  * region as it is and mirrored), from the image fitted to the model's input as the model saw it;
  * decoded in parallel. A file that cannot be read again (it changed since it was embedded) hashes
  * as 0 and its regions as all ones, as before regions: it can join a flat image (hash 0) or a
- * left-to-right ramp (all ones), nothing else. thumbnails (may be NULL): each image's
- * simclr_image_match_thumbnail. */
+ * left-to-right ramp (all ones), nothing else. hashes (may be NULL: not hashed) and thumbnails
+ * (may be NULL): each image's simclr_image_match_thumbnail. */
 static int hash_images(const image_list *list, const simclr_feature_extractor *fx, const simclr_hash_region *regions,
                        int region_count, uint64_t *hashes, uint8_t *thumbnails, simclr_error *err)
 {
@@ -262,13 +262,13 @@ static int hash_images(const image_list *list, const simclr_feature_extractor *f
 #pragma omp for schedule(dynamic, 16)
         for (size_t i = 0; i < list->count; i++) {
             simclr_error local = {0};
-            uint64_t *row = hashes + i * 2 * (size_t)region_count;
+            uint64_t *row = hashes ? hashes + i * 2 * (size_t)region_count : NULL;
             int hashed = pixels &&
                          simclr_image_load_fitted(list->paths[i], pixels, input->height, input->width,
                                                   input->channels, fx->info.resize, &local) == 0 &&
-                         simclr_image_region_hashes(pixels, input->height, input->width, input->channels, regions,
-                                                    region_count, row, &local) == 0;
-            if (!hashed) {
+                         (!row || simclr_image_region_hashes(pixels, input->height, input->width, input->channels,
+                                                             regions, region_count, row, &local) == 0);
+            if (!hashed && row) {
                 row[0] = 0;
                 for (int r = 1; r < 2 * region_count; r++) row[r] = ~(uint64_t)0;
             }
@@ -429,8 +429,11 @@ int command_dedup(int argc, char **argv)
     size_t checked_pairs = 0, checked_feature_pairs = 0;
     if (hash_radius >= 0 || match_threshold > 0.0) {
         double hash_start = simclr_progress_now();
-        hashes = simclr_checked_calloc(contents.count * 2 * (size_t)region_count, sizeof *hashes, "image hashes", &err);
-        if (!hashes) goto fail;
+        if (hash_radius >= 0) { /* without: the thumbnails alone */
+            hashes = simclr_checked_calloc(contents.count * 2 * (size_t)region_count, sizeof *hashes, "image hashes",
+                                           &err);
+            if (!hashes) goto fail;
+        }
         if (match_threshold > 0.0) {
             thumbnails = simclr_checked_calloc(contents.count, SIMCLR_MATCH_THUMBNAIL_BYTES, "image thumbnails", &err);
             if (!thumbnails) goto fail;

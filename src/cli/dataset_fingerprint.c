@@ -8,7 +8,7 @@
 
 #include "data/file_list.h"
 
-#define FINGERPRINT_MAX_DEPTH 8
+#define FINGERPRINT_MAX_DEPTH 16 /* as deep as the folder walk reads images (FOLDER_WALK_MAX_DEPTH) */
 
 static int skip_hidden(const struct dirent *entry) { return entry->d_name[0] != '.'; }
 

@@ -185,7 +185,8 @@ int simclr_folder_read_headers(simclr_dataset *ds, folder_index *index, const fo
             const char *path = files->items[i];
             simclr_index_facts *facts = &files->facts[i];
             struct stat info;
-            if (facts->size < 0 && stat(path, &info) == 0 && S_ISREG(info.st_mode)) simclr_index_facts_of(&info, facts);
+            /* For the cache only: without one, the header read below takes the facts itself. */
+            if (old && facts->size < 0 && stat(path, &info) == 0 && S_ISREG(info.st_mode)) simclr_index_facts_of(&info, facts);
             const simclr_index_cache_file *record =
                 old && facts->size >= 0 ? simclr_index_cache_find_file(old, root, file_key(cache, root, path)) : NULL;
             if (record && same_file(&record->facts, facts)) {

@@ -20,7 +20,7 @@
  *
  * The file, little-endian:
  *   header (48 bytes): "SIMCLRIX", u32 version (1), u32 CRC-32 of every byte after this field,
- *                      u64 body bytes, u64 directories, u64 files, i64 time written (ns)
+ *                      u64 body bytes, u64 directories, u64 files, i64 when the open that wrote it began (ns)
  *   body:  the identity: u32 n, n bytes, NUL
  *          each directory: u8 root, u16 n, n bytes of path, NUL, i64 mtime (ns), u64 inode,
  *                          u32 names, u32 m, m bytes: the names, each NUL-terminated

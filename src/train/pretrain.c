@@ -118,16 +118,14 @@ typedef struct step_metrics {
     int probe_correct;
 } step_metrics;
 
-/* Issue 25: a streamed dataset's decoder pool decodes the next step's share (the next epoch's
- * first step after the last) while this one computes. */
+/* Issue 25: a streamed dataset's decoder pool decodes the next step's share while this one
+ * computes (not across an epoch's end: the evaluation's reads come first and would drop it). */
 static void pretrain_prefetch_next(pretrain_state *state, const simclr_dataset *ds, const simclr_train_config *config,
                                    int epoch, size_t step)
 {
-    if (simclr_dataset_decode_threads(ds) == 0) return;
-    int last = step + 1 == state->base.stream.steps_per_epoch;
-    int next_epoch = last ? epoch + 1 : epoch;
-    if (next_epoch >= config->epochs) return;
-    simclr_sampler_batch(&state->base.stream, next_epoch, last ? 0 : (int64_t)step + 1, state->next_unlabeled_indices,
+    (void)config;
+    if (simclr_dataset_decode_threads(ds) == 0 || step + 1 >= state->base.stream.steps_per_epoch) return;
+    simclr_sampler_batch(&state->base.stream, epoch, (int64_t)step + 1, state->next_unlabeled_indices,
                          state->next_labeled_indices);
     const simclr_batch_share *share = &state->share;
     simclr_dataset_images next[2] = {

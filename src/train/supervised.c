@@ -141,14 +141,11 @@ static size_t supervised_batch(supervised_state *state, int epoch, size_t step, 
 }
 
 /* Issue 25: a streamed dataset's decoder pool decodes this rank's share of the next step while
- * this one computes. */
+ * this one computes (not across an epoch's end: the evaluation's reads come first). */
 static void supervised_prefetch_next(supervised_state *state, int epoch, size_t step)
 {
-    if (simclr_dataset_decode_threads(state->ds) == 0) return;
-    int last = step + 1 == state->steps;
-    int next_epoch = last ? epoch + 1 : epoch;
-    if (next_epoch >= state->config->epochs) return;
-    size_t count = supervised_batch(state, next_epoch, last ? 0 : step + 1, state->next_indices);
+    if (simclr_dataset_decode_threads(state->ds) == 0 || step + 1 >= state->steps) return;
+    size_t count = supervised_batch(state, epoch, step + 1, state->next_indices);
     simclr_communicator *comm = state->config->communicator;
     simclr_batch_share share =
         simclr_batch_share_of(0, count, simclr_communicator_rank(comm), simclr_communicator_size(comm));

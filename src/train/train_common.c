@@ -58,7 +58,10 @@ int simclr_train_memory_bytes(const simclr_dataset *ds, const simclr_train_confi
     /* Issue 27: a folder dataset indexed but not yet decoded will hold its pixels too. */
     size_t pending = simclr_dataset_pending_bytes(ds);
     /* Issue 25: a streamed dataset's decoder pool holds two batches of images. */
+    /* Issue 25: a streamed dataset's decoder pool holds two of its largest requests: a training
+     * batch, or a chunk of the evaluation or the kNN bank (test_batch). */
     size_t prefetch_batch = contrastive ? config->unlabeled_batch + config->labeled_batch : config->labeled_batch;
+    if (config->test_batch > prefetch_batch) prefetch_batch = config->test_batch;
     if (simclr_dataset_decode_threads(ds) > 0) pending += 2 * prefetch_batch * image_bytes;
     if (!contrastive) {
         size_t max_batch = config->labeled_batch > config->test_batch ? config->labeled_batch
